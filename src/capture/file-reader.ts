@@ -1,0 +1,257 @@
+// Our own pcap and pcapng reader (cap reads live only). Reads in chunks into one reused buffer and
+// hands each frame to the sink as (buffer, offset, length): no per-packet allocation, memory bounded
+// by the chunk size whatever the file size.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { ConfigError } from '../config/errors.js';
+
+export interface FrameSink {
+  /** A new capture interface (pcapng IDB, or the pcap header); returns the sink's index for it. */
+  addInterface(name: string, linkType: number): number;
+  frame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number, iface: number): void;
+  /** pcapng interface statistics: frames dropped by the OS (kernel) and by the interface. */
+  interfaceDrops?(iface: number, kernel: number | undefined, ifdrop: number | undefined): void;
+}
+
+export interface ReadResult {
+  format: 'pcap' | 'pcapng';
+  frames: number;
+  /** Records cut short (a capture that ended mid-write) or corrupt: skipped, every whole one counted. */
+  corruptRecords: number;
+}
+
+const CHUNK = 8 << 20;
+const MAX_RECORD = 256 << 20; // larger lengths mean a corrupt file, not a packet
+
+const PCAP_US = 0xa1b2c3d4;
+const PCAP_NS = 0xa1b23c4d;
+const PCAPNG_SHB = 0x0a0d0d0a;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+
+/** Chunked reader that keeps unread bytes in front of the next read. */
+class Chunks {
+  buf = Buffer.allocUnsafe(CHUNK);
+  start = 0; // first unread byte
+  end = 0; // end of valid bytes
+  eof = false;
+  private readonly fd: number;
+
+  constructor(readonly path: string) {
+    try {
+      this.fd = openSync(path, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ConfigError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+    }
+  }
+
+  /** Make at least `n` bytes available from `start`; false at end of file. */
+  ensure(n: number): boolean {
+    if (this.end - this.start >= n) return true;
+    if (this.eof) return false;
+    if (n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+      this.buf.copy(bigger, 0, this.start, this.end);
+      this.buf = bigger;
+    } else {
+      this.buf.copy(this.buf, 0, this.start, this.end);
+    }
+    this.end -= this.start;
+    this.start = 0;
+    while (this.end - this.start < n && !this.eof) {
+      const got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
+      if (got === 0) this.eof = true;
+      this.end += got;
+    }
+    return this.end - this.start >= n;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+function u16(b: Buffer, o: number, le: boolean): number {
+  return le ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
+}
+
+function u32(b: Buffer, o: number, le: boolean): number {
+  return le
+    ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000
+    : b[o] * 0x1000000 + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
+}
+
+function u64(b: Buffer, o: number, le: boolean): number {
+  return le ? u32(b, o + 4, le) * 4294967296 + u32(b, o, le) : u32(b, o, le) * 4294967296 + u32(b, o + 4, le);
+}
+
+/** Read a whole pcap or pcapng file into the sink. Throws ConfigError for a file that is neither. */
+export function readCaptureFile(path: string, sink: FrameSink, maxFrames = Infinity): ReadResult {
+  const c = new Chunks(path);
+  try {
+    if (!c.ensure(4)) throw new ConfigError(`${path}: empty file, not a pcap or pcapng capture`);
+    const be = c.buf.readUInt32BE(0);
+    const le = c.buf.readUInt32LE(0);
+    if (be === PCAPNG_SHB) return readPcapng(c, sink, maxFrames);
+    if (be === PCAP_US || le === PCAP_US || be === PCAP_NS || le === PCAP_NS) return readPcap(c, sink, maxFrames);
+    throw new ConfigError(`${path}: not a pcap or pcapng capture (magic 0x${be.toString(16).padStart(8, '0')})`);
+  } finally {
+    c.close();
+  }
+}
+
+function readPcap(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
+  if (!c.ensure(24)) throw new ConfigError(`${c.path}: pcap header cut short`);
+  const b0 = c.buf;
+  const le = b0.readUInt32LE(0) === PCAP_US || b0.readUInt32LE(0) === PCAP_NS;
+  const magic = u32(b0, 0, le);
+  const fracScale = magic === PCAP_NS ? 1e-9 : 1e-6;
+  // the upper 16 bits may carry an FCS length; the link type is the lower 16
+  const linkType = u32(b0, 20, le) & 0xffff;
+  const iface = sink.addInterface('if0', linkType);
+  c.start += 24;
+  let frames = 0;
+  let corrupt = 0;
+  while (frames < maxFrames && c.ensure(16)) {
+    const b = c.buf;
+    const h = c.start;
+    const ts = u32(b, h, le) + u32(b, h + 4, le) * fracScale;
+    const capLen = u32(b, h + 8, le);
+    const wireLen = u32(b, h + 12, le);
+    if (capLen > MAX_RECORD) {
+      corrupt++;
+      break;
+    }
+    if (!c.ensure(16 + capLen)) {
+      corrupt++;
+      break;
+    }
+    sink.frame(linkType, c.buf, c.start + 16, capLen, wireLen < capLen ? capLen : wireLen, ts, iface);
+    frames++;
+    c.start += 16 + capLen;
+  }
+  if (frames < maxFrames && c.end > c.start) corrupt++;
+  return { format: 'pcap', frames, corruptRecords: corrupt };
+}
+
+interface NgInterface {
+  linkType: number;
+  snapLen: number;
+  tsScale: number; // seconds per timestamp unit
+  sinkIndex: number;
+}
+
+function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
+  let le = true;
+  let ifaces: NgInterface[] = [];
+  let frames = 0;
+  let corrupt = 0;
+  let sectionCount = 0;
+  while (frames < maxFrames && c.ensure(12)) {
+    let b = c.buf;
+    let o = c.start;
+    const typeBE = b.readUInt32BE(o);
+    if (typeBE === PCAPNG_SHB) {
+      const magic = b.readUInt32LE(o + 8);
+      if (magic === BYTE_ORDER_MAGIC) le = true;
+      else if (b.readUInt32BE(o + 8) === BYTE_ORDER_MAGIC) le = false;
+      else throw new ConfigError(`${c.path}: pcapng section header with a bad byte-order magic`);
+      ifaces = []; // interface ids are per section
+      sectionCount++;
+    }
+    const type = u32(b, o, le);
+    const len = u32(b, o + 4, le);
+    if (len < 12 || len % 4 !== 0 || len > MAX_RECORD) {
+      if (sectionCount === 0) throw new ConfigError(`${c.path}: not a pcapng capture (bad first block)`);
+      corrupt++;
+      break;
+    }
+    if (!c.ensure(len)) {
+      corrupt++;
+      break;
+    }
+    b = c.buf;
+    o = c.start;
+    const bodyEnd = o + len - 4;
+    switch (type) {
+      case 1: {
+        // Interface Description Block
+        const iface: NgInterface = { linkType: u16(b, o + 8, le), snapLen: u32(b, o + 12, le), tsScale: 1e-6, sinkIndex: 0 };
+        let name = `if${ifaces.length}`;
+        forEachOption(b, o + 16, bodyEnd, le, (code, vo, vl) => {
+          if (code === 2 && vl > 0) name = b.toString('utf8', vo, vo + vl).replace(/\0+$/, '');
+          if (code === 9 && vl >= 1) {
+            const r = b[vo];
+            iface.tsScale = r & 0x80 ? 2 ** -(r & 0x7f) : 10 ** -(r & 0x7f);
+          }
+        });
+        iface.sinkIndex = sink.addInterface(name, iface.linkType);
+        ifaces.push(iface);
+        break;
+      }
+      case 6: // Enhanced Packet Block
+      case 2: {
+        // (obsolete) Packet Block: 16-bit interface id, 16-bit drops count
+        const id = type === 6 ? u32(b, o + 8, le) : u16(b, o + 8, le);
+        const iface = ifaces[id];
+        const capLen = u32(b, o + 20, le);
+        const wireLen = u32(b, o + 24, le);
+        if (iface === undefined || o + 28 + capLen > bodyEnd) {
+          corrupt++; // corrupt block: skip it, keep reading
+          break;
+        }
+        const ts = (u32(b, o + 12, le) * 4294967296 + u32(b, o + 16, le)) * iface.tsScale;
+        sink.frame(iface.linkType, b, o + 28, capLen, wireLen < capLen ? capLen : wireLen, ts, iface.sinkIndex);
+        frames++;
+        break;
+      }
+      case 3: {
+        // Simple Packet Block: interface 0, no timestamp
+        const iface = ifaces[0];
+        if (iface === undefined) {
+          corrupt++;
+          break;
+        }
+        const wireLen = u32(b, o + 8, le);
+        let capLen = Math.min(wireLen, len - 16);
+        if (iface.snapLen > 0 && capLen > iface.snapLen) capLen = iface.snapLen;
+        sink.frame(iface.linkType, b, o + 12, capLen, wireLen, 0, iface.sinkIndex);
+        frames++;
+        break;
+      }
+      case 5: {
+        // Interface Statistics Block: isb_ifdrop (5), isb_osdrop (6)
+        const iface = ifaces[u32(b, o + 8, le)];
+        if (iface === undefined || !sink.interfaceDrops) break;
+        let ifdrop: number | undefined;
+        let osdrop: number | undefined;
+        forEachOption(b, o + 20, bodyEnd, le, (code, vo, vl) => {
+          if (code === 5 && vl === 8) ifdrop = u64(b, vo, le);
+          if (code === 6 && vl === 8) osdrop = u64(b, vo, le);
+        });
+        sink.interfaceDrops(iface.sinkIndex, osdrop, ifdrop);
+        break;
+      }
+      default:
+        break; // other blocks (name resolution, custom, ...) carry nothing we count
+    }
+    c.start += len;
+  }
+  if (frames < maxFrames && c.end > c.start) corrupt++;
+  return { format: 'pcapng', frames, corruptRecords: corrupt };
+}
+
+function forEachOption(
+  b: Buffer,
+  o: number,
+  end: number,
+  le: boolean,
+  visit: (code: number, valueOff: number, valueLen: number) => void,
+): void {
+  while (o + 4 <= end) {
+    const code = u16(b, o, le);
+    const vl = u16(b, o + 2, le);
+    if (code === 0 || o + 4 + vl > end) return;
+    visit(code, o + 4, vl);
+    o += 4 + ((vl + 3) & ~3);
+  }
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// flags → config → run. Every flag also reads AZTRAFFIC_<FLAG> (dots and dashes become underscores).
+// Exit codes: 0 ok, 2 usage or config error (one line naming the fault), 1 anything unexpected.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { analyze, type AnalyzeOptions } from './commands/analyze.js';
+import { demo, DEMO_DIR, type DemoOptions } from './commands/demo.js';
+import { ConfigError } from './config/errors.js';
+import { isValidIp } from './topology/ip.js';
+import { log, type LogFormat, type LogLevel } from './log.js';
+import { VERSION } from './version.js';
+
+const PROG = 'az-traffic-exporter';
+
+export function envName(flag: string): string {
+  return 'AZTRAFFIC_' + flag.replace(/^--/, '').replace(/[.-]/g, '_').toUpperCase();
+}
+
+function opt(flags: string, description: string): Option {
+  const long = flags.split(/[ ,]+/).find((f) => f.startsWith('--'))!;
+  return new Option(flags, description).env(envName(long));
+}
+
+function intIn(min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function ipList(v: string, prev: string[] | undefined): string[] {
+  const out = [...(prev ?? [])];
+  for (const ip of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!isValidIp(ip)) throw new InvalidArgumentError(`${JSON.stringify(ip)} is not an IP address`);
+    out.push(ip);
+  }
+  return out;
+}
+
+function addCommon(c: Command, defaults: { topology?: string; ipRanges?: string } = {}): Command {
+  return c
+    .addOption(opt('--topology.file <file>', 'topology YAML: subnets, zones, public IPs, local IPs').default(defaults.topology))
+    .addOption(opt('--ip-ranges.file <file>', "AWS's ip-ranges.json").default(defaults.ipRanges))
+    .addOption(opt('--prices.file <file>', 'prices YAML overriding the built-in us-east-1 prices'))
+    .addOption(opt('--remote.top-k <n>', 'remote series kept in aztraffic_remote_bytes_total; the rest is remote="other"').argParser(intIn(1, 100_000)).default(100))
+    .addOption(
+      opt('--remote.table-size <n>', 'distinct (remote, port) pairs counted between two flushes; beyond, bytes go to remote="other"')
+        .argParser(intIn(16, 10_000_000))
+        .default(65536),
+    )
+    .addOption(opt('--log.level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(opt('--log.format <format>', 'log format').choices(['logfmt', 'json']).default('logfmt'));
+}
+
+function configureLog(o: { 'log.level': LogLevel; 'log.format': LogFormat }): void {
+  log.configure(o['log.level'], o['log.format']);
+}
+
+export function buildProgram(out: (s: string) => void, onStop: (stop: () => Promise<void>) => void): Command {
+  const program = new Command(PROG)
+    .description('Prometheus exporter of AWS data-transfer cost: every packet labelled by billing category, zone and remote')
+    .version(VERSION, '--version')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(`${PROG}: ${s.replace(/^error: /, '').trim()}\n`) });
+
+  addCommon(
+    program
+      .command('analyze')
+      .description('analyse pcap/pcapng files offline')
+      .argument('<file...>', 'pcap or pcapng capture files')
+      .addOption(opt('--local-ip <ip>', "this host's address (repeatable; default: topology local_ips, else guessed)").argParser(ipList))
+      .addOption(opt('--format <format>', 'output format').choices(['table', 'json', 'prometheus']).default('table')),
+  ).action(async (files: string[], o: AnalyzeOptions & { 'log.level': LogLevel; 'log.format': LogFormat }) => {
+    configureLog(o);
+    await analyze(files, o, out);
+  });
+
+  addCommon(
+    program
+      .command('demo')
+      .description('serve metrics fed by the bundled sample capture, replayed in a loop')
+      .addOption(opt('--web.listen-address <addr>', 'address to listen on for HTTP').default(':9977'))
+      .addOption(opt('--web.telemetry-path <path>', 'path under which to expose metrics').default('/metrics'))
+      .addOption(opt('--demo.capture <file>', 'capture to replay').default(join(DEMO_DIR, 'demo.pcapng'))),
+    { topology: join(DEMO_DIR, 'topology.yaml'), ipRanges: join(DEMO_DIR, 'ip-ranges.json') },
+  ).action(async (o: DemoOptions & { 'log.level': LogLevel; 'log.format': LogFormat }) => {
+    configureLog(o);
+    if (!o['web.telemetryPath'].startsWith('/')) throw new ConfigError('--web.telemetry-path must start with "/"');
+    onStop(await demo(o));
+  });
+  return program;
+}
+
+/** Run the CLI; resolves to the exit code (long-running commands resolve once serving). */
+export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  let stop: (() => Promise<void>) | undefined;
+  const program = buildProgram(out, (s) => (stop = s));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${PROG}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (stop) {
+    const s = stop;
+    const shutdown = (signal: string): void => {
+      log.info(`${signal}: shutting down`);
+      void s().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  }
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code !== 0) process.exit(code);
+    },
+    (e: unknown) => {
+      process.stderr.write(`${PROG}: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,36 @@
+// `demo`: serve, fed by the bundled sample capture (the story in the README) replayed in a loop.
+import { fileURLToPath } from 'node:url';
+import { replayLoop } from '../capture/replay.js';
+import { parseListenAddress } from '../config/listen-address.js';
+import { log } from '../log.js';
+import { PACKAGE_ROOT } from '../version.js';
+import { createApp, listen } from '../web/app.js';
+import { setUp, type CommonOptions } from './setup.js';
+
+export interface DemoOptions extends CommonOptions {
+  'web.listenAddress': string;
+  'web.telemetryPath': string;
+  'demo.capture': string;
+}
+
+export const DEMO_DIR = fileURLToPath(new URL('demo/', PACKAGE_ROOT));
+
+export async function demo(o: DemoOptions): Promise<() => Promise<void>> {
+  const addr = parseListenAddress(o['web.listenAddress']);
+  const s = setUp(o, true);
+  s.pipeline.setLocalIps(s.loaded.topology.localIps);
+  const replay = replayLoop(o['demo.capture'], s.pipeline);
+  const app = createApp({
+    metrics: s.metrics,
+    prices: s.prices,
+    telemetryPath: o['web.telemetryPath'],
+    isReady: () => true,
+    title: 'Demo: the bundled sample capture, replayed in a loop at its recorded pace',
+  });
+  const web = await listen(app, addr.host, addr.port);
+  log.info(`demo serving metrics on ${web.url}${o['web.telemetryPath']}`, { url: web.url, local_ips: s.loaded.topology.localIps.join(',') });
+  return async () => {
+    replay.stop();
+    await web.close();
+  };
+}

@@ -1,0 +1,36 @@
+// Reading and validating the YAML/JSON files the user points at; every fault becomes one ConfigError line.
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+function readText(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new ConfigError(`${flag} ${path}: ${why}`);
+  }
+}
+
+function firstIssue(err: z.ZodError): string {
+  const issue = err.issues[0];
+  const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return where ? `${where}: ${issue.message}` : issue.message;
+}
+
+/** Parse a YAML (or JSON, which is YAML) file and validate it against a schema. */
+export function loadStructuredFile<S extends z.ZodType>(flag: string, path: string, schema: S): z.output<S> {
+  const text = readText(flag, path);
+  let data: unknown;
+  try {
+    data = path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    throw new ConfigError(`${flag} ${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${msg}`);
+  }
+  const result = schema.safeParse(data ?? {});
+  if (!result.success) throw new ConfigError(`${flag} ${path}: ${firstIssue(result.error)}`);
+  return result.data;
+}

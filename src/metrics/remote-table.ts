@@ -1,0 +1,155 @@
+// Per-remote byte counts between two flushes, in an open-addressing hash table over typed arrays:
+// adding a packet allocates nothing. Keys are (address, service port, direction, category); IPv6
+// addresses are first interned to a small id. Full table → bytes go to the "other" bucket, never lost.
+import { CATEGORY_COUNT } from '../classify/categories.js';
+
+const EMPTY = 0;
+const OCCUPIED = 1 << 22;
+
+export class RemoteTable {
+  readonly capacity: number;
+  private readonly mask: number;
+  private readonly k0: Uint32Array; // IPv4 address or IPv6 intern id
+  private readonly k1: Uint32Array; // OCCUPIED | v6 << 21 | cat << 18 | dir << 17 | (port + 1)
+  private readonly zoneOf: Int32Array;
+  readonly bytes: Float64Array;
+  private used = 0;
+
+  private readonly v6Mask: number;
+  private readonly v6Words: Uint32Array; // interned IPv6 addresses, 4 words per slot
+  private readonly v6Used: Uint8Array;
+  private v6Count = 0;
+
+  /** Bytes that found no slot, by [dir][cat][remote zone]. */
+  readonly overflow: Float64Array;
+  overflowed = 0;
+
+  constructor(
+    capacity: number,
+    readonly zoneCount: number,
+  ) {
+    this.capacity = capacity;
+    let slots = 16;
+    while (slots < capacity * 2) slots *= 2;
+    this.mask = slots - 1;
+    this.k0 = new Uint32Array(slots);
+    this.k1 = new Uint32Array(slots);
+    this.zoneOf = new Int32Array(slots);
+    this.bytes = new Float64Array(slots);
+    this.v6Mask = slots - 1;
+    this.v6Words = new Uint32Array(slots * 4);
+    this.v6Used = new Uint8Array(slots);
+    this.overflow = new Float64Array(2 * CATEGORY_COUNT * zoneCount);
+  }
+
+  get size(): number {
+    return this.used;
+  }
+
+  add4(addr: number, port: number, dir: number, cat: number, zone: number, ipBytes: number): void {
+    this.add(addr, OCCUPIED | (cat << 18) | (dir << 17) | (port + 1), dir, cat, zone, ipBytes);
+  }
+
+  add6(w: Uint32Array, port: number, dir: number, cat: number, zone: number, ipBytes: number): void {
+    const id = this.intern6(w);
+    if (id < 0) {
+      this.spill(dir, cat, zone, ipBytes);
+      return;
+    }
+    this.add(id, OCCUPIED | (1 << 21) | (cat << 18) | (dir << 17) | (port + 1), dir, cat, zone, ipBytes);
+  }
+
+  private add(key0: number, key1: number, dir: number, cat: number, zone: number, ipBytes: number): void {
+    const mask = this.mask;
+    let h = (Math.imul(key0, 0x9e3779b1) ^ Math.imul(key1, 0x85ebca6b)) >>> 0;
+    h = (h ^ (h >>> 15)) & mask;
+    while (true) {
+      const k = this.k1[h];
+      if (k === EMPTY) break;
+      if (k === key1 && this.k0[h] === key0) {
+        this.bytes[h] += ipBytes;
+        return;
+      }
+      h = (h + 1) & mask;
+    }
+    if (this.used >= this.capacity) {
+      this.spill(dir, cat, zone, ipBytes);
+      return;
+    }
+    this.k0[h] = key0;
+    this.k1[h] = key1;
+    this.zoneOf[h] = zone;
+    this.bytes[h] = ipBytes;
+    this.used++;
+  }
+
+  private spill(dir: number, cat: number, zone: number, ipBytes: number): void {
+    this.overflow[(dir * CATEGORY_COUNT + cat) * this.zoneCount + zone] += ipBytes;
+    this.overflowed++;
+  }
+
+  private intern6(w: Uint32Array): number {
+    const w0 = w[0];
+    const w1 = w[1];
+    const w2 = w[2];
+    const w3 = w[3];
+    let h = (Math.imul(w0 ^ w1, 0x9e3779b1) ^ Math.imul(w2 ^ w3, 0x85ebca6b)) >>> 0;
+    h = (h ^ (h >>> 15)) & this.v6Mask;
+    const words = this.v6Words;
+    while (this.v6Used[h] !== 0) {
+      const k = h << 2;
+      if (words[k] === w0 && words[k + 1] === w1 && words[k + 2] === w2 && words[k + 3] === w3) return h;
+      h = (h + 1) & this.v6Mask;
+    }
+    if (this.v6Count >= this.capacity) return -1;
+    const k = h << 2;
+    words[k] = w0;
+    words[k + 1] = w1;
+    words[k + 2] = w2;
+    words[k + 3] = w3;
+    this.v6Used[h] = 1;
+    this.v6Count++;
+    return h;
+  }
+
+  /** Visit every entry (flush time), then the caller clears. */
+  forEach(
+    visit: (
+      family: 4 | 6,
+      addr4: number,
+      addr6: Uint32Array | undefined,
+      port: number,
+      dir: number,
+      cat: number,
+      zone: number,
+      bytes: number,
+    ) => void,
+  ): void {
+    for (let h = 0; h <= this.mask; h++) {
+      const k = this.k1[h];
+      if (k === EMPTY) continue;
+      const port = (k & 0x1ffff) - 1;
+      const dir = (k >>> 17) & 1;
+      const cat = (k >>> 18) & 7;
+      if ((k >>> 21) & 1) {
+        const id = this.k0[h] << 2;
+        visit(6, 0, this.v6Words.subarray(id, id + 4), port, dir, cat, this.zoneOf[h], this.bytes[h]);
+      } else {
+        visit(4, this.k0[h], undefined, port, dir, cat, this.zoneOf[h], this.bytes[h]);
+      }
+    }
+  }
+
+  clear(): void {
+    if (this.used > 0) {
+      this.k1.fill(EMPTY);
+      this.used = 0;
+    }
+    if (this.v6Count > 0) {
+      this.v6Used.fill(0);
+      this.v6Count = 0;
+    }
+    this.overflow.fill(0);
+    this.overflowed = 0;
+  }
+}

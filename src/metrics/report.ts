@@ -1,0 +1,212 @@
+// A cost report read back from the registry's counters, so that table, JSON, the landing page and the
+// Prometheus exposition can never disagree.
+import type { Counter } from 'prom-client';
+import { CATEGORY_NAMES, type CategoryName, type DirectionName } from '../classify/categories.js';
+import { priceOf, type Prices } from '../classify/prices.js';
+import type { ExporterMetrics } from './registry.js';
+
+const GB = 2 ** 30;
+
+export interface CategoryRow {
+  direction: DirectionName;
+  category: CategoryName;
+  packets: number;
+  bytes: number;
+  gb: number;
+  price_per_gb: number | null;
+  cost_dollars: number | null;
+}
+
+export interface ZoneRow {
+  direction: DirectionName;
+  category: CategoryName;
+  local_az: string;
+  remote_az: string;
+  bytes: number;
+}
+
+export interface RemoteRow {
+  remote: string;
+  port: string;
+  category: CategoryName;
+  remote_az: string;
+  egress_bytes: number;
+  ingress_bytes: number;
+  cost_dollars: number | null;
+}
+
+export interface Report {
+  categories: CategoryRow[];
+  zones: ZoneRow[];
+  remotes: RemoteRow[];
+  total_bytes: number;
+  priced_cost_dollars: number;
+  unpriced_bytes: number;
+  decode_errors: Record<string, number>;
+  capture_packets: Record<string, number>;
+  transit_packets: number;
+  non_ip_packets: number;
+}
+
+async function values(m: ExporterMetrics, name: string): Promise<{ labels: Record<string, string | number>; value: number }[]> {
+  const metric = m.registry.getSingleMetric(name) as Counter | undefined;
+  if (!metric) return [];
+  return (await metric.get()).values.map((v) => ({ labels: v.labels as Record<string, string | number>, value: v.value }));
+}
+
+const cost = (prices: Prices, cat: CategoryName, dir: DirectionName, bytes: number): number | null => {
+  const p = priceOf(prices, cat, dir);
+  return p === undefined ? null : (bytes / GB) * p;
+};
+
+export async function buildReport(m: ExporterMetrics, prices: Prices): Promise<Report> {
+  await m.render(); // flush
+  const byCat = new Map<string, CategoryRow>();
+  const zones: ZoneRow[] = [];
+  for (const v of await values(m, 'aztraffic_bytes_total')) {
+    const direction = v.labels.direction as DirectionName;
+    const category = v.labels.category as CategoryName;
+    const key = `${direction}|${category}`;
+    let row = byCat.get(key);
+    if (!row) {
+      row = { direction, category, packets: 0, bytes: 0, gb: 0, price_per_gb: priceOf(prices, category, direction) ?? null, cost_dollars: null };
+      byCat.set(key, row);
+    }
+    row.bytes += v.value;
+    zones.push({ direction, category, local_az: String(v.labels.local_az), remote_az: String(v.labels.remote_az), bytes: v.value });
+  }
+  for (const v of await values(m, 'aztraffic_packets_total')) {
+    const row = byCat.get(`${v.labels.direction}|${v.labels.category}`);
+    if (row) row.packets += v.value;
+  }
+  let total = 0;
+  let priced = 0;
+  let unpriced = 0;
+  for (const row of byCat.values()) {
+    row.gb = row.bytes / GB;
+    row.cost_dollars = cost(prices, row.category, row.direction, row.bytes);
+    total += row.bytes;
+    if (row.cost_dollars === null) unpriced += row.bytes;
+    else priced += row.cost_dollars;
+  }
+  const catOrder = (c: CategoryName): number => CATEGORY_NAMES.indexOf(c);
+  const categories = [...byCat.values()].sort(
+    (a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.bytes - a.bytes || catOrder(a.category) - catOrder(b.category),
+  );
+
+  const remotes = new Map<string, RemoteRow>();
+  for (const v of await values(m, 'aztraffic_remote_bytes_total')) {
+    const l = v.labels;
+    const key = `${l.remote}|${l.port}|${l.category}|${l.remote_az}`;
+    let row = remotes.get(key);
+    if (!row) {
+      row = {
+        remote: String(l.remote),
+        port: String(l.port),
+        category: l.category as CategoryName,
+        remote_az: String(l.remote_az),
+        egress_bytes: 0,
+        ingress_bytes: 0,
+        cost_dollars: null,
+      };
+      remotes.set(key, row);
+    }
+    if (l.direction === 'egress') row.egress_bytes += v.value;
+    else row.ingress_bytes += v.value;
+  }
+  for (const r of remotes.values()) {
+    const e = cost(prices, r.category, 'egress', r.egress_bytes);
+    const i = cost(prices, r.category, 'ingress', r.ingress_bytes);
+    r.cost_dollars = e === null && i === null ? null : (e ?? 0) + (i ?? 0);
+  }
+  const remoteRows = [...remotes.values()].sort(
+    (a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.egress_bytes + b.ingress_bytes - (a.egress_bytes + a.ingress_bytes),
+  );
+
+  const byLabel = async (name: string, label: string): Promise<Record<string, number>> => {
+    const out: Record<string, number> = {};
+    for (const v of await values(m, name)) out[String(v.labels[label])] = v.value;
+    return out;
+  };
+  const single = async (name: string): Promise<number> => (await values(m, name))[0]?.value ?? 0;
+  return {
+    categories,
+    zones,
+    remotes: remoteRows,
+    total_bytes: total,
+    priced_cost_dollars: priced,
+    unpriced_bytes: unpriced,
+    decode_errors: await byLabel('aztraffic_decode_errors_total', 'reason'),
+    capture_packets: await byLabel('aztraffic_capture_packets_total', 'interface'),
+    transit_packets: await single('aztraffic_transit_packets_total'),
+    non_ip_packets: await single('aztraffic_non_ip_packets_total'),
+  };
+}
+
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function fmtDollars(n: number | null): string {
+  if (n === null) return 'unpriced';
+  if (n === 0) return '0';
+  return n >= 100 ? n.toFixed(2) : n >= 0.01 ? n.toFixed(4) : n.toFixed(6);
+}
+
+function table(headers: string[], rows: string[][], rightAligned: Set<number>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** What a person reads first: cost per category, then the remotes that cost the most. */
+export function renderTable(r: Report, topRemotes = 15): string {
+  const out: string[] = [];
+  out.push('COST BY CATEGORY');
+  out.push(
+    table(
+      ['CATEGORY', 'DIRECTION', 'PACKETS', 'BYTES', 'GB', '$/GB', 'COST $'],
+      r.categories.map((c) => [
+        c.category,
+        c.direction,
+        fmtInt(c.packets),
+        fmtInt(c.bytes),
+        c.gb.toFixed(3),
+        c.price_per_gb === null ? '-' : String(c.price_per_gb),
+        fmtDollars(c.cost_dollars),
+      ]),
+      new Set([2, 3, 4, 5, 6]),
+    ),
+  );
+  out.push(
+    `total: ${fmtInt(r.total_bytes)} bytes, $${fmtDollars(r.priced_cost_dollars)} priced` +
+      (r.unpriced_bytes > 0 ? `, ${fmtInt(r.unpriced_bytes)} bytes unclassified (unpriced: find their subnets)` : ''),
+  );
+  out.push('');
+  out.push(`TOP REMOTES BY COST (${Math.min(topRemotes, r.remotes.length)} of ${r.remotes.length})`);
+  out.push(
+    table(
+      ['REMOTE', 'PORT', 'CATEGORY', 'REMOTE AZ', 'EGRESS BYTES', 'INGRESS BYTES', 'COST $'],
+      r.remotes.slice(0, topRemotes).map((x) => [
+        x.remote,
+        x.port || '-',
+        x.category,
+        x.remote_az || '-',
+        fmtInt(x.egress_bytes),
+        fmtInt(x.ingress_bytes),
+        fmtDollars(x.cost_dollars),
+      ]),
+      new Set([1, 4, 5, 6]),
+    ),
+  );
+  const errors = Object.entries(r.decode_errors).filter(([, n]) => n > 0);
+  out.push('');
+  out.push(
+    `frames: ${Object.entries(r.capture_packets)
+      .map(([i, n]) => `${i}=${fmtInt(n)}`)
+      .join(' ')}; not IP: ${fmtInt(r.non_ip_packets)}; transit (no local side): ${fmtInt(r.transit_packets)}; decode errors: ` +
+      (errors.length === 0 ? '0' : errors.map(([k, n]) => `${k}=${fmtInt(n)}`).join(' ')),
+  );
+  return out.join('\n') + '\n';
+}

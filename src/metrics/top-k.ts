@@ -1,0 +1,99 @@
+// Bounded top-K of remote series for aztraffic_remote_bytes_total.
+//
+// Every byte lands exactly once: in a member series or in remote="other" of the same
+// (direction, category, remote_az), so sums over remotes equal aztraffic_bytes_total. Membership is
+// decided at each flush by the bytes of that interval, incumbents counted double (hysteresis, so two
+// similar remotes do not swap every scrape). A demoted series is frozen, never decremented, and
+// removed once more than K frozen series exist (least recently active first).
+
+export interface RemoteLabels {
+  direction: string;
+  category: string;
+  remote_az: string;
+  remote: string;
+  port: string;
+}
+
+export interface CounterSink {
+  inc(labels: RemoteLabels, value: number): void;
+  remove(labels: RemoteLabels): void;
+}
+
+interface Series {
+  labels: RemoteLabels;
+  member: boolean;
+  lastActive: number;
+}
+
+export const OTHER_REMOTE = 'other';
+
+export function seriesKey(l: RemoteLabels): string {
+  return `${l.direction}\u0000${l.category}\u0000${l.remote_az}\u0000${l.remote}\u0000${l.port}`;
+}
+
+export class TopKRemotes {
+  private readonly series = new Map<string, Series>();
+  private flushes = 0;
+
+  constructor(readonly k: number) {}
+
+  /** Series currently exported (members and frozen), for tests and the landing page. */
+  get exported(): number {
+    return this.series.size;
+  }
+
+  /**
+   * Apply one interval's bytes. `deltas` are per remote series; `spilled` are bytes that had no
+   * remote slot, keyed like deltas but already bound for remote="other".
+   */
+  flush(deltas: Map<string, { labels: RemoteLabels; bytes: number }>, spilled: Iterable<{ labels: RemoteLabels; bytes: number }>, sink: CounterSink): void {
+    this.flushes++;
+    const candidates: { key: string; score: number; member: boolean }[] = [];
+    for (const [key, d] of deltas) {
+      const s = this.series.get(key);
+      const member = s?.member ?? false;
+      candidates.push({ key, score: member ? d.bytes * 2 : d.bytes, member });
+    }
+    for (const [key, s] of this.series) {
+      if (s.member && !deltas.has(key)) candidates.push({ key, score: 0, member: true });
+    }
+    candidates.sort((a, b) => b.score - a.score || Number(b.member) - Number(a.member) || (a.key < b.key ? -1 : 1));
+    const chosen = new Set(candidates.slice(0, this.k).map((c) => c.key));
+
+    for (const [key, s] of this.series) {
+      if (s.member && !chosen.has(key)) s.member = false;
+    }
+    const other = new Map<string, { labels: RemoteLabels; bytes: number }>();
+    const toOther = (labels: RemoteLabels, bytes: number): void => {
+      const o: RemoteLabels = { ...labels, remote: OTHER_REMOTE, port: '' };
+      const k = seriesKey(o);
+      const e = other.get(k);
+      if (e) e.bytes += bytes;
+      else other.set(k, { labels: o, bytes });
+    };
+    for (const [key, d] of deltas) {
+      if (chosen.has(key)) {
+        let s = this.series.get(key);
+        if (!s) this.series.set(key, (s = { labels: d.labels, member: true, lastActive: 0 }));
+        s.member = true;
+        s.lastActive = this.flushes;
+        sink.inc(s.labels, d.bytes);
+      } else {
+        toOther(d.labels, d.bytes);
+      }
+    }
+    for (const sp of spilled) toOther(sp.labels, sp.bytes);
+    for (const e of other.values()) sink.inc(e.labels, e.bytes);
+    this.pruneFrozen(sink);
+  }
+
+  private pruneFrozen(sink: CounterSink): void {
+    const frozen = [...this.series.entries()].filter(([, s]) => !s.member);
+    if (frozen.length <= this.k) return;
+    frozen.sort((a, b) => a[1].lastActive - b[1].lastActive);
+    for (const [key, s] of frozen.slice(0, frozen.length - this.k)) {
+      sink.remove(s.labels);
+      this.series.delete(key);
+    }
+  }
+}

@@ -1,0 +1,236 @@
+// decode → classify → aggregate for one frame at a time. Sources call frame(); the metrics registry
+// drains the counters on scrape. Nothing here allocates per packet except for DNS responses.
+import { CATEGORY_COUNT, Direction } from './classify/categories.js';
+import { NameCache, parseDnsAnswers } from './decode/dns.js';
+import { Decoded, decodeFrame, DECODE_ERROR_REASONS, PacketMeta } from './decode/packet.js';
+import { RemoteTable } from './metrics/remote-table.js';
+import { parseCidr } from './topology/ip.js';
+import type { FrameSink } from './capture/file-reader.js';
+import type { Topology } from './topology/topology.js';
+
+export interface PipelineOptions {
+  /** Distinct (remote, port, direction, category) tracked between two flushes. */
+  remoteTableSize?: number;
+  nameCache?: NameCache;
+}
+
+const EPHEMERAL_MIN = 32768;
+
+/** The service side's port: the well-known one, else the one that is not ephemeral, else the lower. */
+export function servicePort(a: number, b: number): number {
+  if (a < 0 || b < 0) return -1;
+  const aLow = a < 1024;
+  if (aLow !== b < 1024) return aLow ? a : b;
+  const aEph = a >= EPHEMERAL_MIN;
+  if (aEph !== b >= EPHEMERAL_MIN) return aEph ? b : a;
+  return a < b ? a : b;
+}
+
+export class Pipeline implements FrameSink {
+  readonly meta = new PacketMeta();
+  readonly names: NameCache;
+  topology!: Topology;
+
+  // counters, indexed ((dir * CATEGORY_COUNT + cat) * zones + localZone) * zones + remoteZone
+  bytes = new Float64Array(0);
+  packets = new Float64Array(0);
+  remotes!: RemoteTable;
+  readonly decodeErrors = new Float64Array(DECODE_ERROR_REASONS.length);
+  dnsErrors = 0;
+  /** DNS responses cut by the capture's snaplen: their names are lost. */
+  dnsCut = 0;
+  nonIpPackets = 0;
+  transitPackets = 0;
+  transitBytes = 0;
+  /** Packets seen per registered interface (before decoding). */
+  capturePackets = new Float64Array(8);
+  /** Latest drop totals the source reported per interface (kernel, interface); -1: never reported. */
+  dropsKernel = new Float64Array(8).fill(-1);
+  dropsInterface = new Float64Array(8).fill(-1);
+  readonly interfaces: string[] = [];
+  /** Time of the newest packet (seconds): the clock for DNS name expiry. */
+  now = 0;
+
+  private zoneCount = 1;
+  private classCount = 1;
+  private local4 = new Uint32Array(0);
+  private local4Class = new Int32Array(0);
+  private local6 = new Uint32Array(0);
+  private local6Class = new Int32Array(0);
+  private localIpTexts: string[] = [];
+  private readonly remoteTableSize: number;
+
+  constructor(topology: Topology, opts: PipelineOptions = {}) {
+    this.remoteTableSize = opts.remoteTableSize ?? 65536;
+    this.names = opts.nameCache ?? new NameCache();
+    this.setTopology(topology);
+  }
+
+  get zones(): number {
+    return this.zoneCount;
+  }
+
+  get localIps(): readonly string[] {
+    return this.localIpTexts;
+  }
+
+  /** Swap in a new topology snapshot. Counts not yet flushed are dropped: flush first (ExporterMetrics.swapTopology). */
+  setTopology(t: Topology): void {
+    this.topology = t;
+    this.zoneCount = t.zones.length;
+    this.classCount = t.classes.length;
+    const n = 2 * CATEGORY_COUNT * this.zoneCount * this.zoneCount;
+    this.bytes = new Float64Array(n);
+    this.packets = new Float64Array(n);
+    this.remotes = new RemoteTable(this.remoteTableSize, this.zoneCount);
+    this.setLocalIps(this.localIpTexts);
+  }
+
+  setLocalIps(ips: readonly string[]): void {
+    this.localIpTexts = [...ips];
+    const v4: number[] = [];
+    const v6: number[] = [];
+    const c4: number[] = [];
+    const c6: number[] = [];
+    for (const ip of ips) {
+      const c = parseCidr(ip);
+      const cls = this.topology.classIndexOf(ip);
+      if (c.family === 4) {
+        v4.push(Number(c.start));
+        c4.push(cls);
+      } else {
+        for (let i = 0; i < 4; i++) v6.push(Number((c.start >> BigInt(96 - 32 * i)) & 0xffffffffn));
+        c6.push(cls);
+      }
+    }
+    this.local4 = Uint32Array.from(v4);
+    this.local4Class = Int32Array.from(c4);
+    this.local6 = Uint32Array.from(v6);
+    this.local6Class = Int32Array.from(c6);
+  }
+
+  addInterface(name: string): number {
+    let i = this.interfaces.indexOf(name);
+    if (i >= 0) return i;
+    i = this.interfaces.push(name) - 1;
+    if (i >= this.capturePackets.length) {
+      const grow = (a: Float64Array, fill: number): Float64Array<ArrayBuffer> => {
+        const g = new Float64Array(a.length * 2).fill(fill);
+        g.set(a);
+        return g;
+      };
+      this.capturePackets = grow(this.capturePackets, 0);
+      this.dropsKernel = grow(this.dropsKernel, -1);
+      this.dropsInterface = grow(this.dropsInterface, -1);
+    }
+    return i;
+  }
+
+  interfaceDrops(iface: number, kernel: number | undefined, ifdrop: number | undefined): void {
+    if (kernel !== undefined) this.dropsKernel[iface] = kernel;
+    if (ifdrop !== undefined) this.dropsInterface[iface] = ifdrop;
+  }
+
+  private localIndex4(a: number): number {
+    const l = this.local4;
+    for (let i = 0; i < l.length; i++) if (l[i] === a) return i;
+    return -1;
+  }
+
+  private localIndex6(w: Uint32Array): number {
+    const l = this.local6;
+    for (let i = 0, k = 0; k < l.length; i++, k += 4) {
+      if (l[k] === w[0] && l[k + 1] === w[1] && l[k + 2] === w[2] && l[k + 3] === w[3]) return i;
+    }
+    return -1;
+  }
+
+  frame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number, iface: number): void {
+    this.capturePackets[iface]++;
+    if (ts > this.now) this.now = ts;
+    const m = this.meta;
+    const r = decodeFrame(linkType, buf, off, capLen, wireLen, m);
+    if (r !== Decoded.OK) {
+      if (r === Decoded.NOT_IP) this.nonIpPackets++;
+      else this.decodeErrors[r]++;
+      return;
+    }
+    if (m.srcPort === 53 && m.payloadLength > 0) this.learnNames(buf, m);
+
+    const t = this.topology;
+    let dir: number;
+    let localClass: number;
+    let remoteClass: number;
+    if (m.family === 4) {
+      let i = this.localIndex4(m.src4);
+      if (i >= 0) {
+        dir = Direction.EGRESS;
+        localClass = this.local4Class[i];
+        remoteClass = t.table4.lookup(m.dst4);
+      } else {
+        i = this.localIndex4(m.dst4);
+        if (i < 0) {
+          this.transitPackets++;
+          this.transitBytes += m.ipBytes;
+          return;
+        }
+        dir = Direction.INGRESS;
+        localClass = this.local4Class[i];
+        remoteClass = t.table4.lookup(m.src4);
+      }
+    } else {
+      let i = this.localIndex6(m.src6);
+      if (i >= 0) {
+        dir = Direction.EGRESS;
+        localClass = this.local6Class[i];
+        remoteClass = t.table6.lookup(m.dst6);
+      } else {
+        i = this.localIndex6(m.dst6);
+        if (i < 0) {
+          this.transitPackets++;
+          this.transitBytes += m.ipBytes;
+          return;
+        }
+        dir = Direction.INGRESS;
+        localClass = this.local6Class[i];
+        remoteClass = t.table6.lookup(m.src6);
+      }
+    }
+    const cat = t.categoryMatrix[localClass * this.classCount + remoteClass];
+    const zones = this.zoneCount;
+    const remoteZone = t.classZone[remoteClass];
+    const idx = ((dir * CATEGORY_COUNT + cat) * zones + t.classZone[localClass]) * zones + remoteZone;
+    this.bytes[idx] += m.ipBytes;
+    this.packets[idx]++;
+    const port = servicePort(m.srcPort, m.dstPort);
+    if (m.family === 4) {
+      this.remotes.add4(dir === Direction.EGRESS ? m.dst4 : m.src4, port, dir, cat, remoteZone, m.ipBytes);
+    } else {
+      this.remotes.add6(dir === Direction.EGRESS ? m.dst6 : m.src6, port, dir, cat, remoteZone, m.ipBytes);
+    }
+  }
+
+  private learnNames(buf: Buffer, m: PacketMeta): void {
+    if (m.cut) {
+      this.dnsCut++;
+      return;
+    }
+    let start = m.payloadOffset;
+    let len = m.payloadLength;
+    if (m.proto === 6) {
+      // DNS over TCP: 2-byte length prefix; only whole messages within one segment are read
+      if (len < 2) return;
+      const msgLen = (buf[start] << 8) | buf[start + 1];
+      if (msgLen + 2 > len) return;
+      start += 2;
+      len = msgLen;
+    } else if (m.proto !== 17) {
+      return;
+    }
+    try {
+      for (const a of parseDnsAnswers(buf.subarray(start, start + len))) this.names.set(a.ip, a.name, a.ttl, this.now);
+    } catch {
+      this.dnsErrors++;
+    }
+  }
+}

@@ -1,0 +1,35 @@
+// Build a Topology snapshot from the files the user gave (file provider; AWS providers come later).
+import { loadStructuredFile } from '../config/files.js';
+import { EMPTY_IP_RANGES, IpRangesSchema, TopologyFileSchema, type IpRanges, type TopologyFile } from './model.js';
+import { Topology } from './topology.js';
+
+export interface TopologyInputs {
+  topologyFile?: string;
+  ipRangesFile?: string;
+}
+
+export interface LoadedTopology {
+  topology: Topology;
+  file?: TopologyFile;
+  ipRanges?: IpRanges;
+  /** How the region was chosen, for a note to the user. */
+  regionSource: 'topology file' | 'AWS_REGION' | 'default';
+}
+
+export const DEFAULT_REGION = 'us-east-1';
+
+export function loadTopology(inputs: TopologyInputs, env: NodeJS.ProcessEnv = process.env): LoadedTopology {
+  const file = inputs.topologyFile ? loadStructuredFile('--topology.file', inputs.topologyFile, TopologyFileSchema) : undefined;
+  const ipRanges = inputs.ipRangesFile ? loadStructuredFile('--ip-ranges.file', inputs.ipRangesFile, IpRangesSchema) : undefined;
+  let region = DEFAULT_REGION;
+  let regionSource: LoadedTopology['regionSource'] = 'default';
+  if (file?.region) {
+    region = file.region;
+    regionSource = 'topology file';
+  } else if (env.AWS_REGION) {
+    region = env.AWS_REGION;
+    regionSource = 'AWS_REGION';
+  }
+  const topology = new Topology({ file, ipRanges: ipRanges ?? EMPTY_IP_RANGES, region });
+  return { topology, file, ipRanges, regionSource };
+}

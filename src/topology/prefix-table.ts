@@ -1,0 +1,135 @@
+// Prefix lookup for the hot path. All prefixes are flattened once into sorted, disjoint segments that
+// cover the whole address space, so a lookup is one binary search over typed arrays and allocates
+// nothing. Which prefix owns a point: the one with the highest rank among those covering it
+// (rank = rule priority * 256 + prefix length, so longest prefix wins within one rule).
+import { ipv6BigIntToWords, type Cidr } from './ip.js';
+
+export interface RankedPrefix {
+  cidr: Cidr;
+  rank: number;
+  value: number; // class index; 0 is the default for uncovered space
+}
+
+interface Flat {
+  starts: bigint[];
+  values: number[];
+}
+
+function flatten(prefixes: RankedPrefix[], maxAddr: bigint): Flat {
+  // CIDR blocks either nest or are disjoint: a stack sweep in (start asc, end desc) order visits
+  // each block inside its containers.
+  const sorted = [...prefixes].sort((a, b) => {
+    if (a.cidr.start !== b.cidr.start) return a.cidr.start < b.cidr.start ? -1 : 1;
+    if (a.cidr.end !== b.cidr.end) return a.cidr.end > b.cidr.end ? -1 : 1;
+    return a.rank - b.rank;
+  });
+  const starts: bigint[] = [];
+  const values: number[] = [];
+  const emit = (s: bigint, v: number): void => {
+    const last = starts.length - 1;
+    if (last >= 0 && starts[last] === s) values[last] = v;
+    else if (last < 0 || values[last] !== v) {
+      starts.push(s);
+      values.push(v);
+    }
+  };
+  const stack: { end: bigint; rank: number; value: number }[] = [];
+  const closeBefore = (pos: bigint): void => {
+    while (stack.length > 0 && stack[stack.length - 1].end < pos) {
+      const top = stack.pop()!;
+      const next = top.end + 1n;
+      if (next <= maxAddr) emit(next, stack.length > 0 ? stack[stack.length - 1].value : 0);
+    }
+  };
+  emit(0n, 0);
+  for (const p of sorted) {
+    closeBefore(p.cidr.start);
+    const outer = stack[stack.length - 1];
+    const eff = outer !== undefined && outer.rank > p.rank ? { rank: outer.rank, value: outer.value } : p;
+    stack.push({ end: p.cidr.end, rank: eff.rank, value: eff.value });
+    emit(p.cidr.start, eff.value);
+  }
+  closeBefore(maxAddr + 1n);
+  return { starts, values };
+}
+
+/** IPv4: segments plus a direct index on the top 16 bits, so the binary search spans a few entries. */
+export class PrefixTable4 {
+  readonly starts: Uint32Array;
+  readonly values: Int32Array;
+  private readonly index16: Uint32Array;
+
+  constructor(prefixes: RankedPrefix[]) {
+    const flat = flatten(
+      prefixes.filter((p) => p.cidr.family === 4),
+      0xffffffffn,
+    );
+    this.starts = Uint32Array.from(flat.starts, (s) => Number(s));
+    this.values = Int32Array.from(flat.values);
+    this.index16 = new Uint32Array(65537);
+    for (let t = 0; t < 65536; t++) this.index16[t] = this.segmentOf(t * 65536, 0, this.starts.length - 1);
+    this.index16[65536] = this.starts.length - 1;
+  }
+
+  get segments(): number {
+    return this.starts.length;
+  }
+
+  private segmentOf(a: number, lo: number, hi: number): number {
+    const s = this.starts;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (s[mid] <= a) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** `a` is an unsigned 32-bit address. */
+  lookup(a: number): number {
+    const t = a >>> 16;
+    return this.values[this.segmentOf(a, this.index16[t], this.index16[t + 1])];
+  }
+}
+
+/** IPv6: segment starts stored as four 32-bit words each. */
+export class PrefixTable6 {
+  readonly starts: Uint32Array;
+  readonly values: Int32Array;
+
+  constructor(prefixes: RankedPrefix[]) {
+    const flat = flatten(
+      prefixes.filter((p) => p.cidr.family === 6),
+      (1n << 128n) - 1n,
+    );
+    this.starts = new Uint32Array(flat.starts.length * 4);
+    flat.starts.forEach((s, i) => this.starts.set(ipv6BigIntToWords(s), i * 4));
+    this.values = Int32Array.from(flat.values);
+  }
+
+  get segments(): number {
+    return this.values.length;
+  }
+
+  /** `w` holds the address as four big-endian 32-bit words. */
+  lookup(w: Uint32Array): number {
+    const s = this.starts;
+    const w0 = w[0];
+    const w1 = w[1];
+    const w2 = w[2];
+    const w3 = w[3];
+    let lo = 0;
+    let hi = this.values.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      const k = mid << 2;
+      // start[mid] <= address, compared word by word
+      const le =
+        s[k] < w0 ||
+        (s[k] === w0 && (s[k + 1] < w1 || (s[k + 1] === w1 && (s[k + 2] < w2 || (s[k + 2] === w2 && s[k + 3] <= w3)))));
+      if (le) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.values[lo];
+  }
+}
