@@ -117,14 +117,8 @@ function readPcap(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
     const ts = u32(b, h, le) + u32(b, h + 4, le) * fracScale;
     const capLen = u32(b, h + 8, le);
     const wireLen = u32(b, h + 12, le);
-    if (capLen > MAX_RECORD) {
-      corrupt++;
-      break;
-    }
-    if (!c.ensure(16 + capLen)) {
-      corrupt++;
-      break;
-    }
+    // a corrupt length or a record cut by the end of the file: counted once, after the loop
+    if (capLen > MAX_RECORD || !c.ensure(16 + capLen)) break;
     sink.frame(linkType, c.buf, c.start + 16, capLen, wireLen < capLen ? capLen : wireLen, ts, iface);
     frames++;
     c.start += 16 + capLen;
@@ -162,13 +156,9 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
     const len = u32(b, o + 4, le);
     if (len < 12 || len % 4 !== 0 || len > MAX_RECORD) {
       if (sectionCount === 0) throw new ConfigError(`${c.path}: not a pcapng capture (bad first block)`);
-      corrupt++;
-      break;
+      break; // counted after the loop
     }
-    if (!c.ensure(len)) {
-      corrupt++;
-      break;
-    }
+    if (!c.ensure(len)) break;
     b = c.buf;
     o = c.start;
     const bodyEnd = o + len - 4;

@@ -1,0 +1,287 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readCaptureFile, type FrameSink } from '../src/capture/file-reader.js';
+import { ConfigError } from '../src/config/errors.js';
+import { ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, sll, type Record } from '../scripts/lib/frames.js';
+import { tempDir } from './helpers.js';
+
+const dir = tempDir();
+
+interface Seen {
+  linkType: number;
+  hash: string;
+  capLen: number;
+  wireLen: number;
+  ts: number;
+  iface: number;
+}
+
+function collect(path: string) {
+  const frames: Seen[] = [];
+  const ifaces: { name: string; linkType: number }[] = [];
+  const drops: [number, number | undefined, number | undefined][] = [];
+  const sink: FrameSink = {
+    addInterface: (name, linkType) => ifaces.push({ name, linkType }) - 1,
+    frame: (linkType, buf, off, capLen, wireLen, ts, iface) => {
+      frames.push({ linkType, hash: createHash('sha1').update(buf.subarray(off, off + capLen)).digest('hex'), capLen, wireLen, ts, iface });
+    },
+    interfaceDrops: (i, k, f) => drops.push([i, k, f]),
+  };
+  const result = readCaptureFile(path, sink);
+  return { frames, ifaces, drops, result };
+}
+
+const hash = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+
+function sampleRecords(n: number): Record[] {
+  const out: Record[] = [];
+  for (let i = 0; i < n; i++) {
+    const ip =
+      i % 3 === 0
+        ? ipv6({ src: '2001:db8::1', dst: '2001:db8::2', l4: { proto: 17, sport: 1000 + i, dport: 53, payloadLen: i % 200 } })
+        : ipv4({ src: '10.0.0.1', dst: `10.0.${i % 250}.9`, l4: { proto: 6, sport: 40000, dport: 443, payloadLen: (i * 37) % 1400 } });
+    out.push({ ts: 1_700_000_000 + i * 0.001234, frame: ethernet(ip) });
+  }
+  return out;
+}
+
+describe('pcap', () => {
+  for (const variant of [{}, { bigEndian: true }, { nanos: true }, { nanos: true, bigEndian: true }]) {
+    it(`reads ${JSON.stringify(variant)}, timestamps to the resolution of the format`, () => {
+      const path = join(dir, `v-${JSON.stringify(variant).replace(/\W/g, '')}.pcap`);
+      const recs = sampleRecords(500);
+      const w = new PcapWriter(path, 1, 262144, variant);
+      recs.forEach((r) => w.write(r));
+      w.close();
+      const { frames, ifaces, result } = collect(path);
+      expect(result).toEqual({ format: 'pcap', frames: 500, corruptRecords: 0 });
+      expect(ifaces).toEqual([{ name: 'if0', linkType: 1 }]);
+      frames.forEach((f, i) => {
+        expect(f.hash).toBe(hash(recs[i].frame));
+        expect(f.wireLen).toBe(recs[i].frame.length);
+        expect(f.ts).toBeCloseTo(recs[i].ts, 5);
+      });
+    });
+  }
+
+  it('snaplen: capLen is what was kept, wireLen what was sent', () => {
+    const path = join(dir, 'snap.pcap');
+    const w = new PcapWriter(path, 1, 96);
+    const recs = sampleRecords(50);
+    recs.forEach((r) => w.write(r));
+    w.close();
+    const { frames } = collect(path);
+    frames.forEach((f, i) => {
+      expect(f.capLen).toBe(Math.min(96, recs[i].frame.length));
+      expect(f.wireLen).toBe(recs[i].frame.length);
+    });
+  });
+
+  it('reads files larger than its chunk, records straddling chunk ends', () => {
+    const path = join(dir, 'big.pcap');
+    const w = new PcapWriter(path, 1);
+    const frame = ethernet(ipv4({ src: '10.0.0.1', dst: '10.0.0.2', l4: { proto: 6, sport: 1, dport: 2, payloadLen: 1433 } }));
+    const n = 20_000; // ~30 MB, several 8 MiB chunks
+    for (let i = 0; i < n; i++) w.write({ ts: i, frame });
+    w.close();
+    const { frames, result } = collect(path);
+    expect(result.frames).toBe(n);
+    expect(new Set(frames.map((f) => f.hash))).toEqual(new Set([hash(frame)]));
+  });
+
+  it('a file cut mid-record keeps every whole record and says so', () => {
+    const path = join(dir, 'cut.pcap');
+    const w = new PcapWriter(path, 1);
+    sampleRecords(10).forEach((r) => w.write(r));
+    w.close();
+    const whole = execFileSync('stat', ['-c', '%s', path]).toString().trim();
+    execFileSync('truncate', ['-s', String(Number(whole) - 30), path]);
+    const { result } = collect(path);
+    expect(result.frames).toBe(9);
+    expect(result.corruptRecords).toBe(1);
+  });
+
+  it('rejects what is not a capture, with a message naming the file', () => {
+    const path = join(dir, 'not.pcap');
+    writeFileSync(path, 'hello world, no capture here');
+    expect(() => collect(path)).toThrow(ConfigError);
+    expect(() => collect(path)).toThrow(/not\.pcap: not a pcap or pcapng capture/);
+    writeFileSync(path, '');
+    expect(() => collect(path)).toThrow(/empty file/);
+    expect(() => collect(join(dir, 'missing.pcap'))).toThrow(/missing\.pcap: no such file/);
+  });
+});
+
+/** Hand-built big-endian pcapng: SHB, two IDBs (Ethernet µs, raw IP ns with if_tsresol 9), EPB, SPB, OPB, ISB. */
+function bigEndianPcapng(): { buf: Buffer; frames: Buffer[] } {
+  const block = (type: number, body: Buffer) => {
+    const len = 12 + body.length;
+    const b = Buffer.alloc(len);
+    b.writeUInt32BE(type, 0);
+    b.writeUInt32BE(len, 4);
+    body.copy(b, 8);
+    b.writeUInt32BE(len, len - 4);
+    return b;
+  };
+  const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((4 - (b.length % 4)) % 4)]);
+  const opt = (code: number, v: Buffer) => {
+    const h = Buffer.alloc(4);
+    h.writeUInt16BE(code, 0);
+    h.writeUInt16BE(v.length, 2);
+    return Buffer.concat([h, pad(v)]);
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32BE(0x1a2b3c4d, 0);
+  shb.writeUInt16BE(1, 4);
+  shb.writeBigInt64BE(-1n, 8);
+  const idb = (link: number, opts: Buffer) => {
+    const f = Buffer.alloc(8);
+    f.writeUInt16BE(link, 0);
+    f.writeUInt32BE(65535, 4);
+    return block(1, Buffer.concat([f, opts]));
+  };
+  const eth = ethernet(ipv4({ src: '1.1.1.1', dst: '2.2.2.2', l4: { proto: 17, sport: 1, dport: 2, payloadLen: 3 } }));
+  const raw = ipv6({ src: '::1', dst: '::2', l4: { proto: 6, sport: 3, dport: 4, payloadLen: 5 } });
+  const epb = (iface: number, data: Buffer) => {
+    const f = Buffer.alloc(20);
+    f.writeUInt32BE(iface, 0);
+    f.writeUInt32BE(0, 4);
+    f.writeUInt32BE(1_000_000, 8);
+    f.writeUInt32BE(data.length, 12);
+    f.writeUInt32BE(data.length, 16);
+    return block(6, Buffer.concat([f, pad(data)]));
+  };
+  const spb = (data: Buffer) => {
+    const f = Buffer.alloc(4);
+    f.writeUInt32BE(data.length, 0);
+    return block(3, Buffer.concat([f, pad(data)]));
+  };
+  const opb = (iface: number, data: Buffer) => {
+    const f = Buffer.alloc(20);
+    f.writeUInt16BE(iface, 0);
+    f.writeUInt32BE(data.length, 12);
+    f.writeUInt32BE(data.length, 16);
+    return block(2, Buffer.concat([f, pad(data)]));
+  };
+  const u64 = (v: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(v));
+    return b;
+  };
+  const isb = block(5, Buffer.concat([Buffer.alloc(12), opt(5, u64(7)), opt(6, u64(42)), Buffer.alloc(4)]));
+  const buf = Buffer.concat([
+    block(0x0a0d0d0a, shb),
+    idb(1, Buffer.concat([opt(2, Buffer.from('eth0')), Buffer.alloc(4)])),
+    idb(101, Buffer.concat([opt(2, Buffer.from('tun0')), opt(9, Buffer.from([9])), Buffer.alloc(4)])),
+    block(0x00000bad, Buffer.alloc(8)), // a custom block: skipped
+    epb(0, eth),
+    epb(1, raw),
+    spb(eth),
+    opb(1, raw),
+    isb,
+  ]);
+  return { buf, frames: [eth, raw, eth, raw] };
+}
+
+describe('pcapng', () => {
+  it('several interfaces with different link types, names and timestamp resolutions', () => {
+    const path = join(dir, 'multi.pcapng');
+    const w = new PcapngWriter(path, [
+      { linkType: 1, name: 'ens5' },
+      { linkType: 113, name: 'any' },
+    ]);
+    const recs = sampleRecords(100);
+    recs.forEach((r, i) => w.write(i % 2 ? { ...r, iface: 1, frame: sll(r.frame.subarray(14)) } : r));
+    w.writeStats(0, 1_700_000_100, 12, 3);
+    w.close();
+    const { frames, ifaces, drops, result } = collect(path);
+    expect(result).toEqual({ format: 'pcapng', frames: 100, corruptRecords: 0 });
+    expect(ifaces).toEqual([
+      { name: 'ens5', linkType: 1 },
+      { name: 'any', linkType: 113 },
+    ]);
+    expect(frames.filter((f) => f.iface === 1).every((f) => f.linkType === 113)).toBe(true);
+    expect(frames[0].ts).toBeCloseTo(recs[0].ts, 5);
+    expect(drops).toEqual([[0, 12, 3]]);
+  });
+
+  it('big-endian sections, EPB, SPB, obsolete packet blocks, if_tsresol, statistics', () => {
+    const path = join(dir, 'be.pcapng');
+    const { buf, frames: expected } = bigEndianPcapng();
+    writeFileSync(path, buf);
+    const { frames, ifaces, drops, result } = collect(path);
+    expect(result.frames).toBe(4);
+    expect(result.corruptRecords).toBe(0);
+    expect(ifaces.map((i) => i.name)).toEqual(['eth0', 'tun0']);
+    expect(frames.map((f) => f.hash)).toEqual(expected.map(hash));
+    expect(frames.map((f) => f.linkType)).toEqual([1, 101, 1, 101]);
+    expect(frames[0].ts).toBeCloseTo(1, 9); // 1e6 µs
+    expect(frames[1].ts).toBeCloseTo(0.001, 9); // 1e6 ns
+    expect(drops).toEqual([[0, 42, 7]]);
+  });
+});
+
+describe('files written by real tools', () => {
+  const recs = sampleRecords(300);
+  const ours = join(dir, 'ours.pcap');
+  const w = new PcapWriter(ours, 1);
+  recs.forEach((r) => w.write(r));
+  w.close();
+
+  it('tcpdump -r … -w (pcap)', () => {
+    const out = join(dir, 'tcpdump.pcap');
+    execFileSync('tcpdump', ['-r', ours, '-w', out], { stdio: 'ignore' });
+    const { frames } = collect(out);
+    expect(frames.map((f) => f.hash)).toEqual(recs.map((r) => hash(r.frame)));
+  });
+
+  it('editcap -F pcapng and -F nsecpcap', () => {
+    for (const fmt of ['pcapng', 'nsecpcap']) {
+      const out = join(dir, `editcap.${fmt}`);
+      execFileSync('editcap', ['-F', fmt, ours, out], { stdio: 'ignore' });
+      const { frames, result } = collect(out);
+      expect(result.format).toBe(fmt === 'pcapng' ? 'pcapng' : 'pcap');
+      expect(frames.map((f) => f.hash)).toEqual(recs.map((r) => hash(r.frame)));
+      frames.forEach((f, i) => expect(f.ts).toBeCloseTo(recs[i].ts, 5));
+    }
+  });
+
+  it('a live capture by tcpdump -w on loopback', async () => {
+    const out = join(dir, 'live.pcap');
+    const port = 40000 + Math.floor(Math.random() * 20000);
+    const count = 20;
+    const td = spawn('tcpdump', ['-i', 'lo', '-U', '-n', '-c', String(count), '-w', out, `udp dst port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('tcpdump did not start')), 10_000);
+      td.stderr.on('data', (d: Buffer) => {
+        if (d.toString().includes('listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      td.on('exit', (code) => reject(new Error(`tcpdump exited ${code}`)));
+    });
+    const sock = createSocket('udp4');
+    const payload = Buffer.alloc(100, 0x42);
+    for (let i = 0; i < count; i++) await new Promise<void>((r) => sock.send(payload, port, '127.0.0.1', () => r()));
+    sock.close();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        td.kill();
+        reject(new Error('tcpdump did not see the packets'));
+      }, 10_000);
+      td.on('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    const { frames, ifaces } = collect(out);
+    expect(ifaces[0].linkType).toBe(1); // Linux loopback is Ethernet-framed
+    expect(frames).toHaveLength(count);
+    expect(frames.every((f) => f.wireLen === 14 + 20 + 8 + 100)).toBe(true);
+  });
+});
