@@ -1,0 +1,108 @@
+// `analyze` end to end through the built CLI, checked against sums computed independently from
+// tshark's reading of the same capture.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, DEMO } from './helpers.js';
+
+const DEMO_ARGS = ['--topology.file', join(DEMO, 'topology.yaml'), '--ip-ranges.file', join(DEMO, 'ip-ranges.json')];
+const LOCAL = new Set(['172.31.51.15', '2600:1f18:1234:5600::15']);
+
+// the story's remotes and the category each must get, written down independently of the code
+const EXPECTED_CATEGORY: Record<string, string> = {
+  '54.144.10.20': 'regional_public',
+  '54.144.10.21': 'regional_public',
+  '3.80.1.1': 'regional_public',
+  '172.31.50.7': 'same_az',
+  '2600:1f18:1234:5600::22': 'same_az',
+  '172.31.20.10': 'cross_az',
+  '10.1.0.5': 'cross_az',
+  '52.216.8.40': 'aws_service',
+  '205.251.249.10': 'aws_service',
+  '3.80.16.5': 'aws_service',
+  '140.82.112.6': 'internet',
+  '52.48.1.9': 'inter_region',
+  '10.200.0.5': 'unclassified',
+  '172.31.0.2': 'internal',
+  '169.254.169.254': 'internal',
+  '169.254.169.123': 'internal',
+};
+
+function analyze(args: string[]) {
+  return spawnSync('node', [CLI, 'analyze', ...args], { encoding: 'utf8' });
+}
+
+function tsharkSums(file: string): Map<string, number> {
+  const out = execFileSync(
+    'tshark',
+    ['-r', file, '-Y', '(ip || ipv6) && !_ws.malformed', '-T', 'fields', '-E', 'separator=,', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.len', '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'ipv6.plen'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const sums = new Map<string, number>();
+  for (const line of out.trim().split('\n')) {
+    const [s4, d4, len4, s6, d6, plen6] = line.split(',');
+    const [src, dst, bytes] = s4 ? [s4, d4, Number(len4)] : [s6, d6, 40 + Number(plen6)];
+    const egress = LOCAL.has(src);
+    const remote = egress ? dst : src;
+    const category = EXPECTED_CATEGORY[remote];
+    if (!category) throw new Error(`remote ${remote} is not in the story`);
+    const key = `${egress ? 'egress' : 'ingress'}/${category}`;
+    sums.set(key, (sums.get(key) ?? 0) + bytes);
+  }
+  return sums;
+}
+
+describe('analyze', () => {
+  it('demo story: bytes per (direction, category) equal an independent tshark sum, exactly', () => {
+    const r = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS, '--format', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { categories: { direction: string; category: string; bytes: number }[] };
+    const ours = new Map(report.categories.map((c) => [`${c.direction}/${c.category}`, c.bytes]));
+    const theirs = tsharkSums(join(DEMO, 'demo.pcapng'));
+    expect(Object.fromEntries([...ours].sort())).toEqual(Object.fromEntries([...theirs].sort()));
+    // every category of the story is there
+    expect(new Set(report.categories.map((c) => c.category))).toEqual(new Set(Object.values(EXPECTED_CATEGORY)));
+  });
+
+  it('table: costs by category and the apt mirror named as the top regional_public remote', () => {
+    const r = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^COST BY CATEGORY/);
+    const top = r.stdout.split('TOP REMOTES BY COST')[1].split('\n')[2];
+    expect(top).toMatch(/^us-east-1\.ec2\.archive\.ubuntu\.com\s+80\s+regional_public/);
+    expect(r.stdout).toMatch(/mydb\.cluster-c9x1\.us-east-1\.rds\.amazonaws\.com\s+5432\s+cross_az\s+us-east-1b/);
+    expect(r.stdout).toMatch(/decode errors: truncated_ip_header=1/);
+  });
+
+  it('prometheus: remote series sum to aztraffic_bytes_total per (direction, category); promtool finds nothing', () => {
+    const r = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS, '--format', 'prometheus', '--remote.top-k', '3']);
+    expect(r.status, r.stderr).toBe(0);
+    const sums = (metric: string) => {
+      const m = new Map<string, number>();
+      for (const line of r.stdout.split('\n')) {
+        if (!line.startsWith(metric + '{')) continue;
+        const dir = /direction="(\w+)"/.exec(line)![1];
+        const cat = /category="(\w+)"/.exec(line)![1];
+        m.set(`${dir}/${cat}`, (m.get(`${dir}/${cat}`) ?? 0) + Number(line.split(' ').pop()));
+      }
+      return m;
+    };
+    const totals = sums('aztraffic_bytes_total');
+    expect(totals.size).toBeGreaterThan(10);
+    expect(sums('aztraffic_remote_bytes_total')).toEqual(totals);
+    const named = r.stdout.split('\n').filter((l) => l.startsWith('aztraffic_remote_bytes_total{') && !l.includes('remote="other"'));
+    expect(named).toHaveLength(3);
+    expect(r.stdout).toContain('aztraffic_price_dollars_per_byte{direction="egress",category="cross_az"} 9.313225746154785e-12');
+    expect(r.stdout).toContain('aztraffic_zone_info{zone="us-east-1d",zone_id="use1-az4"} 1');
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('guesses the local address when none is given, and says so', () => {
+    const r = analyze([join(DEMO, 'demo.pcapng'), '--ip-ranges.file', join(DEMO, 'ip-ranges.json'), '--format', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/assuming this host is 172\.31\.51\.15/);
+    expect(JSON.parse(r.stdout).local_ips).toEqual(['172.31.51.15']);
+  });
+});

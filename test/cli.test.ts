@@ -1,0 +1,147 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, DEMO, tempDir } from './helpers.js';
+
+const dir = tempDir();
+const PCAP = join(DEMO, 'demo.pcapng');
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync('node', [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+}
+
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('command line errors: exit 2, one line naming the fault', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown flag', ['analyze', PCAP, '--bogus'], /unknown option '--bogus'/],
+    ['bad number', ['analyze', PCAP, '--remote.top-k', 'ten'], /--remote.top-k.*'ten' is invalid/],
+    ['bad choice', ['analyze', PCAP, '--format', 'xml'], /--format.*'xml' is invalid.*table, json, prometheus/],
+    ['bad IP', ['analyze', PCAP, '--local-ip', '300.1.1.1'], /"300.1.1.1" is not an IP address/],
+    ['missing capture', ['analyze', join(dir, 'nope.pcap')], /nope\.pcap: no such file/],
+    ['missing topology', ['analyze', PCAP, '--topology.file', join(dir, 'nope.yaml')], /--topology.file .*nope\.yaml: no such file/],
+    ['no file argument', ['analyze'], /missing required argument 'file'/],
+    ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+  ];
+  for (const [name, args, pattern] of cases) {
+    it(name, () => {
+      const r = run(args);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr).toMatch(/^az-traffic-exporter: /);
+    });
+  }
+
+  it('a topology file with a bad CIDR, a typo in a key, or broken YAML', () => {
+    const badCidr = file('bad-cidr.yaml', 'region: us-east-1\nsubnets:\n  - cidr: 172.31.0.0/33\n    zone: us-east-1a\n');
+    let r = run(['analyze', PCAP, '--topology.file', badCidr]);
+    expect([r.status, r.stderr.trim()]).toEqual([2, `az-traffic-exporter: --topology.file ${badCidr}: subnets[0].cidr: "172.31.0.0/33" is not a valid CIDR`]);
+    const typo = file('typo.yaml', 'region: us-east-1\nsubnets:\n  - cidr: 172.31.0.0/20\n    zone-id: use1-az1\n');
+    r = run(['analyze', PCAP, '--topology.file', typo]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/subnets\[0\]: Unrecognized key: "zone-id"/);
+    const broken = file('broken.yaml', 'subnets: [\n');
+    r = run(['analyze', PCAP, '--topology.file', broken]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/not valid YAML/);
+  });
+
+  it('a prices file with a negative price or an unknown category', () => {
+    let r = run(['analyze', PCAP, '--prices.file', file('neg.yaml', 'prices:\n  cross_az: {egress: -1}\n')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/prices.cross_az.egress: price must be >= 0/);
+    r = run(['analyze', PCAP, '--prices.file', file('cat.yaml', 'prices:\n  cross_region: {egress: 1}\n')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--prices.file/);
+  });
+});
+
+describe('flags from the environment and files', () => {
+  it('AZTRAFFIC_* variables set flags; flags win over them', () => {
+    const env = {
+      AZTRAFFIC_TOPOLOGY_FILE: join(DEMO, 'topology.yaml'),
+      AZTRAFFIC_IP_RANGES_FILE: join(DEMO, 'ip-ranges.json'),
+      AZTRAFFIC_FORMAT: 'json',
+      AZTRAFFIC_REMOTE_TOP_K: '2',
+    };
+    const r = run(['analyze', PCAP], env);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.remotes.filter((x: { remote: string }) => x.remote !== 'other').length).toBeLessThanOrEqual(2);
+    expect(report.categories.some((c: { category: string }) => c.category === 'regional_public')).toBe(true);
+    const r2 = run(['analyze', PCAP, '--format', 'table'], env);
+    expect(r2.stdout).toMatch(/^COST BY CATEGORY/);
+    const bad = run(['analyze', PCAP], { AZTRAFFIC_REMOTE_TOP_K: '-5' });
+    expect(bad.status).toBe(2);
+  });
+
+  it('a prices file changes the price gauge and the table', () => {
+    const prices = file('prices.yaml', 'prices:\n  regional_public: {egress: 0.02, ingress: 0.02}\n  unclassified: {egress: 0.05}\n');
+    const r = run(['analyze', PCAP, '--topology.file', join(DEMO, 'topology.yaml'), '--ip-ranges.file', join(DEMO, 'ip-ranges.json'), '--prices.file', prices, '--format', 'prometheus']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`aztraffic_price_dollars_per_byte{direction="ingress",category="regional_public"} ${0.02 / 2 ** 30}`);
+    expect(r.stdout).toContain(`aztraffic_price_dollars_per_byte{direction="egress",category="unclassified"} ${0.05 / 2 ** 30}`);
+    expect(r.stdout).not.toContain('direction="ingress",category="unclassified"} ');
+    expect(r.stdout).toContain(`aztraffic_price_dollars_per_byte{direction="egress",category="cross_az"} ${0.01 / 2 ** 30}`);
+  });
+
+  it('--help and --version exit 0', () => {
+    expect(run(['--version']).status).toBe(0);
+    const h = run(['analyze', '--help']);
+    expect(h.status).toBe(0);
+    expect(h.stdout).toMatch(/AZTRAFFIC_TOPOLOGY_FILE/);
+  });
+});
+
+describe('demo', () => {
+  it('serves /metrics from the bundled capture; promtool check metrics is clean; SIGTERM exits 0', async () => {
+    const child = spawn('node', [CLI, 'demo', '--web.listen-address', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('demo did not start')), 15_000);
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /url=(http:\/\/\S+)/.exec(err);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`demo exited ${code}: ${err}`)));
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      const body = await (await fetch(`${url}/metrics`)).text();
+      expect(body).toMatch(/aztraffic_bytes_total\{direction="ingress",category="regional_public",local_az="us-east-1d",remote_az=""\} \d+/);
+      expect(body).toMatch(/aztraffic_remote_bytes_total\{direction="ingress",category="regional_public",remote_az="",remote="us-east-1.ec2.archive.ubuntu.com",port="80"\} \d+/);
+      expect(body).toMatch(/process_cpu_seconds_total/);
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+      expect(check.stdout + check.stderr).toBe('');
+      expect((await fetch(`${url}/-/healthy`)).status).toBe(200);
+      expect((await fetch(`${url}/-/ready`)).status).toBe(200);
+      const landing = await (await fetch(`${url}/`)).text();
+      expect(landing).toContain('regional_public');
+      // counters grow as the replay goes on
+      const first = Number(/aztraffic_packets_total\{direction="egress",category="same_az"[^}]*\} (\d+)/.exec(body)![1]);
+      await new Promise((r) => setTimeout(r, 1500));
+      const later = await (await fetch(`${url}/metrics`)).text();
+      expect(Number(/aztraffic_packets_total\{direction="egress",category="same_az"[^}]*\} (\d+)/.exec(later)![1])).toBeGreaterThan(first);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(0);
+  });
+
+  it('a bad listen address is a usage error', () => {
+    const r = run(['demo', '--web.listen-address', 'localhost']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--web.listen-address "localhost": expected HOST:PORT/);
+  });
+});

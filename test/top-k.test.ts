@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { seriesKey, TopKRemotes, type RemoteLabels } from '../src/metrics/top-k.js';
+
+class Sink {
+  values = new Map<string, number>();
+  removed: string[] = [];
+  inc(l: RemoteLabels, v: number) {
+    const k = seriesKey(l);
+    this.values.set(k, (this.values.get(k) ?? 0) + v);
+  }
+  remove(l: RemoteLabels) {
+    this.removed.push(seriesKey(l));
+    this.values.delete(seriesKey(l));
+  }
+  get(remote: string) {
+    return [...this.values].filter(([k]) => k.split('\u0000')[3] === remote).reduce((s, [, v]) => s + v, 0);
+  }
+  total() {
+    return [...this.values.values()].reduce((a, b) => a + b, 0);
+  }
+}
+
+const labels = (remote: string): RemoteLabels => ({ direction: 'egress', category: 'internet', remote_az: '', remote, port: '443' });
+const deltas = (m: Record<string, number>) => new Map(Object.entries(m).map(([r, bytes]) => [seriesKey(labels(r)), { labels: labels(r), bytes }]));
+
+describe('top-K remotes', () => {
+  it('keeps the K largest, sums the rest under remote="other", loses nothing', () => {
+    const t = new TopKRemotes(2);
+    const s = new Sink();
+    t.flush(deltas({ a: 100, b: 50, c: 10, d: 5 }), [{ labels: labels('x'), bytes: 7 }], s);
+    expect(s.get('a')).toBe(100);
+    expect(s.get('b')).toBe(50);
+    expect(s.get('c')).toBe(0);
+    expect(s.get('other')).toBe(22);
+    expect(s.total()).toBe(172);
+  });
+
+  it('incumbents hold their place against a slightly larger newcomer (hysteresis)', () => {
+    const t = new TopKRemotes(1);
+    const s = new Sink();
+    t.flush(deltas({ a: 100 }), [], s);
+    t.flush(deltas({ a: 100, b: 150 }), [], s);
+    expect(s.get('a')).toBe(200);
+    expect(s.get('other')).toBe(150);
+    t.flush(deltas({ a: 100, b: 300 }), [], s);
+    expect(s.get('b')).toBe(300);
+    expect(s.get('a')).toBe(200); // frozen: never decremented
+    expect(s.get('other')).toBe(250);
+  });
+
+  it('series stay bounded under churn: at most K members and K frozen', () => {
+    const t = new TopKRemotes(5);
+    const s = new Sink();
+    let sent = 0;
+    for (let round = 0; round < 200; round++) {
+      const d: Record<string, number> = {};
+      for (let i = 0; i < 20; i++) d[`r${round}-${i}`] = 1000 + i;
+      sent += Object.values(d).reduce((a, b) => a + b, 0);
+      t.flush(deltas(d), [], s);
+      expect(t.exported).toBeLessThanOrEqual(10);
+    }
+    expect(s.removed.length).toBeGreaterThan(0);
+    // what remains exported never exceeds what was sent, and other grows with every round
+    expect(s.total()).toBeLessThanOrEqual(sent);
+    expect(s.get('other')).toBeGreaterThan(0);
+  });
+});
