@@ -145,3 +145,16 @@ describe('demo', () => {
     expect(r.stderr).toMatch(/--web.listen-address "localhost": expected HOST:PORT/);
   });
 });
+
+describe('ip-ranges file faults', () => {
+  it('a bad prefix names the file and the prefix', () => {
+    const bad = file('ranges.json', JSON.stringify({ prefixes: [{ ip_prefix: '3.80.0.0/40', region: 'us-east-1', service: 'EC2' }] }));
+    const r = run(['analyze', PCAP, '--ip-ranges.file', bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`az-traffic-exporter: --ip-ranges.file ${bad}: prefix "3.80.0.0/40" is not a valid CIDR`);
+    const notJson = file('ranges2.json', '{"prefixes": [');
+    const r2 = run(['analyze', PCAP, '--ip-ranges.file', notJson]);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toMatch(/not valid JSON/);
+  });
+});

@@ -4,7 +4,6 @@ import { replayLoop } from '../capture/replay.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../log.js';
 import { PACKAGE_ROOT } from '../version.js';
-import { createApp, listen } from '../web/app.js';
 import { setUp, type CommonOptions } from './setup.js';
 
 export interface DemoOptions extends CommonOptions {
@@ -20,6 +19,8 @@ export async function demo(o: DemoOptions): Promise<() => Promise<void>> {
   const s = setUp(o, true);
   s.pipeline.setLocalIps(s.loaded.topology.localIps);
   const replay = replayLoop(o['demo.capture'], s.pipeline);
+  // express loads only for the commands that serve: analyze starts faster without it
+  const { createApp, listen } = await import('../web/app.js');
   const app = createApp({
     metrics: s.metrics,
     prices: s.prices,

@@ -1,4 +1,5 @@
 // Build a Topology snapshot from the files the user gave (file provider; AWS providers come later).
+import { ConfigError } from '../config/errors.js';
 import { loadStructuredFile } from '../config/files.js';
 import { EMPTY_IP_RANGES, IpRangesSchema, TopologyFileSchema, type IpRanges, type TopologyFile } from './model.js';
 import { Topology } from './topology.js';
@@ -30,6 +31,12 @@ export function loadTopology(inputs: TopologyInputs, env: NodeJS.ProcessEnv = pr
     region = env.AWS_REGION;
     regionSource = 'AWS_REGION';
   }
-  const topology = new Topology({ file, ipRanges: ipRanges ?? EMPTY_IP_RANGES, region });
+  let topology: Topology;
+  try {
+    topology = new Topology({ file, ipRanges: ipRanges ?? EMPTY_IP_RANGES, region });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`--ip-ranges.file ${inputs.ipRangesFile}: ${e.message}`);
+    throw e;
+  }
   return { topology, file, ipRanges, regionSource };
 }

@@ -2,6 +2,7 @@
 // values are small "address classes" (kind + zone). Category is then a function of the local address's
 // class and the remote's, precomputed into a matrix, so the hot path does two lookups and one index.
 import { Category } from '../classify/categories.js';
+import { ConfigError } from '../config/errors.js';
 import { parseCidr, type Cidr } from './ip.js';
 import type { IpRanges, TopologyFile } from './model.js';
 import { PrefixTable4, PrefixTable6, type RankedPrefix } from './prefix-table.js';
@@ -155,7 +156,12 @@ export class Topology {
       } else if (e.regions.has('GLOBAL')) {
         kind = AddressKind.AWS_SERVICE;
       }
-      const c = parseCidr(prefix);
+      let c: Cidr;
+      try {
+        c = parseCidr(prefix);
+      } catch {
+        throw new ConfigError(`prefix ${JSON.stringify(prefix)} is not a valid CIDR`);
+      }
       out.push({ cidr: c, rank: rank(PRIORITY_IP_RANGES, c), value: this.classOf(kind, '', '') });
     }
     return out;

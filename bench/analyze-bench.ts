@@ -1,0 +1,198 @@
+// `npm run bench`: throughput of `analyze` on a generated capture, next to tcpdump and tshark on the
+// same file in the same run; garbage collections in the hot loop (the zero-allocation check); and
+// peak RSS on a 10 M-packet capture (memory must stay flat).
+//   npm run bench                 # 1 M packets, plus the 10 M memory run
+//   npm run bench -- --quick      # 1 M packets only
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { readCaptureFile } from '../src/capture/file-reader.js';
+import { loadTopology } from '../src/topology/load.js';
+import { Pipeline } from '../src/pipeline.js';
+import { ethernet, ipv4, ipv6, PcapWriter } from '../scripts/lib/frames.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const OUT = join(ROOT, 'bench-out');
+const SHARED = join(ROOT, '..', 'shared', 'aws', 'ip-ranges.json');
+const IP_RANGES = existsSync(SHARED) ? SHARED : join(ROOT, 'demo', 'ip-ranges.json');
+const TOPOLOGY = join(ROOT, 'demo', 'topology.yaml');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const SNAPLEN = 128;
+
+let seed = 42;
+const rand = (): number => {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return seed / 4294967296;
+};
+const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
+const octet = (): number => 1 + Math.floor(rand() * 250);
+
+/** 4096 distinct frames over every category, IPv4 and IPv6, sizes from ACKs to jumbo frames. */
+function templates(): Buffer[] {
+  const local4 = '172.31.51.15';
+  const local6 = '2600:1f18:1234:5600::15';
+  const remotes4: (() => string)[] = [
+    () => `172.31.${48 + Math.floor(rand() * 16)}.${octet()}`, // same_az
+    () => `172.31.${16 + Math.floor(rand() * 16)}.${octet()}`, // cross_az
+    () => `54.144.${octet()}.${octet()}`, // EC2 us-east-1: regional_public
+    () => `52.216.${octet()}.${octet()}`, // S3
+    () => `52.48.${octet()}.${octet()}`, // eu-west-1
+    () => `${140 + Math.floor(rand() * 20)}.${octet()}.${octet()}.${octet()}`, // internet
+    () => `10.200.${octet()}.${octet()}`, // unclassified
+  ];
+  const sizes = [40, 52, 52, 576, 1500, 1500, 1500, 9001];
+  const out: Buffer[] = [];
+  for (let i = 0; i < 4096; i++) {
+    const size = pick(sizes);
+    const egress = rand() < 0.5;
+    const port = pick([443, 80, 5432, 9092, 6379]);
+    const eph = 32768 + Math.floor(rand() * 28000);
+    const v6 = rand() < 0.2;
+    const remote = v6 ? `2600:1f18:1234:${pick(['5600', '5700'])}::${octet().toString(16)}` : pick(remotes4)();
+    const local = v6 ? local6 : local4;
+    const l4 = { proto: 6, sport: egress ? eph : port, dport: egress ? port : eph, payloadLen: Math.max(0, size - (v6 ? 60 : 40)) };
+    const [src, dst] = egress ? [local, remote] : [remote, local];
+    out.push(ethernet(v6 ? ipv6({ src, dst, l4 }) : ipv4({ src, dst, l4 })));
+  }
+  return out;
+}
+
+function makeCapture(path: string, packets: number): void {
+  if (existsSync(path)) return;
+  const t = templates();
+  const w = new PcapWriter(path, 1, SNAPLEN);
+  const start = 1_767_225_600;
+  for (let i = 0; i < packets; i++) w.write({ ts: start + i * 1e-5, frame: t[Math.floor(rand() * t.length)] });
+  w.close();
+}
+
+function timed(cmd: string, args: string[]): { seconds: number; maxRssMb: number; stdout: string } {
+  // python's getrusage gives the child's peak RSS, which Node does not report
+  const py = `import resource,subprocess,sys,time
+t=time.perf_counter(); r=subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL); s=time.perf_counter()-t
+sys.stdout.write(f"{s} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss} {r.returncode}\\n"); sys.stdout.write(r.stdout.decode(errors='replace'))`;
+  const out = execFileSync('python3', ['-c', py, cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const [head, ...rest] = out.split('\n');
+  const [s, rss, rc] = head.split(' ').map(Number);
+  if (rc !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${rc}`);
+  return { seconds: s, maxRssMb: rss / 1024, stdout: rest.join('\n') };
+}
+
+function best<T extends { seconds: number }>(runs: number, f: () => T): T {
+  let b: T | undefined;
+  for (let i = 0; i < runs; i++) {
+    const r = f();
+    if (!b || r.seconds < b.seconds) b = r;
+  }
+  return b!;
+}
+
+/** The hot loop alone, in process: packets/s and garbage collections while it runs. */
+function inProcess(path: string): { pps: number; gcs: number; heapGrowthKb: number; packets: number } {
+  const loaded = loadTopology({ topologyFile: TOPOLOGY, ipRangesFile: IP_RANGES });
+  const p = new Pipeline(loaded.topology);
+  p.setLocalIps(loaded.topology.localIps);
+  // frames into memory first, so only decode → classify → aggregate is timed
+  const frames: { link: number; buf: Buffer; off: number; cap: number; wire: number }[] = [];
+  let big = Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  readCaptureFile(path, {
+    addInterface: () => 0,
+    frame: (link, buf, off, cap, wire) => {
+      if (frames.length >= 1_000_000) return;
+      chunks.push(Buffer.from(buf.subarray(off, off + cap)));
+      frames.push({ link, buf: big, off: 0, cap, wire });
+    },
+  });
+  big = Buffer.concat(chunks);
+  let o = 0;
+  frames.forEach((f, i) => {
+    f.buf = big;
+    f.off = o;
+    o += chunks[i].length;
+  });
+  const links = Int32Array.from(frames, (f) => f.link);
+  const offs = Int32Array.from(frames, (f) => f.off);
+  const caps = Int32Array.from(frames, (f) => f.cap);
+  const wires = Int32Array.from(frames, (f) => f.wire);
+  const n = frames.length;
+  const pass = (): void => {
+    for (let i = 0; i < n; i++) p.frame(links[i], big, offs[i], caps[i], wires[i], 0, 0);
+    p.remotes.clear(); // what a flush does; keeps the remote table within its size as in serve
+  };
+  p.addInterface('bench');
+  pass(); // warm up the JIT
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const heap0 = process.memoryUsage().heapUsed;
+  const t0 = process.hrtime.bigint();
+  const passes = 5;
+  for (let k = 0; k < passes; k++) pass();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const heap1 = process.memoryUsage().heapUsed;
+  obs.disconnect();
+  return { pps: (passes * n) / seconds, gcs, heapGrowthKb: (heap1 - heap0) / 1024, packets: passes * n };
+}
+
+const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  mkdirSync(OUT, { recursive: true });
+  const file1 = join(OUT, 'bench-1m.pcap');
+  console.log(`generating ${file1} (1,000,000 packets, snaplen ${SNAPLEN}) …`);
+  makeCapture(file1, 1_000_000);
+  const mb = statSync(file1).size / 1e6;
+  const args = ['analyze', file1, '--topology.file', TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--format', 'json'];
+
+  const ours = best(3, () => timed('node', [CLI, ...args]));
+  // fixed start-up (imports, loading and compiling ip-ranges into tables): analyze on one packet
+  const file0 = join(OUT, 'bench-1.pcap');
+  makeCapture(file0, 1);
+  const startup = best(3, () => timed('node', [CLI, 'analyze', file0, ...args.slice(2)]));
+  const report = JSON.parse(ours.stdout.slice(ours.stdout.indexOf('{'))) as { categories: { packets: number }[] };
+  const counted = report.categories?.reduce((s, c) => s + c.packets, 0);
+  const tcpdump = best(3, () => timed('tcpdump', ['-r', file1, '-w', '/dev/null']));
+  const tshark = best(1, () => timed('tshark', ['-q', '-z', 'conv,ip', '-r', file1]));
+  const hot = inProcess(file1);
+
+  const rows: [string, number, number][] = [
+    ['az-traffic-exporter analyze (whole command)', ours.seconds, ours.maxRssMb],
+    ['tcpdump -r FILE -w /dev/null', tcpdump.seconds, tcpdump.maxRssMb],
+    ['tshark -q -z conv,ip -r FILE', tshark.seconds, tshark.maxRssMb],
+  ];
+  console.log(`\nfile: 1,000,000 packets, ${fmt(mb, 1)} MB; ip-ranges: ${IP_RANGES.includes('shared') ? "AWS's real file" : 'demo fixture'}; node ${process.version}`);
+  console.log(`analyze counted ${counted === undefined ? '?' : fmt(counted)} IP packets\n`);
+  console.log('| command | seconds | packets/s | MB/s | peak RSS MB | vs analyze |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const [name, s, rss] of rows) {
+    console.log(`| ${name} | ${s.toFixed(3)} | ${fmt(1e6 / s)} | ${fmt(mb / s)} | ${fmt(rss)} | ${(s / ours.seconds).toFixed(2)}× |`);
+  }
+  console.log(
+    `\nanalyze start-up (one-packet capture): ${startup.seconds.toFixed(3)} s; ` +
+      `streaming rate after start-up: ${fmt(1e6 / (ours.seconds - startup.seconds))} packets/s, ${fmt(mb / (ours.seconds - startup.seconds))} MB/s`,
+  );
+  console.log(
+    `hot loop in process (decode → classify → aggregate, ${fmt(hot.packets)} packets): ${fmt(hot.pps)} packets/s, ` +
+      `${hot.gcs} garbage collections, heap growth ${fmt(hot.heapGrowthKb)} KiB`,
+  );
+
+  if (!quick) {
+    const file10 = join(OUT, 'bench-10m.pcap');
+    console.log(`\ngenerating ${file10} (10,000,000 packets) …`);
+    makeCapture(file10, 10_000_000);
+    const big = timed('node', [CLI, 'analyze', file10, '--topology.file', TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--format', 'json']);
+    console.log(
+      `10 M packets (${fmt(statSync(file10).size / 1e6)} MB): ${big.seconds.toFixed(2)} s, ${fmt(1e7 / big.seconds)} packets/s, ` +
+        `peak RSS ${fmt(big.maxRssMb)} MB (1 M packets: ${fmt(ours.maxRssMb)} MB)`,
+    );
+  }
+  const sys = spawnSync('nproc', { encoding: 'utf8' }).stdout.trim();
+  console.log(`\nmachine: ${sys} cores`);
+}
+
+await main();
