@@ -7,7 +7,9 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { analyze, type AnalyzeOptions } from './commands/analyze.js';
 import { demo, DEMO_DIR, type DemoOptions } from './commands/demo.js';
+import { serve, type ServeOptions } from './commands/serve.js';
 import { ConfigError } from './config/errors.js';
+import { applyConfigFile } from './config/config-file.js';
 import { isValidIp } from './topology/ip.js';
 import { log, type LogFormat, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
@@ -51,6 +53,7 @@ function addCommon(c: Command, defaults: { topology?: string; ipRanges?: string 
         .argParser(intIn(16, 10_000_000))
         .default(65536),
     )
+    .addOption(opt('--config.file <file>', 'YAML file of settings named like the long flags (flags and env win over it)'))
     .addOption(opt('--log.level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .addOption(opt('--log.format <format>', 'log format').choices(['logfmt', 'json']).default('logfmt'));
 }
@@ -65,7 +68,34 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
     .version(VERSION, '--version')
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(`${PROG}: ${s.replace(/^error: /, '').trim()}\n`) });
+    .configureOutput({ outputError: (s, write) => write(`${PROG}: ${s.replace(/^error: /, '').trim()}\n`) })
+    .hook('preAction', (_program, command) => applyConfigFile(command));
+
+  const web = (c: Command): Command =>
+    c
+      .addOption(opt('--web.listen-address <addr>', 'address to listen on for HTTP').default(':9977'))
+      .addOption(opt('--web.telemetry-path <path>', 'path under which to expose metrics').default('/metrics'));
+
+  addCommon(
+    web(
+      program
+        .command('serve', { isDefault: true })
+        .description('capture live and serve metrics (the default command)')
+        .addOption(opt('--interface <name>', 'interface to capture on, or "any" (default: the interface of the default route)'))
+        .addOption(opt('--capture.filter <bpf>', 'BPF filter of the counted packets').default(''))
+        .addOption(opt('--capture.buffer-bytes <n>', 'kernel capture buffer; below 64 MiB packets drop at ~300k packets/s').argParser(intIn(1 << 20, 2 ** 31 - 1)).default(64 << 20))
+        .addOption(opt('--capture.snaplen <n>', 'bytes of each packet copied for counting (headers)').argParser(intIn(64, 65535)).default(192))
+        .addOption(opt('--capture.dns <bool>', 'learn remote names from DNS responses (a second capture handle)').choices(['true', 'false']).default('true'))
+        .addOption(opt('--local-ip <ip>', "more addresses of this host (repeatable; the interface's own are always local)").argParser(ipList))
+        .addOption(opt('--web.shutdown-grace <seconds>', 'after SIGTERM, keep serving the last counts this long').argParser(intIn(0, 300)).default(5))
+        .addOption(opt('--metrics.flush-interval <seconds>', 'move counts into the registry at least this often').argParser(intIn(1, 300)).default(10)),
+    ),
+  ).action(async (o: Omit<ServeOptions, 'capture.dns'> & { 'capture.dns': string; 'log.level': LogLevel; 'log.format': LogFormat }) => {
+    configureLog(o);
+    if (!o['web.telemetryPath'].startsWith('/')) throw new ConfigError('--web.telemetry-path must start with "/"');
+    const running = await serve({ ...o, 'capture.dns': o['capture.dns'] === 'true' });
+    onStop(running.stop);
+  });
 
   addCommon(
     program
@@ -80,12 +110,9 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
   });
 
   addCommon(
-    program
-      .command('demo')
-      .description('serve metrics fed by the bundled sample capture, replayed in a loop')
-      .addOption(opt('--web.listen-address <addr>', 'address to listen on for HTTP').default(':9977'))
-      .addOption(opt('--web.telemetry-path <path>', 'path under which to expose metrics').default('/metrics'))
-      .addOption(opt('--demo.capture <file>', 'capture to replay').default(join(DEMO_DIR, 'demo.pcapng'))),
+    web(program.command('demo').description('serve metrics fed by the bundled sample capture, replayed in a loop')).addOption(
+      opt('--demo.capture <file>', 'capture to replay').default(join(DEMO_DIR, 'demo.pcapng')),
+    ),
     { topology: join(DEMO_DIR, 'topology.yaml'), ipRanges: join(DEMO_DIR, 'ip-ranges.json') },
   ).action(async (o: DemoOptions & { 'log.level': LogLevel; 'log.format': LogFormat }) => {
     configureLog(o);

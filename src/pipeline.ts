@@ -3,6 +3,7 @@
 import { CATEGORY_COUNT, Direction } from './classify/categories.js';
 import { NameCache, parseDnsAnswers } from './decode/dns.js';
 import { Decoded, decodeFrame, DECODE_ERROR_REASONS, PacketMeta } from './decode/packet.js';
+import { RecentPackets } from './capture/duplicates.js';
 import { RemoteTable } from './metrics/remote-table.js';
 import { parseCidr } from './topology/ip.js';
 import type { FrameSink } from './capture/file-reader.js';
@@ -42,6 +43,12 @@ export class Pipeline implements FrameSink {
   nonIpPackets = 0;
   transitPackets = 0;
   transitBytes = 0;
+  /** Copies of one packet seen on two interfaces of `any` (bridge and port), dropped. */
+  duplicatePackets = 0;
+  /** Set on the `any` pseudo-interface: drop the second capture of a bridged packet. */
+  dedupe: RecentPackets | undefined;
+  /** Learn names from DNS answers in counted frames (off when a separate DNS capture does it). */
+  learnDnsInline = true;
   /** Packets seen per registered interface (before decoding). */
   capturePackets = new Float64Array(8);
   /** Latest drop totals the source reported per interface (kernel, interface); -1: never reported. */
@@ -155,7 +162,11 @@ export class Pipeline implements FrameSink {
       else this.decodeErrors[r]++;
       return;
     }
-    if (m.srcPort === 53 && m.payloadLength > 0) this.learnNames(buf, m);
+    if (this.dedupe !== undefined && this.dedupe.seen(buf, m.ipOffset, off + capLen - m.ipOffset, m.ipBytes, ts)) {
+      this.duplicatePackets++;
+      return;
+    }
+    if (this.learnDnsInline && m.srcPort === 53 && m.payloadLength > 0) this.learnNames(buf, m);
 
     const t = this.topology;
     let dir: number;
@@ -209,6 +220,17 @@ export class Pipeline implements FrameSink {
       this.remotes.add6(dir === Direction.EGRESS ? m.dst6 : m.src6, port, dir, cat, remoteZone, m.ipBytes);
     }
   }
+
+  /** A frame from the DNS-only capture: learn names, count nothing. */
+  dnsFrame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number): void {
+    if (ts > this.now) this.now = ts;
+    const m = this.dnsMeta;
+    if (decodeFrame(linkType, buf, off, capLen, wireLen, m) === Decoded.OK && m.srcPort === 53 && m.payloadLength > 0) {
+      this.learnNames(buf, m);
+    }
+  }
+
+  private readonly dnsMeta = new PacketMeta();
 
   private learnNames(buf: Buffer, m: PacketMeta): void {
     if (m.cut) {

@@ -68,6 +68,7 @@ export class PacketMeta {
   srcPort = -1; // -1: no ports (non-first fragment, other protocol, or cut by snaplen)
   dstPort = -1;
   ipBytes = 0; // what the counting rule bills
+  ipOffset = 0; // where the IP header starts in the buffer
   payloadOffset = 0; // start of the TCP/UDP payload in the buffer
   payloadLength = 0; // captured payload bytes (capped at the IP end)
   /** The capture ended before the IP packet did (snaplen): the payload is incomplete. */
@@ -148,6 +149,7 @@ export function decodeFrame(
     p += 4;
   }
   const linkLen = p - off;
+  m.ipOffset = p;
   if (ethType === ETH_IPV4) return decodeIPv4(b, p, end, wireLen - linkLen, m);
   if (ethType === ETH_IPV6) return decodeIPv6(b, p, end, wireLen - linkLen, m);
   return Decoded.NOT_IP;

@@ -33,6 +33,9 @@ export class ExporterMetrics {
   readonly captureDropped: client.Counter<'interface' | 'where'>;
   private readonly transitPackets: client.Counter;
   private readonly nonIpPackets: client.Counter;
+  private readonly duplicatePackets: client.Counter;
+  readonly captureUp: client.Gauge<'interface'>;
+  readonly captureErrors: client.Counter<'interface'>;
   readonly topologySubnets: client.Gauge<'source'>;
   readonly topologyLastSuccess: client.Gauge<'source'>;
   readonly topologyRefreshErrors: client.Counter<'source'>;
@@ -45,6 +48,7 @@ export class ExporterMetrics {
   private readonly flushedErrors = new Float64Array(DECODE_ERROR_REASONS.length + 2);
   private flushedTransit = 0;
   private flushedNonIp = 0;
+  private flushedDuplicates = 0;
   private azLabels: AzLabels[] = [];
 
   constructor(
@@ -112,6 +116,23 @@ export class ExporterMetrics {
     this.nonIpPackets = new client.Counter({
       name: 'aztraffic_non_ip_packets_total',
       help: 'Frames that carry no IP packet (ARP, LLDP, ...); not traffic AWS bills.',
+      registers,
+    });
+    this.duplicatePackets = new client.Counter({
+      name: 'aztraffic_duplicate_packets_total',
+      help: 'Second captures of one packet on the "any" interface (a bridge and its port); counted once.',
+      registers,
+    });
+    this.captureUp = new client.Gauge({
+      name: 'aztraffic_capture_up',
+      help: 'Whether capture on the interface is running (1) or failed and being retried (0).',
+      labelNames: ['interface'],
+      registers,
+    });
+    this.captureErrors = new client.Counter({
+      name: 'aztraffic_capture_errors_total',
+      help: 'Capture failures (interface gone, permission denied, ...); each is retried with backoff.',
+      labelNames: ['interface'],
       registers,
     });
     this.topologySubnets = new client.Gauge({
@@ -222,6 +243,8 @@ export class ExporterMetrics {
     this.flushedTransit = p.transitPackets;
     this.nonIpPackets.inc(p.nonIpPackets - this.flushedNonIp);
     this.flushedNonIp = p.nonIpPackets;
+    this.duplicatePackets.inc(p.duplicatePackets - this.flushedDuplicates);
+    this.flushedDuplicates = p.duplicatePackets;
   }
 
   /** Sources report drop totals; the counter follows them and never goes back. */

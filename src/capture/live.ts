@@ -1,0 +1,184 @@
+// Live capture with `cap` (libpcap). One handle counts: it copies only the first `snaplen` bytes of each
+// packet (headers) into one reused buffer. A second handle, filtered to DNS responses, copies whole
+// packets so that names can be learned. A capture that fails is retried with backoff; the process lives.
+import { createRequire } from 'node:module';
+import { LinkType } from '../decode/packet.js';
+import type { Logger } from '../log.js';
+import type { Pipeline } from '../pipeline.js';
+import { RecentPackets } from './duplicates.js';
+import { interfaceExists } from './interfaces.js';
+
+interface CapHandle {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  close(): void;
+  setMinBytes?(n: number): void;
+  on(event: 'packet', cb: (nbytes: number, truncated: boolean) => void): void;
+}
+interface CapModule {
+  Cap: new () => CapHandle;
+}
+
+export class CaptureUnavailableError extends Error {}
+
+let capModule: CapModule | undefined;
+
+/** Load the optional `cap` addon, or say in words how to get it. */
+export function loadCap(): CapModule {
+  if (capModule) return capModule;
+  try {
+    capModule = createRequire(import.meta.url)('cap') as CapModule;
+    return capModule;
+  } catch (e) {
+    throw new CaptureUnavailableError(
+      `live capture needs libpcap: apt-get install libpcap-dev (or libpcap0.8) and npm rebuild cap (${(e as Error).message.split('\n')[0]})`,
+    );
+  }
+}
+
+const LINK_TYPES: Record<string, number> = {
+  ETHERNET: LinkType.ETHERNET,
+  LINKTYPE_LINUX_SLL: LinkType.LINUX_SLL,
+  RAW: LinkType.RAW,
+  NULL: LinkType.NULL,
+};
+
+/** libpcap's words, turned into what to do about them. */
+export function explainCaptureError(iface: string, message: string): string {
+  if (/permitted|permission|EPERM|EACCES/i.test(message)) {
+    return `no permission to capture on ${iface}: the exporter needs the CAP_NET_RAW capability (setcap cap_net_raw+ep on the node binary, AmbientCapabilities=CAP_NET_RAW in systemd, or docker run --cap-add NET_RAW) (${message})`;
+  }
+  if (/no such device|doesn't exist|not found|No such/i.test(message)) return `interface ${iface} does not exist (${message})`;
+  if (/not up/i.test(message)) return `interface ${iface} is down (${message})`;
+  return `capture on ${iface} failed: ${message}`;
+}
+
+export interface LiveOptions {
+  iface: string;
+  filter: string;
+  bufferBytes: number;
+  snaplen: number;
+  /** Kernel buffer of the DNS-response handle. */
+  dnsBufferBytes: number;
+  learnDns: boolean;
+}
+
+const MAX_WIRE = 65535 + 64; // libpcap snaplen plus room for any link header
+
+export type CaptureState = 'starting' | 'running' | 'failed' | 'stopped';
+
+/** Coarse clock for packet times: Date.now() per packet would cost more than the packet. */
+class Clock {
+  now = Date.now() / 1000;
+  private readonly timer = setInterval(() => (this.now = Date.now() / 1000), 100);
+  constructor() {
+    this.timer.unref();
+  }
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+export class LiveCapture {
+  state: CaptureState = 'starting';
+  lastError = '';
+  failures = 0;
+  private handles: CapHandle[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private backoffMs = 1000;
+  private readonly clock = new Clock();
+  private readonly ifaceIndex: number;
+
+  constructor(
+    private readonly o: LiveOptions,
+    private readonly pipeline: Pipeline,
+    private readonly log: Logger,
+    private readonly onFailure: (message: string) => void = () => {},
+  ) {
+    this.ifaceIndex = pipeline.addInterface(o.iface);
+    if (o.iface === 'any') pipeline.dedupe = new RecentPackets();
+    pipeline.learnDnsInline = false;
+  }
+
+  start(): void {
+    if (this.state === 'stopped') return;
+    try {
+      this.open();
+      this.state = 'running';
+      this.backoffMs = 1000;
+      this.log.info(`capturing on ${this.o.iface}`, { interface: this.o.iface, filter: this.o.filter, buffer_bytes: this.o.bufferBytes, snaplen: this.o.snaplen });
+      // libpcap does not notice an interface that goes away: look for it
+      this.watchdog = setInterval(() => {
+        if (!interfaceExists(this.o.iface)) this.fail(`interface ${this.o.iface} disappeared`);
+      }, 2000);
+      this.watchdog.unref();
+    } catch (e) {
+      const msg = e instanceof CaptureUnavailableError ? e.message : explainCaptureError(this.o.iface, (e as Error).message);
+      this.fail(msg);
+    }
+  }
+
+  private open(): void {
+    const { Cap } = loadCap();
+    if (!interfaceExists(this.o.iface)) throw new Error(`No such device exists: ${this.o.iface}`);
+    const counting = new Cap();
+    const buf = Buffer.alloc(this.o.snaplen);
+    const name = counting.open(this.o.iface, this.o.filter, this.o.bufferBytes, buf);
+    const linkType = LINK_TYPES[name];
+    if (linkType === undefined) {
+      counting.close();
+      throw new Error(`unsupported link type ${name}`);
+    }
+    counting.setMinBytes?.(0);
+    this.handles.push(counting);
+    const p = this.pipeline;
+    const clock = this.clock;
+    const iface = this.ifaceIndex;
+    counting.on('packet', (nbytes: number, truncated: boolean) => {
+      // cap reports the copied length only. Uncut, that is the wire length; cut by the snaplen, the
+      // wire length is unknown but at most libpcap's own snaplen (65535): the IP length field, which
+      // is what we bill, can then be anything it says.
+      p.frame(linkType, buf, 0, nbytes, truncated ? MAX_WIRE : nbytes, clock.now, iface);
+    });
+    if (this.o.learnDns) {
+      const dns = new Cap();
+      const dnsBuf = Buffer.alloc(65535);
+      dns.open(this.o.iface, 'src port 53', this.o.dnsBufferBytes, dnsBuf);
+      dns.setMinBytes?.(0);
+      dns.on('packet', (nbytes: number, truncated: boolean) => p.dnsFrame(linkType, dnsBuf, 0, nbytes, truncated ? MAX_WIRE : nbytes, clock.now));
+      this.handles.push(dns);
+    }
+  }
+
+  private closeHandles(): void {
+    for (const h of this.handles) {
+      try {
+        h.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.handles = [];
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private fail(message: string): void {
+    this.closeHandles();
+    if (this.state === 'stopped') return;
+    this.state = 'failed';
+    this.failures++;
+    this.lastError = message;
+    this.onFailure(message);
+    this.log.error(message, { interface: this.o.iface, retry_in_seconds: this.backoffMs / 1000 });
+    this.retryTimer = setTimeout(() => this.start(), this.backoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+  }
+
+  stop(): void {
+    this.state = 'stopped';
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.closeHandles();
+    this.clock.stop();
+  }
+}

@@ -1,0 +1,108 @@
+// `serve` (the default command): live capture → pipeline → /metrics, for as long as it runs.
+import { defaultRouteInterface, interfaceAddresses } from '../capture/interfaces.js';
+import { LiveCapture } from '../capture/live.js';
+import { ConfigError } from '../config/errors.js';
+import { parseListenAddress } from '../config/listen-address.js';
+import { log } from '../log.js';
+import { registerInterfaceCounters } from '../metrics/interface-counters.js';
+import { setUp, type CommonOptions } from './setup.js';
+
+export interface ServeOptions extends CommonOptions {
+  interface?: string;
+  'capture.filter': string;
+  'capture.bufferBytes': number;
+  'capture.snaplen': number;
+  'capture.dns': boolean;
+  localIp?: string[];
+  'web.listenAddress': string;
+  'web.telemetryPath': string;
+  'web.shutdownGrace': number;
+  'metrics.flushInterval': number;
+}
+
+export interface Running {
+  stop(): Promise<void>;
+  url: string;
+}
+
+export async function serve(o: ServeOptions): Promise<Running> {
+  const addr = parseListenAddress(o['web.listenAddress']);
+  const iface = o.interface ?? defaultRouteInterface();
+  if (!iface) throw new ConfigError('--interface not given and no default route to take it from');
+  const s = setUp(o, true);
+  const { pipeline, metrics } = s;
+
+  const localIps = (): string[] => [...new Set([...interfaceAddresses(iface), ...(o.localIp ?? []), ...s.loaded.topology.localIps])];
+  let locals = localIps();
+  pipeline.setLocalIps(locals);
+  log.info(`local addresses: ${locals.join(', ') || 'none'}`, { interface: iface });
+  // addresses change (DHCP, IPv6 privacy addresses, an ENI attached): follow them
+  const localTimer = setInterval(() => {
+    const now = localIps();
+    if (now.join() !== locals.join()) {
+      metrics.flush();
+      locals = now;
+      pipeline.setLocalIps(locals);
+      log.info(`local addresses changed: ${locals.join(', ')}`, { interface: iface });
+    }
+  }, 30_000);
+  localTimer.unref();
+
+  registerInterfaceCounters(metrics.registry, iface);
+  metrics.captureUp.set({ interface: iface }, 0);
+  metrics.captureErrors.inc({ interface: iface }, 0);
+  const capture = new LiveCapture(
+    {
+      iface,
+      filter: o['capture.filter'],
+      bufferBytes: o['capture.bufferBytes'],
+      snaplen: o['capture.snaplen'],
+      dnsBufferBytes: 4 << 20,
+      learnDns: o['capture.dns'],
+    },
+    pipeline,
+    log,
+    () => {
+      metrics.captureUp.set({ interface: iface }, 0);
+      metrics.captureErrors.inc({ interface: iface });
+    },
+  );
+  capture.start();
+  if (capture.state === 'running') metrics.captureUp.set({ interface: iface }, 1);
+  // capture_up follows retries that succeed
+  const upTimer = setInterval(() => metrics.captureUp.set({ interface: iface }, capture.state === 'running' ? 1 : 0), 1000);
+  upTimer.unref();
+
+  // bounded work between scrapes: the remote table is emptied on every flush
+  const flushTimer = setInterval(() => metrics.flush(), o['metrics.flushInterval'] * 1000);
+  flushTimer.unref();
+
+  const { createApp, listen } = await import('../web/app.js');
+  const app = createApp({
+    metrics,
+    prices: s.prices,
+    telemetryPath: o['web.telemetryPath'],
+    isReady: () => capture.state === 'running',
+    title: `Live capture on ${iface}`,
+  });
+  const web = await listen(app, addr.host, addr.port);
+  log.info(`serving metrics on ${web.url}${o['web.telemetryPath']}`, { url: web.url });
+
+  return {
+    url: web.url,
+    async stop() {
+      capture.stop();
+      clearInterval(flushTimer);
+      clearInterval(upTimer);
+      clearInterval(localTimer);
+      metrics.flush();
+      // one last scrape window, so that the final counts are not lost
+      const grace = o['web.shutdownGrace'];
+      if (grace > 0) {
+        log.info(`capture stopped; serving the last counts for ${grace}s`);
+        await new Promise((r) => setTimeout(r, grace * 1000));
+      }
+      await web.close();
+    },
+  };
+}
