@@ -81,6 +81,7 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
       program
         .command('serve', { isDefault: true })
         .description('capture live and serve metrics (the default command)')
+        .argument('[command]', '', undefined)
         .addOption(opt('--interface <name>', 'interface to capture on, or "any" (default: the interface of the default route)'))
         .addOption(opt('--capture.filter <bpf>', 'BPF filter of the counted packets').default(''))
         .addOption(opt('--capture.buffer-bytes <n>', 'kernel capture buffer; below 64 MiB packets drop at ~300k packets/s').argParser(intIn(1 << 20, 2 ** 31 - 1)).default(64 << 20))
@@ -90,7 +91,9 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
         .addOption(opt('--web.shutdown-grace <seconds>', 'after SIGTERM, keep serving the last counts this long').argParser(intIn(0, 300)).default(5))
         .addOption(opt('--metrics.flush-interval <seconds>', 'move counts into the registry at least this often').argParser(intIn(1, 300)).default(10)),
     ),
-  ).action(async (o: Omit<ServeOptions, 'capture.dns'> & { 'capture.dns': string; 'log.level': LogLevel; 'log.format': LogFormat }) => {
+  ).action(async (extra: string | undefined, o: Omit<ServeOptions, 'capture.dns'> & { 'capture.dns': string; 'log.level': LogLevel; 'log.format': LogFormat }) => {
+    // serve is the default command: a word it does not know is a mistyped command
+    if (extra !== undefined) throw new ConfigError(`unknown command '${extra}' (commands: ${program.commands.map((c) => c.name()).join(', ')})`);
     configureLog(o);
     if (!o['web.telemetryPath'].startsWith('/')) throw new ConfigError('--web.telemetry-path must start with "/"');
     const running = await serve({ ...o, 'capture.dns': o['capture.dns'] === 'true' });

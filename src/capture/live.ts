@@ -12,7 +12,8 @@ interface CapHandle {
   open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
   close(): void;
   setMinBytes?(n: number): void;
-  on(event: 'packet', cb: (nbytes: number, truncated: boolean) => void): void;
+  /** `wireLen` comes from this project's patch of cap (patches/); unpatched cap passes two arguments. */
+  on(event: 'packet', cb: (nbytes: number, truncated: boolean, wireLen?: number) => void): void;
 }
 interface CapModule {
   Cap: new () => CapHandle;
@@ -134,18 +135,19 @@ export class LiveCapture {
     const p = this.pipeline;
     const clock = this.clock;
     const iface = this.ifaceIndex;
-    counting.on('packet', (nbytes: number, truncated: boolean) => {
-      // cap reports the copied length only. Uncut, that is the wire length; cut by the snaplen, the
-      // wire length is unknown but at most libpcap's own snaplen (65535): the IP length field, which
-      // is what we bill, can then be anything it says.
-      p.frame(linkType, buf, 0, nbytes, truncated ? MAX_WIRE : nbytes, clock.now, iface);
+    counting.on('packet', (nbytes: number, truncated: boolean, wireLen?: number) => {
+      // patched cap reports the wire length; unpatched, a cut packet's wire length is unknown but at
+      // most 64 KiB, and the IP length field (what is billed) is then taken as it says
+      p.frame(linkType, buf, 0, nbytes, wireLen ?? (truncated ? MAX_WIRE : nbytes), clock.now, iface);
     });
     if (this.o.learnDns) {
       const dns = new Cap();
       const dnsBuf = Buffer.alloc(65535);
       dns.open(this.o.iface, 'src port 53', this.o.dnsBufferBytes, dnsBuf);
       dns.setMinBytes?.(0);
-      dns.on('packet', (nbytes: number, truncated: boolean) => p.dnsFrame(linkType, dnsBuf, 0, nbytes, truncated ? MAX_WIRE : nbytes, clock.now));
+      dns.on('packet', (nbytes: number, truncated: boolean, wireLen?: number) =>
+        p.dnsFrame(linkType, dnsBuf, 0, nbytes, wireLen ?? (truncated ? MAX_WIRE : nbytes), clock.now),
+      );
       this.handles.push(dns);
     }
   }
