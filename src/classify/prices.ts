@@ -22,6 +22,44 @@ export const DEFAULT_PRICES: Prices = {
   },
 };
 
+/**
+ * First-tier list prices ($/GB) where regions differ from us-east-1: internet egress (first 10 TB a
+ * month) and inter-region egress. Cross-AZ and regional public transfer are $0.01/GB each way in every
+ * commercial region. Inter-region prices depend on the destination too (us-east-1 ↔ us-east-2 is $0.01);
+ * aztraffic_bytes_total does not carry the destination region, so the common price is used.
+ */
+export const REGION_PRICES: Record<string, { internet: number; inter_region: number }> = {
+  'us-east-1': { internet: 0.09, inter_region: 0.02 },
+  'us-east-2': { internet: 0.09, inter_region: 0.02 },
+  'us-west-1': { internet: 0.09, inter_region: 0.02 },
+  'us-west-2': { internet: 0.09, inter_region: 0.02 },
+  'ca-central-1': { internet: 0.09, inter_region: 0.02 },
+  'eu-west-1': { internet: 0.09, inter_region: 0.02 },
+  'eu-west-2': { internet: 0.09, inter_region: 0.02 },
+  'eu-west-3': { internet: 0.09, inter_region: 0.02 },
+  'eu-central-1': { internet: 0.09, inter_region: 0.02 },
+  'eu-north-1': { internet: 0.09, inter_region: 0.02 },
+  'eu-south-1': { internet: 0.09, inter_region: 0.02 },
+  'ap-northeast-1': { internet: 0.114, inter_region: 0.09 },
+  'ap-northeast-2': { internet: 0.126, inter_region: 0.08 },
+  'ap-northeast-3': { internet: 0.114, inter_region: 0.09 },
+  'ap-southeast-1': { internet: 0.12, inter_region: 0.09 },
+  'ap-southeast-2': { internet: 0.114, inter_region: 0.098 },
+  'ap-south-1': { internet: 0.1093, inter_region: 0.086 },
+  'ap-east-1': { internet: 0.12, inter_region: 0.09 },
+  'sa-east-1': { internet: 0.15, inter_region: 0.138 },
+  'af-south-1': { internet: 0.154, inter_region: 0.147 },
+  'me-south-1': { internet: 0.117, inter_region: 0.1105 },
+};
+
+/** The built-in prices of a region (us-east-1's where the region is not in the table). */
+export function defaultPrices(region: string): { prices: Prices; known: boolean } {
+  const r = REGION_PRICES[region];
+  if (!r) return { prices: DEFAULT_PRICES, known: false };
+  const perGb = { ...DEFAULT_PRICES.perGb, internet: { egress: r.internet, ingress: 0 }, inter_region: { egress: r.inter_region, ingress: 0 } };
+  return { prices: { currency: 'USD', perGb }, known: true };
+}
+
 const price = z.number().nonnegative('price must be >= 0');
 const pair = z.object({ egress: price.optional(), ingress: price.optional() }).strict();
 
@@ -32,13 +70,13 @@ export const PricesFileSchema = z
   })
   .strict();
 
-/** Defaults, with every price the file names replacing the built-in one. */
-export function loadPrices(path: string | undefined): Prices {
-  if (!path) return DEFAULT_PRICES;
+/** The region's built-in prices, with every price the file names replacing the built-in one. */
+export function loadPrices(path: string | undefined, base: Prices = DEFAULT_PRICES): Prices {
+  if (!path) return base;
   const file = loadStructuredFile('--prices.file', path, PricesFileSchema);
   const perGb: Prices['perGb'] = {};
   for (const cat of CATEGORY_NAMES) {
-    const merged = { ...DEFAULT_PRICES.perGb[cat], ...file.prices[cat] };
+    const merged = { ...base.perGb[cat], ...file.prices[cat] };
     if (Object.keys(merged).length > 0) perGb[cat] = merged;
   }
   return { currency: 'USD', perGb };

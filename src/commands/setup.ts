@@ -1,5 +1,5 @@
 // What every command builds first: topology, prices, the pipeline and its metrics.
-import { loadPrices, type Prices } from '../classify/prices.js';
+import { defaultPrices, loadPrices, type Prices } from '../classify/prices.js';
 import { log } from '../log.js';
 import { ExporterMetrics } from '../metrics/registry.js';
 import { Pipeline } from '../pipeline.js';
@@ -22,7 +22,11 @@ export interface Setup {
 
 export function setUp(o: CommonOptions, processMetrics: boolean): Setup {
   const loaded = loadTopology({ topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] });
-  const prices = loadPrices(o['prices.file']);
+  const regional = defaultPrices(loaded.topology.region);
+  if (!regional.known && !o['prices.file']) {
+    log.warn(`no built-in prices for ${loaded.topology.region}: using us-east-1's; give --prices.file`, { region: loaded.topology.region });
+  }
+  const prices = loadPrices(o['prices.file'], regional.prices);
   const pipeline = new Pipeline(loaded.topology, { remoteTableSize: o['remote.tableSize'] });
   const metrics = new ExporterMetrics(pipeline, { topK: o['remote.topK'], prices, processMetrics });
   const now = Date.now() / 1000;
@@ -31,8 +35,8 @@ export function setUp(o: CommonOptions, processMetrics: boolean): Setup {
     metrics.topologyLastSuccess.set({ source: 'file' }, now);
   }
   if (loaded.ipRanges) {
-    metrics.topologySubnets.set({ source: 'ip_ranges' }, loaded.topology.ipRangePrefixCount);
-    metrics.topologyLastSuccess.set({ source: 'ip_ranges' }, now);
+    metrics.topologySubnets.set({ source: 'ip_ranges_file' }, loaded.topology.ipRangePrefixCount);
+    metrics.topologyLastSuccess.set({ source: 'ip_ranges_file' }, now);
   }
   if (loaded.ipRanges && loaded.regionSource === 'default') {
     log.warn('no region in the topology file and no AWS_REGION: assuming us-east-1 for ip-ranges categories', {});

@@ -1,0 +1,187 @@
+// Generates grafana/dashboards/*.json. Typed with Grafana's own dashboard schema (@grafana/schema),
+// so a panel or variable that the schema does not allow fails `tsc`; test/dashboards.test.ts checks
+// that the committed files equal this output and runs every panel's query against a real Prometheus.
+//   npx tsx scripts/make-dashboards.ts
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DataQuery, Dashboard, Panel, VariableModel } from '@grafana/schema';
+
+export interface PromQuery extends DataQuery {
+  [key: string]: unknown;
+  expr: string;
+  legendFormat?: string;
+  instant?: boolean;
+  range?: boolean;
+  format?: 'time_series' | 'table';
+}
+
+const DS = { type: 'prometheus', uid: '${datasource}' };
+
+/** Selector of the dashboard's variables. */
+const SEL = 'job=~"$job",instance=~"$instance"';
+const SEL_ZONE = `${SEL},local_az=~"$zone"`;
+const PRICE_JOIN = '* on (job, instance, direction, category) group_left aztraffic_price_dollars_per_byte';
+
+function q(expr: string, legendFormat = '', extra: Partial<PromQuery> = {}): PromQuery {
+  return { refId: 'A', datasource: DS, expr, legendFormat, range: true, ...extra };
+}
+
+function instant(expr: string): PromQuery {
+  return { refId: 'A', datasource: DS, expr, instant: true, range: false, format: 'table', legendFormat: '' };
+}
+
+let nextId = 1;
+function panel(p: Omit<Panel, 'id' | 'datasource'> & { targets: PromQuery[] }): Panel {
+  return { id: nextId++, datasource: DS, ...p };
+}
+
+function stat(title: string, description: string, expr: string, unit: string, x: number, y: number, w = 6): Panel {
+  return panel({
+    type: 'stat',
+    title,
+    description,
+    gridPos: { x, y, w, h: 4 },
+    targets: [q(expr)],
+    fieldConfig: { defaults: { unit, decimals: 2 }, overrides: [] },
+    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area' },
+  });
+}
+
+function timeseries(title: string, description: string, targets: PromQuery[], unit: string, x: number, y: number, w = 12, stack = true): Panel {
+  return panel({
+    type: 'timeseries',
+    title,
+    description,
+    gridPos: { x, y, w, h: 8 },
+    targets,
+    fieldConfig: {
+      defaults: { unit, custom: { drawStyle: 'line', fillOpacity: stack ? 30 : 0, stacking: { mode: stack ? 'normal' : 'none', group: 'A' } } },
+      overrides: [],
+    },
+    options: { legend: { displayMode: 'table', placement: 'right', calcs: ['mean', 'max'] }, tooltip: { mode: 'multi', sort: 'desc' } },
+  });
+}
+
+function table(title: string, description: string, expr: string, unit: string, x: number, y: number, w: number, transformations: Panel['transformations'] = []): Panel {
+  return panel({
+    type: 'table',
+    title,
+    description,
+    gridPos: { x, y, w, h: 9 },
+    targets: [instant(expr)],
+    fieldConfig: { defaults: { unit, decimals: 4 }, overrides: [] },
+    options: { showHeader: true, sortBy: [{ displayName: 'Value', desc: true }] },
+    transformations,
+  });
+}
+
+function datasourceVar(): VariableModel {
+  return { type: 'datasource', name: 'datasource', label: 'Data source', query: 'prometheus', hide: 0 };
+}
+
+function queryVar(name: string, label: string, query: string, multi: boolean): VariableModel {
+  return {
+    type: 'query',
+    name,
+    label,
+    datasource: DS,
+    query: { query, refId: `${name}-var` },
+    refresh: 2,
+    multi,
+    includeAll: multi,
+    allValue: multi ? '.*' : undefined,
+    hide: 0,
+    sort: 1,
+  };
+}
+
+function dashboard(uid: string, title: string, description: string, variables: VariableModel[], panels: Panel[]): Dashboard {
+  return {
+    uid,
+    title,
+    description,
+    tags: ['aws', 'data-transfer', 'cost', 'az-traffic-exporter'],
+    timezone: 'browser',
+    editable: true,
+    graphTooltip: 1,
+    schemaVersion: 39,
+    version: 1,
+    time: { from: 'now-6h', to: 'now' },
+    refresh: '1m',
+    templating: { list: variables },
+    annotations: { list: [] },
+    links: [{ title: 'Per-host drill-down', type: 'dashboards', tags: ['az-traffic-exporter'], asDropdown: false, icon: 'external link', includeVars: true, keepTime: true, targetBlank: false, tooltip: '', url: '' }],
+    panels,
+  };
+}
+
+export function overview(): Dashboard {
+  nextId = 1;
+  const bytes = `aztraffic_bytes_total{${SEL_ZONE}}`;
+  return dashboard(
+    'az-traffic-overview',
+    'AZ traffic: data transfer cost overview',
+    'What data transfer costs, by billing category, zone pair and remote, across all hosts running az-traffic-exporter.',
+    [datasourceVar(), queryVar('job', 'Job', 'label_values(aztraffic_build_info, job)', true), queryVar('instance', 'Instance', 'label_values(aztraffic_build_info{job=~"$job"}, instance)', true), queryVar('zone', 'Zone', 'label_values(aztraffic_bytes_total{job=~"$job"}, local_az)', true)],
+    [
+      stat('Dollars per hour', 'Priced data transfer of the selected hosts, now (5-minute rate).', `sum(instance:aztraffic_dollars_per_hour:rate5m{${SEL_ZONE}})`, 'currencyUSD', 0, 0),
+      stat('Projected per month', 'Dollars per hour × 730 hours. Per host, before the account-wide free tier and volume discounts.', `730 * sum(instance:aztraffic_dollars_per_hour:rate5m{${SEL_ZONE}})`, 'currencyUSD', 6, 0),
+      stat('Unclassified traffic', 'Bytes per second to private addresses in no known subnet: unpriced, not free. Find their subnets.', `sum(rate(aztraffic_bytes_total{${SEL_ZONE},category="unclassified"}[$__rate_interval])) or vector(0)`, 'Bps', 12, 0),
+      stat('Capture coverage', 'Packets captured ÷ packets the kernel counted on the captured interfaces.', `sum(rate(aztraffic_capture_packets_total{${SEL}}[$__rate_interval])) / sum(rate(aztraffic_interface_packets_total{${SEL}}[$__rate_interval]))`, 'percentunit', 18, 0),
+      timeseries('Dollars per hour by category', 'Priced bytes per second × price × 3600, by billing category.', [q(`3600 * sum by (category) (rate(${bytes}[$__rate_interval]) ${PRICE_JOIN})`, '{{category}}')], 'currencyUSD', 0, 4),
+      timeseries('Projected dollars per month by category', 'Dollars per hour × 730, by category.', [q(`730 * 3600 * sum by (category) (rate(${bytes}[$__rate_interval]) ${PRICE_JOIN})`, '{{category}}')], 'currencyUSD', 12, 4),
+      timeseries('Bytes per second by category and direction', 'IP-layer bytes, as AWS bills them.', [q(`sum by (category, direction) (rate(${bytes}[$__rate_interval]))`, '{{category}} {{direction}}')], 'Bps', 0, 12),
+      timeseries('Capture coverage by host', 'Captured ÷ seen by the kernel, per host and interface; below 100% the counts are low.', [q(`sum by (instance, interface) (rate(aztraffic_capture_packets_total{${SEL}}[$__rate_interval])) / sum by (instance, interface) (rate(aztraffic_interface_packets_total{${SEL}}[$__rate_interval]))`, '{{instance}} {{interface}}')], 'percentunit', 12, 12, 12, false),
+      table('Top remotes by cost', 'Remotes (the DNS name the host asked for, else the IP) by dollars per hour, with category and zone.', `topk(25, 3600 * sum by (remote, port, category, remote_az) (rate(aztraffic_remote_bytes_total{${SEL}}[$__rate_interval]) ${PRICE_JOIN}))`, 'currencyUSD', 0, 20, 14, [
+        { id: 'organize', options: { excludeByName: { Time: true }, renameByName: { Value: 'dollars per hour', remote_az: 'remote zone' } } },
+      ]),
+      table('Cross-AZ bytes per second, zone to zone', 'Rows: the zone of the host; columns: the zone of the remote.', `sum by (local_az, remote_az) (rate(aztraffic_bytes_total{${SEL_ZONE},category="cross_az"}[$__rate_interval]))`, 'Bps', 14, 20, 10, [
+        { id: 'groupingToMatrix', options: { columnField: 'remote_az', rowField: 'local_az', valueField: 'Value' } },
+      ]),
+      timeseries('Decode errors by reason', 'Frames that could not be decoded; not counted as traffic.', [q(`sum by (reason) (rate(aztraffic_decode_errors_total{${SEL}}[$__rate_interval]))`, '{{reason}}')], 'pps', 0, 29, 24, false),
+    ],
+  );
+}
+
+export function host(): Dashboard {
+  nextId = 1;
+  const HSEL = 'job=~"$job",instance="$instance"';
+  return dashboard(
+    'az-traffic-host',
+    'AZ traffic: host drill-down',
+    'One host: what it pays for, to whom, through which zones, and whether its capture sees everything.',
+    [datasourceVar(), queryVar('job', 'Job', 'label_values(aztraffic_build_info, job)', true), queryVar('instance', 'Instance', 'label_values(aztraffic_build_info{job=~"$job"}, instance)', false)],
+    [
+      stat('Dollars per hour', 'This host, now (5-minute rate).', `sum(instance:aztraffic_dollars_per_hour:rate5m{${HSEL}})`, 'currencyUSD', 0, 0),
+      stat('Projected per month', 'Dollars per hour × 730 hours.', `sum(instance:aztraffic_dollars_per_month:projected{${HSEL}})`, 'currencyUSD', 6, 0),
+      stat('Capture running', '1 while capture runs; 0 while it fails and is retried.', `min(aztraffic_capture_up{${HSEL}})`, 'none', 12, 0),
+      stat('Topology age', 'Seconds since each topology source last loaded; the oldest is shown.', `max(time() - aztraffic_topology_last_success_timestamp_seconds{${HSEL}})`, 's', 18, 0),
+      timeseries('Dollars per hour by category and direction', 'Each host bills its own side.', [q(`3600 * sum by (category, direction) (rate(aztraffic_bytes_total{${HSEL}}[$__rate_interval]) ${PRICE_JOIN})`, '{{category}} {{direction}}')], 'currencyUSD', 0, 4),
+      timeseries('Bytes per second by category and direction', 'IP-layer bytes.', [q(`sum by (category, direction) (rate(aztraffic_bytes_total{${HSEL}}[$__rate_interval]))`, '{{category}} {{direction}}')], 'Bps', 12, 4),
+      table('Top remotes by cost', 'Dollars per hour by remote and service port.', `topk(25, 3600 * sum by (remote, port, category, remote_az, direction) (rate(aztraffic_remote_bytes_total{${HSEL}}[$__rate_interval]) ${PRICE_JOIN}))`, 'currencyUSD', 0, 12, 12),
+      table('Top remotes by bytes', 'All categories, priced or not (internal and unclassified included).', `topk(25, sum by (remote, port, category, remote_az, direction) (rate(aztraffic_remote_bytes_total{${HSEL}}[$__rate_interval])))`, 'Bps', 12, 12, 12),
+      table('Bytes per second by zone pair', 'Local zone, remote zone, category.', `sum by (local_az, remote_az, category) (rate(aztraffic_bytes_total{${HSEL}}[$__rate_interval]))`, 'Bps', 0, 21, 12),
+      timeseries('Captured vs seen by the kernel', 'Packets per second captured, and counted by the kernel on the interface.', [
+        q(`sum by (interface) (rate(aztraffic_capture_packets_total{${HSEL}}[$__rate_interval]))`, 'captured {{interface}}'),
+        { ...q(`sum by (interface) (rate(aztraffic_interface_packets_total{${HSEL}}[$__rate_interval]))`, 'kernel {{interface}}'), refId: 'B' },
+      ], 'pps', 12, 21, 12, false),
+      timeseries('Decode errors and other frames', 'Decode errors by reason, non-IP frames, and packets with no local side.', [
+        q(`sum by (reason) (rate(aztraffic_decode_errors_total{${HSEL}}[$__rate_interval]))`, '{{reason}}'),
+        { ...q(`sum(rate(aztraffic_non_ip_packets_total{${HSEL}}[$__rate_interval]))`, 'not IP'), refId: 'B' },
+      ], 'pps', 0, 30, 24, false),
+    ],
+  );
+}
+
+export const DASHBOARDS: Record<string, () => Dashboard> = { 'overview.json': overview, 'host.json': host };
+
+export function render(d: Dashboard): string {
+  return JSON.stringify(d, null, 2) + '\n';
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'grafana', 'dashboards');
+  for (const [file, make] of Object.entries(DASHBOARDS)) writeFileSync(join(dir, file), render(make()));
+  console.log(`wrote ${Object.keys(DASHBOARDS).join(', ')} to ${dir}`);
+}

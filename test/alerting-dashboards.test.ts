@@ -1,0 +1,182 @@
+// End to end: the exporter's demo (and a live exporter on loopback) → a real Prometheus with the rules
+// → a real Alertmanager → a webhook here, which must receive the regional_public alert naming the apt
+// mirror. The same Prometheus then answers every dashboard panel's query.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Panel, RowPanel } from '@grafana/schema';
+import { DASHBOARDS, render, type PromQuery } from '../scripts/make-dashboards.js';
+import { CLI, tempDir } from './helpers.js';
+import { until, waitForOutput } from './netns.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const dir = tempDir();
+const children: ChildProcess[] = [];
+let webhook: Server;
+const received: { alerts: { labels: Record<string, string>; annotations: Record<string, string>; status: string }[] }[] = [];
+let promUrl = '';
+let demoTarget = '';
+let liveTarget = '';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function start(cmd: string, args: string[]): ChildProcess {
+  const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(c);
+  return c;
+}
+
+/** The shipped rules with every `for:` shortened, so that the test is bounded in time. */
+function shortRules(file: string): string {
+  const doc = YAML.parse(readFileSync(join(ROOT, 'prometheus', file), 'utf8')) as { groups: { rules: { for?: string }[] }[] };
+  for (const g of doc.groups) for (const r of g.rules) if (r.for) r.for = '0s';
+  const out = join(dir, file);
+  writeFileSync(out, YAML.stringify(doc));
+  return out;
+}
+
+async function query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const r = (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as {
+    status: string;
+    error?: string;
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
+  if (r.status !== 'success') throw new Error(`${expr}: ${r.error}`);
+  return r.data.result;
+}
+
+beforeAll(async () => {
+  webhook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body));
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', () => r()));
+  const hookPort = (webhook.address() as AddressInfo).port;
+
+  const [demoPort, livePort, promPort, amPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  demoTarget = `127.0.0.1:${demoPort}`;
+  liveTarget = `127.0.0.1:${livePort}`;
+  const demo = start(process.execPath, [CLI, 'demo', '--web.listen-address', demoTarget]);
+  // a live exporter on loopback gives the capture and interface metrics the demo has not
+  const live = start(process.execPath, [CLI, '--interface', 'lo', '--web.listen-address', liveTarget, '--web.shutdown-grace', '0']);
+  await Promise.all([waitForOutput(demo, /serving metrics/), waitForOutput(live, /serving metrics/)]);
+
+  const amCfg = join(dir, 'alertmanager.yml');
+  writeFileSync(
+    amCfg,
+    YAML.stringify({
+      route: { receiver: 'hook', group_by: ['alertname', 'instance'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
+      receivers: [{ name: 'hook', webhook_configs: [{ url: `http://127.0.0.1:${hookPort}/`, send_resolved: false }] }],
+    }),
+  );
+  mkdirSync(join(dir, 'am'));
+  const am = start('prometheus-alertmanager', [`--config.file=${amCfg}`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=']);
+  await waitForOutput(am, /Listening/i, 30_000);
+
+  const promCfg = join(dir, 'prometheus.yml');
+  writeFileSync(
+    promCfg,
+    YAML.stringify({
+      global: { scrape_interval: '1s', evaluation_interval: '1s' },
+      rule_files: [shortRules('rules.yml'), shortRules('alerts.yml')],
+      alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
+      scrape_configs: [{ job_name: 'az-traffic-exporter', static_configs: [{ targets: [demoTarget, liveTarget] }] }],
+    }),
+  );
+  mkdirSync(join(dir, 'prom'));
+  const prom = start('prometheus', [`--config.file=${promCfg}`, `--storage.tsdb.path=${join(dir, 'prom')}`, `--web.listen-address=127.0.0.1:${promPort}`]);
+  await waitForOutput(prom, /Server is ready to receive web requests/, 30_000);
+  promUrl = `http://127.0.0.1:${promPort}`;
+}, 90_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await new Promise((r) => webhook?.close(r));
+});
+
+describe('alerting end to end', () => {
+  it('Alertmanager delivers the regional_public alert, naming the apt mirror as the top remote', async () => {
+    const alert = await until(
+      'the webhook receives AzTrafficRegionalPublicTraffic',
+      async () => received.flatMap((n) => n.alerts).find((a) => a.labels.alertname === 'AzTrafficRegionalPublicTraffic'),
+      60_000,
+      500,
+    );
+    expect(alert.status).toBe('firing');
+    expect(alert.labels.instance).toBe(demoTarget);
+    expect(alert.annotations.description).toMatch(/Top remote: us-east-1\.ec2\.archive\.ubuntu\.com port 80 \(/);
+    expect(alert.annotations.runbook_url).toMatch(/README\.md#aztrafficregionalpublictraffic$/);
+    // the runbook section exists
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toMatch(/^#### AzTrafficRegionalPublicTraffic$/m);
+  }, 70_000);
+});
+
+const isPanel = (p: Panel | RowPanel): p is Panel => p.type !== 'row';
+
+describe('dashboards', () => {
+  it('the committed dashboards are what scripts/make-dashboards.ts generates (typed by @grafana/schema)', () => {
+    for (const [file, make] of Object.entries(DASHBOARDS)) {
+      expect(readFileSync(join(ROOT, 'grafana', 'dashboards', file), 'utf8'), `${file}: run npx tsx scripts/make-dashboards.ts`).toBe(render(make()));
+    }
+  });
+
+  it('follow Grafana conventions: datasource variable, units, $__rate_interval', () => {
+    for (const make of Object.values(DASHBOARDS)) {
+      const d = make();
+      expect(d.templating?.list?.[0]).toMatchObject({ type: 'datasource', name: 'datasource', query: 'prometheus' });
+      for (const p of (d.panels ?? []).filter(isPanel)) {
+        expect(p.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
+        expect(p.fieldConfig?.defaults?.unit, p.title).toBeTruthy();
+        for (const t of (p.targets ?? []) as PromQuery[]) {
+          for (const m of t.expr.matchAll(/\b(?:rate|increase)\([^[]*\[([^\]]+)\]/g)) expect(m[1], `${p.title}: ${t.expr}`).toBe('$__rate_interval');
+        }
+      }
+    }
+  });
+
+  it('every panel query returns data from Prometheus fed by the exporters', async () => {
+    // the recording rules and the rates need a few scrapes first
+    await until('recording rules have data', async () => ((await query('instance:aztraffic_dollars_per_hour:rate5m')).length > 0 ? true : undefined), 60_000, 500);
+    await until('live exporter has interface counters', async () => ((await query('rate(aztraffic_interface_packets_total[1m])')).length > 0 ? true : undefined), 60_000, 500);
+    const failures: string[] = [];
+    for (const [file, make] of Object.entries(DASHBOARDS)) {
+      for (const p of (make().panels ?? []).filter(isPanel)) {
+        for (const t of (p.targets ?? []) as PromQuery[]) {
+          // multi-value variables stand for all hosts; the single-host dashboard is tried on each host
+          const instances = t.expr.includes('instance="$instance"') ? [demoTarget, liveTarget] : ['.*'];
+          let ok = false;
+          for (const inst of instances) {
+            const expr = t.expr
+              .replaceAll('$__rate_interval', '1m')
+              .replaceAll('$job', 'az-traffic-exporter')
+              .replaceAll('$instance', inst)
+              .replaceAll('$zone', '.*');
+            if ((await query(expr)).length > 0) ok = true;
+          }
+          if (!ok) failures.push(`${file} / ${p.title}: ${t.expr}`);
+        }
+      }
+      for (const v of make().templating?.list ?? []) {
+        const qv = v.query as { query?: string } | string | undefined;
+        const text = typeof qv === 'object' ? qv.query : undefined;
+        const m = text ? /^label_values\((.*),\s*(\w+)\)$/.exec(text.replaceAll('$job', 'az-traffic-exporter')) : null;
+        if (m && (await query(`count by (${m[2]}) (${m[1]})`)).length === 0) failures.push(`${file} / variable ${v.name}: ${text}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+});
