@@ -7,5 +7,13 @@ export default defineConfig({
     hookTimeout: 60_000,
     // integration tests share tcpdump/tshark and network namespaces: keep files serial
     fileParallelism: false,
+    // network safety: nothing the tests start may reach IMDS, AWS or the internet
+    env: {
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AZTRAFFIC_IP_RANGES_URL: 'none',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_ACCESS_KEY_ID: 'AKIDTESTONLY',
+      AWS_SECRET_ACCESS_KEY: 'test-only',
+    },
   },
 });

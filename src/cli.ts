@@ -5,14 +5,16 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { join } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { analyze, type AnalyzeOptions } from './commands/analyze.js';
-import { demo, DEMO_DIR, type DemoOptions } from './commands/demo.js';
-import { serve, type ServeOptions } from './commands/serve.js';
+import type { AnalyzeOptions } from './commands/analyze.js';
+import type { DemoOptions } from './commands/demo.js';
+import type { ServeOptions } from './commands/serve.js';
+import { parseDuration } from './config/duration.js';
+import { IP_RANGES_URL } from './topology/ip-ranges.js';
 import { ConfigError } from './config/errors.js';
 import { applyConfigFile } from './config/config-file.js';
 import { isValidIp } from './topology/ip.js';
 import { log, type LogFormat, type LogLevel } from './log.js';
-import { VERSION } from './version.js';
+import { DEMO_DIR, VERSION } from './version.js';
 
 const PROG = 'az-traffic-exporter';
 
@@ -89,14 +91,21 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
         .addOption(opt('--capture.dns <bool>', 'learn remote names from DNS responses (a second capture handle)').choices(['true', 'false']).default('true'))
         .addOption(opt('--local-ip <ip>', "more addresses of this host (repeatable; the interface's own are always local)").argParser(ipList))
         .addOption(opt('--web.shutdown-grace <seconds>', 'after SIGTERM, keep serving the last counts this long').argParser(intIn(0, 300)).default(5))
-        .addOption(opt('--metrics.flush-interval <seconds>', 'move counts into the registry at least this often').argParser(intIn(1, 300)).default(10)),
+        .addOption(opt('--metrics.flush-interval <seconds>', 'move counts into the registry at least this often').argParser(intIn(1, 300)).default(10))
+        .addOption(opt('--aws.discovery <bool>', 'learn the topology from IMDSv2 and the EC2 API (the topology file wins where both speak)').choices(['true', 'false']).default('true'))
+        .addOption(opt('--topology.refresh-interval <duration>', 'how often to refresh the EC2 topology').argParser(parseDuration).default(300_000, '5m'))
+        .addOption(opt('--ip-ranges.url <url>', 'where to download ip-ranges.json when no --ip-ranges.file is given ("none": never)').default(IP_RANGES_URL))
+        .addOption(opt('--ip-ranges.cache <file>', 'copy of the last downloaded ip-ranges.json, used at start when the download fails'))
+        .addOption(opt('--ip-ranges.refresh-interval <duration>', 'how often to download ip-ranges.json again').argParser(parseDuration).default(86_400_000, '24h')),
     ),
-  ).action(async (extra: string | undefined, o: Omit<ServeOptions, 'capture.dns'> & { 'capture.dns': string; 'log.level': LogLevel; 'log.format': LogFormat }) => {
+  ).action(async (extra: string | undefined, o: Omit<ServeOptions, 'capture.dns' | 'aws.discovery'> & { 'capture.dns': string; 'aws.discovery': string; 'log.level': LogLevel; 'log.format': LogFormat }) => {
     // serve is the default command: a word it does not know is a mistyped command
     if (extra !== undefined) throw new ConfigError(`unknown command '${extra}' (commands: ${program.commands.map((c) => c.name()).join(', ')})`);
     configureLog(o);
     if (!o['web.telemetryPath'].startsWith('/')) throw new ConfigError('--web.telemetry-path must start with "/"');
-    const running = await serve({ ...o, 'capture.dns': o['capture.dns'] === 'true' });
+    // commands load what they need when they run: the AWS SDK alone takes longer to import than analyze needs to start
+    const { serve } = await import('./commands/serve.js');
+    const running = await serve({ ...o, 'capture.dns': o['capture.dns'] === 'true', 'aws.discovery': o['aws.discovery'] === 'true' });
     onStop(running.stop);
   });
 
@@ -109,6 +118,7 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
       .addOption(opt('--format <format>', 'output format').choices(['table', 'json', 'prometheus']).default('table')),
   ).action(async (files: string[], o: AnalyzeOptions & { 'log.level': LogLevel; 'log.format': LogFormat }) => {
     configureLog(o);
+    const { analyze } = await import('./commands/analyze.js');
     await analyze(files, o, out);
   });
 
@@ -120,8 +130,19 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
   ).action(async (o: DemoOptions & { 'log.level': LogLevel; 'log.format': LogFormat }) => {
     configureLog(o);
     if (!o['web.telemetryPath'].startsWith('/')) throw new ConfigError('--web.telemetry-path must start with "/"');
+    const { demo } = await import('./commands/demo.js');
     onStop(await demo(o));
   });
+  program
+    .command('discover')
+    .description('print the topology from IMDSv2 and the EC2 API as topology YAML (for --topology.file)')
+    .addOption(opt('--log.level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(opt('--log.format <format>', 'log format').choices(['logfmt', 'json']).default('logfmt'))
+    .action(async (o: { 'log.level': LogLevel; 'log.format': LogFormat }) => {
+      configureLog(o);
+      const { discover } = await import('./commands/discover.js');
+      await discover(out);
+    });
   return program;
 }
 
@@ -156,7 +177,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   main(process.argv.slice(2)).then(
     (code) => {
-      if (code !== 0) process.exit(code);
+      // a finished command exits now: SDK keep-alive sockets would hold the process for seconds
+      if (!process.listenerCount('SIGTERM')) process.stdout.write('', () => process.exit(code));
     },
     (e: unknown) => {
       process.stderr.write(`${PROG}: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** The package version, read once from package.json next to dist/ or src/. */
 export const VERSION: string = (
@@ -7,3 +8,6 @@ export const VERSION: string = (
 
 /** Root of the installed package (for bundled demo files). */
 export const PACKAGE_ROOT = new URL('..', import.meta.url);
+
+/** The bundled demo: capture, topology and ip-ranges fixture. */
+export const DEMO_DIR = fileURLToPath(new URL('demo/', PACKAGE_ROOT));

@@ -1,9 +1,8 @@
 // `demo`: serve, fed by the bundled sample capture (the story in the README) replayed in a loop.
-import { fileURLToPath } from 'node:url';
 import { replayLoop } from '../capture/replay.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../log.js';
-import { PACKAGE_ROOT } from '../version.js';
+
 import { setUp, type CommonOptions } from './setup.js';
 
 export interface DemoOptions extends CommonOptions {
@@ -11,8 +10,6 @@ export interface DemoOptions extends CommonOptions {
   'web.telemetryPath': string;
   'demo.capture': string;
 }
-
-export const DEMO_DIR = fileURLToPath(new URL('demo/', PACKAGE_ROOT));
 
 export async function demo(o: DemoOptions): Promise<() => Promise<void>> {
   const addr = parseListenAddress(o['web.listenAddress']);

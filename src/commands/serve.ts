@@ -5,6 +5,7 @@ import { ConfigError } from '../config/errors.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../log.js';
 import { registerInterfaceCounters } from '../metrics/interface-counters.js';
+import { TopologyManager } from '../topology/manager.js';
 import { setUp, type CommonOptions } from './setup.js';
 
 export interface ServeOptions extends CommonOptions {
@@ -18,6 +19,11 @@ export interface ServeOptions extends CommonOptions {
   'web.telemetryPath': string;
   'web.shutdownGrace': number;
   'metrics.flushInterval': number;
+  'aws.discovery': boolean;
+  'topology.refreshInterval': number;
+  'ipRanges.url': string;
+  'ipRanges.cache'?: string;
+  'ipRanges.refreshInterval': number;
 }
 
 export interface Running {
@@ -32,7 +38,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
   const s = setUp(o, true);
   const { pipeline, metrics } = s;
 
-  const localIps = (): string[] => [...new Set([...interfaceAddresses(iface), ...(o.localIp ?? []), ...s.loaded.topology.localIps])];
+  const localIps = (): string[] => [...new Set([...interfaceAddresses(iface), ...(o.localIp ?? []), ...pipeline.topology.localIps])];
   let locals = localIps();
   pipeline.setLocalIps(locals);
   log.info(`local addresses: ${locals.join(', ') || 'none'}`, { interface: iface });
@@ -82,15 +88,36 @@ export async function serve(o: ServeOptions): Promise<Running> {
     metrics,
     prices: s.prices,
     telemetryPath: o['web.telemetryPath'],
-    isReady: () => capture.state === 'running',
+    isReady: () => capture.state === 'running' && manager.loaded,
     title: `Live capture on ${iface}`,
   });
   const web = await listen(app, addr.host, addr.port);
   log.info(`serving metrics on ${web.url}${o['web.telemetryPath']}`, { url: web.url });
 
+  // discovery after the web server is up: /-/ready says 503 until the first attempt is over
+  const manager = new TopologyManager(
+    {
+      file: s.loaded.file,
+      ipRangesFromFile: s.loaded.ipRanges,
+      ipRangesUrl: s.loaded.ipRanges || o['ipRanges.url'] === 'none' ? undefined : o['ipRanges.url'],
+      ipRangesCache: o['ipRanges.cache'],
+      discoverAws: o['aws.discovery'],
+      refreshIntervalMs: o['topology.refreshInterval'],
+      ipRangesRefreshMs: o['ipRanges.refreshInterval'],
+    },
+    metrics,
+    log,
+  );
+  manager.onSwap = () => {
+    locals = localIps();
+    pipeline.setLocalIps(locals);
+  };
+  await manager.start();
+
   return {
     url: web.url,
     async stop() {
+      manager.stop();
       capture.stop();
       clearInterval(flushTimer);
       clearInterval(upTimer);

@@ -1,0 +1,43 @@
+// AWS's ip-ranges.json: downloaded at start and refreshed (an unchanged syncToken means no rebuild),
+// with a copy on disk for the next start when the download fails.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { IpRangesSchema, type IpRanges } from './model.js';
+
+export const IP_RANGES_URL = 'https://ip-ranges.amazonaws.com/ip-ranges.json';
+
+export interface FetchedIpRanges {
+  ranges: IpRanges;
+  fromCache: boolean;
+}
+
+function parse(text: string, where: string): IpRanges {
+  const r = IpRangesSchema.safeParse(JSON.parse(text));
+  if (!r.success) throw new Error(`${where}: not in ip-ranges.json format: ${r.error.issues[0].message}`);
+  if (r.data.prefixes.length === 0) throw new Error(`${where}: no prefixes`);
+  return r.data;
+}
+
+export async function fetchIpRanges(url: string, cachePath: string | undefined, timeoutMs = 20_000): Promise<FetchedIpRanges> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const text = await res.text();
+    const ranges = parse(text, url);
+    if (cachePath) {
+      // atomic: a reader never sees half a file
+      writeFileSync(`${cachePath}.tmp`, text);
+      renameSync(`${cachePath}.tmp`, cachePath);
+    }
+    return { ranges, fromCache: false };
+  } catch (e) {
+    const why = `download of ${url} failed: ${(e as Error).message}`;
+    if (!cachePath) throw new Error(why);
+    let text: string;
+    try {
+      text = readFileSync(cachePath, 'utf8');
+    } catch {
+      throw new Error(`${why}, and there is no cached copy at ${cachePath}`);
+    }
+    return { ranges: parse(text, cachePath), fromCache: true };
+  }
+}

@@ -1,0 +1,279 @@
+// Local fake IMDS and EC2 endpoints that speak the real wire formats: IMDSv2 (PUT token, then GETs with
+// the token header; GETs without one are refused), and the EC2 Query API (form-encoded Action=…&
+// Version=2016-11-15, SigV4-signed; XML answers in the EC2 namespace, nextToken pagination,
+// RequestLimitExceeded and UnauthorizedOperation errors).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function body(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let b = '';
+    req.on('data', (d: Buffer) => (b += d.toString()));
+    req.on('end', () => resolve(b));
+  });
+}
+
+export interface ImdsData {
+  region: string;
+  zone: string;
+  zoneId: string;
+  instanceId: string;
+  interfaces: { mac: string; vpcId: string; subnetId: string; subnet4: string; subnet6?: string; vpc4: string; local4: string[]; local6?: string[]; public4?: string[] }[];
+}
+
+export class FakeImds {
+  url = '';
+  tokenRequests = 0;
+  getsWithoutToken = 0;
+  gets = 0;
+  private server: Server;
+  private readonly tokens = new Set<string>();
+
+  constructor(public data: ImdsData) {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  async start(): Promise<this> {
+    this.url = await listen(this.server);
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => {
+      this.server.close(() => r());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private tree(): Map<string, string> {
+    const d = this.data;
+    const t = new Map<string, string>([
+      ['placement/region', d.region],
+      ['placement/availability-zone', d.zone],
+      ['placement/availability-zone-id', d.zoneId],
+      ['instance-id', d.instanceId],
+      ['network/interfaces/macs/', d.interfaces.map((i) => `${i.mac}/`).join('\n')],
+    ]);
+    for (const i of d.interfaces) {
+      const b = `network/interfaces/macs/${i.mac}/`;
+      t.set(`${b}vpc-id`, i.vpcId);
+      t.set(`${b}subnet-id`, i.subnetId);
+      t.set(`${b}subnet-ipv4-cidr-block`, i.subnet4);
+      if (i.subnet6) t.set(`${b}subnet-ipv6-cidr-blocks`, i.subnet6);
+      t.set(`${b}vpc-ipv4-cidr-blocks`, i.vpc4);
+      t.set(`${b}local-ipv4s`, i.local4.join('\n'));
+      if (i.local6) t.set(`${b}ipv6s`, i.local6.join('\n'));
+      if (i.public4) t.set(`${b}public-ipv4s`, i.public4.join('\n'));
+    }
+    return t;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await body(req);
+    // the SDK joins the endpoint's path "/" and "/latest/…": like IMDS, take repeated slashes as one
+    const url = (req.url ?? '').replace(/^\/+/, '/');
+    if (req.method === 'PUT' && url === '/latest/api/token') {
+      const ttl = Number(req.headers['x-aws-ec2-metadata-token-ttl-seconds']);
+      if (!(ttl >= 1 && ttl <= 21600)) {
+        res.writeHead(400).end();
+        return;
+      }
+      this.tokenRequests++;
+      const token = `token-${this.tokens.size}-${Math.random().toString(36).slice(2)}`;
+      this.tokens.add(token);
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) }).end(token);
+      return;
+    }
+    if (req.method !== 'GET' || !url.startsWith('/latest/meta-data/')) {
+      res.writeHead(405).end();
+      return;
+    }
+    const token = req.headers['x-aws-ec2-metadata-token'];
+    if (typeof token !== 'string' || !this.tokens.has(token)) {
+      // IMDSv2 required: an IMDSv1 request is refused
+      this.getsWithoutToken++;
+      res.writeHead(401).end();
+      return;
+    }
+    this.gets++;
+    const value = this.tree().get(url.slice('/latest/meta-data/'.length));
+    if (value === undefined) {
+      res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body><h1>404 - Not Found</h1></body></html>');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(value);
+  }
+}
+
+export interface Ec2Subnet {
+  id: string;
+  vpc: string;
+  cidr: string;
+  ipv6?: string;
+  zone: string;
+  zoneId: string;
+}
+
+export interface Ec2Peering {
+  id: string;
+  requester: { vpc: string; cidrs: string[]; owner: string };
+  accepter: { vpc: string; cidrs: string[]; owner: string };
+}
+
+export interface Ec2Data {
+  zones: { name: string; id: string }[];
+  subnets: Ec2Subnet[];
+  peerings: Ec2Peering[];
+  enis: { id: string; zone: string; publicIp?: string; type?: string }[];
+  addresses: { publicIp: string; eni?: string }[];
+}
+
+const xmlEscape = (s: string): string => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+const el = (name: string, v: string | undefined): string => (v === undefined ? '' : `<${name}>${xmlEscape(v)}</${name}>`);
+const set = (name: string, items: string[]): string => `<${name}>${items.map((i) => `<item>${i}</item>`).join('')}</${name}>`;
+
+export class FakeEc2 {
+  url = '';
+  /** Every request: action and its form parameters. */
+  readonly requests: { action: string; params: URLSearchParams; authorization: string }[] = [];
+  pageSize = 2;
+  /** Errors to answer, in order, per action (e.g. two RequestLimitExceeded, then normal answers). */
+  readonly failures = new Map<string, string[]>();
+  /** Answer every request with a 500, as an outage would. */
+  down = false;
+  private server: Server;
+
+  constructor(public data: Ec2Data) {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  async start(): Promise<this> {
+    this.url = await listen(this.server);
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => {
+      this.server.close(() => r());
+      this.server.closeAllConnections();
+    });
+  }
+
+  count(action: string): number {
+    return this.requests.filter((r) => r.action === action).length;
+  }
+
+  private filters(p: URLSearchParams): Map<string, string[]> {
+    const f = new Map<string, string[]>();
+    for (let i = 1; p.has(`Filter.${i}.Name`); i++) {
+      const values: string[] = [];
+      for (let j = 1; p.has(`Filter.${i}.Value.${j}`); j++) values.push(p.get(`Filter.${i}.Value.${j}`)!);
+      f.set(p.get(`Filter.${i}.Name`)!, values);
+    }
+    return f;
+  }
+
+  private page<T>(items: T[], p: URLSearchParams): { items: T[]; next?: string } {
+    const start = Number(p.get('NextToken') ?? '0');
+    const size = Math.min(Number(p.get('MaxResults') ?? this.pageSize), this.pageSize);
+    const end = start + size;
+    return { items: items.slice(start, end), next: end < items.length ? String(end) : undefined };
+  }
+
+  private error(res: ServerResponse, status: number, code: string, message: string): void {
+    res
+      .writeHead(status, { 'content-type': 'text/xml;charset=UTF-8' })
+      .end(`<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error></Errors><RequestID>00000000-fake-0000-0000-000000000000</RequestID></Response>`);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const p = new URLSearchParams(await body(req));
+    const action = p.get('Action') ?? '';
+    const authorization = String(req.headers.authorization ?? '');
+    this.requests.push({ action, params: p, authorization });
+    if (this.down) {
+      this.error(res, 500, 'InternalError', 'An internal error has occurred.');
+      return;
+    }
+    if (req.method !== 'POST' || p.get('Version') !== '2016-11-15' || !authorization.startsWith('AWS4-HMAC-SHA256 ')) {
+      this.error(res, 400, 'InvalidRequest', 'expected a SigV4-signed POST of the EC2 Query API, Version=2016-11-15');
+      return;
+    }
+    const queued = this.failures.get(action);
+    const fail = queued?.shift();
+    if (fail === 'RequestLimitExceeded') return this.error(res, 503, fail, 'Request limit exceeded.');
+    if (fail === 'UnauthorizedOperation') return this.error(res, 403, fail, 'You are not authorized to perform this operation.');
+    const f = this.filters(p);
+    let inner: string;
+    let next: string | undefined;
+    switch (action) {
+      case 'DescribeAvailabilityZones':
+        inner = set(
+          'availabilityZoneInfo',
+          this.data.zones.map((z) => el('zoneName', z.name) + el('zoneId', z.id) + el('zoneState', 'available') + el('regionName', 'us-east-1') + el('zoneType', 'availability-zone')),
+        );
+        break;
+      case 'DescribeSubnets': {
+        const vpcs = f.get('vpc-id');
+        const all = this.data.subnets.filter((s) => !vpcs || vpcs.includes(s.vpc));
+        const pg = this.page(all, p);
+        next = pg.next;
+        inner = set(
+          'subnetSet',
+          pg.items.map(
+            (s) =>
+              el('subnetId', s.id) +
+              el('vpcId', s.vpc) +
+              el('state', 'available') +
+              el('cidrBlock', s.cidr) +
+              el('availabilityZone', s.zone) +
+              el('availabilityZoneId', s.zoneId) +
+              set('ipv6CidrBlockAssociationSet', s.ipv6 ? [el('ipv6CidrBlock', s.ipv6) + `<ipv6CidrBlockState>${el('state', 'associated')}</ipv6CidrBlockState>`] : []),
+          ),
+        );
+        break;
+      }
+      case 'DescribeVpcPeeringConnections': {
+        const req = f.get('requester-vpc-info.vpc-id');
+        const acc = f.get('accepter-vpc-info.vpc-id');
+        const all = this.data.peerings.filter((pc) => (!req || req.includes(pc.requester.vpc)) && (!acc || acc.includes(pc.accepter.vpc)));
+        const pg = this.page(all, p);
+        next = pg.next;
+        const info = (v: Ec2Peering['requester']): string =>
+          el('vpcId', v.vpc) + el('ownerId', v.owner) + el('cidrBlock', v.cidrs.find((c) => !c.includes(':'))) + set('cidrBlockSet', v.cidrs.filter((c) => !c.includes(':')).map((c) => el('cidrBlock', c))) + set('ipv6CidrBlockSet', v.cidrs.filter((c) => c.includes(':')).map((c) => el('ipv6CidrBlock', c))) + el('region', 'us-east-1');
+        inner = set(
+          'vpcPeeringConnectionSet',
+          pg.items.map((pc) => el('vpcPeeringConnectionId', pc.id) + `<requesterVpcInfo>${info(pc.requester)}</requesterVpcInfo><accepterVpcInfo>${info(pc.accepter)}</accepterVpcInfo><status>${el('code', 'active')}${el('message', 'Active')}</status>`),
+        );
+        break;
+      }
+      case 'DescribeNetworkInterfaces': {
+        const wantPublic = f.get('association.public-ip');
+        const all = this.data.enis.filter((n) => !wantPublic || n.publicIp);
+        const pg = this.page(all, p);
+        next = pg.next;
+        inner = set(
+          'networkInterfaceSet',
+          pg.items.map((n) => el('networkInterfaceId', n.id) + el('availabilityZone', n.zone) + el('interfaceType', n.type ?? 'interface') + (n.publicIp ? `<association>${el('publicIp', n.publicIp)}</association>` : '')),
+        );
+        break;
+      }
+      case 'DescribeAddresses':
+        inner = set(
+          'addressesSet',
+          this.data.addresses.map((a) => el('publicIp', a.publicIp) + el('domain', 'vpc') + el('allocationId', `eipalloc-${a.publicIp.replace(/\./g, '')}`) + el('networkInterfaceId', a.eni)),
+        );
+        break;
+      default:
+        return this.error(res, 400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+    }
+    res
+      .writeHead(200, { 'content-type': 'text/xml;charset=UTF-8' })
+      .end(`<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>00000000-fake-0000-0000-000000000000</requestId>${inner}${el('nextToken', next)}</${action}Response>`);
+  }
+}
