@@ -1,0 +1,114 @@
+{{/* Expand the name of the chart. */}}
+{{- define "az-traffic-exporter.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* A fully qualified app name, at most 63 characters (DNS names). */}}
+{{- define "az-traffic-exporter.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "az-traffic-exporter.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "az-traffic-exporter.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "az-traffic-exporter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "az-traffic-exporter.labels" -}}
+helm.sh/chart: {{ include "az-traffic-exporter.chart" . }}
+{{ include "az-traffic-exporter.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: az-traffic-exporter
+{{- end }}
+
+{{- define "az-traffic-exporter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "az-traffic-exporter.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "az-traffic-exporter.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* The exporter's container: the DaemonSet runs it, sidecar mode renders it for pasting. */}}
+{{- define "az-traffic-exporter.container" -}}
+name: az-traffic-exporter
+image: {{ include "az-traffic-exporter.image" . }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+args:
+  - serve
+  {{- with .Values.interface }}
+  - --interface={{ . }}
+  {{- end }}
+  - --web.listen-address=:{{ .Values.port }}
+  - --ip-ranges.cache=/var/cache/az-traffic-exporter/ip-ranges.json
+  {{- if .Values.topology }}
+  - --topology.file=/etc/az-traffic-exporter/topology.yaml
+  {{- end }}
+  {{- if .Values.prices }}
+  - --prices.file=/etc/az-traffic-exporter/prices.yaml
+  {{- end }}
+  {{- with .Values.extraArgs }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- with .Values.env }}
+env:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+ports:
+  - name: metrics
+    containerPort: {{ .Values.port }}
+    protocol: TCP
+livenessProbe:
+  httpGet:
+    path: /-/healthy
+    port: metrics
+  periodSeconds: 20
+readinessProbe:
+  httpGet:
+    path: /-/ready
+    port: metrics
+  periodSeconds: 10
+{{- with .Values.resources }}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.securityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+volumeMounts:
+  - name: cache
+    mountPath: /var/cache/az-traffic-exporter
+  {{- if or .Values.topology .Values.prices }}
+  - name: config
+    mountPath: /etc/az-traffic-exporter
+    readOnly: true
+  {{- end }}
+{{- end }}
+
+{{- define "az-traffic-exporter.volumes" -}}
+- name: cache
+  emptyDir: {}
+{{- if or .Values.topology .Values.prices }}
+- name: config
+  configMap:
+    name: {{ include "az-traffic-exporter.fullname" . }}-config
+{{- end }}
+{{- end }}

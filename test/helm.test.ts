@@ -1,0 +1,169 @@
+// The Helm chart, checked as far as this machine allows (there is no helm binary): values against
+// values.schema.json; every template rendered by a Go text/template + sprig renderer (test/helm-render)
+// for the default, sidecar/IRSA and all-features values; every manifest validated against Kubernetes
+// (and Prometheus Operator) object schemas; rules and dashboards inside equal to prometheus/ and grafana/.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { PodMonitor, PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { DaemonSet } from 'kubernetes-models/apps/v1';
+import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
+import YAML from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const CHART = join(ROOT, 'helm', 'az-traffic-exporter');
+const dir = tempDir();
+let renderer = '';
+
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
+
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  'apps/v1/DaemonSet': DaemonSet,
+  'v1/Service': Service,
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/ConfigMap': ConfigMap,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
+};
+
+function render(values: object = {}): { manifests: Manifest[]; notes: string } {
+  const f = join(dir, `values-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(f, YAML.stringify(values));
+  const notesFile = join(dir, 'notes.txt');
+  const out = execFileSync('sh', ['-c', `"$0" "$1" rel monitoring "$2" 2>"$3"`, renderer, CHART, f, notesFile], { encoding: 'utf8' });
+  const manifests = YAML.parseAllDocuments(out).map((d) => d.toJS() as Manifest).filter(Boolean);
+  return { manifests, notes: readFileSync(notesFile, 'utf8') };
+}
+
+function validate(manifests: Manifest[]): void {
+  for (const m of manifests) {
+    const Model = MODELS[`${m.apiVersion}/${m.kind}`];
+    expect(Model, `${m.apiVersion} ${m.kind} has a schema here`).toBeDefined();
+    expect(() => new Model(m as never).validate(), `${m.kind} ${m.metadata.name}`).not.toThrow();
+    expect(m.metadata.labels?.['app.kubernetes.io/name']).toBe('az-traffic-exporter');
+    expect(m.metadata.labels?.['helm.sh/chart']).toBe('az-traffic-exporter-0.1.0');
+  }
+}
+
+const kinds = (ms: Manifest[]) => ms.map((m) => m.kind).sort();
+
+beforeAll(() => {
+  // the renderer builds from Debian's Go packages, offline; goutils ships without a go.mod
+  const src = join(dir, 'helm-render');
+  mkdirSync(src);
+  cpSync(join(ROOT, 'test', 'helm-render', 'main.go'), join(src, 'main.go'));
+  writeFileSync(
+    join(src, 'go.mod'),
+    readFileSync(join(ROOT, 'test', 'helm-render', 'go.mod'), 'utf8').replace(
+      'github.com/Masterminds/goutils => /usr/share/gocode/src/github.com/Masterminds/goutils',
+      'github.com/Masterminds/goutils => ./goutils',
+    ),
+  );
+  cpSync('/usr/share/gocode/src/github.com/Masterminds/goutils', join(src, 'goutils'), { recursive: true });
+  writeFileSync(join(src, 'goutils', 'go.mod'), 'module github.com/Masterminds/goutils\n');
+  renderer = join(dir, 'helm-render-bin');
+  execFileSync('go', ['build', '-o', renderer, '.'], {
+    cwd: src,
+    env: { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GOSUMDB: 'off', GOTOOLCHAIN: 'local', GOCACHE: join(dir, 'gocache'), GOPATH: join(dir, 'gopath') },
+    stdio: 'pipe',
+  });
+}, 180_000);
+
+describe('values', () => {
+  const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));
+  const check = new Ajv({ allErrors: true, strict: false }).compile(schema);
+
+  it('values.yaml validates against values.schema.json', () => {
+    const ok = check(YAML.parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')));
+    expect(check.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  it('the schema rejects what would break the chart', () => {
+    for (const bad of [{ mode: 'deployment' }, { port: 70000 }, { serviceAccount: { irsaRoleArn: 'not-an-arn' } }, { extraArgs: ['no-dashes'] }, { typo: true }, { serviceMonitor: { interval: 'often' } }]) {
+      expect(check(bad), JSON.stringify(bad)).toBe(false);
+    }
+  });
+});
+
+describe('rendered chart', () => {
+  it('defaults: a host-network DaemonSet with NET_RAW only, a ServiceAccount and a Service', () => {
+    const { manifests, notes } = render();
+    expect(kinds(manifests)).toEqual(['DaemonSet', 'Service', 'ServiceAccount']);
+    validate(manifests);
+    const ds = manifests.find((m) => m.kind === 'DaemonSet') as unknown as DaemonSet;
+    const pod = ds.spec!.template.spec!;
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.dnsPolicy).toBe('ClusterFirstWithHostNet');
+    expect(pod.securityContext?.runAsNonRoot).toBe(true);
+    const c = pod.containers[0];
+    expect(c.securityContext?.capabilities).toEqual({ drop: ['ALL'], add: ['NET_RAW'] });
+    expect(c.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(c.args).toContain('--web.listen-address=:9977');
+    expect(c.readinessProbe?.httpGet?.path).toBe('/-/ready');
+    expect(c.livenessProbe?.httpGet?.path).toBe('/-/healthy');
+    expect(pod.tolerations).toEqual([{ operator: 'Exists', effect: 'NoSchedule' }]);
+    expect(notes).toMatch(/runs on every node/);
+    // and the schema check can fail: a DaemonSet without selector or template is rejected
+    expect(() => new DaemonSet({ metadata: { name: 'broken' }, spec: {} } as never).validate()).toThrow();
+  });
+
+  it('sidecar mode with IRSA: no workload, a container spec to paste, the role on the ServiceAccount, a PodMonitor', () => {
+    const { manifests, notes } = render({ mode: 'sidecar', serviceAccount: { irsaRoleArn: 'arn:aws:iam::123456789012:role/aztraffic' }, podMonitor: { enabled: true } });
+    expect(kinds(manifests)).toEqual(['ConfigMap', 'PodMonitor', 'ServiceAccount']);
+    validate(manifests);
+    const sa = manifests.find((m) => m.kind === 'ServiceAccount')!;
+    expect(sa.metadata.annotations?.['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::123456789012:role/aztraffic');
+    const cm = manifests.find((m) => m.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    const container = YAML.parse(cm.data['container.yaml']) as Record<string, unknown>[];
+    expect(container).toHaveLength(1);
+    // what is pasted must be a valid container of a pod
+    const podCheck = new DaemonSet({
+      metadata: { name: 'x' },
+      spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: container as never, volumes: YAML.parse(cm.data['volumes.yaml']) } } },
+    });
+    expect(() => podCheck.validate()).not.toThrow();
+    expect(notes).toMatch(/Sidecar mode: nothing runs yet/);
+  });
+
+  it('everything on: ServiceMonitor, PrometheusRule and dashboards equal to the repository files, topology and prices files mounted', () => {
+    const topology = { region: 'us-east-1', subnets: [{ cidr: '10.9.0.0/16', zone: 'us-east-1a', zone_id: 'use1-az6' }] };
+    const prices = { prices: { unclassified: { egress: 0.02 } } };
+    const { manifests } = render({ serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, dashboards: { enabled: true, namespace: 'grafana' }, topology, prices, extraArgs: ['--remote.top-k=200'] });
+    expect(kinds(manifests)).toEqual(['ConfigMap', 'ConfigMap', 'DaemonSet', 'PrometheusRule', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    validate(manifests);
+
+    const rule = manifests.find((m) => m.kind === 'PrometheusRule') as unknown as { spec: { groups: unknown[] } };
+    const repo = (f: string) => (YAML.parse(readFileSync(join(ROOT, 'prometheus', f), 'utf8')) as { groups: unknown[] }).groups;
+    expect(rule.spec.groups).toEqual([...repo('rules.yml'), ...repo('alerts.yml')]);
+
+    const dash = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.endsWith('-dashboards')) as unknown as Manifest & { data: Record<string, string> };
+    expect(dash.metadata.labels?.grafana_dashboard).toBe('1');
+    expect(dash.metadata.namespace).toBe('grafana');
+    for (const f of ['overview.json', 'host.json']) {
+      expect(JSON.parse(dash.data[`az-traffic-${f}`])).toEqual(JSON.parse(readFileSync(join(ROOT, 'grafana', 'dashboards', f), 'utf8')));
+    }
+    const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.endsWith('-config')) as unknown as { data: Record<string, string> };
+    expect(YAML.parse(config.data['topology.yaml'])).toEqual(topology);
+    expect(YAML.parse(config.data['prices.yaml'])).toEqual(prices);
+    const ds = manifests.find((m) => m.kind === 'DaemonSet') as unknown as DaemonSet;
+    const c = ds.spec!.template.spec!.containers[0];
+    expect(c.args).toEqual(expect.arrayContaining(['--topology.file=/etc/az-traffic-exporter/topology.yaml', '--prices.file=/etc/az-traffic-exporter/prices.yaml', '--remote.top-k=200']));
+    const sm = manifests.find((m) => m.kind === 'ServiceMonitor') as unknown as { spec: { jobLabel: string } };
+    expect(sm.spec.jobLabel).toBe('az-traffic-exporter');
+  });
+
+  it('the topology the chart mounts is one the exporter accepts', () => {
+    const topology = { region: 'us-east-1', subnets: [{ cidr: '10.9.0.0/16', zone: 'us-east-1a', zone_id: 'use1-az6' }] };
+    const { manifests } = render({ topology });
+    const cm = manifests.find((m) => m.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    const f = join(dir, 'mounted-topology.yaml');
+    writeFileSync(f, cm.data['topology.yaml']);
+    const r = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'analyze', join(ROOT, 'demo', 'demo.pcapng'), '--topology.file', f, '--local-ip', '172.31.51.15', '--format', 'json'], { encoding: 'utf8' });
+    expect(JSON.parse(r).region).toBe('us-east-1');
+  });
+});
