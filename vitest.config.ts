@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
+    // the container test builds an image: its own timeouts are longer
     hookTimeout: 60_000,
     // integration tests share tcpdump/tshark and network namespaces: keep files serial
     fileParallelism: false,
@@ -14,6 +15,8 @@ export default defineConfig({
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
       AWS_ACCESS_KEY_ID: 'AKIDTESTONLY',
       AWS_SECRET_ACCESS_KEY: 'test-only',
+      TESTCONTAINERS_RYUK_DISABLED: 'true',
+      TESTCONTAINERS_HOST_OVERRIDE: 'localhost',
     },
   },
 });

@@ -9,12 +9,17 @@ import { RecentPackets } from './duplicates.js';
 import { interfaceExists } from './interfaces.js';
 
 interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  /** `batchSnaplen` (this project's patch of cap, patches/): pack packets into `buffer` and emit 'packets'. */
+  open(device: string, filter: string, bufSize: number, buffer: Buffer, batchSnaplen?: number): string;
   close(): void;
   setMinBytes?(n: number): void;
-  /** `wireLen` comes from this project's patch of cap (patches/); unpatched cap passes two arguments. */
+  /** `wireLen` comes from the patch too; unpatched cap passes two arguments. */
   on(event: 'packet', cb: (nbytes: number, truncated: boolean, wireLen?: number) => void): void;
+  /** Batch mode: `count` records of [caplen u32 LE][wire length u32 LE][caplen bytes] in the buffer. */
+  on(event: 'packets', cb: (count: number, used: number) => void): void;
 }
+
+const BATCH_BUFFER = 1 << 20;
 interface CapModule {
   Cap: new () => CapHandle;
 }
@@ -123,8 +128,10 @@ export class LiveCapture {
     const { Cap } = loadCap();
     if (!interfaceExists(this.o.iface)) throw new Error(`No such device exists: ${this.o.iface}`);
     const counting = new Cap();
-    const buf = Buffer.alloc(this.o.snaplen);
-    const name = counting.open(this.o.iface, this.o.filter, this.o.bufferBytes, buf);
+    // one JavaScript call per batch of packets, not per packet: cap's per-packet callback costs more
+    // than decoding, classifying and counting the packet
+    const buf = Buffer.alloc(BATCH_BUFFER);
+    const name = counting.open(this.o.iface, this.o.filter, this.o.bufferBytes, buf, this.o.snaplen);
     const linkType = LINK_TYPES[name];
     if (linkType === undefined) {
       counting.close();
@@ -135,9 +142,17 @@ export class LiveCapture {
     const p = this.pipeline;
     const clock = this.clock;
     const iface = this.ifaceIndex;
+    counting.on('packets', (count: number) => {
+      const now = clock.now;
+      let o = 0;
+      for (let i = 0; i < count; i++) {
+        const capLen = buf.readUInt32LE(o);
+        p.frame(linkType, buf, o + 8, capLen, buf.readUInt32LE(o + 4), now, iface);
+        o += 8 + capLen;
+      }
+    });
+    // unpatched cap (no batches): one event per packet, at the start of the buffer
     counting.on('packet', (nbytes: number, truncated: boolean, wireLen?: number) => {
-      // patched cap reports the wire length; unpatched, a cut packet's wire length is unknown but at
-      // most 64 KiB, and the IP length field (what is billed) is then taken as it says
       p.frame(linkType, buf, 0, nbytes, wireLen ?? (truncated ? MAX_WIRE : nbytes), clock.now, iface);
     });
     if (this.o.learnDns) {

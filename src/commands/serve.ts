@@ -42,8 +42,11 @@ export async function serve(o: ServeOptions): Promise<Running> {
   let locals = localIps();
   pipeline.setLocalIps(locals);
   log.info(`local addresses: ${locals.join(', ') || 'none'}`, { interface: iface });
-  // addresses change (DHCP, IPv6 privacy addresses, an ENI attached): follow them
-  const localTimer = setInterval(() => {
+  // addresses change (DHCP, IPv6 privacy addresses, an ENI attached): follow them. Early in boot the
+  // interface may have no address yet: look every 2 s for the first two minutes, then every 30 s.
+  const startedAt = Date.now();
+  let localTimer: NodeJS.Timeout;
+  const followLocals = (): void => {
     const now = localIps();
     if (now.join() !== locals.join()) {
       metrics.flush();
@@ -51,7 +54,10 @@ export async function serve(o: ServeOptions): Promise<Running> {
       pipeline.setLocalIps(locals);
       log.info(`local addresses changed: ${locals.join(', ')}`, { interface: iface });
     }
-  }, 30_000);
+    localTimer = setTimeout(followLocals, Date.now() - startedAt < 120_000 ? 2_000 : 30_000);
+    localTimer.unref();
+  };
+  localTimer = setTimeout(followLocals, 2_000);
   localTimer.unref();
 
   registerInterfaceCounters(metrics.registry, iface);
@@ -121,7 +127,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
       capture.stop();
       clearInterval(flushTimer);
       clearInterval(upTimer);
-      clearInterval(localTimer);
+      clearTimeout(localTimer);
       metrics.flush();
       // one last scrape window, so that the final counts are not lost
       const grace = o['web.shutdownGrace'];

@@ -18,25 +18,12 @@ function body(req: IncomingMessage): Promise<string> {
   });
 }
 
-export interface ImdsData {
-  region: string;
-  zone: string;
-  zoneId: string;
-  instanceId: string;
-  interfaces: { mac: string; vpcId: string; subnetId: string; subnet4: string; subnet6?: string; vpc4: string; local4: string[]; local6?: string[]; public4?: string[] }[];
-}
-
-export class FakeImds {
+/** An HTTP server on a free loopback port, answering with `handle`. */
+abstract class FakeServer {
   url = '';
-  tokenRequests = 0;
-  getsWithoutToken = 0;
-  gets = 0;
-  private server: Server;
-  private readonly tokens = new Set<string>();
+  private readonly server: Server = createServer((req, res) => void this.handle(req, res));
 
-  constructor(public data: ImdsData) {
-    this.server = createServer((req, res) => void this.handle(req, res));
-  }
+  protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 
   async start(): Promise<this> {
     this.url = await listen(this.server);
@@ -48,6 +35,25 @@ export class FakeImds {
       this.server.close(() => r());
       this.server.closeAllConnections();
     });
+  }
+}
+
+export interface ImdsData {
+  region: string;
+  zone: string;
+  zoneId: string;
+  instanceId: string;
+  interfaces: { mac: string; vpcId: string; subnetId: string; subnet4: string; subnet6?: string; vpc4: string; local4: string[]; local6?: string[]; public4?: string[] }[];
+}
+
+export class FakeImds extends FakeServer {
+  tokenRequests = 0;
+  getsWithoutToken = 0;
+  gets = 0;
+  private readonly tokens = new Set<string>();
+
+  constructor(public data: ImdsData) {
+    super();
   }
 
   private tree(): Map<string, string> {
@@ -73,7 +79,7 @@ export class FakeImds {
     return t;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     await body(req);
     // the SDK joins the endpoint's path "/" and "/latest/…": like IMDS, take repeated slashes as one
     const url = (req.url ?? '').replace(/^\/+/, '/');
@@ -137,8 +143,7 @@ const xmlEscape = (s: string): string => s.replace(/[<>&'"]/g, (c) => ({ '<': '&
 const el = (name: string, v: string | undefined): string => (v === undefined ? '' : `<${name}>${xmlEscape(v)}</${name}>`);
 const set = (name: string, items: string[]): string => `<${name}>${items.map((i) => `<item>${i}</item>`).join('')}</${name}>`;
 
-export class FakeEc2 {
-  url = '';
+export class FakeEc2 extends FakeServer {
   /** Every request: action and its form parameters. */
   readonly requests: { action: string; params: URLSearchParams; authorization: string }[] = [];
   pageSize = 2;
@@ -146,22 +151,9 @@ export class FakeEc2 {
   readonly failures = new Map<string, string[]>();
   /** Answer every request with a 500, as an outage would. */
   down = false;
-  private server: Server;
 
   constructor(public data: Ec2Data) {
-    this.server = createServer((req, res) => void this.handle(req, res));
-  }
-
-  async start(): Promise<this> {
-    this.url = await listen(this.server);
-    return this;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((r) => {
-      this.server.close(() => r());
-      this.server.closeAllConnections();
-    });
+    super();
   }
 
   count(action: string): number {
@@ -191,7 +183,7 @@ export class FakeEc2 {
       .end(`<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error></Errors><RequestID>00000000-fake-0000-0000-000000000000</RequestID></Response>`);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const p = new URLSearchParams(await body(req));
     const action = p.get('Action') ?? '';
     const authorization = String(req.headers.authorization ?? '');

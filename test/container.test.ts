@@ -1,0 +1,125 @@
+// The Docker image: built from the Dockerfile on a base made here with debootstrap (no image can be
+// pulled), run with testcontainers on the host network with NET_RAW only, counting traffic sent into a
+// test namespace, as a non-root user.
+import { execFileSync, execSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, ip, parseMetrics, until, waitForOutput } from './netns.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const BASE = 'aztraffic-base:test';
+const IMAGE = 'aztraffic:test';
+const id = String(process.pid % 10000);
+const octet = (process.pid % 200) + 20;
+const lab = new Lab(id);
+const HOST_LINK = `aztdk${id}`;
+const PORT = 19900 + (process.pid % 90);
+let container: StartedTestContainer | undefined;
+
+function dockerAvailable(): boolean {
+  try {
+    execFileSync('docker', ['info'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A Debian bookworm base with this machine's Node.js, standing in for node:*-slim (no image can be
+ * pulled here). This machine's registries sit behind a TLS proxy: its CA bundle goes in too, and
+ * Node's headers, which node-gyp would otherwise download.
+ */
+function buildBase(): void {
+  const rootfs = join(tmpdir(), 'aztraffic-debootstrap-bookworm');
+  if (!existsSync(join(rootfs, 'usr', 'bin', 'apt-get'))) {
+    rmSync(rootfs, { recursive: true, force: true });
+    execFileSync('debootstrap', ['--variant=minbase', 'bookworm', rootfs, 'http://deb.debian.org/debian'], { stdio: 'ignore' });
+  }
+  cpSync(process.execPath, join(rootfs, 'usr', 'bin', 'node'));
+  const npmDir = join(rootfs, 'usr', 'lib', 'node_modules', 'npm');
+  rmSync(npmDir, { recursive: true, force: true });
+  cpSync('/usr/lib/node_modules/npm', npmDir, { recursive: true });
+  for (const [bin, target] of [
+    ['npm', '../lib/node_modules/npm/bin/npm-cli.js'],
+    ['npx', '../lib/node_modules/npm/bin/npx-cli.js'],
+  ]) {
+    rmSync(join(rootfs, 'usr', 'bin', bin), { force: true });
+    symlinkSync(target, join(rootfs, 'usr', 'bin', bin));
+  }
+  cpSync('/etc/ssl/certs/ca-certificates.crt', join(rootfs, 'etc', 'ssl', 'certs', 'ca-certificates.crt'));
+  // Node's headers for native addons (node-gyp cannot download them here), as this machine's npm has them
+  cpSync('/usr/include/node', join(rootfs, 'usr', 'include', 'node'), { recursive: true });
+  mkdirSync(join(rootfs, 'usr', 'etc'), { recursive: true });
+  writeFileSync(join(rootfs, 'usr', 'etc', 'npmrc'), 'cafile=/etc/ssl/certs/ca-certificates.crt\nnodedir=/usr\n');
+  execSync(`tar -C '${rootfs}' -c . | docker import - ${BASE}`, { stdio: 'ignore' });
+}
+
+describe.skipIf(!dockerAvailable())('container image', () => {
+  beforeAll(async () => {
+    buildBase();
+    execFileSync('docker', ['build', '--network', 'host', '--build-arg', `BASE_IMAGE=${BASE}`, '-t', IMAGE, ROOT], { stdio: 'ignore' });
+
+    // a test namespace behind a veth: the exporter captures the host side
+    const ns = lab.ns('dk');
+    lab.veth(HOST_LINK, undefined, 'dk0', ns);
+    ip('addr', 'add', `10.79.${octet}.1/30`, 'dev', HOST_LINK);
+    ip('-n', ns, 'addr', 'add', `10.79.${octet}.2/30`, 'dev', 'dk0');
+    const sink = lab.spawn(ns, process.execPath, ['-e', `const s=require('dgram').createSocket('udp4');s.on('message',()=>{});s.bind(7777,'10.79.${octet}.2',()=>console.log('listening'))`]);
+    await waitForOutput(sink, /listening/);
+
+    container = await new GenericContainer(IMAGE)
+      .withNetworkMode('host')
+      .withAddedCapabilities('NET_RAW')
+      .withEnvironment({ AWS_EC2_METADATA_DISABLED: 'true' })
+      .withCommand(['serve', '--interface', HOST_LINK, '--web.listen-address', `127.0.0.1:${PORT}`, '--ip-ranges.url', 'none', '--web.shutdown-grace', '0'])
+      .withWaitStrategy(Wait.forLogMessage(/serving metrics/))
+      .withStartupTimeout(60_000)
+      .start();
+  }, 900_000);
+
+  afterAll(async () => {
+    await container?.stop({ timeout: 5_000 });
+    lab.cleanup();
+  });
+
+  it('runs as a non-root user whose only effective capability is NET_RAW', async () => {
+    const status = await container!.exec(['cat', '/proc/1/status']);
+    expect(status.output).toMatch(/^Uid:\s+10001\s+10001\s+10001\s+10001$/m);
+    const capEff = /^CapEff:\s+([0-9a-f]+)$/m.exec(status.output)![1];
+    expect(BigInt(`0x${capEff}`)).toBe(1n << 13n); // CAP_NET_RAW only
+  });
+
+  it('counts traffic sent into the test namespace, from inside the container', async () => {
+    await until('capture running', async () => ((await fetch(`http://127.0.0.1:${PORT}/-/ready`)).status === 200 ? true : undefined));
+    const sock = createSocket('udp4');
+    const payload = Buffer.alloc(1000, 7);
+    for (let i = 0; i < 100; i++) await new Promise<void>((r) => sock.send(payload, 7777, `10.79.${octet}.2`, () => r()));
+    sock.close();
+    // 10.79.0.0/16 is private and in no known subnet: unclassified; UDP/IPv4 is exactly 1028 bytes each
+    const key = 'aztraffic_bytes_total{direction="egress",category="unclassified",local_az="",remote_az=""}';
+    const m = await until('counted', async () => {
+      const x = parseMetrics(await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text());
+      return (x.get(key) ?? 0) >= 100 * 1028 ? x : undefined;
+    });
+    expect(m.get(key)).toBe(100 * 1028);
+    expect(m.get(`aztraffic_remote_bytes_total{direction="egress",category="unclassified",remote_az="",remote="10.79.${octet}.2",port="7777"}`)).toBe(100 * 1028);
+    expect(m.get(`aztraffic_capture_up{interface="${HOST_LINK}"}`)).toBe(1);
+  });
+
+  it('has OCI labels and a working healthcheck; its size is reported', async () => {
+    const inspect = JSON.parse(execFileSync('docker', ['image', 'inspect', IMAGE], { encoding: 'utf8' }))[0];
+    expect(inspect.Config.Labels['org.opencontainers.image.title']).toBe('az-traffic-exporter');
+    expect(inspect.Config.User).toBe('10001:10001');
+    const health = inspect.Config.Healthcheck.Test as string[];
+    // the healthcheck command itself, run in the container against the default port's twin
+    const probe = await container!.exec(['node', '-e', health[health.length - 1].replace('9977', String(PORT))]);
+    expect(probe.exitCode).toBe(0);
+    const base = JSON.parse(execFileSync('docker', ['image', 'inspect', BASE], { encoding: 'utf8' }))[0];
+    console.log(`image ${IMAGE}: ${(inspect.Size / 1e6).toFixed(0)} MB, of which the base ${(base.Size / 1e6).toFixed(0)} MB`);
+  });
+});
