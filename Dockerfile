@@ -1,21 +1,22 @@
-# syntax=docker/dockerfile:1
 # Multi-stage: build with dev dependencies (TypeScript, the cap addon's toolchain), run with production
 # dependencies and libpcap only. BASE_IMAGE: an official slim image of a current Node.js LTS.
+# Few layers on purpose: each one is a full copy of the file system on some storage drivers (vfs).
 ARG BASE_IMAGE=node:24-bookworm-slim
+# the build stage may use another image of the same Node.js (with build tools or caches)
+ARG BUILD_IMAGE=${BASE_IMAGE}
 
-FROM ${BASE_IMAGE} AS build
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /src
+# what .dockerignore lets in: package files, patches, the postinstall script, sources, demo
+COPY . .
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ libpcap-dev \
- && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-COPY package.json package-lock.json ./
-COPY patches ./patches
-COPY scripts/postinstall.sh ./scripts/postinstall.sh
-# cap is an optional dependency: a failed build would drop it silently, so check it loads
-RUN npm ci --no-audit --no-fund && node -e "require('cap')"
-COPY tsconfig.json tsconfig.build.json ./
-COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+ && npm ci --no-audit --no-fund \
+ # cap is an optional dependency: a failed build would drop it silently, so check that it loads
+ && node -e "require('cap')" \
+ && npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && mkdir /app && cp -r node_modules dist demo package.json /app/
 
 FROM ${BASE_IMAGE}
 ARG VERSION=0.1.0
@@ -30,13 +31,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libpcap0.8 libcap2-bin \
  && setcap cap_net_raw+ep "$(readlink -f "$(command -v node)")" \
  && apt-get purge -y libcap2-bin && apt-get autoremove -y \
- && rm -rf /var/lib/apt/lists/* \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin aztraffic
-WORKDIR /app
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
-COPY package.json ./
-COPY demo ./demo
+COPY --from=build /app /app
 USER 10001:10001
 EXPOSE 9977
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
