@@ -104,8 +104,9 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
     for (const rate of [...RATES, 0]) {
       const n = (rate || Math.max(...RATES)) * SECONDS;
-      const td = spawn('ip', ['netns', 'exec', DST, 'tcpdump', '-i', 'aztb-d0', '-n', '-B', '65536', '-w', '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      await waitFor(td, /listening on/);
+      // NO_TCPDUMP=1: the exporter alone, so that the sender is not slowed by a second capture
+      const td = spawn('ip', ['netns', 'exec', DST, ...(process.env.NO_TCPDUMP ? ['sleep', '3600'] : ['tcpdump', '-i', 'aztb-d0', '-n', '-B', '65536', '-w', '/dev/null'])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      if (!process.env.NO_TCPDUMP) await waitFor(td, /listening on/);
       const before = await scrape(port);
       const cpu0 = cpuSeconds(exporter.pid!);
       const t0 = Date.now();
