@@ -80,8 +80,9 @@ const EXPECTED: Record<string, [string, string]> = {
   '172.31.50.7': ['same_az', 'us-east-1d'],
   '172.31.20.10': ['cross_az', 'us-east-1b'],
   '172.31.70.1': ['cross_az', 'us-east-1e'],
-  '10.1.0.5': ['cross_az', 'us-east-1d'],
-  '10.1.1.5': ['same_az', 'us-east-1a'],
+  // the peer's zones, named as this account names their zone IDs
+  '10.1.0.5': ['cross_az', 'us-east-1f'],
+  '10.1.1.5': ['same_az', 'us-east-1d'],
   '10.9.0.5': ['unclassified', ''],
   '192.168.0.5': ['unclassified', ''],
   '3.80.1.1': ['regional_public', 'us-east-1b'],
@@ -193,6 +194,9 @@ describe('discovery', () => {
     await manager.start();
     for (const ip of Object.keys(EXPECTED)) expect(classify(fromFile, ip), ip).toEqual(classify(pipeline.topology, ip));
     expect(readFileSync(path, 'utf8')).toContain('zone_id: use1-az5');
+    // one name per zone ID: the peer's "us-east-1d" (use1-az5) is this account's us-east-1f
+    expect(fromFile.zoneIds.get('us-east-1f')).toBe('use1-az5');
+    expect(fromFile.zoneIds.get('us-east-1d')).toBe('use1-az4');
     manager.stop();
   });
 

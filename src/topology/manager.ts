@@ -29,7 +29,13 @@ export function mergeTopology(imds: ImdsInfo | undefined, ec2: Ec2Info | undefin
   const subnets = new Map<string, Subnet>();
   const publicIps = new Map<string, PublicIp>();
   if (ec2) {
-    for (const s of ec2.subnets) subnets.set(s.cidr, s);
+    // zone names differ between accounts; people read this account's: name a peer's subnet by the
+    // name this account gives its zone ID
+    const ourName = new Map([...ec2.zoneIds].map(([name, id]) => [id, name]));
+    for (const s of ec2.subnets) {
+      const name = s.zone_id ? ourName.get(s.zone_id) : undefined;
+      subnets.set(s.cidr, name && name !== s.zone ? { ...s, zone: name } : s);
+    }
     // peers whose subnets cannot be described: known to be theirs, zone unknown → unclassified
     for (const p of ec2.peerCidrs) if (!subnets.has(p.cidr)) subnets.set(p.cidr, { cidr: p.cidr, vpc: p.vpc });
     for (const p of ec2.publicIps) publicIps.set(p.ip, p);
