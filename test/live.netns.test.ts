@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, tempDir } from './helpers.js';
-import { canUseNetns, ip, Lab, parseMetrics, until, waitForOutput } from './netns.js';
+import { canUseNetns, ip, Lab, parseMetrics, sh, until, waitForOutput } from './netns.js';
 
 const id = String(process.pid % 10000);
 const octet = process.pid % 250;
@@ -20,6 +20,8 @@ const UDP_SIZE = 1000;
 let H = '';
 let A = '';
 let B = '';
+let SW = '';
+let topo = '';
 let exporter: ChildProcess;
 let base = '';
 
@@ -40,7 +42,7 @@ describe.skipIf(!canUseNetns())('live capture in network namespaces', () => {
     H = lab.ns('h');
     A = lab.ns('a');
     B = lab.ns('b');
-    const SW = lab.ns('sw');
+    SW = lab.ns('sw');
     ip('-n', SW, 'link', 'add', 'br0', 'type', 'bridge');
     ip('-n', SW, 'link', 'set', 'br0', 'up');
     for (const [ns, name, addr] of [
@@ -57,7 +59,7 @@ describe.skipIf(!canUseNetns())('live capture in network namespaces', () => {
     ip('addr', 'add', `10.78.${octet}.1/30`, 'dev', `azt${id}`);
     ip('-n', H, 'addr', 'add', `10.78.${octet}.2/30`, 'dev', 'hx0');
 
-    const topo = join(dir, 'topology.yaml');
+    topo = join(dir, 'topology.yaml');
     writeFileSync(topo, TOPOLOGY);
     exporter = lab.spawn(H, process.execPath, [
       CLI,
@@ -170,5 +172,30 @@ setTimeout(()=>{console.log('timeout');process.exit(1)},20000);`,
     const exited = new Promise<number | null>((r) => late.on('exit', r));
     late.kill('SIGTERM');
     expect(await exited).toBe(0);
+  }, 60_000);
+
+  it('on "any", a packet seen on a bridge port and on the next port is counted once', async () => {
+    // the exporter in the switch namespace sees every frame on sw-h as it comes in and on sw-b as it
+    // goes out: two captures of one packet
+    const port = 9979;
+    const anyExp = lab.spawn(SW, process.execPath, [CLI, '--interface', 'any', '--local-ip', '10.77.1.10', '--topology.file', topo, '--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace', '0']);
+    await waitForOutput(anyExp, /serving metrics/);
+    const scrape = (): Map<string, number> =>
+      parseMetrics(sh('ip', ['netns', 'exec', SW, process.execPath, '-e', `fetch('http://127.0.0.1:${port}/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))`]));
+    await until('capture on any running', async () => (scrape().get('aztraffic_capture_up{interface="any"}') === 1 ? true : undefined));
+    const sender = node(
+      H,
+      `const u=require('dgram').createSocket('udp4');const b=Buffer.alloc(500,3);(async()=>{for(let i=0;i<50;i++){await new Promise(r=>u.send(b,9999,'10.77.2.20',r));}u.close();console.log('sent')})()`,
+    );
+    await waitForOutput(sender, /sent/);
+    const key = 'aztraffic_remote_bytes_total{direction="egress",category="cross_az",remote_az="us-east-1b",remote="10.77.2.20",port="9999"}';
+    const m = await until('burst counted', async () => {
+      const x = scrape();
+      return (x.get(key) ?? 0) >= 50 * 528 ? x : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(scrape().get(key)).toBe(50 * 528);
+    expect(m.get('aztraffic_duplicate_packets_total')).toBeGreaterThanOrEqual(50);
+    anyExp.kill('SIGTERM');
   }, 60_000);
 });
