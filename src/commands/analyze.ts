@@ -27,13 +27,18 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     local = [guess.ip];
   }
   pipeline.setLocalIps(local);
+  const started = process.hrtime.bigint();
+  let frames = 0;
   for (const file of files) {
     const res = readCaptureFile(file, pipeline);
+    frames += res.frames;
     if (res.corruptRecords > 0) {
       pipeline.decodeErrors[Decoded.CORRUPT_RECORD] += res.corruptRecords;
       log.warn(`${file}: ${res.corruptRecords} record(s) cut short or corrupt were skipped`, { file });
     }
   }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  log.debug(`read and counted ${frames} frames in ${seconds.toFixed(3)} s`, { frames, seconds, frames_per_second: Math.round(frames / seconds) });
   if (o.format === 'prometheus') {
     out(await metrics.render());
     return;

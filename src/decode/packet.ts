@@ -1,5 +1,6 @@
 // Hot-path decoder: reads header fields straight from the Buffer into one reused PacketMeta.
 // Never throws on packet content and never allocates per packet.
+import { readU32BE, readU32LE } from './bytes.js';
 
 /** Link-layer header types (LINKTYPE_* values as written in pcap/pcapng files). */
 export const LinkType = {
@@ -75,14 +76,6 @@ export class PacketMeta {
   cut = false;
   /** SLL/SLL2 packet type (PACKET_OUTGOING …), -1 where the link layer has none. */
   linuxPacketType = -1;
-}
-
-function readU32LE(b: Buffer, o: number): number {
-  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000;
-}
-
-function readU32BE(b: Buffer, o: number): number {
-  return b[o] * 0x1000000 + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
 }
 
 /**
