@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCaptureFile, type FrameSink } from '../src/capture/file-reader.js';
 import { ConfigError } from '../src/config/errors.js';
-import { ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, sll, type Record } from '../scripts/lib/frames.js';
+import { block as pcapngBlock, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, sll, type Record } from '../scripts/lib/frames.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir();
@@ -118,15 +118,7 @@ describe('pcap', () => {
 
 /** Hand-built big-endian pcapng: SHB, two IDBs (Ethernet µs, raw IP ns with if_tsresol 9), EPB, SPB, OPB, ISB. */
 function bigEndianPcapng(): { buf: Buffer; frames: Buffer[] } {
-  const block = (type: number, body: Buffer) => {
-    const len = 12 + body.length;
-    const b = Buffer.alloc(len);
-    b.writeUInt32BE(type, 0);
-    b.writeUInt32BE(len, 4);
-    body.copy(b, 8);
-    b.writeUInt32BE(len, len - 4);
-    return b;
-  };
+  const block = (type: number, body: Buffer) => pcapngBlock(type, body, true);
   const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((4 - (b.length % 4)) % 4)]);
   const opt = (code: number, v: Buffer) => {
     const h = Buffer.alloc(4);

@@ -247,13 +247,15 @@ function option(code: number, value: Buffer): Buffer {
   return b;
 }
 
-function block(type: number, body: Buffer): Buffer {
+/** A pcapng block: type, total length, body, total length again (little-endian unless said). */
+export function block(type: number, body: Buffer, bigEndian = false): Buffer {
   const len = 12 + body.length;
   const b = Buffer.alloc(len);
-  b.writeUInt32LE(type, 0);
-  b.writeUInt32LE(len, 4);
+  const w = (v: number, o: number): number => (bigEndian ? b.writeUInt32BE(v, o) : b.writeUInt32LE(v, o));
+  w(type, 0);
+  w(len, 4);
   body.copy(b, 8);
-  b.writeUInt32LE(len, len - 4);
+  w(len, len - 4);
   return b;
 }
 
