@@ -55,9 +55,19 @@ function addCommon(c: Command, defaults: { topology?: string; ipRanges?: string 
         .argParser(intIn(16, 10_000_000))
         .default(65536),
     )
-    .addOption(opt('--config.file <file>', 'YAML file of settings named like the long flags (flags and env win over it)'))
+    .addOption(opt('--config.file <file>', 'YAML file of settings named like the long flags (flags and env win over it)'));
+  return logOptions(c);
+}
+
+function logOptions(c: Command): Command {
+  return c
     .addOption(opt('--log.level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .addOption(opt('--log.format <format>', 'log format').choices(['logfmt', 'json']).default('logfmt'));
+}
+
+function telemetryPath(v: string): string {
+  if (!v.startsWith('/')) throw new InvalidArgumentError('must start with "/"');
+  return v;
 }
 
 function configureLog(o: { 'log.level': LogLevel; 'log.format': LogFormat }): void {
@@ -76,7 +86,7 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
   const web = (c: Command): Command =>
     c
       .addOption(opt('--web.listen-address <addr>', 'address to listen on for HTTP').default(':9977'))
-      .addOption(opt('--web.telemetry-path <path>', 'path under which to expose metrics').default('/metrics'));
+      .addOption(opt('--web.telemetry-path <path>', 'path under which to expose metrics').argParser(telemetryPath).default('/metrics'));
 
   addCommon(
     web(
@@ -102,7 +112,6 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
     // serve is the default command: a word it does not know is a mistyped command
     if (extra !== undefined) throw new ConfigError(`unknown command '${extra}' (commands: ${program.commands.map((c) => c.name()).join(', ')})`);
     configureLog(o);
-    if (!o['web.telemetryPath'].startsWith('/')) throw new ConfigError('--web.telemetry-path must start with "/"');
     // commands load what they need when they run: the AWS SDK alone takes longer to import than analyze needs to start
     const { serve } = await import('./commands/serve.js');
     const running = await serve({ ...o, 'capture.dns': o['capture.dns'] === 'true', 'aws.discovery': o['aws.discovery'] === 'true' });
@@ -129,16 +138,10 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
     { topology: join(DEMO_DIR, 'topology.yaml'), ipRanges: join(DEMO_DIR, 'ip-ranges.json') },
   ).action(async (o: DemoOptions & { 'log.level': LogLevel; 'log.format': LogFormat }) => {
     configureLog(o);
-    if (!o['web.telemetryPath'].startsWith('/')) throw new ConfigError('--web.telemetry-path must start with "/"');
     const { demo } = await import('./commands/demo.js');
     onStop(await demo(o));
   });
-  program
-    .command('discover')
-    .description('print the topology from IMDSv2 and the EC2 API as topology YAML (for --topology.file)')
-    .addOption(opt('--log.level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .addOption(opt('--log.format <format>', 'log format').choices(['logfmt', 'json']).default('logfmt'))
-    .action(async (o: { 'log.level': LogLevel; 'log.format': LogFormat }) => {
+  logOptions(program.command('discover').description('print the topology from IMDSv2 and the EC2 API as topology YAML (for --topology.file)')).action(async (o: { 'log.level': LogLevel; 'log.format': LogFormat }) => {
       configureLog(o);
       const { discover } = await import('./commands/discover.js');
       await discover(out);

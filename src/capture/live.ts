@@ -70,6 +70,14 @@ export interface LiveOptions {
 
 const MAX_WIRE = 65535 + 64; // libpcap snaplen plus room for any link header
 
+/**
+ * A packet's wire length: patched cap reports it; unpatched, a cut packet's is unknown but at most
+ * 64 KiB, and the IP length field (what is billed) is then taken as it says.
+ */
+function wireOf(nbytes: number, truncated: boolean, wireLen: number | undefined): number {
+  return wireLen ?? (truncated ? MAX_WIRE : nbytes);
+}
+
 export type CaptureState = 'starting' | 'running' | 'failed' | 'stopped';
 
 /** Coarse clock for packet times: Date.now() per packet would cost more than the packet. */
@@ -99,7 +107,8 @@ export class LiveCapture {
     private readonly o: LiveOptions,
     private readonly pipeline: Pipeline,
     private readonly log: Logger,
-    private readonly onFailure: (message: string) => void = () => {},
+    /** Every change of state, with the failure's words when it failed. */
+    private readonly onState: (state: CaptureState, message?: string) => void = () => {},
   ) {
     this.ifaceIndex = pipeline.addInterface(o.iface);
     if (o.iface === 'any') pipeline.dedupe = new RecentPackets();
@@ -111,6 +120,7 @@ export class LiveCapture {
     try {
       this.open();
       this.state = 'running';
+      this.onState('running');
       this.backoffMs = 1000;
       this.log.info(`capturing on ${this.o.iface}`, { interface: this.o.iface, filter: this.o.filter, buffer_bytes: this.o.bufferBytes, snaplen: this.o.snaplen });
       // libpcap does not notice an interface that goes away: look for it
@@ -153,7 +163,7 @@ export class LiveCapture {
     });
     // unpatched cap (no batches): one event per packet, at the start of the buffer
     counting.on('packet', (nbytes: number, truncated: boolean, wireLen?: number) => {
-      p.frame(linkType, buf, 0, nbytes, wireLen ?? (truncated ? MAX_WIRE : nbytes), clock.now, iface);
+      p.frame(linkType, buf, 0, nbytes, wireOf(nbytes, truncated, wireLen), clock.now, iface);
     });
     if (this.o.learnDns) {
       const dns = new Cap();
@@ -161,7 +171,7 @@ export class LiveCapture {
       dns.open(this.o.iface, 'src port 53', this.o.dnsBufferBytes, dnsBuf);
       dns.setMinBytes?.(0);
       dns.on('packet', (nbytes: number, truncated: boolean, wireLen?: number) =>
-        p.dnsFrame(linkType, dnsBuf, 0, nbytes, wireLen ?? (truncated ? MAX_WIRE : nbytes), clock.now),
+        p.dnsFrame(linkType, dnsBuf, 0, nbytes, wireOf(nbytes, truncated, wireLen), clock.now),
       );
       this.handles.push(dns);
     }
@@ -186,7 +196,7 @@ export class LiveCapture {
     this.state = 'failed';
     this.failures++;
     this.lastError = message;
-    this.onFailure(message);
+    this.onState('failed', message);
     this.log.error(message, { interface: this.o.iface, retry_in_seconds: this.backoffMs / 1000 });
     this.retryTimer = setTimeout(() => this.start(), this.backoffMs);
     this.backoffMs = Math.min(this.backoffMs * 2, 30_000);

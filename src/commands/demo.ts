@@ -2,7 +2,6 @@
 import { replayLoop } from '../capture/replay.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../log.js';
-
 import { setUp, type CommonOptions } from './setup.js';
 
 export interface DemoOptions extends CommonOptions {

@@ -2,7 +2,7 @@
 // to review it or to freeze it for hosts without IAM permissions.
 import YAML from 'yaml';
 import { log } from '../log.js';
-import { discoverEc2, ec2Client, Ec2UnauthorizedError, type Ec2Info } from '../topology/ec2.js';
+import { discoverEc2, ec2Client, ec2Region, Ec2UnauthorizedError, type Ec2Info } from '../topology/ec2.js';
 import { discoverImds } from '../topology/imds.js';
 import { mergeTopology } from '../topology/manager.js';
 
@@ -12,7 +12,7 @@ export async function discover(out: (s: string) => void, env: NodeJS.ProcessEnv 
   const vpcId = imds.interfaces[0]?.vpcId;
   if (vpcId) {
     try {
-      ec2 = await discoverEc2(ec2Client(env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? imds.region), vpcId);
+      ec2 = await discoverEc2(ec2Client(ec2Region(env, imds)), vpcId);
     } catch (e) {
       if (!(e instanceof Ec2UnauthorizedError)) throw e;
       log.warn(`${e.message}; printing what IMDS knows: this instance's subnets, the rest of the VPC without zones`);

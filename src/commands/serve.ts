@@ -63,6 +63,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
   registerInterfaceCounters(metrics.registry, iface);
   metrics.captureUp.set({ interface: iface }, 0);
   metrics.captureErrors.inc({ interface: iface }, 0);
+  // capture_up follows every change of state, retries that succeed included
   const capture = new LiveCapture(
     {
       iface,
@@ -74,16 +75,12 @@ export async function serve(o: ServeOptions): Promise<Running> {
     },
     pipeline,
     log,
-    () => {
-      metrics.captureUp.set({ interface: iface }, 0);
-      metrics.captureErrors.inc({ interface: iface });
+    (state) => {
+      metrics.captureUp.set({ interface: iface }, state === 'running' ? 1 : 0);
+      if (state === 'failed') metrics.captureErrors.inc({ interface: iface });
     },
   );
   capture.start();
-  if (capture.state === 'running') metrics.captureUp.set({ interface: iface }, 1);
-  // capture_up follows retries that succeed
-  const upTimer = setInterval(() => metrics.captureUp.set({ interface: iface }, capture.state === 'running' ? 1 : 0), 1000);
-  upTimer.unref();
 
   // bounded work between scrapes: the remote table is emptied on every flush
   const flushTimer = setInterval(() => metrics.flush(), o['metrics.flushInterval'] * 1000);
@@ -126,7 +123,6 @@ export async function serve(o: ServeOptions): Promise<Running> {
       manager.stop();
       capture.stop();
       clearInterval(flushTimer);
-      clearInterval(upTimer);
       clearTimeout(localTimer);
       metrics.flush();
       // one last scrape window, so that the final counts are not lost

@@ -25,6 +25,11 @@ export class Ec2UnauthorizedError extends Error {}
 
 const UNAUTHORIZED = new Set(['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException', 'AuthFailure']);
 
+/** The SDK's region settings first, else the instance's own region. */
+export function ec2Region(env: NodeJS.ProcessEnv, imds: { region: string }): string {
+  return env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? imds.region;
+}
+
 export function ec2Client(region: string): EC2Client {
   // adaptive: the SDK's retry strategy with client-side rate limiting when EC2 throttles
   return new EC2Client({ region, maxAttempts: 6, retryMode: 'adaptive' });

@@ -3,7 +3,7 @@
 // failure shows in aztraffic_topology_refresh_errors_total and the log, never as a lost topology.
 import type { Logger } from '../log.js';
 import type { ExporterMetrics } from '../metrics/registry.js';
-import { discoverEc2, ec2Client, Ec2UnauthorizedError, type Ec2Info } from './ec2.js';
+import { discoverEc2, ec2Client, ec2Region, Ec2UnauthorizedError, type Ec2Info } from './ec2.js';
 import { discoverImds, ImdsDisabledError, type ImdsInfo } from './imds.js';
 import { fetchIpRanges } from './ip-ranges.js';
 import { DEFAULT_REGION } from './load.js';
@@ -86,8 +86,6 @@ export class TopologyManager {
 
   async start(): Promise<void> {
     for (const source of ['imds', 'ec2', 'ip_ranges']) this.metrics.topologyRefreshErrors.inc({ source }, 0);
-    if (this.o.file) this.success('file', this.o.file.subnets.length);
-    if (this.o.ipRangesFromFile) this.success('ip_ranges_file', this.o.ipRangesFromFile.prefixes.length + this.o.ipRangesFromFile.ipv6_prefixes.length);
     await Promise.all([this.refreshAws(false), this.o.ipRangesFromFile ? Promise.resolve() : this.refreshIpRanges(false)]);
     this.swap();
     this.loaded = true;
@@ -123,8 +121,7 @@ export class TopologyManager {
     const vpcId = this.imds.interfaces[0]?.vpcId;
     if (!vpcId) return;
     try {
-      const region = this.env.AWS_REGION ?? this.env.AWS_DEFAULT_REGION ?? this.imds.region;
-      this.ec2 = await discoverEc2(ec2Client(region), vpcId);
+      this.ec2 = await discoverEc2(ec2Client(ec2Region(this.env, this.imds)), vpcId);
       this.success('ec2', this.ec2.subnets.length);
     } catch (e) {
       const msg = (e as Error).message;
