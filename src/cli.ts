@@ -7,6 +7,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { AnalyzeOptions } from './commands/analyze.js';
 import type { DemoOptions } from './commands/demo.js';
+import type { Running } from './commands/running.js';
 import type { ServeOptions } from './commands/serve.js';
 import { parseDuration } from './config/duration.js';
 import { IP_RANGES_URL } from './topology/ip-ranges.js';
@@ -45,8 +46,7 @@ function ipList(v: string, prev: string[] | undefined): string[] {
 }
 
 function addCommon(c: Command, defaults: { topology?: string; ipRanges?: string } = {}): Command {
-  return c
-    .addOption(opt('--topology.file <file>', 'topology YAML: subnets, zones, public IPs, local IPs').default(defaults.topology))
+  c.addOption(opt('--topology.file <file>', 'topology YAML: subnets, zones, public IPs, local IPs').default(defaults.topology))
     .addOption(opt('--ip-ranges.file <file>', "AWS's ip-ranges.json").default(defaults.ipRanges))
     .addOption(opt('--prices.file <file>', 'prices YAML overriding the built-in us-east-1 prices'))
     .addOption(opt('--remote.top-k <n>', 'remote series kept in aztraffic_remote_bytes_total; the rest is remote="other"').argParser(intIn(1, 100_000)).default(100))
@@ -56,7 +56,8 @@ function addCommon(c: Command, defaults: { topology?: string; ipRanges?: string 
         .default(65536),
     )
     .addOption(opt('--config.file <file>', 'YAML file of settings named like the long flags (flags and env win over it)'));
-  return logOptions(c);
+  logOptions(c);
+  return c;
 }
 
 function logOptions(c: Command): Command {
@@ -74,7 +75,7 @@ function configureLog(o: { 'log.level': LogLevel; 'log.format': LogFormat }): vo
   log.configure(o['log.level'], o['log.format']);
 }
 
-export function buildProgram(out: (s: string) => void, onStop: (stop: () => Promise<void>) => void): Command {
+export function buildProgram(out: (s: string) => void, onStop: (running: Running) => void): Command {
   const program = new Command(PROG)
     .description('Prometheus exporter of AWS data-transfer cost: every packet labelled by billing category, zone and remote')
     .version(VERSION, '--version')
@@ -86,7 +87,8 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
   const web = (c: Command): Command =>
     c
       .addOption(opt('--web.listen-address <addr>', 'address to listen on for HTTP').default(':9977'))
-      .addOption(opt('--web.telemetry-path <path>', 'path under which to expose metrics').argParser(telemetryPath).default('/metrics'));
+      .addOption(opt('--web.telemetry-path <path>', 'path under which to expose metrics').argParser(telemetryPath).default('/metrics'))
+      .addOption(opt('--web.config.file <file>', 'exporter-toolkit web configuration: TLS, client certificates, basic auth, headers (reloaded on change and SIGHUP)'));
 
   addCommon(
     web(
@@ -114,8 +116,7 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
     configureLog(o);
     // commands load what they need when they run: the AWS SDK alone takes longer to import than analyze needs to start
     const { serve } = await import('./commands/serve.js');
-    const running = await serve({ ...o, 'capture.dns': o['capture.dns'] === 'true', 'aws.discovery': o['aws.discovery'] === 'true' });
-    onStop(running.stop);
+    onStop(await serve({ ...o, 'capture.dns': o['capture.dns'] === 'true', 'aws.discovery': o['aws.discovery'] === 'true' }));
   });
 
   addCommon(
@@ -151,8 +152,8 @@ export function buildProgram(out: (s: string) => void, onStop: (stop: () => Prom
 
 /** Run the CLI; resolves to the exit code (long-running commands resolve once serving). */
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  let stop: (() => Promise<void>) | undefined;
-  const program = buildProgram(out, (s) => (stop = s));
+  let running: Running | undefined;
+  const program = buildProgram(out, (r) => (running = r));
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
@@ -165,14 +166,20 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     }
     throw e;
   }
-  if (stop) {
-    const s = stop;
+  if (running) {
+    const r = running;
     const shutdown = (signal: string): void => {
       log.info(`${signal}: shutting down`);
-      void s().then(() => process.exit(0));
+      void r.stop().then(() => process.exit(0));
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
+    // SIGHUP would end the process by default: re-read the web configuration instead; other files
+    // (topology, prices) are read at start, and the topology sources refresh themselves
+    process.on('SIGHUP', () => {
+      log.info('SIGHUP: reloading --web.config.file (other files need a restart)');
+      r.reload();
+    });
   }
   return 0;
 }

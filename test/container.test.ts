@@ -8,6 +8,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingOutsideCi } from './helpers.js';
 import { Lab, ip, parseMetrics, until, waitForOutput } from './netns.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -68,7 +69,7 @@ function buildBase(): void {
   execSync(`tar -C '${rootfs}' ${lean.map((x) => `--exclude='${x}'`).join(' ')} -c . | docker import - ${BASE}`, { stdio: 'ignore' });
 }
 
-describe.skipIf(!dockerAvailable())('container image', () => {
+describe.skipIf(missingOutsideCi(dockerAvailable()))('container image', () => {
   beforeAll(async () => {
     buildBase();
     execFileSync('docker', ['build', '--network', 'host', '--build-arg', `BASE_IMAGE=${BASE}`, '--build-arg', `BUILD_IMAGE=${BUILD_BASE}`, '-t', IMAGE, ROOT], { stdio: 'ignore' });

@@ -6,7 +6,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, tempDir } from './helpers.js';
+import { CLI, missingOutsideCi, tempDir } from './helpers.js';
 import { canUseNetns, ip, Lab, parseMetrics, sh, until, waitForOutput } from './netns.js';
 
 const id = String(process.pid % 10000);
@@ -37,7 +37,7 @@ async function metrics(): Promise<Map<string, number>> {
 
 const node = (ns: string, script: string): ChildProcess => lab.spawn(ns, process.execPath, ['-e', script]);
 
-describe.skipIf(!canUseNetns())('live capture in network namespaces', () => {
+describe.skipIf(missingOutsideCi(canUseNetns()))('live capture in network namespaces', () => {
   beforeAll(async () => {
     H = lab.ns('h');
     A = lab.ns('a');

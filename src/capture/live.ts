@@ -22,6 +22,8 @@ interface CapHandle {
 const BATCH_BUFFER = 1 << 20;
 interface CapModule {
   Cap: new () => CapHandle;
+  /** This project's patch: the BPF compiler's error for a filter, or undefined when it compiles. */
+  checkFilter?(filter: string, linkType: number): string | undefined;
 }
 
 export class CaptureUnavailableError extends Error {}
@@ -39,6 +41,21 @@ export function loadCap(): CapModule {
       `live capture needs libpcap: apt-get install libpcap-dev (or libpcap0.8) and npm rebuild cap (${(e as Error).message.split('\n')[0]})`,
     );
   }
+}
+
+/**
+ * A filter that can never compile is a usage error, found before anything starts (libpcap compiles
+ * without an interface or privilege). Without cap nothing captures, so nothing is checked.
+ */
+export function captureFilterError(filter: string, iface: string): string | undefined {
+  if (filter === '') return undefined;
+  let cap: CapModule;
+  try {
+    cap = loadCap();
+  } catch {
+    return undefined;
+  }
+  return cap.checkFilter?.(filter, iface === 'any' ? LinkType.LINUX_SLL : LinkType.ETHERNET);
 }
 
 const LINK_TYPES: Record<string, number> = {

@@ -1,11 +1,12 @@
 // `serve` (the default command): live capture → pipeline → /metrics, for as long as it runs.
 import { defaultRouteInterface, interfaceAddresses } from '../capture/interfaces.js';
-import { LiveCapture } from '../capture/live.js';
+import { captureFilterError, LiveCapture } from '../capture/live.js';
 import { ConfigError } from '../config/errors.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../log.js';
 import { registerInterfaceCounters } from '../metrics/interface-counters.js';
 import { TopologyManager } from '../topology/manager.js';
+import type { Running as RunningCommand } from './running.js';
 import { setUp, type CommonOptions } from './setup.js';
 
 export interface ServeOptions extends CommonOptions {
@@ -17,6 +18,7 @@ export interface ServeOptions extends CommonOptions {
   localIp?: string[];
   'web.listenAddress': string;
   'web.telemetryPath': string;
+  'web.configFile'?: string;
   'web.shutdownGrace': number;
   'metrics.flushInterval': number;
   'aws.discovery': boolean;
@@ -26,8 +28,7 @@ export interface ServeOptions extends CommonOptions {
   'ipRanges.refreshInterval': number;
 }
 
-export interface Running {
-  stop(): Promise<void>;
+export interface Running extends RunningCommand {
   url: string;
 }
 
@@ -35,6 +36,10 @@ export async function serve(o: ServeOptions): Promise<Running> {
   const addr = parseListenAddress(o['web.listenAddress']);
   const iface = o.interface ?? defaultRouteInterface();
   if (!iface) throw new ConfigError('--interface not given and no default route to take it from');
+  const filterError = captureFilterError(o['capture.filter'], iface);
+  if (filterError) throw new ConfigError(`--capture.filter ${JSON.stringify(o['capture.filter'])}: ${filterError}`);
+  const { WebSecurity, createApp, listen } = await import('../web/app.js');
+  const security = WebSecurity.load(o['web.configFile'], log);
   const s = setUp(o, true);
   const { pipeline, metrics } = s;
 
@@ -86,15 +91,22 @@ export async function serve(o: ServeOptions): Promise<Running> {
   const flushTimer = setInterval(() => metrics.flush(), o['metrics.flushInterval'] * 1000);
   flushTimer.unref();
 
-  const { createApp, listen } = await import('../web/app.js');
+  let web: Awaited<ReturnType<typeof listen>> | undefined;
   const app = createApp({
     metrics,
     prices: s.prices,
     telemetryPath: o['web.telemetryPath'],
     isReady: () => capture.state === 'running' && manager.loaded,
     title: `Live capture on ${iface}`,
-  });
-  const web = await listen(app, addr.host, addr.port);
+  }, security, () => web?.server);
+  try {
+    web = await listen(app, addr.host, addr.port, security);
+  } catch (e) {
+    capture.stop();
+    clearInterval(flushTimer);
+    clearTimeout(localTimer);
+    throw e;
+  }
   log.info(`serving metrics on ${web.url}${o['web.telemetryPath']}`, { url: web.url });
 
   // discovery after the web server is up: /-/ready says 503 until the first attempt is over
@@ -117,8 +129,10 @@ export async function serve(o: ServeOptions): Promise<Running> {
   };
   await manager.start();
 
+  const listening = web;
   return {
     url: web.url,
+    reload: () => listening.reload(),
     async stop() {
       manager.stop();
       capture.stop();
@@ -131,7 +145,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
         log.info(`capture stopped; serving the last counts for ${grace}s`);
         await new Promise((r) => setTimeout(r, grace * 1000));
       }
-      await web.close();
+      await listening.close();
     },
   };
 }

@@ -1,11 +1,17 @@
-// HTTP: /metrics (flushes the pipeline then renders), a landing page, health and readiness.
-import express, { type Express } from 'express';
+// HTTP: /metrics (flushes the pipeline then renders), a landing page, health and readiness; behind the
+// exporter-toolkit web configuration (TLS, client certificates, basic auth, headers) when one is given.
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../log.js';
 import type { Prices } from '../classify/prices.js';
 import { buildReport } from '../metrics/report.js';
 import type { ExporterMetrics } from '../metrics/registry.js';
 import { VERSION } from '../version.js';
+import { ConfigError } from '../config/errors.js';
+import { BasicAuth, fileStamp, loadWebConfig, type WebConfig } from './web-config.js';
 
 export interface WebOptions {
   metrics: ExporterMetrics;
@@ -18,9 +24,119 @@ export interface WebOptions {
 const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-export function createApp(o: WebOptions): Express {
+// the landing page needs inline styles and nothing else: no script, frame, form or remote resource
+const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The web configuration in force, reloadable; its TLS and users apply to every request. */
+export class WebSecurity {
+  readonly auth: BasicAuth;
+  private stamp: string;
+  private lastCheck = 0;
+
+  constructor(
+    readonly path: string | undefined,
+    public config: WebConfig,
+    private readonly log?: Logger,
+  ) {
+    this.auth = new BasicAuth(config.users);
+    this.stamp = path ? fileStamp(path) : '';
+  }
+
+  static load(path: string | undefined, log?: Logger): WebSecurity {
+    return new WebSecurity(path, path ? loadWebConfig(path) : { users: new Map(), headers: [] }, log);
+  }
+
+  /** Re-read the file; a bad one keeps the last good configuration. Returns whether it changed. */
+  reload(server?: Server | TlsServer): boolean {
+    if (!this.path) return false;
+    this.stamp = fileStamp(this.path);
+    let next: WebConfig;
+    try {
+      next = loadWebConfig(this.path);
+    } catch (e) {
+      this.log?.error(`web configuration not reloaded, the last good one stays: ${(e as Error).message}`, { file: this.path });
+      return false;
+    }
+    if (Boolean(next.tls) !== Boolean(this.config.tls)) {
+      this.log?.warn('web configuration: turning TLS on or off needs a restart; the rest is reloaded', { file: this.path });
+      next = { ...next, tls: this.config.tls };
+    } else if (next.tls && server && 'setSecureContext' in server) {
+      if (next.tls.clientAuth !== 'NoClientCert' && this.config.tls?.clientAuth === 'NoClientCert') {
+        this.log?.warn('web configuration: asking for client certificates needs a restart (the server was started without)', { file: this.path });
+      }
+      server.setSecureContext(next.tls.context);
+    }
+    this.config = next;
+    this.auth.setUsers(next.users);
+    this.log?.info('web configuration reloaded', { file: this.path, tls: Boolean(next.tls), users: next.users.size });
+    return true;
+  }
+
+  /** Reload when the file changed; looked at no more than once a second, on requests. */
+  reloadIfChanged(server?: Server | TlsServer): void {
+    if (!this.path) return;
+    const now = Date.now();
+    if (now - this.lastCheck < 1000) return;
+    this.lastCheck = now;
+    if (fileStamp(this.path) !== this.stamp) this.reload(server);
+  }
+
+  /** Whether the client's certificate satisfies client_auth_type (the TLS layer checks what it can). */
+  clientCertAllowed(req: Request): boolean {
+    const tls = this.config.tls;
+    if (!tls) return true;
+    const sock = req.socket as TLSSocket;
+    const cert = typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate() : undefined;
+    const given = cert !== undefined && Object.keys(cert).length > 0;
+    switch (tls.clientAuth) {
+      case 'NoClientCert':
+      case 'RequestClientCert':
+        return true;
+      case 'RequireAnyClientCert':
+        return given;
+      case 'VerifyClientCertIfGiven':
+        return !given || sock.authorized;
+      case 'RequireAndVerifyClientCert': {
+        if (!given || !sock.authorized) return false;
+        const sans = tls.allowedSans;
+        if (!sans || sans.length === 0) return true;
+        const names = (cert.subjectaltname ?? '').split(/,\s*/).map((x) => x.replace(/^[A-Za-z ]+:/, ''));
+        return names.some((n) => sans.includes(n));
+      }
+    }
+  }
+}
+
+export function createApp(o: WebOptions, security: WebSecurity = WebSecurity.load(undefined), server?: () => Server | TlsServer | undefined): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.disable('etag');
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    security.reloadIfChanged(server?.());
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Cache-Control', 'no-store');
+    for (const [name, value] of security.config.headers) res.setHeader(name, value);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.status(405).setHeader('Allow', 'GET, HEAD');
+      res.type('text/plain').send('Method Not Allowed\n');
+      return;
+    }
+    if (!security.clientCertAllowed(req)) {
+      res.status(403).type('text/plain').send('client certificate required or not trusted\n');
+      return;
+    }
+    if (!security.auth.enabled) return next();
+    security.auth.check(req.headers.authorization).then(
+      (ok) => {
+        if (ok) return next();
+        res.status(401).setHeader('WWW-Authenticate', 'Basic realm="az-traffic-exporter", charset="UTF-8"');
+        res.type('text/plain').send('Unauthorized\n');
+      },
+      (e: unknown) => next(e),
+    );
+  });
   app.get(o.telemetryPath, async (_req, res, next) => {
     try {
       const body = await o.metrics.render();
@@ -49,6 +165,7 @@ export function createApp(o: WebOptions): Express {
             `<tr><td>${escapeHtml(c.category)}</td><td>${c.direction}</td><td>${Math.round(c.bytes).toLocaleString('en-US')}</td><td>${c.cost_dollars === null ? 'unpriced' : '$' + c.cost_dollars.toFixed(4)}</td></tr>`,
         )
         .join('');
+      res.setHeader('Content-Security-Policy', PAGE_CSP);
       res.type('html').send(`<!doctype html>
 <html><head><meta charset="utf-8"><title>az-traffic-exporter</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}</style>
@@ -67,25 +184,41 @@ export function createApp(o: WebOptions): Express {
 }
 
 export interface Listening {
-  server: Server;
+  server: Server | TlsServer;
   url: string;
+  /** Re-read --web.config.file (SIGHUP). */
+  reload(): void;
   close(): Promise<void>;
 }
 
-export async function listen(app: Express, host: string | undefined, port: number): Promise<Listening> {
-  const server = createServer(app);
+/** Serve the app over HTTP, or HTTPS when the web configuration has TLS; listen errors are one line. */
+export async function listen(app: Express, host: string | undefined, port: number, security?: WebSecurity): Promise<Listening> {
+  const tls = security?.config.tls;
+  const server = tls
+    ? createTlsServer({ ...tls.context, requestCert: tls.clientAuth !== 'NoClientCert', rejectUnauthorized: tls.clientAuth === 'RequireAndVerifyClientCert' }, app)
+    : createServer(app);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const where = `--web.listen-address ${host ?? ''}:${port}`;
+      if (e.code === 'EADDRINUSE') reject(new ConfigError(`${where}: address already in use`));
+      else if (e.code === 'EADDRNOTAVAIL') reject(new ConfigError(`${where}: no such address on this host`));
+      else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') reject(new ConfigError(`${where}: cannot resolve host ${JSON.stringify(host)}`));
+      else if (e.code === 'EACCES') reject(new ConfigError(`${where}: permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)`));
+      else reject(e);
+    });
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
+  // a connection that fails its TLS handshake must not crash the process
+  server.on('tlsClientError', () => {});
   const a = server.address() as AddressInfo;
   const shownHost = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   return {
     server,
-    url: `http://${shownHost}:${a.port}`,
+    url: `${tls ? 'https' : 'http'}://${shownHost}:${a.port}`,
+    reload: () => security?.reload(server),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
