@@ -8,7 +8,7 @@ import { setUp, type CommonOptions } from './setup.js';
 export interface DemoOptions extends CommonOptions {
   'web.listenAddress': string;
   'web.telemetryPath': string;
-  'web.configFile'?: string;
+  'web.config.file'?: string;
   'demo.capture': string;
 }
 
@@ -16,7 +16,7 @@ export async function demo(o: DemoOptions): Promise<Running> {
   const addr = parseListenAddress(o['web.listenAddress']);
   // express loads only for the commands that serve: analyze starts faster without it
   const { WebSecurity, createApp, listen } = await import('../web/app.js');
-  const security = WebSecurity.load(o['web.configFile'], log);
+  const security = WebSecurity.load(o['web.config.file'], log);
   const s = setUp(o, true);
   s.pipeline.setLocalIps(s.loaded.topology.localIps);
   const replay = replayLoop(o['demo.capture'], s.pipeline);

@@ -18,7 +18,7 @@ export interface ServeOptions extends CommonOptions {
   localIp?: string[];
   'web.listenAddress': string;
   'web.telemetryPath': string;
-  'web.configFile'?: string;
+  'web.config.file'?: string;
   'web.shutdownGrace': number;
   'metrics.flushInterval': number;
   'aws.discovery': boolean;
@@ -39,7 +39,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
   const filterError = captureFilterError(o['capture.filter'], iface);
   if (filterError) throw new ConfigError(`--capture.filter ${JSON.stringify(o['capture.filter'])}: ${filterError}`);
   const { WebSecurity, createApp, listen } = await import('../web/app.js');
-  const security = WebSecurity.load(o['web.configFile'], log);
+  const security = WebSecurity.load(o['web.config.file'], log);
   const s = setUp(o, true);
   const { pipeline, metrics } = s;
 
