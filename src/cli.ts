@@ -125,11 +125,14 @@ export function buildProgram(out: (s: string) => void, onStop: (running: Running
       .description('analyse pcap/pcapng files offline')
       .argument('<file...>', 'pcap or pcapng capture files')
       .addOption(opt('--local-ip <ip>', "this host's address (repeatable; default: topology local_ips, else guessed)").argParser(ipList))
-      .addOption(opt('--format <format>', 'output format').choices(['table', 'json', 'prometheus']).default('table')),
+      .addOption(opt('--format <format>', 'output format').choices(['table', 'json', 'prometheus']).default('table'))
+      .addOption(opt('--ip-ranges.url <url>', 'where to download ip-ranges.json when no --ip-ranges.file is given ("none": never)').default(IP_RANGES_URL))
+      .addOption(opt('--ip-ranges.cache <file>', 'copy of the last downloaded ip-ranges.json: written after a download, read when it fails')),
   ).action(async (files: string[], o: AnalyzeOptions & { 'log.level': LogLevel; 'log.format': LogFormat }) => {
     configureLog(o);
     const { analyze } = await import('./commands/analyze.js');
-    await analyze(files, o, out);
+    // a file that could not be read to its end: the report is printed, the exit code says it is partial
+    process.exitCode = await analyze(files, o, out);
   });
 
   addCommon(
@@ -166,6 +169,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     }
     throw e;
   }
+  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
   if (running) {
     const r = running;
     const shutdown = (signal: string): void => {
@@ -181,7 +185,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       r.reload();
     });
   }
-  return 0;
+  return code;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {

@@ -16,6 +16,9 @@ export interface PipelineOptions {
 }
 
 const EPHEMERAL_MIN = 32768;
+/** Distinct interface names with their own series; more share OTHER_INTERFACE. */
+export const MAX_INTERFACES = 64;
+export const OTHER_INTERFACE = 'other';
 
 /** The service side's port: the well-known one, else the one that is not ephemeral, else the lower. */
 export function servicePort(a: number, b: number): number {
@@ -55,8 +58,13 @@ export class Pipeline implements FrameSink {
   dropsKernel = new Float64Array(8).fill(-1);
   dropsInterface = new Float64Array(8).fill(-1);
   readonly interfaces: string[] = [];
+  private readonly interfaceIndex = new Map<string, number>();
   /** Time of the newest packet (seconds): the clock for DNS name expiry. */
   now = 0;
+  /** Drains the remote table when it fills, instead of spilling into "other" (see drainRemotesWhenFull). */
+  private onRemotesFull: (() => void) | undefined;
+  /** Time of the oldest packet with a timestamp (seconds); Infinity before any. */
+  first = Infinity;
 
   private zoneCount = 1;
   private classCount = 1;
@@ -89,8 +97,14 @@ export class Pipeline implements FrameSink {
     const n = 2 * CATEGORY_COUNT * this.zoneCount * this.zoneCount;
     this.bytes = new Float64Array(n);
     this.packets = new Float64Array(n);
-    this.remotes = new RemoteTable(this.remoteTableSize, this.zoneCount);
+    this.remotes = new RemoteTable(this.remoteTableSize, this.zoneCount, this.onRemotesFull);
     this.setLocalIps(this.localIpTexts);
+  }
+
+  /** From now on a full remote table is handed to `drain` (which empties it) instead of spilling. */
+  drainRemotesWhenFull(drain: () => void): void {
+    this.onRemotesFull = drain;
+    this.remotes = new RemoteTable(this.remoteTableSize, this.zoneCount, drain);
   }
 
   setLocalIps(ips: readonly string[]): void {
@@ -116,10 +130,16 @@ export class Pipeline implements FrameSink {
     this.local6Class = Int32Array.from(c6);
   }
 
+  /**
+   * The index of a named capture interface. A file may declare any number of them (pcapng IDBs): the
+   * first MAX_INTERFACES names get their own series, the rest share "other".
+   */
   addInterface(name: string): number {
-    let i = this.interfaces.indexOf(name);
-    if (i >= 0) return i;
+    let i = this.interfaceIndex.get(name);
+    if (i !== undefined) return i;
+    if (this.interfaces.length >= MAX_INTERFACES) return this.addInterface(OTHER_INTERFACE);
     i = this.interfaces.push(name) - 1;
+    this.interfaceIndex.set(name, i);
     if (i >= this.capturePackets.length) {
       const grow = (a: Float64Array, fill: number): Float64Array<ArrayBuffer> => {
         const g = new Float64Array(a.length * 2).fill(fill);
@@ -155,6 +175,7 @@ export class Pipeline implements FrameSink {
   frame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number, iface: number): void {
     this.capturePackets[iface]++;
     if (ts > this.now) this.now = ts;
+    if (ts < this.first && ts > 0) this.first = ts;
     const m = this.meta;
     const r = decodeFrame(linkType, buf, off, capLen, wireLen, m);
     if (r !== Decoded.OK) {

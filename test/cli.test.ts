@@ -76,7 +76,7 @@ describe('flags from the environment and files', () => {
     expect(report.remotes.filter((x: { remote: string }) => x.remote !== 'other').length).toBeLessThanOrEqual(2);
     expect(report.categories.some((c: { category: string }) => c.category === 'regional_public')).toBe(true);
     const r2 = run(['analyze', PCAP, '--format', 'table'], env);
-    expect(r2.stdout).toMatch(/^COST BY CATEGORY/);
+    expect(r2.stdout).toMatch(/^CAPTURE\n[^]*\nCOST BY CATEGORY\n/);
     const bad = run(['analyze', PCAP], { AZTRAFFIC_REMOTE_TOP_K: '-5' });
     expect(bad.status).toBe(2);
   });

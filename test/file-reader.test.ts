@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCaptureFile, type FrameSink } from '../src/capture/file-reader.js';
@@ -58,7 +58,7 @@ describe('pcap', () => {
       recs.forEach((r) => w.write(r));
       w.close();
       const { frames, ifaces, result } = collect(path);
-      expect(result).toEqual({ format: 'pcap', frames: 500, corruptRecords: 0 });
+      expect(result).toEqual({ format: 'pcap', frames: 500, corruptRecords: 0, corruptBytes: 0 });
       expect(ifaces).toEqual([{ name: 'if0', linkType: 1 }]);
       frames.forEach((f, i) => {
         expect(f.hash).toBe(hash(recs[i].frame));
@@ -102,7 +102,50 @@ describe('pcap', () => {
     execFileSync('truncate', ['-s', String(Number(whole) - 30), path]);
     const { result } = collect(path);
     expect(result.frames).toBe(9);
-    expect(result.corruptRecords).toBe(1);
+    // the cut record starts after the header and nine whole records; everything from there is unread
+    const lastStart = Number(whole) - (16 + sampleRecords(10)[9].frame.length);
+    expect(result.stopped).toEqual({ offset: lastStart, bytes: Number(whole) - 30 - lastStart, reason: expect.stringMatching(/cut short/) });
+  });
+
+  it('a corrupt pcap record length stops reading there, and says where and how much is left', () => {
+    const path = join(dir, 'badlen.pcap');
+    const w = new PcapWriter(path, 1);
+    const recs = sampleRecords(10);
+    recs.forEach((r) => w.write(r));
+    w.close();
+    const buf = readFileSync(path);
+    // the 4th record's caplen becomes 0x7fffffff
+    let off = 24;
+    for (let i = 0; i < 3; i++) off += 16 + recs[i].frame.length;
+    buf.writeUInt32LE(0x7fffffff, off + 8);
+    writeFileSync(path, buf);
+    const { result } = collect(path);
+    expect(result.frames).toBe(3);
+    expect(result.stopped).toEqual({ offset: off, bytes: buf.length - off, reason: expect.stringMatching(/record length 2147483647/) });
+  });
+
+  it('a pcapng block whose length disagrees with its trailing copy stops reading there', () => {
+    const path = join(dir, 'badlen.pcapng');
+    const w = new PcapngWriter(path, [{ linkType: 1, name: 'ens5' }]);
+    sampleRecords(5).forEach((r) => w.write(r));
+    w.close();
+    const buf = readFileSync(path);
+    // walk to the third EPB and grow its length by 4 (still a multiple of 4, still in the file)
+    let off = 0;
+    let epbs = 0;
+    while (off < buf.length) {
+      const type = buf.readUInt32LE(off);
+      const len = buf.readUInt32LE(off + 4);
+      if (type === 6 && ++epbs === 3) break;
+      off += len;
+    }
+    buf.writeUInt32LE(buf.readUInt32LE(off + 4) + 4, off + 4);
+    writeFileSync(path, buf);
+    const { result } = collect(path);
+    expect(result.frames).toBe(2);
+    expect(result.stopped?.offset).toBe(off);
+    expect(result.stopped?.bytes).toBe(buf.length - off);
+    expect(result.stopped?.reason).toMatch(/does not match its trailing copy/);
   });
 
   it('rejects what is not a capture, with a message naming the file', () => {
@@ -191,7 +234,7 @@ describe('pcapng', () => {
     w.writeStats(0, 1_700_000_100, 12, 3);
     w.close();
     const { frames, ifaces, drops, result } = collect(path);
-    expect(result).toEqual({ format: 'pcapng', frames: 100, corruptRecords: 0 });
+    expect(result).toEqual({ format: 'pcapng', frames: 100, corruptRecords: 0, corruptBytes: 0 });
     expect(ifaces).toEqual([
       { name: 'ens5', linkType: 1 },
       { name: 'any', linkType: 113 },

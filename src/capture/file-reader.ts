@@ -1,7 +1,7 @@
 // Our own pcap and pcapng reader (cap reads live only). Reads in chunks into one reused buffer and
 // hands each frame to the sink as (buffer, offset, length): no per-packet allocation, memory bounded
 // by the chunk size whatever the file size.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { readU32BE, readU32LE } from '../decode/bytes.js';
 
@@ -16,8 +16,15 @@ export interface FrameSink {
 export interface ReadResult {
   format: 'pcap' | 'pcapng';
   frames: number;
-  /** Records cut short (a capture that ended mid-write) or corrupt: skipped, every whole one counted. */
+  /** Whole records that were corrupt (pcapng blocks with a bad interface or length inside): skipped. */
   corruptRecords: number;
+  /** Bytes of those skipped records. */
+  corruptBytes: number;
+  /**
+   * Where reading stopped before the end of the file (a record cut short, or a length field no capture
+   * can have): nothing after `offset` could be read; `bytes` were left unread.
+   */
+  stopped?: { offset: number; bytes: number; reason: string };
 }
 
 const CHUNK = 8 << 20;
@@ -34,14 +41,21 @@ class Chunks {
   start = 0; // first unread byte
   end = 0; // end of valid bytes
   eof = false;
+  /** File offset of buf[0]. */
+  base = 0;
   private readonly fd: number;
 
   constructor(readonly path: string) {
     try {
       this.fd = openSync(path, 'r');
+      if (fstatSync(this.fd).isDirectory()) {
+        closeSync(this.fd);
+        throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new ConfigError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory, not a capture file' : (e as Error).message;
+      throw new ConfigError(`${path}: ${why}`);
     }
   }
 
@@ -57,6 +71,7 @@ class Chunks {
       this.buf.copy(this.buf, 0, this.start, this.end);
     }
     this.end -= this.start;
+    this.base += this.start;
     this.start = 0;
     while (this.end - this.start < n && !this.eof) {
       const got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
@@ -66,9 +81,23 @@ class Chunks {
     return this.end - this.start >= n;
   }
 
+  /** File offset of the first unread byte. */
+  get offset(): number {
+    return this.base + this.start;
+  }
+
+  /** Bytes from the first unread one to the end of the file. */
+  remaining(): number {
+    return fstatSync(this.fd).size - this.offset;
+  }
+
   close(): void {
     closeSync(this.fd);
   }
+}
+
+function stoppedAt(c: Chunks, reason: string): ReadResult['stopped'] {
+  return { offset: c.offset, bytes: c.remaining(), reason };
 }
 
 function u16(b: Buffer, o: number, le: boolean): number {
@@ -109,14 +138,17 @@ function readPcap(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
   const iface = sink.addInterface('if0', linkType);
   c.start += 24;
   let frames = 0;
-  let corrupt = 0;
   const rd = le ? readU32LE : readU32BE;
+  let stopped: ReadResult['stopped'];
   // outer loop: make the next whole record available; inner loop: every whole record in the buffer,
   // with the buffer and positions in locals (the per-record cost is what bounds analyze's speed)
   while (frames < maxFrames && c.ensure(16)) {
     const capNext = rd(c.buf, c.start + 8);
-    // a corrupt length or a record cut by the end of the file: counted once, after the loop
-    if (capNext > MAX_RECORD || !c.ensure(16 + capNext)) break;
+    if (capNext > MAX_RECORD) {
+      stopped = stoppedAt(c, `record length ${capNext} is no capture's (corrupt file)`);
+      break;
+    }
+    if (!c.ensure(16 + capNext)) break;
     const b = c.buf;
     const end = c.end;
     let h = c.start;
@@ -130,8 +162,8 @@ function readPcap(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
     }
     c.start = h;
   }
-  if (frames < maxFrames && c.end > c.start) corrupt++;
-  return { format: 'pcap', frames, corruptRecords: corrupt };
+  if (!stopped && frames < maxFrames && c.end > c.start) stopped = stoppedAt(c, 'last record cut short (the capture ended mid-write?)');
+  return { format: 'pcap', frames, corruptRecords: 0, corruptBytes: 0, stopped };
 }
 
 interface NgInterface {
@@ -146,7 +178,9 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
   let ifaces: NgInterface[] = [];
   let frames = 0;
   let corrupt = 0;
+  let corruptBytes = 0;
   let sectionCount = 0;
+  let stopped: ReadResult['stopped'];
   while (frames < maxFrames && c.ensure(12)) {
     let b = c.buf;
     let o = c.start;
@@ -163,11 +197,17 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
     const len = u32(b, o + 4, le);
     if (len < 12 || len % 4 !== 0 || len > MAX_RECORD) {
       if (sectionCount === 0) throw new ConfigError(`${c.path}: not a pcapng capture (bad first block)`);
-      break; // counted after the loop
+      stopped = stoppedAt(c, `block length ${len} is no block's (corrupt file)`);
+      break;
     }
     if (!c.ensure(len)) break;
     b = c.buf;
     o = c.start;
+    // the length is repeated at the block's end: a mismatch means the length (or the file) is corrupt
+    if (u32(b, o + len - 4, le) !== len) {
+      stopped = stoppedAt(c, `block length ${len} does not match its trailing copy ${u32(b, o + len - 4, le)} (corrupt file)`);
+      break;
+    }
     const bodyEnd = o + len - 4;
     switch (type) {
       case 1: {
@@ -194,6 +234,7 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
         const wireLen = u32(b, o + 24, le);
         if (iface === undefined || o + 28 + capLen > bodyEnd) {
           corrupt++; // corrupt block: skip it, keep reading
+          corruptBytes += len;
           break;
         }
         const ts = (u32(b, o + 12, le) * 4294967296 + u32(b, o + 16, le)) * iface.tsScale;
@@ -206,6 +247,7 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
         const iface = ifaces[0];
         if (iface === undefined) {
           corrupt++;
+          corruptBytes += len;
           break;
         }
         const wireLen = u32(b, o + 8, le);
@@ -233,8 +275,8 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
     }
     c.start += len;
   }
-  if (frames < maxFrames && c.end > c.start) corrupt++;
-  return { format: 'pcapng', frames, corruptRecords: corrupt };
+  if (!stopped && frames < maxFrames && c.end > c.start) stopped = stoppedAt(c, 'last block cut short (the capture ended mid-write?)');
+  return { format: 'pcapng', frames, corruptRecords: corrupt, corruptBytes, stopped };
 }
 
 function forEachOption(

@@ -4,16 +4,50 @@ import { guessLocalIp } from '../classify/local-address.js';
 import { ConfigError } from '../config/errors.js';
 import { Decoded } from '../decode/packet.js';
 import { log } from '../log.js';
-import { buildReport, renderTable } from '../metrics/report.js';
+import { buildReport, renderTable, type CaptureSummary } from '../metrics/report.js';
+import { fetchIpRanges } from '../topology/ip-ranges.js';
+import type { IpRanges } from '../topology/model.js';
 import { setUp, type CommonOptions } from './setup.js';
 
 export interface AnalyzeOptions extends CommonOptions {
   localIp?: string[];
   format: 'table' | 'json' | 'prometheus';
+  'ipRanges.url': string;
+  'ipRanges.cache'?: string;
 }
 
-export async function analyze(files: string[], o: AnalyzeOptions, out: (s: string) => void): Promise<void> {
-  const { loaded, prices, pipeline, metrics } = setUp(o, false);
+/**
+ * Without ip-ranges.json, S3, SQS and the EC2 public IPs of the region would be billed as internet: get
+ * it as serve does (download, else the cache), and say loudly when there is neither.
+ */
+async function obtainIpRanges(o: AnalyzeOptions): Promise<IpRanges | undefined> {
+  if (o['ipRanges.file']) return undefined;
+  const url = o['ipRanges.url'];
+  const cache = o['ipRanges.cache'];
+  const consequence =
+    'AWS services (S3, SQS, ...), EC2 public IPs of the region and other regions are all counted as internet: give --ip-ranges.file (AWS publishes it at https://ip-ranges.amazonaws.com/ip-ranges.json)';
+  if (url === 'none' && !cache) {
+    log.warn(`WARNING: no ip-ranges.json (--ip-ranges.url none and no --ip-ranges.cache): ${consequence}`);
+    return undefined;
+  }
+  try {
+    const got = await fetchIpRanges(url === 'none' ? undefined : url, cache, 10_000);
+    log.info(got.fromCache ? `ip-ranges.json from the cache ${cache}` : `ip-ranges.json downloaded from ${url}`, { prefixes: got.ranges.prefixes.length });
+    return got.ranges;
+  } catch (e) {
+    log.warn(`WARNING: ${(e as Error).message}: ${consequence}`);
+    return undefined;
+  }
+}
+
+/** Runs the analysis; resolves to the exit code: 1 when a file could not be read to its end. */
+export async function analyze(files: string[], o: AnalyzeOptions, out: (s: string) => void): Promise<number> {
+  // every named file is checked before anything is downloaded or said
+  let setup = setUp(o, false);
+  for (const file of files) readCaptureFile(file, setup.pipeline, 0);
+  const ipRanges = await obtainIpRanges(o);
+  if (ipRanges) setup = setUp(o, false, ipRanges);
+  const { loaded, prices, pipeline, metrics } = setup;
   let local = o.localIp ?? [];
   if (local.length === 0) local = loaded.topology.localIps;
   if (local.length === 0) {
@@ -27,23 +61,46 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     local = [guess.ip];
   }
   pipeline.setLocalIps(local);
+  // every remote ranks over the whole capture, whatever order it comes in
+  metrics.accumulateRemotes();
   const started = process.hrtime.bigint();
   let frames = 0;
+  let exitCode = 0;
+  const problems: CaptureSummary['problems'] = [];
   for (const file of files) {
     const res = readCaptureFile(file, pipeline);
     frames += res.frames;
     if (res.corruptRecords > 0) {
       pipeline.decodeErrors[Decoded.CORRUPT_RECORD] += res.corruptRecords;
-      log.warn(`${file}: ${res.corruptRecords} record(s) cut short or corrupt were skipped`, { file });
+      problems.push({ file, skipped_records: res.corruptRecords, skipped_bytes: res.corruptBytes });
+      log.warn(`${file}: ${res.corruptRecords} corrupt record(s), ${res.corruptBytes} bytes, were skipped; reading went on`, { file });
+    }
+    if (res.stopped) {
+      pipeline.decodeErrors[Decoded.CORRUPT_RECORD]++;
+      exitCode = 1;
+      const s = res.stopped;
+      problems.push({ file, stopped_at_offset: s.offset, unread_bytes: s.bytes, reason: s.reason });
+      log.error(`${file}: read ${res.frames} frames, then stopped at byte ${s.offset}: ${s.reason}; the last ${s.bytes} bytes of the file were not read`, {
+        file,
+        offset: s.offset,
+        unread_bytes: s.bytes,
+      });
     }
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   log.debug(`read and counted ${frames} frames in ${seconds.toFixed(3)} s`, { frames, seconds, frames_per_second: Math.round(frames / seconds) });
   if (o.format === 'prometheus') {
     out(await metrics.render());
-    return;
+    return exitCode;
   }
-  const report = await buildReport(metrics, prices);
+  const capture: CaptureSummary = {
+    first_packet_time: Number.isFinite(pipeline.first) ? new Date(pipeline.first * 1000).toISOString() : null,
+    last_packet_time: pipeline.now > 0 ? new Date(pipeline.now * 1000).toISOString() : null,
+    duration_seconds: Number.isFinite(pipeline.first) && pipeline.now > pipeline.first ? pipeline.now - pipeline.first : null,
+    problems,
+  };
+  const report = await buildReport(metrics, prices, capture);
   if (o.format === 'json') out(JSON.stringify({ files, local_ips: local, region: loaded.topology.region, ...report }, null, 2) + '\n');
   else out(renderTable(report));
+  return exitCode;
 }

@@ -4,6 +4,7 @@ import { log } from '../log.js';
 import { ExporterMetrics } from '../metrics/registry.js';
 import { Pipeline } from '../pipeline.js';
 import { loadTopology, type LoadedTopology } from '../topology/load.js';
+import type { IpRanges } from '../topology/model.js';
 
 export interface CommonOptions {
   'topology.file'?: string;
@@ -20,8 +21,8 @@ export interface Setup {
   metrics: ExporterMetrics;
 }
 
-export function setUp(o: CommonOptions, processMetrics: boolean): Setup {
-  const loaded = loadTopology({ topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] });
+export function setUp(o: CommonOptions, processMetrics: boolean, ipRanges?: IpRanges): Setup {
+  const loaded = loadTopology({ topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'], ipRanges });
   const regional = defaultPrices(loaded.topology.region);
   if (!regional.known && !o['prices.file']) {
     log.warn(`no built-in prices for ${loaded.topology.region}: using us-east-1's; give --prices.file`, { region: loaded.topology.region });

@@ -7,6 +7,7 @@ import { DECODE_ERROR_REASONS } from '../decode/packet.js';
 import type { Pipeline } from '../pipeline.js';
 import type { Topology } from '../topology/topology.js';
 import { ipv4ToString, ipv6WordsToString } from '../topology/ip.js';
+import { HeavyHitters, type Folded } from './heavy-hitters.js';
 import { seriesKey, TopKRemotes, type RemoteLabels } from './top-k.js';
 import { VERSION } from '../version.js';
 
@@ -41,6 +42,11 @@ export class ExporterMetrics {
   readonly topologyRefreshErrors: client.Counter<'source'>;
   private readonly zoneInfo: client.Gauge<'zone' | 'zone_id'>;
   private readonly topK: TopKRemotes;
+  /** analyze: remotes ranked over the whole capture (see accumulateRemotes). */
+  private heavy: HeavyHitters | undefined;
+  private readonly k: number;
+  /** Dollars for bytes of a remote series: what top-K ranks by first (unpriced counts as 0). */
+  readonly remoteCost: (labels: RemoteLabels, bytes: number) => number;
 
   // what was already moved into prom-client, per pipeline array slot
   private flushedCapture = new Float64Array(0);
@@ -56,7 +62,12 @@ export class ExporterMetrics {
     opts: MetricsOptions,
   ) {
     const registers = [this.registry];
-    this.topK = new TopKRemotes(opts.topK);
+    this.k = opts.topK;
+    this.remoteCost = (labels, bytes) => {
+      const perGb = opts.prices.perGb[labels.category as keyof Prices['perGb']]?.[labels.direction as 'egress' | 'ingress'];
+      return perGb === undefined ? 0 : (bytes / BYTES_PER_GB) * perGb;
+    };
+    this.topK = new TopKRemotes(opts.topK, this.remoteCost);
     this.bytes = new client.Counter({
       name: 'aztraffic_bytes_total',
       help: 'IP-layer bytes (IP length fields, as AWS bills) by direction, billing category and zones.',
@@ -171,6 +182,20 @@ export class ExporterMetrics {
     }
 
     this.describeTopology();
+  }
+
+  /**
+   * analyze: rank remotes over the whole capture instead of per flush. A full remote table is drained
+   * into a bounded heavy-hitter summary; the top K are chosen once, when the counts are rendered.
+   */
+  accumulateRemotes(capacity = Math.max(16 * this.k, 16_384)): void {
+    this.heavy = new HeavyHitters(capacity, this.remoteCost);
+    this.pipeline.drainRemotesWhenFull(() => this.flushRemotes());
+  }
+
+  /** Remote entries and bytes that went to remote="other" so far. */
+  get foldedRemotes(): Folded {
+    return this.heavy ? this.heavy.folded : this.topK.folded;
   }
 
   /** Replace the topology without losing what was counted under the old one. */
@@ -295,6 +320,11 @@ export class ExporterMetrics {
       });
     }
     p.remotes.clear();
+    if (this.heavy) {
+      for (const d of deltas.values()) this.heavy.add(d.labels, d.bytes);
+      for (const sp of spilled) this.heavy.add(sp.labels, sp.bytes);
+      return;
+    }
     this.topK.flush(deltas, spilled, {
       inc: (labels, v) => this.remoteBytes.inc(labels, v),
       remove: (labels) => this.remoteBytes.remove(labels),
@@ -304,6 +334,10 @@ export class ExporterMetrics {
   /** Flush, then render the exposition text. */
   async render(): Promise<string> {
     this.flush();
+    if (this.heavy) {
+      const { top, other } = this.heavy.take(this.k);
+      for (const t of [...top, ...other]) this.remoteBytes.inc(t.labels, t.bytes);
+    }
     const ours = await this.registry.metrics();
     if (!this.processRegistry) return ours;
     return ours + withoutGaugesNamedTotal(await this.processRegistry.metrics());

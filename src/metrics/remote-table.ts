@@ -27,6 +27,8 @@ export class RemoteTable {
   constructor(
     capacity: number,
     readonly zoneCount: number,
+    /** Called when the table is full, before a byte would spill: it may drain and clear the table. */
+    private readonly onFull?: () => void,
   ) {
     this.capacity = capacity;
     let slots = 16;
@@ -47,10 +49,13 @@ export class RemoteTable {
   }
 
   add4(addr: number, port: number, dir: number, cat: number, zone: number, ipBytes: number): void {
+    // a full table is drained before it would spill, where the owner asks for it (analyze)
+    if (this.used >= this.capacity && this.onFull !== undefined) this.onFull();
     this.add(addr, OCCUPIED | (cat << 18) | (dir << 17) | (port + 1), dir, cat, zone, ipBytes);
   }
 
   add6(w: Uint32Array, port: number, dir: number, cat: number, zone: number, ipBytes: number): void {
+    if (this.onFull !== undefined && (this.used >= this.capacity || this.v6Count >= this.capacity)) this.onFull();
     const id = this.intern6(w);
     if (id < 0) {
       this.spill(dir, cat, zone, ipBytes);

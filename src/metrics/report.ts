@@ -35,7 +35,29 @@ export interface RemoteRow {
   cost_dollars: number | null;
 }
 
+/** What a capture file covered (analyze), and what could not be read. */
+export interface CaptureSummary {
+  first_packet_time: string | null;
+  last_packet_time: string | null;
+  /** null when the files carry no timestamps (pcapng simple packet blocks) or hold one instant. */
+  duration_seconds: number | null;
+  problems: {
+    file: string;
+    skipped_records?: number;
+    skipped_bytes?: number;
+    stopped_at_offset?: number;
+    unread_bytes?: number;
+    reason?: string;
+  }[];
+}
+
+const HOURS_PER_30_DAYS = 720;
+
 export interface Report {
+  /** analyze only: the span of the capture and the cost as a rate. */
+  capture?: CaptureSummary & { dollars_per_hour: number | null; projected_dollars_per_30_days: number | null };
+  /** Remote entries and bytes that did not get a series of their own (beyond the top K, by cost). */
+  remotes_folded: { remotes: number; bytes: number };
   categories: CategoryRow[];
   zones: ZoneRow[];
   remotes: RemoteRow[];
@@ -59,7 +81,7 @@ const cost = (prices: Prices, cat: CategoryName, dir: DirectionName, bytes: numb
   return p === undefined ? null : (bytes / GB) * p;
 };
 
-export async function buildReport(m: ExporterMetrics, prices: Prices): Promise<Report> {
+export async function buildReport(m: ExporterMetrics, prices: Prices, capture?: CaptureSummary): Promise<Report> {
   await m.render(); // flush
   const byCat = new Map<string, CategoryRow>();
   const zones: ZoneRow[] = [];
@@ -129,7 +151,10 @@ export async function buildReport(m: ExporterMetrics, prices: Prices): Promise<R
     return out;
   };
   const single = async (name: string): Promise<number> => (await values(m, name))[0]?.value ?? 0;
+  const perHour = capture?.duration_seconds ? (priced / capture.duration_seconds) * 3600 : null;
   return {
+    ...(capture ? { capture: { ...capture, dollars_per_hour: perHour, projected_dollars_per_30_days: perHour === null ? null : perHour * HOURS_PER_30_DAYS } } : {}),
+    remotes_folded: { ...m.foldedRemotes },
     categories,
     zones,
     remotes: remoteRows,
@@ -160,9 +185,34 @@ function table(headers: string[], rows: string[][], rightAligned: Set<number>): 
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-/** What a person reads first: cost per category, then the remotes that cost the most. */
+/** A rate in dollars with enough significant digits that a small one is not shown as zero. */
+export function fmtRate(n: number): string {
+  if (n === 0) return '0';
+  return n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3);
+}
+
+function fmtDuration(s: number): string {
+  if (s < 120) return `${s.toFixed(1)} s`;
+  if (s < 7200) return `${(s / 60).toFixed(1)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+/** What a person reads first: the capture's span and rate, cost per category, then the remotes that cost the most. */
 export function renderTable(r: Report, topRemotes = 15): string {
   const out: string[] = [];
+  if (r.capture) {
+    const c = r.capture;
+    out.push('CAPTURE');
+    if (c.duration_seconds === null) {
+      out.push(`duration unknown (no packet timestamps): no rate per hour; $${fmtDollars(r.priced_cost_dollars)} for the whole capture`);
+    } else {
+      out.push(`${fmtDuration(c.duration_seconds)}, ${c.first_packet_time} to ${c.last_packet_time}`);
+      out.push(
+        `cost: $${fmtDollars(r.priced_cost_dollars)} in the capture = $${fmtRate(c.dollars_per_hour!)}/hour = $${fmtRate(c.projected_dollars_per_30_days!)} per 30 days at this rate`,
+      );
+    }
+    out.push('');
+  }
   out.push('COST BY CATEGORY');
   out.push(
     table(
@@ -200,6 +250,11 @@ export function renderTable(r: Report, topRemotes = 15): string {
       new Set([1, 4, 5, 6]),
     ),
   );
+  if (r.remotes_folded.bytes > 0) {
+    out.push(
+      `other: ${fmtInt(r.remotes_folded.bytes)} bytes of ${fmtInt(r.remotes_folded.remotes)} remote entries beyond the top remotes by cost were folded into remote="other" (raise --remote.top-k to see them)`,
+    );
+  }
   const errors = Object.entries(r.decode_errors).filter(([, n]) => n > 0);
   out.push('');
   out.push(
@@ -208,5 +263,12 @@ export function renderTable(r: Report, topRemotes = 15): string {
       .join(' ')}; not IP: ${fmtInt(r.non_ip_packets)}; transit (no local side): ${fmtInt(r.transit_packets)}; decode errors: ` +
       (errors.length === 0 ? '0' : errors.map(([k, n]) => `${k}=${fmtInt(n)}`).join(' ')),
   );
+  for (const p of r.capture?.problems ?? []) {
+    if (p.stopped_at_offset !== undefined) {
+      out.push(`INCOMPLETE: ${p.file}: reading stopped at byte ${fmtInt(p.stopped_at_offset)} (${p.reason}); ${fmtInt(p.unread_bytes ?? 0)} bytes not read`);
+    } else {
+      out.push(`skipped: ${p.file}: ${fmtInt(p.skipped_records ?? 0)} corrupt records (${fmtInt(p.skipped_bytes ?? 0)} bytes)`);
+    }
+  }
   return out.join('\n') + '\n';
 }

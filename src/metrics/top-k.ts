@@ -34,8 +34,14 @@ export function seriesKey(l: RemoteLabels): string {
 export class TopKRemotes {
   private readonly series = new Map<string, Series>();
   private flushes = 0;
+  /** Remote entries (per flush) and bytes that went to remote="other". */
+  readonly folded = { remotes: 0, bytes: 0 };
 
-  constructor(readonly k: number) {}
+  constructor(
+    readonly k: number,
+    /** Dollars of `bytes` of a series: ranking is by cost, then bytes (a free remote never hides a priced one). */
+    private readonly costOf: (labels: RemoteLabels, bytes: number) => number = () => 0,
+  ) {}
 
   /** Series currently exported (members and frozen), for tests and the landing page. */
   get exported(): number {
@@ -48,16 +54,17 @@ export class TopKRemotes {
    */
   flush(deltas: Map<string, { labels: RemoteLabels; bytes: number }>, spilled: Iterable<{ labels: RemoteLabels; bytes: number }>, sink: CounterSink): void {
     this.flushes++;
-    const candidates: { key: string; score: number; member: boolean }[] = [];
+    const candidates: { key: string; cost: number; bytes: number; member: boolean }[] = [];
     for (const [key, d] of deltas) {
       const s = this.series.get(key);
       const member = s?.member ?? false;
-      candidates.push({ key, score: member ? d.bytes * 2 : d.bytes, member });
+      const weight = member ? 2 : 1;
+      candidates.push({ key, cost: weight * this.costOf(d.labels, d.bytes), bytes: weight * d.bytes, member });
     }
     for (const [key, s] of this.series) {
-      if (s.member && !deltas.has(key)) candidates.push({ key, score: 0, member: true });
+      if (s.member && !deltas.has(key)) candidates.push({ key, cost: 0, bytes: 0, member: true });
     }
-    candidates.sort((a, b) => b.score - a.score || Number(b.member) - Number(a.member) || (a.key < b.key ? -1 : 1));
+    candidates.sort((a, b) => b.cost - a.cost || b.bytes - a.bytes || Number(b.member) - Number(a.member) || (a.key < b.key ? -1 : 1));
     const chosen = new Set(candidates.slice(0, this.k).map((c) => c.key));
 
     for (const [key, s] of this.series) {
@@ -80,9 +87,11 @@ export class TopKRemotes {
         sink.inc(s.labels, d.bytes);
       } else {
         toOther(d.labels, d.bytes);
+        this.folded.remotes++;
       }
     }
     for (const sp of spilled) toOther(sp.labels, sp.bytes);
+    for (const e of other.values()) this.folded.bytes += e.bytes;
     for (const e of other.values()) sink.inc(e.labels, e.bytes);
     this.pruneFrozen(sink);
   }

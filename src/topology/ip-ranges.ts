@@ -17,8 +17,10 @@ function parse(text: string, where: string): IpRanges {
   return r.data;
 }
 
-export async function fetchIpRanges(url: string, cachePath: string | undefined, timeoutMs = 20_000): Promise<FetchedIpRanges> {
+/** Download (url undefined: only the cache), keeping a copy at cachePath; fall back to that copy. */
+export async function fetchIpRanges(url: string | undefined, cachePath: string | undefined, timeoutMs = 20_000): Promise<FetchedIpRanges> {
   try {
+    if (url === undefined) throw new Error('downloads are off (--ip-ranges.url none)');
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const text = await res.text();
@@ -30,7 +32,7 @@ export async function fetchIpRanges(url: string, cachePath: string | undefined, 
     }
     return { ranges, fromCache: false };
   } catch (e) {
-    const why = `download of ${url} failed: ${(e as Error).message}`;
+    const why = url === undefined ? (e as Error).message : `download of ${url} failed: ${(e as Error).message}`;
     if (!cachePath) throw new Error(why);
     let text: string;
     try {

@@ -7,6 +7,8 @@ import { Topology } from './topology.js';
 export interface TopologyInputs {
   topologyFile?: string;
   ipRangesFile?: string;
+  /** ip-ranges.json obtained otherwise (downloaded, or from the cache), when there is no file. */
+  ipRanges?: IpRanges;
 }
 
 export interface LoadedTopology {
@@ -21,7 +23,7 @@ export const DEFAULT_REGION = 'us-east-1';
 
 export function loadTopology(inputs: TopologyInputs, env: NodeJS.ProcessEnv = process.env): LoadedTopology {
   const file = inputs.topologyFile ? loadStructuredFile('--topology.file', inputs.topologyFile, TopologyFileSchema) : undefined;
-  const ipRanges = inputs.ipRangesFile ? loadStructuredFile('--ip-ranges.file', inputs.ipRangesFile, IpRangesSchema) : undefined;
+  const ipRanges = inputs.ipRangesFile ? loadStructuredFile('--ip-ranges.file', inputs.ipRangesFile, IpRangesSchema) : inputs.ipRanges;
   let region = DEFAULT_REGION;
   let regionSource: LoadedTopology['regionSource'] = 'default';
   if (file?.region) {
