@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { loadStructuredFile } from '../config/files.js';
 import { CATEGORY_NAMES, type CategoryName, type DirectionName } from './categories.js';
 
+/** AWS bills data transfer per GB of 2^30 bytes. */
+export const BYTES_PER_GB = 2 ** 30;
+
 export interface Prices {
   currency: 'USD';
   perGb: Partial<Record<CategoryName, Partial<Record<DirectionName, number>>>>;

@@ -2,7 +2,7 @@
 // the deltas into prom-client counters (on scrape, or on a timer), never one inc() per packet.
 import client from 'prom-client';
 import { CATEGORY_COUNT, CATEGORY_NAMES, DIRECTION_NAMES } from '../classify/categories.js';
-import type { Prices } from '../classify/prices.js';
+import { BYTES_PER_GB, type Prices } from '../classify/prices.js';
 import { DECODE_ERROR_REASONS } from '../decode/packet.js';
 import type { Pipeline } from '../pipeline.js';
 import type { Topology } from '../topology/topology.js';
@@ -11,7 +11,6 @@ import { HeavyHitters, type Folded } from './heavy-hitters.js';
 import { seriesKey, TopKRemotes, type RemoteLabels } from './top-k.js';
 import { VERSION } from '../version.js';
 
-const BYTES_PER_GB = 2 ** 30;
 
 export interface MetricsOptions {
   topK: number;

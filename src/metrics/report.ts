@@ -2,10 +2,9 @@
 // Prometheus exposition can never disagree.
 import type { Counter } from 'prom-client';
 import { CATEGORY_NAMES, type CategoryName, type DirectionName } from '../classify/categories.js';
-import { priceOf, type Prices } from '../classify/prices.js';
+import { BYTES_PER_GB as GB, priceOf, type Prices } from '../classify/prices.js';
 import type { ExporterMetrics } from './registry.js';
 
-const GB = 2 ** 30;
 
 export interface CategoryRow {
   direction: DirectionName;
