@@ -1,11 +1,11 @@
 // decode → classify → aggregate for one frame at a time. Sources call frame(); the metrics registry
 // drains the counters on scrape. Nothing here allocates per packet except for DNS responses.
 import { CATEGORY_COUNT, Direction } from './classify/categories.js';
-import { NameCache, parseDnsAnswers } from './decode/dns.js';
+import { DnsQueries, NameCache } from './decode/dns.js';
 import { Decoded, decodeFrame, DECODE_ERROR_REASONS, PacketMeta } from './decode/packet.js';
 import { RecentPackets } from './capture/duplicates.js';
 import { RemoteTable } from './metrics/remote-table.js';
-import { parseCidr } from './topology/ip.js';
+import { ipv4ToString, ipv6WordsToString, parseCidr } from './topology/ip.js';
 import type { FrameSink } from './capture/file-reader.js';
 import type { Topology } from './topology/topology.js';
 
@@ -43,6 +43,8 @@ export class Pipeline implements FrameSink {
   dnsErrors = 0;
   /** DNS responses cut by the capture's snaplen: their names are lost. */
   dnsCut = 0;
+  /** DNS responses to no query this host sent: their names are not learned. */
+  dnsUnsolicited = 0;
   nonIpPackets = 0;
   transitPackets = 0;
   transitBytes = 0;
@@ -187,7 +189,7 @@ export class Pipeline implements FrameSink {
       this.duplicatePackets++;
       return;
     }
-    if (this.learnDnsInline && m.srcPort === 53 && m.payloadLength > 0) this.learnNames(buf, m);
+    if (this.learnDnsInline && (m.srcPort === 53 || m.dstPort === 53) && m.payloadLength > 0) this.learnNames(buf, m);
 
     const t = this.topology;
     let dir: number;
@@ -246,12 +248,19 @@ export class Pipeline implements FrameSink {
   dnsFrame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number): void {
     if (ts > this.now) this.now = ts;
     const m = this.dnsMeta;
-    if (decodeFrame(linkType, buf, off, capLen, wireLen, m) === Decoded.OK && m.srcPort === 53 && m.payloadLength > 0) {
+    if (decodeFrame(linkType, buf, off, capLen, wireLen, m) === Decoded.OK && (m.srcPort === 53 || m.dstPort === 53) && m.payloadLength > 0) {
       this.learnNames(buf, m);
     }
   }
 
   private readonly dnsMeta = new PacketMeta();
+  private readonly dnsQueries = new DnsQueries();
+
+  /** Whether the packet's source (or destination) is an address of this host. */
+  private isLocal(m: PacketMeta, source: boolean): boolean {
+    if (m.family === 4) return this.localIndex4(source ? m.src4 : m.dst4) >= 0;
+    return this.localIndex6(source ? m.src6 : m.dst6) >= 0;
+  }
 
   private learnNames(buf: Buffer, m: PacketMeta): void {
     if (m.cut) {
@@ -270,8 +279,19 @@ export class Pipeline implements FrameSink {
     } else if (m.proto !== 17) {
       return;
     }
+    // only answers to questions this host asked: who is the client, who the server
+    let fromClient: boolean;
+    if (m.dstPort === 53 && this.isLocal(m, true)) fromClient = true;
+    else if (m.srcPort === 53 && this.isLocal(m, false)) fromClient = false;
+    else return;
+    const src = m.family === 4 ? ipv4ToString(m.src4) : ipv6WordsToString(m.src6);
+    const dst = m.family === 4 ? ipv4ToString(m.dst4) : ipv6WordsToString(m.dst6);
     try {
-      for (const a of parseDnsAnswers(buf.subarray(start, start + len))) this.names.set(a.ip, a.name, a.ttl, this.now);
+      const seen = fromClient
+        ? this.dnsQueries.see(buf.subarray(start, start + len), true, src, m.srcPort, dst, this.now)
+        : this.dnsQueries.see(buf.subarray(start, start + len), false, dst, m.dstPort, src, this.now);
+      if (seen.kind === 'answers') for (const a of seen.answers) this.names.set(a.ip, a.name, a.ttl, this.now);
+      else if (seen.kind === 'unsolicited') this.dnsUnsolicited++;
     } catch {
       this.dnsErrors++;
     }

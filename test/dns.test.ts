@@ -1,6 +1,12 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { NameCache, parseDnsAnswers, sanitizeName } from '../src/decode/dns.js';
+import { Pipeline } from '../src/pipeline.js';
+import { ipv4ToString } from '../src/topology/ip.js';
+import { loadTopology } from '../src/topology/load.js';
+import { ethernet, ipv4 } from '../scripts/lib/frames.js';
+import { DEMO } from './helpers.js';
 
 const response = (questions: dnsPacket.Question[], answers: dnsPacket.Answer[]) =>
   dnsPacket.encode({ type: 'response', id: 7, flags: dnsPacket.RECURSION_AVAILABLE, questions, answers });
@@ -67,5 +73,62 @@ describe('name cache', () => {
     expect(c.size).toBe(3);
     expect(c.get('10.0.0.9', 1)).toBe('n9');
     expect(c.get('10.0.0.0', 1)).toBeUndefined();
+  });
+});
+
+describe('only answers to questions this host asked name remotes', () => {
+  const HOST = '172.31.51.15';
+  const RESOLVER = '172.31.0.2';
+  const HEAVY = '54.144.10.20';
+  const udp = (src: string, dst: string, sport: number, dport: number, payload: Buffer): Buffer => ethernet(ipv4({ src, dst, l4: { proto: 17, sport, dport, payload } }));
+  const query = (id: number, name: string): Buffer => dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] });
+  const answer = (id: number, name: string, ip: string): Buffer =>
+    dnsPacket.encode({ type: 'response', id, flags: dnsPacket.RECURSION_AVAILABLE, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl: 60, data: ip }] });
+
+  function run(frames: Buffer[]): { remotes: Map<string, number>; unsolicited: number } {
+    const loaded = loadTopology({ topologyFile: join(DEMO, 'topology.yaml'), ipRangesFile: join(DEMO, 'ip-ranges.json') });
+    const p = new Pipeline(loaded.topology);
+    p.setLocalIps([HOST]);
+    const iface = p.addInterface('eth0');
+    frames.forEach((f, i) => p.frame(1, f, 0, f.length, f.length, 1_700_000_000 + i, iface));
+    // traffic to the heavy remote, to be named
+    const data = ethernet(ipv4({ src: HEAVY, dst: HOST, l4: { proto: 6, sport: 80, dport: 40000, payloadLen: 1000 } }));
+    p.frame(1, data, 0, data.length, data.length, 1_700_000_100, iface);
+    const remotes = new Map<string, number>();
+    p.remotes.forEach((family, addr4, _a6, _port, _dir, _cat, _zone, bytes) => {
+      const ip = ipv4ToString(addr4);
+      const name = p.names.get(ip, p.now) ?? ip;
+      remotes.set(name, (remotes.get(name) ?? 0) + bytes);
+    });
+    return { remotes, unsolicited: p.dnsUnsolicited };
+  }
+
+  it('a query and its answer name the remote', () => {
+    const r = run([udp(HOST, RESOLVER, 5353, 53, query(7, 'mirror.example')), udp(RESOLVER, HOST, 53, 5353, answer(7, 'mirror.example', HEAVY))]);
+    expect(r.remotes.get('mirror.example')).toBe(1040);
+    expect(r.unsolicited).toBe(0);
+  });
+
+  it('an unsolicited response, a wrong id, port, question or server: not learned, counted', () => {
+    const q = udp(HOST, RESOLVER, 5353, 53, query(7, 'mirror.example'));
+    for (const bad of [
+      [udp(RESOLVER, HOST, 53, 5353, answer(7, 'evil.example', HEAVY))], // no query at all
+      [q, udp(RESOLVER, HOST, 53, 5353, answer(8, 'mirror.example', HEAVY))], // another id
+      [q, udp(RESOLVER, HOST, 53, 5354, answer(7, 'mirror.example', HEAVY))], // another port
+      [q, udp(RESOLVER, HOST, 53, 5353, answer(7, 'evil.example', HEAVY))], // another question
+      [q, udp('172.31.0.99', HOST, 53, 5353, answer(7, 'mirror.example', HEAVY))], // another server
+    ]) {
+      const r = run(bad);
+      expect(r.remotes.get(HEAVY)).toBe(1040);
+      expect(r.unsolicited).toBe(1);
+    }
+  });
+
+  it('a learned name "other" or "" never merges with the other bucket', () => {
+    expect(sanitizeName('other')).toBe('other.');
+    expect(sanitizeName('OTHER.')).toBe('other.');
+    const r = run([udp(HOST, RESOLVER, 5353, 53, query(9, 'other')), udp(RESOLVER, HOST, 53, 5353, answer(9, 'other', HEAVY))]);
+    expect(r.remotes.get('other.')).toBe(1040);
+    expect(r.remotes.has('other')).toBe(false);
   });
 });

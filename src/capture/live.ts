@@ -1,5 +1,5 @@
 // Live capture with `cap` (libpcap). One handle counts: it copies only the first `snaplen` bytes of each
-// packet (headers) into one reused buffer. A second handle, filtered to DNS responses, copies whole
+// packet (headers) into one reused buffer. A second handle, filtered to DNS (`port 53`), copies whole
 // packets so that names can be learned. A capture that fails is retried with backoff; the process lives.
 import { createRequire } from 'node:module';
 import { LinkType } from '../decode/packet.js';
@@ -80,7 +80,7 @@ export interface LiveOptions {
   filter: string;
   bufferBytes: number;
   snaplen: number;
-  /** Kernel buffer of the DNS-response handle. */
+  /** Kernel buffer of the DNS handle. */
   dnsBufferBytes: number;
   learnDns: boolean;
 }
@@ -185,7 +185,8 @@ export class LiveCapture {
     if (this.o.learnDns) {
       const dns = new Cap();
       const dnsBuf = Buffer.alloc(65535);
-      dns.open(this.o.iface, 'src port 53', this.o.dnsBufferBytes, dnsBuf);
+      // queries too: an answer names a remote only when it answers a question this host asked
+      dns.open(this.o.iface, 'port 53', this.o.dnsBufferBytes, dnsBuf);
       dns.setMinBytes?.(0);
       dns.on('packet', (nbytes: number, truncated: boolean, wireLen?: number) =>
         p.dnsFrame(linkType, dnsBuf, 0, nbytes, wireOf(nbytes, truncated, wireLen), clock.now),

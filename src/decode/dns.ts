@@ -12,13 +12,18 @@ export interface DnsAnswer {
 
 const MAX_LABEL_LENGTH = 128;
 
-/** Label-safe form of a name learned from the wire: lower case, [a-z0-9.-_], bounded length. */
+/**
+ * Label-safe form of a name learned from the wire: lower case, [a-z0-9.-_], bounded length. A name that
+ * would read as the bucket of the remotes without a series ("other") keeps a trailing dot, so that it
+ * cannot merge with it; an empty name is '' and is never learned.
+ */
 export function sanitizeName(raw: string): string {
   let s = raw.toLowerCase();
   if (s.endsWith('.')) s = s.slice(0, -1);
   s = s.replace(/[^a-z0-9._-]/g, '_');
   // keep the end: the registered domain says more than the first labels
   if (s.length > MAX_LABEL_LENGTH) s = '~' + s.slice(s.length - MAX_LABEL_LENGTH + 1);
+  if (s === 'other') s = 'other.';
   return s;
 }
 
@@ -35,7 +40,10 @@ export function canonicalIp(text: string): string | undefined {
  * (CNAME chains followed back). Throws on a malformed message.
  */
 export function parseDnsAnswers(msg: Buffer): DnsAnswer[] {
-  const pkt = dnsPacket.decode(msg);
+  return answersOf(dnsPacket.decode(msg));
+}
+
+function answersOf(pkt: dnsPacket.Packet): DnsAnswer[] {
   if (pkt.type !== 'response' || !pkt.answers || pkt.answers.length === 0) return [];
   // target → owner, to walk a chain backwards
   const cnameOwner = new Map<string, string>();
@@ -55,7 +63,8 @@ export function parseDnsAnswers(msg: Buffer): DnsAnswer[] {
       if (owner === undefined || owner === name) break;
       name = owner;
     }
-    out.push({ ip, name: sanitizeName(name), ttl: a.ttl ?? 0 });
+    const clean = sanitizeName(name);
+    if (clean !== '') out.push({ ip, name: clean, ttl: a.ttl ?? 0 });
   }
   return out;
 }
@@ -94,5 +103,52 @@ export class NameCache {
       return undefined;
     }
     return e.name;
+  }
+}
+
+/** What a DNS message on the wire was, for a host that only trusts answers to its own questions. */
+export type DnsSeen =
+  | { kind: 'query' }
+  | { kind: 'answers'; answers: DnsAnswer[] }
+  | { kind: 'unsolicited' }
+  | { kind: 'ignored' };
+
+const MAX_PENDING = 4096;
+const PENDING_SECONDS = 30;
+
+/**
+ * DNS queries this host sent, so that only answers to them name remotes: an unsolicited "response"
+ * (any UDP packet from port 53) must not rename a heavy remote. Matched on the client's address and
+ * port, the message id, the question and the server asked. Bounded; entries expire by packet time.
+ */
+export class DnsQueries {
+  private readonly pending = new Map<string, { name: string; server: string; at: number }>();
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * A DNS message between this host (local) and a server. `fromClient`: local sent it to port 53.
+   * Throws on a malformed message.
+   */
+  see(msg: Buffer, fromClient: boolean, local: string, localPort: number, server: string, now: number): DnsSeen {
+    const pkt = dnsPacket.decode(msg);
+    const q = pkt.questions?.[0];
+    if (!q) return { kind: 'ignored' };
+    const key = `${local}|${localPort}|${pkt.id ?? 0}`;
+    const name = q.name.toLowerCase();
+    if (fromClient) {
+      if (pkt.type !== 'query') return { kind: 'ignored' };
+      this.pending.delete(key);
+      this.pending.set(key, { name, server, at: now });
+      if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+      return { kind: 'query' };
+    }
+    if (pkt.type !== 'response') return { kind: 'ignored' };
+    const p = this.pending.get(key);
+    if (p === undefined || p.name !== name || p.server !== server || now - p.at > PENDING_SECONDS) return { kind: 'unsolicited' };
+    // a server may send several answers to one id (truncation, retries): keep the entry until it expires
+    return { kind: 'answers', answers: answersOf(pkt) };
   }
 }

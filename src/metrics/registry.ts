@@ -50,7 +50,7 @@ export class ExporterMetrics {
   // what was already moved into prom-client, per pipeline array slot
   private flushedCapture = new Float64Array(0);
   private readonly flushedDrops = new Map<string, number>();
-  private readonly flushedErrors = new Float64Array(DECODE_ERROR_REASONS.length + 2);
+  private readonly flushedErrors = new Float64Array(DECODE_ERROR_REASONS.length + 3);
   private flushedTransit = 0;
   private flushedNonIp = 0;
   private flushedDuplicates = 0;
@@ -103,7 +103,7 @@ export class ExporterMetrics {
       labelNames: ['reason'],
       registers,
     });
-    for (const reason of [...DECODE_ERROR_REASONS.filter((r) => r !== ''), 'malformed_dns', 'truncated_dns']) {
+    for (const reason of [...DECODE_ERROR_REASONS.filter((r) => r !== ''), 'malformed_dns', 'truncated_dns', 'unsolicited_dns']) {
       this.decodeErrors.inc({ reason }, 0);
     }
     this.capturePackets = new client.Counter({
@@ -263,6 +263,8 @@ export class ExporterMetrics {
     this.flushedErrors[dnsIdx] = p.dnsErrors;
     this.decodeErrors.inc({ reason: 'truncated_dns' }, p.dnsCut - this.flushedErrors[dnsIdx + 1]);
     this.flushedErrors[dnsIdx + 1] = p.dnsCut;
+    this.decodeErrors.inc({ reason: 'unsolicited_dns' }, p.dnsUnsolicited - this.flushedErrors[dnsIdx + 2]);
+    this.flushedErrors[dnsIdx + 2] = p.dnsUnsolicited;
     this.transitPackets.inc(p.transitPackets - this.flushedTransit);
     this.flushedTransit = p.transitPackets;
     this.nonIpPackets.inc(p.nonIpPackets - this.flushedNonIp);
