@@ -5,7 +5,8 @@ import { DnsQueries, NameCache } from './decode/dns.js';
 import { Decoded, decodeFrame, DECODE_ERROR_REASONS, PacketMeta } from './decode/packet.js';
 import { RecentPackets } from './capture/duplicates.js';
 import { RemoteTable } from './metrics/remote-table.js';
-import { ipv4ToString, ipv6WordsToString, parseCidr } from './topology/ip.js';
+import { ipv4ToString, ipv6BigIntToWords, ipv6WordsToString, parseCidr } from './topology/ip.js';
+import { SLOTS_PER_PAIR, ZonePairs } from './metrics/zone-pairs.js';
 import type { FrameSink } from './capture/file-reader.js';
 import type { Topology } from './topology/topology.js';
 
@@ -35,9 +36,10 @@ export class Pipeline implements FrameSink {
   readonly names: NameCache;
   topology!: Topology;
 
-  // counters, indexed ((dir * CATEGORY_COUNT + cat) * zones + localZone) * zones + remoteZone
+  // counters, indexed ZonePairs.slot(pair, dir, cat); they grow with the zone pairs seen
   bytes = new Float64Array(0);
   packets = new Float64Array(0);
+  pairs!: ZonePairs;
   remotes!: RemoteTable;
   readonly decodeErrors = new Float64Array(DECODE_ERROR_REASONS.length);
   dnsErrors = 0;
@@ -69,11 +71,16 @@ export class Pipeline implements FrameSink {
   first = Infinity;
 
   private zoneCount = 1;
-  private classCount = 1;
   private local4 = new Uint32Array(0);
-  private local4Class = new Int32Array(0);
   private local6 = new Uint32Array(0);
-  private local6Class = new Int32Array(0);
+  // per local address: its category row (remote class → category) and its zone's pair row
+  // (remote zone → zone pair, -1 until seen)
+  private local4Cat: Uint8Array[] = [];
+  private local4Pairs: Int32Array[] = [];
+  private local4Zone = new Int32Array(0);
+  private local6Cat: Uint8Array[] = [];
+  private local6Pairs: Int32Array[] = [];
+  private local6Zone = new Int32Array(0);
   private localIpTexts: string[] = [];
   private readonly remoteTableSize: number;
 
@@ -95,10 +102,9 @@ export class Pipeline implements FrameSink {
   setTopology(t: Topology): void {
     this.topology = t;
     this.zoneCount = t.zones.length;
-    this.classCount = t.classes.length;
-    const n = 2 * CATEGORY_COUNT * this.zoneCount * this.zoneCount;
-    this.bytes = new Float64Array(n);
-    this.packets = new Float64Array(n);
+    this.pairs = new ZonePairs(this.zoneCount);
+    this.bytes = new Float64Array(16 * SLOTS_PER_PAIR);
+    this.packets = new Float64Array(16 * SLOTS_PER_PAIR);
     this.remotes = new RemoteTable(this.remoteTableSize, this.zoneCount, this.onRemotesFull);
     this.setLocalIps(this.localIpTexts);
   }
@@ -111,25 +117,35 @@ export class Pipeline implements FrameSink {
 
   setLocalIps(ips: readonly string[]): void {
     this.localIpTexts = [...ips];
+    const t = this.topology;
     const v4: number[] = [];
     const v6: number[] = [];
-    const c4: number[] = [];
-    const c6: number[] = [];
+    const z4: number[] = [];
+    const z6: number[] = [];
+    this.local4Cat = [];
+    this.local4Pairs = [];
+    this.local6Cat = [];
+    this.local6Pairs = [];
     for (const ip of ips) {
       const c = parseCidr(ip);
-      const cls = this.topology.classIndexOf(ip);
+      const cls = t.classIndexOf(ip);
+      const zone = t.classZone[cls];
       if (c.family === 4) {
         v4.push(Number(c.start));
-        c4.push(cls);
+        z4.push(zone);
+        this.local4Cat.push(t.categoryRow(cls));
+        this.local4Pairs.push(this.pairs.row(zone));
       } else {
-        for (let i = 0; i < 4; i++) v6.push(Number((c.start >> BigInt(96 - 32 * i)) & 0xffffffffn));
-        c6.push(cls);
+        v6.push(...ipv6BigIntToWords(c.start));
+        z6.push(zone);
+        this.local6Cat.push(t.categoryRow(cls));
+        this.local6Pairs.push(this.pairs.row(zone));
       }
     }
     this.local4 = Uint32Array.from(v4);
-    this.local4Class = Int32Array.from(c4);
+    this.local4Zone = Int32Array.from(z4);
     this.local6 = Uint32Array.from(v6);
-    this.local6Class = Int32Array.from(c6);
+    this.local6Zone = Int32Array.from(z6);
   }
 
   /**
@@ -139,7 +155,7 @@ export class Pipeline implements FrameSink {
   addInterface(name: string): number {
     let i = this.interfaceIndex.get(name);
     if (i !== undefined) return i;
-    if (this.interfaces.length >= MAX_INTERFACES) return this.addInterface(OTHER_INTERFACE);
+    if (this.interfaces.length >= MAX_INTERFACES && name !== OTHER_INTERFACE) return this.addInterface(OTHER_INTERFACE);
     i = this.interfaces.push(name) - 1;
     this.interfaceIndex.set(name, i);
     if (i >= this.capturePackets.length) {
@@ -193,47 +209,46 @@ export class Pipeline implements FrameSink {
 
     const t = this.topology;
     let dir: number;
-    let localClass: number;
+    let local: number;
     let remoteClass: number;
+    let v6 = false;
     if (m.family === 4) {
-      let i = this.localIndex4(m.src4);
-      if (i >= 0) {
+      local = this.localIndex4(m.src4);
+      if (local >= 0) {
         dir = Direction.EGRESS;
-        localClass = this.local4Class[i];
         remoteClass = t.table4.lookup(m.dst4);
       } else {
-        i = this.localIndex4(m.dst4);
-        if (i < 0) {
+        local = this.localIndex4(m.dst4);
+        if (local < 0) {
           this.transitPackets++;
           this.transitBytes += m.ipBytes;
           return;
         }
         dir = Direction.INGRESS;
-        localClass = this.local4Class[i];
         remoteClass = t.table4.lookup(m.src4);
       }
     } else {
-      let i = this.localIndex6(m.src6);
-      if (i >= 0) {
+      v6 = true;
+      local = this.localIndex6(m.src6);
+      if (local >= 0) {
         dir = Direction.EGRESS;
-        localClass = this.local6Class[i];
         remoteClass = t.table6.lookup(m.dst6);
       } else {
-        i = this.localIndex6(m.dst6);
-        if (i < 0) {
+        local = this.localIndex6(m.dst6);
+        if (local < 0) {
           this.transitPackets++;
           this.transitBytes += m.ipBytes;
           return;
         }
         dir = Direction.INGRESS;
-        localClass = this.local6Class[i];
         remoteClass = t.table6.lookup(m.src6);
       }
     }
-    const cat = t.categoryMatrix[localClass * this.classCount + remoteClass];
-    const zones = this.zoneCount;
+    const cat = v6 ? this.local6Cat[local][remoteClass] : this.local4Cat[local][remoteClass];
     const remoteZone = t.classZone[remoteClass];
-    const idx = ((dir * CATEGORY_COUNT + cat) * zones + t.classZone[localClass]) * zones + remoteZone;
+    let pair = v6 ? this.local6Pairs[local][remoteZone] : this.local4Pairs[local][remoteZone];
+    if (pair < 0) pair = this.newPair(v6 ? this.local6Zone[local] : this.local4Zone[local], remoteZone);
+    const idx = pair * SLOTS_PER_PAIR + dir * CATEGORY_COUNT + cat;
     this.bytes[idx] += m.ipBytes;
     this.packets[idx]++;
     const port = servicePort(m.srcPort, m.dstPort);
@@ -242,6 +257,22 @@ export class Pipeline implements FrameSink {
     } else {
       this.remotes.add6(dir === Direction.EGRESS ? m.dst6 : m.src6, port, dir, cat, remoteZone, m.ipBytes);
     }
+  }
+
+  /** A zone pair seen for the first time: number it, and make room for its counters. */
+  private newPair(localZone: number, remoteZone: number): number {
+    const pair = this.pairs.add(localZone, remoteZone);
+    const need = (pair + 1) * SLOTS_PER_PAIR;
+    if (need > this.bytes.length) {
+      const size = Math.max(need, this.bytes.length * 2);
+      const b = new Float64Array(size);
+      b.set(this.bytes);
+      this.bytes = b;
+      const p = new Float64Array(size);
+      p.set(this.packets);
+      this.packets = p;
+    }
+    return pair;
   }
 
   /** A frame from the DNS-only capture: learn names, count nothing. */

@@ -1,6 +1,11 @@
 // Replays a capture file at its recorded pace, in a loop (the demo's packet source). The file is small
 // and read once into memory; timestamps are shifted to the wall clock so DNS expiry behaves as live.
+import { ConfigError } from '../config/errors.js';
 import { readCaptureFile, type FrameSink } from './file-reader.js';
+
+/** The replay keeps frames in memory: a bounded number of them (and at most 2 KiB of each: headers and whole DNS answers). */
+export const MAX_REPLAY_FRAMES = 200_000;
+const MAX_REPLAY_BYTES = 2048;
 
 interface Frame {
   linkType: number;
@@ -24,10 +29,10 @@ export function replayLoop(path: string, sink: FrameSink, tickMs = 50): Replay {
     addInterface: (name, linkType) => ifaceMap.push(sink.addInterface(name, linkType)) - 1,
     frame: (linkType, buf, off, capLen, wireLen, ts, iface) => {
       if (Number.isNaN(first)) first = ts;
-      frames.push({ linkType, data: Buffer.from(buf.subarray(off, off + capLen)), wireLen, offset: ts - first, iface: ifaceMap[iface] });
+      frames.push({ linkType, data: Buffer.from(buf.subarray(off, off + Math.min(capLen, MAX_REPLAY_BYTES))), wireLen, offset: ts - first, iface: ifaceMap[iface] });
     },
-  });
-  if (frames.length === 0) throw new Error(`${path}: no frames to replay`);
+  }, MAX_REPLAY_FRAMES);
+  if (frames.length === 0) throw new ConfigError(`--demo.capture ${path}: no frames to replay`);
   // one pass lasts the capture's span plus a gap of one mean inter-packet interval
   const span = frames[frames.length - 1].offset;
   const period = span + (span > 0 ? span / frames.length : 1);

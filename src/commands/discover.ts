@@ -1,6 +1,6 @@
 // `discover`: the topology from IMDSv2 + the EC2 API, printed as the YAML that --topology.file reads,
 // to review it or to freeze it for hosts without IAM permissions.
-import YAML from 'yaml';
+import yaml from 'js-yaml';
 import { log } from '../log.js';
 import { discoverEc2, ec2Client, ec2Region, Ec2UnauthorizedError, type Ec2Info } from '../topology/ec2.js';
 import { discoverImds } from '../topology/imds.js';
@@ -22,6 +22,6 @@ export async function discover(out: (s: string) => void, env: NodeJS.ProcessEnv 
   out(
     `# discovered by az-traffic-exporter on ${imds.instanceId || 'this instance'} (${imds.zone}${imds.zoneId ? ', ' + imds.zoneId : ''}), ${new Date().toISOString()}\n` +
       `# source: IMDSv2${ec2 ? ' + EC2 API' : ' only'}; use with --topology.file\n` +
-      YAML.stringify(topology),
+      yaml.dump(topology, { lineWidth: -1, noRefs: true }),
   );
 }

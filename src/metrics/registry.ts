@@ -8,6 +8,7 @@ import type { Pipeline } from '../pipeline.js';
 import type { Topology } from '../topology/topology.js';
 import { ipv4ToString, ipv6WordsToString } from '../topology/ip.js';
 import { HeavyHitters, type Folded } from './heavy-hitters.js';
+import { ZonePairs } from './zone-pairs.js';
 import { seriesKey, TopKRemotes, type RemoteLabels } from './top-k.js';
 import { VERSION } from '../version.js';
 
@@ -214,15 +215,13 @@ export class ExporterMetrics {
     let l = this.azLabels[idx];
     if (l === undefined) {
       const zones = this.pipeline.topology.zones;
-      const z = zones.length;
-      const rz = idx % z;
-      const lz = Math.floor(idx / z) % z;
-      const dc = Math.floor(idx / (z * z));
+      const pairs = this.pipeline.pairs;
+      const { pair, dir, cat } = ZonePairs.decode(idx);
       l = {
-        direction: DIRECTION_NAMES[Math.floor(dc / CATEGORY_COUNT)],
-        category: CATEGORY_NAMES[dc % CATEGORY_COUNT],
-        local_az: zones[lz],
-        remote_az: zones[rz],
+        direction: DIRECTION_NAMES[dir],
+        category: CATEGORY_NAMES[cat],
+        local_az: zones[pairs.localZone[pair]],
+        remote_az: zones[pairs.remoteZone[pair]],
       };
       this.azLabels[idx] = l;
     }

@@ -72,8 +72,9 @@ export function isValidCidr(text: string): boolean {
   }
 }
 
+/** An address as people write it: four decimal octets or IPv6 ("10.1" and "0x7f.1" are not addresses here). */
 export function isValidIp(text: string): boolean {
-  return ipaddr.isValid(text);
+  return text.includes(':') ? ipaddr.IPv6.isValid(text) && !text.includes('/') : parseIPv4(text) !== undefined;
 }
 
 export function ipv4ToString(a: number): string {

@@ -1,7 +1,9 @@
 // Build a Topology snapshot from the files the user gave (file provider; AWS providers come later).
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { loadStructuredFile } from '../config/files.js';
 import { EMPTY_IP_RANGES, IpRangesSchema, TopologyFileSchema, type IpRanges, type TopologyFile } from './model.js';
+import { parseCidr } from './ip.js';
 import { Topology } from './topology.js';
 
 export interface TopologyInputs {
@@ -21,8 +23,59 @@ export interface LoadedTopology {
 
 export const DEFAULT_REGION = 'us-east-1';
 
+/** Lines (1-based) of a text that contain `needle` as a whole word. */
+function linesWith(text: string, needle: string): number[] {
+  const re = new RegExp(`(^|[^0-9a-fA-F:./])${needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^0-9a-fA-F:./])`);
+  const out: number[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (re.test(line)) out.push(i + 1);
+  });
+  return out;
+}
+
+/**
+ * The same prefix (or public IP) twice with different zones is a mistake in the file that "last one
+ * wins" would hide: an error naming both entries and their lines.
+ */
+export function checkConflicts(path: string, file: TopologyFile): void {
+  const where = (list: string, i: number, key: string, nth: number): string => {
+    let lines: number[] = [];
+    try {
+      lines = linesWith(readFileSync(path, 'utf8'), key);
+    } catch {
+      // the file was read a moment ago; without it, the index says enough
+    }
+    return `${list}[${i}]${lines[nth] ? ` (line ${lines[nth]})` : ''}`;
+  };
+  const zoneOf = (e: { zone?: string; zone_id?: string }): string => [e.zone, e.zone_id].filter(Boolean).join(' / ') || 'no zone';
+  const check = <T extends { zone?: string; zone_id?: string }>(list: string, entries: T[], keyOf: (e: T) => string, textOf: (e: T) => string): void => {
+    const seen = new Map<string, { i: number; n: number }>();
+    entries.forEach((e, i) => {
+      const key = keyOf(e);
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, { i, n: 1 });
+        return;
+      }
+      first.n++;
+      const a = entries[first.i];
+      if ((a.zone ?? '') === (e.zone ?? '') && (a.zone_id ?? '') === (e.zone_id ?? '')) return;
+      throw new ConfigError(
+        `--topology.file ${path}: ${where(list, first.i, textOf(a), 0)} and ${where(list, i, textOf(e), first.n - 1)} both give ${textOf(e)}, in different zones (${zoneOf(a)}; ${zoneOf(e)})`,
+      );
+    });
+  };
+  const prefixKey = (text: string): string => {
+    const c = parseCidr(text);
+    return `${c.family}|${c.start}|${c.length}`;
+  };
+  check('subnets', file.subnets, (s) => prefixKey(s.cidr), (s) => s.cidr);
+  check('public_ips', file.public_ips, (p) => prefixKey(p.ip), (p) => p.ip);
+}
+
 export function loadTopology(inputs: TopologyInputs, env: NodeJS.ProcessEnv = process.env): LoadedTopology {
   const file = inputs.topologyFile ? loadStructuredFile('--topology.file', inputs.topologyFile, TopologyFileSchema) : undefined;
+  if (file) checkConflicts(inputs.topologyFile!, file);
   const ipRanges = inputs.ipRangesFile ? loadStructuredFile('--ip-ranges.file', inputs.ipRangesFile, IpRangesSchema) : inputs.ipRanges;
   let region = DEFAULT_REGION;
   let regionSource: LoadedTopology['regionSource'] = 'default';

@@ -1,9 +1,10 @@
 // An immutable Topology snapshot: every address range the rules know, compiled into prefix tables whose
 // values are small "address classes" (kind + zone). Category is then a function of the local address's
-// class and the remote's, precomputed into a matrix, so the hot path does two lookups and one index.
+// class and the remote's, precomputed into one row per local class, so the hot path does two lookups
+// and one index.
 import { Category } from '../classify/categories.js';
 import { ConfigError } from '../config/errors.js';
-import { parseCidr, type Cidr } from './ip.js';
+import { ipv6BigIntToWords, parseCidr, type Cidr } from './ip.js';
 import type { IpRanges, TopologyFile } from './model.js';
 import { PrefixTable4, PrefixTable6, type RankedPrefix } from './prefix-table.js';
 
@@ -65,8 +66,8 @@ export class Topology {
   readonly zoneIds = new Map<string, string>();
   readonly table4: PrefixTable4;
   readonly table6: PrefixTable6;
-  /** category[localClass * classes + remoteClass] */
-  readonly categoryMatrix: Uint8Array;
+  /** Category rows by local class, made when first asked for (only local addresses' classes are). */
+  private readonly categoryRows = new Map<number, Uint8Array>();
   /** remote_az label index per class */
   readonly classZone: Int32Array;
   readonly subnetCount: number;
@@ -75,6 +76,7 @@ export class Topology {
   readonly localIps: string[];
 
   private readonly classIndex = new Map<string, number>();
+  private readonly zoneIndex = new Map<string, number>([['', 0]]);
 
   constructor(src: TopologySources) {
     this.region = src.region;
@@ -106,7 +108,8 @@ export class Topology {
       add(p.ip, PRIORITY_PUBLIC_IP, this.classOf(AddressKind.PUBLIC_IP, p.zone ?? '', p.zone_id ?? ''));
     }
     const ipRangePrefixes = this.ipRangePrefixes(src.ipRanges);
-    prefixes.push(...ipRangePrefixes);
+    // a loop, not push(...spread): a spread of 125k+ arguments overflows the stack
+    for (const p of ipRangePrefixes) prefixes.push(p);
 
     this.subnetCount = file?.subnets.length ?? 0;
     this.publicIpCount = file?.public_ips.length ?? 0;
@@ -115,12 +118,21 @@ export class Topology {
     this.table4 = new PrefixTable4(prefixes);
     this.table6 = new PrefixTable6(prefixes);
 
-    const n = this.classes.length;
-    this.classZone = Int32Array.from(this.classes, (c) => this.zones.indexOf(c.zone));
-    this.categoryMatrix = new Uint8Array(n * n);
-    for (let l = 0; l < n; l++) {
-      for (let r = 0; r < n; r++) this.categoryMatrix[l * n + r] = this.categorize(this.classes[l], this.classes[r]);
+    this.classZone = Int32Array.from(this.classes, (c) => this.zoneIndex.get(c.zone)!);
+  }
+
+  /**
+   * category[remoteClass] for traffic of a local address of class `localClass`. Rows, not a whole
+   * classes × classes matrix: thousands of zones make thousands of classes, and a host has few local ones.
+   */
+  categoryRow(localClass: number): Uint8Array {
+    let row = this.categoryRows.get(localClass);
+    if (row === undefined) {
+      const local = this.classes[localClass];
+      row = Uint8Array.from(this.classes, (remote) => this.categorize(local, remote));
+      this.categoryRows.set(localClass, row);
     }
+    return row;
   }
 
   private classOf(kind: number, zone: string, zoneId: string): number {
@@ -130,7 +142,7 @@ export class Topology {
       i = this.classes.length;
       this.classes.push({ kind, zone, zoneId });
       this.classIndex.set(key, i);
-      if (zone !== '' && !this.zones.includes(zone)) this.zones.push(zone);
+      if (!this.zoneIndex.has(zone)) this.zoneIndex.set(zone, this.zones.push(zone) - 1);
       if (zone !== '' && zoneId !== '' && !this.zoneIds.has(zone)) this.zoneIds.set(zone, zoneId);
     }
     return i;
@@ -138,22 +150,26 @@ export class Topology {
 
   private ipRangePrefixes(ranges: IpRanges | undefined): RankedPrefix[] {
     if (!ranges) return [];
-    // a prefix's services are the union of its entries
-    const byPrefix = new Map<string, { regions: Set<string>; services: Set<string> }>();
+    // a prefix's services are the union of its entries; what decides its kind are three facts about
+    // them, kept as bits (not sets: a million prefixes must fit)
+    const IN_REGION = 1;
+    const EC2_IN_REGION = 2;
+    const GLOBAL = 4;
+    const byPrefix = new Map<string, number>();
     const note = (prefix: string, region: string, service: string): void => {
-      let e = byPrefix.get(prefix);
-      if (!e) byPrefix.set(prefix, (e = { regions: new Set(), services: new Set() }));
-      e.regions.add(region);
-      e.services.add(service);
+      let f = byPrefix.get(prefix) ?? 0;
+      if (region === this.region) f |= service === 'EC2' ? IN_REGION | EC2_IN_REGION : IN_REGION;
+      else if (region === 'GLOBAL') f |= GLOBAL;
+      byPrefix.set(prefix, f);
     };
     for (const p of ranges.prefixes) note(p.ip_prefix, p.region, p.service);
     for (const p of ranges.ipv6_prefixes) note(p.ipv6_prefix, p.region, p.service);
     const out: RankedPrefix[] = [];
-    for (const [prefix, e] of byPrefix) {
+    for (const [prefix, f] of byPrefix) {
       let kind: number = AddressKind.AWS_OTHER_REGION;
-      if (e.regions.has(this.region)) {
-        kind = e.services.has('EC2') ? AddressKind.EC2_REGION : AddressKind.AWS_SERVICE;
-      } else if (e.regions.has('GLOBAL')) {
+      if (f & IN_REGION) {
+        kind = f & EC2_IN_REGION ? AddressKind.EC2_REGION : AddressKind.AWS_SERVICE;
+      } else if (f & GLOBAL) {
         kind = AddressKind.AWS_SERVICE;
       }
       let c: Cidr;
@@ -198,19 +214,17 @@ export class Topology {
 
   /** Class of an address given as text (config time, tests). */
   classify(ip: string): AddressClass {
-    const c = parseCidr(ip);
-    if (c.family === 4) return this.classes[this.table4.lookup(Number(c.start))];
-    const w = new Uint32Array(4);
-    for (let i = 0; i < 4; i++) w[i] = Number((c.start >> BigInt(96 - 32 * i)) & 0xffffffffn);
-    return this.classes[this.table6.lookup(w)];
+    return this.classes[this.classIndexOf(ip)];
   }
 
   classIndexOf(ip: string): number {
-    return this.classes.indexOf(this.classify(ip));
+    const c = parseCidr(ip);
+    if (c.family === 4) return this.table4.lookup(Number(c.start));
+    return this.table6.lookup(Uint32Array.from(ipv6BigIntToWords(c.start)));
   }
 
   /** Category of traffic between a local address and a remote one (both as text). */
   categoryOf(localIp: string, remoteIp: string): number {
-    return this.categoryMatrix[this.classIndexOf(localIp) * this.classes.length + this.classIndexOf(remoteIp)];
+    return this.categoryRow(this.classIndexOf(localIp))[this.classIndexOf(remoteIp)];
   }
 }
