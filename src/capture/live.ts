@@ -17,6 +17,8 @@ interface CapHandle {
   on(event: 'packet', cb: (nbytes: number, truncated: boolean, wireLen?: number) => void): void;
   /** Batch mode: `count` records of [caplen u32 LE][wire length u32 LE][caplen bytes] in the buffer. */
   on(event: 'packets', cb: (count: number, used: number) => void): void;
+  /** This project's patch: the capture failed (its descriptor or libpcap's read), e.g. the interface went away. */
+  on(event: 'error', cb: (e: Error) => void): void;
 }
 
 const BATCH_BUFFER = 1 << 20;
@@ -134,6 +136,7 @@ export class LiveCapture {
 
   start(): void {
     if (this.state === 'stopped') return;
+    this.state = 'starting';
     try {
       this.open();
       this.state = 'running';
@@ -166,6 +169,8 @@ export class LiveCapture {
     }
     counting.setMinBytes?.(0);
     this.handles.push(counting);
+    this.log.debug('counting handle open', { interface: this.o.iface, link_type: name, batch_buffer_bytes: BATCH_BUFFER });
+    counting.on('error', (e: Error) => this.fail(explainCaptureError(this.o.iface, e.message)));
     const p = this.pipeline;
     const clock = this.clock;
     const iface = this.ifaceIndex;
@@ -188,6 +193,7 @@ export class LiveCapture {
       // queries too: an answer names a remote only when it answers a question this host asked
       dns.open(this.o.iface, 'port 53', this.o.dnsBufferBytes, dnsBuf);
       dns.setMinBytes?.(0);
+      dns.on('error', (e: Error) => this.fail(explainCaptureError(this.o.iface, e.message)));
       dns.on('packet', (nbytes: number, truncated: boolean, wireLen?: number) =>
         p.dnsFrame(linkType, dnsBuf, 0, nbytes, wireOf(nbytes, truncated, wireLen), clock.now),
       );
@@ -210,7 +216,8 @@ export class LiveCapture {
 
   private fail(message: string): void {
     this.closeHandles();
-    if (this.state === 'stopped') return;
+    // both handles, or the watchdog and a handle, may report one failure: one retry
+    if (this.state === 'stopped' || this.state === 'failed') return;
     this.state = 'failed';
     this.failures++;
     this.lastError = message;
