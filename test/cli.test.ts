@@ -91,6 +91,21 @@ describe('flags from the environment and files', () => {
     expect(r.stdout).toContain(`aztraffic_price_dollars_per_byte{direction="egress",category="cross_az"} ${0.01 / 2 ** 30}`);
   });
 
+  it("built-in prices follow the topology's region", () => {
+    const t = file('apse1.yaml', 'region: ap-southeast-1\nlocal_ips: [172.31.51.15]\n');
+    const r = run(['analyze', PCAP, '--topology.file', t, '--format', 'prometheus']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`aztraffic_price_dollars_per_byte{direction="egress",category="internet"} ${0.12 / 2 ** 30}`);
+    expect(r.stdout).toContain(`aztraffic_price_dollars_per_byte{direction="egress",category="inter_region"} ${0.09 / 2 ** 30}`);
+  });
+
+  it('--log.level debug shows debug lines; the default does not', () => {
+    const args = ['analyze', PCAP, '--topology.file', join(DEMO, 'topology.yaml'), '--ip-ranges.file', join(DEMO, 'ip-ranges.json')];
+    expect(run([...args, '--log.level', 'debug']).stderr).toMatch(/level=debug msg="read and counted 10101 frames/);
+    expect(run(args).stderr).not.toMatch(/level=debug/);
+    expect(run(args, { AZTRAFFIC_LOG_LEVEL: 'debug', AZTRAFFIC_LOG_FORMAT: 'json' }).stderr).toMatch(/"level":"debug","msg":"read and counted/);
+  });
+
   it('--help and --version exit 0', () => {
     expect(run(['--version']).status).toBe(0);
     const h = run(['analyze', '--help']);

@@ -183,6 +183,22 @@ describe('discovery', () => {
     manager.stop();
   });
 
+  it('the topology file wins over discovery for a CIDR and a public IP both know', async () => {
+    // EC2 says 172.31.16.0/20 is us-east-1b (cross_az) and 3.80.1.1 is in us-east-1b; the file says otherwise
+    const file = {
+      subnets: [{ cidr: '172.31.16.0/20', zone: 'us-east-1d', zone_id: 'use1-az4' }],
+      public_ips: [{ ip: '3.80.1.1', zone: 'us-east-1d', zone_id: 'use1-az4' }],
+      local_ips: [],
+    };
+    const { manager, pipeline } = setUp({ file });
+    await manager.start();
+    expect(classify(pipeline.topology, '172.31.20.10')).toEqual(['same_az', 'us-east-1d']);
+    expect(pipeline.topology.classify('3.80.1.1').zone).toBe('us-east-1d');
+    // what only discovery knows is still there
+    expect(classify(pipeline.topology, '172.31.70.1')).toEqual(['cross_az', 'us-east-1e']);
+    manager.stop();
+  });
+
   it('`discover` prints YAML that, read back through --topology.file, classifies the same', async () => {
     const r = await cli(['discover'], env);
     expect(r.status, r.stderr).toBe(0);

@@ -1,7 +1,10 @@
 // What analyze and the counters promise, each with a test that fails when the promise breaks: the
 // heaviest remotes are exact whatever comes first; a free remote never hides a priced one; every byte is
 // conserved into remote="other"; cost is bytes × price / 2^30.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPrices } from '../src/classify/prices.js';
@@ -130,5 +133,41 @@ describe('live counting conserves every byte into remote="other"', () => {
     expect(total.size).toBeGreaterThan(3);
     expect(Object.fromEntries(added)).toEqual(Object.fromEntries(total));
     expect([...m.keys()].filter((k) => k.startsWith('aztraffic_remote_bytes_total{') && !k.includes('remote="other"')).length).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('analyze without --ip-ranges.file', () => {
+  it('downloads ip-ranges.json as serve does, keeps a cache, reads the cache when the download fails, and warns loudly with neither', async () => {
+    const body = readFileSync(join(DEMO, 'ip-ranges.json'));
+    const server = createServer((_req, res) => res.end(body));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ip-ranges.json`;
+    const cache = join(dir, 'ip-ranges-cache.json');
+    const run = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const c = spawn(process.execPath, [CLI, 'analyze', join(DEMO, 'demo.pcapng'), '--topology.file', join(DEMO, 'topology.yaml'), '--format', 'json', ...args]);
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        c.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+    const categories = (out: string): string[] => (JSON.parse(out) as { categories: { category: string }[] }).categories.map((c) => c.category);
+    try {
+      const downloaded = await run(['--ip-ranges.url', url, '--ip-ranges.cache', cache]);
+      expect(downloaded.status, downloaded.stderr).toBe(0);
+      expect(categories(downloaded.stdout)).toContain('aws_service');
+      expect(readFileSync(cache)).toEqual(body);
+    } finally {
+      server.close();
+    }
+    const cached = await run(['--ip-ranges.url', url, '--ip-ranges.cache', cache]);
+    expect(cached.status, cached.stderr).toBe(0);
+    expect(categories(cached.stdout)).toContain('aws_service');
+    expect(cached.stderr).toMatch(/from the cache/);
+    const neither = await run(['--ip-ranges.url', 'none']);
+    expect(neither.status).toBe(0);
+    expect(neither.stderr).toMatch(/level=warn msg="WARNING: no ip-ranges.json .*counted as internet/);
+    expect(categories(neither.stdout)).not.toContain('aws_service');
   });
 });
