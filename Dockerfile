@@ -36,7 +36,8 @@ RUN apt-get update \
 COPY --from=build /app /app
 USER 10001:10001
 EXPOSE 9977
+# follows the exporter's own --web.listen-address and --web.config.file (flags, AZTRAFFIC_* or config file)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9977/-/healthy').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "/app/dist/healthcheck.js"]
 ENTRYPOINT ["node", "/app/dist/cli.js"]
 CMD ["serve"]

@@ -128,6 +128,9 @@ describe('rendered chart', () => {
     });
     expect(() => podCheck.validate()).not.toThrow();
     expect(notes).toMatch(/Sidecar mode: nothing runs yet/);
+    // the job the alert rules select, whatever the watched pods' labels
+    const pm = manifests.find((m) => m.kind === 'PodMonitor') as unknown as { spec: { podMetricsEndpoints: { relabelings: object[] }[] } };
+    expect(pm.spec.podMetricsEndpoints[0].relabelings).toContainEqual({ targetLabel: 'job', replacement: 'az-traffic-exporter' });
   });
 
   it('everything on: ServiceMonitor, PrometheusRule and dashboards equal to the repository files, topology and prices files mounted', () => {
@@ -153,8 +156,12 @@ describe('rendered chart', () => {
     const ds = manifests.find((m) => m.kind === 'DaemonSet') as unknown as DaemonSet;
     const c = ds.spec!.template.spec!.containers[0];
     expect(c.args).toEqual(expect.arrayContaining(['--topology.file=/etc/az-traffic-exporter/topology.yaml', '--prices.file=/etc/az-traffic-exporter/prices.yaml', '--remote.top-k=200']));
+    // the job label names a label the Service has, whose value is the job the alert rules select
     const sm = manifests.find((m) => m.kind === 'ServiceMonitor') as unknown as { spec: { jobLabel: string } };
-    expect(sm.spec.jobLabel).toBe('az-traffic-exporter');
+    const svc = manifests.find((m) => m.kind === 'Service')!;
+    expect(svc.metadata.labels?.[sm.spec.jobLabel]).toBe('az-traffic-exporter');
+    const alerts = readFileSync(join(ROOT, 'prometheus', 'alerts.yml'), 'utf8');
+    expect(alerts).toContain(`job="${svc.metadata.labels?.[sm.spec.jobLabel]}"`);
   });
 
   it('the topology the chart mounts is one the exporter accepts', () => {

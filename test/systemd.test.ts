@@ -50,3 +50,26 @@ describe('systemd unit', () => {
     expect(d.get('RestrictAddressFamilies')![0]).toContain('AF_PACKET');
   });
 });
+
+describe('Node.js >= 20 checks (unit and README)', () => {
+  const asVersion = (version: string, script: string) =>
+    spawnSync(process.execPath, ['-e', `Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '${version}' } });\n${script}`], { encoding: 'utf8' });
+
+  it("the unit's ExecStartPre passes on this Node.js and stops Debian 12's 18 with words", () => {
+    const pre = directives(readFileSync(UNIT, 'utf8')).get('ExecStartPre')![0];
+    const script = /^\/usr\/bin\/node -e "(.*)"$/.exec(pre)![1];
+    expect(asVersion(process.versions.node, script).status).toBe(0);
+    const old = asVersion('18.19.0', script);
+    expect(old.status).toBe(1);
+    expect(old.stderr).toMatch(/needs Node.js >= 20; \/usr\/bin\/node is v/);
+  });
+
+  it("the README's version check does the same", () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const script = /^node -e '(.*)'$/m.exec(readme)![1];
+    expect(asVersion('20.0.0', script).status).toBe(0);
+    const old = asVersion('18.19.0', script);
+    expect(old.status).toBe(1);
+    expect(old.stderr).toMatch(/is too old: need >= 20/);
+  });
+});

@@ -127,7 +127,9 @@ export function createApp(o: WebOptions, security: WebSecurity = WebSecurity.loa
       res.status(403).type('text/plain').send('client certificate required or not trusted\n');
       return;
     }
-    if (!security.auth.enabled) return next();
+    // health and readiness answer without a password (they tell nothing but up or not), so that a
+    // container HEALTHCHECK or a kubelet probe needs no secret; TLS client certificates still apply
+    if (!security.auth.enabled || req.path === '/-/healthy' || req.path === '/-/ready') return next();
     security.auth.check(req.headers.authorization).then(
       (ok) => {
         if (ok) return next();
