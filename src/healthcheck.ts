@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The container's HEALTHCHECK: asks the running exporter's /-/healthy on the address it was really
-// given. The exporter is PID 1 of the container; its command line and environment (/proc/1) are parsed
-// with the exporter's own flag parser (flags, AZTRAFFIC_* variables, --config.file), so a changed
-// --web.listen-address or a --web.config.file with TLS is followed. Exit 0 healthy, 1 not.
+// given. The exporter is PID 1 of the container; its command line (/proc/1/cmdline) and the container's
+// environment (which a HEALTHCHECK runs with; /proc/1/environ is closed to us, as PID 1 holds a file
+// capability) are parsed with the exporter's own flag parser (flags, AZTRAFFIC_* variables,
+// --config.file), so a changed --web.listen-address or a --web.config.file with TLS is followed.
+// Exit 0 healthy, 1 not.
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -50,8 +52,7 @@ async function main(): Promise<number> {
   // node [node flags] /app/dist/cli.js [command] [flags]
   const script = cmdline.findIndex((a) => a.endsWith('cli.js'));
   const argv = script >= 0 ? cmdline.slice(script + 1) : [];
-  const env = Object.fromEntries(procList('/proc/1/environ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  const { url, tls } = healthUrl(await exporterOptions(argv, env));
+  const { url, tls } = healthUrl(await exporterOptions(argv, process.env));
   return new Promise((resolve) => {
     // a local probe: the certificate is the exporter's own, its name need not match "127.0.0.1"; a
     // server that demands a client certificate and says so in the handshake is up
