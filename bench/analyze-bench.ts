@@ -188,6 +188,32 @@ async function main(): Promise<void> {
       `${hot.gcs} garbage collections, heap growth ${fmt(hot.heapGrowthKb)} KiB`,
   );
 
+  // BASELINE_CLI=/path/to/an/older/dist/cli.js: the same measures of another build, interleaved with
+  // this one's in the same run, so that a change can be shown not to slow analyze down
+  const baseline = process.env.BASELINE_CLI;
+  if (baseline) {
+    const rate = (cli: string): number => {
+      const r = spawnSync('node', [cli, ...args, '--log.level', 'debug', '--log.format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      const line = r.stderr.split('\n').find((l) => l.includes('frames_per_second'));
+      return line ? (JSON.parse(line) as { frames_per_second: number }).frames_per_second : NaN;
+    };
+    const runs: Record<'this' | 'baseline', { whole: number[]; rate: number[] }> = { this: { whole: [], rate: [] }, baseline: { whole: [], rate: [] } };
+    for (let i = 0; i < 5; i++) {
+      for (const [which, cli] of [['baseline', baseline], ['this', CLI]] as const) {
+        runs[which].whole.push(timed('node', [cli, ...args]).seconds);
+        runs[which].rate.push(rate(cli));
+      }
+    }
+    const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    console.log('\nthis build against BASELINE_CLI, interleaved, 5 runs each (median; best):');
+    console.log('| build | whole command s | reading and counting packets/s |');
+    console.log('|---|---:|---:|');
+    for (const which of ['baseline', 'this'] as const) {
+      const r = runs[which];
+      console.log(`| ${which} | ${median(r.whole).toFixed(3)}; ${Math.min(...r.whole).toFixed(3)} | ${fmt(median(r.rate))}; ${fmt(Math.max(...r.rate))} |`);
+    }
+  }
+
   if (!quick) {
     const file10 = join(OUT, 'bench-10m.pcap');
     console.log(`\ngenerating ${file10} (10,000,000 packets) …`);

@@ -13,6 +13,7 @@ import { ExporterMetrics } from '../src/metrics/registry.js';
 import { Pipeline } from '../src/pipeline.js';
 import { loadTopology } from '../src/topology/load.js';
 import { TopologyManager, type ManagerOptions } from '../src/topology/manager.js';
+import { followTopology, setUp as setUpCommand } from '../src/commands/setup.js';
 import { Topology } from '../src/topology/topology.js';
 import { FakeEc2, FakeImds, type Ec2Data, type ImdsData } from './fakes/aws.js';
 import { CLI, tempDir } from './helpers.js';
@@ -118,7 +119,11 @@ function setUp(opts: Partial<ManagerOptions> = {}) {
   const log = new Logger('debug', 'logfmt', (l) => lines.push(l));
   const pipeline = new Pipeline(new Topology({ region: 'us-east-1' }));
   const metrics = new ExporterMetrics(pipeline, { topK: 10, prices: DEFAULT_PRICES });
-  const manager = new TopologyManager({ discoverAws: true, refreshIntervalMs: 3_600_000, ipRangesRefreshMs: 3_600_000, env, imdsTimeoutMs: 500, ...opts }, metrics, log);
+  const manager = new TopologyManager({ discoverAws: true, refreshIntervalMs: 3_600_000, ipRangesRefreshMs: 3_600_000, env, imdsTimeoutMs: 500, ...opts }, metrics.status, log);
+  manager.onSnapshot((t) => {
+    pipeline.setTopology(t);
+    metrics.describe(t);
+  });
   return { manager, metrics, pipeline, lines };
 }
 
@@ -197,6 +202,29 @@ describe('discovery', () => {
     // what only discovery knows is still there
     expect(classify(pipeline.topology, '172.31.70.1')).toEqual(['cross_az', 'us-east-1e']);
     manager.stop();
+  });
+
+  it('prices follow the discovered region: IMDS in ap-southeast-1, no file, no AWS_REGION → internet egress $0.12/GB', async () => {
+    const apImds = await new FakeImds({ ...structuredClone(IMDS), region: 'ap-southeast-1', zone: 'ap-southeast-1a', zoneId: 'apse1-az1' }).start();
+    const apEnv: NodeJS.ProcessEnv = { ...env, AWS_EC2_METADATA_SERVICE_ENDPOINT: apImds.url };
+    delete apEnv.AWS_REGION;
+    delete process.env.AWS_REGION;
+    Object.assign(process.env, apEnv);
+    try {
+      const s = setUpCommand({ 'remote.topK': 10, 'remote.tableSize': 1024 }, false);
+      // before discovery: the region is not known yet, us-east-1's prices
+      expect(s.metrics.prices.perGb.internet?.egress).toBe(0.09);
+      const manager = new TopologyManager({ discoverAws: true, refreshIntervalMs: 3_600_000, ipRangesRefreshMs: 3_600_000, env: apEnv, imdsTimeoutMs: 500 }, s.metrics.status, new Logger('error'));
+      followTopology(manager, s);
+      await manager.start();
+      manager.stop();
+      expect(s.pipeline.topology.region).toBe('ap-southeast-1');
+      const text = await s.metrics.render();
+      expect(text).toContain(`aztraffic_price_dollars_per_byte{direction="egress",category="internet"} ${0.12 / 2 ** 30}`);
+      expect(text).toContain(`aztraffic_price_dollars_per_byte{direction="egress",category="inter_region"} ${0.09 / 2 ** 30}`);
+    } finally {
+      await apImds.stop();
+    }
   });
 
   it('`discover` prints YAML that, read back through --topology.file, classifies the same', async () => {

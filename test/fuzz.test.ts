@@ -162,7 +162,7 @@ describe('fuzz: corrupt captures never crash, hang or lie', () => {
           pipeline.decodeErrors[Decoded.CORRUPT_RECORD]++;
         }
         if (res.corruptRecords > 0) counts.corrupt++;
-        const report = await buildReport(metrics, prices);
+        const report = await buildReport(metrics);
         allFiguresSane(report);
         const text = await metrics.render();
         expect(text, `variant ${v} (${seed.name}, ${mutName})`).not.toMatch(/ (NaN|-\d|[+-]Inf)/);

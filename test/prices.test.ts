@@ -7,7 +7,7 @@ import { tempDir } from './helpers.js';
 const dir = tempDir();
 
 describe('prices', () => {
-  it('us-east-1 defaults of DESIGN.md; unclassified unpriced', () => {
+  it('us-east-1 defaults of the README; unclassified unpriced', () => {
     expect(priceOf(DEFAULT_PRICES, 'cross_az', 'egress')).toBe(0.01);
     expect(priceOf(DEFAULT_PRICES, 'cross_az', 'ingress')).toBe(0.01);
     expect(priceOf(DEFAULT_PRICES, 'regional_public', 'ingress')).toBe(0.01);

@@ -4,14 +4,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { readU32BE, readU32LE } from '../decode/bytes.js';
+import type { FrameSink } from '../engine/sink.js';
 
-export interface FrameSink {
-  /** A new capture interface (pcapng IDB, or the pcap header); returns the sink's index for it. */
-  addInterface(name: string, linkType: number): number;
-  frame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number, iface: number): void;
-  /** pcapng interface statistics: frames dropped by the OS (kernel) and by the interface. */
-  interfaceDrops?(iface: number, kernel: number | undefined, ifdrop: number | undefined): void;
-}
+export type { FrameSink };
 
 export interface ReadResult {
   format: 'pcap' | 'pcapng';

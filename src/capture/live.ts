@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { LinkType } from '../decode/packet.js';
 import type { Logger } from '../log.js';
 import type { Pipeline } from '../pipeline.js';
-import { RecentPackets } from './duplicates.js';
+import { RecentPackets } from '../engine/duplicates.js';
 import { interfaceExists } from './interfaces.js';
 
 interface CapHandle {

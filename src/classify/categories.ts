@@ -1,15 +1,6 @@
-// Billing categories (DESIGN.md). Indexes are used in typed arrays on the hot path.
-export const Category = {
-  SAME_AZ: 0,
-  CROSS_AZ: 1,
-  REGIONAL_PUBLIC: 2,
-  AWS_SERVICE: 3,
-  INTER_REGION: 4,
-  INTERNET: 5,
-  INTERNAL: 6,
-  UNCLASSIFIED: 7,
-} as const;
-
+// Billing categories (the README's contract). One list: the label names, their indexes (used in typed
+// arrays on the hot path) and their count all come from it, so a category added here is counted,
+// labelled and sized everywhere.
 export const CATEGORY_NAMES = [
   'same_az',
   'cross_az',
@@ -24,6 +15,14 @@ export const CATEGORY_NAMES = [
 export type CategoryName = (typeof CATEGORY_NAMES)[number];
 export const CATEGORY_COUNT = CATEGORY_NAMES.length;
 
-export const Direction = { EGRESS: 0, INGRESS: 1 } as const;
+/** { NAME: index } of a list of snake_case names. */
+export function indexOf<const T extends readonly string[]>(names: T): { readonly [K in T[number] as Uppercase<K>]: number } {
+  return Object.freeze(Object.fromEntries(names.map((n, i) => [n.toUpperCase(), i]))) as { readonly [K in T[number] as Uppercase<K>]: number };
+}
+
+/** Category.SAME_AZ … Category.UNCLASSIFIED: indexes into CATEGORY_NAMES. */
+export const Category = indexOf(CATEGORY_NAMES);
+
 export const DIRECTION_NAMES = ['egress', 'ingress'] as const;
 export type DirectionName = (typeof DIRECTION_NAMES)[number];
+export const Direction = indexOf(DIRECTION_NAMES);

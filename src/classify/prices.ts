@@ -75,14 +75,35 @@ export const PricesFileSchema = z
 
 /** The region's built-in prices, with every price the file names replacing the built-in one. */
 export function loadPrices(path: string | undefined, base: Prices = DEFAULT_PRICES): Prices {
-  if (!path) return base;
-  const file = loadStructuredFile('--prices.file', path, PricesFileSchema);
-  const perGb: Prices['perGb'] = {};
-  for (const cat of CATEGORY_NAMES) {
-    const merged = { ...base.perGb[cat], ...file.prices[cat] };
-    if (Object.keys(merged).length > 0) perGb[cat] = merged;
+  return new PriceBook(path).over(base);
+}
+
+/**
+ * Prices for any region: its built-in ones with the prices file's overrides on top. The file is read
+ * once; the region may change with every topology snapshot (discovery learns it), and prices follow.
+ */
+export class PriceBook {
+  private readonly overrides: z.output<typeof PricesFileSchema>['prices'];
+
+  constructor(readonly path: string | undefined) {
+    this.overrides = path ? loadStructuredFile('--prices.file', path, PricesFileSchema).prices : {};
   }
-  return { currency: 'USD', perGb };
+
+  over(base: Prices): Prices {
+    if (!this.path) return base;
+    const perGb: Prices['perGb'] = {};
+    for (const cat of CATEGORY_NAMES) {
+      const merged = { ...base.perGb[cat], ...this.overrides[cat] };
+      if (Object.keys(merged).length > 0) perGb[cat] = merged;
+    }
+    return { currency: 'USD', perGb };
+  }
+
+  /** The region's prices; `known` is false where the region has no built-in prices (us-east-1's apply). */
+  forRegion(region: string): { prices: Prices; known: boolean } {
+    const regional = defaultPrices(region);
+    return { prices: this.over(regional.prices), known: regional.known };
+  }
 }
 
 export function priceOf(p: Prices, category: CategoryName, direction: DirectionName): number | undefined {

@@ -47,7 +47,7 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   for (const file of files) readCaptureFile(file, setup.pipeline, 0);
   const ipRanges = await obtainIpRanges(o);
   if (ipRanges) setup = setUp(o, false, ipRanges);
-  const { loaded, prices, pipeline, metrics } = setup;
+  const { loaded, pipeline, metrics } = setup;
   let local = o.localIp ?? [];
   if (local.length === 0) local = loaded.topology.localIps;
   if (local.length === 0) {
@@ -99,7 +99,7 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     duration_seconds: Number.isFinite(pipeline.first) && pipeline.now > pipeline.first ? pipeline.now - pipeline.first : null,
     problems,
   };
-  const report = await buildReport(metrics, prices, capture);
+  const report = await buildReport(metrics, capture);
   if (o.format === 'json') out(JSON.stringify({ files, local_ips: local, region: loaded.topology.region, ...report }, null, 2) + '\n');
   else out(renderTable(report));
   return exitCode;

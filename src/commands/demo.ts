@@ -23,7 +23,6 @@ export async function demo(o: DemoOptions): Promise<Running> {
   let web: Awaited<ReturnType<typeof listen>> | undefined;
   const app = createApp({
     metrics: s.metrics,
-    prices: s.prices,
     telemetryPath: o['web.telemetryPath'],
     isReady: () => true,
     title: 'Demo: the bundled sample capture, replayed in a loop at its recorded pace',

@@ -1,27 +1,23 @@
 // `discover`: the topology from IMDSv2 + the EC2 API, printed as the YAML that --topology.file reads,
-// to review it or to freeze it for hosts without IAM permissions.
+// to review it or to freeze it for hosts without IAM permissions. The same sources and merge as serve.
 import yaml from 'js-yaml';
 import { log } from '../log.js';
-import { discoverEc2, ec2Client, ec2Region, Ec2UnauthorizedError, type Ec2Info } from '../topology/ec2.js';
-import { discoverImds } from '../topology/imds.js';
-import { mergeTopology } from '../topology/manager.js';
+import { Ec2UnauthorizedError } from '../topology/ec2.js';
+import { TopologyManager } from '../topology/manager.js';
+import { TopologyStatus } from '../topology/status.js';
 
 export async function discover(out: (s: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const imds = await discoverImds({ env });
-  let ec2: Ec2Info | undefined;
-  const vpcId = imds.interfaces[0]?.vpcId;
-  if (vpcId) {
-    try {
-      ec2 = await discoverEc2(ec2Client(ec2Region(env, imds)), vpcId);
-    } catch (e) {
-      if (!(e instanceof Ec2UnauthorizedError)) throw e;
-      log.warn(`${e.message}; printing what IMDS knows: this instance's subnets, the rest of the VPC without zones`);
-    }
-  }
-  const topology = mergeTopology(imds, ec2, undefined, env);
+  const manager = new TopologyManager({ discoverAws: true, refreshIntervalMs: 0, ipRangesRefreshMs: 0, env }, new TopologyStatus(), log);
+  await manager.refreshAws(false);
+  const imds = manager.imds;
+  // without IMDS there is nothing to print; without EC2 permissions, what IMDS knows
+  if (!imds) throw manager.errors.get('imds') ?? new Error('IMDS is disabled (AWS_EC2_METADATA_DISABLED=true): nothing to discover');
+  const ec2Error = manager.errors.get('ec2');
+  if (ec2Error && !(ec2Error instanceof Ec2UnauthorizedError)) throw ec2Error;
+  const topology = manager.current();
   out(
     `# discovered by az-traffic-exporter on ${imds.instanceId || 'this instance'} (${imds.zone}${imds.zoneId ? ', ' + imds.zoneId : ''}), ${new Date().toISOString()}\n` +
-      `# source: IMDSv2${ec2 ? ' + EC2 API' : ' only'}; use with --topology.file\n` +
+      `# source: IMDSv2${manager.ec2 ? ' + EC2 API' : ' only'}; use with --topology.file\n` +
       yaml.dump(topology, { lineWidth: -1, noRefs: true }),
   );
 }

@@ -7,7 +7,7 @@ import { log } from '../log.js';
 import { registerInterfaceCounters } from '../metrics/interface-counters.js';
 import { TopologyManager } from '../topology/manager.js';
 import type { Running as RunningCommand } from './running.js';
-import { setUp, type CommonOptions } from './setup.js';
+import { followTopology, setUp, type CommonOptions } from './setup.js';
 
 export interface ServeOptions extends CommonOptions {
   interface?: string;
@@ -94,7 +94,6 @@ export async function serve(o: ServeOptions): Promise<Running> {
   let web: Awaited<ReturnType<typeof listen>> | undefined;
   const app = createApp({
     metrics,
-    prices: s.prices,
     telemetryPath: o['web.telemetryPath'],
     isReady: () => capture.state === 'running' && manager.loaded,
     title: `Live capture on ${iface}`,
@@ -120,13 +119,14 @@ export async function serve(o: ServeOptions): Promise<Running> {
       refreshIntervalMs: o['topology.refreshInterval'],
       ipRangesRefreshMs: o['ipRanges.refreshInterval'],
     },
-    metrics,
+    metrics.status,
     log,
   );
-  manager.onSwap = () => {
+  followTopology(manager, s);
+  manager.onSnapshot(() => {
     locals = localIps();
     pipeline.setLocalIps(locals);
-  };
+  });
   await manager.start();
 
   const listening = web;

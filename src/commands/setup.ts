@@ -1,10 +1,12 @@
 // What every command builds first: topology, prices, the pipeline and its metrics.
-import { defaultPrices, loadPrices, type Prices } from '../classify/prices.js';
+import { PriceBook, type Prices } from '../classify/prices.js';
 import { log } from '../log.js';
 import { ExporterMetrics } from '../metrics/registry.js';
 import { Pipeline } from '../pipeline.js';
 import { loadTopology, type LoadedTopology } from '../topology/load.js';
+import type { TopologyManager } from '../topology/manager.js';
 import type { IpRanges } from '../topology/model.js';
+import { TopologyStatus } from '../topology/status.js';
 
 export interface CommonOptions {
   'topology.file'?: string;
@@ -16,31 +18,47 @@ export interface CommonOptions {
 
 export interface Setup {
   loaded: LoadedTopology;
+  /** The prices at start; they follow the topology's region (metrics.prices is the current). */
   prices: Prices;
+  priceBook: PriceBook;
   pipeline: Pipeline;
   metrics: ExporterMetrics;
 }
 
 export function setUp(o: CommonOptions, processMetrics: boolean, ipRanges?: IpRanges): Setup {
   const loaded = loadTopology({ topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'], ipRanges });
-  const regional = defaultPrices(loaded.topology.region);
-  if (!regional.known && !o['prices.file']) {
-    log.warn(`no built-in prices for ${loaded.topology.region}: using us-east-1's; give --prices.file`, { region: loaded.topology.region });
-  }
-  const prices = loadPrices(o['prices.file'], regional.prices);
+  const priceBook = new PriceBook(o['prices.file']);
+  const status = new TopologyStatus();
   const pipeline = new Pipeline(loaded.topology, { remoteTableSize: o['remote.tableSize'] });
-  const metrics = new ExporterMetrics(pipeline, { topK: o['remote.topK'], prices, processMetrics });
-  const now = Date.now() / 1000;
-  if (loaded.file) {
-    metrics.topologySubnets.set({ source: 'file' }, loaded.topology.subnetCount);
-    metrics.topologyLastSuccess.set({ source: 'file' }, now);
-  }
-  if (loaded.ipRanges) {
-    metrics.topologySubnets.set({ source: 'ip_ranges_file' }, loaded.topology.ipRangePrefixCount);
-    metrics.topologyLastSuccess.set({ source: 'ip_ranges_file' }, now);
-  }
+  const metrics = new ExporterMetrics(pipeline, { topK: o['remote.topK'], prices: pricesOf(priceBook, loaded.topology.region), processMetrics, status });
+  if (loaded.file) status.success('file', loaded.topology.subnetCount);
+  if (loaded.ipRanges) status.success(o['ipRanges.file'] ? 'ip_ranges_file' : 'ip_ranges', loaded.topology.ipRangePrefixCount);
   if (loaded.ipRanges && loaded.regionSource === 'default') {
     log.warn('no region in the topology file and no AWS_REGION: assuming us-east-1 for ip-ranges categories', {});
   }
-  return { loaded, prices, pipeline, metrics };
+  return { loaded, prices: metrics.prices, priceBook, pipeline, metrics };
+}
+
+/** The region's prices, and a warning where there are no built-in ones and no prices file. */
+function pricesOf(book: PriceBook, region: string): Prices {
+  const { prices, known } = book.forRegion(region);
+  if (!known && !book.path) log.warn(`no built-in prices for ${region}: using us-east-1's; give --prices.file`, { region });
+  return prices;
+}
+
+/**
+ * Every new topology snapshot: the pipeline counts with it (its engine hands what it counted to the
+ * metrics first), the metrics label with its zones, and prices follow its region.
+ */
+export function followTopology(manager: TopologyManager, s: Setup): void {
+  let region = s.pipeline.topology.region;
+  manager.onSnapshot((t) => {
+    s.pipeline.setTopology(t);
+    s.metrics.describe(t);
+    if (t.region !== region) {
+      region = t.region;
+      s.metrics.setPrices(pricesOf(s.priceBook, region));
+      log.info(`prices follow the region ${region}`, { region });
+    }
+  });
 }

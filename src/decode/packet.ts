@@ -1,5 +1,6 @@
 // Hot-path decoder: reads header fields straight from the Buffer into one reused PacketMeta.
 // Never throws on packet content and never allocates per packet.
+import { indexOf } from '../classify/categories.js';
 import { readU32BE, readU32LE } from './bytes.js';
 
 /** Link-layer header types (LINKTYPE_* values as written in pcap/pcapng files). */
@@ -16,34 +17,29 @@ export const LinkType = {
   LINUX_SLL2: 276,
 } as const;
 
-/** Result codes of decodeFrame. OK and NOT_IP are not errors; the rest name a decode error. */
-export const Decoded = {
-  OK: 0,
-  NOT_IP: 1,
-  UNKNOWN_LINK_TYPE: 2,
-  TRUNCATED_LINK: 3,
-  TRUNCATED_IP: 4,
-  BAD_IP_VERSION: 5,
-  BAD_IHL: 6,
-  BAD_IP_LENGTH: 7,
-  BAD_IPV6_EXT: 8,
-  /** Counted by file sources, not by decodeFrame: a record cut short or corrupt. */
-  CORRUPT_RECORD: 9,
-} as const;
+/**
+ * Results of decodeFrame, each with the `reason` label of aztraffic_decode_errors_total it counts under
+ * ('' for OK and NOT_IP, which are not errors). One list: codes and reasons cannot drift apart.
+ */
+const DECODE_RESULTS = [
+  ['ok', ''],
+  ['not_ip', ''],
+  ['unknown_link_type', 'unknown_link_type'],
+  ['truncated_link', 'truncated_link_header'],
+  ['truncated_ip', 'truncated_ip_header'],
+  ['bad_ip_version', 'bad_ip_version'],
+  ['bad_ihl', 'bad_ipv4_header_length'],
+  ['bad_ip_length', 'bad_ip_length'],
+  ['bad_ipv6_ext', 'bad_ipv6_extension_header'],
+  // counted by file sources, not by decodeFrame: a record cut short or corrupt
+  ['corrupt_record', 'corrupt_capture_record'],
+] as const;
+
+/** Decoded.OK, Decoded.NOT_IP, Decoded.TRUNCATED_IP, …: result codes of decodeFrame. */
+export const Decoded = indexOf(DECODE_RESULTS.map(([name]) => name) as (typeof DECODE_RESULTS)[number][0][]);
 
 /** `reason` label of aztraffic_decode_errors_total, indexed by result code. */
-export const DECODE_ERROR_REASONS: readonly string[] = [
-  '',
-  '',
-  'unknown_link_type',
-  'truncated_link_header',
-  'truncated_ip_header',
-  'bad_ip_version',
-  'bad_ipv4_header_length',
-  'bad_ip_length',
-  'bad_ipv6_extension_header',
-  'corrupt_capture_record',
-];
+export const DECODE_ERROR_REASONS: readonly string[] = DECODE_RESULTS.map(([, reason]) => reason);
 
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;

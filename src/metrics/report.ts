@@ -80,8 +80,9 @@ const cost = (prices: Prices, cat: CategoryName, dir: DirectionName, bytes: numb
   return p === undefined ? null : (bytes / GB) * p;
 };
 
-export async function buildReport(m: ExporterMetrics, prices: Prices, capture?: CaptureSummary): Promise<Report> {
+export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary): Promise<Report> {
   await m.render(); // flush
+  const prices = m.prices;
   const byCat = new Map<string, CategoryRow>();
   const zones: ZoneRow[] = [];
   for (const v of await values(m, 'aztraffic_bytes_total')) {

@@ -1,6 +1,7 @@
 // EC2 API discovery: zone names ↔ IDs, the subnets of this VPC and of every VPC peered with it, and the
 // public IPs of ENIs and Elastic IPs in the region. Uses the SDK's default credential chain (instance
 // profile, IRSA, environment) and its standard endpoint settings (AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL).
+import { resolveRegion } from './region.js';
 import {
   DescribeAddressesCommand,
   DescribeAvailabilityZonesCommand,
@@ -26,8 +27,9 @@ export class Ec2UnauthorizedError extends Error {}
 const UNAUTHORIZED = new Set(['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException', 'AuthFailure']);
 
 /** The SDK's region settings first, else the instance's own region. */
+/** The EC2 API's region: the instance's own (its VPC is there), by the one region resolver. */
 export function ec2Region(env: NodeJS.ProcessEnv, imds: { region: string }): string {
-  return env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? imds.region;
+  return resolveRegion({ imds: imds.region, env }).region;
 }
 
 export function ec2Client(region: string): EC2Client {

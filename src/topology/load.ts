@@ -4,6 +4,7 @@ import { ConfigError } from '../config/errors.js';
 import { loadStructuredFile } from '../config/files.js';
 import { EMPTY_IP_RANGES, IpRangesSchema, TopologyFileSchema, type IpRanges, type TopologyFile } from './model.js';
 import { parseCidr } from './ip.js';
+import { resolveRegion, type RegionSource } from './region.js';
 import { Topology } from './topology.js';
 
 export interface TopologyInputs {
@@ -18,10 +19,8 @@ export interface LoadedTopology {
   file?: TopologyFile;
   ipRanges?: IpRanges;
   /** How the region was chosen, for a note to the user. */
-  regionSource: 'topology file' | 'AWS_REGION' | 'default';
+  regionSource: RegionSource;
 }
-
-export const DEFAULT_REGION = 'us-east-1';
 
 /** Lines (1-based) of a text that contain `needle` as a whole word. */
 function linesWith(text: string, needle: string): number[] {
@@ -77,15 +76,7 @@ export function loadTopology(inputs: TopologyInputs, env: NodeJS.ProcessEnv = pr
   const file = inputs.topologyFile ? loadStructuredFile('--topology.file', inputs.topologyFile, TopologyFileSchema) : undefined;
   if (file) checkConflicts(inputs.topologyFile!, file);
   const ipRanges = inputs.ipRangesFile ? loadStructuredFile('--ip-ranges.file', inputs.ipRangesFile, IpRangesSchema) : inputs.ipRanges;
-  let region = DEFAULT_REGION;
-  let regionSource: LoadedTopology['regionSource'] = 'default';
-  if (file?.region) {
-    region = file.region;
-    regionSource = 'topology file';
-  } else if (env.AWS_REGION) {
-    region = env.AWS_REGION;
-    regionSource = 'AWS_REGION';
-  }
+  const { region, source: regionSource } = resolveRegion({ file: file?.region, env });
   let topology: Topology;
   try {
     topology = new Topology({ file, ipRanges: ipRanges ?? EMPTY_IP_RANGES, region });

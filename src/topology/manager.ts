@@ -1,13 +1,14 @@
-// Keeps the Topology current: IMDS + EC2 API + ip-ranges.json + the optional topology file (which wins),
-// merged into one snapshot and swapped in atomically. A source that fails keeps its last good data; the
-// failure shows in aztraffic_topology_refresh_errors_total and the log, never as a lost topology.
+// Keeps the Topology current: the sources (IMDS, EC2 API, ip-ranges.json) and the optional topology file
+// (which wins) merged into one snapshot, handed to every subscriber. A source that fails keeps its last
+// good data; the failure shows in the TopologyStatus (and so in aztraffic_topology_refresh_errors_total)
+// and the log, never as a lost topology. Topology code never calls into metrics.
 import type { Logger } from '../log.js';
-import type { ExporterMetrics } from '../metrics/registry.js';
-import { discoverEc2, ec2Client, ec2Region, Ec2UnauthorizedError, type Ec2Info } from './ec2.js';
-import { discoverImds, ImdsDisabledError, type ImdsInfo } from './imds.js';
-import { fetchIpRanges } from './ip-ranges.js';
-import { DEFAULT_REGION } from './load.js';
+import type { Ec2Info } from './ec2.js';
+import type { ImdsInfo } from './imds.js';
 import type { IpRanges, PublicIp, Subnet, TopologyFile } from './model.js';
+import { resolveRegion } from './region.js';
+import { Ec2Source, FileSource, ImdsSource, IpRangesSource, type TopologySource } from './sources.js';
+import type { TopologyStatus } from './status.js';
 import { Topology } from './topology.js';
 
 export interface ManagerOptions {
@@ -25,7 +26,7 @@ export interface ManagerOptions {
 
 /** Merge what was discovered with the topology file; the file wins for any CIDR or IP it names. */
 export function mergeTopology(imds: ImdsInfo | undefined, ec2: Ec2Info | undefined, file: TopologyFile | undefined, env: NodeJS.ProcessEnv = process.env): TopologyFile {
-  const region = file?.region ?? imds?.region ?? env.AWS_REGION ?? DEFAULT_REGION;
+  const { region } = resolveRegion({ file: file?.region, imds: imds?.region, env });
   const subnets = new Map<string, Subnet>();
   const publicIps = new Map<string, PublicIp>();
   if (ec2) {
@@ -54,43 +55,57 @@ export function mergeTopology(imds: ImdsInfo | undefined, ec2: Ec2Info | undefin
 }
 
 export class TopologyManager {
-  imds: ImdsInfo | undefined;
-  ec2: Ec2Info | undefined;
-  ipRanges: IpRanges | undefined;
-  private ipRangesToken: string | undefined;
   /** The first discovery attempt is over (whatever its outcome). */
   loaded = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly env: NodeJS.ProcessEnv;
-  /** Called after each swap, e.g. to refresh local addresses. */
-  onSwap: (t: Topology) => void = () => {};
+  private readonly subscribers: ((t: Topology) => void)[] = [];
+  private readonly values = new Map<string, unknown>();
+  /** The last failure of each source, for callers that must stop on it (discover). */
+  readonly errors = new Map<string, Error>();
+  private readonly imdsSource: ImdsSource | undefined;
+  private readonly ec2Source: Ec2Source | undefined;
+  private readonly ipRangesSource: IpRangesSource | undefined;
+  private readonly fileSource: FileSource | undefined;
 
   constructor(
     private readonly o: ManagerOptions,
-    private readonly metrics: ExporterMetrics,
+    private readonly status: TopologyStatus,
     private readonly log: Logger,
   ) {
     this.env = o.env ?? process.env;
-    this.ipRanges = o.ipRangesFromFile;
+    if (o.discoverAws) {
+      this.imdsSource = new ImdsSource(this.env, o.refreshIntervalMs, o.imdsTimeoutMs);
+      this.ec2Source = new Ec2Source(this.env, () => this.imds, o.refreshIntervalMs);
+    }
+    if (o.file) this.fileSource = new FileSource(o.file);
+    if (!o.ipRangesFromFile && o.ipRangesUrl) this.ipRangesSource = new IpRangesSource(o.ipRangesUrl, o.ipRangesCache, o.ipRangesRefreshMs);
+    for (const source of ['imds', 'ec2', 'ip_ranges']) status.expect(source);
   }
 
-  private success(source: string, count: number): void {
-    this.metrics.topologySubnets.set({ source }, count);
-    this.metrics.topologyLastSuccess.set({ source }, Date.now() / 1000);
+  get imds(): ImdsInfo | undefined {
+    return this.values.get('imds') as ImdsInfo | undefined;
   }
 
-  private failure(source: string, message: string): void {
-    this.metrics.topologyRefreshErrors.inc({ source });
-    this.log.warn(message, { source });
+  get ec2(): Ec2Info | undefined {
+    return this.values.get('ec2') as Ec2Info | undefined;
+  }
+
+  get ipRanges(): IpRanges | undefined {
+    return (this.values.get('ip_ranges') as IpRanges | undefined) ?? this.o.ipRangesFromFile;
+  }
+
+  /** Every new snapshot is handed to `f`, in the order subscribed. */
+  onSnapshot(f: (t: Topology) => void): void {
+    this.subscribers.push(f);
   }
 
   async start(): Promise<void> {
-    for (const source of ['imds', 'ec2', 'ip_ranges']) this.metrics.topologyRefreshErrors.inc({ source }, 0);
-    await Promise.all([this.refreshAws(false), this.o.ipRangesFromFile ? Promise.resolve() : this.refreshIpRanges(false)]);
+    await Promise.all([this.refresh(this.fileSource), this.refreshAws(false), this.refreshIpRanges(false)]);
     this.swap();
     this.loaded = true;
     if (this.o.discoverAws) this.every(this.o.refreshIntervalMs, () => this.refreshAws(true));
-    if (!this.o.ipRangesFromFile && this.o.ipRangesUrl) this.every(this.o.ipRangesRefreshMs, () => this.refreshIpRanges(true));
+    if (this.ipRangesSource) this.every(this.o.ipRangesRefreshMs, () => this.refreshIpRanges(true));
   }
 
   private every(ms: number, f: () => Promise<void>): void {
@@ -104,67 +119,69 @@ export class TopologyManager {
     this.timers.push(t);
   }
 
+  /** Load one source; its last good value stays when it fails. Returns whether the value changed. */
+  private async refresh<T>(source: TopologySource<T> | undefined): Promise<boolean> {
+    if (!source) return false;
+    const previous = this.values.get(source.name) as T | undefined;
+    try {
+      const r = await source.load(previous);
+      if ('absent' in r) {
+        this.log.info(r.absent, { source: source.name });
+        return false;
+      }
+      if ('unchanged' in r) {
+        this.status.success(source.name, source.size(previous!));
+        return false;
+      }
+      if (r.warning) this.failure(source.name, r.warning);
+      else this.status.success(source.name, source.size(r.value));
+      this.values.set(source.name, r.value);
+      this.errors.delete(source.name);
+      return true;
+    } catch (e) {
+      const err = e as Error;
+      this.errors.set(source.name, err);
+      this.failure(source.name, source.explain ? source.explain(err, previous !== undefined) : err.message);
+      return false;
+    }
+  }
+
   /** IMDS, then the EC2 API of the instance's VPC. `swap`: rebuild the topology when done. */
   async refreshAws(swap = true): Promise<void> {
-    if (!this.o.discoverAws) return;
-    try {
-      this.imds = await discoverImds({ timeoutMs: this.o.imdsTimeoutMs, env: this.env });
-      this.success('imds', this.imds.interfaces.reduce((n, i) => n + i.subnetCidrs.length, 0));
-    } catch (e) {
-      if (e instanceof ImdsDisabledError) {
-        this.log.info(`${e.message}: topology from files only`);
-        return;
-      }
-      this.failure('imds', (e as Error).message);
-      if (!this.imds) return; // nothing to ask the EC2 API about
-    }
-    const vpcId = this.imds.interfaces[0]?.vpcId;
-    if (!vpcId) return;
-    try {
-      this.ec2 = await discoverEc2(ec2Client(ec2Region(this.env, this.imds)), vpcId);
-      this.success('ec2', this.ec2.subnets.length);
-    } catch (e) {
-      const msg = (e as Error).message;
-      if (e instanceof Ec2UnauthorizedError && !this.ec2) {
-        this.failure('ec2', `${msg}; classifying with what IMDS knows: this instance's subnets, the rest of the VPC unclassified`);
-      } else {
-        this.failure('ec2', this.ec2 ? `${msg}; keeping the last good EC2 topology` : msg);
-      }
-    }
-    if (swap) this.swap();
+    const imdsChanged = await this.refresh(this.imdsSource);
+    // without IMDS's answer now or before, there is no VPC to ask the EC2 API about
+    const ec2Changed = this.imds ? await this.refresh(this.ec2Source) : false;
+    if (swap && (imdsChanged || ec2Changed)) this.swap();
   }
 
   async refreshIpRanges(swap = true): Promise<void> {
-    if (!this.o.ipRangesUrl) return;
-    try {
-      const r = await fetchIpRanges(this.o.ipRangesUrl, this.o.ipRangesCache);
-      if (r.fromCache) this.failure('ip_ranges', `ip-ranges.json download failed; using the cached copy ${this.o.ipRangesCache}`);
-      else this.success('ip_ranges', r.ranges.prefixes.length + r.ranges.ipv6_prefixes.length);
-      if (r.ranges.syncToken !== undefined && r.ranges.syncToken === this.ipRangesToken) return; // unchanged
-      this.ipRanges = r.ranges;
-      this.ipRangesToken = r.ranges.syncToken;
+    if (await this.refresh(this.ipRangesSource)) {
       if (swap) this.swap();
-    } catch (e) {
-      this.failure('ip_ranges', `${(e as Error).message}${this.ipRanges ? '; keeping the last good ip-ranges' : ''}`);
     }
+  }
+
+  private failure(source: string, message: string): void {
+    this.status.failure(source);
+    this.log.warn(message, { source });
   }
 
   /** The merged topology file of what is known now. */
   current(): TopologyFile {
-    return mergeTopology(this.imds, this.ec2, this.o.file, this.env);
+    return mergeTopology(this.imds, this.ec2, (this.values.get('file') as TopologyFile | undefined) ?? this.o.file, this.env);
   }
 
   private swap(): void {
     const merged = this.current();
+    let t: Topology;
     try {
-      const t = new Topology({ file: merged, ipRanges: this.ipRanges, region: merged.region ?? DEFAULT_REGION });
-      this.metrics.swapTopology(t);
-      this.onSwap(t);
-      this.log.info('topology updated', { region: t.region, subnets: t.subnetCount, public_ips: t.publicIpCount, ip_range_prefixes: t.ipRangePrefixCount, zones: t.zones.length - 1 });
+      t = new Topology({ file: merged, ipRanges: this.ipRanges, region: merged.region ?? resolveRegion({ env: this.env }).region });
     } catch (e) {
       // a discovered value that does not parse must not cost the last good topology
       this.failure('merge', `topology not updated: ${(e as Error).message}`);
+      return;
     }
+    for (const f of this.subscribers) f(t);
+    this.log.info('topology updated', { region: t.region, subnets: t.subnetCount, public_ips: t.publicIpCount, ip_range_prefixes: t.ipRangePrefixCount, zones: t.zones.length - 1 });
   }
 
   stop(): void {

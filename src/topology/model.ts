@@ -1,4 +1,4 @@
-// The topology file (DESIGN.md) and AWS's ip-ranges.json, as validated data.
+// The topology file (README, "Topology file") and AWS's ip-ranges.json, as validated data.
 import { z } from 'zod';
 import { isValidCidr, isValidIp } from './ip.js';
 

@@ -2,24 +2,16 @@
 // values are small "address classes" (kind + zone). Category is then a function of the local address's
 // class and the remote's, precomputed into one row per local class, so the hot path does two lookups
 // and one index.
-import { Category } from '../classify/categories.js';
+import { AddressKind, categorize, type AddressClass } from '../classify/rules.js';
 import { ConfigError } from '../config/errors.js';
+
+export { AddressKind, type AddressClass };
 import { ipv6BigIntToWords, parseCidr, type Cidr } from './ip.js';
 import type { IpRanges, TopologyFile } from './model.js';
 import { PrefixTable4, PrefixTable6, type RankedPrefix } from './prefix-table.js';
 
-export const AddressKind = {
-  INTERNET: 0, // nothing matched: public address outside AWS
-  INTERNAL: 1, // never billed
-  SUBNET: 2, // a known subnet (this VPC or a peered one)
-  PUBLIC_IP: 3, // a public IPv4 of an ENI the topology knows
-  EC2_REGION: 4, // an EC2 range of ip-ranges.json in this region
-  AWS_SERVICE: 5, // another same-region AWS range, or GLOBAL
-  AWS_OTHER_REGION: 6,
-  PRIVATE: 7, // private address in no known subnet
-} as const;
 
-// rule order of DESIGN.md, highest first
+// rule order of the README ("Categories and prices"), highest first
 const PRIORITY_INTERNAL = 6;
 const PRIORITY_SUBNET = 5;
 const PRIORITY_PUBLIC_IP = 4;
@@ -45,11 +37,6 @@ const INTERNAL_RANGES = [
 
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7'];
 
-export interface AddressClass {
-  kind: number;
-  zone: string; // zone name, '' where none
-  zoneId: string;
-}
 
 export interface TopologySources {
   file?: TopologyFile;
@@ -129,7 +116,7 @@ export class Topology {
     let row = this.categoryRows.get(localClass);
     if (row === undefined) {
       const local = this.classes[localClass];
-      row = Uint8Array.from(this.classes, (remote) => this.categorize(local, remote));
+      row = Uint8Array.from(this.classes, (remote) => categorize(local, remote));
       this.categoryRows.set(localClass, row);
     }
     return row;
@@ -181,35 +168,6 @@ export class Topology {
       out.push({ cidr: c, rank: rank(PRIORITY_IP_RANGES, c), value: this.classOf(kind, '', '') });
     }
     return out;
-  }
-
-  /** Zone comparison by zone ID whenever both sides have one: names differ between accounts. */
-  private sameZone(a: AddressClass, b: AddressClass): boolean {
-    if (a.zoneId !== '' && b.zoneId !== '') return a.zoneId === b.zoneId;
-    return a.zone !== '' && a.zone === b.zone;
-  }
-
-  private categorize(local: AddressClass, remote: AddressClass): number {
-    switch (remote.kind) {
-      case AddressKind.INTERNAL:
-        return Category.INTERNAL;
-      case AddressKind.SUBNET:
-        // without the local zone, same vs cross AZ is unknowable: say so instead of guessing
-        if (local.kind !== AddressKind.SUBNET || (local.zone === '' && local.zoneId === '')) return Category.UNCLASSIFIED;
-        if (remote.zone === '' && remote.zoneId === '') return Category.UNCLASSIFIED;
-        return this.sameZone(local, remote) ? Category.SAME_AZ : Category.CROSS_AZ;
-      case AddressKind.PUBLIC_IP:
-      case AddressKind.EC2_REGION:
-        return Category.REGIONAL_PUBLIC;
-      case AddressKind.AWS_SERVICE:
-        return Category.AWS_SERVICE;
-      case AddressKind.AWS_OTHER_REGION:
-        return Category.INTER_REGION;
-      case AddressKind.PRIVATE:
-        return Category.UNCLASSIFIED;
-      default:
-        return Category.INTERNET;
-    }
   }
 
   /** Class of an address given as text (config time, tests). */

@@ -6,7 +6,6 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
-import type { Prices } from '../classify/prices.js';
 import { buildReport } from '../metrics/report.js';
 import type { ExporterMetrics } from '../metrics/registry.js';
 import { VERSION } from '../version.js';
@@ -15,7 +14,6 @@ import { BasicAuth, fileStamp, loadWebConfig, type WebConfig } from './web-confi
 
 export interface WebOptions {
   metrics: ExporterMetrics;
-  prices: Prices;
   telemetryPath: string;
   isReady: () => boolean;
   title?: string;
@@ -159,7 +157,7 @@ export function createApp(o: WebOptions, security: WebSecurity = WebSecurity.loa
   });
   app.get('/', async (_req, res, next) => {
     try {
-      const r = await buildReport(o.metrics, o.prices);
+      const r = await buildReport(o.metrics);
       const rows = r.categories
         .slice(0, 10)
         .map(

@@ -1,16 +1,13 @@
 // Per-remote byte counts between two flushes, in an open-addressing hash table over typed arrays:
 // adding a packet allocates nothing. Keys are (address, service port, direction, category); IPv6
 // addresses are first interned to a small id. Full table → bytes go to the "other" bucket, never lost.
-import { CATEGORY_COUNT } from '../classify/categories.js';
-
-const EMPTY = 0;
-const OCCUPIED = 1 << 22;
+import { EMPTY_KEY, LAYOUT, type CounterLayout } from './counter-layout.js';
 
 export class RemoteTable {
   readonly capacity: number;
   private readonly mask: number;
   private readonly k0: Uint32Array; // IPv4 address or IPv6 intern id
-  private readonly k1: Uint32Array; // OCCUPIED | v6 << 21 | cat << 18 | dir << 17 | (port + 1)
+  private readonly k1: Uint32Array; // remoteKey(v6, cat, dir, port)
   private readonly zoneOf: Int32Array;
   readonly bytes: Float64Array;
   private used = 0;
@@ -29,8 +26,15 @@ export class RemoteTable {
     readonly zoneCount: number,
     /** Called when the table is full, before a byte would spill: it may drain and clear the table. */
     private readonly onFull?: () => void,
+    /** How keys and spill slots are packed (tests give other category counts). */
+    private readonly layout: CounterLayout = LAYOUT,
   ) {
     this.capacity = capacity;
+    const k = layout.keyShifts;
+    this.dirShift = k.dir;
+    this.catShift = k.cat;
+    this.occupied = 1 << k.occupied;
+    this.v6Bit = 1 << k.v6;
     let slots = 16;
     while (slots < capacity * 2) slots *= 2;
     this.mask = slots - 1;
@@ -41,17 +45,23 @@ export class RemoteTable {
     this.v6Mask = slots - 1;
     this.v6Words = new Uint32Array(slots * 4);
     this.v6Used = new Uint8Array(slots);
-    this.overflow = new Float64Array(2 * CATEGORY_COUNT * zoneCount);
+    this.overflow = new Float64Array(layout.spillSlots(zoneCount));
   }
 
   get size(): number {
     return this.used;
   }
 
+  // the remote key packed inline (layout.remoteKey, without a call per packet)
+  private readonly dirShift: number;
+  private readonly catShift: number;
+  private readonly occupied: number;
+  private readonly v6Bit: number;
+
   add4(addr: number, port: number, dir: number, cat: number, zone: number, ipBytes: number): void {
     // a full table is drained before it would spill, where the owner asks for it (analyze)
     if (this.used >= this.capacity && this.onFull !== undefined) this.onFull();
-    this.add(addr, OCCUPIED | (cat << 18) | (dir << 17) | (port + 1), dir, cat, zone, ipBytes);
+    this.add(addr, this.occupied | (cat << this.catShift) | (dir << this.dirShift) | (port + 1), dir, cat, zone, ipBytes);
   }
 
   add6(w: Uint32Array, port: number, dir: number, cat: number, zone: number, ipBytes: number): void {
@@ -61,7 +71,7 @@ export class RemoteTable {
       this.spill(dir, cat, zone, ipBytes);
       return;
     }
-    this.add(id, OCCUPIED | (1 << 21) | (cat << 18) | (dir << 17) | (port + 1), dir, cat, zone, ipBytes);
+    this.add(id, this.occupied | this.v6Bit | (cat << this.catShift) | (dir << this.dirShift) | (port + 1), dir, cat, zone, ipBytes);
   }
 
   private add(key0: number, key1: number, dir: number, cat: number, zone: number, ipBytes: number): void {
@@ -70,7 +80,7 @@ export class RemoteTable {
     h = (h ^ (h >>> 15)) & mask;
     while (true) {
       const k = this.k1[h];
-      if (k === EMPTY) break;
+      if (k === EMPTY_KEY) break;
       if (k === key1 && this.k0[h] === key0) {
         this.bytes[h] += ipBytes;
         return;
@@ -89,7 +99,7 @@ export class RemoteTable {
   }
 
   private spill(dir: number, cat: number, zone: number, ipBytes: number): void {
-    this.overflow[(dir * CATEGORY_COUNT + cat) * this.zoneCount + zone] += ipBytes;
+    this.overflow[this.layout.spillSlot(dir, cat, zone, this.zoneCount)] += ipBytes;
     this.overflowed++;
   }
 
@@ -132,11 +142,9 @@ export class RemoteTable {
   ): void {
     for (let h = 0; h <= this.mask; h++) {
       const k = this.k1[h];
-      if (k === EMPTY) continue;
-      const port = (k & 0x1ffff) - 1;
-      const dir = (k >>> 17) & 1;
-      const cat = (k >>> 18) & 7;
-      if ((k >>> 21) & 1) {
+      if (k === EMPTY_KEY) continue;
+      const { v6, port, dir, cat } = this.layout.decodeRemoteKey(k);
+      if (v6) {
         const id = this.k0[h] << 2;
         visit(6, 0, this.v6Words.subarray(id, id + 4), port, dir, cat, this.zoneOf[h], this.bytes[h]);
       } else {
@@ -147,7 +155,7 @@ export class RemoteTable {
 
   clear(): void {
     if (this.used > 0) {
-      this.k1.fill(EMPTY);
+      this.k1.fill(EMPTY_KEY);
       this.used = 0;
     }
     if (this.v6Count > 0) {

@@ -1,0 +1,124 @@
+// Every index the counting engine packs, encoded and decoded here and nowhere else, with widths derived
+// from the lists they index (categories, directions), so that a category added to CATEGORY_NAMES is
+// counted, labelled and never silently aliased.
+//
+// - Zone-pair counters of aztraffic_{bytes,packets}_total: one slot per (zone pair, direction,
+//   category), zone pairs numbered as they are first seen. Memory grows with the pairs traffic shows,
+//   not with the square of the zones a topology names (5,000 zones would be 25 M pairs).
+// - Remote keys of the remote table: one 32-bit word of (family, category, direction, port).
+// - Spill slots: bytes of remotes that found no room, by (direction, category, remote zone).
+import { CATEGORY_COUNT, DIRECTION_NAMES } from '../classify/categories.js';
+
+/** Bits needed for values 0 … n-1. */
+export function bitsFor(n: number): number {
+  return Math.max(1, Math.ceil(Math.log2(n)));
+}
+
+export interface RemoteKeyParts {
+  v6: boolean;
+  cat: number;
+  dir: number;
+  port: number;
+}
+
+/** An empty remote-table slot. */
+export const EMPTY_KEY = 0;
+
+/** The encodings for `categories` categories and `directions` directions. */
+export function makeLayout(categories: number, directions: number) {
+  const slotsPerPair = directions * categories;
+  // remote key word, low bits first: port + 1 (17 bits: -1 … 65535), direction, category, family, and a
+  // top "occupied" bit so that no key is 0 (0 marks an empty slot)
+  const PORT_BITS = 17;
+  const DIR_BITS = bitsFor(directions);
+  const CAT_BITS = bitsFor(categories);
+  const DIR_SHIFT = PORT_BITS;
+  const CAT_SHIFT = DIR_SHIFT + DIR_BITS;
+  const V6_SHIFT = CAT_SHIFT + CAT_BITS;
+  const OCCUPIED_SHIFT = V6_SHIFT + 1;
+  if (OCCUPIED_SHIFT > 30) throw new Error(`remote key needs ${OCCUPIED_SHIFT + 1} bits: too many categories for one 32-bit word`);
+  const PORT_MASK = (1 << PORT_BITS) - 1;
+  const DIR_MASK = (1 << DIR_BITS) - 1;
+  const CAT_MASK = (1 << CAT_BITS) - 1;
+  return {
+    categories,
+    directions,
+    /** Bit positions of the remote key's fields, for code that packs keys inline (the hot path). */
+    keyShifts: { dir: DIR_SHIFT, cat: CAT_SHIFT, v6: V6_SHIFT, occupied: OCCUPIED_SHIFT },
+    /** Counter slots per zone pair: direction × category. */
+    slotsPerPair,
+    /** Counter slot of a pair, direction and category. */
+    pairSlot: (pair: number, dir: number, cat: number): number => pair * slotsPerPair + dir * categories + cat,
+    /** The pair, direction and category of a counter slot. */
+    decodePairSlot(slot: number): { pair: number; dir: number; cat: number } {
+      const pair = Math.floor(slot / slotsPerPair);
+      const rest = slot - pair * slotsPerPair;
+      return { pair, dir: Math.floor(rest / categories), cat: rest % categories };
+    },
+    /** Spill slot of (direction, category, remote zone), for `zones` zones. */
+    spillSlot: (dir: number, cat: number, zone: number, zones: number): number => (dir * categories + cat) * zones + zone,
+    spillSlots: (zones: number): number => directions * categories * zones,
+    decodeSpillSlot(slot: number, zones: number): { dir: number; cat: number; zone: number } {
+      const dc = Math.floor(slot / zones);
+      return { dir: Math.floor(dc / categories), cat: dc % categories, zone: slot % zones };
+    },
+    remoteKey: (v6: boolean, cat: number, dir: number, port: number): number =>
+      (1 << OCCUPIED_SHIFT) | ((v6 ? 1 : 0) << V6_SHIFT) | (cat << CAT_SHIFT) | (dir << DIR_SHIFT) | (port + 1),
+    decodeRemoteKey(k: number): RemoteKeyParts {
+      return { v6: ((k >>> V6_SHIFT) & 1) === 1, cat: (k >>> CAT_SHIFT) & CAT_MASK, dir: (k >>> DIR_SHIFT) & DIR_MASK, port: (k & PORT_MASK) - 1 };
+    },
+  };
+}
+
+export type CounterLayout = ReturnType<typeof makeLayout>;
+
+/** The layout of this build's categories and directions. */
+export const LAYOUT: CounterLayout = makeLayout(CATEGORY_COUNT, DIRECTION_NAMES.length);
+export const SLOTS_PER_PAIR = LAYOUT.slotsPerPair;
+export const { pairSlot, decodePairSlot, spillSlot, spillSlots, decodeSpillSlot, remoteKey, decodeRemoteKey } = LAYOUT;
+
+/**
+ * Zone pairs, numbered as first seen. A host has few local zones: each gets a row that maps a remote
+ * zone to its pair, so finding a counter slot is two array reads.
+ */
+export class ZonePairs {
+  /** Local zone of each pair. */
+  localZone = new Int32Array(16);
+  /** Remote zone of each pair. */
+  remoteZone = new Int32Array(16);
+  count = 0;
+  private readonly rows = new Map<number, Int32Array>();
+
+  constructor(readonly zoneCount: number) {}
+
+  /** The row of a local zone: remote zone → pair, -1 where not yet seen. */
+  row(localZone: number): Int32Array {
+    let r = this.rows.get(localZone);
+    if (r === undefined) {
+      r = new Int32Array(this.zoneCount).fill(-1);
+      this.rows.set(localZone, r);
+    }
+    return r;
+  }
+
+  /** The pair of (local zone, remote zone), numbered now if new. */
+  add(localZone: number, remoteZone: number): number {
+    const row = this.row(localZone);
+    if (row[remoteZone] >= 0) return row[remoteZone];
+    const p = this.count++;
+    if (p >= this.localZone.length) {
+      this.localZone = grow(this.localZone);
+      this.remoteZone = grow(this.remoteZone);
+    }
+    this.localZone[p] = localZone;
+    this.remoteZone[p] = remoteZone;
+    row[remoteZone] = p;
+    return p;
+  }
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const g = new Int32Array(a.length * 2);
+  g.set(a);
+  return g;
+}

@@ -1,0 +1,246 @@
+// The counting engine: given a local and a remote address, bytes, packets and ports, it classifies
+// (category row of the local address × class of the remote) and counts into zone-pair counters and the
+// remote table. Packets (through Pipeline) and sources that already have addresses and byte counts
+// (flow records) share it. Nothing here allocates per call.
+import { CATEGORY_COUNT, Direction } from '../classify/categories.js';
+import { ipv6BigIntToWords, parseCidr } from '../topology/ip.js';
+import type { Topology } from '../topology/topology.js';
+import { decodePairSlot, pairSlot, SLOTS_PER_PAIR, ZonePairs } from './counter-layout.js';
+import { RemoteTable } from './remote-table.js';
+
+const EPHEMERAL_MIN = 32768;
+
+/** The service side's port: the well-known one, else the one that is not ephemeral, else the lower. */
+export function servicePort(a: number, b: number): number {
+  if (a < 0 || b < 0) return -1;
+  const aLow = a < 1024;
+  if (aLow !== b < 1024) return aLow ? a : b;
+  const aEph = a >= EPHEMERAL_MIN;
+  if (aEph !== b >= EPHEMERAL_MIN) return aEph ? b : a;
+  return a < b ? a : b;
+}
+
+/** What a drain hands over for one counter slot. */
+export interface PairTotals {
+  dir: number;
+  cat: number;
+  localZone: number;
+  remoteZone: number;
+  bytes: number;
+  packets: number;
+}
+
+export class Engine {
+  private t!: Topology;
+  private pairs!: ZonePairs;
+  // counters, indexed pairSlot(pair, dir, cat); they grow with the zone pairs seen
+  private bytes = new Float64Array(0);
+  private packets = new Float64Array(0);
+  private remoteTable!: RemoteTable;
+  /** Packets and bytes where neither address is local: not billed to this host. */
+  transitPackets = 0;
+  transitBytes = 0;
+
+  private local4 = new Uint32Array(0);
+  private local6 = new Uint32Array(0);
+  // per local address: its category row (remote class → category), its zone's pair row (remote zone →
+  // zone pair, -1 until seen) and its zone
+  private local4Cat: Uint8Array[] = [];
+  private local4Pairs: Int32Array[] = [];
+  private local4Zone = new Int32Array(0);
+  private local6Cat: Uint8Array[] = [];
+  private local6Pairs: Int32Array[] = [];
+  private local6Zone = new Int32Array(0);
+  private localTexts: string[] = [];
+  private onRemotesFull: (() => void) | undefined;
+  private readonly beforeSwap: (() => void)[] = [];
+
+  constructor(
+    topology: Topology,
+    private readonly remoteTableSize = 65536,
+  ) {
+    this.install(topology);
+  }
+
+  get topology(): Topology {
+    return this.t;
+  }
+
+  get remotes(): RemoteTable {
+    return this.remoteTable;
+  }
+
+  get localIps(): readonly string[] {
+    return this.localTexts;
+  }
+
+  /** `drain` is called before a topology swap replaces the counters: it must take what they hold. */
+  onBeforeSwap(drain: () => void): void {
+    this.beforeSwap.push(drain);
+  }
+
+  /** Swap in a new topology snapshot. Whoever drains the counters takes them first: nothing is lost. */
+  setTopology(t: Topology): void {
+    for (const drain of this.beforeSwap) drain();
+    this.install(t);
+  }
+
+  private install(t: Topology): void {
+    this.t = t;
+    this.pairs = new ZonePairs(t.zones.length);
+    this.bytes = new Float64Array(16 * SLOTS_PER_PAIR);
+    this.packets = new Float64Array(16 * SLOTS_PER_PAIR);
+    this.remoteTable = new RemoteTable(this.remoteTableSize, t.zones.length, this.onRemotesFull);
+    this.setLocalIps(this.localTexts);
+  }
+
+  /** From now on a full remote table is handed to `drain` (which empties it) instead of spilling. */
+  drainRemotesWhenFull(drain: () => void): void {
+    this.onRemotesFull = drain;
+    this.remoteTable = new RemoteTable(this.remoteTableSize, this.t.zones.length, drain);
+  }
+
+  setLocalIps(ips: readonly string[]): void {
+    this.localTexts = [...ips];
+    const t = this.t;
+    const v4: number[] = [];
+    const v6: number[] = [];
+    const z4: number[] = [];
+    const z6: number[] = [];
+    this.local4Cat = [];
+    this.local4Pairs = [];
+    this.local6Cat = [];
+    this.local6Pairs = [];
+    for (const ip of ips) {
+      const c = parseCidr(ip);
+      const cls = t.classIndexOf(ip);
+      const zone = t.classZone[cls];
+      if (c.family === 4) {
+        v4.push(Number(c.start));
+        z4.push(zone);
+        this.local4Cat.push(t.categoryRow(cls));
+        this.local4Pairs.push(this.pairs.row(zone));
+      } else {
+        for (const w of ipv6BigIntToWords(c.start)) v6.push(w);
+        z6.push(zone);
+        this.local6Cat.push(t.categoryRow(cls));
+        this.local6Pairs.push(this.pairs.row(zone));
+      }
+    }
+    this.local4 = Uint32Array.from(v4);
+    this.local4Zone = Int32Array.from(z4);
+    this.local6 = Uint32Array.from(v6);
+    this.local6Zone = Int32Array.from(z6);
+  }
+
+  localIndex4(a: number): number {
+    const l = this.local4;
+    for (let i = 0; i < l.length; i++) if (l[i] === a) return i;
+    return -1;
+  }
+
+  localIndex6(w: Uint32Array): number {
+    const l = this.local6;
+    for (let i = 0, k = 0; k < l.length; i++, k += 4) {
+      if (l[k] === w[0] && l[k + 1] === w[1] && l[k + 2] === w[2] && l[k + 3] === w[3]) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * Count traffic between two IPv4 addresses (as 32-bit numbers); whichever is local decides the
+   * direction. Ports are -1 where there are none. Returns false for transit (neither is local).
+   */
+  count4(src: number, dst: number, bytes: number, packets: number, srcPort: number, dstPort: number): boolean {
+    let local = this.localIndex4(src);
+    let dir: number;
+    let remote: number;
+    if (local >= 0) {
+      dir = Direction.EGRESS;
+      remote = dst;
+    } else {
+      local = this.localIndex4(dst);
+      if (local < 0) return this.transit(bytes, packets);
+      dir = Direction.INGRESS;
+      remote = src;
+    }
+    const remoteClass = this.t.table4.lookup(remote);
+    const cat = this.local4Cat[local][remoteClass];
+    const remoteZone = this.t.classZone[remoteClass];
+    let pair = this.local4Pairs[local][remoteZone];
+    if (pair < 0) pair = this.newPair(this.local4Zone[local], remoteZone);
+    const idx = pair * SLOTS_PER_PAIR + dir * CATEGORY_COUNT + cat;
+    this.bytes[idx] += bytes;
+    this.packets[idx] += packets;
+    this.remoteTable.add4(remote, servicePort(srcPort, dstPort), dir, cat, remoteZone, bytes);
+    return true;
+  }
+
+  /** count4 for IPv6 addresses as four 32-bit words each. */
+  count6(src: Uint32Array, dst: Uint32Array, bytes: number, packets: number, srcPort: number, dstPort: number): boolean {
+    let local = this.localIndex6(src);
+    let dir: number;
+    let remote: Uint32Array;
+    if (local >= 0) {
+      dir = Direction.EGRESS;
+      remote = dst;
+    } else {
+      local = this.localIndex6(dst);
+      if (local < 0) return this.transit(bytes, packets);
+      dir = Direction.INGRESS;
+      remote = src;
+    }
+    const remoteClass = this.t.table6.lookup(remote);
+    const cat = this.local6Cat[local][remoteClass];
+    const remoteZone = this.t.classZone[remoteClass];
+    let pair = this.local6Pairs[local][remoteZone];
+    if (pair < 0) pair = this.newPair(this.local6Zone[local], remoteZone);
+    const idx = pair * SLOTS_PER_PAIR + dir * CATEGORY_COUNT + cat;
+    this.bytes[idx] += bytes;
+    this.packets[idx] += packets;
+    this.remoteTable.add6(remote, servicePort(srcPort, dstPort), dir, cat, remoteZone, bytes);
+    return true;
+  }
+
+  private transit(bytes: number, packets: number): false {
+    this.transitPackets += packets;
+    this.transitBytes += bytes;
+    return false;
+  }
+
+  /** A zone pair seen for the first time: number it, and make room for its counters. */
+  private newPair(localZone: number, remoteZone: number): number {
+    const pair = this.pairs.add(localZone, remoteZone);
+    const need = pairSlot(pair + 1, 0, 0);
+    if (need > this.bytes.length) {
+      const size = Math.max(need, this.bytes.length * 2);
+      const b = new Float64Array(size);
+      b.set(this.bytes);
+      this.bytes = b;
+      const p = new Float64Array(size);
+      p.set(this.packets);
+      this.packets = p;
+    }
+    return pair;
+  }
+
+  /** Hand over every non-zero counter since the last drain, and zero them. */
+  drainCounters(visit: (t: Readonly<PairTotals>) => void): void {
+    const out: PairTotals = { dir: 0, cat: 0, localZone: 0, remoteZone: 0, bytes: 0, packets: 0 };
+    const b = this.bytes;
+    const p = this.packets;
+    for (let i = 0; i < b.length; i++) {
+      if (p[i] === 0 && b[i] === 0) continue;
+      const { pair, dir, cat } = decodePairSlot(i);
+      out.dir = dir;
+      out.cat = cat;
+      out.localZone = this.pairs.localZone[pair];
+      out.remoteZone = this.pairs.remoteZone[pair];
+      out.bytes = b[i];
+      out.packets = p[i];
+      visit(out);
+    }
+    b.fill(0);
+    p.fill(0);
+  }
+}

@@ -1,0 +1,63 @@
+// What the capture saw and lost: frames per interface, drops, whether it runs, its failures; and the
+// frames it saw that are not this host's billed traffic (transit, non-IP, duplicates on `any`).
+import client from 'prom-client';
+import type { Engine } from '../../engine/engine.js';
+import type { CaptureStats, DecodeStats } from '../../pipeline.js';
+import { Totals } from './totals.js';
+
+export class CaptureFamily {
+  private readonly packets: Totals<'interface'>;
+  private readonly dropped: Totals<'interface' | 'where'>;
+  private readonly transit: Totals<never>;
+  private readonly nonIp: Totals<never>;
+  private readonly duplicates: Totals<never>;
+  readonly up: client.Gauge<'interface'>;
+  readonly errors: client.Counter<'interface'>;
+
+  constructor(registers: client.Registry[]) {
+    this.packets = new Totals(
+      new client.Counter({ name: 'aztraffic_capture_packets_total', help: 'Frames captured, by interface, before decoding.', labelNames: ['interface'], registers }),
+    );
+    this.dropped = new Totals(
+      new client.Counter({
+        name: 'aztraffic_capture_dropped_packets_total',
+        help: 'Frames the capture reports lost, by interface and where they were dropped (kernel, interface).',
+        labelNames: ['interface', 'where'],
+        registers,
+      }),
+    );
+    this.transit = new Totals(new client.Counter({ name: 'aztraffic_transit_packets_total', help: 'IP packets where neither address is local to this host; not billed to it.', registers }));
+    this.nonIp = new Totals(new client.Counter({ name: 'aztraffic_non_ip_packets_total', help: 'Frames that carry no IP packet (ARP, LLDP, ...); not traffic AWS bills.', registers }));
+    this.duplicates = new Totals(
+      new client.Counter({
+        name: 'aztraffic_duplicate_packets_total',
+        help: 'Second captures of one packet on the "any" interface (a bridge and its port); counted once.',
+        registers,
+      }),
+    );
+    this.up = new client.Gauge({
+      name: 'aztraffic_capture_up',
+      help: 'Whether capture on the interface is running (1) or failed and being retried (0).',
+      labelNames: ['interface'],
+      registers,
+    });
+    this.errors = new client.Counter({
+      name: 'aztraffic_capture_errors_total',
+      help: 'Capture failures (interface gone, permission denied, ...); each is retried with backoff.',
+      labelNames: ['interface'],
+      registers,
+    });
+  }
+
+  take(c: CaptureStats, d: DecodeStats, engine: Engine): void {
+    c.interfaces.forEach((name, i) => {
+      this.packets.set({ interface: name }, c.packets[i]);
+      // -1: the source never reported drops for it
+      if (c.dropsKernel[i] >= 0) this.dropped.set({ interface: name, where: 'kernel' }, c.dropsKernel[i]);
+      if (c.dropsInterface[i] >= 0) this.dropped.set({ interface: name, where: 'interface' }, c.dropsInterface[i]);
+    });
+    this.transit.set({}, engine.transitPackets);
+    this.nonIp.set({}, d.nonIp);
+    this.duplicates.set({}, d.duplicates);
+  }
+}

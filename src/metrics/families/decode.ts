@@ -1,0 +1,29 @@
+// aztraffic_decode_errors_total by reason: frames and DNS messages that could not be used.
+import client from 'prom-client';
+import { DECODE_ERROR_REASONS } from '../../decode/packet.js';
+import type { DecodeStats } from '../../pipeline.js';
+import { Totals } from './totals.js';
+
+export class DecodeFamily {
+  private readonly totals: Totals<'reason'>;
+
+  constructor(registers: client.Registry[]) {
+    const counter = new client.Counter({
+      name: 'aztraffic_decode_errors_total',
+      help: 'Frames that could not be decoded, by reason; they are not counted as traffic.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.totals = new Totals(counter);
+    for (const reason of [...DECODE_ERROR_REASONS.filter((r) => r !== ''), 'malformed_dns', 'truncated_dns', 'unsolicited_dns']) counter.inc({ reason }, 0);
+  }
+
+  take(d: DecodeStats): void {
+    DECODE_ERROR_REASONS.forEach((reason, i) => {
+      if (reason !== '') this.totals.set({ reason }, d.errors[i]);
+    });
+    this.totals.set({ reason: 'malformed_dns' }, d.dnsMalformed);
+    this.totals.set({ reason: 'truncated_dns' }, d.dnsCut);
+    this.totals.set({ reason: 'unsolicited_dns' }, d.dnsUnsolicited);
+  }
+}

@@ -1,0 +1,52 @@
+// The topology in force and the health of its sources: subnets and last success per source, failed
+// refreshes, and which zone name is which zone ID. Read from TopologyStatus on every scrape.
+import client from 'prom-client';
+import type { Topology } from '../../topology/topology.js';
+import type { TopologyStatus } from '../../topology/status.js';
+
+export class TopologyFamily {
+  private readonly zoneInfo: client.Gauge<'zone' | 'zone_id'>;
+
+  constructor(registers: client.Registry[], status: TopologyStatus) {
+    new client.Gauge({
+      name: 'aztraffic_topology_subnets',
+      help: 'Subnets known to the topology, by source.',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        for (const [source, s] of status.sources) if (s.entries !== undefined) this.set({ source }, s.entries);
+      },
+    });
+    new client.Gauge({
+      name: 'aztraffic_topology_last_success_timestamp_seconds',
+      help: 'Unix time of the last successful topology load, by source.',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        for (const [source, s] of status.sources) if (s.lastSuccess !== undefined) this.set({ source }, s.lastSuccess);
+      },
+    });
+    new client.Counter({
+      name: 'aztraffic_topology_refresh_errors_total',
+      help: 'Failed topology refreshes, by source; the last good topology stays in use.',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        // the status holds the totals: a counter's value is set by resetting and adding the total
+        this.reset();
+        for (const [source, s] of status.sources) this.inc({ source }, s.errors);
+      },
+    });
+    this.zoneInfo = new client.Gauge({
+      name: 'aztraffic_zone_info',
+      help: 'Maps zone names (local_az, remote_az) to zone IDs; always 1.',
+      labelNames: ['zone', 'zone_id'],
+      registers,
+    });
+  }
+
+  describe(t: Topology): void {
+    this.zoneInfo.reset();
+    for (const [zone, zoneId] of t.zoneIds) this.zoneInfo.set({ zone, zone_id: zoneId }, 1);
+  }
+}

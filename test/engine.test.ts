@@ -1,0 +1,142 @@
+// The counting engine on its own: the counter layout at its limits (a 9th category, every port,
+// 1,000 zones), counting through flushes, and a topology swap that loses nothing.
+import { describe, expect, it } from 'vitest';
+import { CATEGORY_NAMES } from '../src/classify/categories.js';
+import { loadPrices } from '../src/classify/prices.js';
+import { EMPTY_KEY, LAYOUT, makeLayout } from '../src/engine/counter-layout.js';
+import { Engine, type PairTotals } from '../src/engine/engine.js';
+import { RemoteTable } from '../src/engine/remote-table.js';
+import { ExporterMetrics } from '../src/metrics/registry.js';
+import { Pipeline } from '../src/pipeline.js';
+import { parseCidr } from '../src/topology/ip.js';
+import { Topology } from '../src/topology/topology.js';
+import { parseMetrics } from './netns.js';
+import { topologyFile } from './helpers.js';
+
+const v4 = (ip: string): number => Number(parseCidr(ip).start);
+const PORTS = [-1, 0, 1, 53, 1023, 1024, 32767, 32768, 65534, 65535];
+
+describe('counter layout', () => {
+  for (const categories of [8, 9, 16, 64]) {
+    it(`${categories} categories: every (family, category, direction, port) has its own non-zero key and decodes back`, () => {
+      const l = makeLayout(categories, 2);
+      const seen = new Set<number>();
+      for (const v6 of [false, true]) {
+        for (let cat = 0; cat < categories; cat++) {
+          for (const dir of [0, 1]) {
+            for (const port of PORTS) {
+              const k = l.remoteKey(v6, cat, dir, port);
+              expect(k).not.toBe(EMPTY_KEY);
+              expect(k >>> 0).toBe(k); // one unsigned 32-bit word
+              expect(seen.has(k)).toBe(false);
+              seen.add(k);
+              expect(l.decodeRemoteKey(k)).toEqual({ v6, cat, dir, port });
+            }
+          }
+        }
+      }
+    });
+  }
+
+  it('refuses a category count that does not fit one 32-bit key', () => {
+    expect(() => makeLayout(1 << 12, 2)).toThrow(/too many categories/);
+  });
+
+  it('counter and spill slots of 1,000 × 1,000 zone pairs decode back', () => {
+    const l = makeLayout(9, 2);
+    for (const pair of [0, 1, 999, 999_999]) {
+      for (let cat = 0; cat < 9; cat++) {
+        for (const dir of [0, 1]) expect(l.decodePairSlot(l.pairSlot(pair, dir, cat))).toEqual({ pair, dir, cat });
+      }
+    }
+    const zones = 1000;
+    expect(l.spillSlots(zones)).toBe(2 * 9 * zones);
+    for (const zone of [0, 1, 999]) expect(l.decodeSpillSlot(l.spillSlot(1, 8, zone, zones), zones)).toEqual({ dir: 1, cat: 8, zone });
+  });
+
+  it("this build's layout matches the category list", () => {
+    expect(LAYOUT.categories).toBe(CATEGORY_NAMES.length);
+    expect(LAYOUT.slotsPerPair).toBe(2 * CATEGORY_NAMES.length);
+  });
+
+  it('a remote table with a 9th category keeps it (3 bits made it family 6, category 0)', () => {
+    const l = makeLayout(9, 2);
+    const t = new RemoteTable(64, 3, undefined, l);
+    t.add4(v4('198.51.100.7'), 65535, 1, 8, 2, 1500);
+    t.add6(Uint32Array.of(0x20010db8, 0, 0, 1), -1, 0, 8, 1, 40);
+    t.add4(v4('198.51.100.8'), 443, 0, 7, 0, 100);
+    const got: unknown[] = [];
+    t.forEach((family, addr4, _a6, port, dir, cat, zone, bytes) => got.push({ family, addr4, port, dir, cat, zone, bytes }));
+    expect(got).toContainEqual({ family: 4, addr4: v4('198.51.100.7'), port: 65535, dir: 1, cat: 8, zone: 2, bytes: 1500 });
+    expect(got).toContainEqual({ family: 6, addr4: 0, port: -1, dir: 0, cat: 8, zone: 1, bytes: 40 });
+    expect(got).toContainEqual({ family: 4, addr4: v4('198.51.100.8'), port: 443, dir: 0, cat: 7, zone: 0, bytes: 100 });
+  });
+});
+
+/** A topology of `n` zones: subnet 10.(i>>8).(i&255).0/24 in zone z-i (ID zid-i). */
+function zonesTopology(n: number): Topology {
+  const subnets = Array.from({ length: n }, (_, i) => ({ cidr: `10.${i >> 8}.${i & 255}.0/24`, zone: `z-${i}`, zone_id: `zid-${i}` }));
+  return new Topology({ file: topologyFile({ subnets }), region: 'us-east-1' });
+}
+
+describe('engine', () => {
+  it('1,000 zones: traffic to each counts in its own zone pair, exactly, in memory that grows with the pairs seen', () => {
+    const e = new Engine(zonesTopology(1000));
+    e.setLocalIps(['10.0.0.10']);
+    for (let i = 0; i < 1000; i++) {
+      expect(e.count4(v4('10.0.0.10'), v4(`10.${i >> 8}.${i & 255}.20`), 100 + i, 1, 40000, 443)).toBe(true);
+      expect(e.count4(v4(`10.${i >> 8}.${i & 255}.20`), v4('10.0.0.10'), 1000 + i, 2, 443, 40000)).toBe(true);
+    }
+    const got: PairTotals[] = [];
+    e.drainCounters((t) => got.push({ ...t }));
+    expect(got).toHaveLength(2000);
+    const zones = e.topology.zones;
+    for (let i = 0; i < 1000; i++) {
+      const egress = got.find((t) => t.dir === 0 && zones[t.remoteZone] === `z-${i}`)!;
+      expect(zones[egress.localZone]).toBe('z-0');
+      expect(CATEGORY_NAMES[egress.cat]).toBe(i === 0 ? 'same_az' : 'cross_az');
+      expect([egress.bytes, egress.packets]).toEqual([100 + i, 1]);
+      const ingress = got.find((t) => t.dir === 1 && zones[t.remoteZone] === `z-${i}`)!;
+      expect([ingress.bytes, ingress.packets]).toEqual([1000 + i, 2]);
+    }
+    // drained: nothing twice
+    const again: PairTotals[] = [];
+    e.drainCounters((t) => again.push(t));
+    expect(again).toEqual([]);
+  });
+
+  it('transit, IPv6, ports at their limits and large byte counts', () => {
+    const e = new Engine(zonesTopology(2));
+    e.setLocalIps(['10.0.0.10', '2001:db8::10']);
+    expect(e.count4(v4('192.0.2.1'), v4('192.0.2.2'), 500, 1, 1, 2)).toBe(false);
+    expect([e.transitPackets, e.transitBytes]).toEqual([1, 500]);
+    const big = 2 ** 40 + 7;
+    expect(e.count6(Uint32Array.of(0x20010db8, 0, 0, 0x10), Uint32Array.of(0x20010db8, 0, 0, 0x99), big, 3, 65535, -1)).toBe(true);
+    const got: PairTotals[] = [];
+    e.drainCounters((t) => got.push({ ...t }));
+    expect(got).toEqual([{ dir: 0, cat: CATEGORY_NAMES.indexOf('internet'), localZone: 0, remoteZone: 0, bytes: big, packets: 3 }]);
+    const remotes: number[] = [];
+    e.remotes.forEach((_f, _a, _w, port, _d, _c, _z, bytes) => remotes.push(port, bytes));
+    expect(remotes).toEqual([-1, big]); // no port on one side: no service port
+  });
+
+  it('counts through flushes into the counters; a topology swap hands over what was not flushed yet', async () => {
+    const topology = zonesTopology(3);
+    const p = new Pipeline(topology);
+    const m = new ExporterMetrics(p, { topK: 10, prices: loadPrices(undefined) });
+    p.setLocalIps(['10.0.0.10']);
+    const key = 'aztraffic_bytes_total{direction="egress",category="cross_az",local_az="z-0",remote_az="z-2"}';
+    p.engine.count4(v4('10.0.0.10'), v4('10.0.2.5'), 1000, 1, 40000, 443);
+    m.flush();
+    p.engine.count4(v4('10.0.0.10'), v4('10.0.2.5'), 500, 1, 40000, 443);
+    expect(parseMetrics(await m.render()).get(key)).toBe(1500);
+    // counted, not flushed, then a new snapshot: the engine drains into the metrics before it swaps
+    p.engine.count4(v4('10.0.0.10'), v4('10.0.2.5'), 250, 1, 40000, 443);
+    p.setTopology(zonesTopology(3));
+    m.describe(p.topology);
+    p.engine.count4(v4('10.0.0.10'), v4('10.0.2.5'), 5, 1, 40000, 443);
+    const after = parseMetrics(await m.render());
+    expect(after.get(key)).toBe(1755);
+    expect(after.get('aztraffic_remote_bytes_total{direction="egress",category="cross_az",remote_az="z-2",remote="10.0.2.5",port="443"}')).toBe(1755);
+  });
+});
