@@ -153,53 +153,48 @@ export class Engine {
    */
   count4(src: number, dst: number, bytes: number, packets: number, srcPort: number, dstPort: number): boolean {
     let local = this.localIndex4(src);
-    let dir: number;
-    let remote: number;
-    if (local >= 0) {
-      dir = Direction.EGRESS;
-      remote = dst;
-    } else {
+    let dir: number = Direction.EGRESS;
+    let remote = dst;
+    if (local < 0) {
       local = this.localIndex4(dst);
       if (local < 0) return this.transit(bytes, packets);
       dir = Direction.INGRESS;
       remote = src;
     }
-    const remoteClass = this.t.table4.lookup(remote);
-    const cat = this.local4Cat[local][remoteClass];
-    const remoteZone = this.t.classZone[remoteClass];
-    let pair = this.local4Pairs[local][remoteZone];
-    if (pair < 0) pair = this.newPair(this.local4Zone[local], remoteZone);
-    const idx = pair * SLOTS_PER_PAIR + dir * CATEGORY_COUNT + cat;
-    this.bytes[idx] += bytes;
-    this.packets[idx] += packets;
-    this.remoteTable.add4(remote, servicePort(srcPort, dstPort), dir, cat, remoteZone, bytes);
+    const cls = this.t.table4.lookup(remote);
+    const cat = this.local4Cat[local][cls];
+    const zone = this.t.classZone[cls];
+    this.tally(this.local4Pairs[local], this.local4Zone[local], zone, dir, cat, bytes, packets);
+    this.remoteTable.add4(remote, servicePort(srcPort, dstPort), dir, cat, zone, bytes);
     return true;
   }
 
   /** count4 for IPv6 addresses as four 32-bit words each. */
   count6(src: Uint32Array, dst: Uint32Array, bytes: number, packets: number, srcPort: number, dstPort: number): boolean {
     let local = this.localIndex6(src);
-    let dir: number;
-    let remote: Uint32Array;
-    if (local >= 0) {
-      dir = Direction.EGRESS;
-      remote = dst;
-    } else {
+    let dir: number = Direction.EGRESS;
+    let remote = dst;
+    if (local < 0) {
       local = this.localIndex6(dst);
       if (local < 0) return this.transit(bytes, packets);
       dir = Direction.INGRESS;
       remote = src;
     }
-    const remoteClass = this.t.table6.lookup(remote);
-    const cat = this.local6Cat[local][remoteClass];
-    const remoteZone = this.t.classZone[remoteClass];
-    let pair = this.local6Pairs[local][remoteZone];
-    if (pair < 0) pair = this.newPair(this.local6Zone[local], remoteZone);
+    const cls = this.t.table6.lookup(remote);
+    const cat = this.local6Cat[local][cls];
+    const zone = this.t.classZone[cls];
+    this.tally(this.local6Pairs[local], this.local6Zone[local], zone, dir, cat, bytes, packets);
+    this.remoteTable.add6(remote, servicePort(srcPort, dstPort), dir, cat, zone, bytes);
+    return true;
+  }
+
+  /** Add to the counters of (local zone, remote zone, direction, category). */
+  private tally(pairRow: Int32Array, localZone: number, remoteZone: number, dir: number, cat: number, bytes: number, packets: number): void {
+    let pair = pairRow[remoteZone];
+    if (pair < 0) pair = this.newPair(localZone, remoteZone);
     const idx = pair * SLOTS_PER_PAIR + dir * CATEGORY_COUNT + cat;
     this.bytes[idx] += bytes;
     this.packets[idx] += packets;
-    this.remoteTable.add6(remote, servicePort(srcPort, dstPort), dir, cat, remoteZone, bytes);
-    return true;
   }
 
   private transit(bytes: number, packets: number): false {
