@@ -144,8 +144,7 @@ export class Pipeline implements FrameSink {
       return;
     }
     if (this.learnDnsInline && (m.srcPort === 53 || m.dstPort === 53) && m.payloadLength > 0) this.learnNames(buf, m);
-    if (m.family === 4) this.engine.count4(m.src4, m.dst4, m.ipBytes, 1, m.srcPort, m.dstPort);
-    else this.engine.count6(m.src6, m.dst6, m.ipBytes, 1, m.srcPort, m.dstPort);
+    this.engine.count(m);
   }
 
   /** A frame from the DNS-only capture: learn names, count nothing. */

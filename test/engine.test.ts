@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CATEGORY_NAMES } from '../src/classify/categories.js';
 import { loadPrices } from '../src/classify/prices.js';
 import { EMPTY_KEY, LAYOUT, makeLayout } from '../src/engine/counter-layout.js';
-import { Engine, type PairTotals } from '../src/engine/engine.js';
+import { Engine, type FlowView, type PairTotals } from '../src/engine/engine.js';
 import { RemoteTable } from '../src/engine/remote-table.js';
 import { ExporterMetrics } from '../src/metrics/registry.js';
 import { Pipeline } from '../src/pipeline.js';
@@ -14,6 +14,9 @@ import { parseMetrics } from './netns.js';
 import { topologyFile } from './helpers.js';
 
 const v4 = (ip: string): number => Number(parseCidr(ip).start);
+const NO6 = new Uint32Array(4);
+const flow4 = (src: number, dst: number, ipBytes: number, packets: number, srcPort: number, dstPort: number): FlowView => ({ family: 4, src4: src, dst4: dst, src6: NO6, dst6: NO6, ipBytes, packets, srcPort, dstPort });
+const flow6 = (src6: Uint32Array, dst6: Uint32Array, ipBytes: number, packets: number, srcPort: number, dstPort: number): FlowView => ({ family: 6, src4: 0, dst4: 0, src6, dst6, ipBytes, packets, srcPort, dstPort });
 const PORTS = [-1, 0, 1, 53, 1023, 1024, 32767, 32768, 65534, 65535];
 
 describe('counter layout', () => {
@@ -84,8 +87,8 @@ describe('engine', () => {
     const e = new Engine(zonesTopology(1000));
     e.setLocalIps(['10.0.0.10']);
     for (let i = 0; i < 1000; i++) {
-      expect(e.count4(v4('10.0.0.10'), v4(`10.${i >> 8}.${i & 255}.20`), 100 + i, 1, 40000, 443)).toBe(true);
-      expect(e.count4(v4(`10.${i >> 8}.${i & 255}.20`), v4('10.0.0.10'), 1000 + i, 2, 443, 40000)).toBe(true);
+      expect(e.count(flow4(v4('10.0.0.10'), v4(`10.${i >> 8}.${i & 255}.20`), 100 + i, 1, 40000, 443))).toBe(true);
+      expect(e.count(flow4(v4(`10.${i >> 8}.${i & 255}.20`), v4('10.0.0.10'), 1000 + i, 2, 443, 40000))).toBe(true);
     }
     const got: PairTotals[] = [];
     e.drainCounters((t) => got.push({ ...t }));
@@ -108,10 +111,10 @@ describe('engine', () => {
   it('transit, IPv6, ports at their limits and large byte counts', () => {
     const e = new Engine(zonesTopology(2));
     e.setLocalIps(['10.0.0.10', '2001:db8::10']);
-    expect(e.count4(v4('192.0.2.1'), v4('192.0.2.2'), 500, 1, 1, 2)).toBe(false);
+    expect(e.count(flow4(v4('192.0.2.1'), v4('192.0.2.2'), 500, 1, 1, 2))).toBe(false);
     expect([e.transitPackets, e.transitBytes]).toEqual([1, 500]);
     const big = 2 ** 40 + 7;
-    expect(e.count6(Uint32Array.of(0x20010db8, 0, 0, 0x10), Uint32Array.of(0x20010db8, 0, 0, 0x99), big, 3, 65535, -1)).toBe(true);
+    expect(e.count(flow6(Uint32Array.of(0x20010db8, 0, 0, 0x10), Uint32Array.of(0x20010db8, 0, 0, 0x99), big, 3, 65535, -1))).toBe(true);
     const got: PairTotals[] = [];
     e.drainCounters((t) => got.push({ ...t }));
     expect(got).toEqual([{ dir: 0, cat: CATEGORY_NAMES.indexOf('internet'), localZone: 0, remoteZone: 0, bytes: big, packets: 3 }]);
@@ -126,15 +129,15 @@ describe('engine', () => {
     const m = new ExporterMetrics(p, { topK: 10, prices: loadPrices(undefined) });
     p.setLocalIps(['10.0.0.10']);
     const key = 'aztraffic_bytes_total{direction="egress",category="cross_az",local_az="z-0",remote_az="z-2"}';
-    p.engine.count4(v4('10.0.0.10'), v4('10.0.2.5'), 1000, 1, 40000, 443);
+    p.engine.count(flow4(v4('10.0.0.10'), v4('10.0.2.5'), 1000, 1, 40000, 443));
     m.flush();
-    p.engine.count4(v4('10.0.0.10'), v4('10.0.2.5'), 500, 1, 40000, 443);
+    p.engine.count(flow4(v4('10.0.0.10'), v4('10.0.2.5'), 500, 1, 40000, 443));
     expect(parseMetrics(await m.render()).get(key)).toBe(1500);
     // counted, not flushed, then a new snapshot: the engine drains into the metrics before it swaps
-    p.engine.count4(v4('10.0.0.10'), v4('10.0.2.5'), 250, 1, 40000, 443);
+    p.engine.count(flow4(v4('10.0.0.10'), v4('10.0.2.5'), 250, 1, 40000, 443));
     p.setTopology(zonesTopology(3));
     m.describe(p.topology);
-    p.engine.count4(v4('10.0.0.10'), v4('10.0.2.5'), 5, 1, 40000, 443);
+    p.engine.count(flow4(v4('10.0.0.10'), v4('10.0.2.5'), 5, 1, 40000, 443));
     const after = parseMetrics(await m.render());
     expect(after.get(key)).toBe(1755);
     expect(after.get('aztraffic_remote_bytes_total{direction="egress",category="cross_az",remote_az="z-2",remote="10.0.2.5",port="443"}')).toBe(1755);

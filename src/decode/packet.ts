@@ -65,6 +65,8 @@ export class PacketMeta {
   srcPort = -1; // -1: no ports (non-first fragment, other protocol, or cut by snaplen)
   dstPort = -1;
   ipBytes = 0; // what the counting rule bills
+  /** A decoded frame is one packet (flow records, which share the engine, carry more). */
+  readonly packets = 1;
   ipOffset = 0; // where the IP header starts in the buffer
   payloadOffset = 0; // start of the TCP/UDP payload in the buffer
   payloadLength = 0; // captured payload bytes (capped at the IP end)
