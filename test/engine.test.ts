@@ -76,6 +76,33 @@ describe('counter layout', () => {
   });
 });
 
+describe('remote table', () => {
+  it('a flush visits and clears only what was added since the last one, IPv4 and IPv6, however often', () => {
+    const t = new RemoteTable(1024, 2);
+    for (let round = 0; round < 3; round++) {
+      const want = new Map<string, number>();
+      for (let i = 0; i < 100 + round * 50; i++) {
+        const a = v4(`198.51.${round}.${i}`);
+        t.add4(a, 443, 0, 5, 0, i + 1);
+        want.set(`4:${a}`, i + 1);
+        const w = Uint32Array.of(0x20010db8, round, 0, i);
+        t.add6(w, 443, 1, 5, 1, 2 * i + 1);
+        t.add6(w, 443, 1, 5, 1, 1); // the same remote again: one entry
+        want.set(`6:${[...w].join('.')}`, 2 * i + 2);
+      }
+      const got = new Map<string, number>();
+      t.forEach((family, addr4, addr6, _port, _dir, _cat, _zone, bytes) => got.set(family === 4 ? `4:${addr4}` : `6:${[...addr6!].join('.')}`, bytes));
+      expect(got).toEqual(want);
+      expect(t.size).toBe(want.size);
+      t.clear();
+      expect(t.size).toBe(0);
+      let left = 0;
+      t.forEach(() => left++);
+      expect(left).toBe(0);
+    }
+  });
+});
+
 /** A topology of `n` zones: subnet 10.(i>>8).(i&255).0/24 in zone z-i (ID zid-i). */
 function zonesTopology(n: number): Topology {
   const subnets = Array.from({ length: n }, (_, i) => ({ cidr: `10.${i >> 8}.${i & 255}.0/24`, zone: `z-${i}`, zone_id: `zid-${i}` }));

@@ -11,11 +11,14 @@ export class RemoteTable {
   private readonly zoneOf: Int32Array;
   readonly bytes: Float64Array;
   private used = 0;
+  /** Slots in use, in insertion order: a flush visits and clears these, not the whole table. */
+  private readonly usedSlots: Int32Array;
 
   private readonly v6Mask: number;
   private readonly v6Words: Uint32Array; // interned IPv6 addresses, 4 words per slot
   private readonly v6Used: Uint8Array;
   private v6Count = 0;
+  private readonly v6UsedSlots: Int32Array;
 
   /** Bytes that found no slot, by [dir][cat][remote zone]. */
   readonly overflow: Float64Array;
@@ -45,6 +48,8 @@ export class RemoteTable {
     this.v6Mask = slots - 1;
     this.v6Words = new Uint32Array(slots * 4);
     this.v6Used = new Uint8Array(slots);
+    this.usedSlots = new Int32Array(capacity);
+    this.v6UsedSlots = new Int32Array(capacity);
     this.overflow = new Float64Array(layout.spillSlots(zoneCount));
   }
 
@@ -95,7 +100,7 @@ export class RemoteTable {
     this.k1[h] = key1;
     this.zoneOf[h] = zone;
     this.bytes[h] = ipBytes;
-    this.used++;
+    this.usedSlots[this.used++] = h;
   }
 
   private spill(dir: number, cat: number, zone: number, ipBytes: number): void {
@@ -123,7 +128,7 @@ export class RemoteTable {
     words[k + 2] = w2;
     words[k + 3] = w3;
     this.v6Used[h] = 1;
-    this.v6Count++;
+    this.v6UsedSlots[this.v6Count++] = h;
     return h;
   }
 
@@ -140,9 +145,10 @@ export class RemoteTable {
       bytes: number,
     ) => void,
   ): void {
-    for (let h = 0; h <= this.mask; h++) {
+    // the slots in use, not the whole table: a flush costs what was seen since the last one
+    for (let i = 0; i < this.used; i++) {
+      const h = this.usedSlots[i];
       const k = this.k1[h];
-      if (k === EMPTY_KEY) continue;
       const { v6, port, dir, cat } = this.layout.decodeRemoteKey(k);
       if (v6) {
         const id = this.k0[h] << 2;
@@ -154,15 +160,13 @@ export class RemoteTable {
   }
 
   clear(): void {
-    if (this.used > 0) {
-      this.k1.fill(EMPTY_KEY);
-      this.used = 0;
+    for (let i = 0; i < this.used; i++) this.k1[this.usedSlots[i]] = EMPTY_KEY;
+    this.used = 0;
+    for (let i = 0; i < this.v6Count; i++) this.v6Used[this.v6UsedSlots[i]] = 0;
+    this.v6Count = 0;
+    if (this.overflowed > 0) {
+      this.overflow.fill(0);
+      this.overflowed = 0;
     }
-    if (this.v6Count > 0) {
-      this.v6Used.fill(0);
-      this.v6Count = 0;
-    }
-    this.overflow.fill(0);
-    this.overflowed = 0;
   }
 }

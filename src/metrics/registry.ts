@@ -128,7 +128,24 @@ export class ExporterMetrics {
     this.remotes.settle();
     const ours = await this.registry.metrics();
     if (!this.processRegistry) return ours;
-    return ours + withoutGaugesNamedTotal(await this.processRegistry.metrics());
+    return ours + (await this.processMetrics());
+  }
+
+  private processText = '';
+  private processTextAt = -Infinity;
+
+  /**
+   * prom-client's process and Node.js metrics, rendered at most once a second: they read /proc and
+   * compute event-loop-lag percentiles (about 0.5 ms a time), which is what many concurrent scrapers
+   * would otherwise queue behind; a second's staleness of CPU or heap figures tells nobody anything.
+   */
+  private async processMetrics(): Promise<string> {
+    const now = performance.now();
+    if (now - this.processTextAt >= 1000) {
+      this.processText = withoutGaugesNamedTotal(await this.processRegistry!.metrics());
+      this.processTextAt = now;
+    }
+    return this.processText;
   }
 }
 
