@@ -11,7 +11,8 @@ import dnsPacket from 'dns-packet';
 import YAML from 'yaml';
 import { arp, ethernet, ipv4, ipv6, PcapngWriter, type L4 } from './lib/frames.js';
 
-const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'demo');
+// DEMO_OUT: write elsewhere (the test suite checks that the bundled demo is what this script makes)
+const OUT = process.env.DEMO_OUT ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'demo');
 const START = Date.UTC(2026, 0, 15, 6, 0, 0) / 1000; // boot time
 const DURATION = 30;
 const SNAPLEN = 512; // whole DNS answers, headers of everything else

@@ -1,0 +1,44 @@
+// The README's npm commands that no other test runs: the demo regenerator (deterministic: it must make
+// exactly the bundled files), and the benchmarks, run small, so that a change that breaks them is seen
+// here rather than by the next person who measures. (npm test and npm run demo are this suite and
+// cli.test.ts; bench:live needs a packet generator and runs by hand.)
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEMO, tempDir } from './helpers.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const dir = tempDir();
+
+function npm(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync('npm', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 240_000 });
+}
+
+describe('README commands', () => {
+  it('npm run make-demo makes exactly the bundled demo (capture, topology, ip-ranges)', () => {
+    const r = npm(['run', 'make-demo'], { DEMO_OUT: dir });
+    expect(r.status, r.stderr).toBe(0);
+    for (const f of ['demo.pcapng', 'topology.yaml', 'ip-ranges.json']) expect(readFileSync(join(dir, f)).equals(readFileSync(join(DEMO, f))), f).toBe(true);
+  });
+
+  it('npm run bench -- --quick runs and prints its tables, with a BASELINE_CLI comparison (small capture)', () => {
+    const r = npm(['run', 'bench', '--', '--quick'], { BENCH_PACKETS: '20000', BASELINE_CLI: join(ROOT, 'dist', 'cli.js') });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/analyze counted 20,000 IP packets/);
+    expect(r.stdout).toMatch(/\| az-traffic-exporter analyze \(whole command\) \| [\d.]+ \|/);
+    expect(r.stdout).toMatch(/\| tcpdump -r FILE -w \/dev\/null \|/);
+    expect(r.stdout).toMatch(/hot loop in process .*: [\d,]+ packets\/s, 0 garbage collections/);
+    expect(r.stdout).toMatch(/\| baseline \| [\d.]+; [\d.]+ \| [\d,]+; [\d,]+ \|\n\| this \|/);
+  }, 240_000);
+
+  it('npm run bench:scrape runs and reports scrapes without errors (1 s, 5 scrapers)', () => {
+    const r = npm(['run', 'bench:scrape'], { SECONDS: '1', CONNECTIONS: '5' });
+    expect(r.status, r.stderr).toBe(0);
+    const row = /\n\| ([\d,]+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|/.exec(r.stdout);
+    expect(row, r.stdout).not.toBeNull();
+    expect(Number(row![1].replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(row![6]).toBe('0');
+    expect(r.stdout).toMatch(/\b10[0-9] remote series/); // at the cap: 100 remotes plus "other" per direction/category
+  }, 120_000);
+});
