@@ -10,7 +10,6 @@ import type { FrameSink } from './engine/sink.js';
 import { ipv4ToString, ipv6WordsToString } from './topology/ip.js';
 import type { Topology } from './topology/topology.js';
 
-export { servicePort } from './engine/engine.js';
 
 export interface PipelineOptions {
   /** Distinct (remote, port, direction, category) tracked between two flushes. */

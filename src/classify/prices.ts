@@ -109,3 +109,9 @@ export class PriceBook {
 export function priceOf(p: Prices, category: CategoryName, direction: DirectionName): number | undefined {
   return p.perGb[category]?.[direction];
 }
+
+/** Dollars for `bytes` of a category and direction (bytes / 2^30 × $/GB); undefined where unpriced. */
+export function costOf(p: Prices, category: CategoryName, direction: DirectionName, bytes: number): number | undefined {
+  const perGb = priceOf(p, category, direction);
+  return perGb === undefined ? undefined : (bytes / BYTES_PER_GB) * perGb;
+}

@@ -15,31 +15,28 @@ export interface DemoOptions extends CommonOptions {
 export async function demo(o: DemoOptions): Promise<Running> {
   const addr = parseListenAddress(o['web.listenAddress']);
   // express loads only for the commands that serve: analyze starts faster without it
-  const { WebSecurity, createApp, listen } = await import('../web/app.js');
+  const { WebSecurity, serveApp } = await import('../web/app.js');
   const security = WebSecurity.load(o['web.config.file'], log);
   const s = setUp(o, true);
   s.pipeline.setLocalIps(s.loaded.topology.localIps);
   const replay = replayLoop(o['demo.capture'], s.pipeline);
-  let web: Awaited<ReturnType<typeof listen>> | undefined;
-  const app = createApp({
-    metrics: s.metrics,
-    telemetryPath: o['web.telemetryPath'],
-    isReady: () => true,
-    title: 'Demo: the bundled sample capture, replayed in a loop at its recorded pace',
-  }, security, () => web?.server);
+  let web: Awaited<ReturnType<typeof serveApp>>;
   try {
-    web = await listen(app, addr.host, addr.port, security);
+    web = await serveApp(
+      { metrics: s.metrics, telemetryPath: o['web.telemetryPath'], isReady: () => true, title: 'Demo: the bundled sample capture, replayed in a loop at its recorded pace' },
+      security,
+      addr,
+    );
   } catch (e) {
     replay.stop();
     throw e;
   }
-  const listening = web;
   log.info(`demo serving metrics on ${web.url}${o['web.telemetryPath']}`, { url: web.url, local_ips: s.loaded.topology.localIps.join(',') });
   return {
-    reload: () => listening.reload(),
+    reload: () => web.reload(),
     async stop() {
       replay.stop();
-      await listening.close();
+      await web.close();
     },
   };
 }

@@ -38,7 +38,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
   if (!iface) throw new ConfigError('--interface not given and no default route to take it from');
   const filterError = captureFilterError(o['capture.filter'], iface);
   if (filterError) throw new ConfigError(`--capture.filter ${JSON.stringify(o['capture.filter'])}: ${filterError}`);
-  const { WebSecurity, createApp, listen } = await import('../web/app.js');
+  const { WebSecurity, serveApp } = await import('../web/app.js');
   const security = WebSecurity.load(o['web.config.file'], log);
   const s = setUp(o, true);
   const { pipeline, metrics } = s;
@@ -91,15 +91,13 @@ export async function serve(o: ServeOptions): Promise<Running> {
   const flushTimer = setInterval(() => metrics.flush(), o['metrics.flushInterval'] * 1000);
   flushTimer.unref();
 
-  let web: Awaited<ReturnType<typeof listen>> | undefined;
-  const app = createApp({
-    metrics,
-    telemetryPath: o['web.telemetryPath'],
-    isReady: () => capture.state === 'running' && manager.loaded,
-    title: `Live capture on ${iface}`,
-  }, security, () => web?.server);
+  let web: Awaited<ReturnType<typeof serveApp>>;
   try {
-    web = await listen(app, addr.host, addr.port, security);
+    web = await serveApp(
+      { metrics, telemetryPath: o['web.telemetryPath'], isReady: () => capture.state === 'running' && manager.loaded, title: `Live capture on ${iface}` },
+      security,
+      addr,
+    );
   } catch (e) {
     capture.stop();
     clearInterval(flushTimer);
@@ -129,10 +127,9 @@ export async function serve(o: ServeOptions): Promise<Running> {
   });
   await manager.start();
 
-  const listening = web;
   return {
     url: web.url,
-    reload: () => listening.reload(),
+    reload: () => web.reload(),
     async stop() {
       manager.stop();
       capture.stop();
@@ -145,7 +142,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
         log.info(`capture stopped; serving the last counts for ${grace}s`);
         await new Promise((r) => setTimeout(r, grace * 1000));
       }
-      await listening.close();
+      await web.close();
     },
   };
 }

@@ -18,8 +18,7 @@ export interface CommonOptions {
 
 export interface Setup {
   loaded: LoadedTopology;
-  /** The prices at start; they follow the topology's region (metrics.prices is the current). */
-  prices: Prices;
+  /** The prices file over each region's built-in prices; metrics.prices holds those in force. */
   priceBook: PriceBook;
   pipeline: Pipeline;
   metrics: ExporterMetrics;
@@ -36,7 +35,7 @@ export function setUp(o: CommonOptions, processMetrics: boolean, ipRanges?: IpRa
   if (loaded.ipRanges && loaded.regionSource === 'default') {
     log.warn('no region in the topology file and no AWS_REGION: assuming us-east-1 for ip-ranges categories', {});
   }
-  return { loaded, prices: metrics.prices, priceBook, pipeline, metrics };
+  return { loaded, priceBook, pipeline, metrics };
 }
 
 /** The region's prices, and a warning where there are no built-in ones and no prices file. */

@@ -75,7 +75,7 @@ export type CounterLayout = ReturnType<typeof makeLayout>;
 /** The layout of this build's categories and directions. */
 export const LAYOUT: CounterLayout = makeLayout(CATEGORY_COUNT, DIRECTION_NAMES.length);
 export const SLOTS_PER_PAIR = LAYOUT.slotsPerPair;
-export const { pairSlot, decodePairSlot, spillSlot, spillSlots, decodeSpillSlot, remoteKey, decodeRemoteKey } = LAYOUT;
+export const { pairSlot, decodePairSlot, decodeSpillSlot } = LAYOUT;
 
 /**
  * Zone pairs, numbered as first seen. A host has few local zones: each gets a row that maps a remote

@@ -2,7 +2,8 @@
 // The pipeline and its engine count into typed arrays; flush() hands their drained totals to the
 // families (on scrape, or on a timer), never one inc() per packet.
 import client from 'prom-client';
-import { BYTES_PER_GB, type Prices } from '../classify/prices.js';
+import type { CategoryName, DirectionName } from '../classify/categories.js';
+import { costOf, type Prices } from '../classify/prices.js';
 import type { Pipeline } from '../pipeline.js';
 import { TopologyStatus } from '../topology/status.js';
 import type { Topology } from '../topology/topology.js';
@@ -76,8 +77,7 @@ export class ExporterMetrics {
 
   /** Dollars for bytes of a remote series: what top-K ranks by first (unpriced counts as 0). */
   remoteCost(labels: RemoteLabels, bytes: number): number {
-    const perGb = this.pricesNow.perGb[labels.category as keyof Prices['perGb']]?.[labels.direction as 'egress' | 'ingress'];
-    return perGb === undefined ? 0 : (bytes / BYTES_PER_GB) * perGb;
+    return costOf(this.pricesNow, labels.category as CategoryName, labels.direction as DirectionName, bytes) ?? 0;
   }
 
   get captureUp(): client.Gauge<'interface'> {

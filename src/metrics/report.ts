@@ -2,7 +2,7 @@
 // Prometheus exposition can never disagree.
 import type { Counter } from 'prom-client';
 import { CATEGORY_NAMES, type CategoryName, type DirectionName } from '../classify/categories.js';
-import { BYTES_PER_GB as GB, priceOf, type Prices } from '../classify/prices.js';
+import { BYTES_PER_GB as GB, costOf, priceOf, type Prices } from '../classify/prices.js';
 import type { ExporterMetrics } from './registry.js';
 
 
@@ -75,10 +75,7 @@ async function values(m: ExporterMetrics, name: string): Promise<{ labels: Recor
   return (await metric.get()).values.map((v) => ({ labels: v.labels as Record<string, string | number>, value: v.value }));
 }
 
-const cost = (prices: Prices, cat: CategoryName, dir: DirectionName, bytes: number): number | null => {
-  const p = priceOf(prices, cat, dir);
-  return p === undefined ? null : (bytes / GB) * p;
-};
+const cost = (prices: Prices, cat: CategoryName, dir: DirectionName, bytes: number): number | null => costOf(prices, cat, dir, bytes) ?? null;
 
 export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary): Promise<Report> {
   await m.render(); // flush

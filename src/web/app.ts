@@ -226,3 +226,11 @@ export async function listen(app: Express, host: string | undefined, port: numbe
       }),
   };
 }
+
+/** The app served on `addr`, over TLS when the web configuration says so; it reloads with the server it runs on. */
+export async function serveApp(o: WebOptions, security: WebSecurity, addr: { host: string | undefined; port: number }): Promise<Listening> {
+  const on: { server?: Server | TlsServer } = {};
+  const listening = await listen(createApp(o, security, () => on.server), addr.host, addr.port, security);
+  on.server = listening.server;
+  return listening;
+}
