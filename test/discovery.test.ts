@@ -16,7 +16,7 @@ import { TopologyManager, type ManagerOptions } from '../src/topology/manager.js
 import { followTopology, setUp as setUpCommand } from '../src/commands/setup.js';
 import { Topology } from '../src/topology/topology.js';
 import { FakeEc2, FakeImds, type Ec2Data, type ImdsData } from './fakes/aws.js';
-import { CLI, tempDir } from './helpers.js';
+import { CLI, tempDir, topologyFile } from './helpers.js';
 
 const dir = tempDir();
 const LOCAL = '172.31.51.15';
@@ -190,11 +190,10 @@ describe('discovery', () => {
 
   it('the topology file wins over discovery for a CIDR and a public IP both know', async () => {
     // EC2 says 172.31.16.0/20 is us-east-1b (cross_az) and 3.80.1.1 is in us-east-1b; the file says otherwise
-    const file = {
+    const file = topologyFile({
       subnets: [{ cidr: '172.31.16.0/20', zone: 'us-east-1d', zone_id: 'use1-az4' }],
       public_ips: [{ ip: '3.80.1.1', zone: 'us-east-1d', zone_id: 'use1-az4' }],
-      local_ips: [],
-    };
+    });
     const { manager, pipeline } = setUp({ file });
     await manager.start();
     expect(classify(pipeline.topology, '172.31.20.10')).toEqual(['same_az', 'us-east-1d']);
@@ -284,7 +283,7 @@ describe('discovery', () => {
 
   it('the topology file wins over discovery for the CIDRs it names', async () => {
     const { manager, pipeline } = setUp({
-      file: { region: 'us-east-1', subnets: [{ cidr: '10.9.0.0/16', zone: 'us-east-1d', zone_id: 'use1-az4' }], public_ips: [], local_ips: [] },
+      file: topologyFile({ region: 'us-east-1', subnets: [{ cidr: '10.9.0.0/16', zone: 'us-east-1d', zone_id: 'use1-az4' }] }),
     });
     await manager.start();
     expect(classify(pipeline.topology, '10.9.0.5')).toEqual(['same_az', 'us-east-1d']);

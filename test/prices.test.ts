@@ -23,7 +23,7 @@ describe('prices', () => {
     expect(priceOf(tokyo.prices, 'internet', 'egress')).toBe(0.114);
     expect(priceOf(tokyo.prices, 'inter_region', 'egress')).toBe(0.09);
     expect(priceOf(tokyo.prices, 'cross_az', 'egress')).toBe(0.01);
-    expect(defaultPrices('xx-nowhere-9')).toEqual({ prices: DEFAULT_PRICES, known: false });
+    expect(defaultPrices("xx-nowhere-9")).toEqual({ prices: { ...DEFAULT_PRICES, region: "xx-nowhere-9" }, known: false });
   });
 
   it('a prices file overrides what it names, on top of the region', () => {

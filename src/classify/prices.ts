@@ -1,7 +1,8 @@
-// Prices in USD per GB (2^30 bytes) by category and direction. Built-in defaults are us-east-1;
-// --prices.file overrides any of them. A category with no price stays unpriced (never silently 0).
+// Prices in USD per GB (2^30 bytes) by category and direction, and by usage type (bill.ts). Built-in
+// defaults follow the region; --prices.file overrides any of them. A category with no price stays unpriced (never silently 0).
 import { z } from 'zod';
 import { loadStructuredFile } from '../config/files.js';
+import { builtInUsagePrice, REGIONS, stripRegionCodes } from './bill.js';
 import { CATEGORY_NAMES, type CategoryName, type DirectionName } from './categories.js';
 
 /** AWS bills data transfer per GB of 2^30 bytes. */
@@ -10,6 +11,10 @@ export const BYTES_PER_GB = 2 ** 30;
 export interface Prices {
   currency: 'USD';
   perGb: Partial<Record<CategoryName, Partial<Record<DirectionName, number>>>>;
+  /** The region whose built-in usage-type prices apply. */
+  region: string;
+  /** $/GB by usage type from the prices file: a full name (`USE1-NatGateway-Bytes`) or one without codes. */
+  usagePerGb: Record<string, number>;
 }
 
 export const DEFAULT_PRICES: Prices = {
@@ -23,44 +28,16 @@ export const DEFAULT_PRICES: Prices = {
     internet: { egress: 0.09, ingress: 0 },
     internal: { egress: 0, ingress: 0 },
   },
+  region: 'us-east-1',
+  usagePerGb: {},
 };
 
-/**
- * First-tier list prices ($/GB) where regions differ from us-east-1: internet egress (first 10 TB a
- * month) and inter-region egress. Cross-AZ and regional public transfer are $0.01/GB each way in every
- * commercial region. Inter-region prices depend on the destination too (us-east-1 ↔ us-east-2 is $0.01);
- * aztraffic_bytes_total does not carry the destination region, so the common price is used.
- */
-export const REGION_PRICES: Record<string, { internet: number; inter_region: number }> = {
-  'us-east-1': { internet: 0.09, inter_region: 0.02 },
-  'us-east-2': { internet: 0.09, inter_region: 0.02 },
-  'us-west-1': { internet: 0.09, inter_region: 0.02 },
-  'us-west-2': { internet: 0.09, inter_region: 0.02 },
-  'ca-central-1': { internet: 0.09, inter_region: 0.02 },
-  'eu-west-1': { internet: 0.09, inter_region: 0.02 },
-  'eu-west-2': { internet: 0.09, inter_region: 0.02 },
-  'eu-west-3': { internet: 0.09, inter_region: 0.02 },
-  'eu-central-1': { internet: 0.09, inter_region: 0.02 },
-  'eu-north-1': { internet: 0.09, inter_region: 0.02 },
-  'eu-south-1': { internet: 0.09, inter_region: 0.02 },
-  'ap-northeast-1': { internet: 0.114, inter_region: 0.09 },
-  'ap-northeast-2': { internet: 0.126, inter_region: 0.08 },
-  'ap-northeast-3': { internet: 0.114, inter_region: 0.09 },
-  'ap-southeast-1': { internet: 0.12, inter_region: 0.09 },
-  'ap-southeast-2': { internet: 0.114, inter_region: 0.098 },
-  'ap-south-1': { internet: 0.1093, inter_region: 0.086 },
-  'ap-east-1': { internet: 0.12, inter_region: 0.09 },
-  'sa-east-1': { internet: 0.15, inter_region: 0.138 },
-  'af-south-1': { internet: 0.154, inter_region: 0.147 },
-  'me-south-1': { internet: 0.117, inter_region: 0.1105 },
-};
-
-/** The built-in prices of a region (us-east-1's where the region is not in the table). */
+/** The built-in prices of a region (us-east-1's category prices where the region is not in the table). */
 export function defaultPrices(region: string): { prices: Prices; known: boolean } {
-  const r = REGION_PRICES[region];
-  if (!r) return { prices: DEFAULT_PRICES, known: false };
-  const perGb = { ...DEFAULT_PRICES.perGb, internet: { egress: r.internet, ingress: 0 }, inter_region: { egress: r.inter_region, ingress: 0 } };
-  return { prices: { currency: 'USD', perGb }, known: true };
+  const r = REGIONS[region];
+  if (!r) return { prices: { ...DEFAULT_PRICES, region }, known: false };
+  const perGb = { ...DEFAULT_PRICES.perGb, internet: { egress: r.internet, ingress: 0 }, inter_region: { egress: r.interRegion, ingress: 0 } };
+  return { prices: { currency: 'USD', perGb, region, usagePerGb: {} }, known: true };
 }
 
 const price = z.number().nonnegative('price must be >= 0');
@@ -70,6 +47,7 @@ export const PricesFileSchema = z
   .object({
     currency: z.literal('USD').optional(),
     prices: z.partialRecord(z.enum(CATEGORY_NAMES), pair).default({}),
+    usage_types: z.record(z.string().regex(/^[A-Za-z0-9-]+-Bytes$/, 'usage types look like NatGateway-Bytes or USE1-NatGateway-Bytes'), price).default({}),
   })
   .strict();
 
@@ -83,20 +61,20 @@ export function loadPrices(path: string | undefined, base: Prices = DEFAULT_PRIC
  * once; the region may change with every topology snapshot (discovery learns it), and prices follow.
  */
 export class PriceBook {
-  private readonly overrides: z.output<typeof PricesFileSchema>['prices'];
+  private readonly overrides: z.output<typeof PricesFileSchema>;
 
   constructor(readonly path: string | undefined) {
-    this.overrides = path ? loadStructuredFile('--prices.file', path, PricesFileSchema).prices : {};
+    this.overrides = path ? loadStructuredFile('--prices.file', path, PricesFileSchema) : { prices: {}, usage_types: {} };
   }
 
   over(base: Prices): Prices {
     if (!this.path) return base;
     const perGb: Prices['perGb'] = {};
     for (const cat of CATEGORY_NAMES) {
-      const merged = { ...base.perGb[cat], ...this.overrides[cat] };
+      const merged = { ...base.perGb[cat], ...this.overrides.prices[cat] };
       if (Object.keys(merged).length > 0) perGb[cat] = merged;
     }
-    return { currency: 'USD', perGb };
+    return { currency: 'USD', perGb, region: base.region, usagePerGb: { ...base.usagePerGb, ...this.overrides.usage_types } };
   }
 
   /** The region's prices; `known` is false where the region has no built-in prices (us-east-1's apply). */
@@ -108,6 +86,11 @@ export class PriceBook {
 
 export function priceOf(p: Prices, category: CategoryName, direction: DirectionName): number | undefined {
   return p.perGb[category]?.[direction];
+}
+
+/** $/GB of a usage type: the prices file's (full name, then without region codes), else built in. */
+export function usagePriceOf(p: Prices, usageType: string): number | undefined {
+  return p.usagePerGb[usageType] ?? p.usagePerGb[stripRegionCodes(usageType)] ?? builtInUsagePrice(usageType, p.region);
 }
 
 /** Dollars for `bytes` of a category and direction (bytes / 2^30 × $/GB); undefined where unpriced. */

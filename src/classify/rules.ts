@@ -19,6 +19,14 @@ export interface AddressClass {
   kind: number;
   zone: string; // zone name, '' where none
   zoneId: string;
+  /** Another region's (AWS_OTHER_REGION), '' for this one. */
+  region: string;
+  /** A subnet's route table (index in the topology), -1 where none is known. */
+  routeTable: number;
+  /** The route cell of the address (Topology's route destinations), 0 where no route names it. */
+  cell: number;
+  /** A managed ENI: 'interface_endpoint', 'alb', 'nlb', 'clb'; '' for the rest. */
+  managed: string;
 }
 
 /** Zone comparison by zone ID whenever both sides have one: names differ between accounts. */
@@ -33,6 +41,9 @@ export function categorize(local: AddressClass, remote: AddressClass): number {
     case AddressKind.INTERNAL:
       return Category.INTERNAL;
     case AddressKind.SUBNET:
+      // ALB and CLB nodes and interface endpoints are AWS's: reaching them is free, across zones too
+      // (their own lines, if any, are bill lines: VpcEndpoint-Bytes); an NLB's cross-zone is billed
+      if (remote.managed === 'alb' || remote.managed === 'clb' || remote.managed === 'interface_endpoint') return Category.AWS_SERVICE;
       // without the local zone, same vs cross AZ is unknowable: say so instead of guessing
       if (local.kind !== AddressKind.SUBNET || (local.zone === '' && local.zoneId === '')) return Category.UNCLASSIFIED;
       if (remote.zone === '' && remote.zoneId === '') return Category.UNCLASSIFIED;

@@ -51,6 +51,8 @@ export class Engine {
   private bytes = new Float64Array(0);
   private packets = new Float64Array(0);
   private remoteTable!: RemoteTable;
+  /** Bytes per usage combination (Topology.usageCombos) and direction: index combo * 2 + direction. */
+  private usage = new Float64Array(0);
   /** Packets and bytes where neither address is local: not billed to this host. */
   transitPackets = 0;
   transitBytes = 0;
@@ -60,6 +62,8 @@ export class Engine {
   // per local address: its category row (remote class → category), its zone's pair row (remote zone →
   // zone pair, -1 until seen) and its zone
   private local4Cat: Uint8Array[] = [];
+  private local4Usage: Uint16Array[] = [];
+  private local6Usage: Uint16Array[] = [];
   private local4Pairs: Int32Array[] = [];
   private local4Zone = new Int32Array(0);
   private local6Cat: Uint8Array[] = [];
@@ -105,6 +109,7 @@ export class Engine {
     this.bytes = new Float64Array(16 * SLOTS_PER_PAIR);
     this.packets = new Float64Array(16 * SLOTS_PER_PAIR);
     this.remoteTable = new RemoteTable(this.remoteTableSize, t.zones.length, this.onRemotesFull);
+    this.usage = new Float64Array(0);
     this.setLocalIps(this.localTexts);
   }
 
@@ -123,6 +128,8 @@ export class Engine {
     const z6: number[] = [];
     this.local4Cat = [];
     this.local4Pairs = [];
+    this.local4Usage = [];
+    this.local6Usage = [];
     this.local6Cat = [];
     this.local6Pairs = [];
     for (const ip of ips) {
@@ -133,13 +140,22 @@ export class Engine {
         v4.push(Number(c.start));
         z4.push(zone);
         this.local4Cat.push(t.categoryRow(cls));
+        this.local4Usage.push(t.usageRow(cls));
         this.local4Pairs.push(this.pairs.row(zone));
       } else {
         for (const w of ipv6BigIntToWords(c.start)) v6.push(w);
         z6.push(zone);
         this.local6Cat.push(t.categoryRow(cls));
+        this.local6Usage.push(t.usageRow(cls));
         this.local6Pairs.push(this.pairs.row(zone));
       }
+    }
+    // usage rows number combinations as they meet them: make room for every one
+    const need = t.usageCombos.length * 2;
+    if (need > this.usage.length) {
+      const u = new Float64Array(need);
+      u.set(this.usage.subarray(0, Math.min(this.usage.length, need)));
+      this.usage = u;
     }
     this.local4 = Uint32Array.from(v4);
     this.local4Zone = Int32Array.from(z4);
@@ -186,6 +202,7 @@ export class Engine {
     const idx = pair * SLOTS_PER_PAIR + dir * CATEGORY_COUNT + cat;
     this.bytes[idx] += f.ipBytes;
     this.packets[idx] += f.packets;
+    this.usage[(v4 ? this.local4Usage : this.local6Usage)[local][cls] * 2 + dir] += f.ipBytes;
     const port = servicePort(f.srcPort, f.dstPort);
     if (v4) this.remoteTable.add4(egress ? f.dst4 : f.src4, port, dir, cat, zone, f.ipBytes);
     else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, zone, f.ipBytes);
@@ -212,6 +229,16 @@ export class Engine {
       this.packets = p;
     }
     return pair;
+  }
+
+  /** Hand over the bytes of every usage combination (index into topology.usageCombos) and direction. */
+  drainUsage(visit: (combo: number, dir: number, bytes: number) => void): void {
+    const u = this.usage;
+    for (let i = 0; i < u.length; i++) {
+      if (u[i] === 0) continue;
+      visit(i >>> 1, i & 1, u[i]);
+      u[i] = 0;
+    }
   }
 
   /** Hand over every non-zero counter since the last drain, and zero them. */

@@ -14,6 +14,7 @@ import { PriceFamily } from './families/prices.js';
 import { RemotesFamily } from './families/remotes.js';
 import { TopologyFamily } from './families/topology.js';
 import { TrafficFamily } from './families/traffic.js';
+import { UsageFamily } from './families/usage.js';
 import type { Folded } from './heavy-hitters.js';
 import type { RemoteLabels } from './top-k.js';
 
@@ -32,6 +33,7 @@ export class ExporterMetrics {
   private processRegistry: client.Registry | undefined;
   readonly status: TopologyStatus;
   private readonly traffic: TrafficFamily;
+  private readonly usage: UsageFamily;
   private readonly remotes: RemotesFamily;
   private readonly priceFamily: PriceFamily;
   private readonly decode: DecodeFamily;
@@ -49,6 +51,7 @@ export class ExporterMetrics {
     this.pricesNow = opts.prices;
     this.status = opts.status ?? new TopologyStatus();
     this.traffic = new TrafficFamily(registers);
+    this.usage = new UsageFamily(registers, opts.prices);
     this.remotes = new RemotesFamily(registers, opts.topK, (labels, bytes) => this.remoteCost(labels, bytes));
     this.priceFamily = new PriceFamily(registers);
     this.decode = new DecodeFamily(registers);
@@ -73,6 +76,7 @@ export class ExporterMetrics {
   setPrices(prices: Prices): void {
     this.pricesNow = prices;
     this.priceFamily.set(prices);
+    this.usage.setPrices(prices);
   }
 
   /** Dollars for bytes of a remote series: what top-K ranks by first (unpriced counts as 0). */
@@ -117,6 +121,7 @@ export class ExporterMetrics {
   flush(): void {
     const p = this.pipeline;
     this.traffic.take(p.engine);
+    this.usage.take(p.engine, p.topology);
     this.takeRemotes();
     this.capture.take(p.capture, p.decode, p.engine);
     this.decode.take(p.decode);

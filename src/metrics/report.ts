@@ -2,7 +2,7 @@
 // Prometheus exposition can never disagree.
 import type { Counter } from 'prom-client';
 import { CATEGORY_NAMES, type CategoryName, type DirectionName } from '../classify/categories.js';
-import { BYTES_PER_GB as GB, costOf, priceOf, type Prices } from '../classify/prices.js';
+import { BYTES_PER_GB as GB, costOf, priceOf, usagePriceOf, type Prices } from '../classify/prices.js';
 import type { ExporterMetrics } from './registry.js';
 
 
@@ -14,6 +14,19 @@ export interface CategoryRow {
   gb: number;
   price_per_gb: number | null;
   cost_dollars: number | null;
+}
+
+/** One line of the bill: a usage type as the Cost and Usage Report names it. */
+export interface BillRow {
+  usage_type: string;
+  /** bytes by network path */
+  paths: Record<string, number>;
+  bytes: number;
+  gb: number;
+  price_per_gb: number | null;
+  cost_dollars: number | null;
+  /** analyze: over the capture's span */
+  dollars_per_hour?: number | null;
 }
 
 export interface ZoneRow {
@@ -57,6 +70,9 @@ export interface Report {
   capture?: CaptureSummary & { dollars_per_hour: number | null; projected_dollars_per_30_days: number | null };
   /** Remote entries and bytes that did not get a series of their own (beyond the top K, by cost). */
   remotes_folded: { remotes: number; bytes: number };
+  /** The bill's lines (usage types), by cost; a byte on two lines is in both. */
+  bill: BillRow[];
+  bill_cost_dollars: number;
   categories: CategoryRow[];
   zones: ZoneRow[];
   remotes: RemoteRow[];
@@ -142,6 +158,27 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     (a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.egress_bytes + b.ingress_bytes - (a.egress_bytes + a.ingress_bytes),
   );
 
+  const bill = new Map<string, BillRow>();
+  for (const v of await values(m, 'aztraffic_usage_bytes_total')) {
+    const usageType = String(v.labels.usage_type);
+    let row = bill.get(usageType);
+    if (!row) {
+      row = { usage_type: usageType, paths: {}, bytes: 0, gb: 0, price_per_gb: usagePriceOf(prices, usageType) ?? null, cost_dollars: null };
+      bill.set(usageType, row);
+    }
+    row.bytes += v.value;
+    const path = String(v.labels.path);
+    row.paths[path] = (row.paths[path] ?? 0) + v.value;
+  }
+  let billCost = 0;
+  for (const row of bill.values()) {
+    row.gb = row.bytes / GB;
+    row.cost_dollars = row.price_per_gb === null ? null : row.gb * row.price_per_gb;
+    billCost += row.cost_dollars ?? 0;
+    if (capture) row.dollars_per_hour = capture.duration_seconds && row.cost_dollars !== null ? (row.cost_dollars / capture.duration_seconds) * 3600 : null;
+  }
+  const billRows = [...bill.values()].sort((a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.bytes - a.bytes || a.usage_type.localeCompare(b.usage_type));
+
   const byLabel = async (name: string, label: string): Promise<Record<string, number>> => {
     const out: Record<string, number> = {};
     for (const v of await values(m, name)) out[String(v.labels[label])] = v.value;
@@ -152,6 +189,8 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
   return {
     ...(capture ? { capture: { ...capture, dollars_per_hour: perHour, projected_dollars_per_30_days: perHour === null ? null : perHour * HOURS_PER_30_DAYS } } : {}),
     remotes_folded: { ...m.foldedRemotes },
+    bill: billRows,
+    bill_cost_dollars: billCost,
     categories,
     zones,
     remotes: remoteRows,
@@ -208,6 +247,31 @@ export function renderTable(r: Report, topRemotes = 15): string {
         `cost: $${fmtDollars(r.priced_cost_dollars)} in the capture = $${fmtRate(c.dollars_per_hour!)}/hour = $${fmtRate(c.projected_dollars_per_30_days!)} per 30 days at this rate`,
       );
     }
+    out.push('');
+  }
+  if (r.bill.length > 0) {
+    // laid out like Cost Explorer grouped by usage type: the screen this is compared with
+    out.push('BILL LINES (usage types, as Cost Explorer and the CUR name them)');
+    out.push(
+      table(
+        ['USAGE TYPE', 'PATH', 'GB', '$/GB', 'COST $', '$/HOUR'],
+        r.bill.map((b) => [
+          b.usage_type,
+          Object.keys(b.paths).sort().join(','),
+          b.gb.toFixed(3),
+          b.price_per_gb === null ? '-' : String(b.price_per_gb),
+          fmtDollars(b.cost_dollars),
+          b.dollars_per_hour === undefined || b.dollars_per_hour === null ? '-' : fmtRate(b.dollars_per_hour),
+        ]),
+        new Set([2, 3, 4, 5]),
+      ),
+    );
+    const d = r.capture?.duration_seconds;
+    out.push(
+      `bill lines total: $${fmtDollars(r.bill_cost_dollars)}` +
+        (d ? ` = $${fmtRate((r.bill_cost_dollars / d) * 3600)}/hour` : '') +
+        ' (NAT gateway, endpoint and Transit Gateway processing included; a byte on two lines counts in both)',
+    );
     out.push('');
   }
   out.push('COST BY CATEGORY');

@@ -6,19 +6,36 @@ import {
   DescribeAddressesCommand,
   DescribeAvailabilityZonesCommand,
   EC2Client,
+  paginateDescribeNatGateways,
   paginateDescribeNetworkInterfaces,
+  paginateDescribePrefixLists,
+  paginateDescribeRouteTables,
   paginateDescribeSubnets,
+  paginateDescribeVpcEndpoints,
   paginateDescribeVpcPeeringConnections,
+  paginateGetManagedPrefixListEntries,
   type Filter,
+  type Route,
 } from '@aws-sdk/client-ec2';
-import type { PublicIp, Subnet } from './model.js';
+import { lbKindOf } from '../classify/bill.js';
+import type { Endpoint, LoadBalancer, NatGateway, PrefixList, PublicIp, RouteTable, Subnet } from './model.js';
+
+/** The network path: route tables and what their routes and managed ENIs lead to. */
+export interface PathInfo {
+  route_tables: RouteTable[];
+  prefix_lists: PrefixList[];
+  nat_gateways: NatGateway[];
+  endpoints: Endpoint[];
+  load_balancers: LoadBalancer[];
+}
 
 export interface Ec2Info {
   zoneIds: Map<string, string>;
   subnets: Subnet[];
   /** CIDRs of peered VPCs whose subnets this account cannot describe (another account or region). */
-  peerCidrs: { cidr: string; vpc: string }[];
+  peerCidrs: { cidr: string; vpc: string; region?: string }[];
   publicIps: PublicIp[];
+  path: PathInfo;
 }
 
 /** The API refused for lack of permission: the caller falls back to what IMDS knows. */
@@ -56,6 +73,7 @@ export async function discoverEc2(client: EC2Client, vpcId: string): Promise<Ec2
 
   // peerings where this VPC is either side
   const peers = new Map<string, string[]>(); // peer VPC → its CIDRs
+  const peerRegions = new Map<string, string>();
   for (const side of ['requester-vpc-info.vpc-id', 'accepter-vpc-info.vpc-id']) {
     const filters: Filter[] = [
       { Name: side, Values: [vpcId] },
@@ -72,6 +90,7 @@ export async function discoverEc2(client: EC2Client, vpcId: string): Promise<Ec2
             other.CidrBlock,
           ].filter((c): c is string => !!c);
           peers.set(other.VpcId, [...new Set(cidrs)]);
+          if (other.Region) peerRegions.set(other.VpcId, other.Region);
         }
       }
     });
@@ -92,7 +111,7 @@ export async function discoverEc2(client: EC2Client, vpcId: string): Promise<Ec2
       }
     }
   });
-  const peerCidrs = [...peers].filter(([vpc]) => !describedVpcs.has(vpc)).flatMap(([vpc, cidrs]) => cidrs.map((cidr) => ({ cidr, vpc })));
+  const peerCidrs = [...peers].filter(([vpc]) => !describedVpcs.has(vpc)).flatMap(([vpc, cidrs]) => cidrs.map((cidr) => clean({ cidr, vpc, region: peerRegions.get(vpc) })));
 
   const publicIps = new Map<string, PublicIp>();
   const eniZone = new Map<string, { zone?: string; zone_id?: string; kind?: string }>();
@@ -113,7 +132,122 @@ export async function discoverEc2(client: EC2Client, vpcId: string): Promise<Ec2
     const info = a.NetworkInterfaceId ? eniZone.get(a.NetworkInterfaceId) : undefined;
     publicIps.set(a.PublicIp, clean({ ip: a.PublicIp, ...info }));
   }
-  return { zoneIds, subnets: subnets.map(clean), peerCidrs, publicIps: [...publicIps.values()] };
+  const path = await discoverPath(client, vpcId, subnets, zoneIds);
+  return { zoneIds, subnets: subnets.map(clean), peerCidrs, publicIps: [...publicIps.values()], path };
+}
+
+/** A route's target, as the route table shows it (`local`, `igw-…`, `nat-…`, `vpce-…`, `tgw-…`, `pcx-…`, …). */
+function targetOf(r: Route): string {
+  return (
+    r.NatGatewayId ?? r.TransitGatewayId ?? r.VpcPeeringConnectionId ?? r.GatewayId ?? r.EgressOnlyInternetGatewayId ?? r.NetworkInterfaceId ?? r.InstanceId ?? r.LocalGatewayId ?? r.CarrierGatewayId ?? r.CoreNetworkArn ?? 'unknown'
+  );
+}
+
+/**
+ * Route tables (explicit associations, the main table), NAT gateways with their zones, endpoints with
+ * their ENI addresses, load balancer ENIs, and the prefix lists the routes name. All paginated.
+ */
+async function discoverPath(client: EC2Client, vpcId: string, subnets: Subnet[], zoneIds: Map<string, string>): Promise<PathInfo> {
+  const vpcFilter: Filter[] = [{ Name: 'vpc-id', Values: [vpcId] }];
+  const subnetZone = new Map(subnets.filter((s) => s.id).map((s) => [s.id!, { zone: s.zone, zone_id: s.zone_id }]));
+
+  const route_tables: RouteTable[] = [];
+  await guarded('DescribeRouteTables', async () => {
+    for await (const page of paginateDescribeRouteTables({ client }, { Filters: vpcFilter })) {
+      for (const t of page.RouteTables ?? []) {
+        if (!t.RouteTableId) continue;
+        const routes = (t.Routes ?? []).flatMap((r): RouteTable['routes'] => {
+          const target = r.State === 'blackhole' ? 'blackhole' : targetOf(r);
+          const dest = r.DestinationCidrBlock ?? r.DestinationIpv6CidrBlock;
+          if (dest) return [{ destination: dest, target }];
+          if (r.DestinationPrefixListId) return [{ prefix_list: r.DestinationPrefixListId, target }];
+          return [];
+        });
+        const assoc = t.Associations ?? [];
+        route_tables.push(
+          clean({
+            id: t.RouteTableId,
+            vpc: t.VpcId,
+            main: assoc.some((a) => a.Main === true),
+            subnets: assoc.map((a) => a.SubnetId).filter((x): x is string => !!x),
+            routes,
+          }),
+        );
+      }
+    }
+  });
+
+  const nat_gateways: NatGateway[] = [];
+  await guarded('DescribeNatGateways', async () => {
+    for await (const page of paginateDescribeNatGateways({ client }, { Filter: vpcFilter })) {
+      for (const n of page.NatGateways ?? []) {
+        if (!n.NatGatewayId || (n.State !== undefined && n.State !== 'available' && n.State !== 'pending')) continue;
+        const addrs = n.NatGatewayAddresses ?? [];
+        nat_gateways.push(
+          clean({
+            id: n.NatGatewayId,
+            ...(n.SubnetId ? subnetZone.get(n.SubnetId) : {}),
+            private_ips: addrs.map((a) => a.PrivateIp).filter((x): x is string => !!x),
+            public_ips: addrs.map((a) => a.PublicIp).filter((x): x is string => !!x),
+          }),
+        );
+      }
+    }
+  });
+
+  // managed ENIs of the VPC (requester-managed: endpoints, load balancers, NAT gateways): addresses and zones
+  const eniIps = new Map<string, { ip: string; zone?: string; zone_id?: string }[]>();
+  const load_balancers: LoadBalancer[] = [];
+  await guarded('DescribeNetworkInterfaces', async () => {
+    const filters: Filter[] = [...vpcFilter, { Name: 'requester-managed', Values: ['true'] }];
+    for await (const page of paginateDescribeNetworkInterfaces({ client }, { Filters: filters })) {
+      for (const n of page.NetworkInterfaces ?? []) {
+        const zone = n.AvailabilityZone;
+        const where = { zone, zone_id: zone ? zoneIds.get(zone) : undefined };
+        const ips = (n.PrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress).concat((n.Ipv6Addresses ?? []).map((a) => a.Ipv6Address)).filter((x): x is string => !!x);
+        if (n.NetworkInterfaceId) eniIps.set(n.NetworkInterfaceId, ips.map((ip) => clean({ ip, ...where })));
+        const kind = lbKindOf(n.Description);
+        if (kind) for (const ip of ips) load_balancers.push(clean({ ip, kind, name: n.Description!.slice(4), ...where }));
+      }
+    }
+  });
+
+  const endpoints: Endpoint[] = [];
+  await guarded('DescribeVpcEndpoints', async () => {
+    for await (const page of paginateDescribeVpcEndpoints({ client }, { Filters: vpcFilter })) {
+      for (const e of page.VpcEndpoints ?? []) {
+        const type = e.VpcEndpointType === 'Interface' ? 'interface' : e.VpcEndpointType === 'Gateway' ? 'gateway' : undefined;
+        if (!e.VpcEndpointId || !type) continue;
+        const ips = type === 'interface' ? (e.NetworkInterfaceIds ?? []).flatMap((id) => eniIps.get(id) ?? []) : [];
+        endpoints.push(clean({ id: e.VpcEndpointId, type, service: e.ServiceName, ips }));
+      }
+    }
+  });
+
+  // the prefix lists routes name: AWS's service lists (DescribePrefixLists), then customer-managed ones
+  const wanted = new Set(route_tables.flatMap((t) => t.routes.map((r) => r.prefix_list).filter((x): x is string => !!x)));
+  const prefix_lists: PrefixList[] = [];
+  if (wanted.size > 0) {
+    await guarded('DescribePrefixLists', async () => {
+      for await (const page of paginateDescribePrefixLists({ client }, { PrefixListIds: [...wanted] })) {
+        for (const l of page.PrefixLists ?? []) {
+          if (!l.PrefixListId || !wanted.has(l.PrefixListId)) continue;
+          prefix_lists.push(clean({ id: l.PrefixListId, name: l.PrefixListName, cidrs: l.Cidrs ?? [] }));
+          wanted.delete(l.PrefixListId);
+        }
+      }
+    });
+    for (const id of wanted) {
+      const cidrs: string[] = [];
+      await guarded('GetManagedPrefixListEntries', async () => {
+        for await (const page of paginateGetManagedPrefixListEntries({ client }, { PrefixListId: id })) {
+          for (const e of page.Entries ?? []) if (e.Cidr) cidrs.push(e.Cidr);
+        }
+      });
+      prefix_lists.push({ id, cidrs });
+    }
+  }
+  return { route_tables, prefix_lists, nat_gateways, endpoints, load_balancers };
 }
 
 /** NAT gateway and VPC endpoint interfaces are kept apart for the NAT processing counter to come. */

@@ -38,7 +38,7 @@ export function mergeTopology(imds: ImdsInfo | undefined, ec2: Ec2Info | undefin
       subnets.set(s.cidr, name && name !== s.zone ? { ...s, zone: name } : s);
     }
     // peers whose subnets cannot be described: known to be theirs, zone unknown → unclassified
-    for (const p of ec2.peerCidrs) if (!subnets.has(p.cidr)) subnets.set(p.cidr, { cidr: p.cidr, vpc: p.vpc });
+    for (const p of ec2.peerCidrs) if (!subnets.has(p.cidr)) subnets.set(p.cidr, { ...p });
     for (const p of ec2.publicIps) publicIps.set(p.ip, p);
   }
   for (const i of imds?.interfaces ?? []) {
@@ -51,7 +51,20 @@ export function mergeTopology(imds: ImdsInfo | undefined, ec2: Ec2Info | undefin
   for (const s of file?.subnets ?? []) subnets.set(s.cidr, s);
   for (const p of file?.public_ips ?? []) publicIps.set(p.ip, p);
   const localIps = [...new Set([...(imds?.interfaces.flatMap((i) => i.localIps) ?? []), ...(file?.local_ips ?? [])])];
-  return { region, subnets: [...subnets.values()], public_ips: [...publicIps.values()], local_ips: localIps };
+  // the path: what the file names (by id, or by address) replaces what discovery found
+  const byKey = <T>(key: (x: T) => string, found: T[] | undefined, given: T[] | undefined): T[] => [...new Map([...(found ?? []), ...(given ?? [])].map((x) => [key(x), x])).values()];
+  const path = ec2?.path;
+  return {
+    region,
+    subnets: [...subnets.values()],
+    public_ips: [...publicIps.values()],
+    local_ips: localIps,
+    route_tables: byKey((t) => t.id, path?.route_tables, file?.route_tables),
+    prefix_lists: byKey((l) => l.id, path?.prefix_lists, file?.prefix_lists),
+    nat_gateways: byKey((n) => n.id, path?.nat_gateways, file?.nat_gateways),
+    endpoints: byKey((e) => e.id, path?.endpoints, file?.endpoints),
+    load_balancers: byKey((l) => l.ip, path?.load_balancers, file?.load_balancers),
+  };
 }
 
 export class TopologyManager {

@@ -12,6 +12,8 @@ export const SubnetSchema = z.object({
   zone_id: zoneName.optional(),
   vpc: z.string().optional(),
   id: z.string().optional(),
+  /** A peered VPC's region, where it is not this one: its addresses are then inter_region. */
+  region: z.string().optional(),
 }).strict();
 
 export const PublicIpSchema = z.object({
@@ -21,24 +23,69 @@ export const PublicIpSchema = z.object({
   kind: z.string().optional(), // e.g. nat_gateway, vpc_endpoint: kept for later counters
 }).strict();
 
+const zoned = { zone: zoneName.optional(), zone_id: zoneName.optional() };
+
+// The network path (README, "Topology file"): route tables with their subnets and routes, and the
+// managed devices the routes and addresses lead to.
+export const RouteSchema = z.object({
+  destination: cidr.optional(),
+  prefix_list: z.string().regex(/^pl-[0-9a-z]+$/, 'prefix_list must look like pl-63a5400a').optional(),
+  target: z.string().min(1),
+}).strict().refine((r) => (r.destination === undefined) !== (r.prefix_list === undefined), { error: 'a route needs exactly one of destination, prefix_list' });
+
+export const RouteTableSchema = z.object({
+  id: z.string().min(1),
+  vpc: z.string().optional(),
+  /** The VPC's main table: subnets without an explicit association use it. */
+  main: z.boolean().default(false),
+  subnets: z.array(z.string()).default([]),
+  routes: z.array(RouteSchema).default([]),
+}).strict();
+
+export const PrefixListSchema = z.object({ id: z.string().min(1), name: z.string().optional(), cidrs: z.array(cidr).default([]) }).strict();
+
+export const NatGatewaySchema = z.object({ id: z.string().min(1), ...zoned, private_ips: z.array(ip).default([]), public_ips: z.array(ip).default([]) }).strict();
+
+/** A managed ENI address: an interface endpoint or a load balancer node. */
+export const ManagedIpSchema = z.object({ ip, ...zoned }).strict();
+
+export const EndpointSchema = z.object({
+  id: z.string().min(1),
+  type: z.enum(['interface', 'gateway']),
+  service: z.string().optional(),
+  ips: z.array(ManagedIpSchema).default([]),
+}).strict();
+
+export const LoadBalancerSchema = z.object({ ip, kind: z.enum(['alb', 'nlb', 'clb']), name: z.string().optional(), ...zoned }).strict();
+
 export const TopologyFileSchema = z.object({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'region must look like us-east-1').optional(),
   subnets: z.array(SubnetSchema).default([]),
   public_ips: z.array(PublicIpSchema).default([]),
   local_ips: z.array(ip).default([]),
+  route_tables: z.array(RouteTableSchema).default([]),
+  prefix_lists: z.array(PrefixListSchema).default([]),
+  nat_gateways: z.array(NatGatewaySchema).default([]),
+  endpoints: z.array(EndpointSchema).default([]),
+  load_balancers: z.array(LoadBalancerSchema).default([]),
 }).strict();
 
 export type Subnet = z.infer<typeof SubnetSchema>;
 export type PublicIp = z.infer<typeof PublicIpSchema>;
 export type TopologyFile = z.infer<typeof TopologyFileSchema>;
+export type RouteTable = z.infer<typeof RouteTableSchema>;
+export type PrefixList = z.infer<typeof PrefixListSchema>;
+export type NatGateway = z.infer<typeof NatGatewaySchema>;
+export type Endpoint = z.infer<typeof EndpointSchema>;
+export type LoadBalancer = z.infer<typeof LoadBalancerSchema>;
 
 // Prefixes are checked while the lookup tables are built (Topology), which parses each once anyway:
 // parsing 17,000 of them twice costs more start-up time than the rest of the validation.
 export const IpRangesSchema = z.object({
   syncToken: z.string().optional(),
   createDate: z.string().optional(),
-  prefixes: z.array(z.object({ ip_prefix: z.string(), region: z.string(), service: z.string() })).default([]),
-  ipv6_prefixes: z.array(z.object({ ipv6_prefix: z.string(), region: z.string(), service: z.string() })).default([]),
+  prefixes: z.array(z.object({ ip_prefix: z.string(), region: z.string(), service: z.string(), network_border_group: z.string().optional() })).default([]),
+  ipv6_prefixes: z.array(z.object({ ipv6_prefix: z.string(), region: z.string(), service: z.string(), network_border_group: z.string().optional() })).default([]),
 });
 
 export type IpRanges = z.infer<typeof IpRangesSchema>;

@@ -53,17 +53,45 @@ function flatten(prefixes: RankedPrefix[], maxAddr: bigint): Flat {
   return { starts, values };
 }
 
+/** A second set of prefixes whose owner combines with the first's into one value per segment. */
+export interface Overlay {
+  prefixes: RankedPrefix[];
+  combine(value: number, overlay: number): number;
+}
+
+function flattenWith(prefixes: RankedPrefix[], family: 4 | 6, overlay: Overlay | undefined): Flat {
+  const max = family === 4 ? 0xffffffffn : (1n << 128n) - 1n;
+  const a = flatten(prefixes.filter((p) => p.cidr.family === family), max);
+  if (!overlay) return a;
+  const b = flatten(overlay.prefixes.filter((p) => p.cidr.family === family), max);
+  // both cover the whole space from 0: sweep the union of their segment starts
+  const starts: bigint[] = [];
+  const values: number[] = [];
+  let i = 0;
+  let j = 0;
+  const end = max + 1n;
+  while (i < a.starts.length || j < b.starts.length) {
+    const sa = i < a.starts.length ? a.starts[i] : end;
+    const sb = j < b.starts.length ? b.starts[j] : end;
+    const s = sa < sb ? sa : sb;
+    if (sa === s) i++;
+    if (sb === s) j++;
+    const v = overlay.combine(a.values[i - 1], b.values[j - 1]);
+    if (values.length > 0 && values[values.length - 1] === v) continue;
+    starts.push(s);
+    values.push(v);
+  }
+  return { starts, values };
+}
+
 /** IPv4: segments plus a direct index on the top 16 bits, so the binary search spans a few entries. */
 export class PrefixTable4 {
   readonly starts: Uint32Array;
   readonly values: Int32Array;
   private readonly index16: Uint32Array;
 
-  constructor(prefixes: RankedPrefix[]) {
-    const flat = flatten(
-      prefixes.filter((p) => p.cidr.family === 4),
-      0xffffffffn,
-    );
+  constructor(prefixes: RankedPrefix[], overlay?: Overlay) {
+    const flat = flattenWith(prefixes, 4, overlay);
     this.starts = Uint32Array.from(flat.starts, (s) => Number(s));
     this.values = Int32Array.from(flat.values);
     this.index16 = new Uint32Array(65537);
@@ -97,11 +125,8 @@ export class PrefixTable6 {
   readonly starts: Uint32Array;
   readonly values: Int32Array;
 
-  constructor(prefixes: RankedPrefix[]) {
-    const flat = flatten(
-      prefixes.filter((p) => p.cidr.family === 6),
-      (1n << 128n) - 1n,
-    );
+  constructor(prefixes: RankedPrefix[], overlay?: Overlay) {
+    const flat = flattenWith(prefixes, 6, overlay);
     this.starts = new Uint32Array(flat.starts.length * 4);
     flat.starts.forEach((s, i) => this.starts.set(ipv6BigIntToWords(s), i * 4));
     this.values = Int32Array.from(flat.values);

@@ -2,13 +2,22 @@
 // values are small "address classes" (kind + zone). Category is then a function of the local address's
 // class and the remote's, precomputed into one row per local class, so the hot path does two lookups
 // and one index.
-import { AddressKind, categorize, type AddressClass } from '../classify/rules.js';
+import { lbKindOf, otherPartition, Path, usageTypes, type LbKind, type PathFacts } from '../classify/bill.js';
+import { Category } from '../classify/categories.js';
+import { AddressKind, categorize, sameZone, type AddressClass } from '../classify/rules.js';
 import { ConfigError } from '../config/errors.js';
 
 export { AddressKind, type AddressClass };
 import { ipv6BigIntToWords, parseCidr, type Cidr } from './ip.js';
-import type { IpRanges, TopologyFile } from './model.js';
+import type { IpRanges, RouteTable, TopologyFile } from './model.js';
 import { PrefixTable4, PrefixTable6, type RankedPrefix } from './prefix-table.js';
+
+/** A usage combination: the path of a (local class, remote class) pair and the usage types per direction. */
+export interface UsageCombo {
+  path: number;
+  /** Usage types by direction index (egress, ingress); a type may repeat (two legs of one line). */
+  types: [string[], string[]];
+}
 
 
 // rule order of the README ("Categories and prices"), highest first
@@ -44,9 +53,21 @@ export interface TopologySources {
   region: string;
 }
 
+const NO_CLASS: Omit<AddressClass, 'kind' | 'zone' | 'zoneId'> = { region: '', routeTable: -1, cell: 0, managed: '' };
+
+/** A subnet's route table: its explicit association, else its VPC's main table; -1 where none is known. */
+function routeTableOf(tables: RouteTable[], subnetId: string | undefined, vpc: string | undefined): number {
+  if (tables.length === 0) return -1;
+  if (subnetId !== undefined) {
+    const explicit = tables.findIndex((t) => t.subnets.includes(subnetId));
+    if (explicit >= 0) return explicit;
+  }
+  return tables.findIndex((t) => t.main && (vpc === undefined || t.vpc === undefined || t.vpc === vpc));
+}
+
 export class Topology {
   readonly region: string;
-  readonly classes: AddressClass[] = [{ kind: AddressKind.INTERNET, zone: '', zoneId: '' }];
+  readonly classes: AddressClass[] = [{ kind: AddressKind.INTERNET, zone: '', zoneId: '', ...NO_CLASS }];
   /** Zone names; index 0 is '' (no zone). Label index of local_az/remote_az. */
   readonly zones: string[] = [''];
   /** zone name → zone ID, where known. */
@@ -55,6 +76,14 @@ export class Topology {
   readonly table6: PrefixTable6;
   /** Category rows by local class, made when first asked for (only local addresses' classes are). */
   private readonly categoryRows = new Map<number, Uint8Array>();
+  private readonly usageRows = new Map<number, Uint16Array>();
+  /** Usage combinations, numbered as usage rows meet them; 0 is "direct, no usage type". */
+  readonly usageCombos: UsageCombo[] = [{ path: Path.DIRECT, types: [[], []] }];
+  private readonly usageComboIndex = new Map<string, number>([[JSON.stringify(this.usageCombos[0]), 0]]);
+  /** Route-table facts: per table, the route target of each cell ('' where no route covers it). */
+  private readonly routeTargets: string[][] = [];
+  private readonly natZones = new Map<string, AddressClass>();
+  readonly routeTableCount: number;
   /** remote_az label index per class */
   readonly classZone: Int32Array;
   readonly subnetCount: number;
@@ -78,11 +107,19 @@ export class Topology {
     for (const r of PRIVATE_RANGES) add(r, PRIORITY_PRIVATE, priv);
 
     const file = src.file;
+    const tables = file?.route_tables ?? [];
+    this.routeTableCount = tables.length;
     for (const s of file?.subnets ?? []) {
       const c = parseCidr(s.cidr);
       const zone = s.zone ?? '';
       const zoneId = s.zone_id ?? '';
-      prefixes.push({ cidr: c, rank: rank(PRIORITY_SUBNET, c), value: this.classOf(AddressKind.SUBNET, zone, zoneId) });
+      if (s.region !== undefined && s.region !== this.region) {
+        // a VPC peered across regions: its addresses are another region's
+        prefixes.push({ cidr: c, rank: rank(PRIORITY_SUBNET, c), value: this.classOf(AddressKind.AWS_OTHER_REGION, '', '', { region: s.region }) });
+        continue;
+      }
+      const routeTable = routeTableOf(tables, s.id, s.vpc);
+      prefixes.push({ cidr: c, rank: rank(PRIORITY_SUBNET, c), value: this.classOf(AddressKind.SUBNET, zone, zoneId, { routeTable }) });
       // AWS reserves base+1 (router), +2 (DNS), +3 of every subnet: never billed
       const reserved = this.classOf(AddressKind.INTERNAL, zone, zoneId);
       const bits = BigInt(c.family === 4 ? 32 : 128);
@@ -94,6 +131,13 @@ export class Topology {
     for (const p of file?.public_ips ?? []) {
       add(p.ip, PRIORITY_PUBLIC_IP, this.classOf(AddressKind.PUBLIC_IP, p.zone ?? '', p.zone_id ?? ''));
     }
+    // managed ENIs inside subnets: a /32 of the subnet rule outranks its subnet
+    for (const e of file?.endpoints ?? []) {
+      for (const m of e.type === 'interface' ? e.ips : []) add(m.ip, PRIORITY_SUBNET, this.classOf(AddressKind.SUBNET, m.zone ?? '', m.zone_id ?? '', { managed: 'interface_endpoint' }));
+    }
+    for (const lb of file?.load_balancers ?? []) add(lb.ip, PRIORITY_SUBNET, this.classOf(AddressKind.SUBNET, lb.zone ?? '', lb.zone_id ?? '', { managed: lb.kind }));
+    for (const n of file?.nat_gateways ?? []) this.natZones.set(n.id, { kind: AddressKind.SUBNET, zone: n.zone ?? '', zoneId: n.zone_id ?? '', ...NO_CLASS });
+    const cells = this.routeCells(tables, file?.prefix_lists ?? []);
     const ipRangePrefixes = this.ipRangePrefixes(src.ipRanges);
     // a loop, not push(...spread): a spread of 125k+ arguments overflows the stack
     for (const p of ipRangePrefixes) prefixes.push(p);
@@ -102,8 +146,10 @@ export class Topology {
     this.publicIpCount = file?.public_ips.length ?? 0;
     this.ipRangePrefixCount = ipRangePrefixes.length;
     this.localIps = file?.local_ips ?? [];
-    this.table4 = new PrefixTable4(prefixes);
-    this.table6 = new PrefixTable6(prefixes);
+    // one lookup gives both the rule's class and the route cell: their pairs are classes of their own
+    const overlay = cells.length === 0 ? undefined : { prefixes: cells, combine: (cls: number, cell: number) => (cell === 0 ? cls : this.withCell(cls, cell)) };
+    this.table4 = new PrefixTable4(prefixes, overlay);
+    this.table6 = new PrefixTable6(prefixes, overlay);
 
     this.classZone = Int32Array.from(this.classes, (c) => this.zoneIndex.get(c.zone)!);
   }
@@ -122,12 +168,110 @@ export class Topology {
     return row;
   }
 
-  private classOf(kind: number, zone: string, zoneId: string): number {
-    const key = `${kind}|${zone}|${zoneId}`;
+  /**
+   * The usage combination of traffic between a local class and each remote class (path and usage
+   * types, DESIGN.md "Bill lines"), as a row like categoryRow's.
+   */
+  usageRow(localClass: number): Uint16Array {
+    let row = this.usageRows.get(localClass);
+    if (row === undefined) {
+      const local = this.classes[localClass];
+      const cats = this.categoryRow(localClass);
+      row = Uint16Array.from(this.classes, (remote, i) => this.usageCombo(local, remote, cats[i]));
+      this.usageRows.set(localClass, row);
+    }
+    return row;
+  }
+
+  /** The path facts of traffic between a local and a remote class. */
+  pathOf(local: AddressClass, remote: AddressClass, cat: number): PathFacts {
+    const facts: PathFacts = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: remote.kind === AddressKind.SUBNET, remoteRegion: remote.region };
+    if (remote.managed === 'interface_endpoint') facts.path = Path.INTERFACE_ENDPOINT;
+    else if (remote.managed !== '') {
+      facts.path = Path.LOAD_BALANCER;
+      facts.lb = remote.managed as LbKind;
+    } else if (local.routeTable >= 0) {
+      const target = this.routeTargets[local.routeTable][remote.cell] ?? '';
+      if (target.startsWith('nat-')) {
+        facts.path = Path.NAT_GATEWAY;
+        const nat = this.natZones.get(target);
+        // a NAT gateway of unknown zone: the cross-zone leg cannot be told, and is not invented
+        facts.otherZone = nat !== undefined && (nat.zone !== '' || nat.zoneId !== '') && !sameZone(local, nat);
+      } else if (target.startsWith('vpce-')) facts.path = Path.GATEWAY_ENDPOINT;
+      else if (target.startsWith('tgw-')) facts.path = Path.TRANSIT_GATEWAY;
+      else if (target.startsWith('pcx-')) {
+        facts.path = Path.VPC_PEERING;
+        facts.peerOtherZone = cat === Category.CROSS_AZ;
+      }
+    }
+    return facts;
+  }
+
+  private usageCombo(local: AddressClass, remote: AddressClass, cat: number): number {
+    const facts = this.pathOf(local, remote, cat);
+    const combo: UsageCombo = { path: facts.path, types: [usageTypes(this.region, 0, cat, facts), usageTypes(this.region, 1, cat, facts)] };
+    const key = JSON.stringify(combo);
+    let i = this.usageComboIndex.get(key);
+    if (i === undefined) {
+      i = this.usageCombos.push(combo) - 1;
+      this.usageComboIndex.set(key, i);
+    }
+    return i;
+  }
+
+  /**
+   * Route cells: every route destination of every table (prefix lists expanded). The most specific
+   * cell covering an address decides each table's longest-prefix route for it, so a table's route is
+   * a function of the cell, computed here once per (table, cell).
+   */
+  private routeCells(tables: RouteTable[], lists: { id: string; cidrs: string[] }[]): RankedPrefix[] {
+    const listCidrs = new Map(lists.map((l) => [l.id, l.cidrs]));
+    const routes = tables.map((t) =>
+      t.routes.flatMap((r) => {
+        const dests = r.destination !== undefined ? [r.destination] : (listCidrs.get(r.prefix_list!) ?? []);
+        return dests.map((d) => ({ cidr: parseCidr(d), target: r.target }));
+      }),
+    );
+    const cellIndex = new Map<string, number>();
+    const cells: RankedPrefix[] = [];
+    const cellCidrs: Cidr[] = [parseCidr('0.0.0.0/32')]; // index 0: no cell
+    for (const table of routes) {
+      for (const r of table) {
+        const key = `${r.cidr.family}|${r.cidr.start}|${r.cidr.length}`;
+        if (cellIndex.has(key)) continue;
+        const i = cellCidrs.push(r.cidr) - 1;
+        cellIndex.set(key, i);
+        cells.push({ cidr: r.cidr, rank: r.cidr.length, value: i });
+      }
+    }
+    for (const table of routes) {
+      const targets: string[] = [''];
+      for (let i = 1; i < cellCidrs.length; i++) {
+        const c = cellCidrs[i];
+        let best: { cidr: Cidr; target: string } | undefined;
+        for (const r of table) {
+          if (r.cidr.family !== c.family || r.cidr.start > c.start || r.cidr.end < c.end) continue;
+          if (!best || r.cidr.length > best.cidr.length) best = r;
+        }
+        targets.push(best?.target ?? '');
+      }
+      this.routeTargets.push(targets);
+    }
+    return cells;
+  }
+
+  private withCell(cls: number, cell: number): number {
+    const c = this.classes[cls];
+    return this.classOf(c.kind, c.zone, c.zoneId, { region: c.region, routeTable: c.routeTable, managed: c.managed, cell });
+  }
+
+  private classOf(kind: number, zone: string, zoneId: string, more: Partial<typeof NO_CLASS> = {}): number {
+    const extra = { ...NO_CLASS, ...more };
+    const key = `${kind}|${zone}|${zoneId}|${extra.region}|${extra.routeTable}|${extra.cell}|${extra.managed}`;
     let i = this.classIndex.get(key);
     if (i === undefined) {
       i = this.classes.length;
-      this.classes.push({ kind, zone, zoneId });
+      this.classes.push({ kind, zone, zoneId, ...extra });
       this.classIndex.set(key, i);
       if (!this.zoneIndex.has(zone)) this.zoneIndex.set(zone, this.zones.push(zone) - 1);
       if (zone !== '' && zoneId !== '' && !this.zoneIds.has(zone)) this.zoneIds.set(zone, zoneId);
@@ -137,27 +281,43 @@ export class Topology {
 
   private ipRangePrefixes(ranges: IpRanges | undefined): RankedPrefix[] {
     if (!ranges) return [];
-    // a prefix's services are the union of its entries; what decides its kind are three facts about
-    // them, kept as bits (not sets: a million prefixes must fit)
+    // a prefix's services are the union of its entries; what decides its kind are a few facts about
+    // them, kept as bits (not sets: a million prefixes must fit), plus the region or Local Zone of the
+    // few that need one
     const IN_REGION = 1;
     const EC2_IN_REGION = 2;
-    const GLOBAL = 4;
+    const GLOBAL_FREE = 4; // CloudFront, Route 53: free to reach
+    const OTHER_REGION = 8;
     const byPrefix = new Map<string, number>();
-    const note = (prefix: string, region: string, service: string): void => {
+    const regionOf = new Map<string, string>();
+    const localZoneOf = new Map<string, string>();
+    const note = (prefix: string, region: string, service: string, nbg: string | undefined): void => {
       let f = byPrefix.get(prefix) ?? 0;
-      if (region === this.region) f |= service === 'EC2' ? IN_REGION | EC2_IN_REGION : IN_REGION;
-      else if (region === 'GLOBAL') f |= GLOBAL;
+      if (region === this.region) {
+        f |= service === 'EC2' ? IN_REGION | EC2_IN_REGION : IN_REGION;
+        // a network border group unlike its region (Local Zone, Wavelength) is its own location
+        if (nbg !== undefined && nbg !== region) localZoneOf.set(prefix, nbg);
+      } else if (region === 'GLOBAL') {
+        if (service.startsWith('CLOUDFRONT') || service.startsWith('ROUTE53')) f |= GLOBAL_FREE;
+      } else if (!otherPartition(region)) {
+        f |= OTHER_REGION;
+        if (!regionOf.has(prefix)) regionOf.set(prefix, region);
+      }
       byPrefix.set(prefix, f);
     };
-    for (const p of ranges.prefixes) note(p.ip_prefix, p.region, p.service);
-    for (const p of ranges.ipv6_prefixes) note(p.ipv6_prefix, p.region, p.service);
+    for (const p of ranges.prefixes) note(p.ip_prefix, p.region, p.service, p.network_border_group);
+    for (const p of ranges.ipv6_prefixes) note(p.ipv6_prefix, p.region, p.service, p.network_border_group);
     const out: RankedPrefix[] = [];
     for (const [prefix, f] of byPrefix) {
-      let kind: number = AddressKind.AWS_OTHER_REGION;
+      // other partitions (GovCloud, China) and GLOBAL ranges other than CloudFront and Route 53
+      // (Global Accelerator…) are billed as internet
+      let cls = 0;
       if (f & IN_REGION) {
-        kind = f & EC2_IN_REGION ? AddressKind.EC2_REGION : AddressKind.AWS_SERVICE;
-      } else if (f & GLOBAL) {
-        kind = AddressKind.AWS_SERVICE;
+        cls = this.classOf(f & EC2_IN_REGION ? AddressKind.EC2_REGION : AddressKind.AWS_SERVICE, localZoneOf.get(prefix) ?? '', '');
+      } else if (f & GLOBAL_FREE) {
+        cls = this.classOf(AddressKind.AWS_SERVICE, '', '');
+      } else if (f & OTHER_REGION) {
+        cls = this.classOf(AddressKind.AWS_OTHER_REGION, '', '', { region: regionOf.get(prefix)! });
       }
       let c: Cidr;
       try {
@@ -165,7 +325,7 @@ export class Topology {
       } catch {
         throw new ConfigError(`prefix ${JSON.stringify(prefix)} is not a valid CIDR`);
       }
-      out.push({ cidr: c, rank: rank(PRIORITY_IP_RANGES, c), value: this.classOf(kind, '', '') });
+      out.push({ cidr: c, rank: rank(PRIORITY_IP_RANGES, c), value: cls });
     }
     return out;
   }

@@ -127,16 +127,41 @@ export interface Ec2Subnet {
 
 export interface Ec2Peering {
   id: string;
-  requester: { vpc: string; cidrs: string[]; owner: string };
-  accepter: { vpc: string; cidrs: string[]; owner: string };
+  requester: { vpc: string; cidrs: string[]; owner: string; region?: string };
+  accepter: { vpc: string; cidrs: string[]; owner: string; region?: string };
+}
+
+export interface Ec2Route {
+  /** IPv4 or IPv6 CIDR; or a prefix list id (pl-…) */
+  dest: string;
+  /** local, igw-…, nat-…, vpce-…, tgw-…, pcx-…, eni-… */
+  target: string;
+}
+
+export interface Ec2Eni {
+  id: string;
+  zone: string;
+  publicIp?: string;
+  type?: string;
+  vpc?: string;
+  description?: string;
+  privateIps?: string[];
+  requesterManaged?: boolean;
 }
 
 export interface Ec2Data {
   zones: { name: string; id: string }[];
   subnets: Ec2Subnet[];
   peerings: Ec2Peering[];
-  enis: { id: string; zone: string; publicIp?: string; type?: string }[];
+  enis: Ec2Eni[];
   addresses: { publicIp: string; eni?: string }[];
+  routeTables?: { id: string; vpc: string; main?: boolean; subnets: string[]; routes: Ec2Route[] }[];
+  natGateways?: { id: string; vpc: string; subnet: string; privateIp: string; publicIp?: string; state?: string }[];
+  vpcEndpoints?: { id: string; vpc: string; type: 'Interface' | 'Gateway'; service: string; enis?: string[] }[];
+  /** AWS-managed service prefix lists (DescribePrefixLists) */
+  prefixLists?: { id: string; name: string; cidrs: string[] }[];
+  /** customer-managed prefix lists (GetManagedPrefixListEntries) */
+  managedPrefixLists?: { id: string; cidrs: string[] }[];
 }
 
 const xmlEscape = (s: string): string => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
@@ -237,7 +262,7 @@ export class FakeEc2 extends FakeServer {
         const pg = this.page(all, p);
         next = pg.next;
         const info = (v: Ec2Peering['requester']): string =>
-          el('vpcId', v.vpc) + el('ownerId', v.owner) + el('cidrBlock', v.cidrs.find((c) => !c.includes(':'))) + set('cidrBlockSet', v.cidrs.filter((c) => !c.includes(':')).map((c) => el('cidrBlock', c))) + set('ipv6CidrBlockSet', v.cidrs.filter((c) => c.includes(':')).map((c) => el('ipv6CidrBlock', c))) + el('region', 'us-east-1');
+          el('vpcId', v.vpc) + el('ownerId', v.owner) + el('cidrBlock', v.cidrs.find((c) => !c.includes(':'))) + set('cidrBlockSet', v.cidrs.filter((c) => !c.includes(':')).map((c) => el('cidrBlock', c))) + set('ipv6CidrBlockSet', v.cidrs.filter((c) => c.includes(':')).map((c) => el('ipv6CidrBlock', c))) + el('region', v.region ?? 'us-east-1');
         inner = set(
           'vpcPeeringConnectionSet',
           pg.items.map((pc) => el('vpcPeeringConnectionId', pc.id) + `<requesterVpcInfo>${info(pc.requester)}</requesterVpcInfo><accepterVpcInfo>${info(pc.accepter)}</accepterVpcInfo><status>${el('code', 'active')}${el('message', 'Active')}</status>`),
@@ -246,13 +271,104 @@ export class FakeEc2 extends FakeServer {
       }
       case 'DescribeNetworkInterfaces': {
         const wantPublic = f.get('association.public-ip');
-        const all = this.data.enis.filter((n) => !wantPublic || n.publicIp);
+        const vpcs = f.get('vpc-id');
+        const managed = f.get('requester-managed');
+        const all = this.data.enis.filter(
+          (n) => (!wantPublic || n.publicIp) && (!vpcs || (n.vpc !== undefined && vpcs.includes(n.vpc))) && (!managed || managed.includes(String(n.requesterManaged ?? false))),
+        );
         const pg = this.page(all, p);
         next = pg.next;
         inner = set(
           'networkInterfaceSet',
-          pg.items.map((n) => el('networkInterfaceId', n.id) + el('availabilityZone', n.zone) + el('interfaceType', n.type ?? 'interface') + (n.publicIp ? `<association>${el('publicIp', n.publicIp)}</association>` : '')),
+          pg.items.map(
+            (n) =>
+              el('networkInterfaceId', n.id) +
+              el('availabilityZone', n.zone) +
+              el('vpcId', n.vpc) +
+              el('description', n.description ?? '') +
+              el('requesterManaged', String(n.requesterManaged ?? false)) +
+              el('interfaceType', n.type ?? 'interface') +
+              set('privateIpAddressesSet', (n.privateIps ?? []).filter((ip) => !ip.includes(':')).map((ip, i) => el('privateIpAddress', ip) + el('primary', String(i === 0)))) +
+              set('ipv6AddressesSet', (n.privateIps ?? []).filter((ip) => ip.includes(':')).map((ip) => el('ipv6Address', ip))) +
+              (n.publicIp ? `<association>${el('publicIp', n.publicIp)}</association>` : ''),
+          ),
         );
+        break;
+      }
+      case 'DescribeRouteTables': {
+        const vpcs = f.get('vpc-id');
+        const pg = this.page((this.data.routeTables ?? []).filter((t) => !vpcs || vpcs.includes(t.vpc)), p);
+        next = pg.next;
+        const route = (r: Ec2Route): string => {
+          const dest = r.dest.startsWith('pl-') ? el('destinationPrefixListId', r.dest) : r.dest.includes(':') ? el('destinationIpv6CidrBlock', r.dest) : el('destinationCidrBlock', r.dest);
+          const t = r.target;
+          const target = t.startsWith('nat-') ? el('natGatewayId', t) : t.startsWith('tgw-') ? el('transitGatewayId', t) : t.startsWith('pcx-') ? el('vpcPeeringConnectionId', t) : t.startsWith('eni-') ? el('networkInterfaceId', t) : el('gatewayId', t);
+          return dest + target + el('state', 'active') + el('origin', t === 'local' ? 'CreateRouteTable' : 'CreateRoute');
+        };
+        inner = set(
+          'routeTableSet',
+          pg.items.map(
+            (t) =>
+              el('routeTableId', t.id) +
+              el('vpcId', t.vpc) +
+              el('ownerId', '111122223333') +
+              set('routeSet', t.routes.map(route)) +
+              set('associationSet', [
+                ...(t.main ? [el('routeTableAssociationId', `rtbassoc-main-${t.id}`) + el('routeTableId', t.id) + el('main', 'true') + `<associationState>${el('state', 'associated')}</associationState>`] : []),
+                ...t.subnets.map((sn) => el('routeTableAssociationId', `rtbassoc-${sn}`) + el('routeTableId', t.id) + el('subnetId', sn) + el('main', 'false') + `<associationState>${el('state', 'associated')}</associationState>`),
+              ]),
+          ),
+        );
+        break;
+      }
+      case 'DescribeNatGateways': {
+        const vpcs = f.get('vpc-id');
+        const pg = this.page((this.data.natGateways ?? []).filter((n) => !vpcs || vpcs.includes(n.vpc)), p);
+        next = pg.next;
+        inner = set(
+          'natGatewaySet',
+          pg.items.map(
+            (n) =>
+              el('natGatewayId', n.id) +
+              el('subnetId', n.subnet) +
+              el('vpcId', n.vpc) +
+              el('state', n.state ?? 'available') +
+              el('connectivityType', n.publicIp ? 'public' : 'private') +
+              set('natGatewayAddressSet', [el('privateIp', n.privateIp) + el('publicIp', n.publicIp) + el('networkInterfaceId', `eni-${n.id}`) + el('isPrimary', 'true') + el('status', 'succeeded')]),
+          ),
+        );
+        break;
+      }
+      case 'DescribeVpcEndpoints': {
+        const vpcs = f.get('vpc-id');
+        const pg = this.page((this.data.vpcEndpoints ?? []).filter((e) => !vpcs || vpcs.includes(e.vpc)), p);
+        next = pg.next;
+        inner = set(
+          'vpcEndpointSet',
+          pg.items.map(
+            (e) =>
+              el('vpcEndpointId', e.id) + el('vpcEndpointType', e.type) + el('vpcId', e.vpc) + el('serviceName', e.service) + el('state', 'available') + set('networkInterfaceIdSet', (e.enis ?? []).map(xmlEscape)),
+          ),
+        );
+        break;
+      }
+      case 'DescribePrefixLists': {
+        const ids: string[] = [];
+        for (let i = 1; p.has(`PrefixListId.${i}`); i++) ids.push(p.get(`PrefixListId.${i}`)!);
+        const pg = this.page((this.data.prefixLists ?? []).filter((l) => ids.length === 0 || ids.includes(l.id)), p);
+        next = pg.next;
+        inner = set(
+          'prefixListSet',
+          pg.items.map((l) => el('prefixListId', l.id) + el('prefixListName', l.name) + set('cidrSet', l.cidrs.map(xmlEscape))),
+        );
+        break;
+      }
+      case 'GetManagedPrefixListEntries': {
+        const list = (this.data.managedPrefixLists ?? []).find((l) => l.id === p.get('PrefixListId'));
+        if (!list) return this.error(res, 400, 'InvalidPrefixListID.NotFound', `The prefix list ID '${p.get('PrefixListId')}' does not exist`);
+        const pg = this.page(list.cidrs, p);
+        next = pg.next;
+        inner = set('entrySet', pg.items.map((c) => el('cidr', c)));
         break;
       }
       case 'DescribeAddresses':

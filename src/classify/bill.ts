@@ -1,0 +1,196 @@
+// The bill's own lines (DESIGN.md, "Bill lines"): the network path a byte takes, the AWS usage types
+// (as the Cost and Usage Report names them) it adds to, and their list prices per region.
+import { Category, Direction, indexOf } from './categories.js';
+
+export const PATH_NAMES = ['direct', 'nat_gateway', 'gateway_endpoint', 'interface_endpoint', 'load_balancer', 'transit_gateway', 'vpc_peering'] as const;
+export type PathName = (typeof PATH_NAMES)[number];
+export const Path = indexOf(PATH_NAMES);
+
+/** Load balancer kinds, from their ENI descriptions (`ELB app/…`, `ELB net/…`, `ELB name`). */
+export type LbKind = 'alb' | 'nlb' | 'clb';
+
+export function lbKindOf(description: string | undefined): LbKind | undefined {
+  if (!description?.startsWith('ELB ')) return undefined;
+  if (description.startsWith('ELB app/')) return 'alb';
+  if (description.startsWith('ELB net/')) return 'nlb';
+  if (description.startsWith('ELB gwy/')) return undefined; // Gateway LB: its endpoints are separate
+  return 'clb';
+}
+
+/**
+ * Per region: its billing code (the prefix of usage types) and first-tier list prices in $/GB —
+ * internet egress (first 10 TB a month), inter-region egress (to most other regions), NAT gateway
+ * processing, interface endpoint processing (first PB), Transit Gateway processing. Regional,
+ * cross-zone and peering transfer are $0.01/GB each way everywhere. Figures from AWS's public price
+ * pages (EC2 data transfer, VPC); regions launched after 2024 are marked, their figures by the nearest
+ * region's: check them, and override any price in the prices file.
+ */
+export interface RegionBilling {
+  code: string;
+  internet: number;
+  interRegion: number;
+  nat: number;
+  endpoint: number;
+  tgw: number;
+}
+
+const r = (code: string, internet: number, interRegion: number, nat: number, endpoint = 0.01, tgw = 0.02): RegionBilling => ({ code, internet, interRegion, nat, endpoint, tgw });
+
+export const REGIONS: Readonly<Record<string, RegionBilling>> = {
+  'us-east-1': r('USE1', 0.09, 0.02, 0.045),
+  'us-east-2': r('USE2', 0.09, 0.02, 0.045),
+  'us-west-1': r('USW1', 0.09, 0.02, 0.048),
+  'us-west-2': r('USW2', 0.09, 0.02, 0.045),
+  'us-south-1': r('USS1', 0.09, 0.02, 0.045), // newer: as us-east-2
+  'ca-central-1': r('CAN1', 0.09, 0.02, 0.05),
+  'ca-west-1': r('CAN2', 0.09, 0.02, 0.05),
+  'mx-central-1': r('MXC1', 0.09, 0.02, 0.05), // newer
+  'sa-east-1': r('SAE1', 0.15, 0.138, 0.093, 0.013),
+  'sa-west-1': r('SAW1', 0.15, 0.138, 0.093, 0.013), // newer: as sa-east-1
+  'eu-west-1': r('EU', 0.09, 0.02, 0.048),
+  'eu-west-2': r('EUW2', 0.09, 0.02, 0.05),
+  'eu-west-3': r('EUW3', 0.09, 0.02, 0.05),
+  'eu-central-1': r('EUC1', 0.09, 0.02, 0.052),
+  'eu-central-2': r('EUC2', 0.09, 0.02, 0.057),
+  'eu-north-1': r('EUN1', 0.09, 0.02, 0.046),
+  'eu-south-1': r('EUS1', 0.09, 0.02, 0.05),
+  'eu-south-2': r('EUS2', 0.09, 0.02, 0.048),
+  'il-central-1': r('ILC1', 0.11, 0.08, 0.05),
+  'me-south-1': r('MES1', 0.117, 0.1105, 0.055),
+  'me-central-1': r('MEC1', 0.11, 0.085, 0.055),
+  'me-west-1': r('MEW1', 0.11, 0.085, 0.055), // newer: as me-central-1
+  'af-south-1': r('AFS1', 0.154, 0.147, 0.06, 0.013),
+  'ap-east-1': r('APE1', 0.12, 0.09, 0.065),
+  'ap-east-2': r('APE2', 0.12, 0.09, 0.065), // newer: as ap-east-1
+  'ap-south-1': r('APS3', 0.1093, 0.086, 0.056),
+  'ap-south-2': r('APS5', 0.1093, 0.086, 0.056),
+  'ap-southeast-1': r('APS1', 0.12, 0.09, 0.059),
+  'ap-southeast-2': r('APS2', 0.114, 0.098, 0.059),
+  'ap-southeast-3': r('APS4', 0.132, 0.1, 0.059),
+  'ap-southeast-4': r('APS6', 0.114, 0.098, 0.059),
+  'ap-southeast-5': r('APS7', 0.117, 0.09, 0.059), // newer
+  'ap-southeast-6': r('APS8', 0.114, 0.098, 0.059), // newer: as ap-southeast-2
+  'ap-southeast-7': r('APS9', 0.117, 0.09, 0.059), // newer
+  'ap-northeast-1': r('APN1', 0.114, 0.09, 0.062),
+  'ap-northeast-2': r('APN2', 0.126, 0.08, 0.059),
+  'ap-northeast-3': r('APN3', 0.114, 0.09, 0.062),
+};
+
+/** Region pairs whose inter-region transfer is cheaper than the source's usual rate. */
+const PAIR_PRICES: Readonly<Record<string, number>> = {
+  'us-east-1>us-east-2': 0.01,
+  'us-east-2>us-east-1': 0.01,
+};
+
+const REGIONAL_PER_GB = 0.01;
+const PEERING_PER_GB = 0.01;
+
+/** Regions of AWS's other partitions: reaching them is internet traffic, not inter-region. */
+export function otherPartition(region: string): boolean {
+  return /^(cn-|us-gov-|us-iso|eusc-)/.test(region);
+}
+
+/** A region's billing code; an unknown region is named by itself, upper-cased (and is unpriced). */
+export function billingCode(region: string): string {
+  return REGIONS[region]?.code ?? region.toUpperCase();
+}
+
+/** A usage type without its leading region codes: how the CUR writes some us-east-1 types. */
+export function stripRegionCodes(usageType: string): string {
+  const codes = new Set(Object.values(REGIONS).map((x) => x.code));
+  const parts = usageType.split('-');
+  let i = 0;
+  while (i < parts.length - 1 && (codes.has(parts[i]) || /^[A-Z]{2,3}\d$/.test(parts[i]))) i++;
+  return parts.slice(i).join('-');
+}
+
+/**
+ * The built-in $/GB of a usage type as this exporter names it, for a host in `region`; undefined where
+ * the region (or the pair's) has no built-in price.
+ */
+export function builtInUsagePrice(usageType: string, region: string): number | undefined {
+  const own = REGIONS[region];
+  if (!own) return undefined;
+  const interRegion = /^([A-Z0-9]+)-([A-Z0-9]+)-AWS-(Out|In)-Bytes$/.exec(usageType);
+  if (interRegion) {
+    if (interRegion[3] === 'In') return 0;
+    const dest = Object.entries(REGIONS).find(([, b]) => b.code === interRegion[2])?.[0];
+    return (dest !== undefined ? PAIR_PRICES[`${region}>${dest}`] : undefined) ?? own.interRegion;
+  }
+  const rest = usageType.startsWith(`${own.code}-`) ? usageType.slice(own.code.length + 1) : usageType;
+  switch (rest) {
+    case 'DataTransfer-Regional-Bytes':
+      return REGIONAL_PER_GB;
+    case 'DataTransfer-Out-Bytes':
+      return own.internet;
+    case 'DataTransfer-In-Bytes':
+      return 0;
+    case 'NatGateway-Bytes':
+      return own.nat;
+    case 'VpcEndpoint-Bytes':
+      return own.endpoint;
+    case 'TransitGateway-Bytes':
+      return own.tgw;
+    case 'VpcPeering-Out-Bytes':
+    case 'VpcPeering-In-Bytes':
+      return PEERING_PER_GB;
+    default:
+      return undefined;
+  }
+}
+
+/** What the path and the remote add to the legs of a byte (DESIGN.md's table, from this host's side). */
+export interface PathFacts {
+  path: number;
+  /** The path device (NAT gateway) is in another zone than this host. */
+  otherZone: boolean;
+  /** The peer of a vpc_peering route is in another zone. */
+  peerOtherZone: boolean;
+  lb: LbKind | undefined;
+  /** The remote is in a VPC the topology knows (this one or a peer). */
+  remoteInKnownVpc: boolean;
+  /** The remote's region, for inter_region. */
+  remoteRegion: string;
+}
+
+/** The usage types, as CUR names them, that `dir`-bound bytes of category `cat` add to, from `region`. */
+export function usageTypes(region: string, dir: number, cat: number, f: PathFacts): string[] {
+  const code = billingCode(region);
+  const egress = dir === Direction.EGRESS;
+  const out: string[] = [];
+  const regional = `${code}-DataTransfer-Regional-Bytes`;
+  // the leg that leaves the VPC (or reaches another zone) as the category says
+  const categoryLeg = (withCrossAz: boolean): void => {
+    if ((withCrossAz && cat === Category.CROSS_AZ) || cat === Category.REGIONAL_PUBLIC) out.push(regional);
+    else if (cat === Category.INTERNET) out.push(`${code}-DataTransfer-${egress ? 'Out' : 'In'}-Bytes`);
+    else if (cat === Category.INTER_REGION && f.remoteRegion !== '') {
+      const other = billingCode(f.remoteRegion);
+      out.push(`${code}-${other}-AWS-${egress ? 'Out' : 'In'}-Bytes`);
+    }
+  };
+  switch (f.path) {
+    case Path.NAT_GATEWAY:
+      out.push(`${code}-NatGateway-Bytes`);
+      if (f.otherZone) out.push(regional);
+      categoryLeg(false);
+      break;
+    case Path.GATEWAY_ENDPOINT:
+      break;
+    case Path.INTERFACE_ENDPOINT:
+      out.push(`${code}-VpcEndpoint-Bytes`);
+      break;
+    case Path.LOAD_BALANCER:
+      if (f.lb === 'nlb') categoryLeg(true);
+      break;
+    case Path.TRANSIT_GATEWAY:
+      if (egress || !f.remoteInKnownVpc) out.push(`${code}-TransitGateway-Bytes`);
+      break;
+    case Path.VPC_PEERING:
+      if (cat === Category.INTER_REGION) categoryLeg(false);
+      else if (f.peerOtherZone) out.push(`${code}-VpcPeering-${egress ? 'Out' : 'In'}-Bytes`);
+      break;
+    default:
+      categoryLeg(true);
+  }
+  return out;
+}

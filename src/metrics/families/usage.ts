@@ -1,0 +1,56 @@
+// aztraffic_usage_bytes_total{usage_type, path} and aztraffic_usage_price_dollars_per_byte{usage_type}:
+// the bill's own lines (DESIGN.md, "Bill lines"), fed by the engine's drained usage counters.
+import client from 'prom-client';
+import { PATH_NAMES } from '../../classify/bill.js';
+import { BYTES_PER_GB, usagePriceOf, type Prices } from '../../classify/prices.js';
+import type { Engine } from '../../engine/engine.js';
+import type { Topology } from '../../topology/topology.js';
+
+export class UsageFamily {
+  private readonly bytes: client.Counter<'usage_type' | 'path'>;
+  private readonly price: client.Gauge<'usage_type'>;
+  /** Usage types counted so far: each has a price series (where it has a price). */
+  private readonly seen = new Set<string>();
+  private prices: Prices;
+
+  constructor(registers: client.Registry[], prices: Prices) {
+    this.prices = prices;
+    this.bytes = new client.Counter({
+      name: 'aztraffic_usage_bytes_total',
+      help: "IP-layer bytes by AWS usage type (as the Cost and Usage Report names it, region codes included) and network path; a byte on two bill lines counts in both.",
+      labelNames: ['usage_type', 'path'],
+      registers,
+    });
+    this.price = new client.Gauge({
+      name: 'aztraffic_usage_price_dollars_per_byte',
+      help: 'Price in USD per byte (price per GB / 2^30) of each usage type counted; unpriced usage types have no series.',
+      labelNames: ['usage_type'],
+      registers,
+    });
+  }
+
+  setPrices(prices: Prices): void {
+    this.prices = prices;
+    this.price.reset();
+    for (const u of this.seen) this.priceOf(u);
+  }
+
+  take(engine: Engine, t: Topology): void {
+    engine.drainUsage((combo, dir, bytes) => {
+      const c = t.usageCombos[combo];
+      const path = PATH_NAMES[c.path];
+      for (const usageType of c.types[dir]) {
+        this.bytes.inc({ usage_type: usageType, path }, bytes);
+        if (!this.seen.has(usageType)) {
+          this.seen.add(usageType);
+          this.priceOf(usageType);
+        }
+      }
+    });
+  }
+
+  private priceOf(usageType: string): void {
+    const perGb = usagePriceOf(this.prices, usageType);
+    if (perGb !== undefined) this.price.set({ usage_type: usageType }, perGb / BYTES_PER_GB);
+  }
+}

@@ -1,0 +1,289 @@
+// Bill lines (DESIGN.md "Bill lines"): the network path from route tables, NAT gateways, endpoints and
+// load balancer ENIs discovered through the EC2 API (fake, real wire format), and the usage types each
+// byte adds to — checked against sums computed independently from tshark's reading of the capture.
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { ethernet, ipv4, PcapWriter } from '../scripts/lib/frames.js';
+import { readCaptureFile } from '../src/capture/file-reader.js';
+import { followTopology, setUp } from '../src/commands/setup.js';
+import { Logger } from '../src/log.js';
+import { TopologyManager } from '../src/topology/manager.js';
+import { FakeEc2, FakeImds, type Ec2Data, type ImdsData } from './fakes/aws.js';
+import { CLI, tempDir } from './helpers.js';
+
+const dir = tempDir();
+const HOST = '10.0.1.15'; // private subnet, us-east-1a
+const CAPTURE = join(dir, 'bill.pcap');
+const IP_RANGES = join(dir, 'ip-ranges.json');
+
+const IMDS: ImdsData = {
+  region: 'us-east-1',
+  zone: 'us-east-1a',
+  zoneId: 'use1-az6',
+  instanceId: 'i-0b111111111111111',
+  interfaces: [{ mac: '0e:aa:bb:cc:dd:01', vpcId: 'vpc-a', subnetId: 'subnet-priv', subnet4: '10.0.1.0/24', vpc4: '10.0.0.0/16', local4: [HOST] }],
+};
+
+const EC2: Ec2Data = {
+  zones: [
+    { name: 'us-east-1a', id: 'use1-az6' },
+    { name: 'us-east-1b', id: 'use1-az1' },
+  ],
+  subnets: [
+    { id: 'subnet-priv', vpc: 'vpc-a', cidr: '10.0.1.0/24', zone: 'us-east-1a', zoneId: 'use1-az6' },
+    { id: 'subnet-pub', vpc: 'vpc-a', cidr: '10.0.2.0/24', zone: 'us-east-1b', zoneId: 'use1-az1' },
+    { id: 'subnet-app', vpc: 'vpc-a', cidr: '10.0.3.0/24', zone: 'us-east-1b', zoneId: 'use1-az1' },
+    { id: 'subnet-peer', vpc: 'vpc-peer', cidr: '10.1.1.0/24', zone: 'us-east-1b', zoneId: 'use1-az1' },
+  ],
+  peerings: [{ id: 'pcx-1', requester: { vpc: 'vpc-a', cidrs: ['10.0.0.0/16'], owner: '111122223333' }, accepter: { vpc: 'vpc-peer', cidrs: ['10.1.0.0/16'], owner: '111122223333' } }],
+  enis: [
+    { id: 'eni-nat', zone: 'us-east-1b', vpc: 'vpc-a', publicIp: '3.80.9.9', type: 'nat_gateway', description: 'Interface for NAT Gateway nat-0b', privateIps: ['10.0.2.9'], requesterManaged: true },
+    { id: 'eni-sqs', zone: 'us-east-1b', vpc: 'vpc-a', type: 'vpc_endpoint', description: 'VPC Endpoint Interface vpce-sqs', privateIps: ['10.0.3.20'], requesterManaged: true },
+    { id: 'eni-alb', zone: 'us-east-1b', vpc: 'vpc-a', description: 'ELB app/web/50dc6c495c0c9188', privateIps: ['10.0.3.30'], requesterManaged: true },
+    { id: 'eni-nlb', zone: 'us-east-1b', vpc: 'vpc-a', description: 'ELB net/tcp/a1b2c3d4e5f6a7b8', privateIps: ['10.0.3.31'], requesterManaged: true },
+    { id: 'eni-app', zone: 'us-east-1b', vpc: 'vpc-a', privateIps: ['10.0.3.40'] },
+  ],
+  addresses: [{ publicIp: '3.80.9.9', eni: 'eni-nat' }],
+  routeTables: [
+    {
+      id: 'rtb-priv',
+      vpc: 'vpc-a',
+      subnets: ['subnet-priv'],
+      routes: [
+        { dest: '10.0.0.0/16', target: 'local' },
+        { dest: '0.0.0.0/0', target: 'nat-0b' },
+        { dest: 'pl-63a5400a', target: 'vpce-s3' },
+        { dest: '10.50.0.0/16', target: 'tgw-0c' },
+        { dest: 'pl-0corp', target: 'tgw-0c' },
+        { dest: '10.1.0.0/16', target: 'pcx-1' },
+      ],
+    },
+    {
+      id: 'rtb-main',
+      vpc: 'vpc-a',
+      main: true,
+      subnets: [],
+      routes: [
+        { dest: '10.0.0.0/16', target: 'local' },
+        { dest: '0.0.0.0/0', target: 'igw-0a' },
+        { dest: 'pl-63a5400a', target: 'vpce-s3' },
+        { dest: '10.50.0.0/16', target: 'tgw-0c' },
+        { dest: 'pl-0corp', target: 'tgw-0c' },
+        { dest: '10.1.0.0/16', target: 'pcx-1' },
+      ],
+    },
+  ],
+  natGateways: [{ id: 'nat-0b', vpc: 'vpc-a', subnet: 'subnet-pub', privateIp: '10.0.2.9', publicIp: '3.80.9.9' }],
+  vpcEndpoints: [
+    { id: 'vpce-s3', vpc: 'vpc-a', type: 'Gateway', service: 'com.amazonaws.us-east-1.s3' },
+    { id: 'vpce-sqs', vpc: 'vpc-a', type: 'Interface', service: 'com.amazonaws.us-east-1.sqs', enis: ['eni-sqs'] },
+  ],
+  prefixLists: [
+    { id: 'pl-63a5400a', name: 'com.amazonaws.us-east-1.s3', cidrs: ['52.216.0.0/15', '3.5.0.0/19'] },
+    { id: 'pl-02cd2c6b', name: 'com.amazonaws.us-east-1.dynamodb', cidrs: ['3.218.182.0/24'] },
+  ],
+  managedPrefixLists: [{ id: 'pl-0corp', cidrs: ['192.168.100.0/24', '192.168.101.0/24', '192.168.102.0/24'] }],
+};
+
+const RANGES = {
+  syncToken: '1',
+  createDate: '2026-11-01-00-00-00',
+  prefixes: [
+    { ip_prefix: '52.216.0.0/15', region: 'us-east-1', service: 'AMAZON', network_border_group: 'us-east-1' },
+    { ip_prefix: '52.216.0.0/15', region: 'us-east-1', service: 'S3', network_border_group: 'us-east-1' },
+    { ip_prefix: '54.144.0.0/14', region: 'us-east-1', service: 'EC2', network_border_group: 'us-east-1' },
+    { ip_prefix: '52.48.0.0/14', region: 'eu-west-1', service: 'EC2', network_border_group: 'eu-west-1' },
+  ],
+  ipv6_prefixes: [],
+};
+
+// remote → [egress bytes' usage types, ingress bytes' usage types, path], written down from DESIGN.md's
+// table, independently of the code. The host is in us-east-1a; its default route is a NAT gateway in
+// us-east-1b.
+const NAT_OTHER_ZONE: Record<string, [string[], string[], string]> = {
+  '54.144.10.20': [['NatGateway', 'Regional', 'Regional'], ['NatGateway', 'Regional', 'Regional'], 'nat_gateway'], // the apt mirror
+  '140.82.112.6': [['NatGateway', 'Regional', 'Out'], ['NatGateway', 'Regional', 'In'], 'nat_gateway'],
+  '52.48.1.9': [['NatGateway', 'Regional', 'USE1-EU-AWS-Out-Bytes'], ['NatGateway', 'Regional', 'USE1-EU-AWS-In-Bytes'], 'nat_gateway'],
+  '52.216.8.40': [[], [], 'gateway_endpoint'], // S3 through its gateway endpoint: free
+  '10.0.3.20': [['VpcEndpoint'], ['VpcEndpoint'], 'interface_endpoint'], // SQS interface endpoint in us-east-1b
+  '10.0.3.30': [[], [], 'load_balancer'], // ALB node in us-east-1b: free across zones
+  '10.0.3.31': [['Regional'], ['Regional'], 'load_balancer'], // NLB node in us-east-1b: cross-zone billed
+  '10.50.0.9': [['TransitGateway'], ['TransitGateway'], 'transit_gateway'], // on premises, behind the TGW
+  '192.168.101.7': [['TransitGateway'], ['TransitGateway'], 'transit_gateway'], // through a customer prefix list
+  '10.1.1.5': [['VpcPeering-Out'], ['VpcPeering-In'], 'vpc_peering'], // peer VPC, us-east-1b
+  '10.0.3.40': [['Regional'], ['Regional'], 'direct'], // same VPC, us-east-1b
+  '10.0.1.99': [[], [], 'direct'], // same subnet
+};
+
+// the same host in a public subnet (the main table: default route to an internet gateway)
+const PUBLIC: Record<string, [string[], string[], string]> = {
+  ...NAT_OTHER_ZONE,
+  '54.144.10.20': [['Regional'], ['Regional'], 'direct'],
+  '140.82.112.6': [['Out'], ['In'], 'direct'],
+  '52.48.1.9': [['USE1-EU-AWS-Out-Bytes'], ['USE1-EU-AWS-In-Bytes'], 'direct'],
+};
+
+const fullName = (t: string): string => (t.endsWith('-Bytes') ? t : t.startsWith('VpcPeering') ? `USE1-${t}-Bytes` : `USE1-${t === 'Regional' || t === 'Out' || t === 'In' ? `DataTransfer-${t}` : t}-Bytes`);
+
+function writeCapture(): void {
+  const w = new PcapWriter(CAPTURE, 1);
+  let ts = 1_780_000_000;
+  let port = 40000;
+  // per remote: a few packets each way, of sizes that make every sum distinct
+  for (const [k, remote] of Object.keys(NAT_OTHER_ZONE).entries()) {
+    const sport = port++;
+    for (let i = 0; i < 3 + k; i++) {
+      w.write({ ts: (ts += 0.01), frame: ethernet(ipv4({ src: HOST, dst: remote, l4: { proto: 6, sport, dport: 443, payloadLen: 100 + 37 * k + i } })) });
+      w.write({ ts: (ts += 0.01), frame: ethernet(ipv4({ src: remote, dst: HOST, l4: { proto: 6, sport: 443, dport: sport, payloadLen: 1000 + 53 * k + i } })) });
+    }
+  }
+  w.close();
+}
+
+/** Bytes per (usage type, path) from tshark's reading of the capture and a table of expectations. */
+function expectedUsage(table: Record<string, [string[], string[], string]>): Map<string, number> {
+  const out = execFileSync('tshark', ['-r', CAPTURE, '-T', 'fields', '-E', 'separator=,', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const sums = new Map<string, number>();
+  for (const line of out.trim().split('\n')) {
+    const [src, dst, len] = line.split(',');
+    const egress = src === HOST;
+    const [e, i, path] = table[egress ? dst : src];
+    for (const t of egress ? e : i) {
+      const key = `${fullName(t)}|${path}`;
+      sums.set(key, (sums.get(key) ?? 0) + Number(len));
+    }
+  }
+  return sums;
+}
+
+interface Bill {
+  bill: { usage_type: string; paths: Record<string, number>; bytes: number; price_per_gb: number | null }[];
+}
+
+const ours = (b: Bill): Map<string, number> => new Map(b.bill.flatMap((row) => Object.entries(row.paths).map(([path, bytes]) => [`${row.usage_type}|${path}`, bytes] as [string, number])));
+
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [CLI, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+let imds: FakeImds;
+let ec2: FakeEc2;
+let env: NodeJS.ProcessEnv;
+let discovered = '';
+
+beforeAll(async () => {
+  writeCapture();
+  writeFileSync(IP_RANGES, JSON.stringify(RANGES));
+  imds = await new FakeImds(structuredClone(IMDS)).start();
+  ec2 = await new FakeEc2(structuredClone(EC2)).start();
+  env = {
+    ...process.env,
+    AWS_EC2_METADATA_DISABLED: 'false',
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+    AWS_ENDPOINT_URL_EC2: ec2.url,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  };
+  const r = await cli(['discover'], env);
+  expect(r.status, r.stderr).toBe(0);
+  discovered = join(dir, 'discovered.yaml');
+  writeFileSync(discovered, r.stdout);
+});
+
+afterAll(async () => {
+  await imds.stop();
+  await ec2.stop();
+});
+
+async function analyze(topology: string): Promise<Bill> {
+  const r = await cli(['analyze', CAPTURE, '--topology.file', topology, '--ip-ranges.file', IP_RANGES, '--format', 'json'], { ...process.env, AZTRAFFIC_IP_RANGES_URL: 'none' });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Bill;
+}
+
+describe('bill lines', () => {
+  it('discover prints the path: route tables, prefix lists (both APIs, paginated), NAT gateways, endpoints, load balancers', () => {
+    const t = YAML.parse(readFileSync(discovered, 'utf8')) as Record<string, unknown[]>;
+    expect(t.route_tables).toContainEqual({
+      id: 'rtb-priv',
+      vpc: 'vpc-a',
+      main: false,
+      subnets: ['subnet-priv'],
+      routes: [
+        { destination: '10.0.0.0/16', target: 'local' },
+        { destination: '0.0.0.0/0', target: 'nat-0b' },
+        { prefix_list: 'pl-63a5400a', target: 'vpce-s3' },
+        { destination: '10.50.0.0/16', target: 'tgw-0c' },
+        { prefix_list: 'pl-0corp', target: 'tgw-0c' },
+        { destination: '10.1.0.0/16', target: 'pcx-1' },
+      ],
+    });
+    expect(t.prefix_lists).toContainEqual({ id: 'pl-63a5400a', name: 'com.amazonaws.us-east-1.s3', cidrs: ['52.216.0.0/15', '3.5.0.0/19'] });
+    expect(t.prefix_lists).toContainEqual({ id: 'pl-0corp', cidrs: ['192.168.100.0/24', '192.168.101.0/24', '192.168.102.0/24'] });
+    expect(t.nat_gateways).toEqual([{ id: 'nat-0b', zone: 'us-east-1b', zone_id: 'use1-az1', private_ips: ['10.0.2.9'], public_ips: ['3.80.9.9'] }]);
+    expect(t.endpoints).toContainEqual({ id: 'vpce-sqs', type: 'interface', service: 'com.amazonaws.us-east-1.sqs', ips: [{ ip: '10.0.3.20', zone: 'us-east-1b', zone_id: 'use1-az1' }] });
+    expect(t.load_balancers).toEqual([
+      { ip: '10.0.3.30', kind: 'alb', name: 'app/web/50dc6c495c0c9188', zone: 'us-east-1b', zone_id: 'use1-az1' },
+      { ip: '10.0.3.31', kind: 'nlb', name: 'net/tcp/a1b2c3d4e5f6a7b8', zone: 'us-east-1b', zone_id: 'use1-az1' },
+    ]);
+    // pagination (page size 2) was followed: 3 entries of the customer list took 2 pages
+    expect(ec2.count('GetManagedPrefixListEntries')).toBe(2);
+    for (const a of ['DescribeRouteTables', 'DescribeNatGateways', 'DescribeVpcEndpoints', 'DescribePrefixLists']) expect(ec2.count(a), a).toBeGreaterThan(0);
+  });
+
+  it('private subnet, NAT gateway in another zone: every usage type and path exact against tshark', async () => {
+    const bill = await analyze(discovered);
+    expect(ours(bill)).toEqual(expectedUsage(NAT_OTHER_ZONE));
+    const nat = bill.bill.find((b) => b.usage_type === 'USE1-NatGateway-Bytes')!;
+    expect(nat.price_per_gb).toBe(0.045);
+  });
+
+  it('the same host in a public subnet: no NAT lines', async () => {
+    const t = YAML.parse(readFileSync(discovered, 'utf8')) as { route_tables: { id: string; subnets: string[] }[] };
+    t.route_tables.find((r) => r.id === 'rtb-priv')!.subnets = [];
+    const file = join(dir, 'public.yaml');
+    writeFileSync(file, YAML.stringify(t));
+    const bill = await analyze(file);
+    expect(ours(bill)).toEqual(expectedUsage(PUBLIC));
+    expect(bill.bill.some((b) => b.usage_type.includes('NatGateway'))).toBe(false);
+  });
+
+  it('discovery → file → analyze gives the numbers that discovery in serve counts', async () => {
+    const fromFile = ours(await analyze(discovered));
+    const saved = { ...process.env };
+    Object.assign(process.env, env, { AZTRAFFIC_IP_RANGES_URL: 'none' });
+    try {
+      const s = setUp({ 'remote.topK': 100, 'remote.tableSize': 4096, 'ipRanges.file': IP_RANGES }, false);
+      const manager = new TopologyManager(
+        { discoverAws: true, refreshIntervalMs: 3_600_000, ipRangesRefreshMs: 3_600_000, env, imdsTimeoutMs: 500, ipRangesFromFile: s.loaded.ipRanges },
+        s.metrics.status,
+        new Logger('error'),
+      );
+      followTopology(manager, s);
+      await manager.start();
+      manager.stop();
+      // as serve does: the interface's addresses and the topology's local IPs (IMDS) are the host's
+      s.pipeline.setLocalIps(s.pipeline.topology.localIps);
+      readCaptureFile(CAPTURE, s.pipeline);
+      const text = await s.metrics.render();
+      const live = new Map<string, number>();
+      for (const m of text.matchAll(/^aztraffic_usage_bytes_total\{usage_type="([^"]+)",path="([^"]+)"\} (\d+)$/gm)) live.set(`${m[1]}|${m[2]}`, Number(m[3]));
+      expect(live).toEqual(fromFile);
+      expect(text).toContain(`aztraffic_usage_price_dollars_per_byte{usage_type="USE1-NatGateway-Bytes"} ${0.045 / 2 ** 30}`);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  });
+});
