@@ -2,7 +2,7 @@
 // values are small "address classes" (kind + zone). Category is then a function of the local address's
 // class and the remote's, precomputed into one row per local class, so the hot path does two lookups
 // and one index.
-import { lbKindOf, otherPartition, Path, usageTypes, type LbKind, type PathFacts } from '../classify/bill.js';
+import { otherPartition, Path, usageTypes, type LbKind, type PathFacts } from '../classify/bill.js';
 import { Category } from '../classify/categories.js';
 import { AddressKind, categorize, sameZone, type AddressClass } from '../classify/rules.js';
 import { ConfigError } from '../config/errors.js';
