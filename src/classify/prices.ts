@@ -47,7 +47,14 @@ export const PricesFileSchema = z
   .object({
     currency: z.literal('USD').optional(),
     prices: z.partialRecord(z.enum(CATEGORY_NAMES), pair).default({}),
-    usage_types: z.record(z.string().regex(/^[A-Za-z0-9-]+-Bytes$/, 'usage types look like NatGateway-Bytes or USE1-NatGateway-Bytes'), price).default({}),
+    usage_types: z
+      .record(z.string(), price)
+      .superRefine((r, ctx) => {
+        for (const k of Object.keys(r)) {
+          if (!/^[A-Za-z0-9-]+-Bytes$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'usage types look like NatGateway-Bytes or USE1-NatGateway-Bytes' });
+        }
+      })
+      .default({}),
   })
   .strict();
 

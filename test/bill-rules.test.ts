@@ -1,0 +1,139 @@
+// The refined categories and the usage-type prices of DESIGN.md "Bill lines", on small topologies.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { billingCode, builtInUsagePrice, Path, PATH_NAMES, REGIONS, stripRegionCodes, usageTypes } from '../src/classify/bill.js';
+import { Category, CATEGORY_NAMES, Direction } from '../src/classify/categories.js';
+import { defaultPrices, loadPrices, usagePriceOf } from '../src/classify/prices.js';
+import type { IpRanges } from '../src/topology/model.js';
+import { Topology } from '../src/topology/topology.js';
+import { SHARED_IP_RANGES, sharedIpRangesAvailable, tempDir, topologyFile } from './helpers.js';
+
+const ranges: IpRanges = {
+  prefixes: [
+    { ip_prefix: '54.144.0.0/14', region: 'us-east-1', service: 'EC2', network_border_group: 'us-east-1' },
+    { ip_prefix: '15.181.232.0/21', region: 'us-east-1', service: 'EC2', network_border_group: 'us-east-1-iah-1' },
+    { ip_prefix: '13.248.96.0/24', region: 'GLOBAL', service: 'GLOBALACCELERATOR', network_border_group: 'GLOBAL' },
+    { ip_prefix: '13.248.96.0/24', region: 'GLOBAL', service: 'AMAZON', network_border_group: 'GLOBAL' },
+    { ip_prefix: '205.251.249.0/24', region: 'GLOBAL', service: 'CLOUDFRONT', network_border_group: 'GLOBAL' },
+    { ip_prefix: '205.251.192.0/21', region: 'GLOBAL', service: 'ROUTE53', network_border_group: 'GLOBAL' },
+    { ip_prefix: '52.80.0.0/16', region: 'cn-north-1', service: 'EC2', network_border_group: 'cn-north-1' },
+    { ip_prefix: '3.30.0.0/15', region: 'us-gov-west-1', service: 'EC2', network_border_group: 'us-gov-west-1' },
+    { ip_prefix: '3.12.0.0/16', region: 'us-east-2', service: 'EC2', network_border_group: 'us-east-2' },
+  ],
+  ipv6_prefixes: [{ ipv6_prefix: '2600:1f18::/33', region: 'us-east-1', service: 'EC2', network_border_group: 'us-east-1' }],
+};
+
+const t = new Topology({
+  region: 'us-east-1',
+  ipRanges: ranges,
+  file: topologyFile({
+    region: 'us-east-1',
+    subnets: [
+      { cidr: '10.0.1.0/24', zone: 'us-east-1a', zone_id: 'use1-az6', id: 'subnet-1', vpc: 'vpc-a' },
+      { cidr: '10.0.2.0/24', zone: 'us-east-1b', zone_id: 'use1-az1', id: 'subnet-2', vpc: 'vpc-a' },
+      // a VPC peered across regions
+      { cidr: '10.9.0.0/16', vpc: 'vpc-far', region: 'us-west-2' },
+    ],
+  }),
+});
+const cat = (remote: string): string => CATEGORY_NAMES[t.categoryOf(remote.includes(':') ? '2600:1f18:1:2::5' : '10.0.1.5', remote)];
+
+describe('categories, refined', () => {
+  it('EC2 IPv6 ranges of the region are regional_public, like IPv4', () => {
+    expect(cat('2600:1f18:4000::1')).toBe('regional_public');
+    expect(cat('54.144.1.1')).toBe('regional_public');
+  });
+
+  it('of the GLOBAL ranges only CloudFront and Route 53 are free; Global Accelerator is internet', () => {
+    expect(cat('205.251.249.7')).toBe('aws_service');
+    expect(cat('205.251.193.1')).toBe('aws_service');
+    expect(cat('13.248.96.9')).toBe('internet');
+  });
+
+  it('other partitions (China, GovCloud) are internet, not inter_region; a commercial region is inter_region', () => {
+    expect(cat('52.80.1.1')).toBe('internet');
+    expect(cat('3.30.1.1')).toBe('internet');
+    expect(cat('3.12.1.1')).toBe('inter_region');
+    expect(t.classify('3.12.1.1').region).toBe('us-east-2');
+  });
+
+  it('a peer VPC in another region is inter_region, not unclassified', () => {
+    expect(cat('10.9.1.1')).toBe('inter_region');
+    expect(t.classify('10.9.1.1').region).toBe('us-west-2');
+  });
+
+  it('a network border group unlike its region (Local Zone) is its own location', () => {
+    expect(t.classify('15.181.232.9').zone).toBe('us-east-1-iah-1');
+    expect(t.classify('54.144.1.1').zone).toBe('');
+  });
+
+  it.skipIf(!sharedIpRangesAvailable())("AWS's real ip-ranges.json: the region's EC2 IPv6 ranges are regional_public", () => {
+    const real = JSON.parse(readFileSync(SHARED_IP_RANGES, 'utf8')) as IpRanges;
+    const big = new Topology({ region: 'us-east-1', ipRanges: real, file: topologyFile({ subnets: [{ cidr: '10.0.1.0/24', zone: 'us-east-1a' }] }) });
+    const v6 = real.ipv6_prefixes.find((p) => p.region === 'us-east-1' && p.service === 'EC2' && p.network_border_group === 'us-east-1')!;
+    const addr = v6.ipv6_prefix.replace(/::\/\d+$/, '::1').replace(/\/\d+$/, '');
+    expect(CATEGORY_NAMES[big.categoryOf('10.0.1.5', addr)], addr).toBe('regional_public');
+  });
+});
+
+describe('usage types and their prices', () => {
+  const direct = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: false, remoteRegion: '' };
+
+  it('names usage types as the CUR does, with the region billing codes', () => {
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, direct)).toEqual(['USE1-DataTransfer-Out-Bytes']);
+    expect(usageTypes('eu-west-1', Direction.INGRESS, Category.INTERNET, direct)).toEqual(['EU-DataTransfer-In-Bytes']);
+    expect(usageTypes('ap-south-1', Direction.EGRESS, Category.CROSS_AZ, direct)).toEqual(['APS3-DataTransfer-Regional-Bytes']);
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTER_REGION, { ...direct, remoteRegion: 'us-west-2' })).toEqual(['USE1-USW2-AWS-Out-Bytes']);
+    expect(usageTypes('us-east-1', Direction.INGRESS, Category.INTER_REGION, { ...direct, remoteRegion: 'us-west-2' })).toEqual(['USE1-USW2-AWS-In-Bytes']);
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.SAME_AZ, direct)).toEqual([]);
+    expect(billingCode('ca-central-1')).toBe('CAN1');
+  });
+
+  it('Transit Gateway: egress always; ingress only from outside every known VPC', () => {
+    const tgw = { ...direct, path: Path.TRANSIT_GATEWAY };
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.CROSS_AZ, { ...tgw, remoteInKnownVpc: true })).toEqual(['USE1-TransitGateway-Bytes']);
+    expect(usageTypes('us-east-1', Direction.INGRESS, Category.CROSS_AZ, { ...tgw, remoteInKnownVpc: true })).toEqual([]);
+    expect(usageTypes('us-east-1', Direction.INGRESS, Category.UNCLASSIFIED, tgw)).toEqual(['USE1-TransitGateway-Bytes']);
+  });
+
+  it('NAT gateway in the same zone: processing and the leg out, no cross-zone line; S3 through NAT: processing only', () => {
+    const nat = { ...direct, path: Path.NAT_GATEWAY };
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, nat)).toEqual(['USE1-NatGateway-Bytes', 'USE1-DataTransfer-Out-Bytes']);
+    expect(usageTypes('us-east-1', Direction.INGRESS, Category.AWS_SERVICE, nat)).toEqual(['USE1-NatGateway-Bytes']);
+    expect(PATH_NAMES[Path.NAT_GATEWAY]).toBe('nat_gateway');
+  });
+
+  it('built-in prices for every commercial region of ip-ranges.json; region-pair prices', () => {
+    expect(builtInUsagePrice('APS4-DataTransfer-Out-Bytes', 'ap-southeast-3')).toBe(0.132);
+    expect(builtInUsagePrice('USE1-USE2-AWS-Out-Bytes', 'us-east-1')).toBe(0.01);
+    expect(builtInUsagePrice('USE1-USW2-AWS-Out-Bytes', 'us-east-1')).toBe(0.02);
+    expect(builtInUsagePrice('USE1-USW2-AWS-In-Bytes', 'us-east-1')).toBe(0);
+    expect(builtInUsagePrice('USE1-NatGateway-Bytes', 'us-east-1')).toBe(0.045);
+    expect(builtInUsagePrice('USE1-DataTransfer-Regional-Bytes', 'us-east-1')).toBe(0.01);
+    expect(builtInUsagePrice('XX-NatGateway-Bytes', 'xx-nowhere-1')).toBeUndefined();
+    if (sharedIpRangesAvailable()) {
+      const real = JSON.parse(readFileSync(SHARED_IP_RANGES, 'utf8')) as IpRanges;
+      const commercial = new Set(real.prefixes.map((p) => p.region).filter((r) => r !== 'GLOBAL' && !/^(cn-|us-gov-|eusc-)/.test(r)));
+      for (const r of commercial) expect(REGIONS[r], r).toBeDefined();
+    }
+  });
+
+  it('usage types match the CUR with or without leading region codes', () => {
+    expect(stripRegionCodes('USE1-DataTransfer-Regional-Bytes')).toBe('DataTransfer-Regional-Bytes');
+    expect(stripRegionCodes('USE1-USW2-AWS-Out-Bytes')).toBe('AWS-Out-Bytes');
+    expect(stripRegionCodes('EU-NatGateway-Bytes')).toBe('NatGateway-Bytes');
+    expect(stripRegionCodes('DataTransfer-Out-Bytes')).toBe('DataTransfer-Out-Bytes');
+  });
+
+  it('a prices file overrides usage types by full name or without codes', () => {
+    const f = join(tempDir(), 'prices.yaml');
+    writeFileSync(f, 'usage_types:\n  NatGateway-Bytes: 0.05\n  USE1-USE2-AWS-Out-Bytes: 0.015\n');
+    const p = loadPrices(f, defaultPrices('us-east-1').prices);
+    expect(usagePriceOf(p, 'USE1-NatGateway-Bytes')).toBe(0.05);
+    expect(usagePriceOf(p, 'USE1-USE2-AWS-Out-Bytes')).toBe(0.015);
+    expect(usagePriceOf(p, 'USE1-DataTransfer-Out-Bytes')).toBe(0.09);
+    writeFileSync(f, 'usage_types:\n  NatGateway: 0.05\n');
+    expect(() => loadPrices(f)).toThrow(/usage types look like/);
+  });
+});
