@@ -1,4 +1,6 @@
 // Generates the bundled demo: demo/demo.pcapng, demo/topology.yaml, demo/ip-ranges.json.
+// The host is in a private subnet: the internet, the mirror and other regions are reached through a
+// NAT gateway in another zone (the bill lines: NatGateway-Bytes, and a cross-zone leg to reach it).
 // The story: a host in us-east-1d whose boot-time `apt-get update` pulls from the in-region Ubuntu
 // mirror (EC2 public IPs: regional_public), DNS from the VPC resolver in another AZ (internal, not
 // billed), Kafka in the same AZ, a database in another AZ, a peered VPC whose zone *name* matches ours
@@ -136,15 +138,37 @@ w.close();
 const topology = {
   region: 'us-east-1',
   subnets: [
-    { cidr: '172.31.48.0/20', zone: 'us-east-1d', zone_id: 'use1-az4', vpc: 'vpc-0a1b2c3d' },
+    { cidr: '172.31.48.0/20', zone: 'us-east-1d', zone_id: 'use1-az4', vpc: 'vpc-0a1b2c3d', id: 'subnet-0d' },
     { cidr: '172.31.16.0/20', zone: 'us-east-1b', zone_id: 'use1-az2', vpc: 'vpc-0a1b2c3d' },
     { cidr: '172.31.0.0/20', zone: 'us-east-1a', zone_id: 'use1-az6', vpc: 'vpc-0a1b2c3d' },
-    { cidr: '2600:1f18:1234:5600::/64', zone: 'us-east-1d', zone_id: 'use1-az4', vpc: 'vpc-0a1b2c3d' },
+    { cidr: '2600:1f18:1234:5600::/64', zone: 'us-east-1d', zone_id: 'use1-az4', vpc: 'vpc-0a1b2c3d', id: 'subnet-0d' },
     // a peered VPC in another account: its "us-east-1d" is zone use1-az5
     { cidr: '10.1.0.0/24', zone: 'us-east-1d', zone_id: 'use1-az5', vpc: 'vpc-0peer0001' },
   ],
   public_ips: [{ ip: '3.80.1.1', zone: 'us-east-1b', zone_id: 'use1-az2' }],
   local_ips: [HOST4, HOST6],
+  // the path: the host's subnet is private; IPv4 leaves through a NAT gateway in us-east-1a (another
+  // zone), S3 through its gateway endpoint, the peer through the peering, the VPN through its gateway
+  route_tables: [
+    {
+      id: 'rtb-0private',
+      vpc: 'vpc-0a1b2c3d',
+      main: false,
+      subnets: ['subnet-0d'],
+      routes: [
+        { destination: '172.31.0.0/16', target: 'local' },
+        { destination: '2600:1f18:1234:5600::/56', target: 'local' },
+        { destination: '0.0.0.0/0', target: 'nat-0demo' },
+        { destination: '::/0', target: 'eigw-0demo' },
+        { prefix_list: 'pl-63a5400a', target: 'vpce-0s3' },
+        { destination: '10.1.0.0/16', target: 'pcx-0peer' },
+        { destination: '10.200.0.0/16', target: 'vgw-0vpn' },
+      ],
+    },
+  ],
+  prefix_lists: [{ id: 'pl-63a5400a', name: 'com.amazonaws.us-east-1.s3', cidrs: ['52.216.0.0/15'] }],
+  nat_gateways: [{ id: 'nat-0demo', zone: 'us-east-1a', zone_id: 'use1-az6', private_ips: ['172.31.5.9'], public_ips: ['3.80.9.9'] }],
+  endpoints: [{ id: 'vpce-0s3', type: 'gateway', service: 'com.amazonaws.us-east-1.s3' }],
 };
 writeFileSync(
   join(OUT, 'topology.yaml'),

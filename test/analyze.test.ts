@@ -64,10 +64,13 @@ describe('analyze', () => {
     expect(new Set(report.categories.map((c) => c.category))).toEqual(new Set(Object.values(EXPECTED_CATEGORY)));
   });
 
-  it('table: costs by category and the apt mirror named as the top regional_public remote', () => {
+  it('table: the bill lines first (NAT gateway processing on top), costs by category, the apt mirror named as the top regional_public remote', () => {
     const r = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^CAPTURE\n30\.0 s, .*\ncost: \$0\.000084 in the capture = \$0\.0101\/hour = \$7\.27 per 30 days at this rate\n\nCOST BY CATEGORY\n/);
+    expect(r.stdout).toMatch(
+      /^CAPTURE\n30\.0 s, .*\ncost: \$0\.000442 in the capture = \$0\.0531\/hour = \$38\.22 per 30 days at this rate \(bill lines; data transfer by category alone: \$0\.0101\/hour\)\n\nBILL LINES .*\nUSAGE TYPE +PATH +GB +\$\/GB +COST \$ +\$\/HOUR\nUSE1-NatGateway-Bytes +nat_gateway +0\.007 +0\.045 /,
+    );
+    expect(r.stdout.indexOf('BILL LINES')).toBeLessThan(r.stdout.indexOf('COST BY CATEGORY'));
     const top = r.stdout.split('TOP REMOTES BY COST')[1].split('\n')[2];
     expect(top).toMatch(/^us-east-1\.ec2\.archive\.ubuntu\.com\s+80\s+regional_public/);
     expect(r.stdout).toMatch(/mydb\.cluster-c9x1\.us-east-1\.rds\.amazonaws\.com\s+5432\s+cross_az\s+us-east-1b/);

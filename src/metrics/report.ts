@@ -67,7 +67,13 @@ const HOURS_PER_30_DAYS = 720;
 
 export interface Report {
   /** analyze only: the span of the capture and the cost as a rate. */
-  capture?: CaptureSummary & { dollars_per_hour: number | null; projected_dollars_per_30_days: number | null };
+  capture?: CaptureSummary & {
+    /** The bill lines' cost as a rate (data transfer and processing), or the categories' where no line was counted. */
+    dollars_per_hour: number | null;
+    projected_dollars_per_30_days: number | null;
+    /** Data transfer alone, priced by category (aztraffic_bytes_total × aztraffic_price_dollars_per_byte). */
+    category_dollars_per_hour: number | null;
+  };
   /** Remote entries and bytes that did not get a series of their own (beyond the top K, by cost). */
   remotes_folded: { remotes: number; bytes: number };
   /** The bill's lines (usage types), by cost; a byte on two lines is in both. */
@@ -185,9 +191,12 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     return out;
   };
   const single = async (name: string): Promise<number> => (await values(m, name))[0]?.value ?? 0;
-  const perHour = capture?.duration_seconds ? (priced / capture.duration_seconds) * 3600 : null;
+  const rate = (dollars: number): number | null => (capture?.duration_seconds ? (dollars / capture.duration_seconds) * 3600 : null);
+  const perHour = rate(billRows.length > 0 ? billCost : priced);
   return {
-    ...(capture ? { capture: { ...capture, dollars_per_hour: perHour, projected_dollars_per_30_days: perHour === null ? null : perHour * HOURS_PER_30_DAYS } } : {}),
+    ...(capture
+      ? { capture: { ...capture, dollars_per_hour: perHour, projected_dollars_per_30_days: perHour === null ? null : perHour * HOURS_PER_30_DAYS, category_dollars_per_hour: rate(priced) } }
+      : {}),
     remotes_folded: { ...m.foldedRemotes },
     bill: billRows,
     bill_cost_dollars: billCost,
@@ -243,8 +252,10 @@ export function renderTable(r: Report, topRemotes = 15): string {
       out.push(`duration unknown (no packet timestamps): no rate per hour; $${fmtDollars(r.priced_cost_dollars)} for the whole capture`);
     } else {
       out.push(`${fmtDuration(c.duration_seconds)}, ${c.first_packet_time} to ${c.last_packet_time}`);
+      const billed = r.bill.length > 0;
       out.push(
-        `cost: $${fmtDollars(r.priced_cost_dollars)} in the capture = $${fmtRate(c.dollars_per_hour!)}/hour = $${fmtRate(c.projected_dollars_per_30_days!)} per 30 days at this rate`,
+        `cost: $${fmtDollars(billed ? r.bill_cost_dollars : r.priced_cost_dollars)} in the capture = $${fmtRate(c.dollars_per_hour!)}/hour = $${fmtRate(c.projected_dollars_per_30_days!)} per 30 days at this rate` +
+          (billed ? ` (bill lines; data transfer by category alone: $${fmtRate(c.category_dollars_per_hour!)}/hour)` : ''),
       );
     }
     out.push('');
