@@ -7,6 +7,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { AnalyzeOptions } from './commands/analyze.js';
 import type { DemoOptions } from './commands/demo.js';
+import type { ReconcileOptions } from './commands/reconcile.js';
 import type { Running } from './commands/running.js';
 import type { ServeOptions } from './commands/serve.js';
 import { parseDuration } from './config/duration.js';
@@ -34,6 +35,10 @@ function intIn(min: number, max: number): (v: string) => number {
     if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
     return n;
   };
+}
+
+function fileList(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
 function ipList(v: string, prev: string[] | undefined): string[] {
@@ -144,6 +149,21 @@ export function buildProgram(out: (s: string) => void, onStop: (running: Running
     configureLog(o);
     const { demo } = await import('./commands/demo.js');
     onStop(await demo(o));
+  });
+  logOptions(
+    program
+      .command('reconcile')
+      .description('the bill (a Cost and Usage Report export) beside what the exporters measured (Prometheus), usage type by usage type')
+      .addOption(opt('--cur <file>', 'CUR export: CUR 2.0 Parquet or legacy CSV/CSV.gz (repeatable; comma-separated in the env var)').argParser(fileList))
+      .addOption(opt('--prometheus <url>', 'Prometheus (or compatible) base URL holding aztraffic_usage_bytes_total').makeOptionMandatory())
+      .addOption(opt('--range <duration>', 'the range compared, ending at --end').argParser(parseDuration).default(30 * 86_400_000, '30d'))
+      .addOption(opt('--end <time>', 'end of the range: RFC 3339 or seconds since the epoch (default: now)'))
+      .addOption(opt('--format <format>', 'output format').choices(['table', 'json']).default('table')),
+  ).action(async (o: Omit<ReconcileOptions, 'cur'> & { cur?: string[]; 'log.level': LogLevel; 'log.format': LogFormat }) => {
+    configureLog(o);
+    const { reconcile, renderReconciliation } = await import('./commands/reconcile.js');
+    const r = await reconcile({ ...o, cur: o.cur ?? [] });
+    out(o.format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderReconciliation(r));
   });
   logOptions(program.command('discover').description('print the topology from IMDSv2 and the EC2 API as topology YAML (for --topology.file)')).action(async (o: { 'log.level': LogLevel; 'log.format': LogFormat }) => {
       configureLog(o);

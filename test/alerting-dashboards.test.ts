@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Panel, RowPanel } from '@grafana/schema';
+import { gzipSync } from 'node:zlib';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DASHBOARDS, render, type PromQuery } from '../scripts/make-dashboards.js';
 import { CLI, tempDir } from './helpers.js';
 import { until, waitForOutput } from './netns.js';
@@ -179,4 +181,113 @@ describe('dashboards', () => {
     }
     expect(failures).toEqual([]);
   }, 120_000);
+});
+
+interface Reconciliation {
+  line_items: number;
+  network_line_items: number;
+  rows: { usage_type: string; billed_as: string[]; bill_gb: number; measured_gb: number; coverage_percent: number | null; bill_cost: number | null }[];
+  not_measured: { usage_type: string; amount: number; unit: string; why: string }[];
+}
+
+function cliRun(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [CLI, ...args]);
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('reconcile: a CUR export beside what Prometheus measured', () => {
+  it('CUR 2.0 Parquet, legacy CSV.gz and CSV: bill GB, measured GB and coverage per usage type; unmeasurable lines apart', async () => {
+    await until('the demo has a few scrapes of usage bytes', async () => ((await query('count_over_time(aztraffic_usage_bytes_total{usage_type="USE1-NatGateway-Bytes"}[1h]) >= 12')).length > 0 ? true : undefined), 60_000, 500);
+    // a fixed end a little in the past: every scrape up to it is stored, so both sides see the same data
+    const end = Math.floor(Date.now() / 1000) - 5;
+    const range = 3600;
+    const res = (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(`sum by (usage_type) (increase(aztraffic_usage_bytes_total[${range}s]))`)}&time=${end}`)).json()) as {
+      data: { result: { metric: { usage_type: string }; value: [number, string] }[] };
+    };
+    const measuredGb = new Map(res.data.result.map((r) => [r.metric.usage_type, Number(r.value[1]) / 2 ** 30]));
+    const nat = measuredGb.get('USE1-NatGateway-Bytes')!;
+    const regional = measuredGb.get('USE1-DataTransfer-Regional-Bytes')!;
+    expect(nat, JSON.stringify(res)).toBeGreaterThan(0);
+
+    const inRange = new Date((end - 600) * 1000);
+    const before = new Date((end - 2 * range) * 1000);
+    // CUR 2.0 (Data Exports) Parquet: the NAT gateway's bytes billed twice what this one exporter saw
+    // (a second host without the exporter), in two line items; one hour of the NAT gateway; an EC2
+    // instance hour and a tax line (not network usage); a line before the range
+    const cur2 = join(dir, 'cur2.parquet');
+    const rows: [string, number, Date, number, string, string][] = [
+      ['USE1-NatGateway-Bytes', nat, inRange, nat * 0.045, 'Usage', 'GB'],
+      ['USE1-NatGateway-Bytes', nat, inRange, nat * 0.045, 'Usage', 'GB'],
+      ['USE1-NatGateway-Hours', 1, inRange, 0.045, 'Usage', 'Hrs'],
+      ['USE1-BoxUsage:m7g.large', 1, inRange, 0.0816, 'Usage', 'Hrs'],
+      ['USE1-NatGateway-Bytes', 0.5, inRange, 0.01, 'Tax', 'GB'],
+      ['USE1-NatGateway-Bytes', 1000, before, 45, 'Usage', 'GB'],
+    ];
+    writeFileSync(
+      cur2,
+      Buffer.from(
+        parquetWriteBuffer({
+          columnData: [
+            { name: 'line_item_usage_type', data: rows.map((r) => r[0]), type: 'STRING' },
+            { name: 'line_item_usage_amount', data: rows.map((r) => r[1]), type: 'DOUBLE' },
+            { name: 'line_item_usage_start_date', data: rows.map((r) => r[2]), type: 'TIMESTAMP' },
+            { name: 'line_item_unblended_cost', data: rows.map((r) => r[3]), type: 'DOUBLE' },
+            { name: 'line_item_line_item_type', data: rows.map((r) => r[4]), type: 'STRING' },
+            { name: 'pricing_unit', data: rows.map((r) => r[5]), type: 'STRING' },
+            { name: 'line_item_product_code', data: rows.map(() => 'AmazonEC2'), type: 'STRING' },
+          ],
+        }),
+      ),
+    );
+    // legacy CUR, gzip'd CSV: us-east-1's regional line written without its region code, as the CUR does
+    const csvHeader = 'identity/LineItemId,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UsageType,lineItem/UsageAmount,lineItem/UnblendedCost,pricing/unit\n';
+    const legacyGz = join(dir, 'cur-legacy.csv.gz');
+    writeFileSync(legacyGz, gzipSync(csvHeader + `a1,Usage,${inRange.toISOString()},DataTransfer-Regional-Bytes,${regional * 4},${regional * 4 * 0.01},GB\n`));
+    // and plain CSV: Transit Gateway bytes that no exporter measured
+    const legacy = join(dir, 'cur-legacy.csv');
+    writeFileSync(legacy, csvHeader + `b1,Usage,${inRange.toISOString()},USE1-TransitGateway-Bytes,12.5,0.25,GB\n`);
+
+    const r = await cliRun(['reconcile', '--cur', cur2, '--cur', `${legacyGz},${legacy}`, '--prometheus', promUrl, '--range', '1h', '--end', String(end), '--format', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    const rec = JSON.parse(r.stdout) as Reconciliation;
+    expect(rec.line_items).toBe(8);
+    expect(rec.network_line_items).toBe(5);
+    const row = (u: string) => rec.rows.find((x) => x.usage_type === u)!;
+    expect(row('NatGateway-Bytes').bill_gb).toBeCloseTo(2 * nat, 12);
+    expect(row('NatGateway-Bytes').measured_gb).toBeCloseTo(nat, 12);
+    expect(row('NatGateway-Bytes').coverage_percent).toBeCloseTo(50, 9);
+    expect(row('NatGateway-Bytes').bill_cost).toBeCloseTo(2 * nat * 0.045, 12);
+    expect(row('DataTransfer-Regional-Bytes').coverage_percent).toBeCloseTo(25, 9);
+    expect(row('DataTransfer-Regional-Bytes').billed_as).toEqual(['DataTransfer-Regional-Bytes', 'USE1-DataTransfer-Regional-Bytes']);
+    expect(row('TransitGateway-Bytes')).toMatchObject({ bill_gb: 12.5, measured_gb: 0, coverage_percent: 0 });
+    // measured, not (yet) in this bill: coverage cannot be said
+    expect(row('DataTransfer-Out-Bytes')).toMatchObject({ bill_gb: 0, coverage_percent: null });
+    expect(rec.not_measured).toEqual([{ usage_type: 'NatGateway-Hours', amount: 1, unit: 'Hrs', bill_cost: 0.045, why: 'hourly charge: no bytes to measure' }]);
+
+    const t = await cliRun(['reconcile', '--cur', cur2, '--cur', legacyGz, '--cur', legacy, '--prometheus', promUrl, '--range', '1h', '--end', String(end)]);
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/^NatGateway-Bytes +[\d.]+ +[\d.]+ +50\.0% /m);
+    expect(t.stdout).toMatch(/measured nothing for: TransitGateway-Bytes/);
+    expect(t.stdout).toMatch(/NOT MEASURED BY THE EXPORTER\nUSAGE TYPE +AMOUNT +UNIT +BILL \$ +WHY\nNatGateway-Hours +1 +Hrs +0\.0450 +hourly charge/);
+  }, 90_000);
+
+  it('an unreachable Prometheus or a file that is no CUR: one line naming the fault', async () => {
+    const csv = join(dir, 'not-a-cur.csv');
+    writeFileSync(csv, 'a,b\n1,2\n');
+    const bad = await cliRun(['reconcile', '--cur', csv, '--prometheus', promUrl]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toBe(`az-traffic-exporter: --cur ${csv}: no line_item_usage_type / line_item_usage_amount columns: not a Cost and Usage Report export`);
+    const good = join(dir, 'cur-ok.csv');
+    writeFileSync(good, 'lineItem/UsageType,lineItem/UsageAmount\nUSE1-NatGateway-Bytes,1\n');
+    const down = await cliRun(['reconcile', '--cur', good, '--prometheus', 'http://127.0.0.1:9']);
+    expect(down.status).toBe(1);
+    expect(down.stderr).toMatch(/^az-traffic-exporter: cannot query Prometheus at http:\/\/127\.0\.0\.1:9: /);
+    expect(down.stderr.trim().split('\n')).toHaveLength(1);
+  });
 });

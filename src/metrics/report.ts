@@ -217,13 +217,15 @@ function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-function fmtDollars(n: number | null): string {
+/** Dollars with enough digits that a small amount is not shown as 0; null is 'unpriced'. */
+export function fmtDollars(n: number | null): string {
   if (n === null) return 'unpriced';
   if (n === 0) return '0';
   return n >= 100 ? n.toFixed(2) : n >= 0.01 ? n.toFixed(4) : n.toFixed(6);
 }
 
-function table(headers: string[], rows: string[][], rightAligned: Set<number>): string {
+/** Columns padded to their widest cell; `rightAligned` holds the indexes of numeric columns. */
+export function table(headers: string[], rows: string[][], rightAligned: Set<number>): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();

@@ -1,0 +1,138 @@
+// Reading AWS Cost and Usage Report exports: CUR 2.0 (Data Exports) Parquet, and the legacy CUR's
+// CSV or CSV.gz (column names `lineItem/UsageType`) or Parquet (Athena names `line_item_usage_type`).
+// Only the columns reconciliation needs are read; Parquet row groups one at a time.
+import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
+import { pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { parse } from 'csv-parse';
+import { ConfigError } from '../config/errors.js';
+
+/** One line item, as far as reconciliation goes. */
+export interface CurLine {
+  usageType: string;
+  /** line_item_usage_amount: GB for the *-Bytes usage types */
+  amount: number;
+  /** usage start, ms since the epoch; NaN where the file has none */
+  start: number;
+  /** unblended cost in the bill's currency, NaN where not given */
+  cost: number;
+  unit: string;
+  /** line_item_line_item_type (Usage, Tax, Credit, …); '' where not given */
+  itemType: string;
+}
+
+// the same field under CUR 2.0 / Athena names and the legacy CSV names
+const COLUMNS = {
+  usageType: ['line_item_usage_type', 'lineItem/UsageType'],
+  amount: ['line_item_usage_amount', 'lineItem/UsageAmount'],
+  start: ['line_item_usage_start_date', 'lineItem/UsageStartDate'],
+  cost: ['line_item_unblended_cost', 'lineItem/UnblendedCost'],
+  unit: ['pricing_unit', 'pricing/unit'],
+  itemType: ['line_item_line_item_type', 'lineItem/LineItemType'],
+} as const;
+
+type Field = keyof typeof COLUMNS;
+
+function pick(names: readonly string[], file: string): Record<Field, string | undefined> {
+  const have = new Set(names);
+  const out = Object.fromEntries(Object.entries(COLUMNS).map(([field, candidates]) => [field, candidates.find((c) => have.has(c))])) as Record<Field, string | undefined>;
+  if (!out.usageType || !out.amount) {
+    throw new ConfigError(`--cur ${file}: no line_item_usage_type / line_item_usage_amount columns: not a Cost and Usage Report export`);
+  }
+  return out;
+}
+
+function toTime(v: unknown): number {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v !== '') return Date.parse(v);
+  return NaN;
+}
+
+function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && v.trim() !== '') return Number(v);
+  return NaN;
+}
+
+function line(row: Record<string, unknown>, cols: Record<Field, string | undefined>): CurLine {
+  const get = (f: Field): unknown => (cols[f] === undefined ? undefined : row[cols[f]]);
+  return {
+    usageType: String(get('usageType') ?? ''),
+    amount: toNumber(get('amount')),
+    start: toTime(get('start')),
+    cost: toNumber(get('cost')),
+    unit: String(get('unit') ?? ''),
+    itemType: String(get('itemType') ?? ''),
+  };
+}
+
+function magic(path: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new ConfigError(`--cur ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  try {
+    const b = Buffer.alloc(4);
+    const n = readSync(fd, b, 0, 4, 0);
+    return b.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Every line item of a CUR file (Parquet, CSV or gzip'd CSV, told by its first bytes). */
+export async function readCur(path: string, visit: (l: CurLine) => void): Promise<void> {
+  const head = magic(path);
+  if (head.toString('latin1') === 'PAR1') return readParquet(path, visit);
+  return readCsv(path, head[0] === 0x1f && head[1] === 0x8b, visit);
+}
+
+async function readParquet(path: string, visit: (l: CurLine) => void): Promise<void> {
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = await import('hyparquet');
+  const { compressors } = await import('hyparquet-compressors');
+  let file;
+  let meta;
+  try {
+    file = await asyncBufferFromFile(path);
+    meta = await parquetMetadataAsync(file);
+  } catch (e) {
+    throw new ConfigError(`--cur ${path}: not a readable Parquet file (${(e as Error).message})`);
+  }
+  const cols = pick(
+    meta.schema.map((s) => s.name),
+    path,
+  );
+  const columns = Object.values(cols).filter((c): c is string => c !== undefined);
+  // a row group at a time: a month's CUR can hold millions of rows
+  let rowStart = 0;
+  for (const g of meta.row_groups) {
+    const rowEnd = rowStart + Number(g.num_rows);
+    const rows = await parquetReadObjects({ file, metadata: meta, columns, rowStart, rowEnd, compressors });
+    for (const r of rows) visit(line(r, cols));
+    rowStart = rowEnd;
+  }
+}
+
+async function readCsv(path: string, gzipped: boolean, visit: (l: CurLine) => void): Promise<void> {
+  let cols: Record<Field, string | undefined> | undefined;
+  const parser = parse({ columns: true, skip_empty_lines: true, relax_column_count: true, bom: true });
+  const source = createReadStream(path);
+  // pipeline, not pipe: a corrupt gzip stream must end the parse with its error, not leave it waiting
+  const done = (): void => undefined;
+  if (gzipped) pipeline(source, createGunzip(), parser, done);
+  else pipeline(source, parser, done);
+  try {
+    for await (const row of parser as AsyncIterable<Record<string, string>>) {
+      cols ??= pick(Object.keys(row), path);
+      visit(line(row, cols));
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`--cur ${path}: not a readable CUR CSV${gzipped ? '.gz' : ''} (${(e as Error).message})`);
+  }
+}
