@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DataQuery, Dashboard, Panel, VariableModel } from '@grafana/schema';
+import type { DataQuery, Dashboard, Panel, RowPanel, VariableModel } from '@grafana/schema';
 
 export interface PromQuery extends DataQuery {
   [key: string]: unknown;
@@ -22,6 +22,37 @@ const DS = { type: 'prometheus', uid: '${datasource}' };
 const SEL = 'job=~"$job",instance=~"$instance"';
 const SEL_ZONE = `${SEL},local_az=~"$zone"`;
 const PRICE_JOIN = '* on (job, instance, direction, category) group_left aztraffic_price_dollars_per_byte';
+const USAGE_PRICE_JOIN = '* on (job, instance, usage_type) group_left aztraffic_usage_price_dollars_per_byte';
+
+function row(title: string, y: number): RowPanel {
+  return { type: 'row', id: nextId++, title, collapsed: false, gridPos: { x: 0, y, w: 24, h: 1 }, panels: [] };
+}
+
+/** The bill lines (usage types) of the selected hosts: a row of two panels at `y`. */
+function billLines(sel: string, y: number): (Panel | RowPanel)[] {
+  const usage = `aztraffic_usage_bytes_total{${sel}}`;
+  return [
+    row('Bill lines', y),
+    timeseries(
+      'Dollars per hour by bill line',
+      "Usage types as Cost Explorer and the Cost and Usage Report name them. NAT gateway, interface endpoint and Transit Gateway processing, and the cross-zone leg to a NAT gateway in another zone, are here and in no category. A byte on two lines (NAT processing and the transfer) is on both, as on the bill.",
+      [q(`3600 * sum by (usage_type) (rate(${usage}[$__rate_interval]) ${USAGE_PRICE_JOIN})`, '{{usage_type}}')],
+      'currencyUSD',
+      0,
+      y + 1,
+    ),
+    table(
+      'Bill lines by network path',
+      'Dollars per hour by usage type and the path the bytes took (direct, nat_gateway, gateway_endpoint, interface_endpoint, load_balancer, transit_gateway, vpc_peering).',
+      `3600 * sum by (usage_type, path) (rate(${usage}[$__rate_interval]) ${USAGE_PRICE_JOIN})`,
+      'currencyUSD',
+      12,
+      y + 1,
+      12,
+      [{ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { Value: 'dollars per hour', usage_type: 'usage type' } } }],
+    ),
+  ];
+}
 
 function q(expr: string, legendFormat = '', extra: Partial<PromQuery> = {}): PromQuery {
   return { refId: 'A', datasource: DS, expr, legendFormat, range: true, ...extra };
@@ -96,7 +127,7 @@ function queryVar(name: string, label: string, query: string, multi: boolean): V
   };
 }
 
-function dashboard(uid: string, title: string, description: string, variables: VariableModel[], panels: Panel[]): Dashboard {
+function dashboard(uid: string, title: string, description: string, variables: VariableModel[], panels: (Panel | RowPanel)[]): Dashboard {
   return {
     uid,
     title,
@@ -140,6 +171,7 @@ export function overview(): Dashboard {
         { id: 'groupingToMatrix', options: { columnField: 'remote_az', rowField: 'local_az', valueField: 'Value' } },
       ]),
       timeseries('Decode errors by reason', 'Frames that could not be decoded; not counted as traffic.', [q(`sum by (reason) (rate(aztraffic_decode_errors_total{${SEL}}[$__rate_interval]))`, '{{reason}}')], 'pps', 0, 29, 24, false),
+      ...billLines(SEL, 37),
     ],
   );
 }
@@ -170,6 +202,7 @@ export function host(): Dashboard {
         q(`sum by (reason) (rate(aztraffic_decode_errors_total{${HSEL}}[$__rate_interval]))`, '{{reason}}'),
         { ...q(`sum(rate(aztraffic_non_ip_packets_total{${HSEL}}[$__rate_interval]))`, 'not IP'), refId: 'B' },
       ], 'pps', 0, 30, 24, false),
+      ...billLines(HSEL, 38),
     ],
   );
 }

@@ -54,6 +54,10 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--log.format': ['json', 'json'],
   '--format': ['json', 'json'],
   '--demo.capture': ['/d.pcapng', '/d.pcapng'],
+  '--cur': ['/cur/a.parquet,/cur/b.csv.gz', ['/cur/a.parquet', '/cur/b.csv.gz']],
+  '--prometheus': ['http://prometheus:9090', 'http://prometheus:9090'],
+  '--range': ['7d', 7 * 86_400_000],
+  '--end': ['2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z'],
 };
 // --config.file is read before the command runs: it is tested with a real file in cli.test.ts
 const NOT_PARSED_HERE = new Set(['--config.file']);
@@ -70,7 +74,9 @@ async function parse(argv: string[]): Promise<{ cmd: Command; opts: Record<strin
   return seen!;
 }
 
-const positional = (command: string): string[] => (command === 'analyze' ? ['x.pcap'] : []);
+/** What a command needs besides the flag under test: analyze a file, reconcile its mandatory --prometheus. */
+const positional = (command: string, flag = ''): string[] =>
+  command === 'analyze' ? ['x.pcap'] : command === 'reconcile' && flag !== '--prometheus' ? ['--prometheus', 'http://p:9090'] : [];
 const saved = { ...process.env };
 afterEach(() => {
   for (const k of Object.keys(process.env)) if (k.startsWith('AZTRAFFIC_') && !(k in saved)) delete process.env[k];
@@ -90,12 +96,12 @@ describe('every flag in the README is accepted, by flag and by env, by each comm
       it(`${command} ${r.flag} / ${r.env}`, async () => {
         const [text, expected] = EXAMPLES[r.flag];
         const attr = r.flag.slice(2).replace(/-([a-z])/g, (_m, ch: string) => ch.toUpperCase());
-        const byFlag = await parse([command, ...positional(command), r.flag, text]);
+        const byFlag = await parse([command, ...positional(command, r.flag), r.flag, text]);
         expect(byFlag.cmd.name()).toBe(command);
         expect(byFlag.opts[attr]).toEqual(expected);
         expect(byFlag.cmd.getOptionValueSource(attr)).toBe('cli');
         process.env[r.env] = text;
-        const byEnv = await parse([command, ...positional(command)]);
+        const byEnv = await parse([command, ...positional(command, r.flag)]);
         expect(byEnv.opts[attr]).toEqual(expected);
         expect(byEnv.cmd.getOptionValueSource(attr)).toBe('env');
       });
@@ -103,7 +109,7 @@ describe('every flag in the README is accepted, by flag and by env, by each comm
   }
   it('commands the table does not name for a flag reject it', async () => {
     for (const r of rows) {
-      for (const command of ['serve', 'analyze', 'demo', 'discover'].filter((c) => !r.commands.includes(c))) {
+      for (const command of ['serve', 'analyze', 'demo', 'discover', 'reconcile'].filter((c) => !r.commands.includes(c))) {
         await expect(parse([command, ...positional(command), r.flag, EXAMPLES[r.flag]?.[0] ?? 'x']), `${command} ${r.flag}`).rejects.toThrow(/unknown option|too many arguments/);
       }
     }
