@@ -137,3 +137,11 @@ describe('usage types and their prices', () => {
     expect(() => loadPrices(f)).toThrow(/usage types look like/);
   });
 });
+
+describe('the README', () => {
+  it("prices table is the built-in table, region by region", () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| ([a-z]+-[a-z]+-\d) \| `([A-Z0-9]+)` \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$/gm)];
+    expect(Object.fromEntries(rows.map((m) => [m[1], { code: m[2], internet: +m[3], interRegion: +m[4], nat: +m[5], endpoint: +m[6], tgw: +m[7] }]))).toEqual(REGIONS);
+  });
+});
