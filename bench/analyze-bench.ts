@@ -192,17 +192,20 @@ async function main(): Promise<void> {
 
   // BASELINE_CLI=/path/to/an/older/dist/cli.js: the same measures of another build, interleaved with
   // this one's in the same run, so that a change can be shown not to slow analyze down
+  // BASELINE_TOPOLOGY: the topology file for that build, where it predates keys of today's
   const baseline = process.env.BASELINE_CLI;
   if (baseline) {
+    const baseArgs = ['analyze', file1, '--topology.file', process.env.BASELINE_TOPOLOGY ?? TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--format', 'json'];
+    const argsOf = (cli: string): string[] => (cli === CLI ? args : baseArgs);
     const rate = (cli: string): number => {
-      const r = spawnSync('node', [cli, ...args, '--log.level', 'debug', '--log.format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      const r = spawnSync('node', [cli, ...argsOf(cli), '--log.level', 'debug', '--log.format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
       const line = r.stderr.split('\n').find((l) => l.includes('frames_per_second'));
       return line ? (JSON.parse(line) as { frames_per_second: number }).frames_per_second : NaN;
     };
     const runs: Record<'this' | 'baseline', { whole: number[]; rate: number[] }> = { this: { whole: [], rate: [] }, baseline: { whole: [], rate: [] } };
     for (let i = 0; i < 5; i++) {
       for (const [which, cli] of [['baseline', baseline], ['this', CLI]] as const) {
-        runs[which].whole.push(timed('node', [cli, ...args]).seconds);
+        runs[which].whole.push(timed('node', [cli, ...argsOf(cli)]).seconds);
         runs[which].rate.push(rate(cli));
       }
     }

@@ -145,3 +145,24 @@ describe('the README', () => {
     expect(Object.fromEntries(rows.map((m) => [m[1], { code: m[2], internet: +m[3], interRegion: +m[4], nat: +m[5], endpoint: +m[6], tgw: +m[7] }]))).toEqual(REGIONS);
   });
 });
+
+describe('the topology file: path errors are named', () => {
+  it('a route through an unknown prefix list or NAT gateway exits 2 with one line', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { CLI, DEMO } = await import('./helpers.js');
+    const YAML = (await import('yaml')).default;
+    const demo = YAML.parse(readFileSync(join(DEMO, 'topology.yaml'), 'utf8')) as { prefix_lists: unknown[]; nat_gateways: unknown[] };
+    const dir = tempDir();
+    for (const [key, want] of [
+      ['prefix_lists', /route_tables\[0\] \(rtb-0private\) routes pl-63a5400a to vpce-0s3, but prefix_lists has no pl-63a5400a$/],
+      ['nat_gateways', /route_tables\[0\] \(rtb-0private\) routes to nat-0demo, but nat_gateways has no nat-0demo \(its zone decides the cross-zone line\)$/],
+    ] as const) {
+      const f = join(dir, `${key}.yaml`);
+      writeFileSync(f, YAML.stringify({ ...demo, [key]: [] }));
+      const r = spawnSync(process.execPath, [CLI, 'analyze', join(DEMO, 'demo.pcapng'), '--topology.file', f, '--ip-ranges.url', 'none'], { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toMatch(want);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});

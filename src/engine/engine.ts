@@ -59,14 +59,12 @@ export class Engine {
 
   private local4 = new Uint32Array(0);
   private local6 = new Uint32Array(0);
-  // per local address: its category row (remote class → category), its zone's pair row (remote zone →
-  // zone pair, -1 until seen) and its zone
-  private local4Cat: Uint8Array[] = [];
-  private local4Usage: Uint16Array[] = [];
-  private local6Usage: Uint16Array[] = [];
+  // per local address: its count row (remote class → usage combination << 8 | category), its zone's
+  // pair row (remote zone → zone pair, -1 until seen) and its zone
+  private local4Rows: Uint32Array[] = [];
   private local4Pairs: Int32Array[] = [];
   private local4Zone = new Int32Array(0);
-  private local6Cat: Uint8Array[] = [];
+  private local6Rows: Uint32Array[] = [];
   private local6Pairs: Int32Array[] = [];
   private local6Zone = new Int32Array(0);
   private localTexts: string[] = [];
@@ -126,11 +124,9 @@ export class Engine {
     const v6: number[] = [];
     const z4: number[] = [];
     const z6: number[] = [];
-    this.local4Cat = [];
+    this.local4Rows = [];
     this.local4Pairs = [];
-    this.local4Usage = [];
-    this.local6Usage = [];
-    this.local6Cat = [];
+    this.local6Rows = [];
     this.local6Pairs = [];
     for (const ip of ips) {
       const c = parseCidr(ip);
@@ -139,14 +135,12 @@ export class Engine {
       if (c.family === 4) {
         v4.push(Number(c.start));
         z4.push(zone);
-        this.local4Cat.push(t.categoryRow(cls));
-        this.local4Usage.push(t.usageRow(cls));
+        this.local4Rows.push(t.countRow(cls));
         this.local4Pairs.push(this.pairs.row(zone));
       } else {
         for (const w of ipv6BigIntToWords(c.start)) v6.push(w);
         z6.push(zone);
-        this.local6Cat.push(t.categoryRow(cls));
-        this.local6Usage.push(t.usageRow(cls));
+        this.local6Rows.push(t.countRow(cls));
         this.local6Pairs.push(this.pairs.row(zone));
       }
     }
@@ -195,14 +189,15 @@ export class Engine {
     const egress = dir === Direction.EGRESS;
     const t = this.t;
     const cls = v4 ? t.table4.lookup(egress ? f.dst4 : f.src4) : t.table6.lookup(egress ? f.dst6 : f.src6);
-    const cat = (v4 ? this.local4Cat : this.local6Cat)[local][cls];
+    const cu = (v4 ? this.local4Rows : this.local6Rows)[local][cls];
+    const cat = cu & 0xff;
     const zone = t.classZone[cls];
     let pair = (v4 ? this.local4Pairs : this.local6Pairs)[local][zone];
     if (pair < 0) pair = this.newPair((v4 ? this.local4Zone : this.local6Zone)[local], zone);
     const idx = pair * SLOTS_PER_PAIR + dir * CATEGORY_COUNT + cat;
     this.bytes[idx] += f.ipBytes;
     this.packets[idx] += f.packets;
-    this.usage[(v4 ? this.local4Usage : this.local6Usage)[local][cls] * 2 + dir] += f.ipBytes;
+    this.usage[(cu >>> 8) * 2 + dir] += f.ipBytes;
     const port = servicePort(f.srcPort, f.dstPort);
     if (v4) this.remoteTable.add4(egress ? f.dst4 : f.src4, port, dir, cat, zone, f.ipBytes);
     else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, zone, f.ipBytes);

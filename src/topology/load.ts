@@ -70,6 +70,20 @@ export function checkConflicts(path: string, file: TopologyFile): void {
   };
   check('subnets', file.subnets, (s) => prefixKey(s.cidr), (s) => s.cidr);
   check('public_ips', file.public_ips, (p) => prefixKey(p.ip), (p) => p.ip);
+  // a route through a prefix list the file does not give, or to a NAT gateway it does not name, would
+  // silently price nothing (or no cross-zone leg): say which
+  const lists = new Set(file.prefix_lists.map((l) => l.id));
+  const nats = new Set(file.nat_gateways.map((n) => n.id));
+  file.route_tables.forEach((t, i) => {
+    for (const r of t.routes) {
+      if (r.prefix_list !== undefined && !lists.has(r.prefix_list)) {
+        throw new ConfigError(`--topology.file ${path}: route_tables[${i}] (${t.id}) routes ${r.prefix_list} to ${r.target}, but prefix_lists has no ${r.prefix_list}`);
+      }
+      if (r.target.startsWith('nat-') && !nats.has(r.target)) {
+        throw new ConfigError(`--topology.file ${path}: route_tables[${i}] (${t.id}) routes to ${r.target}, but nat_gateways has no ${r.target} (its zone decides the cross-zone line)`);
+      }
+    }
+  });
 }
 
 export function loadTopology(inputs: TopologyInputs, env: NodeJS.ProcessEnv = process.env): LoadedTopology {

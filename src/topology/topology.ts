@@ -77,6 +77,7 @@ export class Topology {
   /** Category rows by local class, made when first asked for (only local addresses' classes are). */
   private readonly categoryRows = new Map<number, Uint8Array>();
   private readonly usageRows = new Map<number, Uint16Array>();
+  private readonly countRows = new Map<number, Uint32Array>();
   /** Usage combinations, numbered as usage rows meet them; 0 is "direct, no usage type". */
   readonly usageCombos: UsageCombo[] = [{ path: Path.DIRECT, types: [[], []] }];
   private readonly usageComboIndex = new Map<string, number>([[JSON.stringify(this.usageCombos[0]), 0]]);
@@ -179,6 +180,21 @@ export class Topology {
       const cats = this.categoryRow(localClass);
       row = Uint16Array.from(this.classes, (remote, i) => this.usageCombo(local, remote, cats[i]));
       this.usageRows.set(localClass, row);
+    }
+    return row;
+  }
+
+  /**
+   * What the engine reads per packet, in one word per remote class: the usage combination << 8 |
+   * the category. One array read instead of two on the hot path.
+   */
+  countRow(localClass: number): Uint32Array {
+    let row = this.countRows.get(localClass);
+    if (row === undefined) {
+      const cats = this.categoryRow(localClass);
+      const usage = this.usageRow(localClass);
+      row = Uint32Array.from(cats, (cat, i) => (usage[i] << 8) | cat);
+      this.countRows.set(localClass, row);
     }
     return row;
   }
