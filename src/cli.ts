@@ -130,7 +130,7 @@ export function buildProgram(out: (s: string) => void, onStop: (running: Running
       .description('analyse pcap/pcapng files offline')
       .argument('<file...>', 'pcap or pcapng capture files')
       .addOption(opt('--local-ip <ip>', "this host's address (repeatable; default: topology local_ips, else guessed)").argParser(ipList))
-      .addOption(opt('--format <format>', 'output format').choices(['table', 'json', 'prometheus']).default('table'))
+      .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(['table', 'json', 'prometheus', 'html']).default('table'))
       .addOption(opt('--ip-ranges.url <url>', 'where to download ip-ranges.json when no --ip-ranges.file is given ("none": never)').default(IP_RANGES_URL))
       .addOption(opt('--ip-ranges.cache <file>', 'copy of the last downloaded ip-ranges.json: written after a download, read when it fails')),
   ).action(async (files: string[], o: AnalyzeOptions & { 'log.level': LogLevel; 'log.format': LogFormat }) => {

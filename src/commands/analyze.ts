@@ -5,13 +5,14 @@ import { ConfigError } from '../config/errors.js';
 import { Decoded } from '../decode/packet.js';
 import { log } from '../log.js';
 import { buildReport, renderTable, type CaptureSummary } from '../metrics/report.js';
+import { Timeline } from '../metrics/timeline.js';
 import { fetchIpRanges } from '../topology/ip-ranges.js';
 import type { IpRanges } from '../topology/model.js';
 import { setUp, type CommonOptions } from './setup.js';
 
 export interface AnalyzeOptions extends CommonOptions {
   localIp?: string[];
-  format: 'table' | 'json' | 'prometheus';
+  format: 'table' | 'json' | 'prometheus' | 'html';
   'ipRanges.url': string;
   'ipRanges.cache'?: string;
 }
@@ -67,8 +68,10 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   let frames = 0;
   let exitCode = 0;
   const problems: CaptureSummary['problems'] = [];
+  // the HTML report charts bytes over the capture's time: a sink in front of the pipeline marks them
+  const timeline = o.format === 'html' ? new Timeline(pipeline, (out) => pipeline.engine.categoryBytes(out)) : undefined;
   for (const file of files) {
-    const res = readCaptureFile(file, pipeline);
+    const res = readCaptureFile(file, timeline ?? pipeline);
     frames += res.frames;
     if (res.corruptRecords > 0) {
       pipeline.decodeErrors[Decoded.CORRUPT_RECORD] += res.corruptRecords;
@@ -99,7 +102,15 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     duration_seconds: Number.isFinite(pipeline.first) && pipeline.now > pipeline.first ? pipeline.now - pipeline.first : null,
     problems,
   };
+  const chart = timeline?.chart();
   const report = await buildReport(metrics, capture);
+  if (o.format === 'html') {
+    const { captureSummary } = await import('../web/summary.js');
+    const { reportPage } = await import('../web/page.js');
+    const summary = captureSummary({ ...report, capture: report.capture! }, loaded.topology, { title: 'Bytes per second over the capture, by category', unit: 'bytes_per_second', ...chart! }, files);
+    out(reportPage(summary));
+    return exitCode;
+  }
   if (o.format === 'json') out(JSON.stringify({ files, local_ips: local, region: loaded.topology.region, ...report }, null, 2) + '\n');
   else out(renderTable(report));
   return exitCode;

@@ -23,7 +23,7 @@ export async function demo(o: DemoOptions): Promise<Running> {
   let web: Awaited<ReturnType<typeof serveApp>>;
   try {
     web = await serveApp(
-      { metrics: s.metrics, telemetryPath: o['web.telemetryPath'], isReady: () => true, title: 'Demo: the bundled sample capture, replayed in a loop at its recorded pace' },
+      { metrics: s.metrics, telemetryPath: o['web.telemetryPath'], isReady: () => true, title: 'Demo: the bundled sample capture, replayed in a loop at its recorded pace', captureKind: 'replay' },
       security,
       addr,
     );

@@ -226,6 +226,12 @@ export class Engine {
     return pair;
   }
 
+  /** Add the bytes counted since the last drain to `out[category]` (without draining them). */
+  categoryBytes(out: Float64Array): void {
+    const b = this.bytes;
+    for (let i = 0; i < b.length; i++) if (b[i] !== 0) out[decodePairSlot(i).cat] += b[i];
+  }
+
   /** Hand over the bytes of every usage combination (index into topology.usageCombos) and direction. */
   drainUsage(visit: (combo: number, dir: number, bytes: number) => void): void {
     const u = this.usage;

@@ -68,6 +68,11 @@ export class ExporterMetrics {
     pipeline.engine.onBeforeSwap(() => this.flush());
   }
 
+  /** The topology snapshot the pipeline counts with. */
+  get topologyInForce(): Topology {
+    return this.pipeline.topology;
+  }
+
   /** The prices in force (they follow the topology's region: setPrices). */
   get prices(): Prices {
     return this.pricesNow;

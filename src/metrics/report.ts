@@ -3,6 +3,7 @@
 import type { Counter } from 'prom-client';
 import { CATEGORY_NAMES, type CategoryName, type DirectionName } from '../classify/categories.js';
 import { BYTES_PER_GB as GB, costOf, priceOf, usagePriceOf, type Prices } from '../classify/prices.js';
+import type { SourceStatus } from '../topology/status.js';
 import type { ExporterMetrics } from './registry.js';
 
 
@@ -87,11 +88,17 @@ export interface Report {
   unpriced_bytes: number;
   decode_errors: Record<string, number>;
   capture_packets: Record<string, number>;
+  /** capture_up by interface (live capture); absent interfaces have none */
+  capture_up: Record<string, number>;
+  /** dropped packets by interface (kernel and interface together) */
+  capture_dropped: Record<string, number>;
+  topology_sources: ({ source: string } & SourceStatus)[];
   transit_packets: number;
   non_ip_packets: number;
 }
 
-async function values(m: ExporterMetrics, name: string): Promise<{ labels: Record<string, string | number>; value: number }[]> {
+/** Every series of a metric family: its labels and value. */
+export async function metricValues(m: ExporterMetrics, name: string): Promise<{ labels: Record<string, string | number>; value: number }[]> {
   const metric = m.registry.getSingleMetric(name) as Counter | undefined;
   if (!metric) return [];
   return (await metric.get()).values.map((v) => ({ labels: v.labels as Record<string, string | number>, value: v.value }));
@@ -104,7 +111,7 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
   const prices = m.prices;
   const byCat = new Map<string, CategoryRow>();
   const zones: ZoneRow[] = [];
-  for (const v of await values(m, 'aztraffic_bytes_total')) {
+  for (const v of await metricValues(m, 'aztraffic_bytes_total')) {
     const direction = v.labels.direction as DirectionName;
     const category = v.labels.category as CategoryName;
     const key = `${direction}|${category}`;
@@ -116,7 +123,7 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     row.bytes += v.value;
     zones.push({ direction, category, local_az: String(v.labels.local_az), remote_az: String(v.labels.remote_az), bytes: v.value });
   }
-  for (const v of await values(m, 'aztraffic_packets_total')) {
+  for (const v of await metricValues(m, 'aztraffic_packets_total')) {
     const row = byCat.get(`${v.labels.direction}|${v.labels.category}`);
     if (row) row.packets += v.value;
   }
@@ -136,7 +143,7 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
   );
 
   const remotes = new Map<string, RemoteRow>();
-  for (const v of await values(m, 'aztraffic_remote_bytes_total')) {
+  for (const v of await metricValues(m, 'aztraffic_remote_bytes_total')) {
     const l = v.labels;
     const key = `${l.remote}|${l.port}|${l.category}|${l.remote_az}`;
     let row = remotes.get(key);
@@ -165,7 +172,7 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
   );
 
   const bill = new Map<string, BillRow>();
-  for (const v of await values(m, 'aztraffic_usage_bytes_total')) {
+  for (const v of await metricValues(m, 'aztraffic_usage_bytes_total')) {
     const usageType = String(v.labels.usage_type);
     let row = bill.get(usageType);
     if (!row) {
@@ -187,10 +194,10 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
 
   const byLabel = async (name: string, label: string): Promise<Record<string, number>> => {
     const out: Record<string, number> = {};
-    for (const v of await values(m, name)) out[String(v.labels[label])] = v.value;
+    for (const v of await metricValues(m, name)) out[String(v.labels[label])] = (out[String(v.labels[label])] ?? 0) + v.value;
     return out;
   };
-  const single = async (name: string): Promise<number> => (await values(m, name))[0]?.value ?? 0;
+  const single = async (name: string): Promise<number> => (await metricValues(m, name))[0]?.value ?? 0;
   const rate = (dollars: number): number | null => (capture?.duration_seconds ? (dollars / capture.duration_seconds) * 3600 : null);
   const perHour = rate(billRows.length > 0 ? billCost : priced);
   return {
@@ -208,6 +215,9 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     unpriced_bytes: unpriced,
     decode_errors: await byLabel('aztraffic_decode_errors_total', 'reason'),
     capture_packets: await byLabel('aztraffic_capture_packets_total', 'interface'),
+    capture_up: await byLabel('aztraffic_capture_up', 'interface'),
+    capture_dropped: await byLabel('aztraffic_capture_dropped_packets_total', 'interface'),
+    topology_sources: [...m.status.sources].map(([source, st]) => ({ source, ...st })),
     transit_packets: await single('aztraffic_transit_packets_total'),
     non_ip_packets: await single('aztraffic_non_ip_packets_total'),
   };

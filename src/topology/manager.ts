@@ -174,7 +174,7 @@ export class TopologyManager {
   }
 
   private failure(source: string, message: string): void {
-    this.status.failure(source);
+    this.status.failure(source, message);
     this.log.warn(message, { source });
   }
 

@@ -7,6 +7,9 @@ export interface SourceStatus {
   /** Unix seconds of the last success. */
   lastSuccess?: number;
   errors: number;
+  /** The last failure's message and unix seconds; cleared by a success after it. */
+  lastError?: string;
+  lastErrorAt?: number;
 }
 
 export class TopologyStatus {
@@ -27,9 +30,14 @@ export class TopologyStatus {
     const s = this.of(source);
     s.entries = entries;
     s.lastSuccess = at;
+    s.lastError = undefined;
+    s.lastErrorAt = undefined;
   }
 
-  failure(source: string): void {
-    this.of(source).errors++;
+  failure(source: string, message?: string, at = Date.now() / 1000): void {
+    const s = this.of(source);
+    s.errors++;
+    s.lastError = message;
+    s.lastErrorAt = at;
   }
 }

@@ -94,6 +94,10 @@ export class Topology {
 
   private readonly classIndex = new Map<string, number>();
   private readonly zoneIndex = new Map<string, number>([['', 0]]);
+  /** The zone label of each class (parallel to classes). */
+  private readonly classLabels: string[] = [''];
+  /** The first zone ID seen for each zone name. */
+  private readonly idOfName = new Map<string, string>();
 
   constructor(src: TopologySources) {
     this.region = src.region;
@@ -110,7 +114,12 @@ export class Topology {
     const file = src.file;
     const tables = file?.route_tables ?? [];
     this.routeTableCount = tables.length;
-    for (const s of file?.subnets ?? []) {
+    // the subnets of this host's own addresses first: their zones keep their plain names (zoneLabel)
+    const locals = (file?.local_ips ?? []).map((ip) => parseCidr(ip));
+    const holdsLocal = (c: Cidr): boolean => locals.some((l) => l.family === c.family && c.start <= l.start && l.end <= c.end);
+    const subnets = (file?.subnets ?? []).map((s) => ({ s, own: holdsLocal(parseCidr(s.cidr)) }));
+    subnets.sort((a, b) => Number(b.own) - Number(a.own));
+    for (const { s } of subnets) {
       const c = parseCidr(s.cidr);
       const zone = s.zone ?? '';
       const zoneId = s.zone_id ?? '';
@@ -152,7 +161,7 @@ export class Topology {
     this.table4 = new PrefixTable4(prefixes, overlay);
     this.table6 = new PrefixTable6(prefixes, overlay);
 
-    this.classZone = Int32Array.from(this.classes, (c) => this.zoneIndex.get(c.zone)!);
+    this.classZone = Int32Array.from(this.classLabels, (label) => this.zoneIndex.get(label)!);
   }
 
   /**
@@ -289,8 +298,10 @@ export class Topology {
       i = this.classes.length;
       this.classes.push({ kind, zone, zoneId, ...extra });
       this.classIndex.set(key, i);
-      if (!this.zoneIndex.has(zone)) this.zoneIndex.set(zone, this.zones.push(zone) - 1);
-      if (zone !== '' && zoneId !== '' && !this.zoneIds.has(zone)) this.zoneIds.set(zone, zoneId);
+      const label = this.zoneLabel(zone, zoneId);
+      this.classLabels.push(label);
+      if (!this.zoneIndex.has(label)) this.zoneIndex.set(label, this.zones.push(label) - 1);
+      if (label !== '' && zoneId !== '' && !this.zoneIds.has(label)) this.zoneIds.set(label, zoneId);
     }
     return i;
   }
@@ -344,6 +355,22 @@ export class Topology {
       out.push({ cidr: c, rank: rank(PRIORITY_IP_RANGES, c), value: cls });
     }
     return out;
+  }
+
+  /**
+   * The label of a zone (local_az, remote_az). Zone names differ between accounts: a peered VPC's
+   * "us-east-1d" may be another zone than ours. The first zone ID seen for a name keeps the plain
+   * name (local subnets come first); another zone ID with the same name is labelled "name (id)", so
+   * that "us-east-1d → us-east-1d" never reads as cross-AZ without a word of why.
+   */
+  private zoneLabel(zone: string, zoneId: string): string {
+    if (zone === '' || zoneId === '') return zone;
+    const first = this.idOfName.get(zone);
+    if (first === undefined) {
+      this.idOfName.set(zone, zoneId);
+      return zone;
+    }
+    return first === zoneId ? zone : `${zone} (${zoneId})`;
   }
 
   /** Class of an address given as text (config time, tests). */

@@ -6,9 +6,10 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
-import { buildReport } from '../metrics/report.js';
+import { randomBytes } from 'node:crypto';
 import type { ExporterMetrics } from '../metrics/registry.js';
-import { VERSION } from '../version.js';
+import { livePage } from './page.js';
+import { CostHistory } from './summary.js';
 import { ConfigError } from '../config/errors.js';
 import { BasicAuth, fileStamp, loadWebConfig, type WebConfig } from './web-config.js';
 
@@ -17,13 +18,19 @@ export interface WebOptions {
   telemetryPath: string;
   isReady: () => boolean;
   title?: string;
+  /** The demo replays a file: its page says so instead of comparing with kernel counters. */
+  captureKind?: 'live' | 'replay';
+  /** Snapshots for the page's rates and chart; made (and started) here when not given. */
+  history?: CostHistory;
 }
 
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/** The JSON behind the page, documented for scripts (README, "The live page"). */
+export const SUMMARY_PATH = '/api/v1/summary';
 
-// the landing page needs inline styles and nothing else: no script, frame, form or remote resource
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// the page needs inline styles, its one script (by nonce) and fetches of its own JSON: nothing else, and
+// nothing from anywhere but the exporter
+const pageCsp = (nonce: string): string =>
+  `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 
 /** The web configuration in force, reloadable; its TLS and users apply to every request. */
 export class WebSecurity {
@@ -155,27 +162,27 @@ export function createApp(o: WebOptions, security: WebSecurity = WebSecurity.loa
       .type('text/plain')
       .send(ready ? 'Ready\n' : 'Not ready\n');
   });
-  app.get('/', async (_req, res, next) => {
+  // snapshots from the start, so that the page's rate and chart cover the time before its first visit
+  const history = o.history ?? new CostHistory(o.metrics, { title: o.title ?? 'Data transfer cost of this host', captureKind: o.captureKind ?? 'live', topology: () => o.metrics.topologyInForce });
+  const started = o.history ? Promise.resolve() : history.start();
+  const summary = async () => {
+    await started;
+    return history.summary();
+  };
+  app.get(SUMMARY_PATH, async (_req, res, next) => {
     try {
-      const r = await buildReport(o.metrics);
-      const rows = r.categories
-        .slice(0, 10)
-        .map(
-          (c) =>
-            `<tr><td>${escapeHtml(c.category)}</td><td>${c.direction}</td><td>${Math.round(c.bytes).toLocaleString('en-US')}</td><td>${c.cost_dollars === null ? 'unpriced' : '$' + c.cost_dollars.toFixed(4)}</td></tr>`,
-        )
-        .join('');
-      res.setHeader('Content-Security-Policy', PAGE_CSP);
-      res.type('html').send(`<!doctype html>
-<html><head><meta charset="utf-8"><title>az-traffic-exporter</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}</style>
-</head><body>
-<h1>az-traffic-exporter ${escapeHtml(VERSION)}</h1>
-<p>${escapeHtml(o.title ?? 'Data transfer by AWS billing category')}</p>
-<ul><li><a href="${escapeHtml(o.telemetryPath)}">Metrics</a></li><li><a href="/-/healthy">Health</a></li><li><a href="/-/ready">Readiness</a></li></ul>
-<h2>Top categories since start</h2>
-<table><tr><th>category</th><th>direction</th><th>bytes</th><th>cost</th></tr>${rows}</table>
-</body></html>`);
+      res.json(await summary());
+    } catch (e) {
+      next(e);
+    }
+  });
+  app.get('/', async (req, res, next) => {
+    try {
+      const asked = Number(req.query.refresh);
+      const refreshSeconds = Number.isFinite(asked) && asked >= 1 && asked <= 300 ? asked : 10;
+      const nonce = randomBytes(16).toString('base64');
+      res.setHeader('Content-Security-Policy', pageCsp(nonce));
+      res.type('html').send(livePage(await summary(), { telemetryPath: o.telemetryPath, summaryPath: SUMMARY_PATH, nonce, refreshSeconds }));
     } catch (e) {
       next(e);
     }
