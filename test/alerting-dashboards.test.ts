@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Panel, RowPanel } from '@grafana/schema';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { DASHBOARDS, render, type PromQuery } from '../scripts/make-dashboards.js';
+import { DASHBOARDS, host, overview, render, type PromQuery } from '../scripts/make-dashboards.js';
 import { CLI, tempDir } from './helpers.js';
 import { until, waitForOutput } from './netns.js';
 
@@ -96,7 +96,16 @@ beforeAll(async () => {
       global: { scrape_interval: '1s', evaluation_interval: '1s' },
       rule_files: [shortRules('rules.yml'), shortRules('alerts.yml')],
       alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
-      scrape_configs: [{ job_name: 'az-traffic-exporter', static_configs: [{ targets: [demoTarget, liveTarget] }] }],
+      // two clusters, as a fleet's central store sees them: the dashboards' cluster variable must work
+      scrape_configs: [
+        {
+          job_name: 'az-traffic-exporter',
+          static_configs: [
+            { targets: [demoTarget], labels: { cluster: 'demo' } },
+            { targets: [liveTarget], labels: { cluster: 'loopback' } },
+          ],
+        },
+      ],
     }),
   );
   mkdirSync(join(dir, 'prom'));
@@ -150,6 +159,31 @@ describe('dashboards', () => {
     }
   });
 
+  it('every variable filters every panel; cost panels show enough decimals for one host; health reads up/down and red below 90%', () => {
+    for (const [file, make] of Object.entries(DASHBOARDS)) {
+      const d = make();
+      const vars = (d.templating?.list ?? []).map((v) => v.name).filter((n) => n !== 'datasource');
+      for (const p of (d.panels ?? []).filter(isPanel)) {
+        for (const t of (p.targets ?? []) as PromQuery[]) for (const v of vars) expect(t.expr, `${file} / ${p.title} is filtered by $${v}`).toContain(`$${v}`);
+        const unit = p.fieldConfig?.defaults?.unit ?? '';
+        if (unit.startsWith('currency')) expect(p.fieldConfig?.defaults?.decimals, `${file} / ${p.title}`).toBeGreaterThanOrEqual(3);
+        if (/cost|dollars/i.test(p.title ?? '')) expect(unit, `${file} / ${p.title} has a currency unit`).toMatch(/^currency/);
+      }
+    }
+    const running = host().panels!.filter(isPanel).find((p) => p.title === 'Capture running')!;
+    expect(running.fieldConfig!.defaults!.mappings).toEqual([expect.objectContaining({ options: { '0': expect.objectContaining({ text: 'down', color: 'red' }), '1': expect.objectContaining({ text: 'up', color: 'green' }) } })]);
+    const coverage = overview().panels!.filter(isPanel).find((p) => p.title === 'Capture coverage')!;
+    expect(coverage.fieldConfig!.defaults!.thresholds!.steps).toEqual([expect.objectContaining({ color: 'red' }), { value: 0.9, color: 'orange' }, { value: 0.99, color: 'green' }]);
+  });
+
+  it('links go where they say: overview ↔ host, and each top-remotes instance to its host', () => {
+    expect(overview().links).toEqual([expect.objectContaining({ type: 'link', url: `/d/${host().uid}`, includeVars: true })]);
+    expect(host().links).toEqual([expect.objectContaining({ type: 'link', url: `/d/${overview().uid}` })]);
+    const top = overview().panels!.filter(isPanel).find((p) => p.title === 'Top remotes by cost')!;
+    expect((top.targets![0] as PromQuery).expr).toMatch(/sum by \(instance, remote,/);
+    expect(JSON.stringify(top.fieldConfig!.overrides)).toContain(`/d/${host().uid}?var-instance=\${__value.raw}`);
+  });
+
   it('every panel query returns data from Prometheus fed by the exporters', async () => {
     // the recording rules and the rates need a few scrapes first
     await until('recording rules have data', async () => ((await query('instance:aztraffic_dollars_per_hour:rate5m')).length > 0 ? true : undefined), 60_000, 500);
@@ -164,6 +198,7 @@ describe('dashboards', () => {
           for (const inst of instances) {
             const expr = t.expr
               .replaceAll('$__rate_interval', '1m')
+              .replaceAll('$cluster', '.*')
               .replaceAll('$job', 'az-traffic-exporter')
               .replaceAll('$instance', inst)
               .replaceAll('$zone', '.*');
@@ -175,7 +210,7 @@ describe('dashboards', () => {
       for (const v of make().templating?.list ?? []) {
         const qv = v.query as { query?: string } | string | undefined;
         const text = typeof qv === 'object' ? qv.query : undefined;
-        const m = text ? /^label_values\((.*),\s*(\w+)\)$/.exec(text.replaceAll('$job', 'az-traffic-exporter')) : null;
+        const m = text ? /^label_values\((.*),\s*(\w+)\)$/.exec(text.replaceAll('$job', 'az-traffic-exporter').replaceAll('$cluster', '.*')) : null;
         if (m && (await query(`count by (${m[2]}) (${m[1]})`)).length === 0) failures.push(`${file} / variable ${v.name}: ${text}`);
       }
     }

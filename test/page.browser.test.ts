@@ -94,7 +94,7 @@ describe.skipIf(skip)('the live page in a real browser', () => {
       expect(await page.locator('#health').innerText()).toMatch(/ens5\s+replay/);
       expect(await page.locator('#health').innerText()).toMatch(/us-east-1d \(use1-az5\)|us-east-1d/);
       // nothing wider than the screen: wide tables scroll inside their section
-      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
       await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
       expect(seen.errors).toEqual([]);
       expect(seen.requests.filter((u) => new URL(u).origin !== origin)).toEqual([]);
@@ -137,7 +137,7 @@ describe.skipIf(skip)('analyze --format html in a real browser, offline', () => 
       expect(await page.locator('#chart svg polygon').count()).toBeGreaterThan(3);
       expect(await page.locator('#health').innerText()).toMatch(/ens5\s+file/);
       expect(await page.locator('#health').innerText()).toMatch(/truncated_ip_header 1/);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
       await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
       expect(seen.errors).toEqual([]);
       expect(seen.requests).toEqual([url]);
