@@ -278,7 +278,35 @@ export function host(): Dashboard {
   );
 }
 
-export const DASHBOARDS: Record<string, () => Dashboard> = { 'overview.json': overview, 'host.json': host };
+/**
+ * The fleet: what the long-term store receives from every cluster's Prometheus (prometheus/fleet-rules.yml
+ * through prometheus/remote-write.yml), a few hundred series per cluster whatever its number of nodes.
+ */
+export function fleet(): Dashboard {
+  nextId = 1;
+  const C = 'cluster=~"$cluster"';
+  return dashboard(
+    'az-traffic-fleet',
+    'AZ traffic: fleet',
+    'Every cluster, from the per-cluster aggregates of fleet-rules.yml (what remote-write.yml sends to Thanos, Mimir or Amazon Managed Service for Prometheus).',
+    [datasourceVar(), queryVar('cluster', 'Cluster', 'label_values(cluster:aztraffic_hosts:count, cluster)', true)],
+    [
+      stat('Data transfer, dollars per hour', 'All selected clusters, priced by category (5-minute rate).', `sum(cluster_zone:aztraffic_dollars_per_hour:rate5m{${C}})`, 'currencyUSD', 0, 0),
+      stat('Bill lines, dollars per hour', 'All usage types, NAT gateway, endpoint and Transit Gateway processing included.', `sum(cluster:aztraffic_usage_dollars_per_hour:rate5m{${C}})`, 'currencyUSD', 6, 0),
+      stat('Hosts', 'Exporters reporting, over the selected clusters.', `sum(cluster:aztraffic_hosts:count{${C}})`, 'none', 12, 0),
+      stat('Capture coverage, worst cluster', 'Captured ÷ seen by the kernel; below 90% (red) a cluster\'s counts are low.', `min(cluster:aztraffic_capture_coverage:ratio5m{${C}})`, 'percentunit', 18, 0, 6, COVERAGE),
+      timeseries('Dollars per hour by cluster and category', 'Data transfer priced by category.', [q(`sum by (cluster, category) (cluster_zone:aztraffic_dollars_per_hour:rate5m{${C}})`, '{{cluster}} {{category}}')], 'currencyUSD', 0, 4),
+      timeseries('Bill lines by cluster', 'Dollars per hour by usage type, as the bill names them.', [q(`sum by (cluster, usage_type) (cluster:aztraffic_usage_dollars_per_hour:rate5m{${C}})`, '{{cluster}} {{usage_type}}')], 'currencyUSD', 12, 4),
+      table('Top remotes by cost, per cluster', 'The 25 costliest remotes of each cluster over all its hosts.', `cluster:aztraffic_remote_dollars_per_hour:top25{${C}}`, 'currencyUSD', 0, 12, 14, [
+        { id: 'organize', options: { excludeByName: { Time: true, __name__: true }, renameByName: { Value: 'dollars per hour', remote_az: 'remote zone' } } },
+      ]),
+      table('Zone pairs, dollars per hour', `By cluster, local and remote zone. ${ZONE_HELP}`, `sum by (cluster, local_az, remote_az) (cluster_zone:aztraffic_dollars_per_hour:rate5m{${C}})`, 'currencyUSD', 14, 12, 10),
+    ],
+    { title: 'Overview of the hosts (needs the raw series)', uid: OVERVIEW_UID },
+  );
+}
+
+export const DASHBOARDS: Record<string, () => Dashboard> = { 'overview.json': overview, 'host.json': host, 'fleet.json': fleet };
 
 export function render(d: Dashboard): string {
   return JSON.stringify(d, null, 2) + '\n';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Panel, RowPanel } from '@grafana/schema';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { DASHBOARDS, host, overview, render, type PromQuery } from '../scripts/make-dashboards.js';
+import { DASHBOARDS, fleet, host, overview, render, type PromQuery } from '../scripts/make-dashboards.js';
 import { CLI, tempDir } from './helpers.js';
 import { until, waitForOutput } from './netns.js';
 
@@ -94,7 +94,7 @@ beforeAll(async () => {
     promCfg,
     YAML.stringify({
       global: { scrape_interval: '1s', evaluation_interval: '1s' },
-      rule_files: [shortRules('rules.yml'), shortRules('alerts.yml')],
+      rule_files: [shortRules('rules.yml'), shortRules('alerts.yml'), join(ROOT, 'prometheus', 'fleet-rules.yml')],
       alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
       // two clusters, as a fleet's central store sees them: the dashboards' cluster variable must work
       scrape_configs: [
@@ -179,6 +179,7 @@ describe('dashboards', () => {
   it('links go where they say: overview ↔ host, and each top-remotes instance to its host', () => {
     expect(overview().links).toEqual([expect.objectContaining({ type: 'link', url: `/d/${host().uid}`, includeVars: true })]);
     expect(host().links).toEqual([expect.objectContaining({ type: 'link', url: `/d/${overview().uid}` })]);
+    expect(fleet().links).toEqual([expect.objectContaining({ type: 'link', url: `/d/${overview().uid}` })]);
     const top = overview().panels!.filter(isPanel).find((p) => p.title === 'Top remotes by cost')!;
     expect((top.targets![0] as PromQuery).expr).toMatch(/sum by \(instance, remote,/);
     expect(JSON.stringify(top.fieldConfig!.overrides)).toContain(`/d/${host().uid}?var-instance=\${__value.raw}`);

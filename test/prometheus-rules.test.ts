@@ -11,21 +11,23 @@ function run(cmd: string, args: string[]) {
 }
 
 describe('prometheus/ files', () => {
-  it('promtool check rules: rules.yml and alerts.yml are valid and lint-clean', () => {
-    const r = run('promtool', ['check', 'rules', 'rules.yml', 'alerts.yml']);
+  it('promtool check rules: rules.yml, alerts.yml and fleet-rules.yml are valid and lint-clean', () => {
+    const r = run('promtool', ['check', 'rules', 'rules.yml', 'alerts.yml', 'fleet-rules.yml']);
     expect(r.out).not.toMatch(/FAILED|lint/);
     expect(r.status, r.out).toBe(0);
   });
 
   it('promtool test rules: every recording rule and alert has a firing and a quiet case', () => {
-    const r = run('promtool', ['test', 'rules', 'rules.test.yml', 'alerts.test.yml']);
+    const r = run('promtool', ['test', 'rules', 'rules.test.yml', 'alerts.test.yml', 'fleet-rules.test.yml']);
     expect(r.status, r.out).toBe(0);
-    expect(r.out.match(/SUCCESS/g)).toHaveLength(2);
+    expect(r.out.match(/SUCCESS/g)).toHaveLength(3);
   }, 120_000);
 
-  it('the example prometheus.yml and alertmanager.yml are valid', () => {
+  it('the example prometheus.yml, remote-write.yml and alertmanager.yml are valid', () => {
     const p = run('promtool', ['check', 'config', 'prometheus.yml']);
     expect(p.status, p.out).toBe(0);
+    const w = run('promtool', ['check', 'config', 'remote-write.yml']);
+    expect(w.status, w.out).toBe(0);
     const a = run('amtool', ['check-config', 'alertmanager.yml']);
     expect(a.status, a.out).toBe(0);
   });

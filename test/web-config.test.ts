@@ -190,7 +190,14 @@ describe('the front door without a web configuration', () => {
       expect(r.headers.get('allow')).toBe('GET, HEAD');
     }
     const page = await fetch(`http://127.0.0.1:${port}/`);
-    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/default-src 'none'/);
+    // the page's one script runs by its nonce, new for every response; it may fetch only the exporter
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+    expect(await page.text()).toContain(`<script nonce="${nonce}">`);
+    expect(csp).toMatch(/connect-src 'self'/);
+    const again = (await fetch(`http://127.0.0.1:${port}/`)).headers.get('content-security-policy');
+    expect(/script-src 'nonce-([^']+)'/.exec(again ?? '')?.[1]).not.toBe(nonce);
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect((await fetch(`http://127.0.0.1:${port}/metrics`)).headers.get('x-content-type-options')).toBe('nosniff');
     demo.kill('SIGTERM');

@@ -1,4 +1,4 @@
-// A cost report read back from the registry's counters, so that table, JSON, the landing page and the
+// A cost report read back from the registry's counters, so that table, JSON, the live page and the
 // Prometheus exposition can never disagree.
 import type { Counter } from 'prom-client';
 import { CATEGORY_NAMES, type CategoryName, type DirectionName } from '../classify/categories.js';

@@ -43,7 +43,7 @@ export class TopKRemotes {
     private readonly costOf: (labels: RemoteLabels, bytes: number) => number = () => 0,
   ) {}
 
-  /** Series currently exported (members and frozen), for tests and the landing page. */
+  /** Series currently exported (members and frozen), for tests and the live page. */
   get exported(): number {
     return this.series.size;
   }

@@ -1,4 +1,4 @@
-// HTTP: /metrics (flushes the pipeline then renders), a landing page, health and readiness; behind the
+// HTTP: /metrics (flushes the pipeline then renders), the live page (/) and its JSON (/api/v1/summary), health and readiness; behind the
 // exporter-toolkit web configuration (TLS, client certificates, basic auth, headers) when one is given.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createServer, type Server } from 'node:http';
