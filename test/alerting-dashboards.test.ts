@@ -12,7 +12,7 @@ import type { Panel, RowPanel } from '@grafana/schema';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DASHBOARDS, fleet, host, overview, render, type PromQuery } from '../scripts/make-dashboards.js';
-import { CLI, tempDir } from './helpers.js';
+import { CLI, freePort, runCli, tempDir } from './helpers.js';
 import { until, waitForOutput } from './netns.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -24,13 +24,6 @@ let promUrl = '';
 let demoTarget = '';
 let liveTarget = '';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function start(cmd: string, args: string[]): ChildProcess {
   const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -226,16 +219,6 @@ interface Reconciliation {
   not_measured: { usage_type: string; amount: number; unit: string; why: string }[];
 }
 
-function cliRun(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args]);
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 describe('reconcile: a CUR export beside what Prometheus measured', () => {
   it('CUR 2.0 Parquet, legacy CSV.gz and CSV: bill GB, measured GB and coverage per usage type; unmeasurable lines apart', async () => {
@@ -289,7 +272,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     const legacy = join(dir, 'cur-legacy.csv');
     writeFileSync(legacy, csvHeader + `b1,Usage,${inRange.toISOString()},USE1-TransitGateway-Bytes,12.5,0.25,GB\n`);
 
-    const r = await cliRun(['reconcile', '--cur', cur2, '--cur', `${legacyGz},${legacy}`, '--prometheus', promUrl, '--range', '1h', '--end', String(end), '--format', 'json']);
+    const r = await runCli(['reconcile', '--cur', cur2, '--cur', `${legacyGz},${legacy}`, '--prometheus', promUrl, '--range', '1h', '--end', String(end), '--format', 'json']);
     expect(r.status, r.stderr).toBe(0);
     const rec = JSON.parse(r.stdout) as Reconciliation;
     expect(rec.line_items).toBe(8);
@@ -306,7 +289,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     expect(row('DataTransfer-Out-Bytes')).toMatchObject({ bill_gb: 0, coverage_percent: null });
     expect(rec.not_measured).toEqual([{ usage_type: 'NatGateway-Hours', amount: 1, unit: 'Hrs', bill_cost: 0.045, why: 'hourly charge: no bytes to measure' }]);
 
-    const t = await cliRun(['reconcile', '--cur', cur2, '--cur', legacyGz, '--cur', legacy, '--prometheus', promUrl, '--range', '1h', '--end', String(end)]);
+    const t = await runCli(['reconcile', '--cur', cur2, '--cur', legacyGz, '--cur', legacy, '--prometheus', promUrl, '--range', '1h', '--end', String(end)]);
     expect(t.status, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/^NatGateway-Bytes +[\d.]+ +[\d.]+ +50\.0% /m);
     expect(t.stdout).toMatch(/measured nothing for: TransitGateway-Bytes/);
@@ -316,12 +299,12 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
   it('an unreachable Prometheus or a file that is no CUR: one line naming the fault', async () => {
     const csv = join(dir, 'not-a-cur.csv');
     writeFileSync(csv, 'a,b\n1,2\n');
-    const bad = await cliRun(['reconcile', '--cur', csv, '--prometheus', promUrl]);
+    const bad = await runCli(['reconcile', '--cur', csv, '--prometheus', promUrl]);
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim()).toBe(`az-traffic-exporter: --cur ${csv}: no line_item_usage_type / line_item_usage_amount columns: not a Cost and Usage Report export`);
     const good = join(dir, 'cur-ok.csv');
     writeFileSync(good, 'lineItem/UsageType,lineItem/UsageAmount\nUSE1-NatGateway-Bytes,1\n');
-    const down = await cliRun(['reconcile', '--cur', good, '--prometheus', 'http://127.0.0.1:9']);
+    const down = await runCli(['reconcile', '--cur', good, '--prometheus', 'http://127.0.0.1:9']);
     expect(down.status).toBe(1);
     expect(down.stderr).toMatch(/^az-traffic-exporter: cannot query Prometheus at http:\/\/127\.0\.0\.1:9: /);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);

@@ -1,7 +1,7 @@
 // Bill lines (DESIGN.md "Bill lines"): the network path from route tables, NAT gateways, endpoints and
 // load balancer ENIs discovered through the EC2 API (fake, real wire format), and the usage types each
 // byte adds to — checked against sums computed independently from tshark's reading of the capture.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { followTopology, setUp } from '../src/commands/setup.js';
 import { Logger } from '../src/log.js';
 import { TopologyManager } from '../src/topology/manager.js';
 import { FakeEc2, FakeImds, type Ec2Data, type ImdsData } from './fakes/aws.js';
-import { CLI, tempDir } from './helpers.js';
+import { runCli, tempDir } from './helpers.js';
 
 const dir = tempDir();
 const HOST = '10.0.1.15'; // private subnet, us-east-1a
@@ -165,16 +165,6 @@ interface Bill {
 
 const ours = (b: Bill): Map<string, number> => new Map(b.bill.flatMap((row) => Object.entries(row.paths).map(([path, bytes]) => [`${row.usage_type}|${path}`, bytes] as [string, number])));
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 let imds: FakeImds;
 let ec2: FakeEc2;
@@ -196,7 +186,7 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
   };
-  const r = await cli(['discover'], env);
+  const r = await runCli(['discover'], env);
   expect(r.status, r.stderr).toBe(0);
   discovered = join(dir, 'discovered.yaml');
   writeFileSync(discovered, r.stdout);
@@ -208,7 +198,7 @@ afterAll(async () => {
 });
 
 async function analyze(topology: string): Promise<Bill> {
-  const r = await cli(['analyze', CAPTURE, '--topology.file', topology, '--ip-ranges.file', IP_RANGES, '--format', 'json'], { ...process.env, AZTRAFFIC_IP_RANGES_URL: 'none' });
+  const r = await runCli(['analyze', CAPTURE, '--topology.file', topology, '--ip-ranges.file', IP_RANGES, '--format', 'json'], { ...process.env, AZTRAFFIC_IP_RANGES_URL: 'none' });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Bill;
 }

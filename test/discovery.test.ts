@@ -1,6 +1,5 @@
 // Topology discovery against local fake IMDS and EC2 endpoints, reached through the AWS SDK's standard
 // settings only (AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL_EC2, credentials from env).
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +15,7 @@ import { TopologyManager, type ManagerOptions } from '../src/topology/manager.js
 import { followTopology, setUp as setUpCommand } from '../src/commands/setup.js';
 import { Topology } from '../src/topology/topology.js';
 import { FakeEc2, FakeImds, type Ec2Data, type ImdsData } from './fakes/aws.js';
-import { CLI, tempDir, topologyFile } from './helpers.js';
+import { runCli, tempDir, topologyFile } from './helpers.js';
 
 const dir = tempDir();
 const LOCAL = '172.31.51.15';
@@ -97,17 +96,6 @@ let ec2: FakeEc2;
 const saved = { ...process.env };
 let env: NodeJS.ProcessEnv;
 
-/** The CLI in a child process; asynchronous, so that the fakes in this process can answer it. */
-function cli(args: string[], childEnv: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 function classify(t: Topology, ip: string): [string, string] {
   const local = ip.includes(':') ? '2600:1f18:1234:5600::15' : LOCAL;
@@ -227,7 +215,7 @@ describe('discovery', () => {
   });
 
   it('`discover` prints YAML that, read back through --topology.file, classifies the same', async () => {
-    const r = await cli(['discover'], env);
+    const r = await runCli(['discover'], env);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^# discovered by az-traffic-exporter on i-0123456789abcdef0 \(us-east-1d, use1-az4\)/);
     const path = join(dir, 'discovered.yaml');
@@ -292,7 +280,7 @@ describe('discovery', () => {
 
   it('IMDS unreachable: discover says so in words, exit 1; serve-side discovery logs and goes on', async () => {
     const off = { ...env, AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9' };
-    const r = await cli(['discover'], off);
+    const r = await runCli(['discover'], off);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/IMDS unreachable at http:\/\/127\.0\.0\.1:9: not on EC2, or in a container with the IMDSv2 hop limit at 1/);
     Object.assign(process.env, off);

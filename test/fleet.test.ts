@@ -4,13 +4,11 @@
 // Prometheus with its remote-write receiver on).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { ethernet, ipv4, PcapWriter } from '../scripts/lib/frames.js';
-import { CLI, tempDir } from './helpers.js';
+import { CLI, freePort, tempDir } from './helpers.js';
 import { until, waitForOutput } from './netns.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -21,13 +19,6 @@ afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const HOST = '10.0.1.10';
 const ZONES = ['a', 'b', 'c', 'd', 'e', 'f'];

@@ -38,3 +38,28 @@ export function ipRanges(entries: [string, string, string][]): IpRanges {
 export function missingOutsideCi(available: boolean): boolean {
   return !available && !process.env.CI;
 }
+
+/** A free TCP port on loopback (closed again: the caller binds it). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** The built CLI in a child process; asynchronous, so that fakes and servers in this process can answer it. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return import('node:child_process').then(
+    ({ spawn }) =>
+      new Promise((resolve) => {
+        const c = spawn(process.execPath, [CLI, ...args], { env });
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        c.on('close', (status) => resolve({ status, stdout, stderr }));
+      }),
+  );
+}

@@ -202,6 +202,12 @@ export class FakeEc2 extends FakeServer {
     return { items: items.slice(start, end), next: end < items.length ? String(end) : undefined };
   }
 
+  /** The items of the VPCs a `vpc-id` filter names (all without one), one page of them. */
+  private ofVpcs<T extends { vpc?: string }>(items: T[] | undefined, f: Map<string, string[]>, p: URLSearchParams): { items: T[]; next?: string } {
+    const vpcs = f.get('vpc-id');
+    return this.page((items ?? []).filter((x) => !vpcs || (x.vpc !== undefined && vpcs.includes(x.vpc))), p);
+  }
+
   private error(res: ServerResponse, status: number, code: string, message: string): void {
     res
       .writeHead(status, { 'content-type': 'text/xml;charset=UTF-8' })
@@ -296,8 +302,7 @@ export class FakeEc2 extends FakeServer {
         break;
       }
       case 'DescribeRouteTables': {
-        const vpcs = f.get('vpc-id');
-        const pg = this.page((this.data.routeTables ?? []).filter((t) => !vpcs || vpcs.includes(t.vpc)), p);
+        const pg = this.ofVpcs(this.data.routeTables, f, p);
         next = pg.next;
         const route = (r: Ec2Route): string => {
           const dest = r.dest.startsWith('pl-') ? el('destinationPrefixListId', r.dest) : r.dest.includes(':') ? el('destinationIpv6CidrBlock', r.dest) : el('destinationCidrBlock', r.dest);
@@ -322,8 +327,7 @@ export class FakeEc2 extends FakeServer {
         break;
       }
       case 'DescribeNatGateways': {
-        const vpcs = f.get('vpc-id');
-        const pg = this.page((this.data.natGateways ?? []).filter((n) => !vpcs || vpcs.includes(n.vpc)), p);
+        const pg = this.ofVpcs(this.data.natGateways, f, p);
         next = pg.next;
         inner = set(
           'natGatewaySet',
@@ -340,8 +344,7 @@ export class FakeEc2 extends FakeServer {
         break;
       }
       case 'DescribeVpcEndpoints': {
-        const vpcs = f.get('vpc-id');
-        const pg = this.page((this.data.vpcEndpoints ?? []).filter((e) => !vpcs || vpcs.includes(e.vpc)), p);
+        const pg = this.ofVpcs(this.data.vpcEndpoints, f, p);
         next = pg.next;
         inner = set(
           'vpcEndpointSet',
