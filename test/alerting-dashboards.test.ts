@@ -240,13 +240,15 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     // (a second host without the exporter), in two line items; one hour of the NAT gateway; an EC2
     // instance hour and a tax line (not network usage); a line before the range
     const cur2 = join(dir, 'cur2.parquet');
-    const rows: [string, number, Date, number, string, string][] = [
-      ['USE1-NatGateway-Bytes', nat, inRange, nat * 0.045, 'Usage', 'GB'],
-      ['USE1-NatGateway-Bytes', nat, inRange, nat * 0.045, 'Usage', 'GB'],
-      ['USE1-NatGateway-Hours', 1, inRange, 0.045, 'Usage', 'Hrs'],
-      ['USE1-BoxUsage:m7g.large', 1, inRange, 0.0816, 'Usage', 'Hrs'],
-      ['USE1-NatGateway-Bytes', 0.5, inRange, 0.01, 'Tax', 'GB'],
-      ['USE1-NatGateway-Bytes', 1000, before, 45, 'Usage', 'GB'],
+    const rows: [string, number, Date, number, string, string, string][] = [
+      ['USE1-NatGateway-Bytes', nat, inRange, nat * 0.045, 'Usage', 'GB', 'AmazonEC2'],
+      ['USE1-NatGateway-Bytes', nat, inRange, nat * 0.045, 'Usage', 'GB', 'AmazonEC2'],
+      ['USE1-NatGateway-Hours', 1, inRange, 0.045, 'Usage', 'Hrs', 'AmazonEC2'],
+      ['USE1-BoxUsage:m7g.large', 1, inRange, 0.0816, 'Usage', 'Hrs', 'AmazonEC2'],
+      ['USE1-NatGateway-Bytes', 0.5, inRange, 0.01, 'Tax', 'GB', 'AmazonEC2'],
+      ['USE1-NatGateway-Bytes', 1000, before, 45, 'Usage', 'GB', 'AmazonEC2'],
+      // CloudFront's edges bill under EC2-like names: never mixed with the hosts' internet egress
+      ['EU-DataTransfer-Out-Bytes', 3, inRange, 0.255, 'Usage', 'GB', 'AmazonCloudFront'],
     ];
     writeFileSync(
       cur2,
@@ -259,7 +261,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
             { name: 'line_item_unblended_cost', data: rows.map((r) => r[3]), type: 'DOUBLE' },
             { name: 'line_item_line_item_type', data: rows.map((r) => r[4]), type: 'STRING' },
             { name: 'pricing_unit', data: rows.map((r) => r[5]), type: 'STRING' },
-            { name: 'line_item_product_code', data: rows.map(() => 'AmazonEC2'), type: 'STRING' },
+            { name: 'line_item_product_code', data: rows.map((r) => r[6]), type: 'STRING' },
           ],
         }),
       ),
@@ -275,8 +277,8 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     const r = await runCli(['reconcile', '--cur', cur2, '--cur', `${legacyGz},${legacy}`, '--prometheus', promUrl, '--range', '1h', '--end', String(end), '--format', 'json']);
     expect(r.status, r.stderr).toBe(0);
     const rec = JSON.parse(r.stdout) as Reconciliation;
-    expect(rec.line_items).toBe(8);
-    expect(rec.network_line_items).toBe(5);
+    expect(rec.line_items).toBe(9);
+    expect(rec.network_line_items).toBe(6);
     const row = (u: string) => rec.rows.find((x) => x.usage_type === u)!;
     expect(row('NatGateway-Bytes').bill_gb).toBeCloseTo(2 * nat, 12);
     expect(row('NatGateway-Bytes').measured_gb).toBeCloseTo(nat, 12);
@@ -287,13 +289,16 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     expect(row('TransitGateway-Bytes')).toMatchObject({ bill_gb: 12.5, measured_gb: 0, coverage_percent: 0 });
     // measured, not (yet) in this bill: coverage cannot be said
     expect(row('DataTransfer-Out-Bytes')).toMatchObject({ bill_gb: 0, coverage_percent: null });
-    expect(rec.not_measured).toEqual([{ usage_type: 'NatGateway-Hours', amount: 1, unit: 'Hrs', bill_cost: 0.045, why: 'hourly charge: no bytes to measure' }]);
+    expect(rec.not_measured).toEqual([
+      { usage_type: 'CloudFront EU-DataTransfer-Out-Bytes', amount: 3, unit: 'GB', bill_cost: 0.255, why: "CloudFront edges sending: not these hosts' bytes" },
+      { usage_type: 'NatGateway-Hours', amount: 1, unit: 'Hrs', bill_cost: 0.045, why: 'hourly charge: no bytes to measure' },
+    ]);
 
     const t = await runCli(['reconcile', '--cur', cur2, '--cur', legacyGz, '--cur', legacy, '--prometheus', promUrl, '--range', '1h', '--end', String(end)]);
     expect(t.status, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/^NatGateway-Bytes +[\d.]+ +[\d.]+ +50\.0% /m);
     expect(t.stdout).toMatch(/measured nothing for: TransitGateway-Bytes/);
-    expect(t.stdout).toMatch(/NOT MEASURED BY THE EXPORTER\nUSAGE TYPE +AMOUNT +UNIT +BILL \$ +WHY\nNatGateway-Hours +1 +Hrs +0\.0450 +hourly charge/);
+    expect(t.stdout).toMatch(/NOT MEASURED BY THE EXPORTER\nUSAGE TYPE +AMOUNT +UNIT +BILL \$ +WHY\nCloudFront EU-DataTransfer-Out-Bytes +3 +GB +0\.2550 +CloudFront edges sending.*\nNatGateway-Hours +1 +Hrs +0\.0450 +hourly charge/);
   }, 90_000);
 
   it('an unreachable Prometheus or a file that is no CUR: one line naming the fault', async () => {

@@ -36,6 +36,7 @@ function whyNotMeasured(usageType: string): string | undefined {
   if (/Hours$|-Hrs$/.test(usageType)) return 'hourly charge: no bytes to measure';
   if (/LCUUsage|LoadBalancerUsage/.test(usageType)) return 'load balancer capacity, not bytes';
   if (/PublicIPv4|ElasticIP/.test(usageType)) return 'public IPv4 address hours';
+  if (usageType.startsWith('CloudFront ')) return 'CloudFront edges sending: not these hosts\' bytes';
   if (/CloudFront|DataTransfer|NatGateway|VpcEndpoint|TransitGateway|VpcPeering|AWS-(In|Out)-Bytes/.test(usageType)) {
     return 'bytes no exporter sees (another service or edge sending them)';
   }
@@ -102,7 +103,8 @@ export async function reconcile(o: ReconcileOptions): Promise<Reconciliation> {
       if (!USAGE_ITEMS.has(l.itemType) || !Number.isFinite(l.amount)) return;
       // a file without dates is taken whole
       if (Number.isFinite(l.start) && (l.start < startMs || l.start >= endMs)) return;
-      const key = stripRegionCodes(l.usageType);
+      // CloudFront bills its edges' transfer under names like EC2's (EU-DataTransfer-Out-Bytes): apart
+      const key = l.product === 'AmazonCloudFront' ? `CloudFront ${l.usageType}` : stripRegionCodes(l.usageType);
       if (!MEASURED.has(key) && whyNotMeasured(key) === undefined) return;
       network++;
       let a = bill.get(key);

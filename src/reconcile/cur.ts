@@ -19,6 +19,8 @@ export interface CurLine {
   unit: string;
   /** line_item_line_item_type (Usage, Tax, Credit, …); '' where not given */
   itemType: string;
+  /** line_item_product_code (AmazonEC2, AmazonCloudFront, …); '' where not given */
+  product: string;
 }
 
 // the same field under CUR 2.0 / Athena names and the legacy CSV names
@@ -29,6 +31,7 @@ const COLUMNS = {
   cost: ['line_item_unblended_cost', 'lineItem/UnblendedCost'],
   unit: ['pricing_unit', 'pricing/unit'],
   itemType: ['line_item_line_item_type', 'lineItem/LineItemType'],
+  product: ['line_item_product_code', 'lineItem/ProductCode'],
 } as const;
 
 type Field = keyof typeof COLUMNS;
@@ -66,6 +69,7 @@ function line(row: Record<string, unknown>, cols: Record<Field, string | undefin
     cost: toNumber(get('cost')),
     unit: String(get('unit') ?? ''),
     itemType: String(get('itemType') ?? ''),
+    product: String(get('product') ?? ''),
   };
 }
 

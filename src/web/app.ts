@@ -164,7 +164,8 @@ export function createApp(o: WebOptions, security: WebSecurity = WebSecurity.loa
   });
   // snapshots from the start, so that the page's rate and chart cover the time before its first visit
   const history = o.history ?? new CostHistory(o.metrics, { title: o.title ?? 'Data transfer cost of this host', captureKind: o.captureKind ?? 'live', topology: () => o.metrics.topologyInForce });
-  const started = o.history ? Promise.resolve() : history.start();
+  // a first snapshot that fails must not be an unhandled rejection: summary() snapshots anew anyway
+  const started = o.history ? Promise.resolve() : history.start().catch(() => undefined);
   const summary = async () => {
     await started;
     return history.summary();

@@ -123,7 +123,8 @@ export class CostHistory {
   /** The first snapshot now, then one every step. */
   async start(): Promise<void> {
     await this.sample();
-    this.timer = setInterval(() => void this.sample(), this.stepMs);
+    // a failed snapshot (it reads the registry) is skipped: the next step tries again
+    this.timer = setInterval(() => this.sample().catch(() => undefined), this.stepMs);
     this.timer.unref();
   }
 
