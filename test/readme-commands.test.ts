@@ -1,12 +1,12 @@
 // The README's npm commands that no other test runs: the demo regenerator (deterministic: it must make
 // exactly the bundled files), and the benchmarks, run small, so that a change that breaks them is seen
 // here rather than by the next person who measures. (npm test and npm run demo are this suite and
-// cli.test.ts; bench:live needs a packet generator and runs by hand.)
+// cli.test.ts.)
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEMO, tempDir } from './helpers.js';
+import { DEMO, missingOutsideCi, tempDir } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const dir = tempDir();
@@ -40,5 +40,19 @@ describe('README commands', () => {
     expect(Number(row![1].replace(/,/g, ''))).toBeGreaterThan(0);
     expect(row![6]).toBe('0');
     expect(r.stdout).toMatch(/\b10[0-9] remote series/); // at the cap: 100 remotes plus "other" per direction/category
+  }, 120_000);
+
+  // root (network namespaces) and trafgen (Debian netsniff-ng), which .ci/run installs
+  const live = process.getuid?.() === 0 && existsSync('/usr/sbin/trafgen');
+  it.skipIf(missingOutsideCi(live))('npm run bench:live runs (one small rate, 64-byte frames): nothing lost, every column printed', () => {
+    const r = npm(['run', 'bench:live'], { RATES: '20000', SIZES: '64', SECONDS: '1' });
+    expect(r.status, r.stderr).toBe(0);
+    const rows = [...r.stdout.matchAll(/^\| 64 \| ([\w ,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| (-?[\d,]+) \| (\d+) \| ([\d.]+) \|$/gm)];
+    expect(rows.map((m) => m[1]), r.stdout).toEqual(['20,000', 'top speed']);
+    for (const m of rows) {
+      const [kernel, counted] = [m[4], m[5]].map((x) => Number(x.replace(/,/g, '')));
+      // the kernel's and the exporter's count agree but for the interface's own IPv6 neighbour packets
+      expect(Math.abs(kernel - counted), m[0]).toBeLessThanOrEqual(3);
+    }
   }, 120_000);
 });
