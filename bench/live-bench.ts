@@ -2,7 +2,8 @@
 // far end, in another, the exporter captures. For 64- and 1500-byte frames at increasing rates (and at
 // the generator's top speed, with one generator process per core), it prints per rate: packets offered,
 // received by the kernel (the interface's rx counter), counted by the exporter, lost, and the exporter's
-// CPU, also per 100k packets/s. Needs root, trafgen, iproute2. Namespaces are removed afterwards.
+// CPU, also per 100k packets/s; then /metrics latency under 50 concurrent scrapers while it captures
+// 100k packets/s. Needs root, trafgen, iproute2. Namespaces are removed afterwards.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -42,18 +43,50 @@ function tearDown(): void {
 }
 
 /**
- * A trafgen configuration: Ethernet, IPv4 and TCP to this host from 256 remotes of the VPC (another
- * zone: every packet is classified and counted), padded to `frameBytes` on the wire (without FCS).
+ * A trafgen configuration: Ethernet, IPv4 and TCP to this host from a remote of the VPC in another
+ * zone (every packet is classified and counted), padded to `frameBytes` on the wire (without FCS).
+ * `manyRemotes`: from 768 random internet addresses instead, so that the remote series sit at their cap.
  */
-function trafgenConfig(frameBytes: number): string {
+function trafgenConfig(frameBytes: number, manyRemotes = false): string {
   const payload = Math.max(0, frameBytes - 14 - 20 - 20);
+  const src = manyRemotes ? 'saddr=198.18.0.1, saddr[2]=drnd(0, 2), saddr[3]=drnd()' : 'saddr=172.31.16.1';
   return `{
   eth(da=02:00:00:00:00:02, sa=02:00:00:00:00:01, type=0x0800),
-  ipv4(saddr=172.31.16.1, daddr=${HOST}, ttl=64, id=dinc()),
+  ipv4(${src}, daddr=${HOST}, ttl=64, id=dinc()),
   tcp(sp=5432, dp=40000, ack, win=65535),
   fill(0x00, ${payload})
 }
 `;
+}
+
+/**
+ * /metrics latency under SCRAPERS concurrent scrapers (autocannon, inside the exporter's namespace, for
+ * SCRAPE_SECONDS) while trafgen sends 100k packets/s from 768 remotes (the remote series at their cap).
+ */
+async function scrapeWhileCapturing(port: number): Promise<void> {
+  const seconds = Number(process.env.SCRAPE_SECONDS ?? 10);
+  const scrapers = Number(process.env.SCRAPERS ?? 50);
+  const rate = 100_000;
+  const cfg = join(OUT, 'trafgen-remotes.cfg');
+  writeFileSync(cfg, trafgenConfig(254, true));
+  const n = rate * (seconds + 4);
+  const sender = spawn('ip', ['netns', 'exec', SRC, 'trafgen', '--dev', DEV_SRC, '--conf', cfg, '--num', String(n), '--cpus', '1', '--rate', `${rate}pps`, '--no-sock-mem'], { stdio: 'ignore' });
+  const done = new Promise((r) => sender.on('exit', r));
+  await new Promise((r) => setTimeout(r, 2000));
+  const script = `import autocannon from ${JSON.stringify(join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'))};
+const r = await autocannon({ url: 'http://127.0.0.1:${port}/metrics', connections: ${scrapers}, duration: ${seconds} });
+process.stdout.write(JSON.stringify({ rps: r.requests.average, l: r.latency, errors: r.errors + r.non2xx }));`;
+  const file = join(OUT, 'scrape-in-netns.mjs');
+  writeFileSync(file, script);
+  const r = spawnSync('ip', ['netns', 'exec', DST, process.execPath, file], { encoding: 'utf8' });
+  await done;
+  const body = spawnSync('ip', ['netns', 'exec', DST, process.execPath, '-e', `fetch('http://127.0.0.1:${port}/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))`], { encoding: 'utf8' }).stdout;
+  const remoteSeries = body.split('\n').filter((l) => l.startsWith('aztraffic_remote_bytes_total{')).length;
+  const { rps, l, errors } = JSON.parse(r.stdout) as { rps: number; l: { p50: number; p90: number; p99: number; max: number }; errors: number };
+  console.log(`\n/metrics under ${scrapers} concurrent scrapers for ${seconds} s while capturing ${fmt(rate)} packets/s from 768 remotes (${remoteSeries} remote series):`);
+  console.log('| scrapes/s | p50 ms | p90 ms | p99 ms | max ms | errors |');
+  console.log('|---:|---:|---:|---:|---:|---:|');
+  console.log(`| ${fmt(rps)} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${errors} |`);
 }
 
 /** rx_packets of the DST veth, read inside its namespace. */
@@ -138,6 +171,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (process.env.SCRAPE_SECONDS !== '0') await scrapeWhileCapturing(port);
   } finally {
     exporter.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));

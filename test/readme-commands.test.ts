@@ -44,8 +44,8 @@ describe('README commands', () => {
 
   // root (network namespaces) and trafgen (Debian netsniff-ng), which .ci/run installs
   const live = process.getuid?.() === 0 && existsSync('/usr/sbin/trafgen');
-  it.skipIf(missingOutsideCi(live))('npm run bench:live runs (one small rate, 64-byte frames): nothing lost, every column printed', () => {
-    const r = npm(['run', 'bench:live'], { RATES: '20000', SIZES: '64', SECONDS: '1' });
+  it.skipIf(missingOutsideCi(live))('npm run bench:live runs (one small rate, 64-byte frames, a second of scrapes): nothing lost, every column printed', () => {
+    const r = npm(['run', 'bench:live'], { RATES: '20000', SIZES: '64', SECONDS: '1', SCRAPE_SECONDS: '1', SCRAPERS: '5' });
     expect(r.status, r.stderr).toBe(0);
     const rows = [...r.stdout.matchAll(/^\| 64 \| ([\w ,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| (-?[\d,]+) \| (\d+) \| ([\d.]+) \|$/gm)];
     expect(rows.map((m) => m[1]), r.stdout).toEqual(['20,000', 'top speed']);
@@ -54,5 +54,10 @@ describe('README commands', () => {
       // the kernel's and the exporter's count agree but for the interface's own IPv6 neighbour packets
       expect(Math.abs(kernel - counted), m[0]).toBeLessThanOrEqual(3);
     }
+    // and /metrics under scrapers while capturing: answered, without errors
+    const scrape = /while capturing 100,000 packets\/s .*\n.*\n.*\n\| ([\d,]+) \| \d+ \| \d+ \| \d+ \| \d+ \| (\d+) \|/.exec(r.stdout);
+    expect(scrape, r.stdout).not.toBeNull();
+    expect(Number(scrape![1].replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(scrape![2]).toBe('0');
   }, 120_000);
 });

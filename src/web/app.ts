@@ -24,6 +24,32 @@ export interface WebOptions {
   history?: CostHistory;
 }
 
+/**
+ * Scrapes that arrive together share one flush and render: a render in progress is awaited, and its
+ * text serves every scrape for SHARE_MS after it. Fifty concurrent scrapers then cost one render,
+ * not fifty queued ones; what they get is at most SHARE_MS old (counters still only grow).
+ */
+export class Exposition {
+  static readonly SHARE_MS = 250;
+  private text = '';
+  private at = -Infinity;
+  private pending: Promise<string> | undefined;
+
+  constructor(private readonly render: () => Promise<string>) {}
+
+  get(): Promise<string> {
+    if (performance.now() - this.at < Exposition.SHARE_MS) return Promise.resolve(this.text);
+    this.pending ??= this.render()
+      .then((t) => {
+        this.text = t;
+        this.at = performance.now();
+        return t;
+      })
+      .finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+}
+
 /** The JSON behind the page, documented for scripts (README, "The live page"). */
 export const SUMMARY_PATH = '/api/v1/summary';
 
@@ -144,9 +170,10 @@ export function createApp(o: WebOptions, security: WebSecurity = WebSecurity.loa
       (e: unknown) => next(e),
     );
   });
+  const exposition = new Exposition(() => o.metrics.render());
   app.get(o.telemetryPath, async (_req, res, next) => {
     try {
-      const body = await o.metrics.render();
+      const body = await exposition.get();
       res.type(o.metrics.registry.contentType).send(body);
     } catch (e) {
       next(e);
