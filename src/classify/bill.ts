@@ -76,6 +76,9 @@ export const REGIONS: Readonly<Record<string, RegionBilling>> = {
   'ap-northeast-3': r('APN3', 0.114, 0.09, 0.062),
 };
 
+/** Region by billing code (USE1 → us-east-1): once, not per usage type looked up. */
+const REGION_OF_CODE = new Map(Object.entries(REGIONS).map(([region, b]) => [b.code, region]));
+
 /** Region pairs whose inter-region transfer is cheaper than the source's usual rate. */
 const PAIR_PRICES: Readonly<Record<string, number>> = {
   'us-east-1>us-east-2': 0.01,
@@ -97,10 +100,9 @@ export function billingCode(region: string): string {
 
 /** A usage type without its leading region codes: how the CUR writes some us-east-1 types. */
 export function stripRegionCodes(usageType: string): string {
-  const codes = new Set(Object.values(REGIONS).map((x) => x.code));
   const parts = usageType.split('-');
   let i = 0;
-  while (i < parts.length - 1 && (codes.has(parts[i]) || /^[A-Z]{2,3}\d$/.test(parts[i]))) i++;
+  while (i < parts.length - 1 && (REGION_OF_CODE.has(parts[i]) || /^[A-Z]{2,3}\d$/.test(parts[i]))) i++;
   return parts.slice(i).join('-');
 }
 
@@ -114,7 +116,7 @@ export function builtInUsagePrice(usageType: string, region: string): number | u
   const interRegion = /^([A-Z0-9]+)-([A-Z0-9]+)-AWS-(Out|In)-Bytes$/.exec(usageType);
   if (interRegion) {
     if (interRegion[3] === 'In') return 0;
-    const dest = Object.entries(REGIONS).find(([, b]) => b.code === interRegion[2])?.[0];
+    const dest = REGION_OF_CODE.get(interRegion[2]);
     return (dest !== undefined ? PAIR_PRICES[`${region}>${dest}`] : undefined) ?? own.interRegion;
   }
   const rest = usageType.startsWith(`${own.code}-`) ? usageType.slice(own.code.length + 1) : usageType;

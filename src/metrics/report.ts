@@ -104,6 +104,16 @@ export async function metricValues(m: ExporterMetrics, name: string): Promise<{ 
   return (await metric.get()).values.map((v) => ({ labels: v.labels as Record<string, string | number>, value: v.value }));
 }
 
+/** A metric family's values summed by one label. */
+export async function sumByLabel(m: ExporterMetrics, name: string, label: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of await metricValues(m, name)) {
+    const k = String(v.labels[label] ?? '');
+    out[k] = (out[k] ?? 0) + v.value;
+  }
+  return out;
+}
+
 const cost = (prices: Prices, cat: CategoryName, dir: DirectionName, bytes: number): number | null => costOf(prices, cat, dir, bytes) ?? null;
 
 export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary): Promise<Report> {
@@ -192,11 +202,7 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
   }
   const billRows = [...bill.values()].sort((a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.bytes - a.bytes || a.usage_type.localeCompare(b.usage_type));
 
-  const byLabel = async (name: string, label: string): Promise<Record<string, number>> => {
-    const out: Record<string, number> = {};
-    for (const v of await metricValues(m, name)) out[String(v.labels[label])] = (out[String(v.labels[label])] ?? 0) + v.value;
-    return out;
-  };
+  const byLabel = (name: string, label: string): Promise<Record<string, number>> => sumByLabel(m, name, label);
   const single = async (name: string): Promise<number> => (await metricValues(m, name))[0]?.value ?? 0;
   const rate = (dollars: number): number | null => (capture?.duration_seconds ? (dollars / capture.duration_seconds) * 3600 : null);
   const perHour = rate(billRows.length > 0 ? billCost : priced);

@@ -76,7 +76,6 @@ export class Topology {
   readonly table6: PrefixTable6;
   /** Category rows by local class, made when first asked for (only local addresses' classes are). */
   private readonly categoryRows = new Map<number, Uint8Array>();
-  private readonly usageRows = new Map<number, Uint16Array>();
   private readonly countRows = new Map<number, Uint32Array>();
   /** Usage combinations, numbered as usage rows meet them; 0 is "direct, no usage type". */
   readonly usageCombos: UsageCombo[] = [{ path: Path.DIRECT, types: [[], []] }];
@@ -117,10 +116,12 @@ export class Topology {
     // the subnets of this host's own addresses first: their zones keep their plain names (zoneLabel)
     const locals = (file?.local_ips ?? []).map((ip) => parseCidr(ip));
     const holdsLocal = (c: Cidr): boolean => locals.some((l) => l.family === c.family && c.start <= l.start && l.end <= c.end);
-    const subnets = (file?.subnets ?? []).map((s) => ({ s, own: holdsLocal(parseCidr(s.cidr)) }));
-    subnets.sort((a, b) => Number(b.own) - Number(a.own));
-    for (const { s } of subnets) {
+    const subnets = (file?.subnets ?? []).map((s) => {
       const c = parseCidr(s.cidr);
+      return { s, c, own: holdsLocal(c) };
+    });
+    subnets.sort((a, b) => Number(b.own) - Number(a.own));
+    for (const { s, c } of subnets) {
       const zone = s.zone ?? '';
       const zoneId = s.zone_id ?? '';
       if (s.region !== undefined && s.region !== this.region) {
@@ -179,37 +180,22 @@ export class Topology {
   }
 
   /**
-   * The usage combination of traffic between a local class and each remote class (path and usage
-   * types, DESIGN.md "Bill lines"), as a row like categoryRow's.
-   */
-  usageRow(localClass: number): Uint16Array {
-    let row = this.usageRows.get(localClass);
-    if (row === undefined) {
-      const local = this.classes[localClass];
-      const cats = this.categoryRow(localClass);
-      row = Uint16Array.from(this.classes, (remote, i) => this.usageCombo(local, remote, cats[i]));
-      this.usageRows.set(localClass, row);
-    }
-    return row;
-  }
-
-  /**
-   * What the engine reads per packet, in one word per remote class: the usage combination << 8 |
-   * the category. One array read instead of two on the hot path.
+   * What the engine reads per packet, in one word per remote class: the usage combination (path and
+   * usage types, DESIGN.md "Bill lines") << 8 | the category. One array read for both on the hot path.
    */
   countRow(localClass: number): Uint32Array {
     let row = this.countRows.get(localClass);
     if (row === undefined) {
+      const local = this.classes[localClass];
       const cats = this.categoryRow(localClass);
-      const usage = this.usageRow(localClass);
-      row = Uint32Array.from(cats, (cat, i) => (usage[i] << 8) | cat);
+      row = Uint32Array.from(this.classes, (remote, i) => (this.usageCombo(local, remote, cats[i]) << 8) | cats[i]);
       this.countRows.set(localClass, row);
     }
     return row;
   }
 
   /** The path facts of traffic between a local and a remote class. */
-  pathOf(local: AddressClass, remote: AddressClass, cat: number): PathFacts {
+  private pathOf(local: AddressClass, remote: AddressClass, cat: number): PathFacts {
     const facts: PathFacts = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: remote.kind === AddressKind.SUBNET, remoteRegion: remote.region };
     if (remote.managed === 'interface_endpoint') facts.path = Path.INTERFACE_ENDPOINT;
     else if (remote.managed !== '') {

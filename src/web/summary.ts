@@ -4,7 +4,7 @@
 // hour (bounded); the same Summary is made from an analyze Report for `analyze --format html`.
 import { BYTES_PER_GB } from '../classify/prices.js';
 import type { ExporterMetrics } from '../metrics/registry.js';
-import { buildReport, metricValues, type CaptureSummary, type Report } from '../metrics/report.js';
+import { buildReport, sumByLabel, type CaptureSummary, type Report } from '../metrics/report.js';
 import type { Topology } from '../topology/topology.js';
 import { VERSION } from '../version.js';
 
@@ -52,22 +52,13 @@ interface Snapshot {
   /** only the recent snapshots keep the detail that "now" needs: memory stays bounded */
   detail?: {
     report: Report;
-    capture: Map<string, number>;
-    kernel: Map<string, number>;
-    dropped: Map<string, number>;
+    /** the kernel's packet counters per interface (the report has the captured and dropped ones) */
+    kernel: Record<string, number>;
   };
 }
 
 const key = (...parts: (string | number)[]): string => parts.join('|');
 
-async function byLabel(m: ExporterMetrics, name: string, label: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const v of await metricValues(m, name)) {
-    const k = String(v.labels[label] ?? '');
-    out.set(k, (out.get(k) ?? 0) + v.value);
-  }
-  return out;
-}
 
 async function snapshot(m: ExporterMetrics): Promise<Snapshot> {
   const report = await buildReport(m);
@@ -83,12 +74,7 @@ async function snapshot(m: ExporterMetrics): Promise<Snapshot> {
     catCost,
     catCostTotal,
     billCost: report.bill.length > 0 ? report.bill_cost_dollars : report.priced_cost_dollars,
-    detail: {
-      report,
-      capture: await byLabel(m, 'aztraffic_capture_packets_total', 'interface'),
-      kernel: await byLabel(m, 'aztraffic_interface_packets_total', 'interface'),
-      dropped: await byLabel(m, 'aztraffic_capture_dropped_packets_total', 'interface'),
-    },
+    detail: { report, kernel: await sumByLabel(m, 'aztraffic_interface_packets_total', 'interface') },
   };
 }
 
@@ -179,60 +165,61 @@ export class CostHistory {
   }
 }
 
-function liveSummary(now: Snapshot, base: Snapshot, dt: number, chart: Summary['chart'], o: LiveOptions, t: Topology): Summary {
-  const r = now.detail!.report;
-  const b = base.detail!.report;
-  const hours = dt / 3600;
-  const rate = (x: number): number | null => (dt > 0 ? Math.max(0, x) / hours : null);
-  const perSecond = (x: number): number | null => (dt > 0 ? Math.max(0, x) / dt : null);
+/**
+ * Bill lines, categories and top remotes as rates over `seconds`: of what `r` counted beyond `before`
+ * (live: the snapshot a minute ago), or of all of it (a capture file: no `before`). Sorted by cost,
+ * then bytes. Rates are null where there is no span to divide by.
+ */
+function rows(r: Report, before: Report | undefined, seconds: number | null): Pick<Summary, 'bill_lines' | 'categories' | 'remotes'> {
+  const span = seconds !== null && seconds > 0 ? seconds : null;
+  const rate = (x: number | null, was: number | null | undefined): number | null => (span === null || x === null ? null : (Math.max(0, x - (was ?? 0)) / span) * 3600);
+  const perSecond = (x: number, was: number | undefined): number | null => (span === null ? null : Math.max(0, x - (was ?? 0)) / span);
 
-  const billBefore = new Map(b.bill.map((x) => [x.usage_type, x]));
+  const billBefore = new Map(before?.bill.map((x) => [x.usage_type, x]));
   const bill_lines = r.bill.map((x) => {
     const was = billBefore.get(x.usage_type);
     return {
       usage_type: x.usage_type,
       paths: Object.keys(x.paths).sort(),
-      dollars_per_hour: x.cost_dollars === null ? null : rate(x.cost_dollars - (was?.cost_dollars ?? 0)),
-      bytes_per_second: perSecond(x.bytes - (was?.bytes ?? 0)),
+      dollars_per_hour: rate(x.cost_dollars, was?.cost_dollars),
+      bytes_per_second: perSecond(x.bytes, was?.bytes),
       gb: x.gb,
       price_per_gb: x.price_per_gb,
     };
   });
-  const catBefore = new Map(b.categories.map((x) => [key(x.category, x.direction), x]));
+  const catBefore = new Map(before?.categories.map((x) => [key(x.category, x.direction), x]));
   const categories = r.categories.map((x) => {
     const was = catBefore.get(key(x.category, x.direction));
+    return { category: x.category, direction: x.direction, dollars_per_hour: rate(x.cost_dollars, was?.cost_dollars), bytes_per_second: perSecond(x.bytes, was?.bytes), gb: x.gb };
+  });
+  const remBefore = new Map(before?.remotes.map((x) => [key(x.remote, x.port, x.category, x.remote_az), x]));
+  const remotes = r.remotes.map((x) => {
+    const was = remBefore.get(key(x.remote, x.port, x.category, x.remote_az));
+    const bytes = x.egress_bytes + x.ingress_bytes;
     return {
+      remote: x.remote,
+      port: x.port,
       category: x.category,
-      direction: x.direction,
-      dollars_per_hour: x.cost_dollars === null ? null : rate(x.cost_dollars - (was?.cost_dollars ?? 0)),
-      bytes_per_second: perSecond(x.bytes - (was?.bytes ?? 0)),
-      gb: x.gb,
+      remote_az: x.remote_az,
+      dollars_per_hour: rate(x.cost_dollars, was?.cost_dollars),
+      bytes_per_second: perSecond(bytes, was && was.egress_bytes + was.ingress_bytes),
+      gb: bytes / BYTES_PER_GB,
     };
   });
-  const remBefore = new Map(b.remotes.map((x) => [key(x.remote, x.port, x.category, x.remote_az), x]));
-  const remotes = r.remotes
-    .map((x) => {
-      const was = remBefore.get(key(x.remote, x.port, x.category, x.remote_az));
-      const bytes = x.egress_bytes + x.ingress_bytes;
-      return {
-        remote: x.remote,
-        port: x.port,
-        category: x.category,
-        remote_az: x.remote_az,
-        dollars_per_hour: x.cost_dollars === null ? null : rate(x.cost_dollars - (was?.cost_dollars ?? 0)),
-        bytes_per_second: perSecond(bytes - (was ? was.egress_bytes + was.ingress_bytes : 0)),
-        gb: bytes / BYTES_PER_GB,
-      };
-    })
-    .sort(byCostThenBytes)
-    .slice(0, TOP_REMOTES);
+  return { bill_lines: bill_lines.sort(byCostThenBytes), categories: categories.sort(byCostThenBytes), remotes: remotes.sort(byCostThenBytes).slice(0, TOP_REMOTES) };
+}
+
+function liveSummary(now: Snapshot, base: Snapshot, dt: number, chart: Summary['chart'], o: LiveOptions, t: Topology): Summary {
+  const r = now.detail!.report;
+  const hours = dt / 3600;
+  const rate = (x: number): number | null => (dt > 0 ? Math.max(0, x) / hours : null);
 
   const d = now.detail!;
   const bd = base.detail!;
-  const capture = [...d.capture].map(([iface, captured]) => {
-    const kernel = d.kernel.get(iface);
-    const capturedDelta = captured - (bd.capture.get(iface) ?? 0);
-    const kernelDelta = kernel === undefined ? undefined : kernel - (bd.kernel.get(iface) ?? 0);
+  const capture: Summary['health']['capture'] = Object.entries(r.capture_packets).map(([iface, captured]) => {
+    const kernel: number | undefined = d.kernel[iface];
+    const capturedDelta = captured - (bd.report.capture_packets[iface] ?? 0);
+    const kernelDelta = kernel === undefined ? undefined : kernel - (bd.kernel[iface] ?? 0);
     const up = r.capture_up[iface];
     return {
       interface: iface,
@@ -240,12 +227,12 @@ function liveSummary(now: Snapshot, base: Snapshot, dt: number, chart: Summary['
       captured_packets: captured,
       kernel_packets: kernel ?? null,
       coverage: kernelDelta !== undefined && kernelDelta > 0 ? Math.min(1, capturedDelta / kernelDelta) : null,
-      dropped_packets: d.dropped.get(iface) ?? 0,
+      dropped_packets: r.capture_dropped[iface] ?? 0,
     };
   });
   // an interface whose capture never started has no packets but has capture_up 0
   for (const [iface, up] of Object.entries(r.capture_up)) {
-    if (!d.capture.has(iface)) capture.push({ interface: iface, state: up === 0 ? 'down' : 'up', captured_packets: 0, kernel_packets: null, coverage: null, dropped_packets: 0 });
+    if (!(iface in r.capture_packets)) capture.push({ interface: iface, state: up === 0 ? 'down' : 'up', captured_packets: 0, kernel_packets: null, coverage: null, dropped_packets: 0 });
   }
   const dollars = rate(now.billCost - base.billCost);
   return {
@@ -259,9 +246,7 @@ function liveSummary(now: Snapshot, base: Snapshot, dt: number, chart: Summary['
     category_dollars_per_hour: rate(now.catCostTotal - base.catCostTotal),
     projected_dollars_per_30_days: dollars === null ? null : dollars * HOURS_PER_30_DAYS,
     total_dollars: now.billCost,
-    bill_lines: bill_lines.sort(byCostThenBytes),
-    categories: categories.sort(byCostThenBytes),
-    remotes,
+    ...rows(r, base.detail!.report, dt),
     workloads: [],
     chart,
     health: { capture, topology: topologyHealth(r), zones: zonesOf(t), remotes_folded: r.remotes_folded, decode_errors: r.decode_errors, problems: [] },
@@ -289,9 +274,6 @@ function topologyHealth(r: Report): Summary['health']['topology'] {
 /** The same sections for a capture file: rates over its span, a chart of bytes over its time. */
 export function captureSummary(r: Report & { capture: NonNullable<Report['capture']> }, t: Topology, chart: Summary['chart'], files: string[]): Summary {
   const c: CaptureSummary & { dollars_per_hour: number | null; category_dollars_per_hour: number | null; projected_dollars_per_30_days: number | null } = r.capture;
-  const d = c.duration_seconds;
-  const rate = (x: number | null): number | null => (d && x !== null ? (x / d) * 3600 : null);
-  const perSecond = (x: number): number | null => (d ? x / d : null);
   const problems = c.problems.map((p) =>
     p.stopped_at_offset !== undefined
       ? `${p.file}: reading stopped at byte ${p.stopped_at_offset.toLocaleString('en-US')} (${p.reason}); ${(p.unread_bytes ?? 0).toLocaleString('en-US')} bytes not read`
@@ -303,22 +285,12 @@ export function captureSummary(r: Report & { capture: NonNullable<Report['captur
     title: files.join(', '),
     generated_at: new Date().toISOString(),
     region: t.region,
-    window_seconds: d,
+    window_seconds: c.duration_seconds,
     dollars_per_hour: c.dollars_per_hour,
     category_dollars_per_hour: c.category_dollars_per_hour,
     projected_dollars_per_30_days: c.projected_dollars_per_30_days,
     total_dollars: r.bill.length > 0 ? r.bill_cost_dollars : r.priced_cost_dollars,
-    bill_lines: r.bill.map((x) => ({ usage_type: x.usage_type, paths: Object.keys(x.paths).sort(), dollars_per_hour: rate(x.cost_dollars), bytes_per_second: perSecond(x.bytes), gb: x.gb, price_per_gb: x.price_per_gb })),
-    categories: r.categories.map((x) => ({ category: x.category, direction: x.direction, dollars_per_hour: rate(x.cost_dollars), bytes_per_second: perSecond(x.bytes), gb: x.gb })),
-    remotes: r.remotes.slice(0, TOP_REMOTES).map((x) => ({
-      remote: x.remote,
-      port: x.port,
-      category: x.category,
-      remote_az: x.remote_az,
-      dollars_per_hour: rate(x.cost_dollars),
-      bytes_per_second: perSecond(x.egress_bytes + x.ingress_bytes),
-      gb: (x.egress_bytes + x.ingress_bytes) / BYTES_PER_GB,
-    })),
+    ...rows(r, undefined, c.duration_seconds),
     workloads: [],
     chart,
     health: {
