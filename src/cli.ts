@@ -50,6 +50,14 @@ function ipList(v: string, prev: string[] | undefined): string[] {
   return out;
 }
 
+const WORKLOAD_KINDS_FIXED = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod'];
+
+function fixedWorkload(v: string): { namespace: string; kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'Pod'; name: string } {
+  const m = /^([^/]*)\/([^/]+)\/([^/]+)$/.exec(v);
+  if (!m || !WORKLOAD_KINDS_FIXED.includes(m[2])) throw new InvalidArgumentError(`expected NAMESPACE/KIND/NAME with KIND one of ${WORKLOAD_KINDS_FIXED.join(', ')}`);
+  return { namespace: m[1], kind: m[2] as 'Pod', name: m[3] };
+}
+
 function addCommon(c: Command, defaults: { topology?: string; ipRanges?: string } = {}): Command {
   c.addOption(opt('--topology.file <file>', 'topology YAML: subnets, zones, public IPs, local IPs').default(defaults.topology))
     .addOption(opt('--ip-ranges.file <file>', "AWS's ip-ranges.json").default(defaults.ipRanges))
@@ -60,6 +68,7 @@ function addCommon(c: Command, defaults: { topology?: string; ipRanges?: string 
         .argParser(intIn(16, 10_000_000))
         .default(65536),
     )
+    .addOption(opt('--workload.top-k <n>', 'workload series kept in aztraffic_workload_bytes_total; the rest is workload="other"').argParser(intIn(1, 100_000)).default(100))
     .addOption(opt('--config.file <file>', 'YAML file of settings named like the long flags (flags and env win over it)'));
   logOptions(c);
   return c;
@@ -113,15 +122,28 @@ export function buildProgram(out: (s: string) => void, onStop: (running: Running
         .addOption(opt('--topology.refresh-interval <duration>', 'how often to refresh the EC2 topology').argParser(parseDuration).default(300_000, '5m'))
         .addOption(opt('--ip-ranges.url <url>', 'where to download ip-ranges.json when no --ip-ranges.file is given ("none": never)').default(IP_RANGES_URL))
         .addOption(opt('--ip-ranges.cache <file>', 'copy of the last downloaded ip-ranges.json, used at start when the download fails'))
-        .addOption(opt('--ip-ranges.refresh-interval <duration>', 'how often to download ip-ranges.json again').argParser(parseDuration).default(86_400_000, '24h')),
+        .addOption(opt('--ip-ranges.refresh-interval <duration>', 'how often to download ip-ranges.json again').argParser(parseDuration).default(86_400_000, '24h'))
+        .addOption(opt('--workload.attribution <bool>', 'count bytes per workload (pod, systemd unit, process): aztraffic_workload_bytes_total').choices(['true', 'false']).default('true'))
+        .addOption(opt('--workload.processes <bool>', "attribute the host's own addresses to the processes of their sockets through /proc (needs the host's PID namespace)").choices(['true', 'false']).default('true'))
+        .addOption(opt('--workload.flow-table-size <n>', "flows of the host's own addresses tracked for attribution; beyond, new flows are workload_kind=\"unknown\"").argParser(intIn(1024, 16_777_216)).default(65536))
+        .addOption(opt('--workload.fixed <namespace/kind/name>', 'sidecar: every byte belongs to this workload (e.g. shop/Deployment/checkout)').argParser(fixedWorkload))
+        .addOption(opt('--kubernetes.node-name <name>', "watch this node's pods (in-cluster service account, else KUBECONFIG) and attribute their bytes")),
     ),
-  ).action(async (extra: string | undefined, o: Omit<ServeOptions, 'capture.dns' | 'aws.discovery'> & { 'capture.dns': string; 'aws.discovery': string; 'log.level': LogLevel; 'log.format': LogFormat }) => {
+  ).action(async (extra: string | undefined, o: Omit<ServeOptions, 'capture.dns' | 'aws.discovery' | 'workload.attribution' | 'workload.processes'> & { 'capture.dns': string; 'aws.discovery': string; 'workload.attribution': string; 'workload.processes': string; 'log.level': LogLevel; 'log.format': LogFormat }) => {
     // serve is the default command: a word it does not know is a mistyped command
     if (extra !== undefined) throw new ConfigError(`unknown command '${extra}' (commands: ${program.commands.map((c) => c.name()).join(', ')})`);
     configureLog(o);
     // commands load what they need when they run: the AWS SDK alone takes longer to import than analyze needs to start
     const { serve } = await import('./commands/serve.js');
-    onStop(await serve({ ...o, 'capture.dns': o['capture.dns'] === 'true', 'aws.discovery': o['aws.discovery'] === 'true' }));
+    onStop(
+      await serve({
+        ...o,
+        'capture.dns': o['capture.dns'] === 'true',
+        'aws.discovery': o['aws.discovery'] === 'true',
+        'workload.attribution': o['workload.attribution'] === 'true',
+        'workload.processes': o['workload.processes'] === 'true',
+      }),
+    );
   });
 
   addCommon(
@@ -131,6 +153,7 @@ export function buildProgram(out: (s: string) => void, onStop: (running: Running
       .argument('<file...>', 'pcap or pcapng capture files')
       .addOption(opt('--local-ip <ip>', "this host's address (repeatable; default: topology local_ips, else guessed)").argParser(ipList))
       .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(['table', 'json', 'prometheus', 'html']).default('table'))
+      .addOption(opt('--pods <file>', 'pods of the cluster (kubectl get pods -A -o json): bytes of the capturing host\'s pods are attributed to their workloads'))
       .addOption(opt('--ip-ranges.url <url>', 'where to download ip-ranges.json when no --ip-ranges.file is given ("none": never)').default(IP_RANGES_URL))
       .addOption(opt('--ip-ranges.cache <file>', 'copy of the last downloaded ip-ranges.json: written after a download, read when it fails')),
   ).action(async (files: string[], o: AnalyzeOptions & { 'log.level': LogLevel; 'log.format': LogFormat }) => {

@@ -60,7 +60,7 @@ export class DecodeStats {
   /** By decodeFrame result code (DECODE_ERROR_REASONS). */
   readonly errors = new Float64Array(DECODE_ERROR_REASONS.length);
   nonIp = 0;
-  /** Copies of one packet seen on two interfaces of `any` (bridge and port), dropped. */
+  /** Copies of one packet seen on two interfaces of `any` (bridge and port, veth and ENI), dropped. */
   duplicates = 0;
   dnsMalformed = 0;
   /** DNS messages cut by the capture's snaplen: their names are lost. */
@@ -129,7 +129,7 @@ export class Pipeline implements FrameSink {
 
   frame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number, iface: number): void {
     this.capture.packets[iface]++;
-    if (ts > this.now) this.now = ts;
+    if (ts > this.now) this.now = this.engine.now = ts;
     if (ts < this.first && ts > 0) this.first = ts;
     const m = this.meta;
     const r = decodeFrame(linkType, buf, off, capLen, wireLen, m);
@@ -138,7 +138,7 @@ export class Pipeline implements FrameSink {
       else this.decode.errors[r]++;
       return;
     }
-    if (this.dedupe !== undefined && this.dedupe.seen(buf, m.ipOffset, off + capLen - m.ipOffset, m.ipBytes, ts)) {
+    if (this.dedupe !== undefined && this.dedupe.seen(buf, m, off + capLen, ts)) {
       this.decode.duplicates++;
       return;
     }

@@ -15,8 +15,8 @@ import { topologyFile } from './helpers.js';
 
 const v4 = (ip: string): number => Number(parseCidr(ip).start);
 const NO6 = new Uint32Array(4);
-const flow4 = (src: number, dst: number, ipBytes: number, packets: number, srcPort: number, dstPort: number): FlowView => ({ family: 4, src4: src, dst4: dst, src6: NO6, dst6: NO6, ipBytes, packets, srcPort, dstPort });
-const flow6 = (src6: Uint32Array, dst6: Uint32Array, ipBytes: number, packets: number, srcPort: number, dstPort: number): FlowView => ({ family: 6, src4: 0, dst4: 0, src6, dst6, ipBytes, packets, srcPort, dstPort });
+const flow4 = (src: number, dst: number, ipBytes: number, packets: number, srcPort: number, dstPort: number): FlowView => ({ family: 4, src4: src, dst4: dst, src6: NO6, dst6: NO6, ipBytes, packets, proto: 6, srcPort, dstPort });
+const flow6 = (src6: Uint32Array, dst6: Uint32Array, ipBytes: number, packets: number, srcPort: number, dstPort: number): FlowView => ({ family: 6, src4: 0, dst4: 0, src6, dst6, ipBytes, packets, proto: 6, srcPort, dstPort });
 const PORTS = [-1, 0, 1, 53, 1023, 1024, 32767, 32768, 65534, 65535];
 
 describe('counter layout', () => {

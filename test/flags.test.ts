@@ -58,6 +58,13 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--prometheus': ['http://prometheus:9090', 'http://prometheus:9090'],
   '--range': ['7d', 7 * 86_400_000],
   '--end': ['2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z'],
+  '--workload.top-k': ['9', 9],
+  '--workload.attribution': ['false', 'false'],
+  '--workload.processes': ['false', 'false'],
+  '--workload.flow-table-size': ['2048', 2048],
+  '--workload.fixed': ['shop/Deployment/checkout', { namespace: 'shop', kind: 'Deployment', name: 'checkout' }],
+  '--kubernetes.node-name': ['ip-10-0-1-5.ec2.internal', 'ip-10-0-1-5.ec2.internal'],
+  '--pods': ['/pods.json', '/pods.json'],
 };
 // --config.file is read before the command runs: it is tested with a real file in cli.test.ts
 const NOT_PARSED_HERE = new Set(['--config.file']);

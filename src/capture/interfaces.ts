@@ -1,6 +1,6 @@
 // What the host says about its interfaces: the default route's interface, local addresses, and the
 // kernel's own packet counters (to show what capture missed: cap has no pcap_stats).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 
 /** Interface of the IPv4 default route (then IPv6), from /proc; undefined when there is none. */
@@ -29,6 +29,27 @@ export function interfaceAddresses(name: string): string[] {
   const all = networkInterfaces();
   const pick = name === 'any' ? Object.values(all) : [all[name]];
   return pick.flatMap((list) => (list ?? []).map((a) => a.address.replace(/%.*$/, '')));
+}
+
+/** The interfaces (by name) that carry these MAC addresses: the instance's ENIs as IMDS lists them. */
+export function interfacesWithMacs(macs: readonly string[], sysClassNet = '/sys/class/net'): string[] {
+  if (macs.length === 0) return [];
+  const wanted = new Set(macs.map((m) => m.toLowerCase()));
+  const out: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(sysClassNet);
+  } catch {
+    return out;
+  }
+  for (const n of names.sort()) {
+    try {
+      if (wanted.has(readFileSync(`${sysClassNet}/${n}/address`, 'utf8').trim().toLowerCase())) out.push(n);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 export function interfaceExists(name: string, sysClassNet = '/sys/class/net'): boolean {

@@ -8,10 +8,12 @@ import { buildReport, renderTable, type CaptureSummary } from '../metrics/report
 import { Timeline } from '../metrics/timeline.js';
 import { fetchIpRanges } from '../topology/ip-ranges.js';
 import type { IpRanges } from '../topology/model.js';
-import { setUp, type CommonOptions } from './setup.js';
+import { setUp, type CommonOptions, type Setup } from './setup.js';
 
 export interface AnalyzeOptions extends CommonOptions {
   localIp?: string[];
+  /** `kubectl get pods -A -o json`: attribute bytes to the pods of the capturing host by address. */
+  pods?: string;
   format: 'table' | 'json' | 'prometheus' | 'html';
   'ipRanges.url': string;
   'ipRanges.cache'?: string;
@@ -41,6 +43,34 @@ async function obtainIpRanges(o: AnalyzeOptions): Promise<IpRanges | undefined> 
   }
 }
 
+/**
+ * Attribute by address to the pods of the capturing host (the file lists every pod of the cluster):
+ * their addresses become local. Returns the local addresses with theirs. Says what it cannot do: pods
+ * on the host network share the host's addresses, and analyze has no processes to tell them apart.
+ */
+async function attributePods(file: string, local: string[], s: Setup, topK: number): Promise<string[]> {
+  const { loadPodsFile, podsOfHost } = await import('../attribution/pods-file.js');
+  const { Attribution } = await import('../attribution/attribution.js');
+  const all = await loadPodsFile(file);
+  const mine = podsOfHost(all, local);
+  const attribution = new Attribution(s.pipeline.engine, { processes: false });
+  attribution.setPods(mine);
+  s.metrics.attributeWorkloads(attribution.workloads, topK);
+  const hostNetwork = mine.filter((p) => p.hostNetwork);
+  if (mine.length === 0) {
+    log.warn(`${file}: none of its ${all.length} pods runs on this host (${local.join(', ')}): no bytes are attributed to pods; pass --local-ip with the node's address`, { pods: all.length });
+  } else {
+    log.info(`${file}: ${mine.length} of ${all.length} pods run on this host; bytes are attributed by their addresses`, { pods: mine.length });
+  }
+  if (hostNetwork.length > 0) {
+    log.warn(
+      `${hostNetwork.length} host-network pod(s) (${hostNetwork.slice(0, 5).map((p) => `${p.namespace}/${p.name}`).join(', ')}${hostNetwork.length > 5 ? ', ...' : ''}) share the host's addresses: analyze has no processes to tell them apart, so the host's own bytes are workload_kind="unknown"`,
+      { pods: hostNetwork.length },
+    );
+  }
+  return [...new Set([...local, ...attribution.podIps])];
+}
+
 /** Runs the analysis; resolves to the exit code: 1 when a file could not be read to its end. */
 export async function analyze(files: string[], o: AnalyzeOptions, out: (s: string) => void): Promise<number> {
   // every named file is checked before anything is downloaded or said
@@ -61,6 +91,7 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     );
     local = [guess.ip];
   }
+  if (o.pods) local = await attributePods(o.pods, local, setup, o['workload.topK'] ?? 100);
   pipeline.setLocalIps(local);
   // every remote ranks over the whole capture, whatever order it comes in
   metrics.accumulateRemotes();

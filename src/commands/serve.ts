@@ -1,13 +1,16 @@
 // `serve` (the default command): live capture → pipeline → /metrics, for as long as it runs.
-import { defaultRouteInterface, interfaceAddresses } from '../capture/interfaces.js';
+import { defaultRouteInterface, interfaceAddresses, interfacesWithMacs } from '../capture/interfaces.js';
 import { captureFilterError, LiveCapture } from '../capture/live.js';
 import { ConfigError } from '../config/errors.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../log.js';
 import { registerInterfaceCounters } from '../metrics/interface-counters.js';
 import { TopologyManager } from '../topology/manager.js';
+import type { Attribution } from '../attribution/attribution.js';
+import type { PodWatcher } from '../attribution/kube-pods.js';
+import type { Owner } from '../attribution/sockets.js';
 import type { Running as RunningCommand } from './running.js';
-import { followTopology, setUp, type CommonOptions } from './setup.js';
+import { followTopology, setUp, type CommonOptions, type Setup } from './setup.js';
 
 export interface ServeOptions extends CommonOptions {
   interface?: string;
@@ -26,6 +29,11 @@ export interface ServeOptions extends CommonOptions {
   'ipRanges.url': string;
   'ipRanges.cache'?: string;
   'ipRanges.refreshInterval': number;
+  'workload.attribution': boolean;
+  'workload.processes': boolean;
+  'workload.flowTableSize': number;
+  'workload.fixed'?: Owner;
+  'kubernetes.nodeName'?: string;
 }
 
 export interface Running extends RunningCommand {
@@ -34,21 +42,56 @@ export interface Running extends RunningCommand {
 
 export async function serve(o: ServeOptions): Promise<Running> {
   const addr = parseListenAddress(o['web.listenAddress']);
-  const iface = o.interface ?? defaultRouteInterface();
-  if (!iface) throw new ConfigError('--interface not given and no default route to take it from');
-  const filterError = captureFilterError(o['capture.filter'], iface);
-  if (filterError) throw new ConfigError(`--capture.filter ${JSON.stringify(o['capture.filter'])}: ${filterError}`);
+  // --interface names the interfaces; without it, the default route's, then every ENI discovery finds
+  const explicit = o.interface !== undefined;
+  const first = explicit ? o.interface!.split(',').map((i) => i.trim()).filter(Boolean) : [defaultRouteInterface()].filter((i): i is string => i !== undefined);
+  if (first.length === 0) throw new ConfigError('--interface not given and no default route to take it from');
+  if (first.includes('any') && first.length > 1) throw new ConfigError(`--interface ${o.interface}: "any" already captures every interface`);
+  for (const iface of first) {
+    const filterError = captureFilterError(o['capture.filter'], iface);
+    if (filterError) throw new ConfigError(`--capture.filter ${JSON.stringify(o['capture.filter'])}: ${filterError}`);
+  }
   const { WebSecurity, serveApp } = await import('../web/app.js');
   const security = WebSecurity.load(o['web.config.file'], log);
   const s = setUp(o, true);
   const { pipeline, metrics } = s;
 
-  const localIps = (): string[] => [...new Set([...interfaceAddresses(iface), ...(o.localIp ?? []), ...pipeline.topology.localIps])];
-  let locals = localIps();
+  const captures = new Map<string, LiveCapture>();
+  const attribution = o['workload.attribution'] ? await startAttribution(o, s) : undefined;
+  const localIps = (): string[] => [
+    ...new Set([...[...captures.keys()].flatMap((i) => interfaceAddresses(i)), ...(o.localIp ?? []), ...pipeline.topology.localIps, ...(attribution?.podIps ?? [])]),
+  ];
+  let locals: string[] = [];
+  const startCapture = (iface: string): void => {
+    if (captures.has(iface)) return;
+    metrics.captureUp.set({ interface: iface }, 0);
+    metrics.captureErrors.inc({ interface: iface }, 0);
+    // capture_up follows every change of state, retries that succeed included
+    const capture = new LiveCapture(
+      {
+        iface,
+        filter: o['capture.filter'],
+        bufferBytes: o['capture.bufferBytes'],
+        snaplen: o['capture.snaplen'],
+        dnsBufferBytes: 4 << 20,
+        learnDns: o['capture.dns'],
+      },
+      pipeline,
+      log,
+      (state) => {
+        metrics.captureUp.set({ interface: iface }, state === 'running' ? 1 : 0);
+        if (state === 'failed') metrics.captureErrors.inc({ interface: iface });
+      },
+    );
+    captures.set(iface, capture);
+    capture.start();
+  };
+  for (const iface of first) startCapture(iface);
+  locals = localIps();
   pipeline.setLocalIps(locals);
-  log.info(`local addresses: ${locals.join(', ') || 'none'}`, { interface: iface });
-  // addresses change (DHCP, IPv6 privacy addresses, an ENI attached): follow them. Early in boot the
-  // interface may have no address yet: look every 2 s for the first two minutes, then every 30 s.
+  log.info(`local addresses: ${locals.join(', ') || 'none'}`, { interface: first.join(',') });
+  // addresses change (DHCP, IPv6 privacy addresses, an ENI attached, the CNI adding pod IPs): follow
+  // them. Early in boot the interface may have no address yet: every 2 s for two minutes, then every 30 s.
   const startedAt = Date.now();
   let localTimer: NodeJS.Timeout;
   const followLocals = (): void => {
@@ -57,7 +100,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
       metrics.flush();
       locals = now;
       pipeline.setLocalIps(locals);
-      log.info(`local addresses changed: ${locals.join(', ')}`, { interface: iface });
+      log.info(`local addresses changed: ${locals.join(', ')}`, { interface: [...captures.keys()].join(',') });
     }
     localTimer = setTimeout(followLocals, Date.now() - startedAt < 120_000 ? 2_000 : 30_000);
     localTimer.unref();
@@ -65,27 +108,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
   localTimer = setTimeout(followLocals, 2_000);
   localTimer.unref();
 
-  registerInterfaceCounters(metrics.registry, iface);
-  metrics.captureUp.set({ interface: iface }, 0);
-  metrics.captureErrors.inc({ interface: iface }, 0);
-  // capture_up follows every change of state, retries that succeed included
-  const capture = new LiveCapture(
-    {
-      iface,
-      filter: o['capture.filter'],
-      bufferBytes: o['capture.bufferBytes'],
-      snaplen: o['capture.snaplen'],
-      dnsBufferBytes: 4 << 20,
-      learnDns: o['capture.dns'],
-    },
-    pipeline,
-    log,
-    (state) => {
-      metrics.captureUp.set({ interface: iface }, state === 'running' ? 1 : 0);
-      if (state === 'failed') metrics.captureErrors.inc({ interface: iface });
-    },
-  );
-  capture.start();
+  registerInterfaceCounters(metrics.registry, () => [...captures.keys()]);
 
   // bounded work between scrapes: the remote table is emptied on every flush
   const flushTimer = setInterval(() => metrics.flush(), o['metrics.flushInterval'] * 1000);
@@ -94,12 +117,17 @@ export async function serve(o: ServeOptions): Promise<Running> {
   let web: Awaited<ReturnType<typeof serveApp>>;
   try {
     web = await serveApp(
-      { metrics, telemetryPath: o['web.telemetryPath'], isReady: () => capture.state === 'running' && manager.loaded, title: `Live capture on ${iface}` },
+      {
+        metrics,
+        telemetryPath: o['web.telemetryPath'],
+        isReady: () => [...captures.values()].every((c) => c.state === 'running') && manager.loaded,
+        title: `Live capture on ${first.join(', ')}`,
+      },
       security,
       addr,
     );
   } catch (e) {
-    capture.stop();
+    for (const c of captures.values()) c.stop();
     clearInterval(flushTimer);
     clearTimeout(localTimer);
     throw e;
@@ -121,18 +149,51 @@ export async function serve(o: ServeOptions): Promise<Running> {
     log,
   );
   followTopology(manager, s);
-  manager.onSnapshot(() => {
+  manager.onSnapshot((t) => {
+    // every ENI of the instance (EKS: pods on a secondary ENI leave through it)
+    if (!explicit) {
+      for (const iface of interfacesWithMacs(t.localMacs)) {
+        if (!captures.has(iface)) {
+          log.info(`capturing on ${iface} too: an ENI of this instance`, { interface: iface });
+          startCapture(iface);
+        }
+      }
+    }
     locals = localIps();
     pipeline.setLocalIps(locals);
   });
   await manager.start();
+
+  let pods: PodWatcher | undefined;
+  if (attribution && o['kubernetes.nodeName']) {
+    const { PodWatcher } = await import('../attribution/kube-pods.js');
+    const { kubernetesFamily } = await import('../metrics/families/kubernetes.js');
+    pods = new PodWatcher(
+      o['kubernetes.nodeName'],
+      log,
+      (list) => {
+        attribution.setPods(list);
+        locals = localIps();
+        pipeline.setLocalIps(locals);
+        log.debug(`pods of this node: ${list.length}`, { pods: list.length });
+      },
+      kubernetesFamily(metrics.registry),
+    );
+    try {
+      await pods.start();
+    } catch (e) {
+      throw new ConfigError(`--kubernetes.node-name ${o['kubernetes.nodeName']}: no Kubernetes configuration (in-cluster service account or KUBECONFIG): ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
 
   return {
     url: web.url,
     reload: () => web.reload(),
     async stop() {
       manager.stop();
-      capture.stop();
+      pods?.stop();
+      attribution?.stop();
+      for (const c of captures.values()) c.stop();
       clearInterval(flushTimer);
       clearTimeout(localTimer);
       metrics.flush();
@@ -145,4 +206,21 @@ export async function serve(o: ServeOptions): Promise<Running> {
       await web.close();
     },
   };
+}
+
+/** Workload attribution: the metric family, and the lookups of socket owners that feed it. */
+async function startAttribution(o: ServeOptions, s: Setup): Promise<Attribution> {
+  const { Attribution } = await import('../attribution/attribution.js');
+  // the family reads the attribution's workloads, and the attribution reports lookups to the family
+  const family: { lookup?: (result: 'found' | 'unknown' | 'table_full', n: number) => void } = {};
+  const attribution = new Attribution(s.pipeline.engine, {
+    processes: o['workload.processes'],
+    flowTableSize: o['workload.flowTableSize'],
+    fixed: o['workload.fixed'],
+    onLookup: (result, n) => family.lookup?.(result, n),
+  });
+  const workloads = s.metrics.attributeWorkloads(attribution.workloads, o['workload.topK'] ?? 100);
+  family.lookup = (result, n) => workloads.lookup(result, n);
+  for (const r of ['found', 'unknown', 'table_full'] as const) workloads.lookup(r, 0);
+  return attribution;
 }

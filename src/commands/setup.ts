@@ -14,6 +14,8 @@ export interface CommonOptions {
   'prices.file'?: string;
   'remote.topK': number;
   'remote.tableSize': number;
+  /** Workload series kept (attribution on); default 100. */
+  'workload.topK'?: number;
 }
 
 export interface Setup {

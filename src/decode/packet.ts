@@ -69,6 +69,7 @@ export class PacketMeta {
   readonly packets = 1;
   ipOffset = 0; // where the IP header starts in the buffer
   payloadOffset = 0; // start of the TCP/UDP payload in the buffer
+  l4Offset = -1; // start of the TCP/UDP header in the buffer; -1 where there is none
   payloadLength = 0; // captured payload bytes (capped at the IP end)
   /** The capture ended before the IP packet did (snaplen): the payload is incomplete. */
   cut = false;
@@ -169,6 +170,7 @@ function decodeIPv4(b: Buffer, p: number, end: number, wireIpLen: number, m: Pac
   m.dstPort = -1;
   m.payloadOffset = 0;
   m.payloadLength = 0;
+  m.l4Offset = -1;
   const fragOffset = ((b[p + 6] & 0x1f) << 8) | b[p + 7];
   if (fragOffset !== 0) return Decoded.OK; // later fragments carry no ports
   const l4 = p + ihl;
@@ -205,6 +207,7 @@ function decodeIPv6(b: Buffer, p: number, end: number, wireIpLen: number, m: Pac
   m.dstPort = -1;
   m.payloadOffset = 0;
   m.payloadLength = 0;
+  m.l4Offset = -1;
   const ipEnd = p + total;
   const capEnd = ipEnd < end ? ipEnd : end;
   let next = b[p + 6];
@@ -243,6 +246,7 @@ function readPorts(b: Buffer, l4: number, end: number, m: PacketMeta): void {
     return;
   }
   if (l4 + 4 > end) return;
+  m.l4Offset = l4;
   m.srcPort = (b[l4] << 8) | b[l4 + 1];
   m.dstPort = (b[l4 + 2] << 8) | b[l4 + 3];
   let hdr = 8;

@@ -3,12 +3,19 @@
 // remote table. Packets (through Pipeline) and sources that already have addresses and byte counts
 // (flow records) share it. Nothing here allocates per call.
 import { CATEGORY_COUNT, Direction } from '../classify/categories.js';
-import { ipv6BigIntToWords, parseCidr } from '../topology/ip.js';
+import { FlowTable, PENDING } from '../attribution/flows.js';
+import { UNKNOWN_WORKLOAD } from '../attribution/workloads.js';
 import type { Topology } from '../topology/topology.js';
 import { decodePairSlot, pairSlot, SLOTS_PER_PAIR, ZonePairs } from './counter-layout.js';
+import { LocalAddresses } from './local-addresses.js';
 import { RemoteTable } from './remote-table.js';
 
 const EPHEMERAL_MIN = 32768;
+
+/** Key of an address (or a prefix's first address) in the map of addresses' workloads. */
+export function addressKey(c: { family: number; start: bigint }): string {
+  return `${c.family}:${c.start}`;
+}
 
 /** The service side's port: the well-known one, else the one that is not ephemeral, else the lower. */
 export function servicePort(a: number, b: number): number {
@@ -30,6 +37,8 @@ export interface FlowView {
   /** IP-layer bytes (what the counting rule bills). */
   ipBytes: number;
   packets: number;
+  /** IP protocol number (6 TCP, 17 UDP, ...): part of a flow's key for attribution. */
+  proto: number;
   srcPort: number;
   dstPort: number;
 }
@@ -57,16 +66,30 @@ export class Engine {
   transitPackets = 0;
   transitBytes = 0;
 
-  private local4 = new Uint32Array(0);
-  private local6 = new Uint32Array(0);
-  // per local address: its count row (remote class → usage combination << 8 | category), its zone's
-  // pair row (remote zone → zone pair, -1 until seen) and its zone
+  private locals = new LocalAddresses([]);
+  // per local entry (LocalAddresses): its count row (remote class → usage combination << 8 | category),
+  // its zone's pair row (remote zone → zone pair, -1 until seen), its zone, and its workload (-1: the
+  // host's own address, whose bytes belong to the processes of their sockets)
   private local4Rows: Uint32Array[] = [];
   private local4Pairs: Int32Array[] = [];
   private local4Zone = new Int32Array(0);
+  private local4Work = new Int32Array(0);
   private local6Rows: Uint32Array[] = [];
   private local6Pairs: Int32Array[] = [];
   private local6Zone = new Int32Array(0);
+  private local6Work = new Int32Array(0);
+  /** Count bytes per workload too (attribution on). */
+  private attributing = false;
+  /** Flows of the host's own addresses, for attribution to processes; none: those bytes are unknown. */
+  private flows: FlowTable | undefined;
+  /** The workload of each local address that belongs to one (pods), keyed by addressKey(). */
+  private addressWorkloads: ReadonlyMap<string, number> = new Map();
+  /** The workload of every other local address: -1, the flows' processes (or a sidecar's one pod). */
+  private fallbackWorkload = -1;
+  /** Bytes per workload, direction and category: index workload * 2 * CATEGORY_COUNT + dir * CATEGORY_COUNT + cat. */
+  private work = new Float64Array(0);
+  /** The time of the newest packet (seconds), set by the pipeline: a flow's age. */
+  now = 0;
   private localTexts: string[] = [];
   private onRemotesFull: (() => void) | undefined;
   private readonly beforeSwap: (() => void)[] = [];
@@ -120,30 +143,26 @@ export class Engine {
   setLocalIps(ips: readonly string[]): void {
     this.localTexts = [...ips];
     const t = this.t;
-    const v4: number[] = [];
-    const v6: number[] = [];
-    const z4: number[] = [];
-    const z6: number[] = [];
-    this.local4Rows = [];
-    this.local4Pairs = [];
-    this.local6Rows = [];
-    this.local6Pairs = [];
-    for (const ip of ips) {
-      const c = parseCidr(ip);
-      const cls = t.classIndexOf(ip);
-      const zone = t.classZone[cls];
-      if (c.family === 4) {
-        v4.push(Number(c.start));
-        z4.push(zone);
-        this.local4Rows.push(t.countRow(cls));
-        this.local4Pairs.push(this.pairs.row(zone));
-      } else {
-        for (const w of ipv6BigIntToWords(c.start)) v6.push(w);
-        z6.push(zone);
-        this.local6Rows.push(t.countRow(cls));
-        this.local6Pairs.push(this.pairs.row(zone));
+    this.locals = new LocalAddresses(ips);
+    const entries = (list: readonly { text: string; cidr: { start: bigint; family: number } }[]) => {
+      const rows: Uint32Array[] = [];
+      const pairs: Int32Array[] = [];
+      const zones: number[] = [];
+      const work: number[] = [];
+      for (const e of list) {
+        const cls = t.classIndexOf(e.text.replace(/\/.*$/, ''));
+        const zone = t.classZone[cls];
+        rows.push(t.countRow(cls));
+        pairs.push(this.pairs.row(zone));
+        zones.push(zone);
+        work.push(this.addressWorkloads.get(addressKey(e.cidr)) ?? this.fallbackWorkload);
       }
-    }
+      return { rows, pairs, zones: Int32Array.from(zones), work: Int32Array.from(work) };
+    };
+    const v4 = entries(this.locals.v4);
+    const v6 = entries(this.locals.v6);
+    [this.local4Rows, this.local4Pairs, this.local4Zone, this.local4Work] = [v4.rows, v4.pairs, v4.zones, v4.work];
+    [this.local6Rows, this.local6Pairs, this.local6Zone, this.local6Work] = [v6.rows, v6.pairs, v6.zones, v6.work];
     // usage rows number combinations as they meet them: make room for every one
     const need = t.usageCombos.length * 2;
     if (need > this.usage.length) {
@@ -151,24 +170,31 @@ export class Engine {
       u.set(this.usage.subarray(0, Math.min(this.usage.length, need)));
       this.usage = u;
     }
-    this.local4 = Uint32Array.from(v4);
-    this.local4Zone = Int32Array.from(z4);
-    this.local6 = Uint32Array.from(v6);
-    this.local6Zone = Int32Array.from(z6);
+  }
+
+  /**
+   * Count bytes per workload from now on: `addresses` gives local addresses that belong to a workload
+   * (pods; keys from addressKey), `flows` attributes the host's own addresses by socket (none: unknown),
+   * `fallback` (a workload number) takes the host's own addresses instead.
+   */
+  attribute(addresses: ReadonlyMap<string, number>, flows?: FlowTable, fallback = -1): void {
+    this.attributing = true;
+    this.addressWorkloads = addresses;
+    this.fallbackWorkload = fallback;
+    this.flows = flows;
+    this.setLocalIps(this.localTexts);
+  }
+
+  get flowTable(): FlowTable | undefined {
+    return this.flows;
   }
 
   localIndex4(a: number): number {
-    const l = this.local4;
-    for (let i = 0; i < l.length; i++) if (l[i] === a) return i;
-    return -1;
+    return this.locals.index4(a);
   }
 
   localIndex6(w: Uint32Array): number {
-    const l = this.local6;
-    for (let i = 0, k = 0; k < l.length; i++, k += 4) {
-      if (l[k] === w[0] && l[k + 1] === w[1] && l[k + 2] === w[2] && l[k + 3] === w[3]) return i;
-    }
-    return -1;
+    return this.locals.index6(w);
   }
 
   /**
@@ -201,7 +227,54 @@ export class Engine {
     const port = servicePort(f.srcPort, f.dstPort);
     if (v4) this.remoteTable.add4(egress ? f.dst4 : f.src4, port, dir, cat, zone, f.ipBytes);
     else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, zone, f.ipBytes);
+    if (this.attributing) {
+      let w = (v4 ? this.local4Work : this.local6Work)[local];
+      if (w < 0) w = this.flows === undefined || f.srcPort < 0 ? UNKNOWN_WORKLOAD : this.flowWorkload(f, egress, dir, cat);
+      if (w >= 0) this.addWork(w, dir, cat, f.ipBytes);
+    }
     return true;
+  }
+
+  /** The workload of a flow of the host's own address; -1 while its owner is being looked up. */
+  private flowWorkload(f: FlowView, egress: boolean, dir: number, cat: number): number {
+    const w = this.flows!.see(
+      f.family,
+      f.proto,
+      egress ? f.src4 : f.dst4,
+      egress ? f.src6 : f.dst6,
+      egress ? f.dst4 : f.src4,
+      egress ? f.dst6 : f.src6,
+      egress ? f.srcPort : f.dstPort,
+      egress ? f.dstPort : f.srcPort,
+      dir,
+      cat,
+      f.ipBytes,
+      this.now,
+    );
+    return w === PENDING ? -1 : w < 0 ? UNKNOWN_WORKLOAD : w;
+  }
+
+  /** Add bytes to a workload's counters (a flow's held bytes, once its owner is known). */
+  addWork(w: number, dir: number, cat: number, bytes: number): void {
+    const i = w * 2 * CATEGORY_COUNT + dir * CATEGORY_COUNT + cat;
+    if (i >= this.work.length) {
+      const g = new Float64Array(Math.max(64 * 2 * CATEGORY_COUNT, (w + 1) * 4 * CATEGORY_COUNT));
+      g.set(this.work);
+      this.work = g;
+    }
+    this.work[i] += bytes;
+  }
+
+  /** Hand over the bytes of every workload, direction and category since the last drain, and zero them. */
+  drainWorkloads(visit: (workload: number, dir: number, cat: number, bytes: number) => void): void {
+    const u = this.work;
+    for (let i = 0; i < u.length; i++) {
+      if (u[i] === 0) continue;
+      const w = Math.floor(i / (2 * CATEGORY_COUNT));
+      const r = i % (2 * CATEGORY_COUNT);
+      visit(w, Math.floor(r / CATEGORY_COUNT), r % CATEGORY_COUNT, u[i]);
+      u[i] = 0;
+    }
   }
 
   private transit(bytes: number, packets: number): false {

@@ -5,11 +5,11 @@
 // direction, category and zone at once, so every byte is counted exactly once. A remote heavier than
 // 1/capacity of the total is always in the summary, and a remote that is in it from its first byte on
 // has exact bytes.
-import { OTHER_REMOTE, seriesKey, type RemoteLabels } from './top-k.js';
+import type { SeriesShape } from './top-k.js';
 
-interface Entry {
+interface Entry<L> {
   key: string;
-  labels: RemoteLabels;
+  labels: L;
   /** Bytes counted since this remote (last) entered the summary: exact. */
   bytes: number;
   /** Rank: inherited plus own, cost first then bytes. */
@@ -24,29 +24,30 @@ export interface Folded {
   bytes: number;
 }
 
-export class HeavyHitters {
-  private readonly byKey = new Map<string, Entry>();
-  private readonly heap: Entry[] = [];
+export class HeavyHitters<L> {
+  private readonly byKey = new Map<string, Entry<L>>();
+  private readonly heap: Entry<L>[] = [];
   /** Bytes bound for remote="other", by its series key. */
-  private readonly other = new Map<string, { labels: RemoteLabels; bytes: number }>();
+  private readonly other = new Map<string, { labels: L; bytes: number }>();
   readonly folded: Folded = { remotes: 0, bytes: 0 };
 
   constructor(
     readonly capacity: number,
     /** Dollars for `bytes` of this series (0 when free or unpriced). */
-    private readonly costOf: (labels: RemoteLabels, bytes: number) => number,
+    private readonly costOf: (labels: L, bytes: number) => number,
+    private readonly shape: SeriesShape<L>,
   ) {}
 
   get size(): number {
     return this.byKey.size;
   }
 
-  add(labels: RemoteLabels, bytes: number): void {
-    if (labels.remote === OTHER_REMOTE && labels.port === '') {
+  add(labels: L, bytes: number): void {
+    if (this.shape.isOther(labels)) {
       this.toOther(labels, bytes, false);
       return;
     }
-    const key = seriesKey(labels);
+    const key = this.shape.key(labels);
     const cost = this.costOf(labels, bytes);
     let e = this.byKey.get(key);
     if (e) {
@@ -78,9 +79,9 @@ export class HeavyHitters {
   }
 
   /** The top k by cost then bytes (their exact bytes), and everything else summed into "other". */
-  take(k: number): { top: { labels: RemoteLabels; bytes: number }[]; other: { labels: RemoteLabels; bytes: number }[] } {
+  take(k: number): { top: { labels: L; bytes: number }[]; other: { labels: L; bytes: number }[] } {
     const all = [...this.byKey.values()].map((e) => ({ labels: e.labels, bytes: e.bytes, cost: this.costOf(e.labels, e.bytes) }));
-    all.sort((a, b) => b.cost - a.cost || b.bytes - a.bytes || (seriesKey(a.labels) < seriesKey(b.labels) ? -1 : 1));
+    all.sort((a, b) => b.cost - a.cost || b.bytes - a.bytes || (this.shape.key(a.labels) < this.shape.key(b.labels) ? -1 : 1));
     const top = all.slice(0, k).filter((e) => e.bytes > 0);
     for (const e of all.slice(k)) this.toOther(e.labels, e.bytes, true);
     const other = [...this.other.values()].filter((o) => o.bytes > 0);
@@ -90,9 +91,9 @@ export class HeavyHitters {
     return { top, other };
   }
 
-  private toOther(labels: RemoteLabels, bytes: number, fromRemote: boolean): void {
-    const o: RemoteLabels = { ...labels, remote: OTHER_REMOTE, port: '' };
-    const key = seriesKey(o);
+  private toOther(labels: L, bytes: number, fromRemote: boolean): void {
+    const o = this.shape.other(labels);
+    const key = this.shape.key(o);
     const e = this.other.get(key);
     if (e) e.bytes += bytes;
     else this.other.set(key, { labels: o, bytes });
@@ -100,7 +101,7 @@ export class HeavyHitters {
     this.folded.bytes += bytes;
   }
 
-  private less(a: Entry, b: Entry): boolean {
+  private less(a: Entry<L>, b: Entry<L>): boolean {
     return a.rankCost < b.rankCost || (a.rankCost === b.rankCost && a.rankBytes < b.rankBytes);
   }
 

@@ -4,9 +4,10 @@ import { readdirSync } from 'node:fs';
 import client from 'prom-client';
 import { readInterfaceCounters, type InterfaceCounters } from '../capture/interfaces.js';
 
-export function registerInterfaceCounters(registry: client.Registry, iface: string, sysClassNet = '/sys/class/net'): void {
-  const names = (): string[] => {
-    if (iface !== 'any') return [iface];
+/** `captured` names the interfaces captured now (they may grow: ENIs found later). */
+export function registerInterfaceCounters(registry: client.Registry, captured: () => readonly string[], sysClassNet = '/sys/class/net'): void {
+  const names = (): readonly string[] => {
+    if (!captured().includes('any')) return captured();
     try {
       return readdirSync(sysClassNet).filter((n) => n !== 'lo');
     } catch {

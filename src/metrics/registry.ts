@@ -15,7 +15,9 @@ import { RemotesFamily } from './families/remotes.js';
 import { TopologyFamily } from './families/topology.js';
 import { TrafficFamily } from './families/traffic.js';
 import { UsageFamily } from './families/usage.js';
+import { WorkloadsFamily, type WorkloadLabels } from './families/workloads.js';
 import type { Folded } from './heavy-hitters.js';
+import type { Workloads } from '../attribution/workloads.js';
 import type { RemoteLabels } from './top-k.js';
 
 export interface MetricsOptions {
@@ -41,6 +43,8 @@ export class ExporterMetrics {
   private readonly topology: TopologyFamily;
   private readonly k: number;
   private pricesNow: Prices;
+  private workloadFamily: WorkloadsFamily | undefined;
+  private workloads: Workloads | undefined;
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -103,7 +107,28 @@ export class ExporterMetrics {
    */
   accumulateRemotes(capacity = Math.max(16 * this.k, 16_384)): void {
     this.remotes.accumulate(capacity);
+    this.accumulating = capacity;
+    this.workloadFamily?.accumulate(capacity);
     this.pipeline.engine.drainRemotesWhenFull(() => this.takeRemotes());
+  }
+
+  /**
+   * Export aztraffic_workload_bytes_total from the engine's workload counters (attribution on), the
+   * top `k` by cost. Returns what the lookups of socket owners report to.
+   */
+  attributeWorkloads(workloads: Workloads, k: number): WorkloadsFamily {
+    this.workloads = workloads;
+    const cost = (l: WorkloadLabels, bytes: number): number => costOf(this.pricesNow, l.category as CategoryName, l.direction as DirectionName, bytes) ?? 0;
+    this.workloadFamily = new WorkloadsFamily([this.registry], k, cost);
+    if (this.accumulating) this.workloadFamily.accumulate(this.accumulating);
+    return this.workloadFamily;
+  }
+
+  private accumulating = 0;
+
+  /** Whether bytes are attributed to workloads (aztraffic_workload_bytes_total is exported). */
+  get attributing(): boolean {
+    return this.workloadFamily !== undefined;
   }
 
   /** Remote entries and bytes that went to remote="other" so far. */
@@ -128,6 +153,7 @@ export class ExporterMetrics {
     this.traffic.take(p.engine);
     this.usage.take(p.engine, p.topology);
     this.takeRemotes();
+    if (this.workloads) this.workloadFamily?.take(p.engine, this.workloads);
     this.capture.take(p.capture, p.decode, p.engine);
     this.decode.take(p.decode);
   }
@@ -136,6 +162,7 @@ export class ExporterMetrics {
   async render(): Promise<string> {
     this.flush();
     this.remotes.settle();
+    this.workloadFamily?.settle();
     const ours = await this.registry.metrics();
     if (!this.processRegistry) return ours;
     return ours + (await this.processMetrics());

@@ -48,6 +48,17 @@ export interface RemoteRow {
   cost_dollars: number | null;
 }
 
+export interface WorkloadRow {
+  namespace: string;
+  workload: string;
+  workload_kind: string;
+  /** Bytes by category, both directions. */
+  categories: Record<string, number>;
+  egress_bytes: number;
+  ingress_bytes: number;
+  cost_dollars: number | null;
+}
+
 /** What a capture file covered (analyze), and what could not be read. */
 export interface CaptureSummary {
   first_packet_time: string | null;
@@ -83,6 +94,8 @@ export interface Report {
   categories: CategoryRow[];
   zones: ZoneRow[];
   remotes: RemoteRow[];
+  /** Bytes by workload (attribution on: serve, analyze --pods), by cost; absent when off. */
+  workloads?: WorkloadRow[];
   total_bytes: number;
   priced_cost_dollars: number;
   unpriced_bytes: number;
@@ -181,6 +194,26 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     (a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.egress_bytes + b.ingress_bytes - (a.egress_bytes + a.ingress_bytes),
   );
 
+  const workloadValues = await metricValues(m, 'aztraffic_workload_bytes_total');
+  const workloads = new Map<string, WorkloadRow>();
+  for (const v of workloadValues) {
+    const l = v.labels;
+    const key = `${l.namespace}|${l.workload}|${l.workload_kind}`;
+    let row = workloads.get(key);
+    if (!row) {
+      row = { namespace: String(l.namespace), workload: String(l.workload), workload_kind: String(l.workload_kind), categories: {}, egress_bytes: 0, ingress_bytes: 0, cost_dollars: null };
+      workloads.set(key, row);
+    }
+    if (l.direction === 'egress') row.egress_bytes += v.value;
+    else row.ingress_bytes += v.value;
+    row.categories[String(l.category)] = (row.categories[String(l.category)] ?? 0) + v.value;
+    const c = cost(prices, l.category as CategoryName, l.direction as DirectionName, v.value);
+    if (c !== null) row.cost_dollars = (row.cost_dollars ?? 0) + c;
+  }
+  const workloadRows = [...workloads.values()].sort(
+    (a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.egress_bytes + b.ingress_bytes - (a.egress_bytes + a.ingress_bytes),
+  );
+
   const bill = new Map<string, BillRow>();
   for (const v of await metricValues(m, 'aztraffic_usage_bytes_total')) {
     const usageType = String(v.labels.usage_type);
@@ -216,6 +249,7 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     categories,
     zones,
     remotes: remoteRows,
+    ...(m.attributing ? { workloads: workloadRows } : {}),
     total_bytes: total,
     priced_cost_dollars: priced,
     unpriced_bytes: unpriced,
@@ -344,6 +378,28 @@ export function renderTable(r: Report, topRemotes = 15): string {
     out.push(
       `other: ${fmtInt(r.remotes_folded.bytes)} bytes of ${fmtInt(r.remotes_folded.remotes)} remote entries beyond the top remotes by cost were folded into remote="other" (raise --remote.top-k to see them)`,
     );
+  }
+  if (r.workloads) {
+    const total = r.workloads.reduce((a, w) => a + w.egress_bytes + w.ingress_bytes, 0);
+    const unknown = r.workloads.filter((w) => w.workload_kind === 'unknown').reduce((a, w) => a + w.egress_bytes + w.ingress_bytes, 0);
+    out.push('');
+    out.push(`TOP WORKLOADS BY COST (${Math.min(topRemotes, r.workloads.length)} of ${r.workloads.length})`);
+    out.push(
+      table(
+        ['NAMESPACE', 'WORKLOAD', 'KIND', 'TOP CATEGORY', 'EGRESS BYTES', 'INGRESS BYTES', 'COST $'],
+        r.workloads.slice(0, topRemotes).map((w) => [
+          w.namespace || '-',
+          w.workload || '-',
+          w.workload_kind,
+          Object.entries(w.categories).sort((a, b) => b[1] - a[1])[0]?.[0] ?? '-',
+          fmtInt(w.egress_bytes),
+          fmtInt(w.ingress_bytes),
+          fmtDollars(w.cost_dollars),
+        ]),
+        new Set([4, 5, 6]),
+      ),
+    );
+    if (unknown > 0) out.push(`unattributed (workload_kind="unknown"): ${fmtInt(unknown)} bytes, ${((100 * unknown) / total).toFixed(1)}% of the workloads' bytes`);
   }
   const errors = Object.entries(r.decode_errors).filter(([, n]) => n > 0);
   out.push('');

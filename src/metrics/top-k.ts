@@ -1,4 +1,4 @@
-// Bounded top-K of remote series for aztraffic_remote_bytes_total.
+// Bounded top-K of series: remotes (aztraffic_remote_bytes_total) and workloads (aztraffic_workload_bytes_total).
 //
 // Every byte lands exactly once: in a member series or in remote="other" of the same
 // (direction, category, remote_az), so sums over remotes equal aztraffic_bytes_total. Membership is
@@ -14,13 +14,13 @@ export interface RemoteLabels {
   port: string;
 }
 
-export interface CounterSink {
-  inc(labels: RemoteLabels, value: number): void;
-  remove(labels: RemoteLabels): void;
+export interface CounterSink<L = RemoteLabels> {
+  inc(labels: L, value: number): void;
+  remove(labels: L): void;
 }
 
-interface Series {
-  labels: RemoteLabels;
+interface Series<L> {
+  labels: L;
   member: boolean;
   lastActive: number;
 }
@@ -31,8 +31,22 @@ export function seriesKey(l: RemoteLabels): string {
   return `${l.direction}\u0000${l.category}\u0000${l.remote_az}\u0000${l.remote}\u0000${l.port}`;
 }
 
-export class TopKRemotes {
-  private readonly series = new Map<string, Series>();
+/** How a family's series are keyed, and what series of "the rest" a series folds into. */
+export interface SeriesShape<L> {
+  key(labels: L): string;
+  other(labels: L): L;
+  /** A series that already is "the rest". */
+  isOther(labels: L): boolean;
+}
+
+export const REMOTE_SHAPE: SeriesShape<RemoteLabels> = {
+  key: seriesKey,
+  other: (l) => ({ ...l, remote: OTHER_REMOTE, port: '' }),
+  isOther: (l) => l.remote === OTHER_REMOTE && l.port === '',
+};
+
+export class TopK<L> {
+  private readonly series = new Map<string, Series<L>>();
   private flushes = 0;
   /** Remote entries (per flush) and bytes that went to remote="other". */
   readonly folded = { remotes: 0, bytes: 0 };
@@ -40,7 +54,8 @@ export class TopKRemotes {
   constructor(
     readonly k: number,
     /** Dollars of `bytes` of a series: ranking is by cost, then bytes (a free remote never hides a priced one). */
-    private readonly costOf: (labels: RemoteLabels, bytes: number) => number = () => 0,
+    private readonly costOf: (labels: L, bytes: number) => number,
+    private readonly shape: SeriesShape<L>,
   ) {}
 
   /** Series currently exported (members and frozen), for tests and the live page. */
@@ -52,7 +67,7 @@ export class TopKRemotes {
    * Apply one interval's bytes. `deltas` are per remote series; `spilled` are bytes that had no
    * remote slot, keyed like deltas but already bound for remote="other".
    */
-  flush(deltas: Map<string, { labels: RemoteLabels; bytes: number }>, spilled: Iterable<{ labels: RemoteLabels; bytes: number }>, sink: CounterSink): void {
+  flush(deltas: Map<string, { labels: L; bytes: number }>, spilled: Iterable<{ labels: L; bytes: number }>, sink: CounterSink<L>): void {
     this.flushes++;
     const candidates: { key: string; cost: number; bytes: number; member: boolean }[] = [];
     for (const [key, d] of deltas) {
@@ -70,10 +85,10 @@ export class TopKRemotes {
     for (const [key, s] of this.series) {
       if (s.member && !chosen.has(key)) s.member = false;
     }
-    const other = new Map<string, { labels: RemoteLabels; bytes: number }>();
-    const toOther = (labels: RemoteLabels, bytes: number): void => {
-      const o: RemoteLabels = { ...labels, remote: OTHER_REMOTE, port: '' };
-      const k = seriesKey(o);
+    const other = new Map<string, { labels: L; bytes: number }>();
+    const toOther = (labels: L, bytes: number): void => {
+      const o = this.shape.other(labels);
+      const k = this.shape.key(o);
       const e = other.get(k);
       if (e) e.bytes += bytes;
       else other.set(k, { labels: o, bytes });
@@ -96,7 +111,7 @@ export class TopKRemotes {
     this.pruneFrozen(sink);
   }
 
-  private pruneFrozen(sink: CounterSink): void {
+  private pruneFrozen(sink: CounterSink<L>): void {
     const frozen = [...this.series.entries()].filter(([, s]) => !s.member);
     if (frozen.length <= this.k) return;
     frozen.sort((a, b) => a[1].lastActive - b[1].lastActive);
@@ -104,5 +119,11 @@ export class TopKRemotes {
       sink.remove(s.labels);
       this.series.delete(key);
     }
+  }
+}
+
+export class TopKRemotes extends TopK<RemoteLabels> {
+  constructor(k: number, costOf: (labels: RemoteLabels, bytes: number) => number = () => 0) {
+    super(k, costOf, REMOTE_SHAPE);
   }
 }

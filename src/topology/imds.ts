@@ -8,6 +8,7 @@ export interface ImdsInterface {
   subnetId: string;
   subnetCidrs: string[]; // IPv4 and IPv6 of the interface's subnet
   vpcCidrs: string[]; // every IPv4/IPv6 CIDR of its VPC
+  /** Every address of the interface: primary and secondary IPv4, IPv6, and delegated prefixes (EKS). */
   localIps: string[];
   publicIps: string[];
 }
@@ -76,7 +77,7 @@ export async function discoverImds(o: ImdsOptions = {}): Promise<ImdsInfo> {
   for (const entry of lines(await get('network/interfaces/macs/'))) {
     const mac = entry.replace(/\/$/, '');
     const base = `network/interfaces/macs/${mac}/`;
-    const [vpcId, subnetId, subnet4, subnet6, vpc4, vpc6, local4, local6, public4] = await Promise.all([
+    const [vpcId, subnetId, subnet4, subnet6, vpc4, vpc6, local4, local6, public4, prefix4, prefix6] = await Promise.all([
       optional(`${base}vpc-id`),
       optional(`${base}subnet-id`),
       optional(`${base}subnet-ipv4-cidr-block`),
@@ -86,6 +87,8 @@ export async function discoverImds(o: ImdsOptions = {}): Promise<ImdsInfo> {
       optional(`${base}local-ipv4s`),
       optional(`${base}ipv6s`),
       optional(`${base}public-ipv4s`),
+      optional(`${base}ipv4-prefix`),
+      optional(`${base}ipv6-prefix`),
     ]);
     interfaces.push({
       mac,
@@ -93,7 +96,7 @@ export async function discoverImds(o: ImdsOptions = {}): Promise<ImdsInfo> {
       subnetId,
       subnetCidrs: [...lines(subnet4), ...lines(subnet6)],
       vpcCidrs: [...lines(vpc4), ...lines(vpc6)],
-      localIps: [...lines(local4), ...lines(local6)],
+      localIps: [...lines(local4), ...lines(local6), ...lines(prefix4), ...lines(prefix6)],
       publicIps: lines(public4),
     });
   }

@@ -59,6 +59,7 @@ export function mergeTopology(imds: ImdsInfo | undefined, ec2: Ec2Info | undefin
     subnets: [...subnets.values()],
     public_ips: [...publicIps.values()],
     local_ips: localIps,
+    local_macs: [...new Set([...(imds?.interfaces.map((i) => i.mac) ?? []), ...(file?.local_macs ?? [])])],
     route_tables: byKey((t) => t.id, path?.route_tables, file?.route_tables),
     prefix_lists: byKey((l) => l.id, path?.prefix_lists, file?.prefix_lists),
     nat_gateways: byKey((n) => n.id, path?.nat_gateways, file?.nat_gateways),

@@ -4,6 +4,11 @@ import { isValidCidr, isValidIp } from './ip.js';
 
 const cidr = z.string().refine(isValidCidr, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid CIDR` });
 const ip = z.string().refine(isValidIp, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid IP address` });
+/** An address of this host, or a prefix delegated to it (EKS prefix delegation: IPv4 /28, IPv6 /80). */
+const localAddress = z.string().refine((s) => isValidIp(s) || (isValidCidr(s) && s.includes('/') && (s.includes(':') || Number(s.split('/')[1]) >= 16)), {
+  error: (iss) => `${JSON.stringify(iss.input)} is not an IP address or a prefix (IPv4 /16 or longer)`,
+});
+const mac = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i, 'expected a MAC address such as 0a:1b:2c:3d:4e:5f');
 const zoneName = z.string().regex(/^[a-z0-9-]+$/, 'zone must look like us-east-1a');
 
 export const SubnetSchema = z.object({
@@ -62,7 +67,8 @@ export const TopologyFileSchema = z.object({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'region must look like us-east-1').optional(),
   subnets: z.array(SubnetSchema).default([]),
   public_ips: z.array(PublicIpSchema).default([]),
-  local_ips: z.array(ip).default([]),
+  local_ips: z.array(localAddress).default([]),
+  local_macs: z.array(mac).optional(),
   route_tables: z.array(RouteTableSchema).default([]),
   prefix_lists: z.array(PrefixListSchema).default([]),
   nat_gateways: z.array(NatGatewaySchema).default([]),

@@ -90,6 +90,8 @@ export class Topology {
   readonly publicIpCount: number;
   readonly ipRangePrefixCount: number;
   readonly localIps: string[];
+  /** MACs of this host's ENIs (IMDS): live capture covers the interfaces that carry them. */
+  readonly localMacs: string[];
 
   private readonly classIndex = new Map<string, number>();
   private readonly zoneIndex = new Map<string, number>([['', 0]]);
@@ -157,6 +159,7 @@ export class Topology {
     this.publicIpCount = file?.public_ips.length ?? 0;
     this.ipRangePrefixCount = ipRangePrefixes.length;
     this.localIps = file?.local_ips ?? [];
+    this.localMacs = file?.local_macs ?? [];
     // one lookup gives both the rule's class and the route cell: their pairs are classes of their own
     const overlay = cells.length === 0 ? undefined : { prefixes: cells, combine: (cls: number, cell: number) => (cell === 0 ? cls : this.withCell(cls, cell)) };
     this.table4 = new PrefixTable4(prefixes, overlay);

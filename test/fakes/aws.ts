@@ -43,7 +43,7 @@ export interface ImdsData {
   zone: string;
   zoneId: string;
   instanceId: string;
-  interfaces: { mac: string; vpcId: string; subnetId: string; subnet4: string; subnet6?: string; vpc4: string; local4: string[]; local6?: string[]; public4?: string[] }[];
+  interfaces: { mac: string; vpcId: string; subnetId: string; subnet4: string; subnet6?: string; vpc4: string; local4: string[]; local6?: string[]; public4?: string[]; prefix4?: string[]; prefix6?: string[] }[];
 }
 
 export class FakeImds extends FakeServer {
@@ -75,6 +75,8 @@ export class FakeImds extends FakeServer {
       t.set(`${b}local-ipv4s`, i.local4.join('\n'));
       if (i.local6) t.set(`${b}ipv6s`, i.local6.join('\n'));
       if (i.public4) t.set(`${b}public-ipv4s`, i.public4.join('\n'));
+      if (i.prefix4) t.set(`${b}ipv4-prefix`, i.prefix4.join('\n'));
+      if (i.prefix6) t.set(`${b}ipv6-prefix`, i.prefix6.join('\n'));
     }
     return t;
   }

@@ -8,12 +8,12 @@ import type { RemoteTable } from '../../engine/remote-table.js';
 import type { NameCache } from '../../decode/dns.js';
 import { ipv4ToString, ipv6WordsToString } from '../../topology/ip.js';
 import { HeavyHitters, type Folded } from '../heavy-hitters.js';
-import { OTHER_REMOTE, seriesKey, TopKRemotes, type RemoteLabels } from '../top-k.js';
+import { OTHER_REMOTE, REMOTE_SHAPE, seriesKey, TopKRemotes, type RemoteLabels } from '../top-k.js';
 
 export class RemotesFamily {
   private readonly counter: client.Counter<keyof RemoteLabels>;
   private readonly topK: TopKRemotes;
-  private heavy: HeavyHitters | undefined;
+  private heavy: HeavyHitters<RemoteLabels> | undefined;
 
   constructor(
     registers: client.Registry[],
@@ -32,7 +32,7 @@ export class RemotesFamily {
 
   /** Rank over the whole run instead of per flush (analyze), in a summary of `capacity` entries. */
   accumulate(capacity: number): void {
-    this.heavy = new HeavyHitters(capacity, this.costOf);
+    this.heavy = new HeavyHitters(capacity, this.costOf, REMOTE_SHAPE);
   }
 
   get folded(): Folded {

@@ -1,0 +1,167 @@
+// The pods of this node, from the API server: list, then watch from the list's resourceVersion (with
+// bookmarks), and list again when the server says the version is gone (410). A watch that breaks is
+// re-established with backoff; the state is a metric. Config: the service account in a pod, else
+// KUBECONFIG (@kubernetes/client-node's loadFromDefault).
+import type { Logger } from '../log.js';
+import { podInfo, type OwnerLookup, type PodInfo, type PodObject } from './pods.js';
+
+export interface PodWatchHealth {
+  /** 1 while a watch stream is open after a successful list. */
+  up(v: 0 | 1): void;
+  /** Lists done (the first, and each after a 410 or a failure). */
+  listed(): void;
+  /** Watches that ended in an error, by reason. */
+  failed(reason: string): void;
+  pods(n: number): void;
+}
+
+interface WatchEvent {
+  type: string;
+  object: PodObject & { code?: number; message?: string };
+}
+
+class Gone extends Error {}
+
+const MAX_BACKOFF_MS = 30_000;
+
+export class PodWatcher {
+  private readonly pods = new Map<string, PodInfo>();
+  private resourceVersion = '';
+  private stopped = false;
+  private abort: AbortController | undefined;
+  private emitTimer: NodeJS.Timeout | undefined;
+  private readonly owners = new Map<string, { kind: string; name: string } | undefined>();
+  /** The event queue: pods are described one at a time, in order (an owner lookup may wait). */
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly nodeName: string,
+    private readonly log: Logger,
+    private readonly onPods: (pods: PodInfo[]) => void,
+    private readonly health: PodWatchHealth,
+  ) {}
+
+  async start(): Promise<void> {
+    const k8s = await import('@kubernetes/client-node');
+    const kc = new k8s.KubeConfig();
+    kc.loadFromDefault();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const batch = kc.makeApiClient(k8s.BatchV1Api);
+    const watch = new k8s.Watch(kc);
+    const fieldSelector = `spec.nodeName=${this.nodeName}`;
+    const lookup: OwnerLookup = async (kind, namespace, name) => {
+      const key = `${kind}/${namespace}/${name}`;
+      if (this.owners.has(key)) return this.owners.get(key);
+      const obj = kind === 'ReplicaSet' ? await apps.readNamespacedReplicaSet({ name, namespace }) : await batch.readNamespacedJob({ name, namespace });
+      const ref = obj.metadata?.ownerReferences?.find((r) => r.controller) ?? obj.metadata?.ownerReferences?.[0];
+      const owner = ref ? { kind: ref.kind, name: ref.name } : { kind, name };
+      if (this.owners.size > 4096) this.owners.clear();
+      this.owners.set(key, owner);
+      return owner;
+    };
+    const describe = async (p: PodObject): Promise<void> => {
+      const uid = p.metadata?.uid ?? `${p.metadata?.namespace}/${p.metadata?.name}`;
+      const phase = p.status?.phase;
+      // a finished pod's address goes back to the pool: it is not the pod's any more
+      if (phase === 'Succeeded' || phase === 'Failed') {
+        this.pods.delete(uid);
+        return;
+      }
+      const info = await podInfo(p, lookup);
+      if (info) this.pods.set(uid, info);
+    };
+
+    const list = async (): Promise<void> => {
+      const res = await core.listPodForAllNamespaces({ fieldSelector });
+      this.pods.clear();
+      for (const p of res.items) await describe(p as PodObject);
+      this.resourceVersion = res.metadata?.resourceVersion ?? '';
+      this.health.listed();
+      this.emit();
+    };
+
+    const watchOnce = (): Promise<void> =>
+      new Promise((resolve, reject) => {
+        let settled = false;
+        const finish = (err: unknown): void => {
+          if (settled) return;
+          settled = true;
+          // events still being described land before the next list or watch
+          void this.chain.then(() => (err ? reject(err) : resolve()));
+        };
+        const onEvent = (type: string, obj: WatchEvent['object']): void => {
+          if (type === 'ERROR') {
+            if (obj.code === 410) {
+              this.resourceVersion = '';
+              finish(new Gone(obj.message ?? 'resourceVersion too old'));
+            } else {
+              finish(new Error(`watch error ${obj.code ?? ''}: ${obj.message ?? ''}`));
+            }
+            this.abort?.abort();
+            return;
+          }
+          const rv = obj.metadata?.resourceVersion;
+          this.chain = this.chain.then(async () => {
+            if (type === 'ADDED' || type === 'MODIFIED') await describe(obj);
+            else if (type === 'DELETED') this.pods.delete(obj.metadata?.uid ?? `${obj.metadata?.namespace}/${obj.metadata?.name}`);
+            if (rv) this.resourceVersion = rv;
+            if (type !== 'BOOKMARK') this.emit();
+          });
+        };
+        watch
+          .watch('/api/v1/pods', { fieldSelector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 }, onEvent, (err: unknown) => {
+            const code = (err as { statusCode?: number } | null)?.statusCode;
+            if (code === 410) {
+              this.resourceVersion = '';
+              finish(new Gone('resourceVersion too old'));
+            } else {
+              finish(err && (err as Error).name !== 'AbortError' ? err : null);
+            }
+          })
+          .then((c: AbortController) => (this.abort = c), finish);
+      });
+
+    let backoff = 1000;
+    const loop = async (): Promise<void> => {
+      while (!this.stopped) {
+        try {
+          if (this.resourceVersion === '') await list();
+          this.health.up(1);
+          await watchOnce();
+          backoff = 1000;
+        } catch (e) {
+          if (this.stopped) return;
+          this.health.up(0);
+          if (e instanceof Gone) {
+            this.health.failed('gone');
+            this.log.info(`pod watch: ${e.message}; listing again`, {});
+            continue;
+          }
+          const message = (e as Error).message?.split('\n')[0] ?? String(e);
+          this.health.failed('error');
+          this.log.warn(`pod watch of node ${this.nodeName} failed: ${message}; again in ${backoff / 1000}s (pods known so far are kept)`, { node: this.nodeName });
+          await new Promise((r) => setTimeout(r, backoff).unref());
+          backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        }
+      }
+    };
+    void loop();
+  }
+
+  /** Pods changed: tell the owner once per burst (a list is many changes). */
+  private emit(): void {
+    if (this.emitTimer) return;
+    this.emitTimer = setTimeout(() => {
+      this.emitTimer = undefined;
+      this.health.pods(this.pods.size);
+      this.onPods([...this.pods.values()]);
+    }, 50);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+    if (this.emitTimer) clearTimeout(this.emitTimer);
+  }
+}

@@ -1,0 +1,33 @@
+// `analyze --pods FILE`: the output of `kubectl get pods -A -o json` (a List of Pods; one Pod is
+// taken too), so that an offline capture is attributed by local IP as the live exporter does.
+import { z } from 'zod';
+import { loadStructuredFile } from '../config/files.js';
+import { podInfo, type PodInfo, type PodObject } from './pods.js';
+
+const pod = z.looseObject({
+  metadata: z.looseObject({ name: z.string(), namespace: z.string().optional() }),
+  spec: z.looseObject({}).optional(),
+  status: z.looseObject({}).optional(),
+});
+
+const podsFile = z.union([z.looseObject({ items: z.array(pod) }), pod.extend({ kind: z.literal('Pod') })]);
+
+export async function loadPodsFile(path: string): Promise<PodInfo[]> {
+  const data = loadStructuredFile('--pods', path, podsFile);
+  const items = ('items' in data ? data.items : [data]) as PodObject[];
+  const out: PodInfo[] = [];
+  for (const p of items) {
+    const info = await podInfo(p);
+    if (info) out.push(info);
+  }
+  return out;
+}
+
+/**
+ * The pods a capture of hosts with `localIps` saw as local: those on one of these hosts (by hostIP)
+ * and those whose own address is local (a capture inside a pod).
+ */
+export function podsOfHost(pods: readonly PodInfo[], localIps: readonly string[]): PodInfo[] {
+  const local = new Set(localIps);
+  return pods.filter((p) => local.has(p.hostIp) || p.ips.some((ip) => local.has(ip)));
+}

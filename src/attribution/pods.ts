@@ -1,0 +1,109 @@
+// Pods as the API server (or `kubectl get pods -A -o json`) describes them: their IPs, their containers,
+// and their top owner (DESIGN "Which component": ReplicaSet → Deployment, Job → CronJob, StatefulSet,
+// DaemonSet, else the pod itself).
+import type { Owner } from './sockets.js';
+import type { WorkloadKind } from './workloads.js';
+
+/** The fields of a v1 Pod that attribution reads (same shape in the API's JSON and kubectl's). */
+export interface PodObject {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+    resourceVersion?: string;
+  };
+  spec?: { nodeName?: string; hostNetwork?: boolean };
+  status?: {
+    podIP?: string;
+    podIPs?: { ip?: string }[];
+    hostIP?: string;
+    phase?: string;
+    containerStatuses?: { containerID?: string }[];
+    initContainerStatuses?: { containerID?: string }[];
+    ephemeralContainerStatuses?: { containerID?: string }[];
+  };
+}
+
+export interface PodInfo {
+  uid: string;
+  namespace: string;
+  name: string;
+  nodeName: string;
+  hostIp: string;
+  /** The pod's own addresses; none for host-network pods (they share the node's). */
+  ips: string[];
+  hostNetwork: boolean;
+  owner: Owner;
+  /** Container IDs without the runtime prefix ("containerd://"). */
+  containerIds: string[];
+}
+
+/** What an owner reference's owner is, asked of the API server (ReplicaSet's and Job's owners). */
+export type OwnerLookup = (kind: 'ReplicaSet' | 'Job', namespace: string, name: string) => Promise<{ kind: string; name: string } | undefined>;
+
+const TOP_KINDS: Record<string, WorkloadKind> = {
+  Deployment: 'Deployment',
+  StatefulSet: 'StatefulSet',
+  DaemonSet: 'DaemonSet',
+  Job: 'Job',
+  CronJob: 'CronJob',
+  ReplicaSet: 'ReplicaSet',
+};
+
+/**
+ * Without the API server (a --pods file, or a lookup that failed), the owner's owner from names: a
+ * ReplicaSet of a Deployment is named DEPLOYMENT-<pod-template-hash>, a CronJob's Job CRONJOB-<minutes>.
+ */
+function ownerFromNames(kind: string, name: string, labels: Record<string, string>): { kind: string; name: string } {
+  const hash = labels['pod-template-hash'];
+  if (kind === 'ReplicaSet' && hash && name.endsWith(`-${hash}`)) return { kind: 'Deployment', name: name.slice(0, -hash.length - 1) };
+  const cron = /^(.+)-\d{8,10}$/.exec(name);
+  if (kind === 'Job' && cron) return { kind: 'CronJob', name: cron[1] };
+  return { kind, name };
+}
+
+export async function topOwner(pod: PodObject, lookup?: OwnerLookup): Promise<Owner> {
+  const meta = pod.metadata ?? {};
+  const namespace = meta.namespace ?? '';
+  const ref = (meta.ownerReferences ?? []).find((r) => r.controller) ?? meta.ownerReferences?.[0];
+  if (!ref?.kind || !ref.name) return { kind: 'Pod', namespace, name: meta.name ?? '' };
+  let top: { kind: string; name: string } = { kind: ref.kind, name: ref.name };
+  if (ref.kind === 'ReplicaSet' || ref.kind === 'Job') {
+    let asked: { kind: string; name: string } | undefined;
+    if (lookup) {
+      try {
+        asked = await lookup(ref.kind, namespace, ref.name);
+      } catch {
+        asked = undefined;
+      }
+    }
+    top = asked ?? ownerFromNames(ref.kind, ref.name, meta.labels ?? {});
+  }
+  const kind = TOP_KINDS[top.kind];
+  // an owner of another kind (a custom controller): the pod is the unit people know
+  return kind ? { kind, namespace, name: top.name } : { kind: 'Pod', namespace, name: meta.name ?? '' };
+}
+
+export async function podInfo(pod: PodObject, lookup?: OwnerLookup): Promise<PodInfo | undefined> {
+  const meta = pod.metadata;
+  if (!meta?.name) return undefined;
+  const status = pod.status ?? {};
+  const hostNetwork = pod.spec?.hostNetwork === true;
+  const ips = [...new Set([status.podIP, ...(status.podIPs ?? []).map((p) => p.ip)].filter((ip): ip is string => !!ip))];
+  const containerIds = [...(status.containerStatuses ?? []), ...(status.initContainerStatuses ?? []), ...(status.ephemeralContainerStatuses ?? [])]
+    .map((c) => c.containerID?.replace(/^[a-z-]+:\/\//, '') ?? '')
+    .filter((id) => id !== '');
+  return {
+    uid: meta.uid ?? `${meta.namespace}/${meta.name}`,
+    namespace: meta.namespace ?? '',
+    name: meta.name,
+    nodeName: pod.spec?.nodeName ?? '',
+    hostIp: status.hostIP ?? '',
+    ips: hostNetwork ? [] : ips.filter((ip) => ip !== status.hostIP),
+    hostNetwork,
+    owner: await topOwner(pod, lookup),
+    containerIds,
+  };
+}

@@ -1,0 +1,193 @@
+// Socket → owner, as `ss -p` and nethogs find it: the flow's 5-tuple in /proc/net/{tcp,udp}{,6} gives
+// the socket's inode, /proc/PID/fd/* links name the process holding "socket:[inode]", and its comm
+// and cgroup say what it is (a systemd unit, a container of a pod, or a process by name). Runs off the
+// hot path, once per new flow, in batches.
+import { endianness } from 'node:os';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type { WorkloadKind } from './workloads.js';
+
+export interface SocketKey {
+  family: 4 | 6;
+  proto: number;
+  /** Addresses as four 32-bit words in network order (IPv4: word 0). */
+  local: Uint32Array;
+  remote: Uint32Array;
+  localPort: number;
+  remotePort: number;
+}
+
+export interface Owner {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+}
+
+const LITTLE = endianness() === 'LE';
+
+/** A /proc/net address word (host byte order, hex) as a network-order number. */
+function word(hex: string): number {
+  const v = parseInt(hex, 16) >>> 0;
+  return LITTLE ? (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0 : v;
+}
+
+function addrKey(family: 4 | 6, w: ArrayLike<number>, port: number): string {
+  return family === 4 ? `${w[0] >>> 0}:${port}` : `${w[0] >>> 0},${w[1] >>> 0},${w[2] >>> 0},${w[3] >>> 0}:${port}`;
+}
+
+/** Parse "0100007F:1F90" or a 32-digit IPv6 form; IPv4-mapped IPv6 becomes IPv4. */
+function parseAddr(text: string): { family: 4 | 6; words: number[]; port: number } {
+  const [hex, portHex] = text.split(':');
+  const port = parseInt(portHex, 16);
+  if (hex.length === 8) return { family: 4, words: [word(hex)], port };
+  const words = [0, 1, 2, 3].map((i) => word(hex.slice(i * 8, i * 8 + 8)));
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) return { family: 4, words: [words[3]], port };
+  return { family: 6, words, port };
+}
+
+/** The sockets of this network namespace: 5-tuple → inode, with listeners and unconnected UDP apart. */
+export class SocketTable {
+  private readonly exact = new Map<string, number>();
+  private readonly bound = new Map<string, number>();
+
+  constructor(procNet = '/proc/self/net') {
+    for (const [file, proto] of [
+      ['tcp', 6],
+      ['tcp6', 6],
+      ['udp', 17],
+      ['udp6', 17],
+    ] as const) {
+      let text: string;
+      try {
+        text = readFileSync(`${procNet}/${file}`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f.length < 10) continue;
+        const inode = Number(f[9]);
+        if (!inode) continue; // TIME_WAIT: nobody holds it
+        const l = parseAddr(f[1]);
+        const r = parseAddr(f[2]);
+        if (r.port === 0) {
+          this.bound.set(`${proto}|${l.family}|${addrKey(l.family, l.words, l.port)}`, inode);
+        } else {
+          this.exact.set(`${proto}|${addrKey(l.family, l.words, l.port)}|${addrKey(r.family, r.words, r.port)}`, inode);
+        }
+      }
+    }
+  }
+
+  /** The inode of the socket of a flow: its connected socket, else the listener or unconnected socket of its local port. */
+  inodeOf(k: SocketKey): number | undefined {
+    const exact = this.exact.get(`${k.proto}|${addrKey(k.family, k.local, k.localPort)}|${addrKey(k.family, k.remote, k.remotePort)}`);
+    if (exact !== undefined) return exact;
+    const any = k.family === 4 ? [0] : [0, 0, 0, 0];
+    return (
+      this.bound.get(`${k.proto}|${k.family}|${addrKey(k.family, k.local, k.localPort)}`) ??
+      this.bound.get(`${k.proto}|${k.family}|${addrKey(k.family, any, k.localPort)}`) ??
+      // a dual-stack listener on [::] takes IPv4 too
+      (k.family === 4 ? this.bound.get(`${k.proto}|6|${addrKey(6, [0, 0, 0, 0], k.localPort)}`) : undefined)
+    );
+  }
+}
+
+/** Which process holds each socket inode, by one walk of /proc/PID/fd. */
+export function socketHolders(wanted: ReadonlySet<number>, proc = '/proc'): Map<number, number> {
+  const found = new Map<number, number>();
+  let pids: string[];
+  try {
+    pids = readdirSync(proc).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return found;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`${proc}/${pid}/fd`);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`${proc}/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (!link.startsWith('socket:[')) continue;
+      const inode = Number(link.slice(8, -1));
+      if (wanted.has(inode) && !found.has(inode)) {
+        found.set(inode, Number(pid));
+        if (found.size === wanted.size) return found;
+      }
+    }
+  }
+  return found;
+}
+
+const CONTAINER_ID = /([0-9a-f]{64})/;
+
+/** The cgroup path that says what a process runs in: cgroup v2's, else v1's systemd hierarchy. */
+export function cgroupPath(text: string): string {
+  let v1 = '';
+  let any = '';
+  for (const line of text.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === '0' && m[2] === '' && m[3] !== '/') return m[3];
+    if (m[2] === 'name=systemd') v1 = m[3];
+    if (m[3] !== '/' && any === '') any = m[3];
+  }
+  return v1 !== '' && v1 !== '/' ? v1 : any;
+}
+
+/** What the cgroup says: a container ID (64 hex digits in the path) and the systemd service, if any. */
+export function describeCgroup(text: string): { containerId?: string; unit?: string } {
+  const path = cgroupPath(text);
+  const out: { containerId?: string; unit?: string } = {};
+  for (const line of text.split('\n')) {
+    const m = CONTAINER_ID.exec(line);
+    if (m) {
+      out.containerId = m[1];
+      break;
+    }
+  }
+  const units = path.split('/').filter((c) => c.endsWith('.service'));
+  if (units.length > 0) out.unit = units[units.length - 1];
+  return out;
+}
+
+export interface ProcessInfo {
+  comm: string;
+  containerId?: string;
+  unit?: string;
+}
+
+export function processInfo(pid: number, proc = '/proc'): ProcessInfo | undefined {
+  try {
+    const comm = readFileSync(`${proc}/${pid}/comm`, 'utf8').trim();
+    let cgroup = '';
+    try {
+      cgroup = readFileSync(`${proc}/${pid}/cgroup`, 'utf8');
+    } catch {
+      // no cgroup file: name only
+    }
+    return { comm, ...describeCgroup(cgroup) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The owner of a process (DESIGN "Which component"): the pod of its container when the API server
+ * knows it, else its systemd service, else its name.
+ */
+export function ownerOf(p: ProcessInfo, podOfContainer: (id: string) => Owner | undefined): Owner {
+  if (p.containerId) {
+    const pod = podOfContainer(p.containerId);
+    if (pod) return pod;
+  }
+  if (p.unit) return { kind: 'systemd_unit', namespace: '', name: p.unit };
+  return { kind: 'process', namespace: '', name: p.comm };
+}

@@ -1,0 +1,19 @@
+// The pod watch's health: whether it is up, how often it listed and failed, how many pods it knows.
+import client from 'prom-client';
+import type { PodWatchHealth } from '../../attribution/kube-pods.js';
+
+export function kubernetesFamily(registry: client.Registry): PodWatchHealth {
+  const registers = [registry];
+  const up = new client.Gauge({ name: 'aztraffic_kubernetes_watch_up', help: "1 while the watch of this node's pods is established (after a successful list), else 0.", registers });
+  const lists = new client.Counter({ name: 'aztraffic_kubernetes_lists_total', help: "Lists of this node's pods: the first, and each after the watch's resourceVersion expired (410) or failed.", registers });
+  const failures = new client.Counter({ name: 'aztraffic_kubernetes_watch_failures_total', help: 'Pod watches that ended in an error, by reason (gone: 410, listed again; error: retried with backoff).', labelNames: ['reason'], registers });
+  const pods = new client.Gauge({ name: 'aztraffic_kubernetes_pods', help: 'Pods of this node known from the API server.', registers });
+  up.set(0);
+  for (const reason of ['gone', 'error']) failures.inc({ reason }, 0);
+  return {
+    up: (v) => up.set(v),
+    listed: () => lists.inc(),
+    failed: (reason) => failures.inc({ reason }),
+    pods: (n) => pods.set(n),
+  };
+}

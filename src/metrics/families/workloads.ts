@@ -1,0 +1,97 @@
+// aztraffic_workload_bytes_total: bytes by the local owner of their socket or address (DESIGN "Which
+// component"), bounded to the top K workloads by cost then bytes, the rest as workload="other".
+// Live: chosen at every flush (TopK); analyze: over the whole capture (HeavyHitters).
+import client from 'prom-client';
+import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
+import type { Workloads } from '../../attribution/workloads.js';
+import type { Engine } from '../../engine/engine.js';
+import { HeavyHitters } from '../heavy-hitters.js';
+import { TopK, type SeriesShape } from '../top-k.js';
+
+export interface WorkloadLabels {
+  direction: string;
+  category: string;
+  namespace: string;
+  workload: string;
+  workload_kind: string;
+}
+
+export const OTHER_WORKLOAD_NAME = 'other';
+
+const SHAPE: SeriesShape<WorkloadLabels> = {
+  key: (l) => `${l.direction}\u0000${l.category}\u0000${l.namespace}\u0000${l.workload}\u0000${l.workload_kind}`,
+  other: (l) => ({ direction: l.direction, category: l.category, namespace: '', workload: OTHER_WORKLOAD_NAME, workload_kind: 'other' }),
+  isOther: (l) => l.workload_kind === 'other',
+};
+
+export class WorkloadsFamily {
+  private readonly counter: client.Counter<keyof WorkloadLabels>;
+  private readonly lookups: client.Counter<'result'>;
+  private readonly topK: TopK<WorkloadLabels>;
+  private heavy: HeavyHitters<WorkloadLabels> | undefined;
+
+  constructor(
+    registers: client.Registry[],
+    private readonly k: number,
+    private readonly costOf: (labels: WorkloadLabels, bytes: number) => number,
+  ) {
+    this.counter = new client.Counter({
+      name: 'aztraffic_workload_bytes_total',
+      help: `IP-layer bytes by the local owner of their socket or address (pod's top owner, systemd unit or process); top ${k} workloads by cost, the rest as workload="other".`,
+      labelNames: ['direction', 'category', 'namespace', 'workload', 'workload_kind'],
+      registers,
+    });
+    this.lookups = new client.Counter({
+      name: 'aztraffic_workload_lookups_total',
+      help: 'New flows of the host\'s own addresses looked up to a socket owner, by result (unknown: the socket closed first, or no permission; table_full: the flow table was full).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.topK = new TopK(k, costOf, SHAPE);
+  }
+
+  /** Rank over the whole run instead of per flush (analyze). */
+  accumulate(capacity: number): void {
+    this.heavy = new HeavyHitters(capacity, this.costOf, SHAPE);
+  }
+
+  lookup(result: 'found' | 'unknown' | 'table_full', n = 1): void {
+    this.lookups.inc({ result }, n);
+  }
+
+  take(engine: Engine, workloads: Workloads): void {
+    const deltas = new Map<string, { labels: WorkloadLabels; bytes: number }>();
+    engine.drainWorkloads((w, dir, cat, bytes) => {
+      const wl = workloads.get(w);
+      const labels: WorkloadLabels = {
+        direction: DIRECTION_NAMES[dir],
+        category: CATEGORY_NAMES[cat],
+        namespace: wl.namespace,
+        workload: wl.name,
+        workload_kind: wl.kind,
+      };
+      const key = SHAPE.key(labels);
+      const d = deltas.get(key);
+      if (d) d.bytes += bytes;
+      else deltas.set(key, { labels, bytes });
+    });
+    if (this.heavy) {
+      for (const d of deltas.values()) this.heavy.add(d.labels, d.bytes);
+      return;
+    }
+    const spilled = [...deltas.entries()].filter(([, d]) => SHAPE.isOther(d.labels));
+    for (const [key] of spilled) deltas.delete(key);
+    this.topK.flush(
+      deltas,
+      spilled.map(([, d]) => d),
+      { inc: (labels, v) => this.counter.inc(labels, v), remove: (labels) => this.counter.remove(labels) },
+    );
+  }
+
+  /** analyze: the top K of the whole run get their series, the rest "other". */
+  settle(): void {
+    if (!this.heavy) return;
+    const { top, other } = this.heavy.take(this.k);
+    for (const t of [...top, ...other]) this.counter.inc(t.labels, t.bytes);
+  }
+}
