@@ -27,6 +27,7 @@ const MAX_BACKOFF_MS = 30_000;
 export class PodWatcher {
   private readonly pods = new Map<string, PodInfo>();
   private resourceVersion = '';
+  private listedAt = 0;
   private stopped = false;
   private abort: AbortController | undefined;
   private emitTimer: NodeJS.Timeout | undefined;
@@ -77,6 +78,7 @@ export class PodWatcher {
       this.pods.clear();
       for (const p of res.items) await describe(p as PodObject);
       this.resourceVersion = res.metadata?.resourceVersion ?? '';
+      this.listedAt = Date.now();
       this.health.listed();
       this.emit();
     };
@@ -136,6 +138,8 @@ export class PodWatcher {
           if (e instanceof Gone) {
             this.health.failed('gone');
             this.log.info(`pod watch: ${e.message}; listing again`, {});
+            // a server that answers every fresh list with 410 must not be listed in a tight loop
+            if (Date.now() - this.listedAt < 1000) await new Promise((r) => setTimeout(r, 1000).unref());
             continue;
           }
           const message = (e as Error).message?.split('\n')[0] ?? String(e);

@@ -1,0 +1,121 @@
+// The pods of this node from a fake API server in the real wire format, reached only through
+// KUBECONFIG with @kubernetes/client-node: list, watch from the list's version (bookmarks asked for
+// and followed), add/update/delete, a watch that ends and resumes from the last version, a 410 that
+// forces a relist, and an API server that is down for a while.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PodWatcher } from '../src/attribution/kube-pods.js';
+import type { PodInfo } from '../src/attribution/pods.js';
+import { Logger } from '../src/log.js';
+import { deploymentPod, FakeKube, type Pod } from './fakes/kube.js';
+import { tempDir } from './helpers.js';
+import { until } from './netns.js';
+
+const dir = tempDir();
+const kube = new FakeKube();
+let pods: PodInfo[] = [];
+const health = { up: 0, lists: 0, gone: 0, error: 0, pods: 0 };
+let watcher: PodWatcher;
+
+const web = (name: string, ip: string, node = 'node-a'): Pod => deploymentPod({ name, namespace: 'shop', deployment: 'web', hash: '5d9f7c8b4', node, ip, hostIp: '10.0.1.5' });
+const byName = (): Record<string, string> => Object.fromEntries(pods.map((p) => [`${p.namespace}/${p.name}`, `${p.owner.kind}/${p.owner.name} ${p.ips.join(',')}`]));
+const lastWatch = (): URLSearchParams => kube.requests.filter((r) => r.query.get('watch') === 'true').at(-1)!.query;
+
+describe('pods of this node from the API server (list + watch)', () => {
+  beforeAll(async () => {
+    await kube.start(dir);
+    kube.setOwner('ReplicaSet', 'shop', 'web-5d9f7c8b4', { kind: 'Deployment', name: 'web' });
+    kube.setOwner('Job', 'batch', 'report-29112026', { kind: 'CronJob', name: 'report' });
+    kube.add(web('web-5d9f7c8b4-aaaaa', '10.0.1.20'));
+    kube.add(web('web-5d9f7c8b4-bbbbb', '10.0.1.21', 'node-b'));
+    const job: Pod = {
+      metadata: { name: 'report-29112026-x1', namespace: 'batch', uid: 'uid-job-pod', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'report-29112026', uid: 'u', controller: true }] },
+      spec: { nodeName: 'node-a', containers: [{ name: 'c', image: 'i' }] },
+      status: { phase: 'Running', hostIP: '10.0.1.5', podIP: '10.0.1.30' },
+    };
+    kube.add(job);
+    // a ReplicaSet the API server does not know (deleted meanwhile): the name still tells its Deployment
+    kube.add(deploymentPod({ name: 'api-7c9d-zzzzz', namespace: 'shop', deployment: 'api', hash: '7c9d', node: 'node-a', ip: '10.0.1.40', hostIp: '10.0.1.5' }));
+    const config = join(dir, 'kubeconfig');
+    writeFileSync(config, kube.kubeconfig());
+    process.env.KUBECONFIG = config;
+    watcher = new PodWatcher('node-a', new Logger(), (p) => (pods = p), {
+      up: (v) => (health.up = v),
+      listed: () => health.lists++,
+      failed: (r) => (r === 'gone' ? health.gone++ : health.error++),
+      pods: (n) => (health.pods = n),
+    });
+    await watcher.start();
+  });
+
+  afterAll(async () => {
+    watcher.stop();
+    await kube.stop();
+  });
+
+  it('lists the pods of its node only, each with its top owner', async () => {
+    await until('listed', async () => (pods.length === 3 ? true : undefined));
+    expect(byName()).toEqual({
+      'shop/web-5d9f7c8b4-aaaaa': 'Deployment/web 10.0.1.20',
+      'batch/report-29112026-x1': 'CronJob/report 10.0.1.30',
+      'shop/api-7c9d-zzzzz': 'Deployment/api 10.0.1.40',
+    });
+    const list = kube.requests.find((r) => r.path === '/api/v1/pods' && r.query.get('watch') !== 'true')!;
+    expect(list.query.get('fieldSelector')).toBe('spec.nodeName=node-a');
+    expect(health).toMatchObject({ up: 1, lists: 1, pods: 3 });
+  });
+
+  it('watches from the list version with bookmarks, and follows adds, updates and deletes', async () => {
+    await until('watching', async () => (kube.openWatches === 1 ? true : undefined));
+    expect(lastWatch().get('allowWatchBookmarks')).toBe('true');
+    expect(lastWatch().get('fieldSelector')).toBe('spec.nodeName=node-a');
+    kube.add(web('web-5d9f7c8b4-ccccc', '10.0.1.22'));
+    await until('added', async () => (byName()['shop/web-5d9f7c8b4-ccccc'] ? true : undefined));
+    const moved = web('web-5d9f7c8b4-ccccc', '10.0.1.23');
+    kube.update(moved);
+    await until('updated', async () => (byName()['shop/web-5d9f7c8b4-ccccc'] === 'Deployment/web 10.0.1.23' ? true : undefined));
+    kube.remove('uid-shop-web-5d9f7c8b4-aaaaa');
+    await until('deleted', async () => (byName()['shop/web-5d9f7c8b4-aaaaa'] === undefined ? true : undefined));
+    // a finished pod's address is not its own any more
+    kube.update({ ...web('web-5d9f7c8b4-ccccc', '10.0.1.23'), status: { phase: 'Succeeded' } });
+    await until('finished', async () => (byName()['shop/web-5d9f7c8b4-ccccc'] === undefined ? true : undefined));
+  });
+
+  it('a watch that ends resumes from the last version it saw, bookmarks included', async () => {
+    kube.bookmark();
+    await new Promise((r) => setTimeout(r, 200));
+    const watchesBefore = kube.requests.filter((r) => r.query.get('watch') === 'true').length;
+    kube.dropWatches();
+    await until('watching again', async () => (kube.requests.filter((r) => r.query.get('watch') === 'true').length > watchesBefore && kube.openWatches === 1 ? true : undefined));
+    // the bookmark's version (the newest), not the list's: nothing is listed again
+    expect(lastWatch().get('resourceVersion')).toBe(String(kube.version));
+    expect(health.lists).toBe(1);
+    kube.add(web('web-5d9f7c8b4-ddddd', '10.0.1.24'));
+    await until('seen after resuming', async () => (byName()['shop/web-5d9f7c8b4-ddddd'] ? true : undefined));
+  });
+
+  it('410 Gone: lists again, and what changed meanwhile is seen', async () => {
+    kube.dropWatches();
+    kube.remove('uid-shop-web-5d9f7c8b4-ddddd');
+    kube.add(web('web-5d9f7c8b4-eeeee', '10.0.1.25'));
+    kube.compact();
+    await until('relisted', async () => (health.lists === 2 && health.gone >= 1 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(health.lists).toBe(2);
+    await until('state after relist', async () => (byName()['shop/web-5d9f7c8b4-eeeee'] && !byName()['shop/web-5d9f7c8b4-ddddd'] ? true : undefined));
+    expect(health.up).toBe(1);
+  });
+
+  it('an API server that is down: the watch is down (a metric), pods are kept, and it comes back', async () => {
+    const known = pods.length;
+    kube.failing = true;
+    kube.compact();
+    kube.dropWatches();
+    await until('down', async () => (health.up === 0 && health.error >= 1 ? true : undefined));
+    expect(pods.length).toBe(known);
+    kube.failing = false;
+    kube.add(web('web-5d9f7c8b4-fffff', '10.0.1.26'));
+    await until('back', async () => (health.up === 1 && byName()['shop/web-5d9f7c8b4-fffff'] ? true : undefined), 20_000);
+  });
+});
