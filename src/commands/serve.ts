@@ -159,7 +159,9 @@ export async function serve(o: ServeOptions): Promise<Running> {
         }
       }
     }
-    locals = localIps();
+    const now = localIps();
+    if (now.join() !== locals.join()) log.info(`local addresses changed: ${now.join(', ')}`, { interface: [...captures.keys()].join(',') });
+    locals = now;
     pipeline.setLocalIps(locals);
   });
   await manager.start();

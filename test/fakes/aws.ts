@@ -5,9 +5,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+async function listen(server: Server, host: string): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  return `http://${host}:${(server.address() as AddressInfo).port}`;
 }
 
 function body(req: IncomingMessage): Promise<string> {
@@ -25,8 +25,9 @@ abstract class FakeServer {
 
   protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 
-  async start(): Promise<this> {
-    this.url = await listen(this.server);
+  /** Listen on a free port of `host` (loopback, or a test's veth address a namespace can reach). */
+  async start(host = '127.0.0.1'): Promise<this> {
+    this.url = await listen(this.server, host);
     return this;
   }
 

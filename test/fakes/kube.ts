@@ -49,16 +49,16 @@ export class FakeKube {
   private server: Server | undefined;
   private ca = '';
 
-  /** Serve on a free loopback port with a self-signed certificate made in `dir`. */
-  async start(dir: string): Promise<this> {
+  /** Serve on a free port of `host` with a self-signed certificate made in `dir`. */
+  async start(dir: string, host = '127.0.0.1'): Promise<this> {
     const key = join(dir, 'kube-api.key');
     const cert = join(dir, 'kube-api.crt');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=kube-apiserver', '-addext', `subjectAltName=IP:${host}`, '-keyout', key, '-out', cert], { stdio: 'ignore' });
     this.ca = readFileSync(cert).toString('base64');
     this.server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => this.handle(req, res));
     const server = this.server;
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    this.url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => server.listen(0, host, () => r()));
+    this.url = `https://${host}:${(server.address() as AddressInfo).port}`;
     return this;
   }
 

@@ -31,7 +31,7 @@ export class CaptureFamily {
     this.duplicates = new Totals(
       new client.Counter({
         name: 'aztraffic_duplicate_packets_total',
-        help: 'Second captures of one packet on the "any" interface (a bridge and its port); counted once.',
+        help: 'Second captures of one packet on the "any" interface (a bridge and its port, a pod veth and the ENI it is routed to); counted once.',
         registers,
       }),
     );
