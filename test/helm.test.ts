@@ -2,12 +2,13 @@
 // values.schema.json; every template rendered by a Go text/template + sprig renderer (test/helm-render)
 // for the default, sidecar/IRSA and all-features values; every manifest validated against Kubernetes
 // (and Prometheus Operator) object schemas; rules and dashboards inside equal to prometheus/ and grafana/.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { PodMonitor, PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -25,16 +26,18 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Service': Service,
   'v1/ServiceAccount': ServiceAccount,
   'v1/ConfigMap': ConfigMap,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
   'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
   'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
-function render(values: object = {}): { manifests: Manifest[]; notes: string } {
+function render(values: object = {}, chart = CHART): { manifests: Manifest[]; notes: string } {
   const f = join(dir, `values-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(f, YAML.stringify(values));
   const notesFile = join(dir, 'notes.txt');
-  const out = execFileSync('sh', ['-c', `"$0" "$1" rel monitoring "$2" 2>"$3"`, renderer, CHART, f, notesFile], { encoding: 'utf8' });
+  const out = execFileSync('sh', ['-c', `"$0" "$1" rel monitoring "$2" 2>"$3"`, renderer, chart, f, notesFile], { encoding: 'utf8' });
   const manifests = YAML.parseAllDocuments(out).map((d) => d.toJS() as Manifest).filter(Boolean);
   return { manifests, notes: readFileSync(notesFile, 'utf8') };
 }
@@ -91,9 +94,9 @@ describe('values', () => {
 });
 
 describe('rendered chart', () => {
-  it('defaults: a host-network DaemonSet with NET_RAW only, a ServiceAccount and a Service', () => {
+  it('defaults: a host-network DaemonSet with NET_RAW only, a ServiceAccount, a Service, and the pod watch of attribution', () => {
     const { manifests, notes } = render();
-    expect(kinds(manifests)).toEqual(['DaemonSet', 'Service', 'ServiceAccount']);
+    expect(kinds(manifests)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'Service', 'ServiceAccount']);
     validate(manifests);
     const ds = manifests.find((m) => m.kind === 'DaemonSet') as unknown as DaemonSet;
     const pod = ds.spec!.template.spec!;
@@ -108,8 +111,75 @@ describe('rendered chart', () => {
     expect(c.livenessProbe?.httpGet?.path).toBe('/-/healthy');
     expect(pod.tolerations).toEqual([{ operator: 'Exists', effect: 'NoSchedule' }]);
     expect(notes).toMatch(/runs on every node/);
+    // attribution: this node's pods, watched with the service account's token and only these rights
+    expect(c.args).toEqual(expect.arrayContaining(['--kubernetes.node-name=$(NODE_NAME)', '--workload.processes=false']));
+    expect(c.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    expect(pod.automountServiceAccountToken).toBe(true);
+    expect(pod.hostPID).toBeUndefined();
+    const role = manifests.find((m) => m.kind === 'ClusterRole') as unknown as ClusterRole;
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get'] },
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get'] },
+    ]);
+    const binding = manifests.find((m) => m.kind === 'ClusterRoleBinding') as unknown as ClusterRoleBinding;
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'rel-az-traffic-exporter', namespace: 'monitoring' }]);
     // and the schema check can fail: a DaemonSet without selector or template is rejected
     expect(() => new DaemonSet({ metadata: { name: 'broken' }, spec: {} } as never).validate()).toThrow();
+  });
+
+  it('process attribution: hostPID, and root with NET_RAW, SYS_PTRACE and DAC_READ_SEARCH only', () => {
+    const { manifests } = render({ attribution: { processes: true } });
+    const pod = (manifests.find((m) => m.kind === 'DaemonSet') as unknown as DaemonSet).spec!.template.spec!;
+    expect(pod.hostPID).toBe(true);
+    const c = pod.containers[0];
+    expect(c.args).toContain('--workload.processes=true');
+    expect(c.securityContext).toMatchObject({ runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['NET_RAW', 'SYS_PTRACE', 'DAC_READ_SEARCH'] } });
+    validate(manifests);
+    // off: no RBAC, no token, and the exporter told so
+    const off = render({ attribution: { enabled: false } });
+    expect(kinds(off.manifests)).toEqual(['DaemonSet', 'Service', 'ServiceAccount']);
+    const offPod = (off.manifests.find((m) => m.kind === 'DaemonSet') as unknown as DaemonSet).spec!.template.spec!;
+    expect(offPod.automountServiceAccountToken).toBe(false);
+    expect(offPod.containers[0].args).toContain('--workload.attribution=false');
+  });
+
+  it('a named template other charts include for a sidecar that labels everything with its workload', () => {
+    // another chart's pod template, rendered with this chart's helpers (as a dependency's templates are)
+    const other = join(dir, 'other-chart');
+    cpSync(CHART, other, { recursive: true });
+    writeFileSync(
+      join(other, 'templates', 'zz-app.yaml'),
+      `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: checkout
+  labels:
+    {{- include "az-traffic-exporter.labels" . | nindent 4 }}
+spec:
+  selector: {matchLabels: {app: checkout}}
+  template:
+    metadata: {labels: {app: checkout}}
+    spec:
+      containers:
+        - name: app
+          image: example/checkout:1
+        - {{- include "az-traffic-exporter.sidecar" (dict "kind" "Deployment" "name" "checkout" "args" (list "--log.format=json")) | nindent 10 }}
+`,
+    );
+    const { manifests } = render({ mode: 'sidecar' }, other);
+    const app = manifests.find((m) => m.metadata.name === 'checkout') as unknown as DaemonSet;
+    expect(() => new DaemonSet(app as never).validate()).not.toThrow();
+    const side = app.spec!.template.spec!.containers[1];
+    expect(side.args).toEqual(expect.arrayContaining(['--workload.fixed=$(POD_NAMESPACE)/Deployment/checkout', '--workload.processes=false', '--log.format=json']));
+    expect(side.env).toContainEqual({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
+    // the flag the template writes is one the exporter takes
+    const fixed = side.args!.find((a) => a.startsWith('--workload.fixed='))!.replace('$(POD_NAMESPACE)', 'shop');
+    // (a bad listen address makes it stop right after the flags were taken: exit 2 naming that one)
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'serve', fixed, '--web.listen-address', 'no-port'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/web\.listen-address/);
+    expect(r.stderr).not.toMatch(/workload\.fixed/);
   });
 
   it('sidecar mode with IRSA: no workload, a container spec to paste, the role on the ServiceAccount, a PodMonitor', () => {
@@ -128,6 +198,8 @@ describe('rendered chart', () => {
     });
     expect(() => podCheck.validate()).not.toThrow();
     expect(notes).toMatch(/Sidecar mode: nothing runs yet/);
+    // the pasted sidecar labels everything with its own pod (downward API)
+    expect(container[0].args).toContain('--workload.fixed=$(POD_NAMESPACE)/Pod/$(POD_NAME)');
     // the job the alert rules select, whatever the watched pods' labels
     const pm = manifests.find((m) => m.kind === 'PodMonitor') as unknown as { spec: { podMetricsEndpoints: { relabelings: object[] }[] } };
     expect(pm.spec.podMetricsEndpoints[0].relabelings).toContainEqual({ targetLabel: 'job', replacement: 'az-traffic-exporter' });
@@ -137,7 +209,7 @@ describe('rendered chart', () => {
     const topology = { region: 'us-east-1', subnets: [{ cidr: '10.9.0.0/16', zone: 'us-east-1a', zone_id: 'use1-az6' }] };
     const prices = { prices: { unclassified: { egress: 0.02 } } };
     const { manifests } = render({ serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, dashboards: { enabled: true, namespace: 'grafana' }, topology, prices, extraArgs: ['--remote.top-k=200'] });
-    expect(kinds(manifests)).toEqual(['ConfigMap', 'ConfigMap', 'DaemonSet', 'PrometheusRule', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    expect(kinds(manifests)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'DaemonSet', 'PrometheusRule', 'Service', 'ServiceAccount', 'ServiceMonitor']);
     validate(manifests);
 
     const rule = manifests.find((m) => m.kind === 'PrometheusRule') as unknown as { spec: { groups: unknown[] } };

@@ -64,13 +64,37 @@ args:
   {{- if .Values.prices }}
   - --prices.file=/etc/az-traffic-exporter/prices.yaml
   {{- end }}
+  {{- if eq .Values.mode "sidecar" }}
+  - --workload.fixed=$(POD_NAMESPACE)/Pod/$(POD_NAME)
+  - --workload.processes=false
+  {{- else if .Values.attribution.enabled }}
+  - --kubernetes.node-name=$(NODE_NAME)
+  - --workload.processes={{ .Values.attribution.processes }}
+  {{- else }}
+  - --workload.attribution=false
+  {{- end }}
   {{- with .Values.extraArgs }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
-{{- with .Values.env }}
 env:
+  {{- if eq .Values.mode "sidecar" }}
+  - name: POD_NAMESPACE
+    valueFrom:
+      fieldRef:
+        fieldPath: metadata.namespace
+  - name: POD_NAME
+    valueFrom:
+      fieldRef:
+        fieldPath: metadata.name
+  {{- else }}
+  - name: NODE_NAME
+    valueFrom:
+      fieldRef:
+        fieldPath: spec.nodeName
+  {{- end }}
+  {{- with .Values.env }}
   {{- toYaml . | nindent 2 }}
-{{- end }}
+  {{- end }}
 ports:
   - name: metrics
     containerPort: {{ .Values.port }}
@@ -89,7 +113,7 @@ readinessProbe:
 resources:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.securityContext }}
+{{- with (and (eq .Values.mode "daemonset") .Values.attribution.enabled .Values.attribution.processes | ternary .Values.attribution.securityContext .Values.securityContext) }}
 securityContext:
   {{- toYaml . | nindent 2 }}
 {{- end }}
@@ -111,4 +135,52 @@ volumeMounts:
   configMap:
     name: {{ include "az-traffic-exporter.fullname" . }}-config
 {{- end }}
+{{- end }}
+
+
+{{- /*
+A sidecar for another chart's pod template: every byte of the pod is its workload's.
+  containers:
+    - {{- include "az-traffic-exporter.sidecar" (dict "kind" "Deployment" "name" "checkout") | nindent 6 }}
+Keys: kind and name (the workload), image (default the published image), port (default 9977), args (more flags).
+*/}}
+{{- define "az-traffic-exporter.sidecar" -}}
+name: az-traffic-exporter
+image: {{ .image | default "ghcr.io/az-traffic-exporter/az-traffic-exporter:0.1.0" }}
+args:
+  - serve
+  - --web.listen-address=:{{ .port | default 9977 }}
+  - --workload.fixed=$(POD_NAMESPACE)/{{ required "kind: Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod" .kind }}/{{ required "name: the workload's name" .name }}
+  - --workload.processes=false
+  - --ip-ranges.cache=/tmp/ip-ranges.json
+  {{- with .args }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+env:
+  - name: POD_NAMESPACE
+    valueFrom:
+      fieldRef:
+        fieldPath: metadata.namespace
+ports:
+  - name: aztraffic
+    containerPort: {{ .port | default 9977 }}
+    protocol: TCP
+readinessProbe:
+  httpGet:
+    path: /-/ready
+    port: aztraffic
+resources:
+  requests:
+    cpu: 20m
+    memory: 64Mi
+  limits:
+    memory: 256Mi
+securityContext:
+  capabilities:
+    drop: [ALL]
+    add: [NET_RAW]
+  readOnlyRootFilesystem: true
+  allowPrivilegeEscalation: true
+  runAsNonRoot: true
+  runAsUser: 10001
 {{- end }}
