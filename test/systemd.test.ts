@@ -36,14 +36,16 @@ describe('systemd unit', () => {
     expect(r.stdout + r.stderr).toMatch(/no-such-node is not executable/);
   });
 
-  it('starts before boot-time package installs, as its own user with CAP_NET_RAW only, and restarts', () => {
+  it('starts before boot-time package installs, as its own user with CAP_NET_RAW (and the two capabilities that name socket owners), and restarts', () => {
     const d = directives(readFileSync(UNIT, 'utf8'));
     const before = d.get('Before')!.join(' ').split(/\s+/);
     for (const u of ['cloud-init.service', 'cloud-config.service', 'cloud-final.service', 'apt-daily.service', 'network-pre.target']) expect(before).toContain(u);
     expect(d.get('DefaultDependencies')).toEqual(['no']);
     expect(d.get('DynamicUser')).toEqual(['yes']);
-    expect(d.get('AmbientCapabilities')).toEqual(['CAP_NET_RAW']);
-    expect(d.get('CapabilityBoundingSet')).toEqual(['CAP_NET_RAW']);
+    expect(d.get('AmbientCapabilities')).toEqual(['CAP_NET_RAW CAP_SYS_PTRACE CAP_DAC_READ_SEARCH']);
+    expect(d.get('CapabilityBoundingSet')).toEqual(['CAP_NET_RAW CAP_SYS_PTRACE CAP_DAC_READ_SEARCH']);
+    // socket owners of other users: /proc must show their processes
+    expect(d.get('ProtectProc')).toEqual(['default']);
     expect(d.get('NoNewPrivileges')).toEqual(['yes']);
     expect(d.get('Restart')).toEqual(['always']);
     expect(d.get('ProtectSystem')).toEqual(['strict']);

@@ -10,11 +10,12 @@ const pod = z.looseObject({
   status: z.looseObject({}).optional(),
 });
 
-const podsFile = z.union([z.looseObject({ items: z.array(pod) }), pod.extend({ kind: z.literal('Pod') })]);
+// a List (kubectl get pods -o json), or one Pod (kubectl get pod NAME -o json)
+const podsFile = z.preprocess((v) => (v !== null && typeof v === 'object' && !('items' in v) ? { items: [v] } : v), z.looseObject({ items: z.array(pod) }));
 
 export async function loadPodsFile(path: string): Promise<PodInfo[]> {
   const data = loadStructuredFile('--pods', path, podsFile);
-  const items = ('items' in data ? data.items : [data]) as PodObject[];
+  const items = data.items as PodObject[];
   const out: PodInfo[] = [];
   for (const p of items) {
     const info = await podInfo(p);

@@ -1,0 +1,295 @@
+// Attribution's parts without a network: cgroup paths, /proc/net socket tables and fd links (from
+// fixture directories in /proc's own formats), pod owners, the flow table, local addresses with
+// delegated prefixes, the workload table's bound, and analyze --pods end to end on a written capture.
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FlowTable, PENDING } from '../src/attribution/flows.js';
+import { podInfo, topOwner } from '../src/attribution/pods.js';
+import { cgroupPath, describeCgroup, ownerOf, socketHolders, SocketTable } from '../src/attribution/sockets.js';
+import { OTHER_WORKLOAD, sanitizeWorkloadName, UNKNOWN_WORKLOAD, Workloads } from '../src/attribution/workloads.js';
+import { LocalAddresses } from '../src/engine/local-addresses.js';
+import { parseCidr } from '../src/topology/ip.js';
+import { ethernet, ipv4, PcapngWriter } from '../scripts/lib/frames.js';
+import { runCli, tempDir } from './helpers.js';
+
+const dir = tempDir();
+const RANGES = join(import.meta.dirname, '..', 'demo', 'ip-ranges.json');
+const v4 = (ip: string): number => Number(parseCidr(ip).start);
+const words = (ip: string): Uint32Array => {
+  const c = parseCidr(ip);
+  const w = new Uint32Array(4);
+  if (c.family === 4) w[0] = Number(c.start);
+  else for (let i = 0; i < 4; i++) w[i] = Number((c.start >> BigInt(96 - 32 * i)) & 0xffffffffn);
+  return w;
+};
+
+describe('cgroups say what a process runs in', () => {
+  it('cgroup v2: the systemd service', () => {
+    const text = '0::/system.slice/apt-daily.service\n';
+    expect(cgroupPath(text)).toBe('/system.slice/apt-daily.service');
+    expect(describeCgroup(text)).toEqual({ unit: 'apt-daily.service' });
+  });
+  it('cgroup v1 (hybrid): the name=systemd hierarchy, not a controller path', () => {
+    const text = '9:name=systemd:/system.slice/cloud-final.service\n4:memory:/process_api/cfe35767567e942d2ccd4b0742744675\n0::/\n';
+    expect(describeCgroup(text)).toEqual({ unit: 'cloud-final.service' });
+  });
+  it('a container of a pod (containerd under kubepods), and a docker scope: the container ID, no unit', () => {
+    const id = 'a'.repeat(64);
+    expect(describeCgroup(`0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-${id}.scope\n`)).toEqual({ containerId: id });
+    expect(describeCgroup(`0::/system.slice/docker-${id}.scope\n`)).toEqual({ containerId: id });
+  });
+  it('a login session and a user service: the deepest service, or none', () => {
+    expect(describeCgroup('0::/user.slice/user-1000.slice/session-3.scope\n')).toEqual({});
+    expect(describeCgroup('0::/user.slice/user-1000.slice/user@1000.service/app.slice/backup.service\n')).toEqual({ unit: 'backup.service' });
+  });
+  it('owners: the pod of a known container first, then the unit, then the process name', () => {
+    const pod = { kind: 'Deployment' as const, namespace: 'shop', name: 'web' };
+    const id = 'b'.repeat(64);
+    expect(ownerOf({ comm: 'nginx', containerId: id, unit: 'x.service' }, (c) => (c === id ? pod : undefined))).toEqual(pod);
+    expect(ownerOf({ comm: 'nginx', containerId: 'c'.repeat(64), unit: 'containerd.service' }, () => undefined)).toEqual({ kind: 'systemd_unit', namespace: '', name: 'containerd.service' });
+    expect(ownerOf({ comm: 'curl' }, () => undefined)).toEqual({ kind: 'process', namespace: '', name: 'curl' });
+  });
+});
+
+describe('/proc/net and /proc/PID/fd, in their own formats', () => {
+  const net = join(dir, 'net');
+  mkdirSync(net);
+  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+  // 10.0.0.5:43210 → 3.80.5.5:443 established; a listener on 0.0.0.0:8080; a TIME_WAIT (inode 0)
+  writeFileSync(
+    join(net, 'tcp'),
+    header +
+      '   0: 0500000A:A8CA 05055003:01BB 01 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 20 4 0 10 -1\n' +
+      '   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5151 1 0000000000000000 100 0 0 10 0\n' +
+      '   2: 0500000A:A8CB 05055003:01BB 06 00000000:00000000 03:00001234 00000000     0        0 0 3 0000000000000000\n',
+  );
+  // a dual-stack listener on [::]:9000 and an IPv4-mapped connection on it
+  writeFileSync(
+    join(net, 'tcp6'),
+    header +
+      '   0: 00000000000000000000000000000000:2328 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 6161 1 0000000000000000 100 0 0 10 0\n' +
+      '   1: 0000000000000000FFFF00000500000A:2328 0000000000000000FFFF00000700000A:D431 01 00000000:00000000 00:00000000 00000000     0        0 7171 1 0000000000000000 20 4 0 10 -1\n',
+  );
+  // UDP: an unconnected socket bound to 10.0.0.5:5353
+  writeFileSync(join(net, 'udp'), header + '  10: 0500000A:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 8181 2 0000000000000000 0\n');
+  const t = new SocketTable(net);
+  const key = (proto: number, l: string, lp: number, r: string, rp: number) => ({ family: 4 as const, proto, local: words(l), remote: words(r), localPort: lp, remotePort: rp });
+
+  it('a connected socket by its 5-tuple (host byte order, hex)', () => {
+    expect(t.inodeOf(key(6, '10.0.0.5', 43210, '3.80.5.5', 443))).toBe(4242);
+  });
+  it('a connection whose socket is gone (TIME_WAIT) has no owner; a listener owns its port', () => {
+    expect(t.inodeOf(key(6, '10.0.0.5', 43211, '3.80.5.5', 443))).toBeUndefined();
+    expect(t.inodeOf(key(6, '10.0.0.5', 8080, '10.0.0.9', 55555))).toBe(5151);
+  });
+  it('IPv4 on a dual-stack socket: the mapped connection, else the [::] listener', () => {
+    expect(t.inodeOf(key(6, '10.0.0.5', 9000, '10.0.0.7', 54321))).toBe(7171);
+    expect(t.inodeOf(key(6, '10.0.0.5', 9000, '10.0.0.8', 1000))).toBe(6161);
+  });
+  it('UDP without a connection: the socket bound to the local address and port', () => {
+    expect(t.inodeOf(key(17, '10.0.0.5', 5353, '224.0.0.251', 5353))).toBe(8181);
+    expect(t.inodeOf(key(17, '10.0.0.5', 5354, '224.0.0.251', 5353))).toBeUndefined();
+  });
+  it('the process that holds a socket, by its fd links', () => {
+    const proc = join(dir, 'proc');
+    for (const [pid, links] of [
+      ['100', ['/dev/null', 'socket:[4242]']],
+      ['200', ['pipe:[9]', 'socket:[8181]']],
+    ] as const) {
+      mkdirSync(join(proc, pid, 'fd'), { recursive: true });
+      links.forEach((l, i) => symlinkSync(l, join(proc, pid, 'fd', String(i))));
+    }
+    mkdirSync(join(proc, 'self'));
+    expect(socketHolders(new Set([4242, 8181, 999]), proc)).toEqual(
+      new Map([
+        [4242, 100],
+        [8181, 200],
+      ]),
+    );
+  });
+});
+
+describe("pods' top owners", () => {
+  const pod = (ref: { kind: string; name: string } | undefined, labels: Record<string, string> = {}) => ({
+    metadata: { name: 'p-1', namespace: 'ns', labels, ownerReferences: ref ? [{ ...ref, controller: true }] : undefined },
+    status: { podIP: '10.0.0.9', hostIP: '10.0.0.5' },
+  });
+  it('ReplicaSet → Deployment and Job → CronJob from the API server when it answers', async () => {
+    const lookup = async (kind: string, _ns: string, name: string) => (kind === 'ReplicaSet' ? { kind: 'Deployment', name: 'web' } : { kind: 'CronJob', name: `cron-of-${name}` });
+    expect(await topOwner(pod({ kind: 'ReplicaSet', name: 'web-abc' }), lookup)).toEqual({ kind: 'Deployment', namespace: 'ns', name: 'web' });
+    expect(await topOwner(pod({ kind: 'Job', name: 'j' }), lookup)).toEqual({ kind: 'CronJob', namespace: 'ns', name: 'cron-of-j' });
+  });
+  it('without it (a --pods file, or a failed lookup): from the names Kubernetes gives', async () => {
+    const failing = async () => {
+      throw new Error('forbidden');
+    };
+    expect(await topOwner(pod({ kind: 'ReplicaSet', name: 'web-7d4b9c' }, { 'pod-template-hash': '7d4b9c' }), failing)).toEqual({ kind: 'Deployment', namespace: 'ns', name: 'web' });
+    expect(await topOwner(pod({ kind: 'ReplicaSet', name: 'bare-rs' }))).toEqual({ kind: 'ReplicaSet', namespace: 'ns', name: 'bare-rs' });
+    expect(await topOwner(pod({ kind: 'Job', name: 'backup-29112026' }))).toEqual({ kind: 'CronJob', namespace: 'ns', name: 'backup' });
+    expect(await topOwner(pod({ kind: 'Job', name: 'migrate' }))).toEqual({ kind: 'Job', namespace: 'ns', name: 'migrate' });
+    expect(await topOwner(pod({ kind: 'StatefulSet', name: 'db' }))).toEqual({ kind: 'StatefulSet', namespace: 'ns', name: 'db' });
+    expect(await topOwner(pod(undefined))).toEqual({ kind: 'Pod', namespace: 'ns', name: 'p-1' });
+    // a custom controller's kind: the pod is the unit people know
+    expect(await topOwner(pod({ kind: 'Rollout', name: 'r' }))).toEqual({ kind: 'Pod', namespace: 'ns', name: 'p-1' });
+  });
+  it('host-network pods have no address of their own; container IDs lose their runtime prefix', async () => {
+    const p = await podInfo({
+      metadata: { name: 'agent', namespace: 'kube-system' },
+      spec: { hostNetwork: true },
+      status: { podIP: '10.0.0.5', hostIP: '10.0.0.5', containerStatuses: [{ containerID: `containerd://${'d'.repeat(64)}` }] },
+    });
+    expect(p).toMatchObject({ ips: [], hostNetwork: true, containerIds: ['d'.repeat(64)] });
+  });
+});
+
+describe('the flow table', () => {
+  const L = words('10.0.0.5');
+  const R = words('3.80.5.5');
+  it('holds a new flow’s bytes until its owner is known, then counts them for it', () => {
+    const f = new FlowTable(64);
+    let pending = 0;
+    f.onPending = () => pending++;
+    expect(f.see(4, 6, L[0], L, R[0], R, 40000, 443, 0, 2, 100, 1)).toBe(PENDING);
+    expect(f.see(4, 6, L[0], L, R[0], R, 40000, 443, 1, 2, 1500, 1.01)).toBe(PENDING);
+    expect(pending).toBe(1);
+    const [slot] = f.takePending();
+    expect(f.tuple(slot)).toMatchObject({ family: 4, proto: 6, localPort: 40000, remotePort: 443 });
+    const moved: number[][] = [];
+    f.resolve(slot, 7, (w, dir, cat, bytes) => moved.push([w, dir, cat, bytes]));
+    expect(moved).toEqual([
+      [7, 0, 2, 100],
+      [7, 1, 2, 1500],
+    ]);
+    expect(f.see(4, 6, L[0], L, R[0], R, 40000, 443, 0, 2, 60, 2)).toBe(7);
+  });
+  it('is bounded: a full table counts new flows as unknown (-2) at once', () => {
+    const f = new FlowTable(16);
+    let n = 0;
+    for (let p = 1; p <= 16; p++) if (f.see(4, 17, L[0], L, R[0], R, p, 53, 0, 6, 10, 1) === -2) n++;
+    expect(f.size).toBe(12);
+    expect(n).toBe(4);
+    expect(f.full).toBe(4);
+  });
+  it('a sweep forgets idle resolved flows, keeps pending and recent ones findable', () => {
+    const f = new FlowTable(64);
+    f.see(4, 6, L[0], L, R[0], R, 1, 443, 0, 2, 10, 1);
+    f.see(4, 6, L[0], L, R[0], R, 2, 443, 0, 2, 10, 1);
+    const slots = f.takePending();
+    f.resolve(slots[0], 3, () => {});
+    f.requeue(slots[1]);
+    f.see(4, 6, L[0], L, R[0], R, 3, 443, 0, 2, 10, 100);
+    f.sweep(50);
+    expect(f.size).toBe(2);
+    expect(f.pending).toBe(2);
+    // flow 1 was forgotten: seen again, it is new
+    expect(f.see(4, 6, L[0], L, R[0], R, 1, 443, 0, 2, 10, 101)).toBe(PENDING);
+    expect(f.size).toBe(3);
+  });
+  it('IPv6 flows are keyed by all four words', () => {
+    const f = new FlowTable(64);
+    const a = words('2600:1f18::5');
+    const b = words('2600:1f18::6');
+    expect(f.see(6, 6, 0, a, 0, b, 1, 443, 0, 2, 10, 1)).toBe(PENDING);
+    expect(f.see(6, 6, 0, b, 0, a, 1, 443, 0, 2, 10, 1)).toBe(PENDING);
+    expect(f.size).toBe(2);
+  });
+});
+
+describe('local addresses', () => {
+  it('IPv4 prefixes (EKS /28 delegations) are expanded; an address given alone keeps its own entry', () => {
+    const l = new LocalAddresses(['10.0.1.48/28', '10.0.1.50', '10.0.0.5']);
+    expect(l.v4.map((e) => e.text)).toEqual(['10.0.1.50', '10.0.0.5', '10.0.1.48/28']);
+    expect(l.index4(v4('10.0.1.50'))).toBe(0);
+    expect(l.index4(v4('10.0.0.5'))).toBe(1);
+    expect(l.index4(v4('10.0.1.48'))).toBe(2);
+    expect(l.index4(v4('10.0.1.63'))).toBe(2);
+    expect(l.index4(v4('10.0.1.64'))).toBe(-1);
+    expect(l.index4(v4('10.0.1.47'))).toBe(-1);
+  });
+  it('IPv6: an address before the /80 prefix that holds it; unbounded prefixes are not expanded', () => {
+    const l = new LocalAddresses(['2600:1f18:1:2:3::/80', '2600:1f18:1:2:3::9']);
+    expect(l.index6(words('2600:1f18:1:2:3::9'))).toBe(0);
+    expect(l.index6(words('2600:1f18:1:2:3:0:ffff:1'))).toBe(1);
+    expect(l.index6(words('2600:1f18:1:2:4::1'))).toBe(-1);
+  });
+  it('an IPv4 prefix too large to be one host is refused', () => {
+    expect(() => new LocalAddresses(['10.0.0.0/8'])).toThrow(/larger than/);
+  });
+});
+
+describe('the workload table', () => {
+  it('is bounded: past its capacity every new workload is "other"; unknown is always 0', () => {
+    const w = new Workloads(4);
+    expect(w.id('unknown', '', '')).toBe(UNKNOWN_WORKLOAD);
+    const a = w.id('process', '', 'curl');
+    expect(w.id('process', '', 'curl')).toBe(a);
+    w.id('process', '', 'wget');
+    expect(w.id('process', '', 'apt')).toBe(OTHER_WORKLOAD);
+    expect(w.overflowed).toBe(1);
+  });
+  it('names from the host are label-safe and bounded, and never read as "other"', () => {
+    expect(sanitizeWorkloadName('a b\u0000"c')).toBe('a_b__c');
+    expect(sanitizeWorkloadName('x'.repeat(300))).toHaveLength(128);
+    expect(sanitizeWorkloadName('other')).toBe('other.');
+  });
+});
+
+describe('analyze --pods', () => {
+  it("attributes the capturing node's pods by address, and says what it cannot", async () => {
+    const cap = join(dir, 'node.pcapng');
+    const w = new PcapngWriter(cap, [{ linkType: 1, name: 'eth0' }]);
+    const frames: [string, string, number][] = [
+      ['10.0.1.20', '3.80.5.5', 1000], // the web pod, to a regional public address
+      ['10.0.1.20', '3.80.5.5', 1000],
+      ['10.0.1.30', '10.0.2.9', 500], // the db pod (StatefulSet), cross zone
+      ['10.0.1.5', '3.80.5.5', 200], // the node itself: no processes offline
+    ];
+    frames.forEach(([src, dst, len], i) => w.write({ ts: 1 + i, frame: ethernet(ipv4({ src, dst, l4: { proto: 6, sport: 40000, dport: 443, payloadLen: len } })) }));
+    w.close();
+    const topology = join(dir, 'topo.yaml');
+    writeFileSync(topology, 'region: us-east-1\nsubnets:\n  - {cidr: 10.0.1.0/24, zone: us-east-1a}\n  - {cidr: 10.0.2.0/24, zone: us-east-1b}\n');
+    const pods = join(dir, 'pods.json');
+    const p = (name: string, ip: string, owner: object | undefined, extra: object = {}) => ({
+      metadata: { name, namespace: 'shop', labels: { 'pod-template-hash': '7d4b9c' }, ownerReferences: owner ? [owner] : undefined },
+      spec: { nodeName: 'n1', ...extra },
+      status: { hostIP: '10.0.1.5', podIP: ip },
+    });
+    writeFileSync(
+      pods,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          p('web-7d4b9c-abcde', '10.0.1.20', { kind: 'ReplicaSet', name: 'web-7d4b9c', controller: true }),
+          p('db-0', '10.0.1.30', { kind: 'StatefulSet', name: 'db', controller: true }),
+          p('agent-x', '10.0.1.5', { kind: 'DaemonSet', name: 'agent', controller: true }, { hostNetwork: true }),
+          { ...p('elsewhere', '10.0.9.9', undefined), status: { hostIP: '10.0.9.1', podIP: '10.0.9.9' } },
+        ],
+      }),
+    );
+    const r = await runCli(['analyze', cap, '--topology.file', topology, '--local-ip', '10.0.1.5', '--ip-ranges.file', RANGES, '--pods', pods, '--format', 'json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { workloads: { namespace: string; workload: string; workload_kind: string; egress_bytes: number; categories: Record<string, number> }[] };
+    const by = Object.fromEntries(out.workloads.map((x) => [`${x.workload_kind}/${x.namespace}/${x.workload}`, x]));
+    expect(by['Deployment/shop/web'].egress_bytes).toBe(2 * (1000 + 40));
+    expect(by['Deployment/shop/web'].categories).toEqual({ regional_public: 2080 });
+    expect(by['StatefulSet/shop/db'].categories).toEqual({ cross_az: 540 });
+    expect(by['unknown//'].egress_bytes).toBe(240);
+    expect(r.stderr).toMatch(/3 of 4 pods run on this host/);
+    expect(r.stderr).toMatch(/1 host-network pod\(s\) \(shop\/agent-x\) share the host's addresses/);
+    // the table says the unattributed share
+    const table = await runCli(['analyze', cap, '--topology.file', topology, '--local-ip', '10.0.1.5', '--ip-ranges.file', RANGES, '--pods', pods]);
+    expect(table.stdout).toMatch(/TOP WORKLOADS BY COST/);
+    expect(table.stdout).toMatch(/unattributed \(workload_kind="unknown"\): 240 bytes/);
+  });
+  it('a pods file that is not one exits 2 with one line', async () => {
+    const bad = join(dir, 'bad-pods.json');
+    writeFileSync(bad, '{"items": [{"spec": {}}]}');
+    const r = await runCli(['analyze', join(dir, 'node.pcapng'), '--local-ip', '10.0.1.5', '--ip-ranges.file', RANGES, '--pods', bad]);
+    expect(r.status).toBe(2);
+    const faults = r.stderr.trim().split('\n').filter((l) => !l.includes('level=warn'));
+    expect(faults).toHaveLength(1);
+    expect(faults[0]).toMatch(/--pods .*bad-pods\.json: items\[0\]\.metadata/);
+  });
+});
