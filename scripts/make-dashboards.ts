@@ -60,6 +60,38 @@ function billLines(sel: string, inZone: string, y: number): (Panel | RowPanel)[]
   ];
 }
 
+/**
+ * Which component: the workloads (pod owners, systemd units, processes) of the selected hosts, by cost,
+ * and dollars per hour by namespace: a row of two panels at `y`.
+ */
+function workloads(sel: string, inZone: string, y: number): (Panel | RowPanel)[] {
+  const w = `aztraffic_workload_bytes_total{${sel}}`;
+  // the host's own processes and units have no namespace: name them so that the legend says so
+  const ns = (expr: string): string => `label_replace(${expr}, "namespace", "(host)", "namespace", "")`;
+  return [
+    row('Workloads: which component', y),
+    table(
+      'Top workloads by cost',
+      'Dollars per hour by the local owner of the bytes: a pod\'s Deployment, StatefulSet, DaemonSet, Job or CronJob; a systemd unit; else a process by name. workload_kind="unknown": sockets that closed before they could be looked up; workload="other": beyond the exporter\'s top K.',
+      `topk(25, 3600 * sum by (namespace, workload, workload_kind, category) ((rate(${w}[$__rate_interval]) ${PRICE_JOIN}) ${inZone}))`,
+      'currencyUSD',
+      0,
+      y + 1,
+      14,
+      [{ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { Value: 'dollars per hour', workload_kind: 'kind' } } }],
+    ),
+    timeseries(
+      'Dollars per hour by namespace',
+      'Pods by namespace; "(host)": the processes and systemd units of the hosts themselves.',
+      [q(ns(`3600 * sum by (namespace) ((rate(${w}[$__rate_interval]) ${PRICE_JOIN}) ${inZone})`), '{{namespace}}')],
+      'currencyUSD',
+      14,
+      y + 1,
+      10,
+    ),
+  ];
+}
+
 function q(expr: string, legendFormat = '', extra: Partial<PromQuery> = {}): PromQuery {
   return { refId: 'A', datasource: DS, expr, legendFormat, range: true, ...extra };
 }
@@ -241,6 +273,7 @@ export function overview(): Dashboard {
       ]),
       timeseries('Decode errors by reason', 'Frames that could not be decoded; not counted as traffic.', [q(`sum by (reason) (rate(aztraffic_decode_errors_total{${SEL}}[$__rate_interval]) ${IN_ZONE})`, '{{reason}}')], 'pps', 0, 29, 24, false),
       ...billLines(SEL, IN_ZONE, 37),
+      ...workloads(SEL, IN_ZONE, 46),
     ],
     { title: 'Host drill-down', uid: HOST_UID },
   );
@@ -273,6 +306,7 @@ export function host(): Dashboard {
         { ...q(`sum(rate(aztraffic_non_ip_packets_total{${HSEL}}[$__rate_interval]))`, 'not IP'), refId: 'B' },
       ], 'pps', 0, 30, 24, false),
       ...billLines(HSEL, '', 38),
+      ...workloads(HSEL, '', 47),
     ],
     { title: 'Overview of all hosts', uid: OVERVIEW_UID },
   );
