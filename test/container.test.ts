@@ -134,4 +134,36 @@ describe.skipIf(missingOutsideCi(dockerAvailable()))('container image', () => {
     const base = JSON.parse(execFileSync('docker', ['image', 'inspect', BASE], { encoding: 'utf8' }))[0];
     console.log(`image ${IMAGE}: ${(inspect.Size / 1e6).toFixed(0)} MB, of which the base ${(base.Size / 1e6).toFixed(0)} MB`);
   });
+
+  it("the README's command for process attribution (--pid host, SYS_PTRACE, DAC_READ_SEARCH): another user's process is named", async () => {
+    // a TCP server in the namespace answering 600 kB over half a second, and a renamed curl run as nobody
+    const web = lab.spawn(lab.namespaces[0], process.execPath, [
+      '-e',
+      `require('http').createServer((q,r)=>{r.writeHead(200,{'content-length':600000});let i=0;const t=setInterval(()=>{r.write(Buffer.alloc(60000,1));if(++i===10){clearInterval(t);r.end()}},50)}).listen(8080,'10.79.${octet}.2',()=>console.log('listening'))`,
+    ]);
+    await waitForOutput(web, /listening/);
+    const port = PORT + 100;
+    const name = `azt-attrib-${id}`;
+    // exactly the README's flags, with the test's interface and port
+    execFileSync('docker', [
+      'run', '-d', '--name', name, '--network', 'host', '--pid', 'host', '--cap-drop', 'ALL', '--cap-add', 'NET_RAW', '--cap-add', 'SYS_PTRACE', '--cap-add', 'DAC_READ_SEARCH', '--user', '0',
+      '-e', 'AWS_EC2_METADATA_DISABLED=true', IMAGE,
+      'serve', '--interface', HOST_LINK, '--web.listen-address', `127.0.0.1:${port}`, '--ip-ranges.url', 'none', '--web.shutdown-grace', '0',
+    ]);
+    try {
+      await until('ready', async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.status === 200 ? true : undefined), 30_000);
+      const curl = join(tmpdir(), `fetch-dk-${id}`);
+      cpSync('/usr/bin/curl', curl);
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', curl, '-s', '-o', '/dev/null', `http://10.79.${octet}.2:8080/`]);
+      rmSync(curl, { force: true });
+      const key = `aztraffic_workload_bytes_total{direction="ingress",category="unclassified",namespace="",workload="fetch-dk-${id}",workload_kind="process"}`;
+      const m = await until('attributed', async () => {
+        const x = parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+        return (x.get(key) ?? 0) >= 600_000 ? x : undefined;
+      });
+      expect(m.get(key)).toBeLessThan(600_000 * 1.1);
+    } finally {
+      execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+    }
+  });
 });

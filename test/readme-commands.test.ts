@@ -48,7 +48,9 @@ describe('README commands', () => {
     const r = npm(['run', 'bench:live'], { RATES: '20000', SIZES: '64', SECONDS: '1', SCRAPE_SECONDS: '1', SCRAPERS: '5' });
     expect(r.status, r.stderr).toBe(0);
     const rows = [...r.stdout.matchAll(/^\| 64 \| ([\w ,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| (-?[\d,]+) \| (\d+) \| ([\d.]+) \|$/gm)];
-    expect(rows.map((m) => m[1]), r.stdout).toEqual(['20,000', 'top speed']);
+    // attribution on (the default), then off
+    expect(rows.map((m) => m[1]), r.stdout).toEqual(['20,000', 'top speed', '20,000', 'top speed']);
+    expect(r.stdout).toMatch(/workload attribution on[\s\S]*workload attribution off/);
     for (const m of rows) {
       const [kernel, counted] = [m[4], m[5]].map((x) => Number(x.replace(/,/g, '')));
       // the kernel's and the exporter's count agree but for the interface's own IPv6 neighbour packets

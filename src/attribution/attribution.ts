@@ -115,7 +115,9 @@ export class Attribution {
       const info = pid === undefined ? undefined : this.process(pid, now);
       if (info) {
         const owner = ownerOf(info, (id) => this.containerPods.get(id));
-        flows.resolve(slot, this.workloads.id(owner.kind, owner.namespace, owner.name), add);
+        const id = this.workloads.id(owner.kind, owner.namespace, owner.name);
+        this.engine.ensureWork(id);
+        flows.resolve(slot, id, add);
         this.stats.found++;
         this.o.onLookup?.('found', 1);
       } else if (flows.tuple(slot).tries + 1 < LOOKUP_TRIES) {

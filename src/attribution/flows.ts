@@ -3,6 +3,8 @@
 // queued and its bytes held until the socket's owner is resolved off the hot path (SocketOwners), then
 // moved to that workload. Bounded: when the table is full, new flows count as unknown at once.
 
+import type { FlowView } from '../engine/engine.js';
+
 const EMPTY = 0;
 const USED = 1;
 
@@ -27,6 +29,8 @@ export class FlowTable {
   private last: Float64Array;
   private tries: Uint8Array;
   private used = 0;
+  /** The slot of the last flow seen per local port: TCP ports 0-65535, UDP and others at 65536 + port. */
+  private portCache = new Int32Array(0x20000).fill(-1);
   /** Slots waiting for a lookup, oldest first. */
   private queue: Int32Array;
   private qHead = 0;
@@ -68,8 +72,38 @@ export class FlowTable {
    * The flow of a packet: its workload number, or PENDING (then its bytes are held here), or -2 when
    * the table is full (the caller counts the bytes as unknown). IPv4 addresses in word 0 of l6/r6.
    */
+  seePacket(f: FlowView, egress: boolean, dir: number, cat: number, now: number): number {
+    const lport = egress ? f.srcPort : f.dstPort;
+    const rport = egress ? f.dstPort : f.srcPort;
+    // the last flow of this local port (and protocol) first: a socket's packets come in runs, and a
+    // local port has one socket at a time but for servers, whose remote is compared too
+    const pi = (lport & 0xffff) | (f.proto === 17 ? 0x10000 : 0);
+    const c = this.portCache[pi];
+    if (c >= 0 && (this.ports[c] & 0xffff) === rport && this.proto[c] === f.proto && this.family[c] === f.family) {
+      const o = c * 4;
+      let same: boolean;
+      if (f.family === 4) {
+        same = this.local[o] === (egress ? f.src4 : f.dst4) >>> 0 && this.remote[o] === (egress ? f.dst4 : f.src4) >>> 0;
+      } else {
+        const l = egress ? f.src6 : f.dst6;
+        const r = egress ? f.dst6 : f.src6;
+        same = this.local[o + 3] === l[3] && this.remote[o + 3] === r[3] && this.local[o + 2] === l[2] && this.remote[o + 2] === r[2] && this.local[o] === l[0] && this.remote[o] === r[0] && this.local[o + 1] === l[1] && this.remote[o + 1] === r[1];
+      }
+      if (same) {
+        this.last[c] = now;
+        const w = this.work[c];
+        if (w === PENDING) this.held[c * 2 + dir] += f.ipBytes;
+        return w;
+      }
+    }
+    return this.see(f.family, f.proto, egress ? f.src4 : f.dst4, egress ? f.src6 : f.dst6, egress ? f.dst4 : f.src4, egress ? f.dst6 : f.src6, lport, rport, dir, cat, f.ipBytes, now);
+  }
+
+  /** see() with the flow's key given apart (tests, and packets the port cache does not know). */
   see(family: number, proto: number, l4: number, l6: Uint32Array, r4: number, r6: Uint32Array, lport: number, rport: number, dir: number, cat: number, bytes: number, now: number): number {
+    const pi = (lport & 0xffff) | (proto === 17 ? 0x10000 : 0);
     const h = this.locate(family, proto, l4, l6, r4, r6, lport, rport);
+    if (h >= 0) this.portCache[pi] = h;
     if (h < 0) {
       this.full++;
       return -2;
@@ -223,6 +257,7 @@ export class FlowTable {
     this.used = 0;
     this.qHead = 0;
     this.qLen = 0;
+    this.portCache.fill(-1);
     for (const s of keep) {
       const o = s * 4;
       const h = this.locate(old.family[s], old.proto[s], old.local[o], old.local.subarray(o, o + 4), old.remote[o], old.remote.subarray(o, o + 4), old.ports[s] >>> 16, old.ports[s] & 0xffff);

@@ -12,6 +12,9 @@ import { RemoteTable } from './remote-table.js';
 
 const EPHEMERAL_MIN = 32768;
 
+/** Counters per workload: direction × category. */
+const WORK_SLOTS = 2 * CATEGORY_COUNT;
+
 /** Key of an address (or a prefix's first address) in the map of addresses' workloads. */
 export function addressKey(c: { family: number; start: bigint }): string {
   return `${c.family}:${c.start}`;
@@ -155,7 +158,9 @@ export class Engine {
         rows.push(t.countRow(cls));
         pairs.push(this.pairs.row(zone));
         zones.push(zone);
-        work.push(this.addressWorkloads.get(addressKey(e.cidr)) ?? this.fallbackWorkload);
+        const w = this.addressWorkloads.get(addressKey(e.cidr)) ?? this.fallbackWorkload;
+        if (w >= 0) this.ensureWork(w);
+        work.push(w);
       }
       return { rows, pairs, zones: Int32Array.from(zones), work: Int32Array.from(work) };
     };
@@ -179,6 +184,7 @@ export class Engine {
    */
   attribute(addresses: ReadonlyMap<string, number>, flows?: FlowTable, fallback = -1): void {
     this.attributing = true;
+    this.ensureWork(UNKNOWN_WORKLOAD);
     this.addressWorkloads = addresses;
     this.fallbackWorkload = fallback;
     this.flows = flows;
@@ -229,40 +235,32 @@ export class Engine {
     else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, zone, f.ipBytes);
     if (this.attributing) {
       let w = (v4 ? this.local4Work : this.local6Work)[local];
-      if (w < 0) w = this.flows === undefined || f.srcPort < 0 ? UNKNOWN_WORKLOAD : this.flowWorkload(f, egress, dir, cat);
-      if (w >= 0) this.addWork(w, dir, cat, f.ipBytes);
+      if (w < 0) w = this.hostWorkload(f, egress, dir, cat);
+      // the counters cover every workload number handed out (ensureWork): no bounds check here
+      if (w >= 0) this.work[w * WORK_SLOTS + dir * CATEGORY_COUNT + cat] += f.ipBytes;
     }
     return true;
   }
 
-  /** The workload of a flow of the host's own address; -1 while its owner is being looked up. */
-  private flowWorkload(f: FlowView, egress: boolean, dir: number, cat: number): number {
-    const w = this.flows!.see(
-      f.family,
-      f.proto,
-      egress ? f.src4 : f.dst4,
-      egress ? f.src6 : f.dst6,
-      egress ? f.dst4 : f.src4,
-      egress ? f.dst6 : f.src6,
-      egress ? f.srcPort : f.dstPort,
-      egress ? f.dstPort : f.srcPort,
-      dir,
-      cat,
-      f.ipBytes,
-      this.now,
-    );
+  /** The workload of a packet of the host's own address: its flow's, unknown, or -1 while its owner is looked up. */
+  private hostWorkload(f: FlowView, egress: boolean, dir: number, cat: number): number {
+    if (this.flows === undefined || f.srcPort < 0) return UNKNOWN_WORKLOAD;
+    const w = this.flows.seePacket(f, egress, dir, cat, this.now);
     return w === PENDING ? -1 : w < 0 ? UNKNOWN_WORKLOAD : w;
   }
 
   /** Add bytes to a workload's counters (a flow's held bytes, once its owner is known). */
   addWork(w: number, dir: number, cat: number, bytes: number): void {
-    const i = w * 2 * CATEGORY_COUNT + dir * CATEGORY_COUNT + cat;
-    if (i >= this.work.length) {
-      const g = new Float64Array(Math.max(64 * 2 * CATEGORY_COUNT, (w + 1) * 4 * CATEGORY_COUNT));
-      g.set(this.work);
-      this.work = g;
-    }
-    this.work[i] += bytes;
+    this.ensureWork(w);
+    this.work[w * WORK_SLOTS + dir * CATEGORY_COUNT + cat] += bytes;
+  }
+
+  /** Make room for a workload number's counters before any packet can carry it. */
+  ensureWork(w: number): void {
+    if ((w + 1) * WORK_SLOTS <= this.work.length) return;
+    const g = new Float64Array(Math.max(64, 2 * (w + 1)) * WORK_SLOTS);
+    g.set(this.work);
+    this.work = g;
   }
 
   /** Hand over the bytes of every workload, direction and category since the last drain, and zero them. */
@@ -270,8 +268,8 @@ export class Engine {
     const u = this.work;
     for (let i = 0; i < u.length; i++) {
       if (u[i] === 0) continue;
-      const w = Math.floor(i / (2 * CATEGORY_COUNT));
-      const r = i % (2 * CATEGORY_COUNT);
+      const w = Math.floor(i / WORK_SLOTS);
+      const r = i % WORK_SLOTS;
       visit(w, Math.floor(r / CATEGORY_COUNT), r % CATEGORY_COUNT, u[i]);
       u[i] = 0;
     }
