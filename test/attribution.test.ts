@@ -125,7 +125,8 @@ describe("pods' top owners", () => {
       throw new Error('forbidden');
     };
     expect(await topOwner(pod({ kind: 'ReplicaSet', name: 'web-7d4b9c' }, { 'pod-template-hash': '7d4b9c' }), failing)).toEqual({ kind: 'Deployment', namespace: 'ns', name: 'web' });
-    expect(await topOwner(pod({ kind: 'ReplicaSet', name: 'bare-rs' }))).toEqual({ kind: 'ReplicaSet', namespace: 'ns', name: 'bare-rs' });
+    // a ReplicaSet of no Deployment: the pod, as DESIGN says for any other owner
+    expect(await topOwner(pod({ kind: 'ReplicaSet', name: 'bare-rs' }))).toEqual({ kind: 'Pod', namespace: 'ns', name: 'p-1' });
     expect(await topOwner(pod({ kind: 'Job', name: 'backup-29112026' }))).toEqual({ kind: 'CronJob', namespace: 'ns', name: 'backup' });
     expect(await topOwner(pod({ kind: 'Job', name: 'migrate' }))).toEqual({ kind: 'Job', namespace: 'ns', name: 'migrate' });
     expect(await topOwner(pod({ kind: 'StatefulSet', name: 'db' }))).toEqual({ kind: 'StatefulSet', namespace: 'ns', name: 'db' });

@@ -49,7 +49,6 @@ const TOP_KINDS: Record<string, WorkloadKind> = {
   DaemonSet: 'DaemonSet',
   Job: 'Job',
   CronJob: 'CronJob',
-  ReplicaSet: 'ReplicaSet',
 };
 
 /**
@@ -82,7 +81,7 @@ export async function topOwner(pod: PodObject, lookup?: OwnerLookup): Promise<Ow
     top = asked ?? ownerFromNames(ref.kind, ref.name, meta.labels ?? {});
   }
   const kind = TOP_KINDS[top.kind];
-  // an owner of another kind (a custom controller): the pod is the unit people know
+  // a bare ReplicaSet, or an owner of another kind (a custom controller): the pod (DESIGN's "else Pod")
   return kind ? { kind, namespace, name: top.name } : { kind: 'Pod', namespace, name: meta.name ?? '' };
 }
 

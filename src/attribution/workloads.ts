@@ -2,7 +2,7 @@
 // workload number; this table turns (kind, namespace, name) into numbers and back. It is bounded: names
 // come from the wire's owners (process names, pod names), so past the cap everything new is "other".
 
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet', 'Pod', 'systemd_unit', 'process', 'unknown', 'other'] as const;
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod', 'systemd_unit', 'process', 'unknown', 'other'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 export interface Workload {
