@@ -45,6 +45,15 @@ let H = '';
 let S = '';
 let base = '';
 let exporter: ChildProcess;
+/** Exporters with the workload flags set otherwise, on the same traffic: flag → its base URL. */
+const variants: Record<string, { args: string[]; base: string }> = {
+  fixed: { args: ['--workload.fixed', 'shop/Deployment/checkout'], base: '' },
+  noProcesses: { args: ['--workload.processes', 'false'], base: '' },
+  off: { args: ['--workload.attribution', 'false'], base: '' },
+  topK: { args: ['--workload.top-k', '1'], base: '' },
+  smallTable: { args: ['--workload.flow-table-size', '1024'], base: '' },
+};
+const UDP_FLOWS = 800;
 
 function metrics(): Promise<Map<string, number>> {
   return fetch(`${base}/metrics`).then(async (r) => parseMetrics(await r.text()));
@@ -95,6 +104,16 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process: socket owners i
     if (process.env.AZT_DEBUG) exporter.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
     base = (await waitForOutput(exporter, /serving metrics on (http:\/\/\S+?)\/metrics/))[1];
     await until('capture running', async () => ((await fetch(`${base}/-/ready`)).status === 200 ? true : undefined));
+    let port = 9978;
+    for (const v of Object.values(variants)) {
+      const c = lab.spawn(H, process.execPath, [
+        CLI, '--interface', 'h0', '--topology.file', topo, '--ip-ranges.file', join(import.meta.dirname, '..', 'demo', 'ip-ranges.json'), '--aws.discovery', 'false',
+        '--web.listen-address', `10.78.${octet}.2:${port++}`, '--web.shutdown-grace', '0', ...v.args,
+      ]);
+      v.base = (await waitForOutput(c, /serving metrics on (http:\/\/\S+?)\/metrics/))[1];
+      const b = v.base;
+      await until('variant running', async () => ((await fetch(`${b}/-/ready`)).status === 200 ? true : undefined));
+    }
 
     // the mirror: GET /N/MS answers N bytes in 20 pieces over MS milliseconds (a flow that lives that long)
     const server = lab.spawn(S, process.execPath, [
@@ -118,7 +137,13 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process: socket owners i
     // short-lived flows: a few hundred bytes, closed within a millisecond
     for (let i = 0; i < SHORT; i++) pulls.push(lab.spawn(H, join(dir, 'fetch-beta'), ['-s', '-o', '/dev/null', `http://${MIRROR}/100/0`]));
     expect(await Promise.all(pulls.map(run))).toEqual(pulls.map(() => 0));
-  }, 90_000);
+    // many flows at once: one datagram from each of 800 sockets (more than a 1,024-slot table holds)
+    const many = lab.spawn(H, process.execPath, [
+      '-e',
+      `const d=require('dgram');let n=0;const socks=[];for(let i=0;i<${UDP_FLOWS};i++){const s=d.createSocket('udp4');socks.push(s);s.send(Buffer.alloc(100),9,'${MIRROR}',()=>{if(++n===${UDP_FLOWS}){setTimeout(()=>{socks.forEach(x=>x.close());console.log('sent')},300)}})}`,
+    ]);
+    await waitForOutput(many, /sent/);
+  }, 120_000);
 
   afterAll(() => {
     lab.cleanup();
@@ -161,6 +186,37 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process: socket owners i
     // the long flows (2 or 3) were found; the short ones may have closed before their lookup
     expect(found).toBeGreaterThanOrEqual(cgroupRoot ? 3 : 2);
     expect(found + unknown).toBeGreaterThanOrEqual((cgroupRoot ? 3 : 2) + SHORT);
+  });
+
+  it('the workload flags: fixed, processes off, attribution off, top-k, flow table size', async () => {
+    const get = async (v: { base: string }): Promise<Map<string, number>> => parseMetrics(await (await fetch(`${v.base}/metrics`)).text());
+    const total = (m: Map<string, number>, prefix: string, part = ''): number => [...m].filter(([k]) => k.startsWith(prefix) && k.includes(part)).reduce((a, [, v]) => a + v, 0);
+    await until('variants counted', async () => {
+      const m = await get(variants.topK);
+      return total(m, 'aztraffic_bytes_total{') >= ALPHA + BETA ? true : undefined;
+    });
+    // a sidecar's one workload takes every byte
+    const fixed = await get(variants.fixed);
+    expect(total(fixed, 'aztraffic_workload_bytes_total{', 'workload="checkout",workload_kind="Deployment"')).toBe(total(fixed, 'aztraffic_bytes_total{'));
+    expect(total(fixed, 'aztraffic_workload_bytes_total{', 'namespace="shop"')).toBeGreaterThan(ALPHA);
+    // without processes the host's own bytes are unknown, and nothing is looked up
+    const noProc = await get(variants.noProcesses);
+    expect(total(noProc, 'aztraffic_workload_bytes_total{', 'workload_kind="unknown"')).toBe(total(noProc, 'aztraffic_bytes_total{'));
+    expect(total(noProc, 'aztraffic_workload_lookups_total{')).toBe(0);
+    // off: no workload series at all
+    const off = await get(variants.off);
+    expect(total(off, 'aztraffic_workload_bytes_total{')).toBe(0);
+    expect(total(off, 'aztraffic_bytes_total{')).toBeGreaterThan(ALPHA);
+    // top-k 1: one named workload per interval, the rest "other"
+    const topK = await get(variants.topK);
+    expect(total(topK, 'aztraffic_workload_bytes_total{', 'workload="other",workload_kind="other"')).toBeGreaterThan(0);
+    // a 1,024-slot table holds 768 flows: of 800 new ones, the rest found it full (and counted as unknown)
+    const small = await until('table full reported', async () => {
+      const m = await get(variants.smallTable);
+      return (m.get('aztraffic_workload_lookups_total{result="table_full"}') ?? 0) > 0 ? m : undefined;
+    });
+    expect(total(small, 'aztraffic_workload_bytes_total{')).toBe(total(small, 'aztraffic_bytes_total{'));
+    expect((await get(variants.noProcesses)).get('aztraffic_workload_lookups_total{result="table_full"}') ?? 0).toBe(0);
   });
 
   it.skipIf(!cgroupRoot)('the README story: the top regional_public workload is apt-daily.service', async () => {

@@ -129,6 +129,7 @@ export class Attribution {
         this.o.onLookup?.('unknown', 1);
       }
     });
+    this.reportFull();
     if (retry) this.schedule(RETRY_DELAY_MS);
   }
 
@@ -142,8 +143,8 @@ export class Attribution {
     return info;
   }
 
-  /** Count flows that found the table full, and forget idle ones. */
-  private sweep(): void {
+  /** Report flows that found the table full (at every batch and sweep). */
+  private reportFull(): void {
     const flows = this.flows!;
     if (flows.full > this.lastFull) {
       const n = flows.full - this.lastFull;
@@ -151,7 +152,12 @@ export class Attribution {
       this.o.onLookup?.('table_full', n);
       this.lastFull = flows.full;
     }
-    flows.sweep(this.engine.now - FLOW_IDLE_SECONDS);
+  }
+
+  /** Forget idle flows. */
+  private sweep(): void {
+    this.reportFull();
+    this.flows!.sweep(this.engine.now - FLOW_IDLE_SECONDS);
   }
 
   stop(): void {

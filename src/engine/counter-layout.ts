@@ -78,40 +78,47 @@ export const SLOTS_PER_PAIR = LAYOUT.slotsPerPair;
 export const { pairSlot, decodePairSlot, decodeSpillSlot } = LAYOUT;
 
 /**
- * Zone pairs, numbered as first seen. A host has few local zones: each gets a row that maps a remote
- * zone to its pair, so finding a counter slot is two array reads.
+ * Zone pairs, numbered as first seen, each with the workload of its local side (a pod's address is
+ * its workload's; -1: the host's own address, attributed per flow): so a packet of a pod counts for its
+ * zones and its workload in one add. A host has few local (zone, workload) pairs: each gets a row that
+ * maps a remote zone to its pair, so finding a counter slot is two array reads.
  */
 export class ZonePairs {
   /** Local zone of each pair. */
   localZone = new Int32Array(16);
   /** Remote zone of each pair. */
   remoteZone = new Int32Array(16);
+  /** Workload of each pair's local side; -1: none (per flow, or attribution off). */
+  workload = new Int32Array(16);
   count = 0;
-  private readonly rows = new Map<number, Int32Array>();
+  private readonly rows = new Map<number, { zone: number; workload: number; row: Int32Array }>();
 
   constructor(readonly zoneCount: number) {}
 
-  /** The row of a local zone: remote zone → pair, -1 where not yet seen. */
-  row(localZone: number): Int32Array {
-    let r = this.rows.get(localZone);
+  /** The row of a local zone and workload: remote zone → pair, -1 where not yet seen. */
+  row(localZone: number, workload = -1): Int32Array {
+    const key = (workload + 1) * 0x100000 + localZone;
+    let r = this.rows.get(key);
     if (r === undefined) {
-      r = new Int32Array(this.zoneCount).fill(-1);
-      this.rows.set(localZone, r);
+      r = { zone: localZone, workload, row: new Int32Array(this.zoneCount).fill(-1) };
+      this.rows.set(key, r);
     }
-    return r;
+    return r.row;
   }
 
-  /** The pair of (local zone, remote zone), numbered now if new. */
-  add(localZone: number, remoteZone: number): number {
-    const row = this.row(localZone);
+  /** The pair of (local zone, remote zone, workload), numbered now if new. */
+  add(localZone: number, remoteZone: number, workload = -1): number {
+    const row = this.row(localZone, workload);
     if (row[remoteZone] >= 0) return row[remoteZone];
     const p = this.count++;
     if (p >= this.localZone.length) {
       this.localZone = grow(this.localZone);
       this.remoteZone = grow(this.remoteZone);
+      this.workload = grow(this.workload);
     }
     this.localZone[p] = localZone;
     this.remoteZone[p] = remoteZone;
+    this.workload[p] = workload;
     row[remoteZone] = p;
     return p;
   }

@@ -12,6 +12,9 @@ import { RemoteTable } from './remote-table.js';
 
 const EPHEMERAL_MIN = 32768;
 
+/** Zone pairs (with their local side's workload) kept before they are renumbered at a drain. */
+const MAX_PAIRS = 4096;
+
 /** Counters per workload: direction × category. */
 const WORK_SLOTS = 2 * CATEGORY_COUNT;
 
@@ -155,11 +158,12 @@ export class Engine {
       for (const e of list) {
         const cls = t.classIndexOf(e.text.replace(/\/.*$/, ''));
         const zone = t.classZone[cls];
-        rows.push(t.countRow(cls));
-        pairs.push(this.pairs.row(zone));
-        zones.push(zone);
-        const w = this.addressWorkloads.get(addressKey(e.cidr)) ?? this.fallbackWorkload;
+        const w = this.attributing ? (this.addressWorkloads.get(addressKey(e.cidr)) ?? this.fallbackWorkload) : -1;
         if (w >= 0) this.ensureWork(w);
+        rows.push(t.countRow(cls));
+        // a pod's address counts for its workload in its zone pair's counters
+        pairs.push(this.pairs.row(zone, w));
+        zones.push(zone);
         work.push(w);
       }
       return { rows, pairs, zones: Int32Array.from(zones), work: Int32Array.from(work) };
@@ -186,7 +190,8 @@ export class Engine {
     this.attributing = true;
     this.ensureWork(UNKNOWN_WORKLOAD);
     this.addressWorkloads = addresses;
-    this.fallbackWorkload = fallback;
+    // without flows the host's own addresses are unknown: say so per address, not per packet
+    this.fallbackWorkload = fallback >= 0 || flows ? fallback : UNKNOWN_WORKLOAD;
     this.flows = flows;
     this.setLocalIps(this.localTexts);
   }
@@ -225,7 +230,7 @@ export class Engine {
     const cat = cu & 0xff;
     const zone = t.classZone[cls];
     let pair = (v4 ? this.local4Pairs : this.local6Pairs)[local][zone];
-    if (pair < 0) pair = this.newPair((v4 ? this.local4Zone : this.local6Zone)[local], zone);
+    if (pair < 0) pair = this.newPair((v4 ? this.local4Zone : this.local6Zone)[local], zone, (v4 ? this.local4Work : this.local6Work)[local]);
     const idx = pair * SLOTS_PER_PAIR + dir * CATEGORY_COUNT + cat;
     this.bytes[idx] += f.ipBytes;
     this.packets[idx] += f.packets;
@@ -233,13 +238,16 @@ export class Engine {
     const port = servicePort(f.srcPort, f.dstPort);
     if (v4) this.remoteTable.add4(egress ? f.dst4 : f.src4, port, dir, cat, zone, f.ipBytes);
     else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, zone, f.ipBytes);
-    if (this.attributing) {
-      let w = (v4 ? this.local4Work : this.local6Work)[local];
-      if (w < 0) w = this.hostWorkload(f, egress, dir, cat);
-      // the counters cover every workload number handed out (ensureWork): no bounds check here
-      if (w >= 0) this.work[w * WORK_SLOTS + dir * CATEGORY_COUNT + cat] += f.ipBytes;
-    }
+    // a pod's bytes counted for it with the zone pair's (its workload is the pair's); the host's own per flow
+    if (this.attributing && this.pairs.workload[pair] < 0) this.attributeHost(f, egress, dir, cat);
     return true;
+  }
+
+  /** Count a packet of the host's own address for the process of its flow (or unknown). */
+  private attributeHost(f: FlowView, egress: boolean, dir: number, cat: number): void {
+    const w = this.hostWorkload(f, egress, dir, cat);
+    // the counters cover every workload number handed out (ensureWork): no bounds check here
+    if (w >= 0) this.work[w * WORK_SLOTS + dir * CATEGORY_COUNT + cat] += f.ipBytes;
   }
 
   /** The workload of a packet of the host's own address: its flow's, unknown, or -1 while its owner is looked up. */
@@ -263,7 +271,11 @@ export class Engine {
     this.work = g;
   }
 
-  /** Hand over the bytes of every workload, direction and category since the last drain, and zero them. */
+  /**
+   * Hand over the bytes of every workload, direction and category since the last drain, and zero them.
+   * Pods' bytes reach these counters through drainCounters (they are counted with their zone pair):
+   * drain the counters first (ExporterMetrics.flush does).
+   */
   drainWorkloads(visit: (workload: number, dir: number, cat: number, bytes: number) => void): void {
     const u = this.work;
     for (let i = 0; i < u.length; i++) {
@@ -282,8 +294,8 @@ export class Engine {
   }
 
   /** A zone pair seen for the first time: number it, and make room for its counters. */
-  private newPair(localZone: number, remoteZone: number): number {
-    const pair = this.pairs.add(localZone, remoteZone);
+  private newPair(localZone: number, remoteZone: number, workload: number): number {
+    const pair = this.pairs.add(localZone, remoteZone, workload);
     const need = pairSlot(pair + 1, 0, 0);
     if (need > this.bytes.length) {
       const size = Math.max(need, this.bytes.length * 2);
@@ -325,11 +337,21 @@ export class Engine {
       out.cat = cat;
       out.localZone = this.pairs.localZone[pair];
       out.remoteZone = this.pairs.remoteZone[pair];
+      // the pair's workload (pods) takes its bytes too: drainWorkloads hands them over
+      const w = this.pairs.workload[pair];
+      if (w >= 0) this.work[w * WORK_SLOTS + dir * CATEGORY_COUNT + cat] += b[i];
       out.bytes = b[i];
       out.packets = p[i];
       visit(out);
     }
     b.fill(0);
     p.fill(0);
+    // pods come and go: pairs of workloads no longer here are renumbered away once there are many
+    if (this.pairs.count > MAX_PAIRS) {
+      this.pairs = new ZonePairs(this.t.zones.length);
+      this.bytes = new Float64Array(16 * SLOTS_PER_PAIR);
+      this.packets = new Float64Array(16 * SLOTS_PER_PAIR);
+      this.setLocalIps(this.localTexts);
+    }
   }
 }
