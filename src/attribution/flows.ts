@@ -14,20 +14,20 @@ export const PENDING = -1;
 export class FlowTable {
   readonly capacity: number;
   private readonly mask: number;
-  private state: Uint8Array;
-  private family: Uint8Array;
-  private proto: Uint8Array;
-  private ports: Uint32Array;
-  private local: Uint32Array;
-  private remote: Uint32Array;
+  private state!: Uint8Array;
+  private family!: Uint8Array;
+  private proto!: Uint8Array;
+  private ports!: Uint32Array;
+  private local!: Uint32Array;
+  private remote!: Uint32Array;
   /** The flow's workload number, or PENDING. */
-  private work: Int32Array;
+  private work!: Int32Array;
   /** Bytes held while pending: index slot * 2 + direction, with the category of the flow's first packet. */
-  private held: Float64Array;
-  private cat: Uint8Array;
-  private first: Float64Array;
-  private last: Float64Array;
-  private tries: Uint8Array;
+  private held!: Float64Array;
+  private cat!: Uint8Array;
+  private first!: Float64Array;
+  private last!: Float64Array;
+  private tries!: Uint8Array;
   private used = 0;
   /** The slot of the last flow seen per local port: TCP ports 0-65535, UDP and others at 65536 + port. */
   private portCache = new Int32Array(0x20000).fill(-1);
@@ -45,19 +45,8 @@ export class FlowTable {
     while (c < capacity) c *= 2;
     this.capacity = c;
     this.mask = c - 1;
-    this.state = new Uint8Array(c);
-    this.family = new Uint8Array(c);
-    this.proto = new Uint8Array(c);
-    this.ports = new Uint32Array(c);
-    this.local = new Uint32Array(c * 4);
-    this.remote = new Uint32Array(c * 4);
-    this.work = new Int32Array(c);
-    this.held = new Float64Array(c * 2);
-    this.cat = new Uint8Array(c);
-    this.first = new Float64Array(c);
-    this.last = new Float64Array(c);
-    this.tries = new Uint8Array(c);
     this.queue = new Int32Array(c);
+    this.clear();
   }
 
   get size(): number {
@@ -220,6 +209,27 @@ export class FlowTable {
     }
   }
 
+  /** Fresh, empty arrays (the old ones stay with whoever holds them: sweep reads them). */
+  private clear(): void {
+    const c = this.capacity;
+    this.state = new Uint8Array(c);
+    this.family = new Uint8Array(c);
+    this.proto = new Uint8Array(c);
+    this.ports = new Uint32Array(c);
+    this.local = new Uint32Array(c * 4);
+    this.remote = new Uint32Array(c * 4);
+    this.work = new Int32Array(c);
+    this.held = new Float64Array(c * 2);
+    this.cat = new Uint8Array(c);
+    this.first = new Float64Array(c);
+    this.last = new Float64Array(c);
+    this.tries = new Uint8Array(c);
+    this.used = 0;
+    this.qHead = 0;
+    this.qLen = 0;
+    this.portCache.fill(-1);
+  }
+
   /**
    * Forget flows idle since `before` (resolved ones; pending ones stay until looked up): the table is
    * rebuilt from the rest, and the lookup queue with it.
@@ -241,23 +251,7 @@ export class FlowTable {
       last: this.last,
       tries: this.tries,
     };
-    const c = this.capacity;
-    this.state = new Uint8Array(c);
-    this.family = new Uint8Array(c);
-    this.proto = new Uint8Array(c);
-    this.ports = new Uint32Array(c);
-    this.local = new Uint32Array(c * 4);
-    this.remote = new Uint32Array(c * 4);
-    this.work = new Int32Array(c);
-    this.held = new Float64Array(c * 2);
-    this.cat = new Uint8Array(c);
-    this.first = new Float64Array(c);
-    this.last = new Float64Array(c);
-    this.tries = new Uint8Array(c);
-    this.used = 0;
-    this.qHead = 0;
-    this.qLen = 0;
-    this.portCache.fill(-1);
+    this.clear();
     for (const s of keep) {
       const o = s * 4;
       const h = this.locate(old.family[s], old.proto[s], old.local[o], old.local.subarray(o, o + 4), old.remote[o], old.remote.subarray(o, o + 4), old.ports[s] >>> 16, old.ports[s] & 0xffff);
