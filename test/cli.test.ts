@@ -52,6 +52,16 @@ describe('command line errors: exit 2, one line naming the fault', () => {
     expect(r.stderr).toMatch(/not valid YAML/);
   });
 
+  it('--kubernetes.node-name without any Kubernetes configuration, or with a KUBECONFIG that is not there', () => {
+    const env = { ...process.env, HOME: dir, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' };
+    let r = spawnSync(process.execPath, [CLI, 'serve', '--kubernetes.node-name', 'node-a', '--aws.discovery', 'false'], { encoding: 'utf8', env, timeout: 20_000 });
+    expect([r.status, r.stderr.trim().split('\n').length]).toEqual([2, 1]);
+    expect(r.stderr).toMatch(/--kubernetes.node-name node-a: no Kubernetes configuration: not in a pod with a service account token/);
+    r = spawnSync(process.execPath, [CLI, 'serve', '--kubernetes.node-name', 'node-a', '--aws.discovery', 'false'], { encoding: 'utf8', env: { ...env, KUBECONFIG: join(dir, 'no-kubeconfig') }, timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/KUBECONFIG names .*no-kubeconfig: no such file/);
+  });
+
   it('a prices file with a negative price or an unknown category', () => {
     let r = run(['analyze', PCAP, '--prices.file', file('neg.yaml', 'prices:\n  cross_az: {egress: -1}\n')]);
     expect(r.status).toBe(2);

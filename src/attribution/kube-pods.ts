@@ -2,6 +2,9 @@
 // bookmarks), and list again when the server says the version is gone (410). A watch that breaks is
 // re-established with backoff; the state is a metric. Config: the service account in a pod, else
 // KUBECONFIG (@kubernetes/client-node's loadFromDefault).
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { podInfo, type OwnerLookup, type PodInfo, type PodObject } from './pods.js';
 
@@ -21,6 +24,23 @@ interface WatchEvent {
 }
 
 class Gone extends Error {}
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * Why there is no Kubernetes configuration to watch pods with (the client would otherwise fall back to
+ * http://localhost:8080 and retry forever), or undefined: a KUBECONFIG that exists, ~/.kube/config, or
+ * the in-cluster service account.
+ */
+export function kubeConfigProblem(env: NodeJS.ProcessEnv = process.env, tokenFile = SERVICE_ACCOUNT_TOKEN): string | undefined {
+  if (env.KUBECONFIG) {
+    const missing = env.KUBECONFIG.split(':').filter((f) => f && !existsSync(f));
+    return missing.length > 0 ? `KUBECONFIG names ${missing.join(', ')}: no such file` : undefined;
+  }
+  if (existsSync(join(env.HOME ?? homedir(), '.kube', 'config'))) return undefined;
+  if (env.KUBERNETES_SERVICE_HOST && existsSync(tokenFile)) return undefined;
+  return `no Kubernetes configuration: not in a pod with a service account token (${tokenFile}), no KUBECONFIG, no ~/.kube/config`;
+}
 
 const MAX_BACKOFF_MS = 30_000;
 

@@ -42,6 +42,11 @@ export interface Running extends RunningCommand {
 
 export async function serve(o: ServeOptions): Promise<Running> {
   const addr = parseListenAddress(o['web.listenAddress']);
+  if (o['workload.attribution'] && o['kubernetes.nodeName']) {
+    const { kubeConfigProblem } = await import('../attribution/kube-pods.js');
+    const problem = kubeConfigProblem();
+    if (problem) throw new ConfigError(`--kubernetes.node-name ${o['kubernetes.nodeName']}: ${problem}`);
+  }
   // --interface names the interfaces; without it, the default route's, then every ENI discovery finds
   const explicit = o.interface !== undefined;
   const first = explicit ? o.interface!.split(',').map((i) => i.trim()).filter(Boolean) : [defaultRouteInterface()].filter((i): i is string => i !== undefined);
