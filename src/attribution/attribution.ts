@@ -39,6 +39,8 @@ export class Attribution {
   private inodeOwner = new Map<number, number>();
   private processes = new Map<number, { info: ProcessInfo | undefined; at: number }>();
   private lastFull = 0;
+  /** No lookup batch before this time (ms): the last walk of /proc took a quarter of the gap. */
+  private notBefore = 0;
   /** Lookups so far, for the README's "unattributed share" and tests. */
   readonly stats = { found: 0, unknown: 0, tableFull: 0, batches: 0 };
 
@@ -85,6 +87,8 @@ export class Attribution {
 
   private schedule(ms: number): void {
     if (this.timer) return;
+    // a walk of every process's fds takes time on a busy host: at most a fifth of the time goes to it
+    ms = Math.max(ms, this.notBefore - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.lookUp();
@@ -104,7 +108,9 @@ export class Attribution {
     const missing = new Set(inodes.filter((i): i is number => i !== undefined && !this.inodeOwner.has(i)));
     if (missing.size > 0) {
       if (this.inodeOwner.size > 65536) this.inodeOwner.clear();
+      const started = Date.now();
       for (const [inode, pid] of socketHolders(missing, this.o.proc)) this.inodeOwner.set(inode, pid);
+      this.notBefore = Date.now() + 4 * (Date.now() - started);
     }
     const now = Date.now();
     let retry = false;
