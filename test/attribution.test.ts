@@ -1,12 +1,13 @@
 // Attribution's parts without a network: cgroup paths, /proc/net socket tables and fd links (from
 // fixture directories in /proc's own formats), pod owners, the flow table, local addresses with
 // delegated prefixes, the workload table's bound, and analyze --pods end to end on a written capture.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlowTable, PENDING } from '../src/attribution/flows.js';
 import { podInfo, topOwner } from '../src/attribution/pods.js';
-import { cgroupPath, describeCgroup, ownerOf, socketHolders, SocketTable } from '../src/attribution/sockets.js';
+import { cgroupPath, describeCgroup, ownerOf, socketHolders, socketOwnersProblem, SocketTable } from '../src/attribution/sockets.js';
 import { OTHER_WORKLOAD, sanitizeWorkloadName, UNKNOWN_WORKLOAD, Workloads } from '../src/attribution/workloads.js';
 import { LocalAddresses } from '../src/engine/local-addresses.js';
 import { parseCidr } from '../src/topology/ip.js';
@@ -107,6 +108,21 @@ describe('/proc/net and /proc/PID/fd, in their own formats', () => {
         [8181, 200],
       ]),
     );
+  });
+});
+
+describe('whether socket owners can be read here', () => {
+  it('a PID namespace of its own (a container without --pid host) is named', () => {
+    const proc = join(dir, 'proc-container');
+    mkdirSync(join(proc, '1', 'fd'), { recursive: true });
+    expect(socketOwnersProblem(proc, 7)).toMatch(/not in the host's PID namespace \(containers: --pid host; Kubernetes: hostPID\)/);
+  });
+  const root = process.getuid?.() === 0;
+  it.skipIf(!root)("this machine's /proc, as root: readable; as another user without the capabilities: named", () => {
+    expect(socketOwnersProblem()).toBeUndefined();
+    const script = `import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'attribution', 'sockets.js'))}).then((s) => console.log(s.socketOwnersProblem()))`;
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH/);
   });
 });
 

@@ -191,3 +191,30 @@ export function ownerOf(p: ProcessInfo, podOfContainer: (id: string) => Owner | 
   if (p.unit) return { kind: 'systemd_unit', namespace: '', name: p.unit };
   return { kind: 'process', namespace: '', name: p.comm };
 }
+
+/**
+ * Why sockets of other processes cannot be named here, or undefined: not in the host's PID namespace
+ * (a container without --pid host: PID 1 is this process or its init), or no right to read another
+ * process's fd links (CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH).
+ */
+export function socketOwnersProblem(proc = '/proc', selfPid = process.pid): string | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync(proc).filter((d) => /^\d+$/.test(d) && Number(d) !== selfPid);
+  } catch {
+    return `${proc} cannot be read`;
+  }
+  if (pids.length < 3) return `only ${pids.length + 1} processes are visible in ${proc}: not in the host's PID namespace (containers: --pid host; Kubernetes: hostPID)`;
+  let denied = 0;
+  let read = 0;
+  for (const pid of pids.slice(0, 64)) {
+    try {
+      for (const fd of readdirSync(`${proc}/${pid}/fd`).slice(0, 1)) readlinkSync(`${proc}/${pid}/fd/${fd}`);
+      read++;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EPERM') denied++;
+    }
+  }
+  if (read === 0 && denied > 0) return `other processes' ${proc}/PID/fd cannot be read: the exporter needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (or root with both)`;
+  return undefined;
+}

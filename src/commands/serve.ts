@@ -218,6 +218,12 @@ export async function serve(o: ServeOptions): Promise<Running> {
 /** Workload attribution: the metric family, and the lookups of socket owners that feed it. */
 async function startAttribution(o: ServeOptions, s: Setup): Promise<Attribution> {
   const { Attribution } = await import('../attribution/attribution.js');
+  if (o['workload.processes'] && !o['workload.fixed']) {
+    const { socketOwnersProblem } = await import('../attribution/sockets.js');
+    const problem = socketOwnersProblem();
+    // attribution still runs: pods by address, and whatever sockets can be read
+    if (problem) log.warn(`${problem}: bytes of this host's own addresses will mostly be workload_kind="unknown" (--workload.processes=false to not look)`, {});
+  }
   // the family reads the attribution's workloads, and the attribution reports lookups to the family
   const family: { lookup?: (result: 'found' | 'unknown' | 'table_full', n: number) => void } = {};
   const attribution = new Attribution(s.pipeline.engine, {
