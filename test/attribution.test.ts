@@ -299,6 +299,11 @@ describe('analyze --pods', () => {
     const table = await runCli(['analyze', cap, '--topology.file', topology, '--local-ip', '10.0.1.5', '--ip-ranges.file', RANGES, '--pods', pods]);
     expect(table.stdout).toMatch(/TOP WORKLOADS BY COST/);
     expect(table.stdout).toMatch(/unattributed \(workload_kind="unknown"\): 240 bytes/);
+    // and the HTML report has the workloads, by cost
+    const html = await runCli(['analyze', cap, '--topology.file', topology, '--local-ip', '10.0.1.5', '--ip-ranges.file', RANGES, '--pods', pods, '--format', 'html']);
+    const section = /<section id="workloads">[\s\S]*?<\/section>/.exec(html.stdout)?.[0] ?? '';
+    expect(section).toMatch(/<span class="name">web<\/span><\/td><td>shop<\/td><td>Deployment<\/td>/);
+    expect(section).toMatch(/\(unattributed\)/);
   });
   it('a pods file that is not one exits 2 with one line', async () => {
     const bad = join(dir, 'bad-pods.json');

@@ -81,7 +81,13 @@ export function renderSections(s: Summary): string {
   if (s.workloads.length > 0) {
     out.push(
       `<section id="workloads"><h2>Top workloads by cost</h2>` +
-        table('workloads', ['workload', 'namespace', 'kind', rateUnit], s.workloads.map((w) => [esc(w.workload), esc(w.namespace || '–'), esc(w.kind), money(w.dollars_per_hour)]), '') +
+        table(
+          'workloads',
+          ['workload', 'namespace', 'kind', rateUnit, 'rate'],
+          s.workloads.map((w) => [`<span class="name">${esc(w.workload || (w.kind === 'unknown' ? '(unattributed)' : '–'))}</span>`, esc(w.namespace || '–'), esc(w.kind), money(w.dollars_per_hour), rate(w.bytes_per_second)]),
+          '',
+        ) +
+        `<p class="hint">The local owner of the bytes: a pod's Deployment, StatefulSet, DaemonSet, Job or CronJob, a systemd unit, else a process; unattributed: bytes of the host's own addresses whose socket could not be named (offline, without processes: all of them).</p>` +
         `</section>`,
     );
   }

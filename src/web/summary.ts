@@ -28,7 +28,7 @@ export interface Summary {
   categories: { category: string; direction: string; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number }[];
   remotes: { remote: string; port: string; category: string; remote_az: string; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number }[];
   /** per workload (pods, processes): empty until attribution exists */
-  workloads: { workload: string; namespace: string; kind: string; dollars_per_hour: number | null }[];
+  workloads: { workload: string; namespace: string; kind: string; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number }[];
   chart: { title: string; unit: 'dollars_per_hour' | 'bytes_per_second'; step_seconds: number; series: string[]; points: { t: number; values: number[] }[] };
   health: {
     capture: { interface: string; state: 'up' | 'down' | 'replay' | 'file'; captured_packets: number; kernel_packets: number | null; coverage: number | null; dropped_packets: number }[];
@@ -170,7 +170,7 @@ export class CostHistory {
  * (live: the snapshot a minute ago), or of all of it (a capture file: no `before`). Sorted by cost,
  * then bytes. Rates are null where there is no span to divide by.
  */
-function rows(r: Report, before: Report | undefined, seconds: number | null): Pick<Summary, 'bill_lines' | 'categories' | 'remotes'> {
+function rows(r: Report, before: Report | undefined, seconds: number | null): Pick<Summary, 'bill_lines' | 'categories' | 'remotes' | 'workloads'> {
   const span = seconds !== null && seconds > 0 ? seconds : null;
   const rate = (x: number | null, was: number | null | undefined): number | null => (span === null || x === null ? null : (Math.max(0, x - (was ?? 0)) / span) * 3600);
   const perSecond = (x: number, was: number | undefined): number | null => (span === null ? null : Math.max(0, x - (was ?? 0)) / span);
@@ -206,7 +206,25 @@ function rows(r: Report, before: Report | undefined, seconds: number | null): Pi
       gb: bytes / BYTES_PER_GB,
     };
   });
-  return { bill_lines: bill_lines.sort(byCostThenBytes), categories: categories.sort(byCostThenBytes), remotes: remotes.sort(byCostThenBytes).slice(0, TOP_REMOTES) };
+  const wlBefore = new Map(before?.workloads?.map((x) => [key(x.namespace, x.workload, x.workload_kind), x]));
+  const workloads = (r.workloads ?? []).map((x) => {
+    const was = wlBefore.get(key(x.namespace, x.workload, x.workload_kind));
+    const bytes = x.egress_bytes + x.ingress_bytes;
+    return {
+      workload: x.workload,
+      namespace: x.namespace,
+      kind: x.workload_kind,
+      dollars_per_hour: rate(x.cost_dollars, was?.cost_dollars),
+      bytes_per_second: perSecond(bytes, was && was.egress_bytes + was.ingress_bytes),
+      gb: bytes / BYTES_PER_GB,
+    };
+  });
+  return {
+    bill_lines: bill_lines.sort(byCostThenBytes),
+    categories: categories.sort(byCostThenBytes),
+    remotes: remotes.sort(byCostThenBytes).slice(0, TOP_REMOTES),
+    workloads: workloads.sort(byCostThenBytes).slice(0, TOP_REMOTES),
+  };
 }
 
 function liveSummary(now: Snapshot, base: Snapshot, dt: number, chart: Summary['chart'], o: LiveOptions, t: Topology): Summary {
@@ -247,7 +265,6 @@ function liveSummary(now: Snapshot, base: Snapshot, dt: number, chart: Summary['
     projected_dollars_per_30_days: dollars === null ? null : dollars * HOURS_PER_30_DAYS,
     total_dollars: now.billCost,
     ...rows(r, base.detail!.report, dt),
-    workloads: [],
     chart,
     health: { capture, topology: topologyHealth(r), zones: zonesOf(t), remotes_folded: r.remotes_folded, decode_errors: r.decode_errors, problems: [] },
   };
@@ -291,7 +308,6 @@ export function captureSummary(r: Report & { capture: NonNullable<Report['captur
     projected_dollars_per_30_days: c.projected_dollars_per_30_days,
     total_dollars: r.bill.length > 0 ? r.bill_cost_dollars : r.priced_cost_dollars,
     ...rows(r, undefined, c.duration_seconds),
-    workloads: [],
     chart,
     health: {
       capture: Object.entries(r.capture_packets).map(([iface, n]) => ({ interface: iface, state: 'file' as const, captured_packets: n, kernel_packets: null, coverage: null, dropped_packets: r.capture_dropped[iface] ?? 0 })),
