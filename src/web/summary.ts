@@ -193,32 +193,26 @@ function rows(r: Report, before: Report | undefined, seconds: number | null): Pi
     return { category: x.category, direction: x.direction, dollars_per_hour: rate(x.cost_dollars, was?.cost_dollars), bytes_per_second: perSecond(x.bytes, was?.bytes), gb: x.gb };
   });
   const remBefore = new Map(before?.remotes.map((x) => [key(x.remote, x.port, x.category, x.remote_az), x]));
-  const remotes = r.remotes.map((x) => {
-    const was = remBefore.get(key(x.remote, x.port, x.category, x.remote_az));
+  // remotes and workloads: both directions' bytes and their cost, as rates
+  type Counted = { egress_bytes: number; ingress_bytes: number; cost_dollars: number | null };
+  const rates = (x: Counted, was: Counted | undefined): { dollars_per_hour: number | null; bytes_per_second: number | null; gb: number } => {
     const bytes = x.egress_bytes + x.ingress_bytes;
-    return {
-      remote: x.remote,
-      port: x.port,
-      category: x.category,
-      remote_az: x.remote_az,
-      dollars_per_hour: rate(x.cost_dollars, was?.cost_dollars),
-      bytes_per_second: perSecond(bytes, was && was.egress_bytes + was.ingress_bytes),
-      gb: bytes / BYTES_PER_GB,
-    };
-  });
+    return { dollars_per_hour: rate(x.cost_dollars, was?.cost_dollars), bytes_per_second: perSecond(bytes, was && was.egress_bytes + was.ingress_bytes), gb: bytes / BYTES_PER_GB };
+  };
+  const remotes = r.remotes.map((x) => ({
+    remote: x.remote,
+    port: x.port,
+    category: x.category,
+    remote_az: x.remote_az,
+    ...rates(x, remBefore.get(key(x.remote, x.port, x.category, x.remote_az))),
+  }));
   const wlBefore = new Map(before?.workloads?.map((x) => [key(x.namespace, x.workload, x.workload_kind), x]));
-  const workloads = (r.workloads ?? []).map((x) => {
-    const was = wlBefore.get(key(x.namespace, x.workload, x.workload_kind));
-    const bytes = x.egress_bytes + x.ingress_bytes;
-    return {
-      workload: x.workload,
-      namespace: x.namespace,
-      kind: x.workload_kind,
-      dollars_per_hour: rate(x.cost_dollars, was?.cost_dollars),
-      bytes_per_second: perSecond(bytes, was && was.egress_bytes + was.ingress_bytes),
-      gb: bytes / BYTES_PER_GB,
-    };
-  });
+  const workloads = (r.workloads ?? []).map((x) => ({
+    workload: x.workload,
+    namespace: x.namespace,
+    kind: x.workload_kind,
+    ...rates(x, wlBefore.get(key(x.namespace, x.workload, x.workload_kind))),
+  }));
   return {
     bill_lines: bill_lines.sort(byCostThenBytes),
     categories: categories.sort(byCostThenBytes),
