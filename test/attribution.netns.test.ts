@@ -101,7 +101,6 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process: socket owners i
       '--web.shutdown-grace',
       '0',
     ]);
-    if (process.env.AZT_DEBUG) exporter.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
     base = (await waitForOutput(exporter, /serving metrics on (http:\/\/\S+?)\/metrics/))[1];
     await until('capture running', async () => ((await fetch(`${base}/-/ready`)).status === 200 ? true : undefined));
     let port = 9978;
