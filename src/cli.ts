@@ -10,6 +10,7 @@ import type { DemoOptions } from './commands/demo.js';
 import type { ReconcileOptions } from './commands/reconcile.js';
 import type { Running } from './commands/running.js';
 import type { ServeOptions } from './commands/serve.js';
+import { POD_OWNER_KINDS, type PodOwnerKind } from './attribution/workloads.js';
 import { parseDuration } from './config/duration.js';
 import { IP_RANGES_URL } from './topology/ip-ranges.js';
 import { ConfigError } from './config/errors.js';
@@ -50,12 +51,11 @@ function ipList(v: string, prev: string[] | undefined): string[] {
   return out;
 }
 
-const WORKLOAD_KINDS_FIXED = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod'];
-
-function fixedWorkload(v: string): { namespace: string; kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'Pod'; name: string } {
+function fixedWorkload(v: string): { namespace: string; kind: PodOwnerKind; name: string } {
   const m = /^([^/]*)\/([^/]+)\/([^/]+)$/.exec(v);
-  if (!m || !WORKLOAD_KINDS_FIXED.includes(m[2])) throw new InvalidArgumentError(`expected NAMESPACE/KIND/NAME with KIND one of ${WORKLOAD_KINDS_FIXED.join(', ')}`);
-  return { namespace: m[1], kind: m[2] as 'Pod', name: m[3] };
+  const kind = POD_OWNER_KINDS.find((k) => k === m?.[2]);
+  if (!m || !kind) throw new InvalidArgumentError(`expected NAMESPACE/KIND/NAME with KIND one of ${POD_OWNER_KINDS.join(', ')}`);
+  return { namespace: m[1], kind, name: m[3] };
 }
 
 function addCommon(c: Command, defaults: { topology?: string; ipRanges?: string } = {}): Command {

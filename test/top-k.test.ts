@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seriesKey, TopKRemotes, type RemoteLabels } from '../src/metrics/top-k.js';
+import { REMOTE_SHAPE, seriesKey, TopK, type RemoteLabels } from '../src/metrics/top-k.js';
 
 class Sink {
   values = new Map<string, number>();
@@ -20,12 +20,13 @@ class Sink {
   }
 }
 
+const remotesTopK = (k: number): TopK<RemoteLabels> => new TopK(k, () => 0, REMOTE_SHAPE);
 const labels = (remote: string): RemoteLabels => ({ direction: 'egress', category: 'internet', remote_az: '', remote, port: '443' });
 const deltas = (m: Record<string, number>) => new Map(Object.entries(m).map(([r, bytes]) => [seriesKey(labels(r)), { labels: labels(r), bytes }]));
 
 describe('top-K remotes', () => {
   it('keeps the K largest, sums the rest under remote="other", loses nothing', () => {
-    const t = new TopKRemotes(2);
+    const t = remotesTopK(2);
     const s = new Sink();
     t.flush(deltas({ a: 100, b: 50, c: 10, d: 5 }), [{ labels: labels('x'), bytes: 7 }], s);
     expect(s.get('a')).toBe(100);
@@ -36,7 +37,7 @@ describe('top-K remotes', () => {
   });
 
   it('incumbents hold their place against a slightly larger newcomer (hysteresis)', () => {
-    const t = new TopKRemotes(1);
+    const t = remotesTopK(1);
     const s = new Sink();
     t.flush(deltas({ a: 100 }), [], s);
     t.flush(deltas({ a: 100, b: 150 }), [], s);
@@ -49,7 +50,7 @@ describe('top-K remotes', () => {
   });
 
   it('series stay bounded under churn: at most K members and K frozen', () => {
-    const t = new TopKRemotes(5);
+    const t = remotesTopK(5);
     const s = new Sink();
     let sent = 0;
     for (let round = 0; round < 200; round++) {

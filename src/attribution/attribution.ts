@@ -41,8 +41,6 @@ export class Attribution {
   private lastFull = 0;
   /** No lookup batch before this time (ms): the last walk of /proc took a quarter of the gap. */
   private notBefore = 0;
-  /** Lookups so far, for the README's "unattributed share" and tests. */
-  readonly stats = { found: 0, unknown: 0, tableFull: 0, batches: 0 };
 
   constructor(
     private readonly engine: Engine,
@@ -54,15 +52,19 @@ export class Attribution {
       this.sweeper = setInterval(() => this.sweep(), 10_000);
       this.sweeper.unref();
     }
-    this.apply();
+    const fixed = o.fixed ? this.workloads.id(o.fixed.kind, o.fixed.namespace, o.fixed.name) : -1;
+    this.engine.attribute(this.podWorkloads(), this.flows, fixed);
   }
 
-  /** The pods of this node (or of the capture): their addresses count as theirs from now on. */
+  /**
+   * The pods of this node (or of the capture). Their addresses count as theirs from the engine's next
+   * setLocalIps, which the caller makes with podIps among the local addresses.
+   */
   setPods(pods: readonly PodInfo[]): void {
     this.pods = [...pods];
     this.containerPods = new Map();
     for (const p of pods) for (const id of p.containerIds) this.containerPods.set(id, p.owner);
-    this.apply();
+    this.engine.setAddressWorkloads(this.podWorkloads());
   }
 
   /** Addresses of pods that are not the host's own: local addresses too. */
@@ -70,19 +72,14 @@ export class Attribution {
     return this.pods.flatMap((p) => p.ips);
   }
 
-  get podCount(): number {
-    return this.pods.length;
-  }
-
-  /** Re-read after the engine's local addresses changed. */
-  apply(): void {
+  /** The workload of each pod address (keyed as the engine keys local addresses). */
+  private podWorkloads(): Map<string, number> {
     const byAddress = new Map<string, number>();
-    const fixed = this.o.fixed ? this.workloads.id(this.o.fixed.kind, this.o.fixed.namespace, this.o.fixed.name) : undefined;
     for (const p of this.pods) {
       const id = this.workloads.id(p.owner.kind, p.owner.namespace, p.owner.name);
       for (const ip of p.ips) byAddress.set(addressKey(parseCidr(ip)), id);
     }
-    this.engine.attribute(byAddress, this.flows, fixed ?? -1);
+    return byAddress;
   }
 
   private schedule(ms: number): void {
@@ -102,9 +99,9 @@ export class Attribution {
     if (!flows) return;
     const slots = flows.takePending();
     if (slots.length === 0) return;
-    this.stats.batches++;
     const sockets = new SocketTable(this.o.procNet);
-    const inodes = slots.map((s) => sockets.inodeOf(flows.tuple(s)));
+    const tuples = slots.map((s) => flows.tuple(s));
+    const inodes = tuples.map((t) => sockets.inodeOf(t));
     const missing = new Set(inodes.filter((i): i is number => i !== undefined && !this.inodeOwner.has(i)));
     if (missing.size > 0) {
       if (this.inodeOwner.size > 65536) this.inodeOwner.clear();
@@ -124,14 +121,12 @@ export class Attribution {
         const id = this.workloads.id(owner.kind, owner.namespace, owner.name);
         this.engine.ensureWork(id);
         flows.resolve(slot, id, add);
-        this.stats.found++;
         this.o.onLookup?.('found', 1);
-      } else if (flows.tuple(slot).tries + 1 < LOOKUP_TRIES) {
+      } else if (tuples[i].tries + 1 < LOOKUP_TRIES) {
         flows.requeue(slot);
         retry = true;
       } else {
         flows.resolve(slot, UNKNOWN_WORKLOAD, add);
-        this.stats.unknown++;
         this.o.onLookup?.('unknown', 1);
       }
     });
@@ -154,7 +149,6 @@ export class Attribution {
     const flows = this.flows!;
     if (flows.full > this.lastFull) {
       const n = flows.full - this.lastFull;
-      this.stats.tableFull += n;
       this.o.onLookup?.('table_full', n);
       this.lastFull = flows.full;
     }

@@ -2,7 +2,7 @@
 // and their top owner (DESIGN "Which component": ReplicaSet → Deployment, Job → CronJob, StatefulSet,
 // DaemonSet, else the pod itself).
 import type { Owner } from './sockets.js';
-import type { WorkloadKind } from './workloads.js';
+import { POD_OWNER_KINDS } from './workloads.js';
 
 /** The fields of a v1 Pod that attribution reads (same shape in the API's JSON and kubectl's). */
 export interface PodObject {
@@ -43,14 +43,6 @@ export interface PodInfo {
 /** What an owner reference's owner is, asked of the API server (ReplicaSet's and Job's owners). */
 export type OwnerLookup = (kind: 'ReplicaSet' | 'Job', namespace: string, name: string) => Promise<{ kind: string; name: string } | undefined>;
 
-const TOP_KINDS: Record<string, WorkloadKind> = {
-  Deployment: 'Deployment',
-  StatefulSet: 'StatefulSet',
-  DaemonSet: 'DaemonSet',
-  Job: 'Job',
-  CronJob: 'CronJob',
-};
-
 /**
  * Without the API server (a --pods file, or a lookup that failed), the owner's owner from names: a
  * ReplicaSet of a Deployment is named DEPLOYMENT-<pod-template-hash>, a CronJob's Job CRONJOB-<minutes>.
@@ -80,7 +72,8 @@ export async function topOwner(pod: PodObject, lookup?: OwnerLookup): Promise<Ow
     }
     top = asked ?? ownerFromNames(ref.kind, ref.name, meta.labels ?? {});
   }
-  const kind = TOP_KINDS[top.kind];
+  // a controller's kind; a Pod is only ever the pod itself
+  const kind = top.kind === 'Pod' ? undefined : POD_OWNER_KINDS.find((k) => k === top.kind);
   // a bare ReplicaSet, or an owner of another kind (a custom controller): the pod (DESIGN's "else Pod")
   return kind ? { kind, namespace, name: top.name } : { kind: 'Pod', namespace, name: meta.name ?? '' };
 }

@@ -2,8 +2,10 @@
 // workload number; this table turns (kind, namespace, name) into numbers and back. It is bounded: names
 // come from the wire's owners (process names, pod names), so past the cap everything new is "other".
 
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod', 'systemd_unit', 'process', 'unknown', 'other'] as const;
-export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+/** What a pod's bytes are attributed to: its top owner's kind, else the pod (DESIGN "Which component"). */
+export const POD_OWNER_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod'] as const;
+export type PodOwnerKind = (typeof POD_OWNER_KINDS)[number];
+export type WorkloadKind = PodOwnerKind | 'systemd_unit' | 'process' | 'unknown' | 'other';
 
 export interface Workload {
   kind: WorkloadKind;

@@ -24,10 +24,10 @@ export function defaultRouteInterface(procNet = '/proc/net'): string | undefined
   return undefined;
 }
 
-/** Addresses of one interface, or of all of them for `any`. */
-export function interfaceAddresses(name: string): string[] {
+/** Addresses of the named interfaces, or of all of them for `any`. */
+export function interfaceAddresses(names: readonly string[]): string[] {
   const all = networkInterfaces();
-  const pick = name === 'any' ? Object.values(all) : [all[name]];
+  const pick = names.includes('any') ? Object.values(all) : names.map((n) => all[n]);
   return pick.flatMap((list) => (list ?? []).map((a) => a.address.replace(/%.*$/, '')));
 }
 

@@ -64,7 +64,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
   const captures = new Map<string, LiveCapture>();
   const attribution = o['workload.attribution'] ? await startAttribution(o, s) : undefined;
   const localIps = (): string[] => [
-    ...new Set([...[...captures.keys()].flatMap((i) => interfaceAddresses(i)), ...(o.localIp ?? []), ...pipeline.topology.localIps, ...(attribution?.podIps ?? [])]),
+    ...new Set([...interfaceAddresses([...captures.keys()]), ...(o.localIp ?? []), ...pipeline.topology.localIps, ...(attribution?.podIps ?? [])]),
   ];
   let locals: string[] = [];
   const startCapture = (iface: string): void => {

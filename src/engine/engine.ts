@@ -196,8 +196,9 @@ export class Engine {
     this.setLocalIps(this.localTexts);
   }
 
-  get flowTable(): FlowTable | undefined {
-    return this.flows;
+  /** New workloads of local addresses (pods come and go): in force from the next setLocalIps. */
+  setAddressWorkloads(addresses: ReadonlyMap<string, number>): void {
+    this.addressWorkloads = addresses;
   }
 
   localIndex4(a: number): number {

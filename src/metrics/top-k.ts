@@ -121,9 +121,3 @@ export class TopK<L> {
     }
   }
 }
-
-export class TopKRemotes extends TopK<RemoteLabels> {
-  constructor(k: number, costOf: (labels: RemoteLabels, bytes: number) => number = () => 0) {
-    super(k, costOf, REMOTE_SHAPE);
-  }
-}

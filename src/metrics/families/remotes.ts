@@ -1,42 +1,41 @@
 // aztraffic_remote_bytes_total: bytes by remote (the DNS name the host resolved, else the IP) and
 // service port, bounded to the top K by cost then bytes, the rest as remote="other". Live: chosen at
-// every flush (TopKRemotes); analyze: over the whole capture (HeavyHitters).
+// every flush; analyze: over the whole capture (RankedCounter).
 import client from 'prom-client';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
 import { decodeSpillSlot } from '../../engine/counter-layout.js';
 import type { RemoteTable } from '../../engine/remote-table.js';
 import type { NameCache } from '../../decode/dns.js';
 import { ipv4ToString, ipv6WordsToString } from '../../topology/ip.js';
-import { HeavyHitters, type Folded } from '../heavy-hitters.js';
-import { OTHER_REMOTE, REMOTE_SHAPE, seriesKey, TopKRemotes, type RemoteLabels } from '../top-k.js';
+import type { Folded } from '../heavy-hitters.js';
+import { RankedCounter } from '../ranked-counter.js';
+import { OTHER_REMOTE, REMOTE_SHAPE, seriesKey, type RemoteLabels } from '../top-k.js';
 
 export class RemotesFamily {
-  private readonly counter: client.Counter<keyof RemoteLabels>;
-  private readonly topK: TopKRemotes;
-  private heavy: HeavyHitters<RemoteLabels> | undefined;
+  private readonly ranked: RankedCounter<RemoteLabels>;
 
   constructor(
     registers: client.Registry[],
-    private readonly k: number,
+    k: number,
     /** Dollars of bytes of a remote series (0 when free or unpriced): what top-K ranks by first. */
-    private readonly costOf: (labels: RemoteLabels, bytes: number) => number,
+    costOf: (labels: RemoteLabels, bytes: number) => number,
   ) {
-    this.counter = new client.Counter({
+    const counter = new client.Counter({
       name: 'aztraffic_remote_bytes_total',
       help: `IP-layer bytes by remote (DNS name seen on the wire, else IP) and service port; top ${k} remotes by cost, the rest as remote="other".`,
       labelNames: ['direction', 'category', 'remote_az', 'remote', 'port'],
       registers,
     });
-    this.topK = new TopKRemotes(k, costOf);
+    this.ranked = new RankedCounter(counter, k, costOf, REMOTE_SHAPE);
   }
 
   /** Rank over the whole run instead of per flush (analyze), in a summary of `capacity` entries. */
   accumulate(capacity: number): void {
-    this.heavy = new HeavyHitters(capacity, this.costOf, REMOTE_SHAPE);
+    this.ranked.accumulate(capacity);
   }
 
   get folded(): Folded {
-    return this.heavy ? this.heavy.folded : this.topK.folded;
+    return this.ranked.folded;
   }
 
   /** Move the remote table's entries (and spills) into the series; the table is cleared. */
@@ -63,21 +62,11 @@ export class RemotesFamily {
       spilled.push({ labels: { direction: DIRECTION_NAMES[dir], category: CATEGORY_NAMES[cat], remote_az: zones[zone], remote: OTHER_REMOTE, port: '' }, bytes });
     });
     remotes.clear();
-    if (this.heavy) {
-      for (const d of deltas.values()) this.heavy.add(d.labels, d.bytes);
-      for (const sp of spilled) this.heavy.add(sp.labels, sp.bytes);
-      return;
-    }
-    this.topK.flush(deltas, spilled, {
-      inc: (labels, v) => this.counter.inc(labels, v),
-      remove: (labels) => this.counter.remove(labels),
-    });
+    this.ranked.add(deltas, spilled);
   }
 
   /** analyze: the top K of the whole run get their series, the rest "other". */
   settle(): void {
-    if (!this.heavy) return;
-    const { top, other } = this.heavy.take(this.k);
-    for (const t of [...top, ...other]) this.counter.inc(t.labels, t.bytes);
+    this.ranked.settle();
   }
 }

@@ -1,12 +1,12 @@
 // aztraffic_workload_bytes_total: bytes by the local owner of their socket or address (DESIGN "Which
 // component"), bounded to the top K workloads by cost then bytes, the rest as workload="other".
-// Live: chosen at every flush (TopK); analyze: over the whole capture (HeavyHitters).
+// Live: chosen at every flush; analyze: over the whole capture (RankedCounter).
 import client from 'prom-client';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
 import type { Workloads } from '../../attribution/workloads.js';
 import type { Engine } from '../../engine/engine.js';
-import { HeavyHitters } from '../heavy-hitters.js';
-import { TopK, type SeriesShape } from '../top-k.js';
+import { RankedCounter } from '../ranked-counter.js';
+import type { SeriesShape } from '../top-k.js';
 
 export interface WorkloadLabels {
   direction: string;
@@ -25,17 +25,11 @@ const SHAPE: SeriesShape<WorkloadLabels> = {
 };
 
 export class WorkloadsFamily {
-  private readonly counter: client.Counter<keyof WorkloadLabels>;
+  private readonly ranked: RankedCounter<WorkloadLabels>;
   private readonly lookups: client.Counter<'result'>;
-  private readonly topK: TopK<WorkloadLabels>;
-  private heavy: HeavyHitters<WorkloadLabels> | undefined;
 
-  constructor(
-    registers: client.Registry[],
-    private readonly k: number,
-    private readonly costOf: (labels: WorkloadLabels, bytes: number) => number,
-  ) {
-    this.counter = new client.Counter({
+  constructor(registers: client.Registry[], k: number, costOf: (labels: WorkloadLabels, bytes: number) => number) {
+    const counter = new client.Counter({
       name: 'aztraffic_workload_bytes_total',
       help: `IP-layer bytes by the local owner of their socket or address (pod's top owner, systemd unit or process); top ${k} workloads by cost, the rest as workload="other".`,
       labelNames: ['direction', 'category', 'namespace', 'workload', 'workload_kind'],
@@ -47,12 +41,12 @@ export class WorkloadsFamily {
       labelNames: ['result'],
       registers,
     });
-    this.topK = new TopK(k, costOf, SHAPE);
+    this.ranked = new RankedCounter(counter, k, costOf, SHAPE);
   }
 
   /** Rank over the whole run instead of per flush (analyze). */
   accumulate(capacity: number): void {
-    this.heavy = new HeavyHitters(capacity, this.costOf, SHAPE);
+    this.ranked.accumulate(capacity);
   }
 
   lookup(result: 'found' | 'unknown' | 'table_full', n = 1): void {
@@ -75,23 +69,17 @@ export class WorkloadsFamily {
       if (d) d.bytes += bytes;
       else deltas.set(key, { labels, bytes });
     });
-    if (this.heavy) {
-      for (const d of deltas.values()) this.heavy.add(d.labels, d.bytes);
-      return;
-    }
+    // bytes of the workload table's own "other" (past its capacity) are already the rest
     const spilled = [...deltas.entries()].filter(([, d]) => SHAPE.isOther(d.labels));
     for (const [key] of spilled) deltas.delete(key);
-    this.topK.flush(
+    this.ranked.add(
       deltas,
       spilled.map(([, d]) => d),
-      { inc: (labels, v) => this.counter.inc(labels, v), remove: (labels) => this.counter.remove(labels) },
     );
   }
 
   /** analyze: the top K of the whole run get their series, the rest "other". */
   settle(): void {
-    if (!this.heavy) return;
-    const { top, other } = this.heavy.take(this.k);
-    for (const t of [...top, ...other]) this.counter.inc(t.labels, t.bytes);
+    this.ranked.settle();
   }
 }
