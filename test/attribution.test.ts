@@ -2,7 +2,7 @@
 // fixture directories in /proc's own formats), pod owners, the flow table, local addresses with
 // delegated prefixes, the workload table's bound, and analyze --pods end to end on a written capture.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlowTable, PENDING } from '../src/attribution/flows.js';
@@ -120,9 +120,14 @@ describe('whether socket owners can be read here', () => {
   const root = process.getuid?.() === 0;
   it.skipIf(!root)("this machine's /proc, as root: readable; as another user without the capabilities: named", () => {
     expect(socketOwnersProblem()).toBeUndefined();
-    const script = `import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'attribution', 'sockets.js'))}).then((s) => console.log(s.socketOwnersProblem()))`;
+    // nobody may not enter the checkout (a mode-700 temporary clone): the module goes where it can read it
+    const open = join(dir, 'for-nobody');
+    mkdirSync(open);
+    copyFileSync(join(import.meta.dirname, '..', 'dist', 'attribution', 'sockets.js'), join(open, 'sockets.mjs'));
+    for (const d of [dir, open]) chmodSync(d, 0o755);
+    const script = `import(${JSON.stringify(join(open, 'sockets.mjs'))}).then((s) => console.log(s.socketOwnersProblem()))`;
     const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8' });
-    expect(r.stdout).toMatch(/needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH/);
+    expect(r.stdout, r.stderr).toMatch(/needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH/);
   });
 });
 
