@@ -39,7 +39,11 @@ describe('README commands', () => {
     expect(row, r.stdout).not.toBeNull();
     expect(Number(row![1].replace(/,/g, ''))).toBeGreaterThan(0);
     expect(row![6]).toBe('0');
-    expect(r.stdout).toMatch(/\b10[0-9] remote series/); // at the cap: 100 remotes plus "other" per direction/category
+    // at the cap: 100 member remotes plus "other" per direction/category, and up to 100 demoted series kept
+    // frozen (how many depends on how many flushes the machine's pace fitted in before the sample)
+    const remoteSeries = Number(/\b(\d+) remote series/.exec(r.stdout)?.[1]);
+    expect(remoteSeries, r.stdout).toBeGreaterThanOrEqual(100);
+    expect(remoteSeries, r.stdout).toBeLessThanOrEqual(2 * 100 + 16);
   }, 120_000);
 
   // root (network namespaces) and trafgen (Debian netsniff-ng), which .ci/run installs
