@@ -175,13 +175,21 @@ async function main(): Promise<void> {
   console.log(`generating ${file1} (${fmt(PACKETS)} packets, snaplen ${SNAPLEN}) …`);
   makeCapture(file1, PACKETS);
   const mb = statSync(file1).size / 1e6;
-  const args = ['analyze', file1, '--topology.file', TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--format', 'json'];
+  // the compiled-topology cache of this run's own (a user's second and later runs hit theirs)
+  const cacheDir = join(OUT, 'cache');
+  const args = ['analyze', file1, '--topology.file', TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--format', 'json', '--cache.dir', cacheDir];
 
   const ours = best(3, () => timed('node', [CLI, ...args]));
-  // fixed start-up (imports, loading and compiling ip-ranges into tables): analyze on one packet
+  // fixed start-up (imports, loading the topology and ip-ranges): analyze on one packet, against Node's
+  // own start (`node -e 0`), with the compiled topology cached and without the cache; interleaved
   const file0 = join(OUT, 'bench-1.pcap');
   makeCapture(file0, 1);
-  const startup = best(3, () => timed('node', [CLI, 'analyze', file0, ...args.slice(2)]));
+  const startupRuns: Record<'node' | 'cached' | 'compiling', number[]> = { node: [], cached: [], compiling: [] };
+  for (let i = 0; i < 11; i++) {
+    startupRuns.node.push(timed('node', ['-e', '0']).seconds);
+    startupRuns.cached.push(timed('node', [CLI, 'analyze', file0, ...args.slice(2)]).seconds);
+    startupRuns.compiling.push(timed('node', [CLI, 'analyze', file0, ...args.slice(2, -2), '--cache.dir', 'none']).seconds);
+  }
   // reading and counting alone, as analyze itself times it (debug log), best of 3
   let streaming = 0;
   for (let i = 0; i < 3; i++) {
@@ -223,16 +231,24 @@ async function main(): Promise<void> {
   for (const [name, s, rss] of rows) {
     console.log(`| ${name} | ${s.toFixed(3)} | ${fmt(PACKETS / s)} | ${fmt(mb / s)} | ${fmt(rss)} | ${(s / ours.seconds).toFixed(2)}× |`);
   }
-  console.log(
-    `\nanalyze start-up (one-packet capture): ${startup.seconds.toFixed(3)} s; ` +
-      `reading and counting (timed inside analyze): ${fmt(streaming)} packets/s, ${fmt((streaming * mb) / PACKETS)} MB/s`,
-  );
+  console.log(`\nreading and counting (timed inside analyze): ${fmt(streaming)} packets/s, ${fmt((streaming * mb) / PACKETS)} MB/s`);
+  const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  console.log('\nstart-up: analyze of a one-packet capture with the real ip-ranges.json, interleaved, 11 runs each:');
+  console.log('| start | median ms | best ms | above node -e 0 (median) ms |');
+  console.log('|---|---:|---:|---:|');
+  const base = median(startupRuns.node);
+  for (const [name, runs] of [
+    ['node -e 0', startupRuns.node],
+    ['analyze, compiled topology cached', startupRuns.cached],
+    ['analyze, --cache.dir none (compiles)', startupRuns.compiling],
+  ] as const) {
+    console.log(`| ${name} | ${(1000 * median(runs)).toFixed(0)} | ${(1000 * Math.min(...runs)).toFixed(0)} | ${(1000 * (median(runs) - base)).toFixed(0)} |`);
+  }
   console.log(
     `hot loop in process (decode → classify → aggregate, ${fmt(hot.packets)} packets): ${fmt(hot.pps)} packets/s, ` +
       `${hot.gcs} garbage collections, heap growth ${fmt(hot.heapGrowthKb)} KiB`,
   );
 
-  const med = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   console.log('\nworkload attribution, interleaved: hot loop 7 runs each, whole analyze 5 runs each (median; best):');
   console.log('| attribution | hot loop packets/s | vs off | whole analyze s |');
   console.log('|---|---:|---:|---:|');
@@ -242,7 +258,7 @@ async function main(): Promise<void> {
     const off = attributionRuns.off;
     const whole = mode === 'off' ? wholeRuns.off : mode === 'pods' ? wholeRuns.pods : undefined;
     console.log(
-      `| ${mode} | ${fmt(med(r))}; ${fmt(Math.max(...r))} | ${pct(med(r), med(off))}; ${pct(Math.max(...r), Math.max(...off))} | ${whole === undefined ? '(serve only)' : `${med(whole).toFixed(3)}; ${Math.min(...whole).toFixed(3)}`} |`,
+      `| ${mode} | ${fmt(median(r))}; ${fmt(Math.max(...r))} | ${pct(median(r), median(off))}; ${pct(Math.max(...r), Math.max(...off))} | ${whole === undefined ? '(serve only)' : `${median(whole).toFixed(3)}; ${Math.min(...whole).toFixed(3)}`} |`,
     );
   }
 
@@ -251,7 +267,8 @@ async function main(): Promise<void> {
   // BASELINE_TOPOLOGY: the topology file for that build, where it predates keys of today's
   const baseline = process.env.BASELINE_CLI;
   if (baseline) {
-    const baseArgs = ['analyze', file1, '--topology.file', process.env.BASELINE_TOPOLOGY ?? TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--format', 'json'];
+    // a build before the compiled-topology cache has no --cache.dir
+    const baseArgs = ['analyze', file1, '--topology.file', process.env.BASELINE_TOPOLOGY ?? TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--format', 'json', ...(process.env.BASELINE_CACHE === 'no' ? [] : ['--cache.dir', cacheDir])];
     const argsOf = (cli: string): string[] => (cli === CLI ? args : baseArgs);
     const rate = (cli: string): number => {
       const r = spawnSync('node', [cli, ...argsOf(cli), '--log.level', 'debug', '--log.format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -265,7 +282,6 @@ async function main(): Promise<void> {
         runs[which].rate.push(rate(cli));
       }
     }
-    const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
     console.log('\nthis build against BASELINE_CLI, interleaved, 5 runs each (median; best):');
     console.log('| build | whole command s | reading and counting packets/s |');
     console.log('|---|---:|---:|');
@@ -279,7 +295,7 @@ async function main(): Promise<void> {
     const file10 = join(OUT, 'bench-10m.pcap');
     console.log(`\ngenerating ${file10} (10,000,000 packets) …`);
     makeCapture(file10, 10_000_000);
-    const big = timed('node', [CLI, 'analyze', file10, '--topology.file', TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--format', 'json']);
+    const big = timed('node', [CLI, 'analyze', file10, ...args.slice(2)]);
     console.log(
       `10 M packets (${fmt(statSync(file10).size / 1e6)} MB): ${big.seconds.toFixed(2)} s, ${fmt(1e7 / big.seconds)} packets/s, ` +
         `peak RSS ${fmt(big.maxRssMb)} MB (1 M packets: ${fmt(ours.maxRssMb)} MB)`,

@@ -2,6 +2,7 @@
 // flags → config → run. Every flag also reads AZTRAFFIC_<FLAG> (dots and dashes become underscores).
 // Exit codes: 0 ok, 2 usage or config error (one line naming the fault), 1 anything unexpected.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import nodeModule from 'node:module';
 import { join } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +15,6 @@ import { POD_OWNER_KINDS, type PodOwnerKind } from './attribution/workloads.js';
 import { parseDuration } from './config/duration.js';
 import { IP_RANGES_URL } from './topology/ip-ranges.js';
 import { ConfigError } from './config/errors.js';
-import { applyConfigFile } from './config/config-file.js';
 import { isValidIp } from './topology/ip.js';
 import { log, type LogFormat, type LogLevel } from './log.js';
 import { DEMO_DIR, VERSION } from './version.js';
@@ -96,7 +96,10 @@ export function buildProgram(out: (s: string) => void, onStop: (running: Running
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(`${PROG}: ${s.replace(/^error: /, '').trim()}\n`) })
-    .hook('preAction', (_program, command) => applyConfigFile(command));
+    .hook('preAction', async (_program, command) => {
+      // the YAML and schema libraries only for a command given a config file
+      if (command.getOptionValue('config.file') !== undefined) (await import('./config/config-file.js')).applyConfigFile(command);
+    });
 
   const web = (c: Command): Command =>
     c
@@ -155,7 +158,13 @@ export function buildProgram(out: (s: string) => void, onStop: (running: Running
       .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(['table', 'json', 'prometheus', 'html']).default('table'))
       .addOption(opt('--pods <file>', 'pods of the cluster (kubectl get pods -A -o json): bytes of the capturing host\'s pods are attributed to their workloads'))
       .addOption(opt('--ip-ranges.url <url>', 'where to download ip-ranges.json when no --ip-ranges.file is given ("none": never)').default(IP_RANGES_URL))
-      .addOption(opt('--ip-ranges.cache <file>', 'copy of the last downloaded ip-ranges.json: written after a download, read when it fails')),
+      .addOption(opt('--ip-ranges.cache <file>', 'copy of the last downloaded ip-ranges.json: written after a download, read when it fails'))
+      .addOption(
+        opt(
+          '--cache.dir <dir>',
+          'where compiled topologies (the topology and ip-ranges files as lookup tables, keyed by their contents) are kept for the next start ("none": not kept; default: $XDG_CACHE_HOME/az-traffic-exporter, else ~/.cache/az-traffic-exporter)',
+        ),
+      ),
   ).action(async (files: string[], o: AnalyzeOptions & { 'log.level': LogLevel; 'log.format': LogFormat }) => {
     configureLog(o);
     const { analyze } = await import('./commands/analyze.js');
@@ -232,6 +241,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  // Node 22.1+ keeps V8's compiled code of the chunks a command loads between runs; Node 20 has no such cache
+  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   main(process.argv.slice(2)).then(
     (code) => {
       // a finished command exits now: SDK keep-alive sockets would hold the process for seconds

@@ -2,7 +2,7 @@
 // 1,000 zones), counting through flushes, and a topology swap that loses nothing.
 import { describe, expect, it } from 'vitest';
 import { CATEGORY_NAMES } from '../src/classify/categories.js';
-import { loadPrices } from '../src/classify/prices.js';
+import { loadPrices } from '../src/classify/prices-file.js';
 import { EMPTY_KEY, LAYOUT, makeLayout } from '../src/engine/counter-layout.js';
 import { Engine, type FlowView, type PairTotals } from '../src/engine/engine.js';
 import { RemoteTable } from '../src/engine/remote-table.js';

@@ -65,6 +65,7 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--workload.fixed': ['shop/Deployment/checkout', { namespace: 'shop', kind: 'Deployment', name: 'checkout' }],
   '--kubernetes.node-name': ['ip-10-0-1-5.ec2.internal', 'ip-10-0-1-5.ec2.internal'],
   '--pods': ['/pods.json', '/pods.json'],
+  '--cache.dir': ['/var/cache/azt', '/var/cache/azt'],
 };
 // --config.file is read before the command runs: it is tested with a real file in cli.test.ts
 const NOT_PARSED_HERE = new Set(['--config.file']);

@@ -12,7 +12,7 @@ import { buildReport } from '../src/metrics/report.js';
 import { ExporterMetrics } from '../src/metrics/registry.js';
 import { Pipeline } from '../src/pipeline.js';
 import { loadTopology } from '../src/topology/load.js';
-import { loadPrices } from '../src/classify/prices.js';
+import { loadPrices } from '../src/classify/prices-file.js';
 import { PcapngWriter, PcapWriter, type Record } from '../scripts/lib/frames.js';
 import { DEMO, tempDir } from './helpers.js';
 import { writeFileSync } from 'node:fs';

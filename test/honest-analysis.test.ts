@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPrices } from '../src/classify/prices.js';
+import { loadPrices } from '../src/classify/prices-file.js';
 import { ExporterMetrics } from '../src/metrics/registry.js';
 import { Pipeline } from '../src/pipeline.js';
 import { loadTopology } from '../src/topology/load.js';

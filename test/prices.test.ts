@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PRICES, defaultPrices, loadPrices, priceOf } from '../src/classify/prices.js';
+import { DEFAULT_PRICES, defaultPrices, priceOf } from '../src/classify/prices.js';
+import { loadPrices } from '../src/classify/prices-file.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir();

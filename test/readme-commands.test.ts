@@ -29,6 +29,7 @@ describe('README commands', () => {
     expect(r.stdout).toMatch(/\| az-traffic-exporter analyze \(whole command\) \| [\d.]+ \|/);
     expect(r.stdout).toMatch(/\| tcpdump -r FILE -w \/dev\/null \|/);
     expect(r.stdout).toMatch(/hot loop in process .*: [\d,]+ packets\/s, 0 garbage collections/);
+    expect(r.stdout).toMatch(/\| analyze, compiled topology cached \| \d+ \| \d+ \| -?\d+ \|\n\| analyze, --cache.dir none \(compiles\) \| \d+ \|/);
     expect(r.stdout).toMatch(/\| baseline \| [\d.]+; [\d.]+ \| [\d,]+; [\d,]+ \|\n\| this \|/);
   }, 240_000);
 

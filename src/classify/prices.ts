@@ -1,7 +1,5 @@
 // Prices in USD per GB (2^30 bytes) by category and direction, and by usage type (bill.ts). Built-in
 // defaults follow the region; --prices.file overrides any of them. A category with no price stays unpriced (never silently 0).
-import { z } from 'zod';
-import { loadStructuredFile } from '../config/files.js';
 import { builtInUsagePrice, REGIONS, stripRegionCodes } from './bill.js';
 import { CATEGORY_NAMES, type CategoryName, type DirectionName } from './categories.js';
 
@@ -40,27 +38,10 @@ export function defaultPrices(region: string): { prices: Prices; known: boolean 
   return { prices: { currency: 'USD', perGb, region, usagePerGb: {} }, known: true };
 }
 
-const price = z.number().nonnegative('price must be >= 0');
-const pair = z.object({ egress: price.optional(), ingress: price.optional() }).strict();
-
-export const PricesFileSchema = z
-  .object({
-    currency: z.literal('USD').optional(),
-    prices: z.partialRecord(z.enum(CATEGORY_NAMES), pair).default({}),
-    usage_types: z
-      .record(z.string(), price)
-      .superRefine((r, ctx) => {
-        for (const k of Object.keys(r)) {
-          if (!/^[A-Za-z0-9-]+-Bytes$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'usage types look like NatGateway-Bytes or USE1-NatGateway-Bytes' });
-        }
-      })
-      .default({}),
-  })
-  .strict();
-
-/** The region's built-in prices, with every price the file names replacing the built-in one. */
-export function loadPrices(path: string | undefined, base: Prices = DEFAULT_PRICES): Prices {
-  return new PriceBook(path).over(base);
+/** What a prices file changes: $/GB per category and direction, and per usage type. */
+export interface PriceOverrides {
+  prices: Partial<Record<CategoryName, { egress?: number; ingress?: number }>>;
+  usage_types: Record<string, number>;
 }
 
 /**
@@ -68,11 +49,11 @@ export function loadPrices(path: string | undefined, base: Prices = DEFAULT_PRIC
  * once; the region may change with every topology snapshot (discovery learns it), and prices follow.
  */
 export class PriceBook {
-  private readonly overrides: z.output<typeof PricesFileSchema>;
-
-  constructor(readonly path: string | undefined) {
-    this.overrides = path ? loadStructuredFile('--prices.file', path, PricesFileSchema) : { prices: {}, usage_types: {} };
-  }
+  /** `overrides` as read from the prices file at `path` (prices-file.ts); none: the built-in prices. */
+  constructor(
+    readonly path: string | undefined = undefined,
+    private readonly overrides: PriceOverrides = { prices: {}, usage_types: {} },
+  ) {}
 
   over(base: Prices): Prices {
     if (!this.path) return base;

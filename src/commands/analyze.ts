@@ -6,9 +6,11 @@ import { Decoded } from '../decode/packet.js';
 import { log } from '../log.js';
 import { buildReport, renderTable, type CaptureSummary } from '../metrics/report.js';
 import { Timeline } from '../metrics/timeline.js';
-import { fetchIpRanges } from '../topology/ip-ranges.js';
+import { PriceBook } from '../classify/prices.js';
+import { defaultCacheDir } from '../topology/compiled-cache.js';
+import { loadTopologyCached } from '../topology/load-cached.js';
 import type { IpRanges } from '../topology/model.js';
-import { setUp, type CommonOptions, type Setup } from './setup.js';
+import { assemble, type CommonOptions, type Setup } from './assemble.js';
 
 export interface AnalyzeOptions extends CommonOptions {
   localIp?: string[];
@@ -17,6 +19,8 @@ export interface AnalyzeOptions extends CommonOptions {
   format: 'table' | 'json' | 'prometheus' | 'html';
   'ipRanges.url': string;
   'ipRanges.cache'?: string;
+  /** Where compiled topologies are kept; 'none': not kept; undefined: the user's cache directory. */
+  'cache.dir'?: string;
 }
 
 /**
@@ -34,6 +38,7 @@ async function obtainIpRanges(o: AnalyzeOptions): Promise<IpRanges | undefined> 
     return undefined;
   }
   try {
+    const { fetchIpRanges } = await import('../topology/ip-ranges.js');
     const got = await fetchIpRanges(url === 'none' ? undefined : url, cache, 10_000);
     log.info(got.fromCache ? `ip-ranges.json from the cache ${cache}` : `ip-ranges.json downloaded from ${url}`, { prefixes: got.ranges.prefixes.length });
     return got.ranges;
@@ -74,10 +79,14 @@ async function attributePods(file: string, local: string[], s: Setup, topK: numb
 /** Runs the analysis; resolves to the exit code: 1 when a file could not be read to its end. */
 export async function analyze(files: string[], o: AnalyzeOptions, out: (s: string) => void): Promise<number> {
   // every named file is checked before anything is downloaded or said
-  let setup = setUp(o, false);
+  const inputs = { topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] };
+  const cacheDir = o['cache.dir'] === 'none' ? undefined : o['cache.dir'] || defaultCacheDir();
+  const loadedFromFiles = await loadTopologyCached(inputs, cacheDir);
+  const priceBook = o['prices.file'] ? (await import('../classify/prices-file.js')).readPriceBook(o['prices.file']) : new PriceBook();
+  let setup = assemble(loadedFromFiles, priceBook, o, false);
   for (const file of files) readCaptureFile(file, setup.pipeline, 0);
   const ipRanges = await obtainIpRanges(o);
-  if (ipRanges) setup = setUp(o, false, ipRanges);
+  if (ipRanges) setup = assemble((await import('../topology/load.js')).loadTopology({ ...inputs, ipRanges }), priceBook, o, false);
   const { loaded, pipeline, metrics } = setup;
   let local = o.localIp ?? [];
   if (local.length === 0) local = loaded.topology.localIps;

@@ -1,7 +1,7 @@
 // AWS's ip-ranges.json: downloaded at start and refreshed (an unchanged syncToken means no rebuild),
 // with a copy on disk for the next start when the download fails.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { IpRangesSchema, type IpRanges } from './model.js';
+import type { IpRanges } from './model.js';
 
 export const IP_RANGES_URL = 'https://ip-ranges.amazonaws.com/ip-ranges.json';
 
@@ -10,7 +10,9 @@ export interface FetchedIpRanges {
   fromCache: boolean;
 }
 
-function parse(text: string, where: string): IpRanges {
+async function parse(text: string, where: string): Promise<IpRanges> {
+  // the schema library only when there is something to check (the CLI reads IP_RANGES_URL at start)
+  const { IpRangesSchema } = await import('./model.js');
   const r = IpRangesSchema.safeParse(JSON.parse(text));
   if (!r.success) throw new Error(`${where}: not in ip-ranges.json format: ${r.error.issues[0].message}`);
   if (r.data.prefixes.length === 0) throw new Error(`${where}: no prefixes`);
@@ -24,7 +26,7 @@ export async function fetchIpRanges(url: string | undefined, cachePath: string |
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const text = await res.text();
-    const ranges = parse(text, url);
+    const ranges = await parse(text, url);
     if (cachePath) {
       // atomic: a reader never sees half a file
       writeFileSync(`${cachePath}.tmp`, text);
@@ -40,6 +42,6 @@ export async function fetchIpRanges(url: string | undefined, cachePath: string |
     } catch {
       throw new Error(`${why}, and there is no cached copy at ${cachePath}`);
     }
-    return { ranges: parse(text, cachePath), fromCache: true };
+    return { ranges: await parse(text, cachePath), fromCache: true };
   }
 }

@@ -16,8 +16,10 @@ export interface TopologyInputs {
 
 export interface LoadedTopology {
   topology: Topology;
+  /** The parsed files; absent when the topology came compiled from the cache (`given` says what was). */
   file?: TopologyFile;
   ipRanges?: IpRanges;
+  given: { file: boolean; ipRanges: boolean };
   /** How the region was chosen, for a note to the user. */
   regionSource: RegionSource;
 }
@@ -98,5 +100,5 @@ export function loadTopology(inputs: TopologyInputs, env: NodeJS.ProcessEnv = pr
     if (e instanceof ConfigError) throw new ConfigError(`--ip-ranges.file ${inputs.ipRangesFile}: ${e.message}`);
     throw e;
   }
-  return { topology, file, ipRanges, regionSource };
+  return { topology, file, ipRanges, given: { file: file !== undefined, ipRanges: ipRanges !== undefined }, regionSource };
 }

@@ -84,19 +84,51 @@ function flattenWith(prefixes: RankedPrefix[], family: 4 | 6, overlay: Overlay |
   return { starts, values };
 }
 
+/** A table's segments as built: `words` 32-bit words of start per segment, the owner of each. */
+export interface Segments {
+  starts: Uint32Array;
+  values: Int32Array;
+}
+
+/** Segments from elsewhere (a cache file) must be what a build makes, or lookups would go astray. */
+function checkSegments(seg: Segments, words: number): Segments {
+  const n = seg.values.length;
+  if (n === 0 || seg.starts.length !== n * words) throw new Error('prefix table: segment arrays of different lengths');
+  for (let k = 0; k < words; k++) if (seg.starts[k] !== 0) throw new Error('prefix table: the first segment does not start at 0');
+  for (let i = 1; i < n; i++) {
+    let c = 0;
+    for (let k = 0; k < words && c === 0; k++) c = seg.starts[i * words + k] - seg.starts[(i - 1) * words + k];
+    if (c <= 0) throw new Error('prefix table: segment starts not ascending');
+  }
+  return seg;
+}
+
 /** IPv4: segments plus a direct index on the top 16 bits, so the binary search spans a few entries. */
 export class PrefixTable4 {
   readonly starts: Uint32Array;
   readonly values: Int32Array;
   private readonly index16: Uint32Array;
 
-  constructor(prefixes: RankedPrefix[], overlay?: Overlay) {
-    const flat = flattenWith(prefixes, 4, overlay);
-    this.starts = Uint32Array.from(flat.starts, (s) => Number(s));
-    this.values = Int32Array.from(flat.values);
+  /** From prefixes, or from the segments of a table built before (the compiled-topology cache). */
+  constructor(prefixes: RankedPrefix[] | Segments, overlay?: Overlay) {
+    if (Array.isArray(prefixes)) {
+      const flat = flattenWith(prefixes, 4, overlay);
+      this.starts = Uint32Array.from(flat.starts, (s) => Number(s));
+      this.values = Int32Array.from(flat.values);
+    } else {
+      ({ starts: this.starts, values: this.values } = checkSegments(prefixes, 1));
+    }
+    // index16[t]: the segment holding address t << 16, in one sweep (starts ascend)
     this.index16 = new Uint32Array(65537);
-    for (let t = 0; t < 65536; t++) this.index16[t] = this.segmentOf(t * 65536, 0, this.starts.length - 1);
-    this.index16[65536] = this.starts.length - 1;
+    const starts = this.starts;
+    const last = starts.length - 1;
+    let seg = 0;
+    for (let t = 0; t < 65536; t++) {
+      const a = t * 65536;
+      while (seg < last && starts[seg + 1] <= a) seg++;
+      this.index16[t] = seg;
+    }
+    this.index16[65536] = last;
   }
 
   get segments(): number {
@@ -125,7 +157,11 @@ export class PrefixTable6 {
   readonly starts: Uint32Array;
   readonly values: Int32Array;
 
-  constructor(prefixes: RankedPrefix[], overlay?: Overlay) {
+  constructor(prefixes: RankedPrefix[] | Segments, overlay?: Overlay) {
+    if (!Array.isArray(prefixes)) {
+      ({ starts: this.starts, values: this.values } = checkSegments(prefixes, 4));
+      return;
+    }
     const flat = flattenWith(prefixes, 6, overlay);
     this.starts = new Uint32Array(flat.starts.length * 4);
     flat.starts.forEach((s, i) => this.starts.set(ipv6BigIntToWords(s), i * 4));

@@ -10,7 +10,7 @@ import { ConfigError } from '../config/errors.js';
 export { AddressKind, type AddressClass };
 import { ipv6BigIntToWords, parseCidr, type Cidr } from './ip.js';
 import type { IpRanges, RouteTable, TopologyFile } from './model.js';
-import { PrefixTable4, PrefixTable6, type RankedPrefix } from './prefix-table.js';
+import { PrefixTable4, PrefixTable6, type RankedPrefix, type Segments } from './prefix-table.js';
 
 /** A usage combination: the path of a (local class, remote class) pair and the usage types per direction. */
 export interface UsageCombo {
@@ -53,6 +53,31 @@ export interface TopologySources {
   region: string;
 }
 
+/**
+ * A built Topology as data: what the compiled-topology cache stores, so that a start-up with the same
+ * files skips compiling (and validating) tens of thousands of prefixes.
+ */
+export interface CompiledTopology {
+  facts: {
+    region: string;
+    classes: AddressClass[];
+    classLabels: string[];
+    zones: string[];
+    zoneIds: [string, string][];
+    idOfName: [string, string][];
+    routeTargets: string[][];
+    natZones: [string, AddressClass][];
+    routeTableCount: number;
+    subnetCount: number;
+    publicIpCount: number;
+    ipRangePrefixCount: number;
+    localIps: string[];
+    localMacs: string[];
+  };
+  table4: Segments;
+  table6: Segments;
+}
+
 const NO_CLASS: Omit<AddressClass, 'kind' | 'zone' | 'zoneId'> = { region: '', routeTable: -1, cell: 0, managed: '' };
 
 /** A subnet's route table: its explicit association, else its VPC's main table; -1 where none is known. */
@@ -64,6 +89,8 @@ function routeTableOf(tables: RouteTable[], subnetId: string | undefined, vpc: s
   }
   return tables.findIndex((t) => t.main && (vpc === undefined || t.vpc === undefined || t.vpc === vpc));
 }
+
+const classKey = (c: AddressClass): string => `${c.kind}|${c.zone}|${c.zoneId}|${c.region}|${c.routeTable}|${c.cell}|${c.managed}`;
 
 export class Topology {
   readonly region: string;
@@ -100,7 +127,29 @@ export class Topology {
   /** The first zone ID seen for each zone name. */
   private readonly idOfName = new Map<string, string>();
 
-  constructor(src: TopologySources) {
+  constructor(src: TopologySources | CompiledTopology) {
+    if ('facts' in src) {
+      const f = src.facts;
+      this.region = f.region;
+      this.classes = f.classes;
+      this.classLabels = f.classLabels;
+      this.zones = f.zones;
+      for (const [z, id] of f.zoneIds) this.zoneIds.set(z, id);
+      for (const [z, id] of f.idOfName) this.idOfName.set(z, id);
+      this.routeTargets = f.routeTargets;
+      for (const [id, c] of f.natZones) this.natZones.set(id, c);
+      ({ routeTableCount: this.routeTableCount, subnetCount: this.subnetCount, publicIpCount: this.publicIpCount } = f);
+      ({ ipRangePrefixCount: this.ipRangePrefixCount, localIps: this.localIps, localMacs: this.localMacs } = f);
+      this.classes.forEach((c, i) => this.classIndex.set(classKey(c), i));
+      this.zones.forEach((z, i) => this.zoneIndex.set(z, i));
+      this.table4 = new PrefixTable4(src.table4);
+      this.table6 = new PrefixTable6(src.table6);
+      const n = this.classes.length;
+      for (const v of [src.table4.values, src.table6.values]) if (v.some((c) => c < 0 || c >= n)) throw new Error('compiled topology: a segment names no class');
+      if (this.classLabels.length !== n || this.classLabels.some((l) => !this.zoneIndex.has(l))) throw new Error('compiled topology: class labels do not match');
+      this.classZone = Int32Array.from(this.classLabels, (label) => this.zoneIndex.get(label)!);
+      return;
+    }
     this.region = src.region;
     const prefixes: RankedPrefix[] = [];
     const add = (text: string, priority: number, cls: number): void => {
@@ -166,6 +215,30 @@ export class Topology {
     this.table6 = new PrefixTable6(prefixes, overlay);
 
     this.classZone = Int32Array.from(this.classLabels, (label) => this.zoneIndex.get(label)!);
+  }
+
+  /** This topology as data, for the compiled-topology cache (new Topology(compiled) gives it back). */
+  compiled(): CompiledTopology {
+    return {
+      facts: {
+        region: this.region,
+        classes: this.classes,
+        classLabels: this.classLabels,
+        zones: this.zones,
+        zoneIds: [...this.zoneIds],
+        idOfName: [...this.idOfName],
+        routeTargets: this.routeTargets,
+        natZones: [...this.natZones],
+        routeTableCount: this.routeTableCount,
+        subnetCount: this.subnetCount,
+        publicIpCount: this.publicIpCount,
+        ipRangePrefixCount: this.ipRangePrefixCount,
+        localIps: this.localIps,
+        localMacs: this.localMacs,
+      },
+      table4: { starts: this.table4.starts, values: this.table4.values },
+      table6: { starts: this.table6.starts, values: this.table6.values },
+    };
   }
 
   /**
@@ -280,12 +353,12 @@ export class Topology {
   }
 
   private classOf(kind: number, zone: string, zoneId: string, more: Partial<typeof NO_CLASS> = {}): number {
-    const extra = { ...NO_CLASS, ...more };
-    const key = `${kind}|${zone}|${zoneId}|${extra.region}|${extra.routeTable}|${extra.cell}|${extra.managed}`;
+    const cls = { kind, zone, zoneId, ...NO_CLASS, ...more };
+    const key = classKey(cls);
     let i = this.classIndex.get(key);
     if (i === undefined) {
       i = this.classes.length;
-      this.classes.push({ kind, zone, zoneId, ...extra });
+      this.classes.push(cls);
       this.classIndex.set(key, i);
       const label = this.zoneLabel(zone, zoneId);
       this.classLabels.push(label);

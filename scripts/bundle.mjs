@@ -1,0 +1,27 @@
+// The command line as shipped: src/cli.ts bundled with its dependencies into dist/cli.js and chunks
+// beside it, each command's code a chunk loaded when that command runs. Resolving and reading hundreds
+// of small modules (zod alone is 60 files) was most of a start-up once the topology came from its cache.
+// tsc's per-file output stays in dist/ for the modules run on their own (healthcheck.js) and for tests.
+import { build } from 'esbuild';
+import { readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+
+const out = join(import.meta.dirname, '..', 'dist');
+// chunks of an earlier build would linger and count in the compiled-topology cache's code digest
+for (const f of readdirSync(out)) if (/^(chunk|[a-z-]+)-[A-Z0-9]{8}\.js(\.map)?$/.test(f)) unlinkSync(join(out, f));
+
+await build({
+  entryPoints: [join(import.meta.dirname, '..', 'src', 'cli.ts')],
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  // native, or large and needed only by serve's discovery and attribution: resolved from node_modules
+  external: ['cap', '@aws-sdk/*', '@smithy/*', '@kubernetes/client-node', 'express'],
+  // CommonJS dependencies (prom-client, commander) call require(): give the ESM chunks one
+  banner: { js: "import { createRequire as __azCreateRequire } from 'node:module'; const require = __azCreateRequire(import.meta.url);" },
+});

@@ -1,0 +1,45 @@
+// What every command builds around a loaded topology: prices, the pipeline and its metrics. Apart from
+// setup.ts (which loads the files) so that analyze, given a compiled topology, loads no parser.
+import type { PriceBook, Prices } from '../classify/prices.js';
+import { log } from '../log.js';
+import { ExporterMetrics } from '../metrics/registry.js';
+import { Pipeline } from '../pipeline.js';
+import type { LoadedTopology } from '../topology/load.js';
+import { TopologyStatus } from '../topology/status.js';
+
+export interface CommonOptions {
+  'topology.file'?: string;
+  'ipRanges.file'?: string;
+  'prices.file'?: string;
+  'remote.topK': number;
+  'remote.tableSize': number;
+  /** Workload series kept (attribution on); default 100. */
+  'workload.topK'?: number;
+}
+
+export interface Setup {
+  loaded: LoadedTopology;
+  /** The prices file over each region's built-in prices; metrics.prices holds those in force. */
+  priceBook: PriceBook;
+  pipeline: Pipeline;
+  metrics: ExporterMetrics;
+}
+
+export function assemble(loaded: LoadedTopology, priceBook: PriceBook, o: CommonOptions, processMetrics: boolean): Setup {
+  const status = new TopologyStatus();
+  const pipeline = new Pipeline(loaded.topology, { remoteTableSize: o['remote.tableSize'] });
+  const metrics = new ExporterMetrics(pipeline, { topK: o['remote.topK'], prices: pricesOf(priceBook, loaded.topology.region), processMetrics, status });
+  if (loaded.given.file) status.success('file', loaded.topology.subnetCount);
+  if (loaded.given.ipRanges) status.success(o['ipRanges.file'] ? 'ip_ranges_file' : 'ip_ranges', loaded.topology.ipRangePrefixCount);
+  if (loaded.given.ipRanges && loaded.regionSource === 'default') {
+    log.warn('no region in the topology file and no AWS_REGION: assuming us-east-1 for ip-ranges categories', {});
+  }
+  return { loaded, priceBook, pipeline, metrics };
+}
+
+/** The region's prices, and a warning where there are no built-in ones and no prices file. */
+export function pricesOf(book: PriceBook, region: string): Prices {
+  const { prices, known } = book.forRegion(region);
+  if (!known && !book.path) log.warn(`no built-in prices for ${region}: using us-east-1's; give --prices.file`, { region });
+  return prices;
+}
