@@ -1,6 +1,7 @@
 // `npm run bench`: throughput of `analyze` on a generated capture, next to tcpdump and tshark on the
 // same file in the same run; garbage collections in the hot loop (the zero-allocation check); the hot
-// loop with workload attribution off and on; and peak RSS on a 10 M-packet capture (memory must stay flat).
+// loop with workload attribution off and on; peak RSS under a flood of distinct remotes and DNS names; and
+// peak RSS on a 10 M-packet capture (memory must stay flat).
 //   npm run bench                 # 1 M packets, plus the 10 M memory run
 //   npm run bench -- --quick      # 1 M packets only
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { readCaptureFile } from '../src/capture/file-reader.js';
 import { loadTopology } from '../src/topology/load.js';
 import { Pipeline } from '../src/pipeline.js';
 import { ethernet, ipv4, ipv6, PcapWriter } from '../scripts/lib/frames.js';
+import { makeFlood } from './flood.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench-out');
@@ -290,6 +292,18 @@ async function main(): Promise<void> {
       console.log(`| ${which} | ${median(r.whole).toFixed(3)}; ${Math.min(...r.whole).toFixed(3)} | ${fmt(median(r.rate))}; ${fmt(Math.max(...r.rate))} |`);
     }
   }
+
+  // memory under a flood of distinct remotes and DNS names (FLOOD_REMOTES, FLOOD_NAMES: smaller floods)
+  const floodRemotes = Number(process.env.FLOOD_REMOTES ?? 1_000_000);
+  const floodNames = Number(process.env.FLOOD_NAMES ?? 200_000);
+  const floodFile = join(OUT, `flood-${floodRemotes}-${floodNames}.pcap`);
+  makeFlood(floodFile, floodRemotes, floodNames);
+  const flood = timed('node', [CLI, 'analyze', floodFile, ...args.slice(2)]);
+  const floodReport = JSON.parse(flood.stdout.slice(flood.stdout.indexOf('{'))) as { remotes_folded: { remotes: number } };
+  console.log(
+    `\nflood of ${fmt(floodRemotes)} distinct remotes and ${fmt(floodNames)} DNS names (${fmt(statSync(floodFile).size / 1e6)} MB): ` +
+      `peak RSS ${fmt(flood.maxRssMb)} MB, ${flood.seconds.toFixed(2)} s, ${fmt(floodReport.remotes_folded.remotes)} remote entries folded into "other"`,
+  );
 
   if (!quick) {
     const file10 = join(OUT, 'bench-10m.pcap');

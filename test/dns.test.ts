@@ -1,7 +1,7 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { NameCache, parseDnsAnswers, sanitizeName } from '../src/decode/dns.js';
+import { NameCache, parseDnsAnswers, sanitizeName, trimOldest } from '../src/decode/dns.js';
 import { Pipeline } from '../src/pipeline.js';
 import { ipv4ToString } from '../src/topology/ip.js';
 import { loadTopology } from '../src/topology/load.js';
@@ -73,6 +73,29 @@ describe('name cache', () => {
     expect(c.size).toBe(3);
     expect(c.get('10.0.0.9', 1)).toBe('n9');
     expect(c.get('10.0.0.0', 1)).toBeUndefined();
+  });
+
+  it('under a flood of new names stays at most at its capacity, keeping the newest', () => {
+    const c = new NameCache(100_000, 100);
+    for (let i = 0; i < 300_000; i++) {
+      c.set(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, `n${i}`, 60, 0);
+      expect(c.size).toBeLessThanOrEqual(100_000);
+    }
+    // the oldest sixteenth goes at once, not one name per new name
+    expect(c.size).toBeGreaterThanOrEqual(100_000 - 100_000 / 16);
+    expect(c.get('10.4.147.223', 1)).toBe('n299999');
+    expect(c.get('10.0.0.0', 1)).toBeUndefined();
+  });
+});
+
+describe('trimOldest', () => {
+  it('drops the oldest keys first, and only when over capacity', () => {
+    const m = new Map(Array.from({ length: 40 }, (_, i) => [i, i]));
+    trimOldest(m, 40);
+    expect(m.size).toBe(40);
+    m.set(40, 40);
+    trimOldest(m, 40);
+    expect([...m.keys()]).toEqual(Array.from({ length: 38 }, (_, i) => i + 3));
   });
 });
 

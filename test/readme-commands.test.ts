@@ -23,12 +23,13 @@ describe('README commands', () => {
   });
 
   it('npm run bench -- --quick runs and prints its tables, with a BASELINE_CLI comparison (small capture)', () => {
-    const r = npm(['run', 'bench', '--', '--quick'], { BENCH_PACKETS: '20000', BASELINE_CLI: join(ROOT, 'dist', 'cli.js'), BASELINE_TOPOLOGY: join(DEMO, 'topology.yaml') });
+    const r = npm(['run', 'bench', '--', '--quick'], { BENCH_PACKETS: '20000', FLOOD_REMOTES: '20000', FLOOD_NAMES: '4000', BASELINE_CLI: join(ROOT, 'dist', 'cli.js'), BASELINE_TOPOLOGY: join(DEMO, 'topology.yaml') });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/analyze counted 20,000 IP packets/);
     expect(r.stdout).toMatch(/\| az-traffic-exporter analyze \(whole command\) \| [\d.]+ \|/);
     expect(r.stdout).toMatch(/\| tcpdump -r FILE -w \/dev\/null \|/);
     expect(r.stdout).toMatch(/hot loop in process .*: [\d,]+ packets\/s, 0 garbage collections/);
+    expect(r.stdout).toMatch(/flood of 20,000 distinct remotes and 4,000 DNS names .*: peak RSS [\d,]+ MB/);
     expect(r.stdout).toMatch(/\| analyze, compiled topology cached \| \d+ \| \d+ \| -?\d+ \|\n\| analyze, --cache.dir none \(compiles\) \| \d+ \|/);
     expect(r.stdout).toMatch(/\| baseline \| [\d.]+; [\d.]+ \| [\d,]+; [\d,]+ \|\n\| this \|/);
   }, 240_000);

@@ -73,6 +73,20 @@ function answersOf(pkt: dnsPacket.Packet): DnsAnswer[] {
  * IP → name, bounded in size, expiring by packet time. Entries live at least `minTtlSeconds`:
  * connections outlive DNS TTLs of 60 s by far, and the name should stay with them.
  */
+/**
+ * Keep a Map in insertion order at `capacity` entries, dropping the oldest 1/16 at once when over: a
+ * Map's first live key lies behind every key deleted before it until the Map rehashes, so dropping one
+ * at a time from the front is quadratic under a flood of new keys.
+ */
+export function trimOldest<K, V>(map: Map<K, V>, capacity: number): void {
+  if (map.size <= capacity) return;
+  let n = map.size - capacity + (capacity >> 4);
+  for (const k of map.keys()) {
+    map.delete(k);
+    if (--n <= 0) break;
+  }
+}
+
 export class NameCache {
   private readonly map = new Map<string, { name: string; expires: number }>();
 
@@ -89,10 +103,7 @@ export class NameCache {
     // re-insert so that Map order is least-recently-learned first
     this.map.delete(ip);
     this.map.set(ip, { name, expires: now + Math.max(ttl, this.minTtlSeconds) });
-    if (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next().value;
-      if (oldest !== undefined) this.map.delete(oldest);
-    }
+    trimOldest(this.map, this.capacity);
   }
 
   get(ip: string, now: number): string | undefined {
@@ -142,7 +153,7 @@ export class DnsQueries {
       if (pkt.type !== 'query') return { kind: 'ignored' };
       this.pending.delete(key);
       this.pending.set(key, { name, server, at: now });
-      if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+      trimOldest(this.pending, MAX_PENDING);
       return { kind: 'query' };
     }
     if (pkt.type !== 'response') return { kind: 'ignored' };

@@ -1,15 +1,18 @@
-// The heaviest remotes of a whole capture, in bounded memory, whatever order they come in: a
-// Space-Saving summary (Metwally et al.) ranked by cost, then bytes. When the summary is full, a new
-// remote takes the place of the lightest one and inherits its rank (so that a remote seen often in small
-// amounts still climbs), but not its bytes: the evicted remote's bytes go to "other" of its own
-// direction, category and zone at once, so every byte is counted exactly once. A remote heavier than
-// 1/capacity of the total is always in the summary, and a remote that is in it from its first byte on
-// has exact bytes.
+// The heaviest remotes of a whole capture, in bounded memory, whatever order they come in: a Filtered
+// Space-Saving summary (Metwally et al.; Homem and Carvalho) ranked by cost, then bytes. When the
+// summary is full, a new remote adds its rank to a bucket of hashed counters first, and enters only when
+// its bucket outranks the lightest entry: it then takes that entry's place with the bucket's rank (so
+// that a remote seen often in small amounts still climbs), but not its bytes. The bytes of a remote left
+// out, and of the entry it replaces, go to "other" of their own direction, category and zone at once, so
+// every byte is counted exactly once. A remote heavier than 1/capacity of the total ends up in the
+// summary, and a remote that is in it from its first byte on has exact bytes. The filter is what keeps a
+// flood of a million one-packet remotes from churning the summary (and the heap) once per remote.
 import type { SeriesShape } from './top-k.js';
 
-interface Entry<L> {
+// An entry keeps its series key only, not a labels object: under a flood of distinct remotes every entry
+// is soon evicted, and what it held becomes old-generation garbage that the heap grows to hold.
+interface Entry {
   key: string;
-  labels: L;
   /** Bytes counted since this remote (last) entered the summary: exact. */
   bytes: number;
   /** Rank: inherited plus own, cost first then bytes. */
@@ -25,18 +28,26 @@ export interface Folded {
 }
 
 export class HeavyHitters<L> {
-  private readonly byKey = new Map<string, Entry<L>>();
-  private readonly heap: Entry<L>[] = [];
+  private readonly byKey = new Map<string, Entry>();
+  private readonly heap: Entry[] = [];
   /** Bytes bound for remote="other", by its series key. */
   private readonly other = new Map<string, { labels: L; bytes: number }>();
   readonly folded: Folded = { remotes: 0, bytes: 0 };
+  /** Entries that took the place of another (a flood of one-off remotes must not make this its size). */
+  replaced = 0;
+  /** The filter: rank gathered by remotes outside the summary, by hash of their key. */
+  private readonly bucketCost: Float64Array;
+  private readonly bucketBytes: Float64Array;
 
   constructor(
     readonly capacity: number,
     /** Dollars for `bytes` of this series (0 when free or unpriced). */
     private readonly costOf: (labels: L, bytes: number) => number,
     private readonly shape: SeriesShape<L>,
-  ) {}
+  ) {
+    this.bucketCost = new Float64Array(4 * capacity);
+    this.bucketBytes = new Float64Array(4 * capacity);
+  }
 
   get size(): number {
     return this.byKey.size;
@@ -58,36 +69,48 @@ export class HeavyHitters<L> {
       return;
     }
     if (this.byKey.size < this.capacity) {
-      e = { key, labels, bytes, rankCost: cost, rankBytes: bytes, heap: this.heap.length };
+      e = { key, bytes, rankCost: cost, rankBytes: bytes, heap: this.heap.length };
       this.heap.push(e);
       this.byKey.set(key, e);
       this.up(e.heap);
       return;
     }
-    // full: the lightest leaves for "other"; the newcomer takes its slot and its rank
+    // full: the newcomer's bucket gathers its rank; until it outranks the lightest, its bytes are "other"
+    const b = hashOf(key) % this.bucketCost.length;
+    const bucketCost = (this.bucketCost[b] += cost);
+    const bucketBytes = (this.bucketBytes[b] += bytes);
     const min = this.heap[0];
-    this.toOther(min.labels, min.bytes, true);
+    if (bucketCost < min.rankCost || (bucketCost === min.rankCost && bucketBytes <= min.rankBytes)) {
+      this.toOther(labels, bytes, true);
+      return;
+    }
+    // the lightest leaves for "other"; the newcomer takes its slot with its bucket's rank
+    this.toOther(this.shape.labels(min.key), min.bytes, true);
     this.byKey.delete(min.key);
-    const inherit = { cost: min.rankCost, bytes: min.rankBytes };
     min.key = key;
-    min.labels = labels;
     min.bytes = bytes;
-    min.rankCost = inherit.cost + cost;
-    min.rankBytes = inherit.bytes + bytes;
+    min.rankCost = bucketCost;
+    min.rankBytes = bucketBytes;
     this.byKey.set(key, min);
+    this.replaced++;
     this.down(0);
   }
 
   /** The top k by cost then bytes (their exact bytes), and everything else summed into "other". */
   take(k: number): { top: { labels: L; bytes: number }[]; other: { labels: L; bytes: number }[] } {
-    const all = [...this.byKey.values()].map((e) => ({ labels: e.labels, bytes: e.bytes, cost: this.costOf(e.labels, e.bytes) }));
-    all.sort((a, b) => b.cost - a.cost || b.bytes - a.bytes || (this.shape.key(a.labels) < this.shape.key(b.labels) ? -1 : 1));
+    const all = [...this.byKey.values()].map((e) => {
+      const labels = this.shape.labels(e.key);
+      return { key: e.key, labels, bytes: e.bytes, cost: this.costOf(labels, e.bytes) };
+    });
+    all.sort((a, b) => b.cost - a.cost || b.bytes - a.bytes || (a.key < b.key ? -1 : 1));
     const top = all.slice(0, k).filter((e) => e.bytes > 0);
     for (const e of all.slice(k)) this.toOther(e.labels, e.bytes, true);
     const other = [...this.other.values()].filter((o) => o.bytes > 0);
     this.byKey.clear();
     this.heap.length = 0;
     this.other.clear();
+    this.bucketCost.fill(0);
+    this.bucketBytes.fill(0);
     return { top, other };
   }
 
@@ -101,7 +124,7 @@ export class HeavyHitters<L> {
     this.folded.bytes += bytes;
   }
 
-  private less(a: Entry<L>, b: Entry<L>): boolean {
+  private less(a: Entry, b: Entry): boolean {
     return a.rankCost < b.rankCost || (a.rankCost === b.rankCost && a.rankBytes < b.rankBytes);
   }
 
@@ -136,4 +159,11 @@ export class HeavyHitters<L> {
       i = m;
     }
   }
+}
+
+/** FNV-1a over the key's UTF-16 code units: a bucket for the filter. */
+function hashOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }

@@ -24,6 +24,16 @@ export class RankedCounter<L extends { [K in keyof L]: string }> {
     this.heavy = new HeavyHitters(capacity, this.costOf, this.shape);
   }
 
+  /** Ranking over the whole run: series may be added one at a time (addOne), no interval map needed. */
+  get accumulating(): boolean {
+    return this.heavy !== undefined;
+  }
+
+  /** analyze: one series' bytes into the whole-run ranking (a key seen twice simply adds up). */
+  addOne(labels: L, bytes: number): void {
+    this.heavy!.add(labels, bytes);
+  }
+
   /** Series and bytes that went to "other" so far. */
   get folded(): Folded {
     return this.heavy ? this.heavy.folded : this.topK.folded;

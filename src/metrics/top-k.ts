@@ -34,6 +34,8 @@ export function seriesKey(l: RemoteLabels): string {
 /** How a family's series are keyed, and what series of "the rest" a series folds into. */
 export interface SeriesShape<L> {
   key(labels: L): string;
+  /** The labels a key was made of (key's inverse). */
+  labels(key: string): L;
   other(labels: L): L;
   /** A series that already is "the rest". */
   isOther(labels: L): boolean;
@@ -41,6 +43,10 @@ export interface SeriesShape<L> {
 
 export const REMOTE_SHAPE: SeriesShape<RemoteLabels> = {
   key: seriesKey,
+  labels: (key) => {
+    const [direction, category, remote_az, remote, port] = key.split('\u0000');
+    return { direction, category, remote_az, remote, port };
+  },
   other: (l) => ({ ...l, remote: OTHER_REMOTE, port: '' }),
   isOther: (l) => l.remote === OTHER_REMOTE && l.port === '',
 };

@@ -41,6 +41,9 @@ export class RemotesFamily {
   /** Move the remote table's entries (and spills) into the series; the table is cleared. */
   take(remotes: RemoteTable, zones: readonly string[], names: NameCache, now: number): void {
     const deltas = new Map<string, { labels: RemoteLabels; bytes: number }>();
+    // over a whole capture each entry goes straight to the ranking: a flood of distinct remotes then
+    // leaves no interval map of 64k entries behind at every drain
+    const direct = this.ranked.accumulating;
     remotes.forEach((family, addr4, addr6, port, dir, cat, zone, bytes) => {
       const ip = family === 4 ? ipv4ToString(addr4) : ipv6WordsToString(addr6!);
       const labels: RemoteLabels = {
@@ -50,6 +53,10 @@ export class RemotesFamily {
         remote: names.get(ip, now) ?? ip,
         port: port < 0 ? '' : String(port),
       };
+      if (direct) {
+        this.ranked.addOne(labels, bytes);
+        return;
+      }
       const key = seriesKey(labels);
       const d = deltas.get(key);
       if (d) d.bytes += bytes;

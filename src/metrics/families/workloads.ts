@@ -20,6 +20,10 @@ export const OTHER_WORKLOAD_NAME = 'other';
 
 const SHAPE: SeriesShape<WorkloadLabels> = {
   key: (l) => `${l.direction}\u0000${l.category}\u0000${l.namespace}\u0000${l.workload}\u0000${l.workload_kind}`,
+  labels: (key) => {
+    const [direction, category, namespace, workload, workload_kind] = key.split('\u0000');
+    return { direction, category, namespace, workload, workload_kind };
+  },
   other: (l) => ({ direction: l.direction, category: l.category, namespace: '', workload: OTHER_WORKLOAD_NAME, workload_kind: 'other' }),
   isOther: (l) => l.workload_kind === 'other',
 };

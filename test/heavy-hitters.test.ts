@@ -1,0 +1,58 @@
+// The whole-capture ranking of analyze (Filtered Space-Saving): every byte lands once, in a series or in
+// "other"; a heavy remote wins however late it comes; a flood of one-off remotes does not churn it.
+import { describe, expect, it } from 'vitest';
+import { HeavyHitters } from '../src/metrics/heavy-hitters.js';
+import { REMOTE_SHAPE, type RemoteLabels } from '../src/metrics/top-k.js';
+
+const remote = (r: string, category = 'internet'): RemoteLabels => ({ direction: 'egress', category, remote_az: '', remote: r, port: '443' });
+// internet egress is priced, same_az is free: cost ranks first
+const cost = (l: RemoteLabels, bytes: number): number => (l.category === 'internet' ? bytes * 1e-10 : 0);
+
+function sums(h: HeavyHitters<RemoteLabels>, k: number) {
+  const { top, other } = h.take(k);
+  const total = [...top, ...other].reduce((s, e) => s + e.bytes, 0);
+  return { top, other, total };
+}
+
+describe('heavy hitters over a whole capture', () => {
+  it('a heavy remote after 200,000 one-off remotes ranks first, and every byte is counted once', () => {
+    const h = new HeavyHitters(1000, cost, REMOTE_SHAPE);
+    let total = 0;
+    for (let i = 0; i < 200_000; i++) {
+      h.add(remote(`198.18.${i >> 8}.${i & 255}`), 100);
+      total += 100;
+      if (i >= 150_000 && i % 10 === 0) {
+        h.add(remote('54.144.10.20'), 15_000);
+        total += 15_000;
+      }
+    }
+    expect(h.replaced).toBeLessThan(50_000); // without the filter, one per new remote: 199,000 (with it, ~23,000)
+    const { top, total: counted } = sums(h, 10);
+    expect(counted).toBe(total);
+    expect(top[0].labels.remote).toBe('54.144.10.20');
+    // in from its first visit or nearly: within one visit of all of it
+    expect(top[0].bytes).toBeGreaterThanOrEqual(5000 * 15_000 - 15_000);
+  });
+
+  it('a remote in the summary from its first byte has exact bytes; a free one never outranks a priced one', () => {
+    const h = new HeavyHitters(4, cost, REMOTE_SHAPE);
+    for (let i = 0; i < 100; i++) {
+      h.add(remote('a'), 10);
+      h.add(remote('same', 'same_az'), 1_000_000);
+      h.add(remote(`x${i}`), 1);
+    }
+    const { top, total } = sums(h, 1);
+    expect(top.map((t) => [t.labels.remote, t.bytes])).toEqual([['a', 1000]]);
+    expect(total).toBe(100 * (10 + 1_000_000 + 1));
+  });
+
+  it('"other" keeps its direction, category and zone', () => {
+    const h = new HeavyHitters(2, cost, REMOTE_SHAPE);
+    h.add(remote('a'), 5);
+    h.add(remote('b', 'cross_az'), 5);
+    h.add(remote('c', 'cross_az'), 7);
+    const { other } = sums(h, 1);
+    expect(other.every((o) => o.labels.remote === 'other' && o.labels.port === '')).toBe(true);
+    expect(other.map((o) => o.labels.category).sort()).toEqual(['cross_az']);
+  });
+});
