@@ -100,9 +100,13 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
 }
 
+/** The exporter's /metrics, fetched inside its namespace. */
+function metricsText(port: number): string {
+  return spawnSync('ip', ['netns', 'exec', DST, process.execPath, '-e', `fetch('http://127.0.0.1:${port}/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))`], { encoding: 'utf8' }).stdout;
+}
+
 async function counted(port: number): Promise<number> {
-  const r = spawnSync('ip', ['netns', 'exec', DST, process.execPath, '-e', `fetch('http://127.0.0.1:${port}/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))`], { encoding: 'utf8' });
-  const m = new RegExp(`^aztraffic_capture_packets_total\\{interface="${DEV_DST}"\\} (\\d+)`, 'm').exec(r.stdout);
+  const m = new RegExp(`^aztraffic_capture_packets_total\\{interface="${DEV_DST}"\\} (\\d+)`, 'm').exec(metricsText(port));
   return m ? Number(m[1]) : NaN;
 }
 
@@ -122,6 +126,47 @@ function waitFor(c: ChildProcess, pattern: RegExp): Promise<void> {
   });
 }
 
+// Byte counters that trafgen advances in lockstep in the query and its answer (the same packet order
+// each round): ranges of coprime sizes, so that together they repeat only after ~10^8 rounds.
+const LOCKSTEP: [number, number][] = [
+  [0x61, 0x7a], // a-z: 26
+  [0x61, 0x79], // 25
+  [0x61, 0x77], // 23
+  [0x30, 0x39], // 0-9: 10 ... 21 would share 3 and 7; keep primes and prime powers
+  [0x61, 0x73], // 19
+  [0x61, 0x71], // 17
+];
+const lockstep = (): string => LOCKSTEP.map(([a, b]) => `dinc(${a}, ${b})`).join(', ');
+
+/**
+ * The flood: per round, a DNS query from this host and its answer, naming a new name (h + six lockstep
+ * letters .flood.example) with a new address, then five TCP packets from random remotes. The exporter trusts the answer only
+ * if it matches the query (port, id, name, server): unsolicited_dns counts the misses.
+ */
+function floodConfig(): string {
+  const name = `0x07, 'h', ${lockstep()}, 0x05, 'f', 'l', 'o', 'o', 'd', 0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0x00`;
+  const header = (flags: string, answers: number): string => `dinc(0, 250), dinc(0, 240), ${flags}, 0x00, 0x01, 0x00, ${answers}, 0x00, 0x00, 0x00, 0x00`;
+  const eth = 'eth(da=02:00:00:00:00:02, sa=02:00:00:00:00:01, type=0x0800)';
+  // five TCP packets per round from random remotes (a first octet of their own each): of 1 M, ~99.6% distinct
+  const remotes = [11, 12, 13, 14, 15]
+    .map((first) => `{\n  ${eth},\n  ipv4(saddr=${first}.0.0.0, saddr[1]=drnd(), saddr[2]=drnd(), saddr[3]=drnd(), daddr=${HOST}, ttl=64),\n  tcp(sp=443, dp=40000, ack, win=65535),\n  fill(0x00, 10)\n}\n`)
+    .join('');
+  return `{
+  ${eth},
+  ipv4(saddr=${HOST}, daddr=172.31.0.2, ttl=64),
+  udp(sp=dinc(20000, 60000), dp=53),
+  ${header('0x01, 0x00', 0)}, ${name}, 0x00, 0x01, 0x00, 0x01
+}
+{
+  ${eth},
+  ipv4(saddr=172.31.0.2, daddr=${HOST}, ttl=64),
+  udp(sp=53, dp=dinc(20000, 60000)),
+  ${header('0x81, 0x80', 1)}, ${name}, 0x00, 0x01, 0x00, 0x01,
+  0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x04, dinc(101, 119), dinc(0, 25), dinc(0, 24), dinc(0, 22)
+}
+${remotes}`;
+}
+
 /** trafgen in SRC: `n` packets at `rate` packets/s (0: top speed on every core); the wall time it took. */
 function send(cfg: string, n: number, rate: number): number {
   const procs = rate === 0 ? cpus().length : 1;
@@ -135,6 +180,61 @@ function send(cfg: string, n: number, rate: number): number {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+/** Rounds of the flood (each: a DNS exchange naming a new name, five packets from random remotes). */
+const FLOOD_ROUNDS = Number(process.env.FLOOD_ROUNDS ?? 200_000);
+
+/**
+ * Peak and current resident memory of a process, MB, and how much of it is the capture rings: the
+ * kernel's packet buffers mapped into the process (--capture.buffer-bytes, 64 MiB by default), resident
+ * from the start and the same under any traffic.
+ */
+function rssOf(pid: number): { peak: number; now: number; rings: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  let rings = 0;
+  let socket = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) socket = / socket:\[\d+\]$/.test(line);
+    else if (socket && line.startsWith('Rss:')) rings += Number(/(\d+)/.exec(line)![1]);
+  }
+  return { peak: kb('VmHWM') / 1024, now: kb('VmRSS') / 1024, rings: rings / 1024 };
+}
+
+function metric(port: number, pattern: RegExp): number {
+  return metricsText(port)
+    .split('\n')
+    .filter((l) => pattern.test(l))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+/**
+ * Memory under a flood of distinct remotes and DNS names, live: the exporter's peak RSS (VmHWM) before
+ * and after trafgen sends FLOOD_ROUNDS rounds at 200k packets/s, and how many answers it took.
+ */
+async function flood(pid: number, port: number): Promise<void> {
+  const cfg = join(OUT, 'trafgen-flood.cfg');
+  writeFileSync(cfg, floodConfig());
+  const before = rssOf(pid);
+  const unsolicited0 = metric(port, /^aztraffic_decode_errors_total\{reason="(unsolicited|malformed)_dns"\}/);
+  const n = FLOOD_ROUNDS * 7;
+  const seconds = send(cfg, n, 200_000);
+  await new Promise((r) => setTimeout(r, 2500)); // a flush or two after the flood
+  const after = rssOf(pid);
+  const missed = metric(port, /^aztraffic_decode_errors_total\{reason="(unsolicited|malformed)_dns"\}/) - unsolicited0;
+  const dropped = metric(port, /^aztraffic_capture_dropped_packets_total\{/);
+  const remoteSeries = metricsText(port)
+    .split('\n')
+    .filter((l) => l.startsWith('aztraffic_remote_bytes_total{')).length;
+  console.log(
+    `\nflood, live: ${fmt(FLOOD_ROUNDS * 5)} packets from random remotes (~99.6% distinct) and ${fmt(FLOOD_ROUNDS)} DNS answers naming new names, ` +
+      `${fmt(n)} packets in ${seconds.toFixed(1)} s; DNS answers not taken: ${fmt(missed)}; packets dropped: ${fmt(dropped)}; remote series after: ${remoteSeries}`,
+  );
+  console.log(
+    `exporter RSS before: ${before.now.toFixed(0)} MB (peak ${before.peak.toFixed(0)} MB); after: ${after.now.toFixed(0)} MB, peak ${after.peak.toFixed(0)} MB; ` +
+      `of which the capture rings: ${after.rings.toFixed(0)} MB; peak without them: ${(after.peak - after.rings).toFixed(0)} MB`,
+  );
+}
+
 /** Workload attribution during the run: on (the default: every packet of the host's address finds its flow) and off. */
 const ATTRIBUTION = (process.env.ATTRIBUTION ?? 'on,off').split(',');
 
@@ -143,12 +243,14 @@ async function main(): Promise<void> {
   setUp();
   try {
     console.log(`trafgen into a veth, ${SECONDS} s per rate; the exporter captures the far end (snaplen 192, 64 MiB buffer); ${cpus().length} cores`);
+    const startExporter = (port: number, flags: string[]): ChildProcess =>
+      spawn('ip', ['netns', 'exec', DST, process.execPath, CLI, '--interface', DEV_DST, '--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace', '0', '--aws.discovery', 'false', '--ip-ranges.url', 'none', ...flags], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     for (const [k, mode] of ATTRIBUTION.entries()) {
       const port = 19977 + k;
       const flags = mode === 'off' ? ['--workload.attribution', 'false'] : [];
-      const exporter = spawn('ip', ['netns', 'exec', DST, process.execPath, CLI, '--interface', DEV_DST, '--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace', '0', '--capture.dns', 'false', '--aws.discovery', 'false', '--ip-ranges.url', 'none', ...flags], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const exporter = startExporter(port, ['--capture.dns', 'false', ...flags]);
       try {
         await waitFor(exporter, /serving metrics/);
         console.log(`\nworkload attribution ${mode === 'off' ? 'off (--workload.attribution false)' : 'on (the default: pods by address, the host\'s own flows to processes)'}:`);
@@ -179,6 +281,18 @@ async function main(): Promise<void> {
           }
         }
         if (k === 0 && process.env.SCRAPE_SECONDS !== '0') await scrapeWhileCapturing(port);
+      } finally {
+        exporter.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    if (FLOOD_ROUNDS > 0) {
+      // DNS names learned (the default), attribution on: every table that a flood fills
+      const exporter = startExporter(19990, []);
+      try {
+        await waitFor(exporter, /serving metrics/);
+        await new Promise((r) => setTimeout(r, 1000)); // every capture (the DNS one too) running
+        await flood(exporter.pid!, 19990);
       } finally {
         exporter.kill('SIGTERM');
         await new Promise((r) => setTimeout(r, 500));
