@@ -8,6 +8,9 @@ import type { Pipeline } from '../pipeline.js';
 import { RecentPackets } from '../engine/duplicates.js';
 import { interfaceExists } from './interfaces.js';
 
+/** The DNS handle's snapshot: a 9,001-byte jumbo frame and its link header. */
+const DNS_SNAPLEN = 9216;
+
 interface CapHandle {
   /** `batchSnaplen` (this project's patch of cap, patches/): pack packets into `buffer` and emit 'packets'. */
   open(device: string, filter: string, bufSize: number, buffer: Buffer, batchSnaplen?: number): string;
@@ -189,7 +192,10 @@ export class LiveCapture {
     });
     if (this.o.learnDns) {
       const dns = new Cap();
-      const dnsBuf = Buffer.alloc(65535);
+      // the buffer's length is the handle's snapshot length (patches/), and with immediate mode on each
+      // ring slot is that long: 65,535 gave a 4 MiB ring 64 slots, and a burst of answers overran them.
+      // A jumbo frame (9,001 bytes on EC2) holds any DNS message that can be read (unfragmented): ~450 slots
+      const dnsBuf = Buffer.alloc(DNS_SNAPLEN);
       // queries too: an answer names a remote only when it answers a question this host asked
       dns.open(this.o.iface, 'port 53', this.o.dnsBufferBytes, dnsBuf);
       dns.setMinBytes?.(0);
