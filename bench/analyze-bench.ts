@@ -267,37 +267,44 @@ async function main(): Promise<void> {
   // BASELINE_CLI=/path/to/an/older/dist/cli.js: the same measures of another build, interleaved with
   // this one's in the same run, so that a change can be shown not to slow analyze down
   // BASELINE_TOPOLOGY: the topology file for that build, where it predates keys of today's
+  // memory under a flood of distinct remotes and DNS names (FLOOD_REMOTES, FLOOD_NAMES: smaller floods)
+  const floodRemotes = Number(process.env.FLOOD_REMOTES ?? 1_000_000);
+  const floodNames = Number(process.env.FLOOD_NAMES ?? 200_000);
+  const floodFile = join(OUT, `flood-${floodRemotes}-${floodNames}.pcap`);
+  makeFlood(floodFile, floodRemotes, floodNames);
+
   const baseline = process.env.BASELINE_CLI;
   if (baseline) {
     // a build before the compiled-topology cache has no --cache.dir
-    const baseArgs = ['analyze', file1, '--topology.file', process.env.BASELINE_TOPOLOGY ?? TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--format', 'json', ...(process.env.BASELINE_CACHE === 'no' ? [] : ['--cache.dir', cacheDir])];
+    const caches = spawnSync('node', [baseline, 'analyze', '--help'], { encoding: 'utf8' }).stdout.includes('--cache.dir');
+    const baseArgs = ['analyze', file1, '--topology.file', process.env.BASELINE_TOPOLOGY ?? TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--format', 'json', ...(caches ? ['--cache.dir', cacheDir] : [])];
     const argsOf = (cli: string): string[] => (cli === CLI ? args : baseArgs);
     const rate = (cli: string): number => {
       const r = spawnSync('node', [cli, ...argsOf(cli), '--log.level', 'debug', '--log.format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
       const line = r.stderr.split('\n').find((l) => l.includes('frames_per_second'));
       return line ? (JSON.parse(line) as { frames_per_second: number }).frames_per_second : NaN;
     };
-    const runs: Record<'this' | 'baseline', { whole: number[]; rate: number[] }> = { this: { whole: [], rate: [] }, baseline: { whole: [], rate: [] } };
+    const runs: Record<'this' | 'baseline', { whole: number[]; rate: number[]; startup: number[] }> = { this: { whole: [], rate: [], startup: [] }, baseline: { whole: [], rate: [], startup: [] } };
     for (let i = 0; i < 5; i++) {
       for (const [which, cli] of [['baseline', baseline], ['this', CLI]] as const) {
         runs[which].whole.push(timed('node', [cli, ...argsOf(cli)]).seconds);
         runs[which].rate.push(rate(cli));
+        runs[which].startup.push(timed('node', [cli, 'analyze', file0, ...argsOf(cli).slice(2)]).seconds);
       }
     }
-    console.log('\nthis build against BASELINE_CLI, interleaved, 5 runs each (median; best):');
-    console.log('| build | whole command s | reading and counting packets/s |');
-    console.log('|---|---:|---:|');
-    for (const which of ['baseline', 'this'] as const) {
+    const floodRss = (cli: string): number => timed('node', [cli, 'analyze', floodFile, ...argsOf(cli).slice(2)]).maxRssMb;
+    console.log('\nthis build against BASELINE_CLI, interleaved, 5 runs each (median; best), and peak RSS on the flood below:');
+    console.log('| build | whole command s | reading and counting packets/s | start-up s (one packet) | flood peak RSS MB |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const [which, cli] of [['baseline', baseline], ['this', CLI]] as const) {
       const r = runs[which];
-      console.log(`| ${which} | ${median(r.whole).toFixed(3)}; ${Math.min(...r.whole).toFixed(3)} | ${fmt(median(r.rate))}; ${fmt(Math.max(...r.rate))} |`);
+      console.log(
+        `| ${which} | ${median(r.whole).toFixed(3)}; ${Math.min(...r.whole).toFixed(3)} | ${fmt(median(r.rate))}; ${fmt(Math.max(...r.rate))} | ` +
+          `${median(r.startup).toFixed(3)}; ${Math.min(...r.startup).toFixed(3)} | ${fmt(floodRss(cli))} |`,
+      );
     }
   }
 
-  // memory under a flood of distinct remotes and DNS names (FLOOD_REMOTES, FLOOD_NAMES: smaller floods)
-  const floodRemotes = Number(process.env.FLOOD_REMOTES ?? 1_000_000);
-  const floodNames = Number(process.env.FLOOD_NAMES ?? 200_000);
-  const floodFile = join(OUT, `flood-${floodRemotes}-${floodNames}.pcap`);
-  makeFlood(floodFile, floodRemotes, floodNames);
   const flood = timed('node', [CLI, 'analyze', floodFile, ...args.slice(2)]);
   const floodReport = JSON.parse(flood.stdout.slice(flood.stdout.indexOf('{'))) as { remotes_folded: { remotes: number } };
   console.log(

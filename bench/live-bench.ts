@@ -3,7 +3,8 @@
 // the generator's top speed, with one generator process per core), it prints per rate: packets offered,
 // received by the kernel (the interface's rx counter), counted by the exporter, lost, and the exporter's
 // CPU, also per 100k packets/s; then /metrics latency under 50 concurrent scrapers while it captures
-// 100k packets/s. Needs root, trafgen, iproute2. Namespaces are removed afterwards.
+// 100k packets/s with every series family at its cap; then its memory under a flood of distinct remotes
+// and DNS names. Needs root, trafgen, iproute2. Namespaces are removed afterwards.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -45,14 +46,12 @@ function tearDown(): void {
 /**
  * A trafgen configuration: Ethernet, IPv4 and TCP to this host from a remote of the VPC in another
  * zone (every packet is classified and counted), padded to `frameBytes` on the wire (without FCS).
- * `manyRemotes`: from 768 random internet addresses instead, so that the remote series sit at their cap.
  */
-function trafgenConfig(frameBytes: number, manyRemotes = false): string {
+function trafgenConfig(frameBytes: number): string {
   const payload = Math.max(0, frameBytes - 14 - 20 - 20);
-  const src = manyRemotes ? 'saddr=198.18.0.1, saddr[2]=drnd(0, 2), saddr[3]=drnd()' : 'saddr=172.31.16.1';
   return `{
   eth(da=02:00:00:00:00:02, sa=02:00:00:00:00:01, type=0x0800),
-  ipv4(${src}, daddr=${HOST}, ttl=64, id=dinc()),
+  ipv4(saddr=172.31.16.1, daddr=${HOST}, ttl=64, id=dinc()),
   tcp(sp=5432, dp=40000, ack, win=65535),
   fill(0x00, ${payload})
 }
@@ -60,33 +59,84 @@ function trafgenConfig(frameBytes: number, manyRemotes = false): string {
 }
 
 /**
- * /metrics latency under SCRAPERS concurrent scrapers (autocannon, inside the exporter's namespace, for
- * SCRAPE_SECONDS) while trafgen sends 100k packets/s from 768 remotes (the remote series at their cap).
+ * The remotes of the scrape at the caps, 200 in each of: each zone's subnet of a 6-zone region (same_az
+ * in d, the host's zone, away from the host and its pods; cross_az in the others), EC2 in the region,
+ * S3, another region, CloudFront and the internet: 2,200 remotes, the remote series well past their cap
+ * (a flood of distinct remotes is measured apart, below).
  */
-async function scrapeWhileCapturing(port: number): Promise<void> {
+const ZONES = ['a', 'b', 'c', 'd', 'e', 'f'];
+const CAPS_REMOTES: string[] = [...ZONES.map((_, z) => `172.31.${16 * z + 8}`), '54.144.7', '52.216.7', '52.48.7', '205.251.249', '198.18.7'];
+const PODS = 150;
+
+function capsTopology(): string {
+  const subnets = ZONES.map((z, i) => `  - {cidr: 172.31.${16 * i}.0/20, zone: us-east-1${z}, zone_id: use1-az${i + 1}}`).join('\n');
+  return `region: us-east-1\nlocal_ips: [${HOST}]\nsubnets:\n${subnets}\n`;
+}
+
+/** Both directions between a random pod and a random remote of every class: every category × zone pair. */
+function capsConfig(): string {
+  const pod = (f: string): string => `${f}=172.31.52.10, ${f}[3]=drnd(10, ${10 + PODS - 1})`;
+  const remote = (f: string, net: string): string => `${f}=${net}.1, ${f}[3]=drnd(1, 200)`;
+  const block = (src: string, dst: string): string =>
+    `{\n  eth(da=02:00:00:00:00:02, sa=02:00:00:00:00:01, type=0x0800),\n  ipv4(${src}, ${dst}, ttl=64),\n  tcp(sp=443, dp=40000, ack, win=65535),\n  fill(0x00, 200)\n}\n`;
+  return CAPS_REMOTES.map((r) => block(remote('saddr', r), pod('daddr')) + block(pod('saddr'), remote('daddr', r))).join('');
+}
+
+/**
+ * /metrics latency under SCRAPERS concurrent scrapers (autocannon, inside the exporter's namespace, for
+ * SCRAPE_SECONDS) while trafgen sends 100k packets/s, every series family at its cap: the remote series
+ * (100 and "other"), the workload series (150 pods of 150 Deployments, from a Kubernetes API server in
+ * the real wire format: 100 and "other"), and every category × zone pair of a 6-zone region.
+ */
+async function scrapeAtCaps(): Promise<void> {
   const seconds = Number(process.env.SCRAPE_SECONDS ?? 10);
   const scrapers = Number(process.env.SCRAPERS ?? 50);
+  const port = 19980;
   const rate = 100_000;
-  const cfg = join(OUT, 'trafgen-remotes.cfg');
-  writeFileSync(cfg, trafgenConfig(254, true));
-  const n = rate * (seconds + 4);
-  const sender = spawn('ip', ['netns', 'exec', SRC, 'trafgen', '--dev', DEV_SRC, '--conf', cfg, '--num', String(n), '--cpus', '1', '--rate', `${rate}pps`, '--no-sock-mem'], { stdio: 'ignore' });
-  const done = new Promise((r) => sender.on('exit', r));
-  await new Promise((r) => setTimeout(r, 2000));
-  const script = `import autocannon from ${JSON.stringify(join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'))};
+  const dir = join(OUT, 'caps');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'topology.yaml'), capsTopology());
+  const kube = spawn('ip', ['netns', 'exec', DST, process.execPath, '--import', 'tsx', join(ROOT, 'bench', 'kube-in-netns.ts'), dir, String(PODS), 'bench-node', HOST], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exporterFlags = ['--topology.file', join(dir, 'topology.yaml'), '--ip-ranges.file', join(ROOT, 'demo', 'ip-ranges.json'), '--kubernetes.node-name', 'bench-node', '--capture.dns', 'false'];
+  let exporter: ChildProcess | undefined;
+  try {
+    await waitFor(kube, /ready/);
+    exporter = spawn('ip', ['netns', 'exec', DST, process.execPath, CLI, '--interface', DEV_DST, '--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace', '0', '--aws.discovery', 'false', ...exporterFlags], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, KUBECONFIG: join(dir, 'kubeconfig') },
+    });
+    await waitFor(exporter, /serving metrics/);
+    for (let i = 0; i < 100 && metric(port, /^aztraffic_kubernetes_pods /) < PODS; i++) await new Promise((r) => setTimeout(r, 100));
+    const cfg = join(OUT, 'trafgen-caps.cfg');
+    writeFileSync(cfg, capsConfig());
+    const n = rate * (seconds + 4);
+    const sender = spawn('ip', ['netns', 'exec', SRC, 'trafgen', '--dev', DEV_SRC, '--conf', cfg, '--num', String(n), '--cpus', '1', '--rate', `${rate}pps`, '--no-sock-mem'], { stdio: 'ignore' });
+    const done = new Promise((r) => sender.on('exit', r));
+    await new Promise((r) => setTimeout(r, 2500)); // a flush with every series there
+    const script = `import autocannon from ${JSON.stringify(join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'))};
 const r = await autocannon({ url: 'http://127.0.0.1:${port}/metrics', connections: ${scrapers}, duration: ${seconds} });
 process.stdout.write(JSON.stringify({ rps: r.requests.average, l: r.latency, errors: r.errors + r.non2xx }));`;
-  const file = join(OUT, 'scrape-in-netns.mjs');
-  writeFileSync(file, script);
-  const r = spawnSync('ip', ['netns', 'exec', DST, process.execPath, file], { encoding: 'utf8' });
-  await done;
-  const body = spawnSync('ip', ['netns', 'exec', DST, process.execPath, '-e', `fetch('http://127.0.0.1:${port}/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))`], { encoding: 'utf8' }).stdout;
-  const remoteSeries = body.split('\n').filter((l) => l.startsWith('aztraffic_remote_bytes_total{')).length;
-  const { rps, l, errors } = JSON.parse(r.stdout) as { rps: number; l: { p50: number; p90: number; p99: number; max: number }; errors: number };
-  console.log(`\n/metrics under ${scrapers} concurrent scrapers for ${seconds} s while capturing ${fmt(rate)} packets/s from 768 remotes (${remoteSeries} remote series):`);
-  console.log('| scrapes/s | p50 ms | p90 ms | p99 ms | max ms | errors |');
-  console.log('|---:|---:|---:|---:|---:|---:|');
-  console.log(`| ${fmt(rps)} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${errors} |`);
+    const file = join(OUT, 'scrape-in-netns.mjs');
+    writeFileSync(file, script);
+    const r = spawnSync('ip', ['netns', 'exec', DST, process.execPath, file], { encoding: 'utf8' });
+    await done;
+    const body = metricsText(port);
+    const lines = body.split('\n');
+    const count = (prefix: string): number => lines.filter((l) => l.startsWith(prefix)).length;
+    const { rps, l, errors } = JSON.parse(r.stdout) as { rps: number; l: { p50: number; p90: number; p99: number; max: number }; errors: number };
+    console.log(
+      `\n/metrics under ${scrapers} concurrent scrapers for ${seconds} s while capturing ${fmt(rate)} packets/s, every family at its cap ` +
+        `(${count('aztraffic_remote_bytes_total{')} remote series, ${count('aztraffic_workload_bytes_total{')} workload series of ${PODS} pods, ` +
+        `${count('aztraffic_bytes_total{')} direction × category × zone pair series; ${count('aztraffic_')} aztraffic_ series, ${fmt(body.length / 1024)} KiB):`,
+    );
+    console.log('| scrapes/s | p50 ms | p90 ms | p99 ms | max ms | errors |');
+    console.log('|---:|---:|---:|---:|---:|---:|');
+    console.log(`| ${fmt(rps)} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${errors} |`);
+  } finally {
+    exporter?.kill('SIGTERM');
+    kube.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** rx_packets of the DST veth, read inside its namespace. */
@@ -280,12 +330,12 @@ async function main(): Promise<void> {
             );
           }
         }
-        if (k === 0 && process.env.SCRAPE_SECONDS !== '0') await scrapeWhileCapturing(port);
       } finally {
         exporter.kill('SIGTERM');
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+    if (process.env.SCRAPE_SECONDS !== '0') await scrapeAtCaps();
     if (FLOOD_ROUNDS > 0) {
       // DNS names learned (the default), attribution on: every table that a flood fills
       const exporter = startExporter(19990, []);

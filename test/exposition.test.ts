@@ -14,6 +14,7 @@ describe('Exposition', () => {
     expect(renders).toBe(1);
     expect(new Set(bodies)).toEqual(new Set(['render 1']));
     expect(await e.get()).toBe('render 1'); // within the window
+    expect((await e.bytes()).toString()).toBe('render 1');
     await new Promise((r) => setTimeout(r, Exposition.SHARE_MS + 10));
     expect(await e.get()).toBe('render 2');
   });

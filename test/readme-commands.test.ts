@@ -31,7 +31,7 @@ describe('README commands', () => {
     expect(r.stdout).toMatch(/hot loop in process .*: [\d,]+ packets\/s, 0 garbage collections/);
     expect(r.stdout).toMatch(/flood of 20,000 distinct remotes and 4,000 DNS names .*: peak RSS [\d,]+ MB/);
     expect(r.stdout).toMatch(/\| analyze, compiled topology cached \| \d+ \| \d+ \| -?\d+ \|\n\| analyze, --cache.dir none \(compiles\) \| \d+ \|/);
-    expect(r.stdout).toMatch(/\| baseline \| [\d.]+; [\d.]+ \| [\d,]+; [\d,]+ \|\n\| this \|/);
+    expect(r.stdout).toMatch(/\| baseline \| [\d.]+; [\d.]+ \| [\d,]+; [\d,]+ \| [\d.]+; [\d.]+ \| [\d,]+ \|\n\| this \|/);
   }, 240_000);
 
   it('npm run bench:scrape runs and reports scrapes without errors (1 s, 5 scrapers)', () => {
@@ -62,8 +62,14 @@ describe('README commands', () => {
       // the kernel's and the exporter's count agree but for the interface's own IPv6 neighbour packets
       expect(Math.abs(kernel - counted), m[0]).toBeLessThanOrEqual(3);
     }
-    // and /metrics under scrapers while capturing: answered, without errors
-    const scrape = /while capturing 100,000 packets\/s .*\n.*\n.*\n\| ([\d,]+) \| \d+ \| \d+ \| \d+ \| \d+ \| (\d+) \|/.exec(r.stdout);
+    // and /metrics under scrapers while capturing with every family at its cap: answered, without errors
+    const caps = /while capturing 100,000 packets\/s, every family at its cap \((\d+) remote series, (\d+) workload series of 150 pods, (\d+) direction × category × zone pair series/.exec(r.stdout);
+    expect(caps, r.stdout).not.toBeNull();
+    const [remoteSeries, workloadSeries, pairSeries] = caps!.slice(1).map(Number);
+    expect(remoteSeries).toBeGreaterThanOrEqual(100);
+    expect(workloadSeries).toBeGreaterThanOrEqual(100); // 100 of the 150 workloads, and "other"
+    expect(pairSeries).toBeGreaterThanOrEqual(2 * 10); // both directions of every remote class
+    const scrape = /while capturing 100,000 packets\/s.*\n.*\n.*\n\| ([\d,]+) \| \d+ \| \d+ \| \d+ \| \d+ \| (\d+) \|/.exec(r.stdout);
     expect(scrape, r.stdout).not.toBeNull();
     expect(Number(scrape![1].replace(/,/g, ''))).toBeGreaterThan(0);
     expect(scrape![2]).toBe('0');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { REMOTE_SHAPE, seriesKey, TopK, type RemoteLabels } from '../src/metrics/top-k.js';
+import fc from 'fast-check';
+import { firstK, REMOTE_SHAPE, seriesKey, TopK, type RemoteLabels } from '../src/metrics/top-k.js';
 
 class Sink {
   values = new Map<string, number>();
@@ -64,5 +65,17 @@ describe('top-K remotes', () => {
     // what remains exported never exceeds what was sent, and other grows with every round
     expect(s.total()).toBeLessThanOrEqual(sent);
     expect(s.get('other')).toBeGreaterThan(0);
+  });
+});
+
+describe('firstK', () => {
+  it('gives the first k in order, as a full sort would, whatever the input order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 20 })), { maxLength: 300 }), fc.integer({ min: 1, max: 40 }), (pairs, k) => {
+        const items = pairs.map(([cost, bytes], i) => ({ cost, bytes, key: `k${i}` }));
+        const order = (a: (typeof items)[0], b: (typeof items)[0]): number => b.cost - a.cost || b.bytes - a.bytes || (a.key < b.key ? -1 : 1);
+        expect(firstK(items, k, order)).toEqual([...items].sort(order).slice(0, k));
+      }),
+    );
   });
 });

@@ -51,6 +51,52 @@ export const REMOTE_SHAPE: SeriesShape<RemoteLabels> = {
   isOther: (l) => l.remote === OTHER_REMOTE && l.port === '',
 };
 
+interface Candidate {
+  key: string;
+  cost: number;
+  bytes: number;
+  member: boolean;
+}
+
+/**
+ * The first `k` of `items` in `order` (a total order), without sorting them all: a bounded heap whose
+ * root is the last of those kept. A host talking to tens of thousands of remotes in one interval made
+ * the full sort of every flush block the event loop for hundreds of milliseconds (scrapes waited).
+ */
+export function firstK<T>(items: readonly T[], k: number, order: (a: T, b: T) => number): T[] {
+  if (items.length <= k) return [...items].sort(order);
+  const heap: T[] = [];
+  // heap[0] is the item that comes last in `order` among those kept
+  const later = (i: number, j: number): boolean => order(heap[i], heap[j]) > 0;
+  const swap = (i: number, j: number): void => {
+    const t = heap[i];
+    heap[i] = heap[j];
+    heap[j] = t;
+  };
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && later(l, m)) m = l;
+      if (r < heap.length && later(r, m)) m = r;
+      if (m === i) return;
+      swap(i, m);
+      i = m;
+    }
+  };
+  for (const item of items) {
+    if (heap.length < k) {
+      heap.push(item);
+      for (let i = heap.length - 1; i > 0 && later(i, (i - 1) >> 1); i = (i - 1) >> 1) swap(i, (i - 1) >> 1);
+    } else if (order(item, heap[0]) < 0) {
+      heap[0] = item;
+      down(0);
+    }
+  }
+  return heap.sort(order);
+}
+
 export class TopK<L> {
   private readonly series = new Map<string, Series<L>>();
   private flushes = 0;
@@ -75,7 +121,7 @@ export class TopK<L> {
    */
   flush(deltas: Map<string, { labels: L; bytes: number }>, spilled: Iterable<{ labels: L; bytes: number }>, sink: CounterSink<L>): void {
     this.flushes++;
-    const candidates: { key: string; cost: number; bytes: number; member: boolean }[] = [];
+    const candidates: Candidate[] = [];
     for (const [key, d] of deltas) {
       const s = this.series.get(key);
       const member = s?.member ?? false;
@@ -85,8 +131,8 @@ export class TopK<L> {
     for (const [key, s] of this.series) {
       if (s.member && !deltas.has(key)) candidates.push({ key, cost: 0, bytes: 0, member: true });
     }
-    candidates.sort((a, b) => b.cost - a.cost || b.bytes - a.bytes || Number(b.member) - Number(a.member) || (a.key < b.key ? -1 : 1));
-    const chosen = new Set(candidates.slice(0, this.k).map((c) => c.key));
+    const order = (a: Candidate, b: Candidate): number => b.cost - a.cost || b.bytes - a.bytes || Number(b.member) - Number(a.member) || (a.key < b.key ? -1 : 1);
+    const chosen = new Set(firstK(candidates, this.k, order).map((c) => c.key));
 
     for (const [key, s] of this.series) {
       if (s.member && !chosen.has(key)) s.member = false;
