@@ -20,7 +20,18 @@ interface Seen {
   iface: number;
 }
 
+/**
+ * Every file is read twice: in place, and read ahead by a thread (what analyze does from 64 MiB on, here
+ * from 0 bytes): both must see exactly the same frames, interfaces, drops and result.
+ */
 function collect(path: string) {
+  const inPlace = collectWith(path, Infinity);
+  const readAhead = collectWith(path, 0);
+  expect(readAhead).toEqual(inPlace);
+  return inPlace;
+}
+
+function collectWith(path: string, readAheadBytes: number) {
   const frames: Seen[] = [];
   const ifaces: { name: string; linkType: number }[] = [];
   const drops: [number, number | undefined, number | undefined][] = [];
@@ -31,7 +42,7 @@ function collect(path: string) {
     },
     interfaceDrops: (i, k, f) => drops.push([i, k, f]),
   };
-  const result = readCaptureFile(path, sink);
+  const result = readCaptureFile(path, sink, Infinity, readAheadBytes);
   return { frames, ifaces, drops, result };
 }
 
@@ -91,6 +102,17 @@ describe('pcap', () => {
     const { frames, result } = collect(path);
     expect(result.frames).toBe(n);
     expect(new Set(frames.map((f) => f.hash))).toEqual(new Set([hash(frame)]));
+  });
+
+  it('records longer than the room kept before each read-ahead buffer (300 KiB), across buffer ends', () => {
+    const path = join(dir, 'long-records.pcap');
+    const w = new PcapWriter(path, 1, 1 << 20);
+    const frames = Array.from({ length: 40 }, (_, i) => Buffer.alloc(i % 2 ? 300_000 + i : 1500 + i, i));
+    frames.forEach((frame, i) => w.write({ ts: i, frame }));
+    w.close();
+    const { frames: seen, result } = collect(path);
+    expect(result.frames).toBe(40);
+    expect(seen.map((f) => f.hash)).toEqual(frames.map(hash));
   });
 
   it('a file cut mid-record keeps every whole record and says so', () => {

@@ -2,6 +2,8 @@
 // hands each frame to the sink as (buffer, offset, length): no per-packet allocation, memory bounded
 // by the chunk size whatever the file size.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../config/errors.js';
 import { readU32BE, readU32LE } from '../decode/bytes.js';
 import type { FrameSink } from '../engine/sink.js';
@@ -30,34 +32,132 @@ const PCAP_NS = 0xa1b23c4d;
 const PCAPNG_SHB = 0x0a0d0d0a;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
+/**
+ * Files at least this large are read ahead by a thread, given a second core: on 10 M packets (1.2 GB)
+ * reading and counting went from 1.32–1.57 s to 1.22–1.29 s; on 1 M (121 MB) the thread's start and the
+ * hand-overs ate the gain, so smaller files are read in place.
+ */
+export const READ_AHEAD_BYTES = 256 << 20;
+/** The two buffers the thread fills in turn, and the room before each for a record cut at a buffer's end. */
+const AHEAD_BYTES = 4 << 20;
+const AHEAD_ROOM = 256 << 10;
+const EMPTY = 0;
+const FULL = 1;
+const FAILED = 2;
+
+// The reading thread: fills the two shared buffers in turn, in file order, each as soon as the reader
+// has let go of it. Plain JavaScript: it loads nothing but fs.
+const READ_AHEAD_THREAD = `
+const { openSync, readSync, closeSync } = require('node:fs');
+const { workerData: { path, buffers, control, room, bytes } } = require('node:worker_threads');
+const state = new Int32Array(control, 0, 2);
+const lengths = new Int32Array(control, 8, 2);
+const fd = openSync(path, 'r');
+let position = 0;
+for (let i = 0; ; i ^= 1) {
+  Atomics.wait(state, i, 1);
+  let got;
+  try {
+    got = readSync(fd, new Uint8Array(buffers[i], room, bytes), 0, bytes, position);
+  } catch (e) {
+    Atomics.store(state, i, 2);
+    Atomics.notify(state, i);
+    break;
+  }
+  position += got;
+  lengths[i] = got;
+  Atomics.store(state, i, 1);
+  Atomics.notify(state, i);
+  if (got === 0) break;
+}
+closeSync(fd);
+`;
+
+/**
+ * A file read ahead by a thread into two shared buffers that the reader parses in place: the kernel's
+ * copy of the file (a quarter of analyze's time on a 1 M-packet file, as long as tcpdump's whole run)
+ * happens on another core while this one counts. The reader stays synchronous: it waits (Atomics.wait)
+ * only when it has caught up. A record cut at a buffer's end is copied into the room before the next.
+ */
+class ReadAhead {
+  readonly buffers: Buffer[];
+  private readonly state: Int32Array;
+  private readonly lengths: Int32Array;
+  private readonly worker: Worker;
+  /** The buffer the reader takes next (the thread fills them in turn). */
+  private next = 0;
+
+  constructor(path: string) {
+    const shared = [new SharedArrayBuffer(AHEAD_ROOM + AHEAD_BYTES), new SharedArrayBuffer(AHEAD_ROOM + AHEAD_BYTES)];
+    this.buffers = shared.map((b) => Buffer.from(b));
+    const control = new SharedArrayBuffer(16);
+    this.state = new Int32Array(control, 0, 2);
+    this.lengths = new Int32Array(control, 8, 2);
+    this.worker = new Worker(READ_AHEAD_THREAD, { eval: true, workerData: { path, buffers: shared, control, room: AHEAD_ROOM, bytes: AHEAD_BYTES } });
+    this.worker.unref();
+  }
+
+  /** The next buffer, once filled: its index and how many bytes it holds after its room (0: end of file). */
+  take(): { index: number; length: number } {
+    const index = this.next;
+    Atomics.wait(this.state, index, EMPTY);
+    if (Atomics.load(this.state, index) === FAILED) throw new Error('reading ahead failed');
+    const length = this.lengths[index];
+    if (length > 0) this.next ^= 1;
+    return { index, length };
+  }
+
+  /** The reader is done with a buffer: the thread may fill it again. */
+  release(index: number): void {
+    Atomics.store(this.state, index, EMPTY);
+    Atomics.notify(this.state, index);
+  }
+
+  close(): void {
+    void this.worker.terminate();
+  }
+}
+
 /** Chunked reader that keeps unread bytes in front of the next read. */
 class Chunks {
-  buf = Buffer.allocUnsafe(CHUNK);
+  buf: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(CHUNK);
   start = 0; // first unread byte
   end = 0; // end of valid bytes
   eof = false;
   /** File offset of buf[0]. */
   base = 0;
   private readonly fd: number;
+  private readonly ahead: ReadAhead | undefined;
+  /** The shared buffer `buf` is (read ahead), -1 when it is our own. */
+  private holding = -1;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    /** Read ahead on another thread from this size on (Infinity: never). */
+    readAheadBytes: number,
+  ) {
+    let size: number;
     try {
       this.fd = openSync(path, 'r');
-      if (fstatSync(this.fd).isDirectory()) {
+      const st = fstatSync(this.fd);
+      if (st.isDirectory()) {
         closeSync(this.fd);
         throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
       }
+      size = st.size;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory, not a capture file' : (e as Error).message;
       throw new ConfigError(`${path}: ${why}`);
     }
+    if (size >= readAheadBytes && availableParallelism() > 1) this.ahead = new ReadAhead(path);
   }
 
   /** Make at least `n` bytes available from `start`; false at end of file. */
   ensure(n: number): boolean {
     if (this.end - this.start >= n) return true;
     if (this.eof) return false;
+    if (this.ahead) return this.ensureAhead(n, this.ahead);
     if (n > this.buf.length) {
       const bigger = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
       this.buf.copy(bigger, 0, this.start, this.end);
@@ -76,6 +176,41 @@ class Chunks {
     return this.end - this.start >= n;
   }
 
+  /** ensure(), read ahead: move on to the next shared buffer, the unread bytes copied in front of its data. */
+  private ensureAhead(n: number, ahead: ReadAhead): boolean {
+    while (this.end - this.start < n && !this.eof) {
+      const { index, length } = ahead.take();
+      if (length === 0) {
+        this.eof = true;
+        break;
+      }
+      const left = this.end - this.start;
+      const next = ahead.buffers[index];
+      const offset = this.base + this.start;
+      if (left <= AHEAD_ROOM) {
+        this.buf.copy(next, AHEAD_ROOM - left, this.start, this.end);
+        if (this.holding >= 0) ahead.release(this.holding);
+        this.holding = index;
+        this.buf = next;
+        this.start = AHEAD_ROOM - left;
+        this.end = AHEAD_ROOM + length;
+      } else {
+        // a record longer than the room: our own buffer, the unread bytes and the next buffer's
+        const own = Buffer.allocUnsafe(left + length);
+        this.buf.copy(own, 0, this.start, this.end);
+        next.copy(own, left, AHEAD_ROOM, AHEAD_ROOM + length);
+        if (this.holding >= 0) ahead.release(this.holding);
+        ahead.release(index);
+        this.holding = -1;
+        this.buf = own;
+        this.start = 0;
+        this.end = left + length;
+      }
+      this.base = offset - this.start;
+    }
+    return this.end - this.start >= n;
+  }
+
   /** File offset of the first unread byte. */
   get offset(): number {
     return this.base + this.start;
@@ -87,6 +222,7 @@ class Chunks {
   }
 
   close(): void {
+    this.ahead?.close();
     closeSync(this.fd);
   }
 }
@@ -108,12 +244,13 @@ function u64(b: Buffer, o: number, le: boolean): number {
 }
 
 /** Read a whole pcap or pcapng file into the sink. Throws ConfigError for a file that is neither. */
-export function readCaptureFile(path: string, sink: FrameSink, maxFrames = Infinity): ReadResult {
-  const c = new Chunks(path);
+export function readCaptureFile(path: string, sink: FrameSink, maxFrames = Infinity, readAheadBytes = READ_AHEAD_BYTES): ReadResult {
+  // a look at the first frames (a check, a guess of the local address) is not worth a thread
+  const c = new Chunks(path, maxFrames === Infinity ? readAheadBytes : Infinity);
   try {
     if (!c.ensure(4)) throw new ConfigError(`${path}: empty file, not a pcap or pcapng capture`);
-    const be = c.buf.readUInt32BE(0);
-    const le = c.buf.readUInt32LE(0);
+    const be = c.buf.readUInt32BE(c.start);
+    const le = c.buf.readUInt32LE(c.start);
     if (be === PCAPNG_SHB) return readPcapng(c, sink, maxFrames);
     if (be === PCAP_US || le === PCAP_US || be === PCAP_NS || le === PCAP_NS) return readPcap(c, sink, maxFrames);
     throw new ConfigError(`${path}: not a pcap or pcapng capture (magic 0x${be.toString(16).padStart(8, '0')})`);
@@ -125,11 +262,12 @@ export function readCaptureFile(path: string, sink: FrameSink, maxFrames = Infin
 function readPcap(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
   if (!c.ensure(24)) throw new ConfigError(`${c.path}: pcap header cut short`);
   const b0 = c.buf;
-  const le = b0.readUInt32LE(0) === PCAP_US || b0.readUInt32LE(0) === PCAP_NS;
-  const magic = u32(b0, 0, le);
+  const s0 = c.start;
+  const le = b0.readUInt32LE(s0) === PCAP_US || b0.readUInt32LE(s0) === PCAP_NS;
+  const magic = u32(b0, s0, le);
   const fracScale = magic === PCAP_NS ? 1e-9 : 1e-6;
   // the upper 16 bits may carry an FCS length; the link type is the lower 16
-  const linkType = u32(b0, 20, le) & 0xffff;
+  const linkType = u32(b0, s0 + 20, le) & 0xffff;
   const iface = sink.addInterface('if0', linkType);
   c.start += 24;
   let frames = 0;
