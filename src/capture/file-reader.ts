@@ -43,7 +43,6 @@ const AHEAD_BYTES = 4 << 20;
 const AHEAD_ROOM = 256 << 10;
 const EMPTY = 0;
 const FULL = 1;
-const FAILED = 2;
 
 // The reading thread: fills the two shared buffers in turn, in file order, each as soon as the reader
 // has let go of it. Plain JavaScript: it loads nothing but fs.
@@ -60,7 +59,7 @@ for (let i = 0; ; i ^= 1) {
   try {
     got = readSync(fd, new Uint8Array(buffers[i], room, bytes), 0, bytes, position);
   } catch (e) {
-    Atomics.store(state, i, 2);
+    Atomics.store(state, i, 2); // failed
     Atomics.notify(state, i);
     break;
   }
@@ -101,7 +100,7 @@ class ReadAhead {
   take(): { index: number; length: number } {
     const index = this.next;
     Atomics.wait(this.state, index, EMPTY);
-    if (Atomics.load(this.state, index) === FAILED) throw new Error('reading ahead failed');
+    if (Atomics.load(this.state, index) !== FULL) throw new Error('reading ahead failed');
     const length = this.lengths[index];
     if (length > 0) this.next ^= 1;
     return { index, length };
