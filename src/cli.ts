@@ -244,13 +244,13 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   // Node 22.1+ keeps V8's compiled code of the chunks a command loads between runs; Node 20 has no such cache
   (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-  // The heap grows by a fifth past its live size at most, not up to 4×, and the young generation keeps
-  // its first size: under a flood of new remotes and DNS names the tables' evicted entries are garbage
-  // that V8 would otherwise let pile up (peak RSS 219 → 167 → 118 MB on 1 M remotes and 200k names,
-  // same run time; npm run bench). The hot path allocates nothing, so it never pays for the extra
-  // collections (1 M-packet analyze: same time, interleaved).
+  // The heap grows by a fifth past its live size at most, not up to 4×: under a flood of new remotes and
+  // DNS names the tables' evicted entries are garbage that V8 would otherwise let pile up (peak RSS
+  // 219 → 167 MB on 1 M remotes and 200k names, same run time; npm run bench). The hot path allocates
+  // nothing, so it never pays for the extra collections. (Holding the young generation at its first
+  // size as well, --semi-space-growth-factor=1, gave 124 MB but made serve hang at start when its
+  // capture failed: V8 does not promise its flags after start.)
   v8.setFlagsFromString('--heap-growing-percent=20');
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
   main(process.argv.slice(2)).then(
     (code) => {
       // a finished command exits now: SDK keep-alive sockets would hold the process for seconds
