@@ -58,6 +58,12 @@ function trafgenConfig(frameBytes: number): string {
 `;
 }
 
+/** The exporter on the DST end of the veth, with `flags` after the common ones (a file given wins over the URL). */
+function startExporter(port: number, flags: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const common = ['--interface', DEV_DST, '--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace', '0', '--aws.discovery', 'false', '--ip-ranges.url', 'none'];
+  return spawn('ip', ['netns', 'exec', DST, process.execPath, CLI, ...common, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+}
+
 /**
  * The remotes of the scrape at the caps, 200 in each of: each zone's subnet of a 6-zone region (same_az
  * in d, the host's zone, away from the host and its pods; cross_az in the others), EC2 in the region,
@@ -101,10 +107,7 @@ async function scrapeAtCaps(): Promise<void> {
   let exporter: ChildProcess | undefined;
   try {
     await waitFor(kube, /ready/);
-    exporter = spawn('ip', ['netns', 'exec', DST, process.execPath, CLI, '--interface', DEV_DST, '--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace', '0', '--aws.discovery', 'false', ...exporterFlags], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, KUBECONFIG: join(dir, 'kubeconfig') },
-    });
+    exporter = startExporter(port, exporterFlags, { KUBECONFIG: join(dir, 'kubeconfig') });
     await waitFor(exporter, /serving metrics/);
     for (let i = 0; i < 100 && metric(port, /^aztraffic_kubernetes_pods /) < PODS; i++) await new Promise((r) => setTimeout(r, 100));
     const cfg = join(OUT, 'trafgen-caps.cfg');
@@ -293,10 +296,6 @@ async function main(): Promise<void> {
   setUp();
   try {
     console.log(`trafgen into a veth, ${SECONDS} s per rate; the exporter captures the far end (snaplen 192, 64 MiB buffer); ${cpus().length} cores`);
-    const startExporter = (port: number, flags: string[]): ChildProcess =>
-      spawn('ip', ['netns', 'exec', DST, process.execPath, CLI, '--interface', DEV_DST, '--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace', '0', '--aws.discovery', 'false', '--ip-ranges.url', 'none', ...flags], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
     for (const [k, mode] of ATTRIBUTION.entries()) {
       const port = 19977 + k;
       const flags = mode === 'off' ? ['--workload.attribution', 'false'] : [];

@@ -186,9 +186,9 @@ class Chunks {
       const left = this.end - this.start;
       const next = ahead.buffers[index];
       const offset = this.base + this.start;
+      const held = this.holding;
       if (left <= AHEAD_ROOM) {
         this.buf.copy(next, AHEAD_ROOM - left, this.start, this.end);
-        if (this.holding >= 0) ahead.release(this.holding);
         this.holding = index;
         this.buf = next;
         this.start = AHEAD_ROOM - left;
@@ -198,13 +198,14 @@ class Chunks {
         const own = Buffer.allocUnsafe(left + length);
         this.buf.copy(own, 0, this.start, this.end);
         next.copy(own, left, AHEAD_ROOM, AHEAD_ROOM + length);
-        if (this.holding >= 0) ahead.release(this.holding);
         ahead.release(index);
         this.holding = -1;
         this.buf = own;
         this.start = 0;
         this.end = left + length;
       }
+      // the unread bytes are out of the buffer held until now: the thread may fill it again
+      if (held >= 0) ahead.release(held);
       this.base = offset - this.start;
     }
     return this.end - this.start >= n;

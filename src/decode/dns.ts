@@ -70,10 +70,6 @@ function answersOf(pkt: dnsPacket.Packet): DnsAnswer[] {
 }
 
 /**
- * IP → name, bounded in size, expiring by packet time. Entries live at least `minTtlSeconds`:
- * connections outlive DNS TTLs of 60 s by far, and the name should stay with them.
- */
-/**
  * Keep a Map in insertion order at `capacity` entries, dropping the oldest 1/16 at once when over: a
  * Map's first live key lies behind every key deleted before it until the Map rehashes, so dropping one
  * at a time from the front is quadratic under a flood of new keys.
@@ -87,6 +83,10 @@ export function trimOldest<K, V>(map: Map<K, V>, capacity: number): void {
   }
 }
 
+/**
+ * IP → name, bounded in size, expiring by packet time. Entries live at least `minTtlSeconds`:
+ * connections outlive DNS TTLs of 60 s by far, and the name should stay with them.
+ */
 export class NameCache {
   private readonly map = new Map<string, { name: string; expires: number }>();
 
