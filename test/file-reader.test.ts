@@ -21,17 +21,19 @@ interface Seen {
 }
 
 /**
- * Every file is read twice: in place, and read ahead by a thread (what analyze does from 64 MiB on, here
- * from 0 bytes): both must see exactly the same frames, interfaces, drops and result.
+ * Every file is read three ways: in place, read ahead by a thread (what analyze does from 256 MiB on,
+ * here from 0 bytes), and its first three frames only (a look, in a small buffer that grows for longer
+ * records): all must see exactly the same frames, interfaces, drops and result.
  */
 function collect(path: string) {
   const inPlace = collectWith(path, Infinity);
   const readAhead = collectWith(path, 0);
   expect(readAhead).toEqual(inPlace);
+  expect(collectWith(path, Infinity, 3).frames).toEqual(inPlace.frames.slice(0, 3));
   return inPlace;
 }
 
-function collectWith(path: string, readAheadBytes: number) {
+function collectWith(path: string, readAheadBytes: number, maxFrames = Infinity) {
   const frames: Seen[] = [];
   const ifaces: { name: string; linkType: number }[] = [];
   const drops: [number, number | undefined, number | undefined][] = [];
@@ -42,7 +44,7 @@ function collectWith(path: string, readAheadBytes: number) {
     },
     interfaceDrops: (i, k, f) => drops.push([i, k, f]),
   };
-  const result = readCaptureFile(path, sink, Infinity, readAheadBytes);
+  const result = readCaptureFile(path, sink, maxFrames, readAheadBytes);
   return { frames, ifaces, drops, result };
 }
 

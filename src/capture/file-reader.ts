@@ -24,7 +24,10 @@ export interface ReadResult {
   stopped?: { offset: number; bytes: number; reason: string };
 }
 
-const CHUNK = 8 << 20;
+/** Reading a whole file: 8 MiB reads were no faster on 1 M packets (0.42–0.58 s against 0.40–0.54 s), and resident. */
+const CHUNK = 1 << 20;
+/** A look at the first frames: the buffer grows if a record is larger. */
+const LOOK_CHUNK = 64 << 10;
 const MAX_RECORD = 256 << 20; // larger lengths mean a corrupt file, not a packet
 
 const PCAP_US = 0xa1b2c3d4;
@@ -119,7 +122,7 @@ class ReadAhead {
 
 /** Chunked reader that keeps unread bytes in front of the next read. */
 class Chunks {
-  buf: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(CHUNK);
+  buf: Buffer<ArrayBufferLike>;
   start = 0; // first unread byte
   end = 0; // end of valid bytes
   eof = false;
@@ -134,6 +137,8 @@ class Chunks {
     readonly path: string,
     /** Read ahead on another thread from this size on (Infinity: never). */
     readAheadBytes: number,
+    /** Bytes read at once, when not read ahead. */
+    chunk: number,
   ) {
     let size: number;
     try {
@@ -150,6 +155,8 @@ class Chunks {
       throw new ConfigError(`${path}: ${why}`);
     }
     if (size >= readAheadBytes && availableParallelism() > 1) this.ahead = new ReadAhead(path);
+    // read ahead, this buffer only holds what is left of one shared buffer when moving to the next
+    this.buf = Buffer.allocUnsafe(this.ahead ? 0 : chunk);
   }
 
   /** Make at least `n` bytes available from `start`; false at end of file. */
@@ -246,7 +253,8 @@ function u64(b: Buffer, o: number, le: boolean): number {
 /** Read a whole pcap or pcapng file into the sink. Throws ConfigError for a file that is neither. */
 export function readCaptureFile(path: string, sink: FrameSink, maxFrames = Infinity, readAheadBytes = READ_AHEAD_BYTES): ReadResult {
   // a look at the first frames (a check, a guess of the local address) is not worth a thread
-  const c = new Chunks(path, maxFrames === Infinity ? readAheadBytes : Infinity);
+  const whole = maxFrames === Infinity;
+  const c = new Chunks(path, whole ? readAheadBytes : Infinity, whole ? CHUNK : LOOK_CHUNK);
   try {
     if (!c.ensure(4)) throw new ConfigError(`${path}: empty file, not a pcap or pcapng capture`);
     const be = c.buf.readUInt32BE(c.start);
