@@ -67,24 +67,55 @@ describe('name cache', () => {
     expect(c.get('1.2.3.5', 1400)).toBe('b.example');
   });
 
-  it('stays within its capacity, dropping the oldest names', () => {
-    const c = new NameCache(3, 100);
+  it('stays within its capacity, dropping the oldest names a generation (half the capacity) at a time', () => {
+    const c = new NameCache(4, 100);
     for (let i = 0; i < 10; i++) c.set(`10.0.0.${i}`, `n${i}`, 60, 0);
+    // generations {6, 7} and {8, 9}
+    expect(c.size).toBe(4);
+    expect([5, 6, 7, 8, 9].map((i) => c.get(`10.0.0.${i}`, 1))).toEqual([undefined, 'n6', 'n7', 'n8', 'n9']);
+    c.set('10.0.0.10', 'n10', 60, 0);
     expect(c.size).toBe(3);
-    expect(c.get('10.0.0.9', 1)).toBe('n9');
-    expect(c.get('10.0.0.0', 1)).toBeUndefined();
+    expect([6, 7, 8, 9, 10].map((i) => c.get(`10.0.0.${i}`, 1))).toEqual([undefined, undefined, 'n8', 'n9', 'n10']);
   });
 
-  it('under a flood of new names stays at most at its capacity, keeping the newest', () => {
+  it('under a flood of new names stays at most at its capacity, keeping the newest half at least', () => {
     const c = new NameCache(100_000, 100);
     for (let i = 0; i < 300_000; i++) {
       c.set(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, `n${i}`, 60, 0);
       expect(c.size).toBeLessThanOrEqual(100_000);
     }
-    // the oldest sixteenth goes at once, not one name per new name
-    expect(c.size).toBeGreaterThanOrEqual(100_000 - 100_000 / 16);
+    expect(c.size).toBe(100_000);
     expect(c.get('10.4.147.223', 1)).toBe('n299999');
+    expect(c.get('10.3.13.64', 1)).toBe('n200000');
+    expect(c.get('10.3.13.63', 1)).toBeUndefined();
     expect(c.get('10.0.0.0', 1)).toBeUndefined();
+  });
+
+  it('finds an IPv4 name by its text and by its 32-bit number alike; IPv6 by its text', () => {
+    const c = new NameCache(10, 100);
+    const v4 = ['0.0.0.0', '10.1.2.3', '127.255.255.255', '128.0.0.0', '200.1.2.3', '255.255.255.255'];
+    v4.forEach((ip, i) => c.set(ip, `n${i}`, 60, 0));
+    c.set('2600:1f18::1', 'six', 60, 0);
+    v4.forEach((ip, i) => {
+      const n = ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+      expect([c.get(ip, 1), c.get4(n, 1)]).toEqual([`n${i}`, `n${i}`]);
+    });
+    expect([c.get('2600:1f18::1', 1), c.get('10.1.2.4', 1), c.get4(0x0a010204, 1)]).toEqual(['six', undefined, undefined]);
+  });
+
+  it('a name learned again takes its new name and expiry, and outlives the generation it was first in', () => {
+    const c = new NameCache(4, 100);
+    c.set('10.0.0.1', 'a', 60, 0);
+    c.set('10.0.0.2', 'b', 60, 0);
+    c.set('10.0.0.3', 'c', 60, 0); // {a, b} is the old generation now
+    c.set('10.0.0.1', 'a2', 60, 50); // learned again: into the young one
+    expect(c.get('10.0.0.1', 140)).toBe('a2'); // its first expiry (100) is gone with it
+    c.set('10.0.0.4', 'd', 60, 60); // {c, a2} old, {d} young: b leaves, a2 stays
+    expect(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'].map((ip) => c.get(ip, 61))).toEqual(['a2', undefined, 'c', 'd']);
+    c.set('10.0.0.4', 'd2', 60, 70); // learned again in its own generation: replaced in place
+    expect([c.get('10.0.0.4', 71), c.size]).toEqual(['d2', 3]);
+    expect(c.get('10.0.0.3', 101)).toBeUndefined(); // expired (0 + 100): it leaves
+    expect(c.size).toBe(2);
   });
 });
 

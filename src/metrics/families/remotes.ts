@@ -45,12 +45,18 @@ export class RemotesFamily {
     // leaves no interval map of 64k entries behind at every drain
     const direct = this.ranked.accumulating;
     remotes.forEach((family, addr4, addr6, port, dir, cat, zone, bytes) => {
-      const ip = family === 4 ? ipv4ToString(addr4) : ipv6WordsToString(addr6!);
+      let remote: string;
+      if (family === 4) {
+        remote = names.get4(addr4, now) ?? ipv4ToString(addr4);
+      } else {
+        const ip = ipv6WordsToString(addr6!);
+        remote = names.get(ip, now) ?? ip;
+      }
       const labels: RemoteLabels = {
         direction: DIRECTION_NAMES[dir],
         category: CATEGORY_NAMES[cat],
         remote_az: zones[zone],
-        remote: names.get(ip, now) ?? ip,
+        remote,
         port: port < 0 ? '' : String(port),
       };
       if (direct) {
