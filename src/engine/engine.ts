@@ -143,7 +143,7 @@ export class Engine {
   /** From now on a full remote table is handed to `drain` (which empties it) instead of spilling. */
   drainRemotesWhenFull(drain: () => void): void {
     this.onRemotesFull = drain;
-    this.remoteTable = new RemoteTable(this.remoteTableSize, this.t.zones.length, drain);
+    this.remoteTable.onFull = drain;
   }
 
   setLocalIps(ips: readonly string[]): void {

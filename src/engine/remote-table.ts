@@ -28,7 +28,7 @@ export class RemoteTable {
     capacity: number,
     readonly zoneCount: number,
     /** Called when the table is full, before a byte would spill: it may drain and clear the table. */
-    private readonly onFull?: () => void,
+    public onFull?: () => void,
     /** How keys and spill slots are packed (tests give other category counts). */
     private readonly layout: CounterLayout = LAYOUT,
   ) {
