@@ -9,6 +9,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench-out');
@@ -112,29 +113,36 @@ async function scrapeAtCaps(): Promise<void> {
     for (let i = 0; i < 100 && metric(port, /^aztraffic_kubernetes_pods /) < PODS; i++) await new Promise((r) => setTimeout(r, 100));
     const cfg = join(OUT, 'trafgen-caps.cfg');
     writeFileSync(cfg, capsConfig());
-    const n = rate * (seconds + 4);
+    const n = rate * (2 * seconds + 4);
     const sender = spawn('ip', ['netns', 'exec', SRC, 'trafgen', '--dev', DEV_SRC, '--conf', cfg, '--num', String(n), '--cpus', '1', '--rate', `${rate}pps`, '--no-sock-mem'], { stdio: 'ignore' });
     const done = new Promise((r) => sender.on('exit', r));
     await new Promise((r) => setTimeout(r, 2500)); // a flush with every series there
-    const script = `import autocannon from ${JSON.stringify(join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'))};
-const r = await autocannon({ url: 'http://127.0.0.1:${port}/metrics', connections: ${scrapers}, duration: ${seconds} });
+    // as Prometheus scrapes (it asks for gzip), then without compression
+    const runs = [
+      { ask: 'gzip (as Prometheus)', headers: { 'accept-encoding': 'gzip' } },
+      { ask: 'identity', headers: {} },
+    ].map(({ ask, headers }) => {
+      const script = `import autocannon from ${JSON.stringify(join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'))};
+const r = await autocannon({ url: 'http://127.0.0.1:${port}/metrics', connections: ${scrapers}, duration: ${seconds}, headers: ${JSON.stringify(headers)} });
 process.stdout.write(JSON.stringify({ rps: r.requests.average, l: r.latency, errors: r.errors + r.non2xx }));`;
-    const file = join(OUT, 'scrape-in-netns.mjs');
-    writeFileSync(file, script);
-    const r = spawnSync('ip', ['netns', 'exec', DST, process.execPath, file], { encoding: 'utf8' });
+      const file = join(OUT, 'scrape-in-netns.mjs');
+      writeFileSync(file, script);
+      const r = spawnSync('ip', ['netns', 'exec', DST, process.execPath, file], { encoding: 'utf8' });
+      return { ask, ...(JSON.parse(r.stdout) as { rps: number; l: { p50: number; p90: number; p99: number; max: number }; errors: number }) };
+    });
     await done;
     const body = metricsText(port);
     const lines = body.split('\n');
     const count = (prefix: string): number => lines.filter((l) => l.startsWith(prefix)).length;
-    const { rps, l, errors } = JSON.parse(r.stdout) as { rps: number; l: { p50: number; p90: number; p99: number; max: number }; errors: number };
     console.log(
-      `\n/metrics under ${scrapers} concurrent scrapers for ${seconds} s while capturing ${fmt(rate)} packets/s, every family at its cap ` +
+      `\n/metrics under ${scrapers} concurrent scrapers for ${seconds} s each way while capturing ${fmt(rate)} packets/s, every family at its cap ` +
         `(${count('aztraffic_remote_bytes_total{')} remote series, ${count('aztraffic_workload_bytes_total{')} workload series of ${PODS} pods, ` +
-        `${count('aztraffic_bytes_total{')} direction × category × zone pair series; ${count('aztraffic_')} aztraffic_ series, ${fmt(body.length / 1024)} KiB):`,
+        `${count('aztraffic_bytes_total{')} direction × category × zone pair series; ${count('aztraffic_')} aztraffic_ series, ${fmt(body.length / 1024)} KiB, ` +
+        `${fmt(gzipSync(body).length / 1024)} KiB gzipped):`,
     );
-    console.log('| scrapes/s | p50 ms | p90 ms | p99 ms | max ms | errors |');
-    console.log('|---:|---:|---:|---:|---:|---:|');
-    console.log(`| ${fmt(rps)} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${errors} |`);
+    console.log('| scrapers ask for | scrapes/s | p50 ms | p90 ms | p99 ms | max ms | errors |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    for (const { ask, rps, l, errors } of runs) console.log(`| ${ask} | ${fmt(rps)} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${errors} |`);
   } finally {
     exporter?.kill('SIGTERM');
     kube.kill('SIGTERM');

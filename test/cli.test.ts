@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { get, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, DEMO, tempDir } from './helpers.js';
@@ -124,6 +126,17 @@ describe('flags from the environment and files', () => {
   });
 });
 
+/** A GET with exactly these headers (fetch always asks for gzip and unpacks it). */
+function raw(url: string, headers: Record<string, string> = {}): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
+    }).on('error', reject);
+  });
+}
+
 describe('demo', () => {
   it('serves /metrics from the bundled capture; promtool check metrics is clean; SIGTERM exits 0', async () => {
     const child = spawn('node', [CLI, 'demo', '--web.listen-address', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -150,6 +163,14 @@ describe('demo', () => {
       expect(check.stdout + check.stderr).toBe('');
       expect((await fetch(`${url}/-/healthy`)).status).toBe(200);
       expect((await fetch(`${url}/-/ready`)).status).toBe(200);
+      // gzip for a scraper that takes it (Prometheus), the same bytes of the same render; identity otherwise
+      const [plain, gzipped] = await Promise.all([raw(`${url}/metrics`), raw(`${url}/metrics`, { 'Accept-Encoding': 'gzip' })]);
+      expect([plain.headers['content-encoding'], gzipped.headers['content-encoding']]).toEqual([undefined, 'gzip']);
+      expect([plain.headers.vary, gzipped.headers.vary]).toEqual(['Accept-Encoding', 'Accept-Encoding']);
+      expect(Number(gzipped.headers['content-length'])).toBe(gzipped.body.length);
+      expect(gzipped.body.length).toBeLessThan(plain.body.length / 4);
+      expect(gunzipSync(gzipped.body).toString()).toBe(plain.body.toString());
+      expect(plain.body.toString()).toMatch(/^aztraffic_remote_bytes_total\{/m);
       const landing = await (await fetch(`${url}/`)).text();
       expect(landing).toContain('regional_public');
       // counters grow as the replay goes on

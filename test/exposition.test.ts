@@ -1,4 +1,5 @@
 // /metrics under many scrapers: scrapes that arrive together share one flush and render.
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Exposition } from '../src/web/app.js';
 
@@ -17,6 +18,18 @@ describe('Exposition', () => {
     expect((await e.bytes()).toString()).toBe('render 1');
     await new Promise((r) => setTimeout(r, Exposition.SHARE_MS + 10));
     expect(await e.get()).toBe('render 2');
+  });
+
+  it('gzip: one compression per render, shared by every scraper that takes it', async () => {
+    let renders = 0;
+    const e = new Exposition(async () => `# render ${++renders}\n`.repeat(1000));
+    const [a, b] = await Promise.all([e.gzip(), e.gzip()]);
+    expect(a).toBe(b); // the same Buffer: compressed once
+    expect(gunzipSync(a).toString()).toBe((await e.bytes()).toString());
+    await new Promise((r) => setTimeout(r, Exposition.SHARE_MS + 10));
+    const c = await e.gzip();
+    expect(c).not.toBe(a);
+    expect(gunzipSync(c).toString()).toBe('# render 2\n'.repeat(1000));
   });
 
   it('a render that fails is not kept: the next scrape tries again', async () => {
