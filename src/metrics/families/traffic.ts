@@ -6,11 +6,24 @@ import type { Engine, PairTotals } from '../../engine/engine.js';
 
 type AzLabels = { direction: string; category: string; local_az: string; remote_az: string };
 
+/** One series' labels, and what the drain gave it since the last flush. */
+interface Pending {
+  labels: AzLabels;
+  bytes: number;
+  packets: number;
+  touched: boolean;
+}
+
 export class TrafficFamily {
   private readonly bytes: client.Counter<keyof AzLabels>;
   private readonly packets: client.Counter<keyof AzLabels>;
-  /** Label objects by (zones, pair, direction, category) number, so that a flush allocates none. */
-  private labels = new Map<number, AzLabels>();
+  /**
+   * By (zones, direction, category) number: the labels (a flush allocates none) and the sums of the
+   * drain. The engine's pairs carry the workload too: with 150 pods one series gets a count per pod,
+   * summed here so that prom-client hashes each series' labels once per flush, not once per pod.
+   */
+  private series = new Map<number, Pending>();
+  private touched: Pending[] = [];
   private zones: readonly string[] = [''];
 
   constructor(registers: client.Registry[]) {
@@ -31,25 +44,43 @@ export class TrafficFamily {
   /** Zone names of the topology in force (label values of local_az, remote_az). */
   setZones(zones: readonly string[]): void {
     this.zones = zones;
-    this.labels = new Map();
+    this.series = new Map();
   }
 
   take(engine: Engine): void {
+    const touched = this.touched;
     engine.drainCounters((t) => {
-      const labels = this.labelsOf(t);
-      this.bytes.inc(labels, t.bytes);
-      this.packets.inc(labels, t.packets);
+      const s = this.seriesOf(t);
+      if (!s.touched) {
+        s.touched = true;
+        touched.push(s);
+      }
+      s.bytes += t.bytes;
+      s.packets += t.packets;
     });
+    for (const s of touched) {
+      this.bytes.inc(s.labels, s.bytes);
+      this.packets.inc(s.labels, s.packets);
+      s.bytes = 0;
+      s.packets = 0;
+      s.touched = false;
+    }
+    touched.length = 0;
   }
 
-  private labelsOf(t: Readonly<PairTotals>): AzLabels {
+  private seriesOf(t: Readonly<PairTotals>): Pending {
     const z = this.zones.length;
     const key = ((t.localZone * z + t.remoteZone) * DIRECTION_NAMES.length + t.dir) * CATEGORY_NAMES.length + t.cat;
-    let l = this.labels.get(key);
-    if (l === undefined) {
-      l = { direction: DIRECTION_NAMES[t.dir], category: CATEGORY_NAMES[t.cat], local_az: this.zones[t.localZone], remote_az: this.zones[t.remoteZone] };
-      this.labels.set(key, l);
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = {
+        labels: { direction: DIRECTION_NAMES[t.dir], category: CATEGORY_NAMES[t.cat], local_az: this.zones[t.localZone], remote_az: this.zones[t.remoteZone] },
+        bytes: 0,
+        packets: 0,
+        touched: false,
+      };
+      this.series.set(key, s);
     }
-    return l;
+    return s;
   }
 }
