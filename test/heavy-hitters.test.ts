@@ -1,8 +1,9 @@
 // The whole-capture ranking of analyze (Filtered Space-Saving): every byte lands once, in a series or in
 // "other"; a heavy remote wins however late it comes; a flood of one-off remotes does not churn it.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HeavyHitters } from '../src/metrics/heavy-hitters.js';
-import { REMOTE_SHAPE, type RemoteLabels } from '../src/metrics/top-k.js';
+import { REMOTE_SHAPE, seriesKey, type RemoteLabels } from '../src/metrics/top-k.js';
 
 const remote = (r: string, category = 'internet'): RemoteLabels => ({ direction: 'egress', category, remote_az: '', remote: r, port: '443' });
 // internet egress is priced, same_az is free: cost ranks first
@@ -54,5 +55,37 @@ describe('heavy hitters over a whole capture', () => {
     const { other } = sums(h, 1);
     expect(other.every((o) => o.labels.remote === 'other' && o.labels.port === '')).toBe(true);
     expect(other.map((o) => o.labels.category).sort()).toEqual(['cross_az']);
+  });
+
+  it('with room for every remote, the top k and "other" are those of a full sort by cost, bytes and key', () => {
+    const categories = ['internet', 'cross_az', 'same_az'];
+    const zones = ['', 'us-east-1a', 'us-east-1b'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 5000 })), { maxLength: 200 }),
+        fc.integer({ min: 1, max: 12 }),
+        (adds, k) => {
+          const h = new HeavyHitters(1000, cost, REMOTE_SHAPE);
+          const exact = new Map<string, { labels: RemoteLabels; bytes: number }>();
+          for (const [r, c, z, bytes] of adds) {
+            const labels = { direction: 'egress', category: categories[c], remote_az: zones[z], remote: `10.0.0.${r}`, port: '443' };
+            h.add(labels, bytes);
+            const e = exact.get(seriesKey(labels));
+            if (e) e.bytes += bytes;
+            else exact.set(seriesKey(labels), { labels, bytes });
+          }
+          const sorted = [...exact.values()].sort((a, b) => cost(b.labels, b.bytes) - cost(a.labels, a.bytes) || b.bytes - a.bytes || (seriesKey(a.labels) < seriesKey(b.labels) ? -1 : 1));
+          const others = new Map<string, number>();
+          for (const e of sorted.slice(k)) {
+            const key = `${e.labels.category}/${e.labels.remote_az}`;
+            others.set(key, (others.get(key) ?? 0) + e.bytes);
+          }
+          const { top, other } = h.take(k);
+          expect(top).toEqual(sorted.slice(0, k));
+          expect(new Map(other.map((o) => [`${o.labels.category}/${o.labels.remote_az}`, o.bytes]))).toEqual(others);
+          expect(other.every((o) => o.labels.remote === 'other' && o.labels.port === '' && o.labels.direction === 'egress')).toBe(true);
+        },
+      ),
+    );
   });
 });

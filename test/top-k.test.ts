@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { firstK, REMOTE_SHAPE, seriesKey, TopK, type RemoteLabels } from '../src/metrics/top-k.js';
+import { WORKLOAD_SHAPE, type WorkloadLabels } from '../src/metrics/families/workloads.js';
 
 class Sink {
   values = new Map<string, number>();
@@ -75,6 +76,22 @@ describe('firstK', () => {
         const items = pairs.map(([cost, bytes], i) => ({ cost, bytes, key: `k${i}` }));
         const order = (a: (typeof items)[0], b: (typeof items)[0]): number => b.cost - a.cost || b.bytes - a.bytes || (a.key < b.key ? -1 : 1);
         expect(firstK(items, k, order)).toEqual([...items].sort(order).slice(0, k));
+      }),
+    );
+  });
+});
+
+describe('series shapes', () => {
+  const value = fc.oneof(fc.constant(''), fc.constant('other'), fc.string({ maxLength: 12 }).filter((v) => !v.includes('\u0000')));
+  it('the key of the series a key folds into, from the key alone, is that of its "other" labels', () => {
+    fc.assert(
+      fc.property(value, value, value, value, value, (a, b, c, d, e) => {
+        const r: RemoteLabels = { direction: a, category: b, remote_az: c, remote: d, port: e };
+        expect(REMOTE_SHAPE.otherKey(REMOTE_SHAPE.key(r))).toBe(REMOTE_SHAPE.key(REMOTE_SHAPE.other(r)));
+        expect(REMOTE_SHAPE.labels(REMOTE_SHAPE.otherKey(REMOTE_SHAPE.key(r)))).toEqual(REMOTE_SHAPE.other(r));
+        const w: WorkloadLabels = { direction: a, category: b, namespace: c, workload: d, workload_kind: e };
+        expect(WORKLOAD_SHAPE.otherKey(WORKLOAD_SHAPE.key(w))).toBe(WORKLOAD_SHAPE.key(WORKLOAD_SHAPE.other(w)));
+        expect(WORKLOAD_SHAPE.labels(WORKLOAD_SHAPE.otherKey(WORKLOAD_SHAPE.key(w)))).toEqual(WORKLOAD_SHAPE.other(w));
       }),
     );
   });

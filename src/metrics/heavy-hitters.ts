@@ -7,7 +7,7 @@
 // every byte is counted exactly once. A remote heavier than 1/capacity of the total ends up in the
 // summary, and a remote that is in it from its first byte on has exact bytes. The filter is what keeps a
 // flood of a million one-packet remotes from churning the summary (and the heap) once per remote.
-import type { SeriesShape } from './top-k.js';
+import { firstK, type SeriesShape } from './top-k.js';
 
 // An entry keeps its series key only, not a labels object: under a flood of distinct remotes every entry
 // is soon evicted, and what it held becomes old-generation garbage that the heap grows to hold.
@@ -30,7 +30,7 @@ export interface Folded {
 export class HeavyHitters<L> {
   private readonly byKey = new Map<string, Entry>();
   private readonly heap: Entry[] = [];
-  /** Bytes bound for remote="other", by its series key. */
+  /** Bytes bound for "other", by its series key (the labels are made once per key). */
   private readonly other = new Map<string, { labels: L; bytes: number }>();
   readonly folded: Folded = { remotes: 0, bytes: 0 };
   /** Entries that took the place of another (a flood of one-off remotes must not make this its size). */
@@ -81,11 +81,11 @@ export class HeavyHitters<L> {
     const bucketBytes = (this.bucketBytes[b] += bytes);
     const min = this.heap[0];
     if (bucketCost < min.rankCost || (bucketCost === min.rankCost && bucketBytes <= min.rankBytes)) {
-      this.toOther(labels, bytes, true);
+      this.toOtherKey(this.shape.otherKey(key), bytes, true);
       return;
     }
     // the lightest leaves for "other"; the newcomer takes its slot with its bucket's rank
-    this.toOther(this.shape.labels(min.key), min.bytes, true);
+    this.toOtherKey(this.shape.otherKey(min.key), min.bytes, true);
     this.byKey.delete(min.key);
     min.key = key;
     min.bytes = bytes;
@@ -98,13 +98,16 @@ export class HeavyHitters<L> {
 
   /** The top k by cost then bytes (their exact bytes), and everything else summed into "other". */
   take(k: number): { top: { labels: L; bytes: number }[]; other: { labels: L; bytes: number }[] } {
+    // costed by the series each folds into (SeriesShape): labels are made for the top k only, and the
+    // k are picked with a bounded heap, not by sorting the whole summary (16,384 entries and more)
     const all = [...this.byKey.values()].map((e) => {
-      const labels = this.shape.labels(e.key);
-      return { key: e.key, labels, bytes: e.bytes, cost: this.costOf(labels, e.bytes) };
+      const otherKey = this.shape.otherKey(e.key);
+      return { key: e.key, otherKey, bytes: e.bytes, cost: this.costOf(this.otherOf(otherKey).labels, e.bytes) };
     });
-    all.sort((a, b) => b.cost - a.cost || b.bytes - a.bytes || (a.key < b.key ? -1 : 1));
-    const top = all.slice(0, k).filter((e) => e.bytes > 0);
-    for (const e of all.slice(k)) this.toOther(e.labels, e.bytes, true);
+    const first = firstK(all, k, (a, b) => b.cost - a.cost || b.bytes - a.bytes || (a.key < b.key ? -1 : 1));
+    const top = first.filter((e) => e.bytes > 0).map((e) => ({ labels: this.shape.labels(e.key), bytes: e.bytes }));
+    const chosen = new Set(first);
+    for (const e of all) if (!chosen.has(e)) this.toOtherKey(e.otherKey, e.bytes, true);
     const other = [...this.other.values()].filter((o) => o.bytes > 0);
     this.byKey.clear();
     this.heap.length = 0;
@@ -115,13 +118,20 @@ export class HeavyHitters<L> {
   }
 
   private toOther(labels: L, bytes: number, fromRemote: boolean): void {
-    const o = this.shape.other(labels);
-    const key = this.shape.key(o);
-    const e = this.other.get(key);
-    if (e) e.bytes += bytes;
-    else this.other.set(key, { labels: o, bytes });
+    this.toOtherKey(this.shape.key(this.shape.other(labels)), bytes, fromRemote);
+  }
+
+  private toOtherKey(otherKey: string, bytes: number, fromRemote: boolean): void {
+    this.otherOf(otherKey).bytes += bytes;
     if (fromRemote) this.folded.remotes++;
     this.folded.bytes += bytes;
+  }
+
+  /** The "other" series of this key, made (with no bytes) when first needed. */
+  private otherOf(otherKey: string): { labels: L; bytes: number } {
+    let e = this.other.get(otherKey);
+    if (e === undefined) this.other.set(otherKey, (e = { labels: this.shape.labels(otherKey), bytes: 0 }));
+    return e;
   }
 
   private less(a: Entry, b: Entry): boolean {

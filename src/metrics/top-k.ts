@@ -31,14 +31,27 @@ export function seriesKey(l: RemoteLabels): string {
   return `${l.direction}\u0000${l.category}\u0000${l.remote_az}\u0000${l.remote}\u0000${l.port}`;
 }
 
-/** How a family's series are keyed, and what series of "the rest" a series folds into. */
+/**
+ * How a family's series are keyed, and what series of "the rest" a series folds into. A series costs
+ * what its bytes cost in the series it folds into: prices go by direction and category, which "the
+ * rest" keeps, never by remote or workload.
+ */
 export interface SeriesShape<L> {
   key(labels: L): string;
   /** The labels a key was made of (key's inverse). */
   labels(key: string): L;
   other(labels: L): L;
+  /** key(other(labels(key))), from the key alone: no labels made for a series that only folds. */
+  otherKey(key: string): string;
   /** A series that already is "the rest". */
   isOther(labels: L): boolean;
+}
+
+/** The key up to and with its `n`-th NUL separator. */
+export function keyPrefix(key: string, n: number): string {
+  let i = -1;
+  for (let j = 0; j < n; j++) i = key.indexOf('\u0000', i + 1);
+  return key.slice(0, i + 1);
 }
 
 export const REMOTE_SHAPE: SeriesShape<RemoteLabels> = {
@@ -48,6 +61,7 @@ export const REMOTE_SHAPE: SeriesShape<RemoteLabels> = {
     return { direction, category, remote_az, remote, port };
   },
   other: (l) => ({ ...l, remote: OTHER_REMOTE, port: '' }),
+  otherKey: (key) => `${keyPrefix(key, 3)}${OTHER_REMOTE}\u0000`,
   isOther: (l) => l.remote === OTHER_REMOTE && l.port === '',
 };
 

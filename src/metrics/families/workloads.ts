@@ -6,7 +6,7 @@ import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
 import type { Workloads } from '../../attribution/workloads.js';
 import type { Engine } from '../../engine/engine.js';
 import { RankedCounter } from '../ranked-counter.js';
-import type { SeriesShape } from '../top-k.js';
+import { keyPrefix, type SeriesShape } from '../top-k.js';
 
 export interface WorkloadLabels {
   direction: string;
@@ -18,13 +18,14 @@ export interface WorkloadLabels {
 
 export const OTHER_WORKLOAD_NAME = 'other';
 
-const SHAPE: SeriesShape<WorkloadLabels> = {
+export const WORKLOAD_SHAPE: SeriesShape<WorkloadLabels> = {
   key: (l) => `${l.direction}\u0000${l.category}\u0000${l.namespace}\u0000${l.workload}\u0000${l.workload_kind}`,
   labels: (key) => {
     const [direction, category, namespace, workload, workload_kind] = key.split('\u0000');
     return { direction, category, namespace, workload, workload_kind };
   },
   other: (l) => ({ direction: l.direction, category: l.category, namespace: '', workload: OTHER_WORKLOAD_NAME, workload_kind: 'other' }),
+  otherKey: (key) => `${keyPrefix(key, 2)}\u0000${OTHER_WORKLOAD_NAME}\u0000other`,
   isOther: (l) => l.workload_kind === 'other',
 };
 
@@ -45,7 +46,7 @@ export class WorkloadsFamily {
       labelNames: ['result'],
       registers,
     });
-    this.ranked = new RankedCounter(counter, k, costOf, SHAPE);
+    this.ranked = new RankedCounter(counter, k, costOf, WORKLOAD_SHAPE);
   }
 
   /** Rank over the whole run instead of per flush (analyze). */
@@ -68,13 +69,13 @@ export class WorkloadsFamily {
         workload: wl.name,
         workload_kind: wl.kind,
       };
-      const key = SHAPE.key(labels);
+      const key = WORKLOAD_SHAPE.key(labels);
       const d = deltas.get(key);
       if (d) d.bytes += bytes;
       else deltas.set(key, { labels, bytes });
     });
     // bytes of the workload table's own "other" (past its capacity) are already the rest
-    const spilled = [...deltas.entries()].filter(([, d]) => SHAPE.isOther(d.labels));
+    const spilled = [...deltas.entries()].filter(([, d]) => WORKLOAD_SHAPE.isOther(d.labels));
     for (const [key] of spilled) deltas.delete(key);
     this.ranked.add(
       deltas,
