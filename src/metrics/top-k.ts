@@ -151,13 +151,12 @@ export class TopK<L> {
     for (const [key, s] of this.series) {
       if (s.member && !chosen.has(key)) s.member = false;
     }
+    // by the key of the series each folds into: labels made once per "other" series, not per remote
     const other = new Map<string, { labels: L; bytes: number }>();
-    const toOther = (labels: L, bytes: number): void => {
-      const o = this.shape.other(labels);
-      const k = this.shape.key(o);
-      const e = other.get(k);
+    const toOther = (otherKey: string, bytes: number): void => {
+      const e = other.get(otherKey);
       if (e) e.bytes += bytes;
-      else other.set(k, { labels: o, bytes });
+      else other.set(otherKey, { labels: this.shape.labels(otherKey), bytes });
     };
     for (const [key, d] of deltas) {
       if (chosen.has(key)) {
@@ -167,11 +166,11 @@ export class TopK<L> {
         s.lastActive = this.flushes;
         sink.inc(s.labels, d.bytes);
       } else {
-        toOther(d.labels, d.bytes);
+        toOther(this.shape.otherKey(key), d.bytes);
         this.folded.remotes++;
       }
     }
-    for (const sp of spilled) toOther(sp.labels, sp.bytes);
+    for (const sp of spilled) toOther(this.shape.key(this.shape.other(sp.labels)), sp.bytes);
     for (const e of other.values()) this.folded.bytes += e.bytes;
     for (const e of other.values()) sink.inc(e.labels, e.bytes);
     this.pruneFrozen(sink);
