@@ -113,17 +113,19 @@ async function scrapeAtCaps(): Promise<void> {
     for (let i = 0; i < 100 && metric(port, /^aztraffic_kubernetes_pods /) < PODS; i++) await new Promise((r) => setTimeout(r, 100));
     const cfg = join(OUT, 'trafgen-caps.cfg');
     writeFileSync(cfg, capsConfig());
-    const n = rate * (2 * seconds + 4);
+    const n = rate * (2 * seconds + 6);
     const sender = spawn('ip', ['netns', 'exec', SRC, 'trafgen', '--dev', DEV_SRC, '--conf', cfg, '--num', String(n), '--cpus', '1', '--rate', `${rate}pps`, '--no-sock-mem'], { stdio: 'ignore' });
     const done = new Promise((r) => sender.on('exit', r));
     await new Promise((r) => setTimeout(r, 2500)); // a flush with every series there
-    // as Prometheus scrapes (it asks for gzip), then without compression
+    // as Prometheus scrapes (it asks for gzip), then without compression; after 2 s of the same load
+    // unreported (the first of two runs otherwise also paid for the server warming up to the load)
     const runs = [
-      { ask: 'gzip (as Prometheus)', headers: { 'accept-encoding': 'gzip' } },
-      { ask: 'identity', headers: {} },
-    ].map(({ ask, headers }) => {
+      { ask: 'warm-up', headers: { 'accept-encoding': 'gzip' }, duration: 2 },
+      { ask: 'gzip (as Prometheus)', headers: { 'accept-encoding': 'gzip' }, duration: seconds },
+      { ask: 'identity', headers: {}, duration: seconds },
+    ].map(({ ask, headers, duration }) => {
       const script = `import autocannon from ${JSON.stringify(join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'))};
-const r = await autocannon({ url: 'http://127.0.0.1:${port}/metrics', connections: ${scrapers}, duration: ${seconds}, headers: ${JSON.stringify(headers)} });
+const r = await autocannon({ url: 'http://127.0.0.1:${port}/metrics', connections: ${scrapers}, duration: ${duration}, headers: ${JSON.stringify(headers)} });
 process.stdout.write(JSON.stringify({ rps: r.requests.average, l: r.latency, errors: r.errors + r.non2xx }));`;
       const file = join(OUT, 'scrape-in-netns.mjs');
       writeFileSync(file, script);
@@ -142,7 +144,7 @@ process.stdout.write(JSON.stringify({ rps: r.requests.average, l: r.latency, err
     );
     console.log('| scrapers ask for | scrapes/s | p50 ms | p90 ms | p99 ms | max ms | errors |');
     console.log('|---|---:|---:|---:|---:|---:|---:|');
-    for (const { ask, rps, l, errors } of runs) console.log(`| ${ask} | ${fmt(rps)} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${errors} |`);
+    for (const { ask, rps, l, errors } of runs.slice(1)) console.log(`| ${ask} | ${fmt(rps)} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${errors} |`);
   } finally {
     exporter?.kill('SIGTERM');
     kube.kill('SIGTERM');

@@ -69,10 +69,14 @@ describe('README commands', () => {
     expect(remoteSeries).toBeGreaterThanOrEqual(100);
     expect(workloadSeries).toBeGreaterThanOrEqual(100); // 100 of the 150 workloads, and "other"
     expect(pairSeries).toBeGreaterThanOrEqual(2 * 10); // both directions of every remote class
-    const scrape = /while capturing 100,000 packets\/s.*\n.*\n.*\n\| ([\d,]+) \| \d+ \| \d+ \| \d+ \| \d+ \| (\d+) \|/.exec(r.stdout);
-    expect(scrape, r.stdout).not.toBeNull();
-    expect(Number(scrape![1].replace(/,/g, ''))).toBeGreaterThan(0);
-    expect(scrape![2]).toBe('0');
+    // as Prometheus scrapes (gzip), then uncompressed
+    const scrapes = [...r.stdout.matchAll(/^\| (gzip \(as Prometheus\)|identity) \| ([\d,]+) \| \d+ \| \d+ \| \d+ \| \d+ \| (\d+) \|$/gm)];
+    expect(scrapes.map((m) => m[1]), r.stdout).toEqual(['gzip (as Prometheus)', 'identity']);
+    for (const m of scrapes) {
+      expect(Number(m[2].replace(/,/g, ''))).toBeGreaterThan(0);
+      expect(m[3]).toBe('0');
+    }
+    expect(r.stdout).toMatch(/\d+ aztraffic_ series, [\d,]+ KiB, [\d,]+ KiB gzipped\)/);
     // and the flood: the DNS answers matched their queries (the generator's lockstep counters work; a few
     // of a 50k DNS packets/s burst go untaken live, none offline: the closing note of #13)
     const taken = /flood, live: 25,000 packets from random remotes .* and 5,000 DNS answers .*; DNS answers not taken: ([\d,]+);/.exec(r.stdout);
