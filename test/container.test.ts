@@ -69,8 +69,15 @@ function buildBase(): void {
   execSync(`tar -C '${rootfs}' ${lean.map((x) => `--exclude='${x}'`).join(' ')} -c . | docker import - ${BASE}`, { stdio: 'ignore' });
 }
 
+const imageIds = (...filters: string[]): string[] =>
+  execFileSync('docker', ['images', '-qa', '--no-trunc', ...filters.flatMap((f) => ['--filter', f])], { encoding: 'utf8' }).split('\n').filter(Boolean);
+
 describe.skipIf(missingOutsideCi(dockerAvailable()))('container image', () => {
+  /** Images there before the test: the clean-up leaves them alone. */
+  let before = new Set<string>();
+
   beforeAll(async () => {
+    before = new Set(imageIds());
     buildBase();
     execFileSync('docker', ['build', '--network', 'host', '--build-arg', `BASE_IMAGE=${BASE}`, '--build-arg', `BUILD_IMAGE=${BUILD_BASE}`, '-t', IMAGE, ROOT], { stdio: 'ignore' });
 
@@ -95,6 +102,15 @@ describe.skipIf(missingOutsideCi(dockerAvailable()))('container image', () => {
   afterAll(async () => {
     await container?.stop({ timeout: 5_000 });
     lab.cleanup();
+    // the images are made anew at every run (the bases are imported, so no layer is reused): left
+    // behind, with the build stage's untagged ones, a few runs filled a developer machine's vfs storage
+    try {
+      execFileSync('docker', ['rmi', '-f', IMAGE, BASE, BUILD_BASE], { stdio: 'ignore' });
+      const ours = imageIds('dangling=true').filter((i) => !before.has(i));
+      if (ours.length > 0) execFileSync('docker', ['rmi', '-f', ...ours], { stdio: 'ignore' });
+    } catch {
+      // best effort: a failed clean-up is no failed test
+    }
   });
 
   it('runs as a non-root user whose only effective capability is NET_RAW', async () => {
