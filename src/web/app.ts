@@ -33,52 +33,55 @@ export interface WebOptions {
  */
 export class Exposition {
   static readonly SHARE_MS = 250;
-  private text = '';
-  /** The text as sent: encoded once per render, not once per scrape (50 scrapers of 80 KiB each). */
-  private body = Buffer.alloc(0);
+  /** The last render as sent: encoded once per render, not once per scrape (50 scrapers of 80 KiB each). */
+  private last: Rendered = { body: Buffer.alloc(0) };
   private at = -Infinity;
-  private pending: Promise<string> | undefined;
+  private pending: Promise<Rendered> | undefined;
 
   constructor(private readonly render: () => Promise<string>) {}
 
-  get(): Promise<string> {
-    if (performance.now() - this.at < Exposition.SHARE_MS) return Promise.resolve(this.text);
+  private rendered(): Promise<Rendered> {
+    if (performance.now() - this.at < Exposition.SHARE_MS) return Promise.resolve(this.last);
     this.pending ??= this.render()
       .then((t) => {
-        this.text = t;
-        this.body = Buffer.from(t, 'utf8');
+        this.last = { body: Buffer.from(t, 'utf8') };
         this.at = performance.now();
-        return t;
+        return this.last;
       })
       .finally(() => (this.pending = undefined));
     return this.pending;
   }
 
-  /** The same, encoded. */
-  async bytes(): Promise<Buffer> {
-    await this.get();
-    return this.body;
+  async get(): Promise<string> {
+    return (await this.rendered()).body.toString('utf8');
   }
 
-  private gzipFor: Buffer | undefined;
-  private gzipped: Promise<Buffer> | undefined;
+  /** The same, encoded. */
+  async bytes(): Promise<Buffer> {
+    return (await this.rendered()).body;
+  }
 
   /**
    * The same, gzip-compressed (Prometheus asks for it): once per render, on zlib's threads, and shared
    * like the text. 78 KiB of series become ~7 KiB to send to every scraper.
    */
   async gzip(): Promise<Buffer> {
-    const body = await this.bytes();
-    if (this.gzipFor !== body) {
-      this.gzipFor = body;
-      this.gzipped = gzipAsync(body);
+    const r = await this.rendered();
+    if (r.gzipped === undefined) {
+      const z = (r.gzipped = gzipAsync(r.body));
       // a failed compression is not kept either
-      this.gzipped.catch(() => {
-        if (this.gzipFor === body) this.gzipFor = undefined;
+      z.catch(() => {
+        if (r.gzipped === z) r.gzipped = undefined;
       });
     }
-    return this.gzipped!;
+    return r.gzipped;
   }
+}
+
+/** One render: its bytes, and their gzip once a scraper asked for it. */
+interface Rendered {
+  body: Buffer;
+  gzipped?: Promise<Buffer>;
 }
 
 const gzipAsync = promisify(gzip);
