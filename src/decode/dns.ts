@@ -146,8 +146,8 @@ class NameGeneration {
  * connections outlive DNS TTLs of 60 s by far, and the name should stay with them. Two generations of
  * half the capacity each: names are learned into the young one; when it is full it becomes the old
  * one, and the old one is dropped whole. So the newest capacity/2 to capacity names are kept, and no
- * name is ever deleted one at a time: a JS Map that is, at every new key, keeps its deleted entries
- * until it rehashes, and its table doubled to hold them (7.3 MB of a 100,000-name cache under a flood).
+ * name is ever deleted one at a time: a JS Map trimmed at every new key keeps its deleted entries until
+ * it rehashes, and its table had doubled to hold them (7.3 MB of a 100,000-name cache under a flood).
  */
 export class NameCache {
   private young = new NameGeneration();
