@@ -264,15 +264,15 @@ async function main(): Promise<void> {
     );
   }
 
-  // BASELINE_CLI=/path/to/an/older/dist/cli.js: the same measures of another build, interleaved with
-  // this one's in the same run, so that a change can be shown not to slow analyze down
-  // BASELINE_TOPOLOGY: the topology file for that build, where it predates keys of today's
   // memory under a flood of distinct remotes and DNS names (FLOOD_REMOTES, FLOOD_NAMES: smaller floods)
   const floodRemotes = Number(process.env.FLOOD_REMOTES ?? 1_000_000);
   const floodNames = Number(process.env.FLOOD_NAMES ?? 200_000);
   const floodFile = join(OUT, `flood-${floodRemotes}-${floodNames}.pcap`);
   makeFlood(floodFile, floodRemotes, floodNames);
 
+  // BASELINE_CLI=/path/to/an/older/dist/cli.js: the same measures of another build, interleaved with
+  // this one's in the same run, so that a change can be shown not to slow analyze down
+  // BASELINE_TOPOLOGY: the topology file for that build, where it predates keys of today's
   const baseline = process.env.BASELINE_CLI;
   if (baseline) {
     // a build before the compiled-topology cache has no --cache.dir
