@@ -2,7 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  // what builds, benchmarks and tests generate (all git-ignored): a benchmark's script is not the project's
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench-out/', 'test-artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
