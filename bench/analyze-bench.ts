@@ -317,19 +317,31 @@ async function main(): Promise<void> {
     console.log(`\ngenerating ${file10} (10,000,000 packets) …`);
     makeCapture(file10, 10_000_000);
     // the first read of a fresh 1.2 GB file comes from the disk: best of 3, interleaved with tcpdump's
-    let big = timed('node', [CLI, 'analyze', file10, ...args.slice(2)]);
+    // and with the same analyze in one thread (--read.parallel off; auto reads this file in two)
+    const args10 = ['analyze', file10, ...args.slice(2)];
+    let big = timed('node', [CLI, ...args10]);
+    let single = timed('node', [CLI, ...args10, '--read.parallel', 'off']);
     let dump10 = timed('tcpdump', ['-r', file10, '-w', '/dev/null']);
     for (let i = 0; i < 2; i++) {
-      const a = timed('node', [CLI, 'analyze', file10, ...args.slice(2)]);
+      const a = timed('node', [CLI, ...args10]);
       if (a.seconds < big.seconds) big = a;
+      const s1 = timed('node', [CLI, ...args10, '--read.parallel', 'off']);
+      if (s1.seconds < single.seconds) single = s1;
       const d = timed('tcpdump', ['-r', file10, '-w', '/dev/null']);
       if (d.seconds < dump10.seconds) dump10 = d;
     }
-    console.log(
-      `10 M packets (${fmt(statSync(file10).size / 1e6)} MB, best of 3): analyze ${big.seconds.toFixed(2)} s, ${fmt(1e7 / big.seconds)} packets/s, ` +
-        `peak RSS ${fmt(big.maxRssMb)} MB (1 M packets: ${fmt(ours.maxRssMb)} MB); tcpdump -r FILE -w /dev/null ${dump10.seconds.toFixed(2)} s: ` +
-        `analyze takes ${(big.seconds / dump10.seconds).toFixed(2)}× tcpdump's time`,
-    );
+    const same = big.stdout.replace(/"lastSuccess": [0-9.]+/g, '') === single.stdout.replace(/"lastSuccess": [0-9.]+/g, '');
+    console.log(`\n10 M packets (${fmt(statSync(file10).size / 1e6)} MB), best of 3, interleaved:`);
+    console.log('| command | seconds | packets/s | peak RSS MB | vs tcpdump |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const [name, r] of [
+      ['analyze (two threads: --read.parallel auto)', big],
+      ['analyze --read.parallel off', single],
+      ['tcpdump -r FILE -w /dev/null', dump10],
+    ] as const) {
+      console.log(`| ${name} | ${r.seconds.toFixed(2)} | ${fmt(1e7 / r.seconds)} | ${fmt(r.maxRssMb)} | ${(r.seconds / dump10.seconds).toFixed(2)}× |`);
+    }
+    console.log(`two threads and one give the same report: ${same ? 'yes' : 'NO'}`);
   }
   const sys = spawnSync('nproc', { encoding: 'utf8' }).stdout.trim();
   console.log(`\nmachine: ${sys} cores`);

@@ -11,7 +11,11 @@ const out = join(import.meta.dirname, '..', 'dist');
 for (const f of readdirSync(out)) if (/^(chunk|[a-z-]+)-[A-Z0-9]{8}\.js(\.map)?$/.test(f)) unlinkSync(join(out, f));
 
 await build({
-  entryPoints: [join(import.meta.dirname, '..', 'src', 'cli.ts')],
+  entryPoints: [
+    { in: join(import.meta.dirname, '..', 'src', 'cli.ts'), out: 'cli' },
+    // analyze's second thread (capture/parallel-read.ts looks for it beside its chunk)
+    { in: join(import.meta.dirname, '..', 'src', 'capture', 'count-worker.ts'), out: 'count-worker' },
+  ],
   outdir: out,
   bundle: true,
   splitting: true,

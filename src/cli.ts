@@ -157,6 +157,11 @@ export function buildProgram(out: (s: string) => void, onStop: (running: Running
       .argument('<file...>', 'pcap or pcapng capture files')
       .addOption(opt('--local-ip <ip>', "this host's address (repeatable; default: topology local_ips, else guessed)").argParser(ipList))
       .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(['table', 'json', 'prometheus', 'html']).default('table'))
+      .addOption(
+        opt('--read.parallel <mode>', 'read a classic pcap file in two threads (auto: files of 256 MiB or more, given a second core; the counts are always those of one thread)')
+          .choices(['auto', 'on', 'off'])
+          .default('auto'),
+      )
       .addOption(opt('--pods <file>', 'pods of the cluster (kubectl get pods -A -o json): bytes of the capturing host\'s pods are attributed to their workloads'))
       .addOption(opt('--ip-ranges.url <url>', 'where to download ip-ranges.json when no --ip-ranges.file is given ("none": never)').default(IP_RANGES_URL))
       .addOption(opt('--ip-ranges.cache <file>', 'copy of the last downloaded ip-ranges.json: written after a download, read when it fails'))

@@ -79,6 +79,11 @@ export class Pipeline implements FrameSink {
   dedupe: RecentPackets | undefined;
   /** Learn names from DNS in counted frames (off when a separate DNS capture does it). */
   learnDnsInline = true;
+  /**
+   * Hand DNS frames to this instead of learning from them (a worker counting part of a file: names
+   * are learned in file order by whoever merges its counts, through dnsFrame).
+   */
+  deferDns: ((linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, now: number) => void) | undefined;
   /** Time of the newest packet (seconds): the clock for DNS name expiry. */
   now = 0;
   /** Time of the oldest packet with a timestamp (seconds); Infinity before any. */
@@ -142,7 +147,10 @@ export class Pipeline implements FrameSink {
       this.decode.duplicates++;
       return;
     }
-    if (this.learnDnsInline && (m.srcPort === 53 || m.dstPort === 53) && m.payloadLength > 0) this.learnNames(buf, m);
+    if (this.learnDnsInline && (m.srcPort === 53 || m.dstPort === 53) && m.payloadLength > 0) {
+      if (this.deferDns === undefined) this.learnNames(buf, m);
+      else this.deferDns(linkType, buf, off, capLen, wireLen, this.now);
+    }
     this.engine.count(m);
   }
 

@@ -169,4 +169,52 @@ describe('engine', () => {
     expect(after.get(key)).toBe(1755);
     expect(after.get('aztraffic_remote_bytes_total{direction="egress",category="cross_az",remote_az="z-2",remote="10.0.2.5",port="443"}')).toBe(1755);
   });
+
+  it('two engines over the two halves of a stream, merged, drain as one engine over it: same counters, same order, same remotes in the same order', () => {
+    const topology = zonesTopology(6);
+    const local6 = Uint32Array.of(0x20010db8, 0, 0, 0x10);
+    // zone pairs, remotes and IPv6 addresses first seen in either half, some in both
+    const stream: FlowView[] = [];
+    for (let i = 0; i < 400; i++) {
+      const zone = i < 200 ? i % 3 : (i * 7) % 6; // zones 3–5 first seen in the second half
+      const remote = v4(`10.0.${zone}.${(i % 50) + 1}`);
+      stream.push(i % 3 === 0 ? flow4(remote, v4('10.0.0.10'), 40 + i, 1, 443, 40000 + (i % 9)) : flow4(v4('10.0.0.10'), remote, 60 + i, 1, 40000 + (i % 9), 443 + (i % 4)));
+      if (i % 5 === 0) stream.push(flow6(local6, Uint32Array.of(0x20010db8, 1, 0, i % 37), 100 + i, 2, 40000, 443));
+      if (i % 11 === 0) stream.push(flow4(v4('192.0.2.1'), v4('192.0.2.2'), 77, 1, 1, 2));
+    }
+    const engine = (): Engine => {
+      const e = new Engine(topology, 4096);
+      e.setLocalIps(['10.0.0.10', '2001:db8::10']);
+      return e;
+    };
+    const drained = (e: Engine) => {
+      const counters: PairTotals[] = [];
+      e.drainCounters((t) => counters.push({ ...t }));
+      const usage: number[][] = [];
+      e.drainUsage((combo, dir, bytes) => usage.push([combo, dir, bytes]));
+      const remotes: unknown[] = [];
+      e.remotes.forEach((family, a4, a6, port, dir, cat, zone, bytes) => remotes.push([family, a4, a6 && [...a6], port, dir, cat, zone, bytes]));
+      return { counters, usage, remotes, transit: [e.transitPackets, e.transitBytes] };
+    };
+    const one = engine();
+    for (const f of stream) one.count(f);
+    const first = engine();
+    const second = engine();
+    const half = Math.floor(stream.length * 0.4);
+    stream.slice(0, half).forEach((f) => first.count(f));
+    stream.slice(half).forEach((f) => second.count(f));
+    const entries = second.remotes.exportEntries();
+    expect(first.canMerge(second.exportCounts())).toBe(true);
+    expect(first.remotes.mergesWithoutFilling(entries)).toBe(true);
+    first.mergeCounts(second.exportCounts());
+    first.remotes.merge(entries);
+    const want = drained(one);
+    expect(want.remotes.length).toBeGreaterThan(100);
+    expect(drained(first)).toEqual(want);
+    // a table that the merged entries would fill: refused before anything is added
+    const tight = new Engine(topology, want.remotes.length);
+    tight.setLocalIps(['10.0.0.10', '2001:db8::10']);
+    stream.slice(0, half).forEach((f) => tight.count(f));
+    expect(tight.remotes.mergesWithoutFilling(entries)).toBe(false);
+  });
 });

@@ -4,7 +4,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCaptureFile, type FrameSink } from '../src/capture/file-reader.js';
+import { findPcapRecord, peekPcap, readCaptureFile, readPcapFrom, type FrameSink } from '../src/capture/file-reader.js';
 import { ConfigError } from '../src/config/errors.js';
 import { block as pcapngBlock, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, sll, type Record } from '../scripts/lib/frames.js';
 import { tempDir } from './helpers.js';
@@ -115,6 +115,49 @@ describe('pcap', () => {
     const { frames: seen, result } = collect(path);
     expect(result.frames).toBe(40);
     expect(seen.map((f) => f.hash)).toEqual(frames.map(hash));
+  });
+
+  it('parallel reading: a record start is found near any offset (payloads that look like record headers do not fool the chain), and a split reads on where its guess is wrong', () => {
+    const path = join(dir, 'split.pcap');
+    const w = new PcapWriter(path, 1);
+    const starts: number[] = [];
+    let at = 24;
+    for (let i = 0; i < 3000; i++) {
+      // payloads full of plausible record headers (lengths within the snap length, times near the first)
+      const payload = Buffer.alloc(40 + ((i * 131) % 900));
+      for (let o = 0; o + 16 <= payload.length; o += 16) payload.set([0x80, 0x96, 0x98, 0x6a, 0, 0, 0, 0, 60, 0, 0, 0, 60, 0, 0, 0], o);
+      const frame = ethernet(ipv4({ src: '10.0.0.1', dst: '10.0.0.2', l4: { proto: 17, sport: 1, dport: 2, payload } }));
+      w.write({ ts: 1_788_000_000 + i, frame });
+      starts.push(at);
+      at += 16 + frame.length;
+    }
+    w.close();
+    const peek = peekPcap(path)!;
+    expect(peek.size).toBe(at);
+    const isStart = new Set(starts);
+    for (let near = 24; near < at - 4096; near += 9973) {
+      const found = findPcapRecord(path, peek.header, peek.firstSeconds, near)!;
+      expect(isStart.has(found), `found ${found} near ${near}`).toBe(true);
+      // the last of a chain of 16 records: well past `near`, still near it
+      expect(found).toBeGreaterThan(near);
+      expect(starts.indexOf(found) - starts.findIndex((s) => s >= near)).toBeLessThanOrEqual(16);
+    }
+    // a worker's share: from a record's start to the end
+    const all = collectWith(path, Infinity).frames;
+    const tail: Seen[] = [];
+    const sink = (into: Seen[]): FrameSink => ({ addInterface: () => 0, frame: (linkType, buf, off, capLen, wireLen, ts, iface) => void into.push({ linkType, hash: hash(buf.subarray(off, off + capLen)), capLen, wireLen, ts, iface }) });
+    expect(readPcapFrom(path, sink(tail), peek.header, starts[1000]).frames).toBe(2000);
+    expect(tail).toEqual(all.slice(1000));
+    // a split where no record starts: join hears where the records really end, and reading goes on
+    const joins: number[] = [];
+    const seen: Seen[] = [];
+    const r = readCaptureFile(path, sink(seen), Infinity, Infinity, { at: starts[1500] + 5, join: (offset) => void joins.push(offset) });
+    expect(joins).toEqual([starts[1501]]);
+    expect([r.frames, seen]).toEqual([3000, all]);
+    // a split taken: reading stops at it, the joiner's frames are added
+    const head: Seen[] = [];
+    expect(readCaptureFile(path, sink(head), Infinity, Infinity, { at: starts[1500], join: () => ({ frames: 1500 }) }).frames).toBe(3000);
+    expect(head).toEqual(all.slice(0, 1500));
   });
 
   it('a file cut mid-record keeps every whole record and says so', () => {

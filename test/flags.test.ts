@@ -66,6 +66,7 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--kubernetes.node-name': ['ip-10-0-1-5.ec2.internal', 'ip-10-0-1-5.ec2.internal'],
   '--pods': ['/pods.json', '/pods.json'],
   '--cache.dir': ['/var/cache/azt', '/var/cache/azt'],
+  '--read.parallel': ['off', 'off'],
 };
 // --config.file is read before the command runs: it is tested with a real file in cli.test.ts
 const NOT_PARSED_HERE = new Set(['--config.file']);

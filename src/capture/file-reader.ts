@@ -127,7 +127,7 @@ class Chunks {
   end = 0; // end of valid bytes
   eof = false;
   /** File offset of buf[0]. */
-  base = 0;
+  base: number;
   private readonly fd: number;
   private readonly ahead: ReadAhead | undefined;
   /** The shared buffer `buf` is (read ahead), -1 when it is our own. */
@@ -139,7 +139,12 @@ class Chunks {
     readAheadBytes: number,
     /** Bytes read at once, when not read ahead. */
     chunk: number,
+    /** File offset to read from (a worker's share of a file starts at a record); 0: the file, as a stream (pipes too). */
+    private readonly from = 0,
+    /** Counts the reads (a worker's sign of life for the thread waiting on it). */
+    private readonly reads?: Int32Array,
   ) {
+    this.base = from;
     let size: number;
     try {
       this.fd = openSync(path, 'r');
@@ -154,7 +159,7 @@ class Chunks {
       const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory, not a capture file' : (e as Error).message;
       throw new ConfigError(`${path}: ${why}`);
     }
-    if (size >= readAheadBytes && availableParallelism() > 1) this.ahead = new ReadAhead(path);
+    if (from === 0 && size >= readAheadBytes && availableParallelism() > 1) this.ahead = new ReadAhead(path);
     // read ahead, this buffer only holds what is left of one shared buffer when moving to the next
     this.buf = Buffer.allocUnsafe(this.ahead ? 0 : chunk);
   }
@@ -175,9 +180,10 @@ class Chunks {
     this.base += this.start;
     this.start = 0;
     while (this.end - this.start < n && !this.eof) {
-      const got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
+      const got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.from > 0 ? this.base + this.end : null);
       if (got === 0) this.eof = true;
       this.end += got;
+      if (this.reads) Atomics.add(this.reads, 0, 1);
     }
     return this.end - this.start >= n;
   }
@@ -250,8 +256,18 @@ function u64(b: Buffer, o: number, le: boolean): number {
   return le ? u32(b, o + 4, le) * 4294967296 + u32(b, o, le) : u32(b, o, le) * 4294967296 + u32(b, o + 4, le);
 }
 
+/**
+ * Where reading hands the rest of a file over (parallel reading): at the first record at or past `at`,
+ * `join` is called with its offset; it returns what another reader counted from there (reading stops),
+ * or undefined (reading goes on, as if there were no split).
+ */
+export interface Split {
+  at: number;
+  join(offset: number): Pick<ReadResult, 'frames'> | undefined;
+}
+
 /** Read a whole pcap or pcapng file into the sink. Throws ConfigError for a file that is neither. */
-export function readCaptureFile(path: string, sink: FrameSink, maxFrames = Infinity, readAheadBytes = READ_AHEAD_BYTES): ReadResult {
+export function readCaptureFile(path: string, sink: FrameSink, maxFrames = Infinity, readAheadBytes = READ_AHEAD_BYTES, split?: Split): ReadResult {
   // a look at the first frames (a check, a guess of the local address) is not worth a thread
   const whole = maxFrames === Infinity;
   const c = new Chunks(path, whole ? readAheadBytes : Infinity, whole ? CHUNK : LOOK_CHUNK);
@@ -260,27 +276,115 @@ export function readCaptureFile(path: string, sink: FrameSink, maxFrames = Infin
     const be = c.buf.readUInt32BE(c.start);
     const le = c.buf.readUInt32LE(c.start);
     if (be === PCAPNG_SHB) return readPcapng(c, sink, maxFrames);
-    if (be === PCAP_US || le === PCAP_US || be === PCAP_NS || le === PCAP_NS) return readPcap(c, sink, maxFrames);
+    if (be === PCAP_US || le === PCAP_US || be === PCAP_NS || le === PCAP_NS) {
+      if (!c.ensure(24)) throw new ConfigError(`${c.path}: pcap header cut short`);
+      const header = pcapHeader(c.buf, c.start);
+      c.start += 24;
+      return pcapRecords(c, sink, header, maxFrames, split);
+    }
     throw new ConfigError(`${path}: not a pcap or pcapng capture (magic 0x${be.toString(16).padStart(8, '0')})`);
   } finally {
     c.close();
   }
 }
 
-function readPcap(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
-  if (!c.ensure(24)) throw new ConfigError(`${c.path}: pcap header cut short`);
-  const b0 = c.buf;
-  const s0 = c.start;
-  const le = b0.readUInt32LE(s0) === PCAP_US || b0.readUInt32LE(s0) === PCAP_NS;
-  const magic = u32(b0, s0, le);
-  const fracScale = magic === PCAP_NS ? 1e-9 : 1e-6;
-  // the upper 16 bits may carry an FCS length; the link type is the lower 16
-  const linkType = u32(b0, s0 + 20, le) & 0xffff;
+/** What reading the records of a classic pcap file needs from its header. */
+export interface PcapHeader {
+  le: boolean;
+  nanoseconds: boolean;
+  linkType: number;
+  snapLen: number;
+}
+
+function pcapHeader(b: Buffer, o: number): PcapHeader {
+  const le = b.readUInt32LE(o) === PCAP_US || b.readUInt32LE(o) === PCAP_NS;
+  // the upper 16 bits of the link type may carry an FCS length
+  return { le, nanoseconds: u32(b, o, le) === PCAP_NS, linkType: u32(b, o + 20, le) & 0xffff, snapLen: u32(b, o + 16, le) };
+}
+
+/** The header of a classic pcap file and its first record's time (seconds); undefined for any other file. */
+export function peekPcap(path: string): { header: PcapHeader; firstSeconds: number; size: number } | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    // a pipe's bytes would be gone for the reading that follows
+    if (!st.isFile()) return undefined;
+    const b = Buffer.alloc(40);
+    if (readSync(fd, b, 0, 40, 0) < 40) return undefined;
+    const magic = b.readUInt32LE(0);
+    const magicBE = b.readUInt32BE(0);
+    if (magic !== PCAP_US && magic !== PCAP_NS && magicBE !== PCAP_US && magicBE !== PCAP_NS) return undefined;
+    const header = pcapHeader(b, 0);
+    return { header, firstSeconds: u32(b, 24, header.le), size: st.size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Record headers in a row that must look right before an offset is taken for a record's start. */
+const SYNC_RECORDS = 16;
+const YEAR = 366 * 86400;
+
+/**
+ * The start of a record after `near` in a classic pcap file, found as tcpdump's and Wireshark's readers
+ * never need to: by headers that chain (lengths within the snap length, times within a year of the first
+ * record's) for SYNC_RECORDS records or to the file's end; the chain's last. A guess: whoever reads up to
+ * it checks that the records before it end exactly there (Split.join), else the guess is not used.
+ */
+export function findPcapRecord(path: string, header: PcapHeader, firstSeconds: number, near: number): number | undefined {
+  const c = new Chunks(path, Infinity, 1 << 20, near);
+  try {
+    c.ensure(1 << 20);
+    const b = c.buf;
+    const end = c.end;
+    const atEof = c.eof;
+    const rd = header.le ? readU32LE : readU32BE;
+    const fracMax = header.nanoseconds ? 1e9 : 1e6;
+    const maxCap = header.snapLen > 0 && header.snapLen <= MAX_RECORD ? header.snapLen : MAX_RECORD;
+    const looksRight = (h: number): boolean => {
+      const capLen = rd(b, h + 8);
+      return capLen <= maxCap && rd(b, h + 12) >= capLen && rd(b, h + 4) < fracMax && Math.abs(rd(b, h) - firstSeconds) <= YEAR;
+    };
+    for (let at = c.start; at + 16 <= end; at++) {
+      let h = at;
+      let last = at;
+      let n = 0;
+      while (n < SYNC_RECORDS && h + 16 <= end && looksRight(h)) {
+        last = h;
+        h += 16 + rd(b, h + 8);
+        n++;
+      }
+      // a chain that starts inside a packet and merges into the records' own is right from the merge on:
+      // its last record is the surest
+      if (n === SYNC_RECORDS || (atEof && h === end && n > 0)) return c.base + last;
+    }
+    return undefined;
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * Read the records of a classic pcap file from `from` (a record's start) to its end: a worker's share.
+ * Each read adds one to `reads[0]`.
+ */
+export function readPcapFrom(path: string, sink: FrameSink, header: PcapHeader, from: number, reads?: Int32Array): ReadResult {
+  const c = new Chunks(path, Infinity, CHUNK, from, reads);
+  try {
+    return pcapRecords(c, sink, header, Infinity);
+  } finally {
+    c.close();
+  }
+}
+
+function pcapRecords(c: Chunks, sink: FrameSink, header: PcapHeader, maxFrames: number, split?: Split): ReadResult {
+  const { le, linkType } = header;
+  const fracScale = header.nanoseconds ? 1e-9 : 1e-6;
   const iface = sink.addInterface('if0', linkType);
-  c.start += 24;
   let frames = 0;
   const rd = le ? readU32LE : readU32BE;
   let stopped: ReadResult['stopped'];
+  let splitAt = split ? split.at : Infinity;
   // outer loop: make the next whole record available; inner loop: every whole record in the buffer,
   // with the buffer and positions in locals (the per-record cost is what bounds analyze's speed)
   while (frames < maxFrames && c.ensure(16)) {
@@ -292,8 +396,9 @@ function readPcap(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
     if (!c.ensure(16 + capNext)) break;
     const b = c.buf;
     const end = c.end;
+    const stop = splitAt - c.base;
     let h = c.start;
-    while (frames < maxFrames && h + 16 <= end) {
+    while (frames < maxFrames && h + 16 <= end && h < stop) {
       const capLen = rd(b, h + 8);
       if (capLen > MAX_RECORD || h + 16 + capLen > end) break;
       const wireLen = rd(b, h + 12);
@@ -302,6 +407,11 @@ function readPcap(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
       h += 16 + capLen;
     }
     c.start = h;
+    if (h >= stop) {
+      const rest = split!.join(c.offset);
+      if (rest) return { format: 'pcap', frames: frames + rest.frames, corruptRecords: 0, corruptBytes: 0 };
+      splitAt = Infinity;
+    }
   }
   if (!stopped && frames < maxFrames && c.end > c.start) stopped = stoppedAt(c, 'last record cut short (the capture ended mid-write?)');
   return { format: 'pcap', frames, corruptRecords: 0, corruptBytes: 0, stopped };

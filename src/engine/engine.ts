@@ -49,6 +49,23 @@ export interface FlowView {
   dstPort: number;
 }
 
+/**
+ * What an engine counted, to be added to another's (a worker's share of a file): zone pairs in the
+ * order they were first seen, their counters (SLOTS_PER_PAIR each), usage by combination key.
+ */
+export interface EngineCounts {
+  pairs: number;
+  localZone: Int32Array;
+  remoteZone: Int32Array;
+  workload: Int32Array;
+  bytes: Float64Array;
+  packets: Float64Array;
+  /** Per usage combination (Topology.usageComboKey), bytes by direction. */
+  usage: { key: string; bytes: [number, number] }[];
+  transitPackets: number;
+  transitBytes: number;
+}
+
 /** What a drain hands over for one counter slot. */
 export interface PairTotals {
   dir: number;
@@ -294,7 +311,7 @@ export class Engine {
     return false;
   }
 
-  /** A zone pair seen for the first time: number it, and make room for its counters. */
+  /** A zone pair seen for the first time: number it, and make room for its counters (seen before: its number). */
   private newPair(localZone: number, remoteZone: number, workload: number): number {
     const pair = this.pairs.add(localZone, remoteZone, workload);
     const need = pairSlot(pair + 1, 0, 0);
@@ -308,6 +325,62 @@ export class Engine {
       this.packets = p;
     }
     return pair;
+  }
+
+  /** Whether bytes are counted per workload (attribute() was called). */
+  get attributes(): boolean {
+    return this.attributing;
+  }
+
+  /** What was counted since the last drain (without draining it), for mergeCounts of another engine. */
+  exportCounts(): EngineCounts {
+    const n = this.pairs.count;
+    const usage: EngineCounts['usage'] = [];
+    for (let c = 0; c < this.t.usageCombos.length; c++) {
+      const bytes: [number, number] = [this.usage[c * 2], this.usage[c * 2 + 1]];
+      if (bytes[0] !== 0 || bytes[1] !== 0) usage.push({ key: this.t.usageComboKey(c), bytes });
+    }
+    return {
+      pairs: n,
+      localZone: this.pairs.localZone.slice(0, n),
+      remoteZone: this.pairs.remoteZone.slice(0, n),
+      workload: this.pairs.workload.slice(0, n),
+      bytes: this.bytes.slice(0, n * SLOTS_PER_PAIR),
+      packets: this.packets.slice(0, n * SLOTS_PER_PAIR),
+      usage,
+      transitPackets: this.transitPackets,
+      transitBytes: this.transitBytes,
+    };
+  }
+
+  /**
+   * Whether mergeCounts can take these: every usage combination is one of this topology's. (The same
+   * topology, with the same local addresses, meets the same ones.)
+   */
+  canMerge(c: EngineCounts): boolean {
+    return c.usage.every((u) => this.t.usageComboNumber(u.key) !== undefined) && c.workload.every((w) => w < 0);
+  }
+
+  /**
+   * Add another engine's counts, as if its packets had come after this one's: its zone pairs that are
+   * new here are numbered after this one's, in its order, so drains visit them as one engine would.
+   */
+  mergeCounts(c: EngineCounts): void {
+    for (let p = 0; p < c.pairs; p++) {
+      const mine = this.newPair(c.localZone[p], c.remoteZone[p], c.workload[p]) * SLOTS_PER_PAIR;
+      const theirs = p * SLOTS_PER_PAIR;
+      for (let s = 0; s < SLOTS_PER_PAIR; s++) {
+        this.bytes[mine + s] += c.bytes[theirs + s];
+        this.packets[mine + s] += c.packets[theirs + s];
+      }
+    }
+    for (const u of c.usage) {
+      const i = this.t.usageComboNumber(u.key)! * 2;
+      this.usage[i] += u.bytes[0];
+      this.usage[i + 1] += u.bytes[1];
+    }
+    this.transitPackets += c.transitPackets;
+    this.transitBytes += c.transitBytes;
   }
 
   /** Add the bytes counted since the last drain to `out[category]` (without draining them). */

@@ -3,6 +3,16 @@
 // addresses are first interned to a small id. Full table → bytes go to the "other" bucket, never lost.
 import { EMPTY_KEY, LAYOUT, type CounterLayout } from './counter-layout.js';
 
+/** A table's entries, exported in insertion order (RemoteTable.exportEntries). */
+export interface RemoteEntries {
+  count: number;
+  words: Uint32Array;
+  keys: Uint32Array;
+  zones: Int32Array;
+  bytes: Float64Array;
+  v6Count: number;
+}
+
 export class RemoteTable {
   readonly capacity: number;
   private readonly mask: number;
@@ -80,27 +90,34 @@ export class RemoteTable {
   }
 
   private add(key0: number, key1: number, dir: number, cat: number, zone: number, ipBytes: number): void {
-    const mask = this.mask;
-    let h = (Math.imul(key0, 0x9e3779b1) ^ Math.imul(key1, 0x85ebca6b)) >>> 0;
-    h = (h ^ (h >>> 15)) & mask;
-    while (true) {
-      const k = this.k1[h];
-      if (k === EMPTY_KEY) break;
-      if (k === key1 && this.k0[h] === key0) {
-        this.bytes[h] += ipBytes;
-        return;
-      }
-      h = (h + 1) & mask;
+    const found = this.probe(key0, key1);
+    if (found >= 0) {
+      this.bytes[found] += ipBytes;
+      return;
     }
     if (this.used >= this.capacity) {
       this.spill(dir, cat, zone, ipBytes);
       return;
     }
+    const h = ~found;
     this.k0[h] = key0;
     this.k1[h] = key1;
     this.zoneOf[h] = zone;
     this.bytes[h] = ipBytes;
     this.usedSlots[this.used++] = h;
+  }
+
+  /** The slot of a key; absent: ~(the empty slot where it would go). */
+  private probe(key0: number, key1: number): number {
+    const mask = this.mask;
+    let h = (Math.imul(key0, 0x9e3779b1) ^ Math.imul(key1, 0x85ebca6b)) >>> 0;
+    h = (h ^ (h >>> 15)) & mask;
+    for (;;) {
+      const k = this.k1[h];
+      if (k === EMPTY_KEY) return ~h;
+      if (k === key1 && this.k0[h] === key0) return h;
+      h = (h + 1) & mask;
+    }
   }
 
   private spill(dir: number, cat: number, zone: number, ipBytes: number): void {
@@ -109,6 +126,18 @@ export class RemoteTable {
   }
 
   private intern6(w: Uint32Array): number {
+    const found = this.probe6(w);
+    if (found >= 0) return found;
+    if (this.v6Count >= this.capacity) return -1;
+    const h = ~found;
+    this.v6Words.set(w, h << 2);
+    this.v6Used[h] = 1;
+    this.v6UsedSlots[this.v6Count++] = h;
+    return h;
+  }
+
+  /** The intern id of an IPv6 address; absent: ~(the empty slot where it would go). */
+  private probe6(w: Uint32Array): number {
     const w0 = w[0];
     const w1 = w[1];
     const w2 = w[2];
@@ -121,15 +150,62 @@ export class RemoteTable {
       if (words[k] === w0 && words[k + 1] === w1 && words[k + 2] === w2 && words[k + 3] === w3) return h;
       h = (h + 1) & this.v6Mask;
     }
-    if (this.v6Count >= this.capacity) return -1;
-    const k = h << 2;
-    words[k] = w0;
-    words[k + 1] = w1;
-    words[k + 2] = w2;
-    words[k + 3] = w3;
-    this.v6Used[h] = 1;
-    this.v6UsedSlots[this.v6Count++] = h;
-    return h;
+    return ~h;
+  }
+
+  /**
+   * Every entry, in the order they were first added (for merge() into another table): the address
+   * (IPv4 in word 0; IPv6 in four words), the packed key, remote zone and bytes; and the distinct IPv6
+   * addresses among them.
+   */
+  exportEntries(): RemoteEntries {
+    const n = this.used;
+    const out: RemoteEntries = { count: n, words: new Uint32Array(n * 4), keys: new Uint32Array(n), zones: new Int32Array(n), bytes: new Float64Array(n), v6Count: this.v6Count };
+    for (let i = 0; i < n; i++) {
+      const h = this.usedSlots[i];
+      const k = this.k1[h];
+      if (k & this.v6Bit) out.words.set(this.v6Words.subarray(this.k0[h] << 2, (this.k0[h] << 2) + 4), i * 4);
+      else out.words[i * 4] = this.k0[h];
+      out.keys[i] = k;
+      out.zones[i] = this.zoneOf[h];
+      out.bytes[i] = this.bytes[h];
+    }
+    return out;
+  }
+
+  /**
+   * Whether merging these entries would leave the table short of full (never calling onFull): one
+   * table, had it seen all their packets, would have been drained only when full.
+   */
+  mergesWithoutFilling(e: RemoteEntries): boolean {
+    let used = this.used;
+    let v6 = this.v6Count;
+    const newV6 = new Set<string>();
+    for (let i = 0; i < e.count; i++) {
+      const k = e.keys[i];
+      const w = e.words.subarray(i * 4, i * 4 + 4);
+      const id = k & this.v6Bit ? this.probe6(w) : w[0];
+      if (id < 0) {
+        const text = w.join(':');
+        if (!newV6.has(text)) {
+          newV6.add(text);
+          v6++;
+        }
+        used++;
+      } else if (this.probe(id, k) < 0) used++;
+    }
+    return used < this.capacity && v6 < this.capacity;
+  }
+
+  /** Add exported entries, in their order (check mergesWithoutFilling first: this never drains). */
+  merge(e: RemoteEntries): void {
+    for (let i = 0; i < e.count; i++) {
+      const k = e.keys[i];
+      const { dir, cat } = this.layout.decodeRemoteKey(k);
+      const id = k & this.v6Bit ? this.intern6(e.words.subarray(i * 4, i * 4 + 4)) : e.words[i * 4];
+      if (id < 0) this.spill(dir, cat, e.zones[i], e.bytes[i]);
+      else this.add(id, k, dir, cat, e.zones[i], e.bytes[i]);
+    }
   }
 
   /** Visit every entry (flush time), then the caller clears. */

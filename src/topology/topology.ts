@@ -294,6 +294,16 @@ export class Topology {
     return facts;
   }
 
+  /** A usage combination's key, the same in every Topology built from the same facts. */
+  usageComboKey(i: number): string {
+    return JSON.stringify(this.usageCombos[i]);
+  }
+
+  /** The number of the usage combination with this key here, if met. */
+  usageComboNumber(key: string): number | undefined {
+    return this.usageComboIndex.get(key);
+  }
+
   private usageCombo(local: AddressClass, remote: AddressClass, cat: number): number {
     const facts = this.pathOf(local, remote, cat);
     const combo: UsageCombo = { path: facts.path, types: [usageTypes(this.region, 0, cat, facts), usageTypes(this.region, 1, cat, facts)] };

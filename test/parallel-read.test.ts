@@ -1,0 +1,136 @@
+// analyze --read.parallel: a classic pcap file read in two threads gives what one thread gives, byte for
+// byte in every output format, and where it could not (the remote table would have been drained mid-file,
+// the file is cut short) one thread reads on, and says so.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import dnsPacket from 'dns-packet';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { arp, ethernet, ipv4, ipv6, PcapWriter, type L4 } from '../scripts/lib/frames.js';
+import { CLI, DEMO, tempDir } from './helpers.js';
+
+const HOST4 = '172.31.51.15';
+const HOST6 = '2600:1f18:1234:5600::15';
+const RESOLVER = '172.31.0.2';
+const FIXED = ['54.144.10.20', '172.31.20.10', '52.216.8.40', '52.48.1.9', '10.200.0.5', '172.31.50.7', '3.80.16.5'];
+const FRAMES = 30_000;
+const T0 = 1_790_000_000;
+
+const ip = (src: string, dst: string, l4: L4): Buffer => (src.includes(':') ? ipv6({ src, dst, l4 }) : ipv4({ src, dst, l4 }));
+
+/**
+ * The story: TCP to fixed remotes of every category and to thousands of distinct internet addresses,
+ * IPv6 both ways, ARP and cut IP headers, and DNS answers early and late in the file, the late ones
+ * naming remotes seen only after them (names a worker's part must hand back to be learned).
+ */
+function writeStory(path: string, seed: number): void {
+  const w = new PcapWriter(path, 1);
+  let t = T0 + seed * 1000;
+  let id = 1;
+  const dns = (name: string, type: 'A' | 'AAAA', data: string): void => {
+    const questions = [{ type, name }];
+    const q = dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions });
+    const r = dnsPacket.encode({ type: 'response', id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions, answers: [{ type, name, ttl: 3600, data }] });
+    w.write({ ts: (t += 0.001), frame: ethernet(ip(HOST4, RESOLVER, { proto: 17, sport: 40000 + id, dport: 53, payload: q })) });
+    w.write({ ts: (t += 0.001), frame: ethernet(ip(RESOLVER, HOST4, { proto: 17, sport: 53, dport: 40000 + id, payload: r })) });
+    id++;
+  };
+  for (let i = 0; i < FRAMES; i++) {
+    t += 0.0005;
+    if (i === 100) dns('mirror.example.com', 'A', FIXED[0]);
+    if (i === Math.floor(FRAMES * 0.8)) {
+      dns('late.example.com', 'A', '140.82.112.99');
+      dns('late6.example.com', 'AAAA', '2606:4700::99');
+    }
+    const late = i > FRAMES * 0.8 && i % 5 === 0;
+    const size = 60 + ((i * 37) % 1400);
+    // late ones: both addresses, both ways
+    const out = late ? i % 20 < 10 : i % 2 === 0;
+    let remote: string;
+    if (late) remote = i % 10 === 0 ? '140.82.112.99' : '2606:4700::99';
+    else if (i % 7 === 0) remote = '2600:1f18:1234:5600::22';
+    else if (i % 3 === 0) remote = `140.82.${(i >> 8) & 255}.${i & 255}`;
+    else remote = FIXED[(i >> 1) % FIXED.length];
+    const local = remote.includes(':') ? HOST6 : HOST4;
+    const [src, dst] = out ? [local, remote] : [remote, local];
+    const l4: L4 = { proto: 6, sport: out ? 45000 + (i % 50) : 443, dport: out ? 443 : 45000 + (i % 50), payloadLen: size };
+    w.write({ ts: t, frame: ethernet(ip(src, dst, l4)) });
+    if (i % 997 === 0) w.write({ ts: t, frame: arp() });
+    if (i % 1499 === 0) w.write({ ts: t, frame: ethernet(ipv4({ src: HOST4, dst: FIXED[1], l4 })).subarray(0, 14 + 12) });
+  }
+  w.close();
+}
+
+const ARGS = ['--topology.file', join(DEMO, 'topology.yaml'), '--ip-ranges.file', join(DEMO, 'ip-ranges.json'), '--cache.dir', 'none', '--log.level', 'debug'];
+
+function analyze(files: string[], mode: 'on' | 'off' | 'auto', format: string, extra: string[] = []) {
+  const r = spawnSync('node', [CLI, 'analyze', ...files, ...ARGS, '--read.parallel', mode, '--format', format, ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  // the time the files were loaded is the only thing two runs may differ in
+  const stdout = r.stdout.replace(/"lastSuccess": [0-9.]+/g, '"lastSuccess": 0').replace(/^aztraffic_topology_last_success_timestamp_seconds.*$/gm, '');
+  return { status: r.status, stdout, stderr: r.stderr };
+}
+
+describe('analyze --read.parallel', () => {
+  let dir: string;
+  let a: string;
+  let b: string;
+  beforeAll(() => {
+    dir = tempDir();
+    a = join(dir, 'a.pcap');
+    b = join(dir, 'b.pcap');
+    writeStory(a, 0);
+    writeStory(b, 1);
+  });
+
+  it('on: the second part is counted by a worker, and every format is the one thread result, to the byte', () => {
+    for (const format of ['json', 'prometheus', 'table']) {
+      const one = analyze([a], 'off', format);
+      const two = analyze([a], 'on', format);
+      expect(one.status, one.stderr).toBe(0);
+      expect(two.status, two.stderr).toBe(0);
+      expect(two.stderr).toMatch(/a\.pcap: read in two threads, the second from byte \d+ \(\d+ frames\)/);
+      expect(one.stderr).not.toMatch(/two threads/);
+      expect(two.stdout).toBe(one.stdout);
+    }
+    // the names learned from the worker's part are there, with their remotes' bytes
+    const report = JSON.parse(analyze([a], 'on', 'json').stdout) as { remotes: { remote: string }[]; decode_errors: Record<string, number> };
+    const names = report.remotes.map((r) => r.remote);
+    expect(names).toEqual(expect.arrayContaining(['late.example.com', 'late6.example.com', 'mirror.example.com']));
+  });
+
+  it('two files in one run: each read in two threads, the sum the one thread sum', () => {
+    const one = analyze([a, b], 'off', 'prometheus');
+    const two = analyze([a, b], 'on', 'prometheus');
+    expect(two.stderr.match(/read in two threads/g)).toHaveLength(2);
+    expect(two.stdout).toBe(one.stdout);
+    expect(two.stdout).toMatch(/aztraffic_decode_errors_total\{reason="truncated_ip_header"\} [1-9]/);
+  });
+
+  it('a remote table one thread would have drained mid-file: the worker\'s part is read again here, same result', () => {
+    const small = ['--remote.table-size', '3000'];
+    const one = analyze([a], 'off', 'json', small);
+    const two = analyze([a], 'on', 'json', small);
+    expect(two.stderr).toMatch(/is read in this thread: (the remote table would have filled|more than 3000 remotes)/);
+    expect(two.stdout).toBe(one.stdout);
+  });
+
+  it('a file cut short in the worker\'s part: read on here, the same stop reported, exit 1', () => {
+    const cut = join(dir, 'cut.pcap');
+    copyFileSync(a, cut);
+    truncateSync(cut, statSync(cut).size - 7);
+    const one = analyze([cut], 'off', 'json');
+    const two = analyze([cut], 'on', 'json');
+    expect(two.stderr).toMatch(/is read in this thread: its part is cut short/);
+    expect([one.status, two.status]).toEqual([1, 1]);
+    expect(two.stdout).toBe(one.stdout);
+    expect(JSON.parse(two.stdout).capture.problems[0].reason).toMatch(/cut short/);
+  });
+
+  it('auto: a small file, a pcapng file and --format html are read in one thread, and say why at debug', () => {
+    expect(analyze([a], 'auto', 'json').stderr).toMatch(/a\.pcap: read in one thread: no classic pcap file of 256 MiB or more/);
+    expect(analyze([join(DEMO, 'demo.pcapng')], 'on', 'json').stderr).toMatch(/read in one thread: not a classic pcap file/);
+    const html = analyze([a], 'on', 'html');
+    expect(html.status, html.stderr).toBe(0);
+    expect(html.stderr).not.toMatch(/two threads/);
+  });
+});
