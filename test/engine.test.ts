@@ -205,7 +205,7 @@ describe('engine', () => {
     stream.slice(half).forEach((f) => second.count(f));
     const entries = second.remotes.exportEntries();
     expect(first.canMerge(second.exportCounts())).toBe(true);
-    expect(first.remotes.mergesWithoutFilling(entries)).toBe(true);
+    expect(first.remotes.mergesWithoutFilling([entries])).toBe(true);
     first.mergeCounts(second.exportCounts());
     first.remotes.merge(entries);
     const want = drained(one);
@@ -215,6 +215,6 @@ describe('engine', () => {
     const tight = new Engine(topology, want.remotes.length);
     tight.setLocalIps(['10.0.0.10', '2001:db8::10']);
     stream.slice(0, half).forEach((f) => tight.count(f));
-    expect(tight.remotes.mergesWithoutFilling(entries)).toBe(false);
+    expect(tight.remotes.mergesWithoutFilling([entries])).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findPcapRecord, peekPcap, readCaptureFile, readPcapFrom, type FrameSink } from '../src/capture/file-reader.js';
+import { findPcapRecord, peekPcap, readCaptureFile, readPcapRange, type FrameSink } from '../src/capture/file-reader.js';
 import { ConfigError } from '../src/config/errors.js';
 import { block as pcapngBlock, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, sll, type Record } from '../scripts/lib/frames.js';
 import { tempDir } from './helpers.js';
@@ -142,17 +142,30 @@ describe('pcap', () => {
       expect(found).toBeGreaterThan(near);
       expect(starts.indexOf(found) - starts.findIndex((s) => s >= near)).toBeLessThanOrEqual(16);
     }
-    // a worker's share: from a record's start to the end
+    // a worker's part: from a record's start to another's, or to the end
     const all = collectWith(path, Infinity).frames;
-    const tail: Seen[] = [];
     const sink = (into: Seen[]): FrameSink => ({ addInterface: () => 0, frame: (linkType, buf, off, capLen, wireLen, ts, iface) => void into.push({ linkType, hash: hash(buf.subarray(off, off + capLen)), capLen, wireLen, ts, iface }) });
-    expect(readPcapFrom(path, sink(tail), peek.header, starts[1000]).frames).toBe(2000);
-    expect(tail).toEqual(all.slice(1000));
-    // a split where no record starts: join hears where the records really end, and reading goes on
+    const part: Seen[] = [];
+    expect(readPcapRange(path, sink(part), peek.header, starts[1000], starts[2000])).toMatchObject({ frames: 1000, end: starts[2000] });
+    expect(part).toEqual(all.slice(1000, 2000));
+    const tail: Seen[] = [];
+    expect(readPcapRange(path, sink(tail), peek.header, starts[2000], at)).toMatchObject({ frames: 1000, end: at });
+    expect(tail).toEqual(all.slice(2000));
+    // a part's end that is no record's start: its records end past it, and it says where
+    expect(readPcapRange(path, sink([]), peek.header, starts[1000], starts[2000] - 3)).toMatchObject({ frames: 1000, end: starts[2000] });
+    // splits where no record starts, then where one does: join hears where the records really end each time, and reading goes on
     const joins: number[] = [];
     const seen: Seen[] = [];
-    const r = readCaptureFile(path, sink(seen), Infinity, Infinity, { at: starts[1500] + 5, join: (offset) => void joins.push(offset) });
-    expect(joins).toEqual([starts[1501]]);
+    const split = {
+      at: starts[1500] + 5,
+      join: (offset: number) => {
+        joins.push(offset);
+        split.at = joins.length === 1 ? starts[2500] : Infinity;
+        return undefined;
+      },
+    };
+    const r = readCaptureFile(path, sink(seen), Infinity, Infinity, split);
+    expect(joins).toEqual([starts[1501], starts[2500]]);
     expect([r.frames, seen]).toEqual([3000, all]);
     // a split taken: reading stops at it, the joiner's frames are added
     const head: Seen[] = [];

@@ -1,23 +1,44 @@
-// What the thread reading a file hands a worker counting the rest of it (parallel-read.ts), and what
+// What the thread reading a file hands the worker that counts parts of it (parallel-read.ts), and what
 // the worker hands back.
 import type { EngineCounts } from '../engine/engine.js';
 import type { RemoteEntries } from '../engine/remote-table.js';
 import type { CompiledTopology } from '../topology/topology.js';
 import type { PcapHeader, ReadResult } from './file-reader.js';
 
+/**
+ * The file in parts between record starts: the reading thread takes them from the front, the worker from
+ * the back, each claiming a part before reading it, until they meet.
+ */
 export interface CountJob {
+  /** Results carry it: one of an earlier job is not this one's. */
+  id: number;
   path: string;
   header: PcapHeader;
-  /** A record's start: this worker reads from here to the end. */
-  from: number;
+  /** Record starts: part i is [bounds[i], bounds[i + 1]); the last bound is the file's size. */
+  bounds: number[];
   compiled: CompiledTopology;
   localIps: string[];
   remoteTableSize: number;
-  /** Most bytes of DNS frames kept; more, and the share is given up (the main thread reads it). */
+  /** Most bytes of DNS frames kept per part; more, and the part is given up (the reading thread reads it). */
   dnsBytes: number;
-  /** Int32Array over it: [0] is 1 once the result is posted; [1] counts the worker's reads (it is alive). */
-  done: SharedArrayBuffer;
+  /** Int32Array over it, see CONTROL. */
+  control: SharedArrayBuffer;
 }
+
+/** Slots of a job's control array. */
+export const CONTROL = {
+  /** 1 once the worker has posted its last part's result. */
+  DONE: 0,
+  /** The worker's reads so far: it is alive. */
+  READS: 1,
+  /** Set by the reading thread: claim no more parts. */
+  STOP: 2,
+  /** Then one per part: who reads it. */
+  OWNER: 3,
+} as const;
+export const FREE = 0;
+export const READER = 1;
+export const WORKER = 2;
 
 /** DNS frames in file order: their bytes, and per frame (offset, capLen, wireLen, link type, clock). */
 export interface DnsFrames {
@@ -28,11 +49,13 @@ export interface DnsFrames {
 
 export const DNS_FIELDS = 5;
 
-export type CountResult =
+/** What the worker counted in one part. */
+export type PartResult =
   | {
       ok: true;
+      job: number;
+      part: number;
       frames: number;
-      stopped: ReadResult['stopped'];
       counts: EngineCounts;
       remotes: RemoteEntries;
       decodeErrors: Float64Array;
@@ -41,5 +64,11 @@ export type CountResult =
       first: number;
       dns: DnsFrames;
     }
-  | { ok: false; why: string };
+  | { ok: false; job: number; part: number; why: string };
 
+/** How a part's reading ended, when it did not end at its bound: for PartResult.why. */
+export function partEnd(r: ReadResult & { end: number }, to: number): string | undefined {
+  if (r.stopped) return `its part is cut short or corrupt at byte ${r.stopped.offset}: reading on here says where`;
+  if (r.end !== to) return `its part's records end at byte ${r.end}, not at the next part's start ${to}`;
+  return undefined;
+}

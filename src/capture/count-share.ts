@@ -1,10 +1,11 @@
-// A worker thread's share of a parallel read (parallel-read.ts): counts the records of a classic pcap
-// file from a record's start to the end with its own pipeline, and hands back what it counted. It
-// learns no names: DNS frames are kept, in file order, for the main thread to learn from in turn.
+// The worker's side of a parallel read (parallel-read.ts): it claims the file's parts from the back and
+// counts each with a pipeline of its own, until it meets the reading thread. It learns no names: DNS
+// frames are kept, in file order, for the reading thread to learn from in turn.
+import type { MessagePort } from 'node:worker_threads';
 import { Pipeline } from '../pipeline.js';
 import { Topology } from '../topology/topology.js';
-import { DNS_FIELDS, type CountJob, type CountResult, type DnsFrames } from './count-job.js';
-import { readPcapFrom } from './file-reader.js';
+import { CONTROL, DNS_FIELDS, FREE, partEnd, READER, WORKER, type CountJob, type DnsFrames, type PartResult } from './count-job.js';
+import { readPcapRange } from './file-reader.js';
 
 class GiveUp extends Error {}
 
@@ -40,21 +41,25 @@ class DnsRecorder {
   }
 }
 
-export function countShare(job: CountJob): CountResult {
-  const pipeline = new Pipeline(new Topology(job.compiled), { remoteTableSize: job.remoteTableSize });
+function countPart(job: CountJob, topology: Topology, part: number, reads: Int32Array): PartResult {
+  const pipeline = new Pipeline(topology, { remoteTableSize: job.remoteTableSize });
   pipeline.setLocalIps(job.localIps);
   const dns = new DnsRecorder(job.dnsBytes);
   pipeline.deferDns = dns.keep;
   // one table would have been drained here, its names as known at this point: only one thread can do that
   pipeline.engine.drainRemotesWhenFull(() => {
-    throw new GiveUp(`more than ${job.remoteTableSize} remotes`);
+    throw new GiveUp(`more than ${job.remoteTableSize} remotes in its part`);
   });
+  const to = job.bounds[part + 1];
   try {
-    const r = readPcapFrom(job.path, pipeline, job.header, job.from, new Int32Array(job.done, 4, 1));
+    const r = readPcapRange(job.path, pipeline, job.header, job.bounds[part], to, reads);
+    const why = partEnd(r, to);
+    if (why !== undefined) return { ok: false, job: job.id, part, why };
     return {
       ok: true,
+      job: job.id,
+      part,
       frames: r.frames,
-      stopped: r.stopped,
       counts: pipeline.engine.exportCounts(),
       remotes: pipeline.remotes.exportEntries(),
       decodeErrors: pipeline.decodeErrors,
@@ -64,7 +69,29 @@ export function countShare(job: CountJob): CountResult {
       dns: dns.frames(),
     };
   } catch (e) {
-    if (e instanceof GiveUp) return { ok: false, why: e.message };
+    if (e instanceof GiveUp) return { ok: false, job: job.id, part, why: e.message };
     throw e;
+  }
+}
+
+/** Count parts from the back until the reading thread has one, posting each part's result as it ends. */
+export function countParts(job: CountJob, port: MessagePort): void {
+  const control = new Int32Array(job.control);
+  const reads = control.subarray(CONTROL.READS, CONTROL.READS + 1);
+  const topology = new Topology(job.compiled);
+  for (let part = job.bounds.length - 2; part > 0; part--) {
+    if (Atomics.load(control, CONTROL.STOP) !== 0) break;
+    // the last part is ours from the start
+    if (Atomics.compareExchange(control, CONTROL.OWNER + part, FREE, WORKER) === READER) break;
+    let result: PartResult;
+    try {
+      result = countPart(job, topology, part, reads);
+    } catch (e) {
+      result = { ok: false, job: job.id, part, why: (e as Error).message };
+    }
+    // the large parts are moved, not copied
+    const moved = result.ok ? [result.dns.data, result.dns.meta, result.remotes.words, result.remotes.keys, result.remotes.zones, result.remotes.bytes].map((a) => a.buffer as ArrayBuffer) : [];
+    port.postMessage(result, moved);
+    if (!result.ok) break;
   }
 }

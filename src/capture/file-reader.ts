@@ -257,9 +257,9 @@ function u64(b: Buffer, o: number, le: boolean): number {
 }
 
 /**
- * Where reading hands the rest of a file over (parallel reading): at the first record at or past `at`,
- * `join` is called with its offset; it returns what another reader counted from there (reading stops),
- * or undefined (reading goes on, as if there were no split).
+ * Where reading may hand the rest of a file over (parallel reading): at the first record at or past
+ * `at`, `join` is called with its offset. It returns what others counted from there (reading stops), or
+ * undefined: reading goes on to the next `at` (which join may move on; Infinity: to the end).
  */
 export interface Split {
   at: number;
@@ -331,10 +331,10 @@ const YEAR = 366 * 86400;
  * record's) for SYNC_RECORDS records or to the file's end; the chain's last. A guess: whoever reads up to
  * it checks that the records before it end exactly there (Split.join), else the guess is not used.
  */
-export function findPcapRecord(path: string, header: PcapHeader, firstSeconds: number, near: number): number | undefined {
-  const c = new Chunks(path, Infinity, 1 << 20, near);
+export function findPcapRecord(path: string, header: PcapHeader, firstSeconds: number, near: number, window = 256 << 10): number | undefined {
+  const c = new Chunks(path, Infinity, window, near);
   try {
-    c.ensure(1 << 20);
+    c.ensure(window);
     const b = c.buf;
     const end = c.end;
     const atEof = c.eof;
@@ -365,13 +365,16 @@ export function findPcapRecord(path: string, header: PcapHeader, firstSeconds: n
 }
 
 /**
- * Read the records of a classic pcap file from `from` (a record's start) to its end: a worker's share.
+ * Read the records of a classic pcap file from `from` (a record's start) to `to` (one too, or the file's
+ * end): a worker's share. Returns where its records ended (`to`, unless `to` is not a record's start).
  * Each read adds one to `reads[0]`.
  */
-export function readPcapFrom(path: string, sink: FrameSink, header: PcapHeader, from: number, reads?: Int32Array): ReadResult {
+export function readPcapRange(path: string, sink: FrameSink, header: PcapHeader, from: number, to: number, reads?: Int32Array): ReadResult & { end: number } {
   const c = new Chunks(path, Infinity, CHUNK, from, reads);
+  let end = -1;
   try {
-    return pcapRecords(c, sink, header, Infinity);
+    const r = pcapRecords(c, sink, header, Infinity, { at: to, join: (offset) => ((end = offset), { frames: 0 }) });
+    return { ...r, end: end >= 0 ? end : c.offset };
   } finally {
     c.close();
   }
@@ -410,7 +413,7 @@ function pcapRecords(c: Chunks, sink: FrameSink, header: PcapHeader, maxFrames: 
     if (h >= stop) {
       const rest = split!.join(c.offset);
       if (rest) return { format: 'pcap', frames: frames + rest.frames, corruptRecords: 0, corruptBytes: 0 };
-      splitAt = Infinity;
+      splitAt = split!.at;
     }
   }
   if (!stopped && frames < maxFrames && c.end > c.start) stopped = stoppedAt(c, 'last record cut short (the capture ended mid-write?)');

@@ -1,30 +1,37 @@
-// analyze's reading of a large classic pcap file in two threads: this one counts the file's first part
-// while a worker counts the rest from a record's start, then the worker's counts are added as if this
-// thread had read on. The result is the one thread's, to the byte and the label: where it could differ
-// (the guessed record start was wrong, the remote table would have been drained mid-file, the rest of the
-// file is corrupt, the worker failed), this thread reads the rest itself instead.
+// analyze's reading of a large classic pcap file in two threads. The file is cut into parts at record
+// starts; this thread reads parts from the front, a worker counts parts from the back, each claiming a
+// part before reading it, until they meet; then the worker's counts are added as if this thread had
+// read on. However fast either thread runs, they end within a part of each other. The result is the
+// one thread's, to the byte and the label: where it could differ (a guessed part start is not a
+// record's, the remote table would have been drained mid-file, a part is cut short or corrupt, the
+// worker failed), this thread reads the rest itself instead.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { log } from '../log.js';
 import type { Pipeline } from '../pipeline.js';
-import { DNS_FIELDS, type CountJob, type CountResult } from './count-job.js';
+import { CONTROL, DNS_FIELDS, FREE, READER, WORKER as WORKER_OWNS, type CountJob, type PartResult } from './count-job.js';
 import { findPcapRecord, peekPcap, readCaptureFile, type ReadResult, type Split } from './file-reader.js';
 
 export type ParallelMode = 'auto' | 'on' | 'off';
 
-/** auto: files from this size on: on 1 M packets (121 MB) the worker's start cost more than it saved (0.44–0.56 s against 0.41–0.48 s), on 3 M (364 MB) it saved (0.53–0.78 s against 0.72–0.83 s). */
-export const PARALLEL_MIN_BYTES = 256 << 20;
 /**
- * The worker is slower to start counting than this thread is to go on (the job's hand-over, its code
- * yet to be optimised): this thread reads this much more, so that both end together.
+ * auto: files from this size on: on 1 M packets (121 MB) the worker's start cost more than it saved
+ * (0.44–0.56 s against 0.41–0.48 s), on 3 M (364 MB) it saved (0.53–0.78 s against 0.72–0.83 s).
  */
-const HEAD_START_BYTES = 16 << 20;
-/** DNS frames a worker keeps for this thread to learn names from; more and its share is read here. */
+export const PARALLEL_MIN_BYTES = 256 << 20;
+/** About this much per part: the threads end within one part's reading (~50 ms) of each other. */
+const PART_BYTES = 32 << 20;
+/** At least this many parts (small files read with --read.parallel on), at most that many. */
+const MIN_PARTS = 4;
+const MAX_PARTS = 64;
+/** DNS frames a worker keeps per part for this thread to learn names from; more, and the part is read here. */
 const DNS_BYTES = 32 << 20;
-/** A worker that has read nothing for this long is taken for dead (its part is read here). */
+/** A worker that has read nothing for this long is taken for dead (its parts are read here). */
 const STALLED_MS = 10_000;
+
+type Counted = Extract<PartResult, { ok: true }>;
 
 // beside this module: dist/count-worker.js (the bundle), dist/capture/count-worker.js (tsc's output)
 const WORKER = new URL('./count-worker.js', import.meta.url);
@@ -37,6 +44,7 @@ export class ParallelReader {
   private worker: { thread: Worker; port: MessagePort } | undefined;
   /** Why files are read in one thread whatever they are; undefined: each file is looked at. */
   private readonly off: string | undefined;
+  private jobs = 0;
 
   constructor(
     files: readonly string[],
@@ -58,7 +66,7 @@ export class ParallelReader {
     const { port1, port2 } = new MessageChannel();
     const thread = new Worker(WORKER, { workerData: { port: port2 }, transferList: [port2] });
     thread.unref();
-    thread.on('error', () => {}); // a job's failure is in its result, or the wait for it ends with none
+    thread.on('error', () => {}); // a job's failure is in its results, or the wait for them ends with none
     this.worker = { thread, port: port1 };
   }
 
@@ -67,82 +75,118 @@ export class ParallelReader {
     return pcap !== undefined && (this.mode === 'on' || pcap.size >= PARALLEL_MIN_BYTES);
   }
 
-  /** readCaptureFile(path, pipeline), the rest of the file counted by the worker where it can be. */
+  /** readCaptureFile(path, pipeline), parts of the file counted by the worker where they can be. */
   read(path: string, pipeline: Pipeline): ReadResult {
     const pcap = safePeek(path);
     const why =
       this.off ??
-      (pcap === undefined
-        ? 'not a classic pcap file'
-        : pipeline.dedupe !== undefined
-          ? 'duplicates are dropped in file order'
-          : pipeline.engine.attributes
-            ? 'bytes are attributed to workloads'
-            : !pipeline.learnDnsInline
-              ? 'names are learned elsewhere'
-              : !this.sizeFits(path)
-                ? `smaller than ${PARALLEL_MIN_BYTES >> 20} MiB`
-                : undefined);
-    const at = pcap && why === undefined ? findPcapRecord(path, pcap.header, pcap.firstSeconds, splitPoint(pcap.size)) : undefined;
-    if (pcap === undefined || why !== undefined || at === undefined || this.worker === undefined) {
-      if (this.mode !== 'off') log.debug(`${path}: read in one thread: ${why ?? 'no record start found near its middle'}`, { file: path });
+      (this.worker === undefined
+        ? 'the worker was stopped'
+        : pcap === undefined
+          ? 'not a classic pcap file'
+          : pipeline.dedupe !== undefined
+            ? 'duplicates are dropped in file order'
+            : pipeline.engine.attributes
+              ? 'bytes are attributed to workloads'
+              : !pipeline.learnDnsInline
+                ? 'names are learned elsewhere'
+                : !this.sizeFits(path)
+                  ? `smaller than ${PARALLEL_MIN_BYTES >> 20} MiB`
+                  : undefined);
+    const bounds = pcap && why === undefined ? partBounds(path, pcap) : [];
+    if (pcap === undefined || why !== undefined || bounds.length < 3 || this.worker === undefined) {
+      if (this.mode !== 'off') log.debug(`${path}: read in one thread: ${why ?? 'no record starts found to cut it at'}`, { file: path });
       return readCaptureFile(path, pipeline);
     }
-    const { port } = this.worker;
-    const done = new SharedArrayBuffer(8);
+    const parts = bounds.length - 1;
+    const control = new Int32Array(new SharedArrayBuffer(4 * (CONTROL.OWNER + parts)));
+    // the first part is this thread's, the last the worker's (however late it starts: it is one part)
+    control[CONTROL.OWNER] = READER;
+    control[CONTROL.OWNER + parts - 1] = WORKER_OWNS;
     const job: CountJob = {
+      id: ++this.jobs,
       path,
       header: pcap.header,
-      from: at,
+      bounds,
       compiled: pipeline.topology.compiled(),
       localIps: [...pipeline.localIps],
       remoteTableSize: pipeline.remotes.capacity,
       dnsBytes: DNS_BYTES,
-      done,
+      control: control.buffer as SharedArrayBuffer,
     };
-    port.postMessage(job);
-    const given = (reason: string): undefined => {
-      log.debug(`${path}: the worker's part (from byte ${at}) is read in this thread: ${reason}`, { file: path, split_offset: at });
+    this.worker.port.postMessage(job);
+    let next = 1; // the part whose start this thread reaches next
+    let took = false;
+    const readOn = (reason: string | undefined): undefined => {
+      if (reason !== undefined) log.debug(`${path}: the worker's parts (from byte ${bounds[next]}) are read in this thread: ${reason}`, { file: path });
+      split.at = next + 1 < bounds.length - 1 && reason === undefined ? bounds[++next] : Infinity;
       return undefined;
     };
-    let joined = false;
     const split: Split = {
-      at,
+      at: bounds[1],
       join: (offset) => {
-        joined = true;
-        if (offset !== at) return given(`the records before it end at byte ${offset}: not a record's start`);
-        const result = this.result(new Int32Array(done));
-        if (result === undefined) return given(`the worker read nothing for ${STALLED_MS / 1000} s`);
-        if (!result.ok) return given(result.why);
-        if (result.stopped) return given('its part is cut short: reading on here says where');
-        if (!pipeline.engine.canMerge(result.counts)) return given("its usage combinations are not this topology's");
-        if (!pipeline.remotes.mergesWithoutFilling(result.remotes)) return given('the remote table would have filled');
-        merge(pipeline, result);
-        log.debug(`${path}: read in two threads, the second from byte ${at} (${result.frames} frames)`, { file: path, split_offset: at, worker_frames: result.frames });
-        return { frames: result.frames };
+        if (offset !== bounds[next]) return readOn(`the records before byte ${bounds[next]} end at ${offset}: not a record's start`);
+        if (Atomics.compareExchange(control, CONTROL.OWNER + next, FREE, READER) === FREE) return readOn(undefined);
+        // the worker has this part and every one after it
+        const results = this.results(control, job.id);
+        if (typeof results === 'string') return readOn(results);
+        const counted: Counted[] = [];
+        for (let p = next; p < parts; p++) {
+          const r = results.get(p);
+          if (r === undefined) return readOn(`no result for part ${p}`);
+          if (!r.ok) return readOn(r.why);
+          counted.push(r);
+        }
+        if (!counted.every((r) => pipeline.engine.canMerge(r.counts))) return readOn("its usage combinations are not this topology's");
+        if (!pipeline.remotes.mergesWithoutFilling(counted.map((r) => r.remotes))) return readOn('the remote table would have filled');
+        for (const r of counted) merge(pipeline, r);
+        took = true;
+        const frames = counted.reduce((n, r) => n + r.frames, 0);
+        log.debug(`${path}: read in two threads: parts ${next}–${parts - 1} of ${parts} (from byte ${bounds[next]}, ${frames} frames) by the worker`, {
+          file: path,
+          parts,
+          worker_from: bounds[next],
+          worker_frames: frames,
+        });
+        return { frames };
       },
     };
-    const res = readCaptureFile(path, pipeline, Infinity, Infinity, split);
-    // reading stopped before the worker's part (a corrupt record): its result is not wanted, nor the worker
-    if (!joined) this.close();
-    return res;
+    try {
+      return readCaptureFile(path, pipeline, Infinity, Infinity, split);
+    } finally {
+      // no part left to the worker; one it has and whose result was not taken: stop it, results and all
+      Atomics.store(control, CONTROL.STOP, 1);
+      let busy = false;
+      for (let p = 1; p < parts; p++) busy = Atomics.compareExchange(control, CONTROL.OWNER + p, FREE, READER) === WORKER_OWNS || busy;
+      if (busy && !took) this.close();
+    }
   }
 
-  /** The worker's result for the job whose flag is `done`; undefined if it stalls (its thread died, say). */
-  private result(done: Int32Array): CountResult | undefined {
+  /**
+   * The worker's results, by part, once it has stopped claiming parts; why there are none if it stalls
+   * (its thread died, say).
+   */
+  private results(control: Int32Array, job: number): Map<number, PartResult> | string {
     let reads = -1;
-    while (Atomics.wait(done, 0, 0, STALLED_MS) === 'timed-out') {
-      const now = Atomics.load(done, 1);
+    while (Atomics.wait(control, CONTROL.DONE, 0, STALLED_MS) === 'timed-out') {
+      const now = Atomics.load(control, CONTROL.READS);
       if (now === reads) {
         this.close();
-        return undefined;
+        return `the worker read nothing for ${STALLED_MS / 1000} s`;
       }
       reads = now;
     }
-    return receiveMessageOnPort(this.worker!.port)?.message as CountResult | undefined;
+    const got = new Map<number, PartResult>();
+    for (let m = receiveMessageOnPort(this.worker!.port); m !== undefined; m = receiveMessageOnPort(this.worker!.port)) {
+      const r = m.message as PartResult;
+      if (r.job !== job) continue;
+      if (r.part < 0) return r.ok ? 'a result of no part' : r.why;
+      got.set(r.part, r);
+    }
+    return got;
   }
 
-  /** Stop the worker (reading goes on in one thread). */
+  /** Stop the worker (files are read in one thread from now on). */
   close(): void {
     if (this.worker === undefined) return;
     void this.worker.thread.terminate();
@@ -159,14 +203,20 @@ function safePeek(path: string): ReturnType<typeof peekPcap> {
   }
 }
 
-/** Where the worker's part starts: past the middle by what this thread reads while the worker starts. */
-function splitPoint(size: number): number {
-  const head = Math.min(HEAD_START_BYTES, size / 4);
-  return Math.floor((size + head) / 2);
+/** The file's first record, record starts found near evenly spaced offsets, and its size. */
+function partBounds(path: string, pcap: NonNullable<ReturnType<typeof peekPcap>>): number[] {
+  const parts = Math.min(MAX_PARTS, Math.max(MIN_PARTS, Math.ceil(pcap.size / PART_BYTES)));
+  const bounds = [24];
+  for (let i = 1; i < parts; i++) {
+    const at = findPcapRecord(path, pcap.header, pcap.firstSeconds, Math.floor((pcap.size * i) / parts));
+    if (at !== undefined && at > bounds[bounds.length - 1] && at < pcap.size) bounds.push(at);
+  }
+  bounds.push(pcap.size);
+  return bounds;
 }
 
-/** Add the worker's counts to the pipeline's, as if it had read the frames itself. */
-function merge(pipeline: Pipeline, r: Extract<CountResult, { ok: true }>): void {
+/** Add a part's counts to the pipeline's, as if it had read the frames itself. */
+function merge(pipeline: Pipeline, r: Counted): void {
   // names first, in file order, each at the clock it had in one thread (the newest packet so far)
   const d = r.dns;
   const frames = Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength);

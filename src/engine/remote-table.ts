@@ -174,27 +174,24 @@ export class RemoteTable {
   }
 
   /**
-   * Whether merging these entries would leave the table short of full (never calling onFull): one
-   * table, had it seen all their packets, would have been drained only when full.
+   * Whether merging these tables' entries, in turn, would leave this table short of full (never calling
+   * onFull): one table, had it seen all their packets, would have been drained only when full.
    */
-  mergesWithoutFilling(e: RemoteEntries): boolean {
-    let used = this.used;
-    let v6 = this.v6Count;
+  mergesWithoutFilling(tables: readonly RemoteEntries[]): boolean {
+    const newKeys = new Set<string>();
     const newV6 = new Set<string>();
-    for (let i = 0; i < e.count; i++) {
-      const k = e.keys[i];
-      const w = e.words.subarray(i * 4, i * 4 + 4);
-      const id = k & this.v6Bit ? this.probe6(w) : w[0];
-      if (id < 0) {
+    for (const e of tables) {
+      for (let i = 0; i < e.count; i++) {
+        const k = e.keys[i];
+        const w = e.words.subarray(i * 4, i * 4 + 4);
+        const id = k & this.v6Bit ? this.probe6(w) : w[0];
+        if (id >= 0 && this.probe(id, k) >= 0) continue;
         const text = w.join(':');
-        if (!newV6.has(text)) {
-          newV6.add(text);
-          v6++;
-        }
-        used++;
-      } else if (this.probe(id, k) < 0) used++;
+        if (id < 0) newV6.add(text);
+        newKeys.add(`${text}/${k}`);
+      }
     }
-    return used < this.capacity && v6 < this.capacity;
+    return this.used + newKeys.size < this.capacity && this.v6Count + newV6.size < this.capacity;
   }
 
   /** Add exported entries, in their order (check mergesWithoutFilling first: this never drains). */
