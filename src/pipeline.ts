@@ -154,6 +154,16 @@ export class Pipeline implements FrameSink {
     this.engine.count(m);
   }
 
+  /** Forget every count and the clock, as a new pipeline would (a worker's next part of a file). */
+  resetCounts(): void {
+    this.engine.resetCounts();
+    this.capture.packets.fill(0);
+    this.decode.errors.fill(0);
+    this.decode.nonIp = this.decode.duplicates = this.decode.dnsMalformed = this.decode.dnsCut = this.decode.dnsUnsolicited = 0;
+    this.now = this.engine.now = 0;
+    this.first = Infinity;
+  }
+
   /** A frame from the DNS-only capture: learn names, count nothing. */
   dnsFrame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number): void {
     if (ts > this.now) this.now = ts;

@@ -19,8 +19,11 @@ export interface CountJob {
   compiled: CompiledTopology;
   localIps: string[];
   remoteTableSize: number;
-  /** Most bytes of DNS frames kept per part; more, and the part is given up (the reading thread reads it). */
-  dnsBytes: number;
+  /**
+   * Most bytes of results (DNS frames, remote entries) the worker holds for the reading thread; a part
+   * that would take more is handed back (the reading thread reads it) and the worker claims no more.
+   */
+  resultBytes: number;
   /** Int32Array over it, see CONTROL. */
   control: SharedArrayBuffer;
 }
@@ -33,7 +36,7 @@ export const CONTROL = {
   READS: 1,
   /** Set by the reading thread: claim no more parts. */
   STOP: 2,
-  /** Then one per part: who reads it. */
+  /** Then one per part: who reads it (a part the worker gives up goes back to FREE). */
   OWNER: 3,
 } as const;
 export const FREE = 0;
@@ -64,7 +67,8 @@ export type PartResult =
       first: number;
       dns: DnsFrames;
     }
-  | { ok: false; job: number; part: number; why: string };
+  /** returned: the worker handed the part back (FREE again) for the reading thread to read. */
+  | { ok: false; job: number; part: number; why: string; returned?: boolean };
 
 /** How a part's reading ended, when it did not end at its bound: for PartResult.why. */
 export function partEnd(r: ReadResult & { end: number }, to: number): string | undefined {

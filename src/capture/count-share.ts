@@ -41,17 +41,30 @@ class DnsRecorder {
   }
 }
 
-function countPart(job: CountJob, topology: Topology, part: number, reads: Int32Array): PartResult {
-  const pipeline = new Pipeline(topology, { remoteTableSize: job.remoteTableSize });
-  pipeline.setLocalIps(job.localIps);
-  const dns = new DnsRecorder(job.dnsBytes);
-  pipeline.deferDns = dns.keep;
-  // one table would have been drained here, its names as known at this point: only one thread can do that
-  pipeline.engine.drainRemotesWhenFull(() => {
-    throw new GiveUp(`more than ${job.remoteTableSize} remotes in its part`);
-  });
-  const to = job.bounds[part + 1];
-  try {
+/** Bytes a part's remote entries take in its result (RemoteTable.exportEntries). */
+const ENTRY_BYTES = 32;
+
+/** One pipeline for every part: its tables are made once, and emptied between parts. */
+class PartCounter {
+  private readonly pipeline: Pipeline;
+  private dns = new DnsRecorder(0);
+
+  constructor(private readonly job: CountJob) {
+    this.pipeline = new Pipeline(new Topology(job.compiled), { remoteTableSize: job.remoteTableSize });
+    this.pipeline.setLocalIps(job.localIps);
+    this.pipeline.deferDns = (linkType, buf, off, capLen, wireLen, now) => this.dns.keep(linkType, buf, off, capLen, wireLen, now);
+    // one table would have been drained here, its names as known at this point: only one thread can do that
+    this.pipeline.engine.drainRemotesWhenFull(() => {
+      throw new GiveUp(`more than ${job.remoteTableSize} remotes in a part`);
+    });
+  }
+
+  /** Count a part, its DNS frames kept up to `dnsBytes`; GiveUp if it cannot be merged as it is. */
+  count(part: number, dnsBytes: number, reads: Int32Array): PartResult {
+    const { job, pipeline } = this;
+    pipeline.resetCounts();
+    this.dns = new DnsRecorder(dnsBytes);
+    const to = job.bounds[part + 1];
     const r = readPcapRange(job.path, pipeline, job.header, job.bounds[part], to, reads);
     const why = partEnd(r, to);
     if (why !== undefined) return { ok: false, job: job.id, part, why };
@@ -62,33 +75,42 @@ function countPart(job: CountJob, topology: Topology, part: number, reads: Int32
       frames: r.frames,
       counts: pipeline.engine.exportCounts(),
       remotes: pipeline.remotes.exportEntries(),
-      decodeErrors: pipeline.decodeErrors,
+      decodeErrors: pipeline.decodeErrors.slice(),
       nonIp: pipeline.decode.nonIp,
       now: pipeline.now,
       first: pipeline.first,
-      dns: dns.frames(),
+      dns: this.dns.frames(),
     };
-  } catch (e) {
-    if (e instanceof GiveUp) return { ok: false, job: job.id, part, why: e.message };
-    throw e;
   }
 }
 
-/** Count parts from the back until the reading thread has one, posting each part's result as it ends. */
+/**
+ * Count parts from the back until the reading thread has one, posting each part's result as it ends.
+ * A part that cannot be merged as it is (its remotes fill the table, its DNS frames overflow what may be
+ * held) is handed back: the reading thread reads it, and the worker stops there.
+ */
 export function countParts(job: CountJob, port: MessagePort): void {
   const control = new Int32Array(job.control);
   const reads = control.subarray(CONTROL.READS, CONTROL.READS + 1);
-  const topology = new Topology(job.compiled);
+  const counter = new PartCounter(job);
+  let held = 0;
   for (let part = job.bounds.length - 2; part > 0; part--) {
     if (Atomics.load(control, CONTROL.STOP) !== 0) break;
+    // room for this part's remote entries at their most, and some DNS frames
+    const dnsBytes = job.resultBytes - held - job.remoteTableSize * ENTRY_BYTES;
+    if (dnsBytes <= 0) break;
     // the last part is ours from the start
     if (Atomics.compareExchange(control, CONTROL.OWNER + part, FREE, WORKER) === READER) break;
     let result: PartResult;
     try {
-      result = countPart(job, topology, part, reads);
+      result = counter.count(part, dnsBytes, reads);
     } catch (e) {
-      result = { ok: false, job: job.id, part, why: (e as Error).message };
+      if (!(e instanceof GiveUp)) throw e;
+      port.postMessage({ ok: false, job: job.id, part, why: e.message, returned: true } satisfies PartResult);
+      Atomics.store(control, CONTROL.OWNER + part, FREE);
+      break;
     }
+    if (result.ok) held += result.dns.data.byteLength + result.dns.meta.byteLength + result.remotes.count * ENTRY_BYTES;
     // the large parts are moved, not copied
     const moved = result.ok ? [result.dns.data, result.dns.meta, result.remotes.words, result.remotes.keys, result.remotes.zones, result.remotes.bytes].map((a) => a.buffer as ArrayBuffer) : [];
     port.postMessage(result, moved);

@@ -26,8 +26,11 @@ const PART_BYTES = 32 << 20;
 /** At least this many parts (small files read with --read.parallel on), at most that many. */
 const MIN_PARTS = 4;
 const MAX_PARTS = 64;
-/** DNS frames a worker keeps per part for this thread to learn names from; more, and the part is read here. */
-const DNS_BYTES = 32 << 20;
+/**
+ * Results (DNS frames, remote entries) the worker holds for this thread at most; a part that would take
+ * more it hands back, and this thread reads it. Memory stays bounded whatever the file.
+ */
+const RESULT_BYTES = 64 << 20;
 /** A worker that has read nothing for this long is taken for dead (its parts are read here). */
 const STALLED_MS = 10_000;
 
@@ -111,12 +114,13 @@ export class ParallelReader {
       compiled: pipeline.topology.compiled(),
       localIps: [...pipeline.localIps],
       remoteTableSize: pipeline.remotes.capacity,
-      dnsBytes: DNS_BYTES,
+      resultBytes: RESULT_BYTES,
       control: control.buffer as SharedArrayBuffer,
     };
     this.worker.port.postMessage(job);
     let next = 1; // the part whose start this thread reaches next
     let took = false;
+    let results: Map<number, PartResult> | string | undefined;
     const readOn = (reason: string | undefined): undefined => {
       if (reason !== undefined) log.debug(`${path}: the worker's parts (from byte ${bounds[next]}) are read in this thread: ${reason}`, { file: path });
       split.at = next + 1 < bounds.length - 1 && reason === undefined ? bounds[++next] : Infinity;
@@ -127,9 +131,11 @@ export class ParallelReader {
       join: (offset) => {
         if (offset !== bounds[next]) return readOn(`the records before byte ${bounds[next]} end at ${offset}: not a record's start`);
         if (Atomics.compareExchange(control, CONTROL.OWNER + next, FREE, READER) === FREE) return readOn(undefined);
-        // the worker has this part and every one after it
-        const results = this.results(control, job.id);
+        // the worker has this part, and every one after it: its results, once it has stopped
+        results ??= this.results(control, job.id);
         if (typeof results === 'string') return readOn(results);
+        // a part it handed back (too many remotes, or more DNS frames than it may hold) is this thread's
+        if (Atomics.compareExchange(control, CONTROL.OWNER + next, FREE, READER) === FREE) return readOn(undefined);
         const counted: Counted[] = [];
         for (let p = next; p < parts; p++) {
           const r = results.get(p);
@@ -154,6 +160,11 @@ export class ParallelReader {
     try {
       return readCaptureFile(path, pipeline, Infinity, Infinity, split);
     } finally {
+      // what the worker handed back, and why
+      if (results === undefined && this.worker !== undefined && Atomics.load(control, CONTROL.DONE) === 1) results = this.results(control, job.id);
+      if (typeof results === 'object') {
+        for (const r of results.values()) if (!r.ok && r.returned) log.debug(`${path}: part ${r.part} of ${parts} was read in this thread: ${r.why}`, { file: path });
+      }
       // no part left to the worker; one it has and whose result was not taken: stop it, results and all
       Atomics.store(control, CONTROL.STOP, 1);
       let busy = false;

@@ -353,6 +353,19 @@ export class Engine {
     };
   }
 
+  /** Forget every count, as a new engine would have none, keeping the tables (a worker's next part). */
+  resetCounts(): void {
+    this.bytes.fill(0);
+    this.packets.fill(0);
+    this.usage.fill(0);
+    this.work.fill(0);
+    this.transitPackets = 0;
+    this.transitBytes = 0;
+    this.remoteTable.clear();
+    this.pairs = new ZonePairs(this.t.zones.length);
+    this.setLocalIps(this.localTexts);
+  }
+
   /**
    * Whether mergeCounts can take these: every usage combination is one of this topology's. (The same
    * topology, with the same local addresses, meets the same ones.)
