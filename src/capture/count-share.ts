@@ -48,6 +48,8 @@ const ENTRY_BYTES = 32;
 class PartCounter {
   private readonly pipeline: Pipeline;
   private dns = new DnsRecorder(0);
+  /** Read into, part after part. */
+  private readonly buffer = Buffer.allocUnsafe(1 << 20);
 
   constructor(private readonly job: CountJob) {
     this.pipeline = new Pipeline(new Topology(job.compiled), { remoteTableSize: job.remoteTableSize });
@@ -65,7 +67,7 @@ class PartCounter {
     pipeline.resetCounts();
     this.dns = new DnsRecorder(dnsBytes);
     const to = job.bounds[part + 1];
-    const r = readPcapRange(job.path, pipeline, job.header, job.bounds[part], to, reads);
+    const r = readPcapRange(job.path, pipeline, job.header, job.bounds[part], to, reads, this.buffer);
     const why = partEnd(r, to);
     if (why !== undefined) return { ok: false, job: job.id, part, why };
     return {

@@ -143,6 +143,8 @@ class Chunks {
     private readonly from = 0,
     /** Counts the reads (a worker's sign of life for the thread waiting on it). */
     private readonly reads?: Int32Array,
+    /** A buffer to read into (a worker reading part after part), instead of a new one. */
+    buffer?: Buffer,
   ) {
     this.base = from;
     let size: number;
@@ -161,7 +163,7 @@ class Chunks {
     }
     if (from === 0 && size >= readAheadBytes && availableParallelism() > 1) this.ahead = new ReadAhead(path);
     // read ahead, this buffer only holds what is left of one shared buffer when moving to the next
-    this.buf = Buffer.allocUnsafe(this.ahead ? 0 : chunk);
+    this.buf = buffer ?? Buffer.allocUnsafe(this.ahead ? 0 : chunk);
   }
 
   /** Make at least `n` bytes available from `start`; false at end of file. */
@@ -367,10 +369,18 @@ export function findPcapRecord(path: string, header: PcapHeader, firstSeconds: n
 /**
  * Read the records of a classic pcap file from `from` (a record's start) to `to` (one too, or the file's
  * end): a worker's share. Returns where its records ended (`to`, unless `to` is not a record's start).
- * Each read adds one to `reads[0]`.
+ * Each read adds one to `reads[0]`; `buffer` (CHUNK bytes, grown for a longer record) is read into.
  */
-export function readPcapRange(path: string, sink: FrameSink, header: PcapHeader, from: number, to: number, reads?: Int32Array): ReadResult & { end: number } {
-  const c = new Chunks(path, Infinity, CHUNK, from, reads);
+export function readPcapRange(
+  path: string,
+  sink: FrameSink,
+  header: PcapHeader,
+  from: number,
+  to: number,
+  reads?: Int32Array,
+  buffer: Buffer = Buffer.allocUnsafe(CHUNK),
+): ReadResult & { end: number } {
+  const c = new Chunks(path, Infinity, CHUNK, from, reads, buffer);
   let end = -1;
   try {
     const r = pcapRecords(c, sink, header, Infinity, { at: to, join: (offset) => ((end = offset), { frames: 0 }) });

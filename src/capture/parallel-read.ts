@@ -30,7 +30,7 @@ const MAX_PARTS = 64;
  * Results (DNS frames, remote entries) the worker holds for this thread at most; a part that would take
  * more it hands back, and this thread reads it. Memory stays bounded whatever the file.
  */
-const RESULT_BYTES = 64 << 20;
+const RESULT_BYTES = 32 << 20;
 /** A worker that has read nothing for this long is taken for dead (its parts are read here). */
 const STALLED_MS = 10_000;
 
