@@ -23,8 +23,8 @@ const ip = (src: string, dst: string, l4: L4): Buffer => (src.includes(':') ? ip
  * IPv6 both ways, ARP and cut IP headers, and DNS answers early and late in the file, the late ones
  * naming remotes seen only after them (names a worker's part must hand back to be learned).
  */
-function writeStory(path: string, seed: number): void {
-  const w = new PcapWriter(path, 1);
+function writeStory(path: string, seed: number, opts: { nanos?: boolean; bigEndian?: boolean } = {}): void {
+  const w = new PcapWriter(path, 1, 262144, opts);
   let t = T0 + seed * 1000;
   let id = 1;
   const dns = (name: string, type: 'A' | 'AAAA', data: string): void => {
@@ -98,10 +98,12 @@ describe('analyze --read.parallel', () => {
     expect(names).toEqual(expect.arrayContaining(['late.example.com', 'late6.example.com', 'mirror.example.com']));
   });
 
-  it('two files in one run: each read in two threads, the sum the one thread sum', () => {
-    const one = analyze([a, b], 'off', 'prometheus');
-    const two = analyze([a, b], 'on', 'prometheus');
-    expect(two.stderr.match(/read in two threads/g)).toHaveLength(2);
+  it('two files in one run, one big-endian with nanosecond times: each read in two threads, the sum the one thread sum', () => {
+    const c = join(dir, 'c.pcap');
+    writeStory(c, 2, { nanos: true, bigEndian: true });
+    const one = analyze([a, b, c], 'off', 'prometheus');
+    const two = analyze([a, b, c], 'on', 'prometheus');
+    expect(two.stderr.match(/read in two threads/g)).toHaveLength(3);
     expect(two.stdout).toBe(one.stdout);
     expect(two.stdout).toMatch(/aztraffic_decode_errors_total\{reason="truncated_ip_header"\} [1-9]/);
   });

@@ -14,7 +14,7 @@ export interface CountJob {
   id: number;
   path: string;
   header: PcapHeader;
-  /** Record starts: part i is [bounds[i], bounds[i + 1]); the last bound is the file's size. */
+  /** Record starts: part i is [bounds[i], bounds[i + 1]); the last bound is the file's size when it was cut (the last part is read to the end). */
   bounds: number[];
   compiled: CompiledTopology;
   localIps: string[];
@@ -73,6 +73,6 @@ export type PartResult =
 /** How a part's reading ended, when it did not end at its bound: for PartResult.why. */
 export function partEnd(r: ReadResult & { end: number }, to: number): string | undefined {
   if (r.stopped) return `its part is cut short or corrupt at byte ${r.stopped.offset}: reading on here says where`;
-  if (r.end !== to) return `its part's records end at byte ${r.end}, not at the next part's start ${to}`;
+  if (to !== Infinity && r.end !== to) return `its part's records end at byte ${r.end}, not at the next part's start ${to}`;
   return undefined;
 }

@@ -66,7 +66,8 @@ class PartCounter {
     const { job, pipeline } = this;
     pipeline.resetCounts();
     this.dns = new DnsRecorder(dnsBytes);
-    const to = job.bounds[part + 1];
+    // the last part to the file's end, wherever it is now (a capture still being written): as one thread reads
+    const to = part + 2 < job.bounds.length ? job.bounds[part + 1] : Infinity;
     const r = readPcapRange(job.path, pipeline, job.header, job.bounds[part], to, reads, this.buffer);
     const why = partEnd(r, to);
     if (why !== undefined) return { ok: false, job: job.id, part, why };
