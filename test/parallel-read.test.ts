@@ -2,11 +2,12 @@
 // byte in every output format, and where it could not (the remote table would have been drained mid-file,
 // the file is cut short) one thread reads on, and says so.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arp, ethernet, ipv4, ipv6, PcapWriter, type L4 } from '../scripts/lib/frames.js';
+import { findPcapRecord, peekPcap } from '../src/capture/file-reader.js';
 import { CLI, DEMO, tempDir } from './helpers.js';
 
 const HOST4 = '172.31.51.15';
@@ -128,6 +129,25 @@ describe('analyze --read.parallel', () => {
     expect([one.status, two.status]).toEqual([1, 1]);
     expect(two.stdout).toBe(one.stdout);
     expect(JSON.parse(two.stdout).capture.problems[0].reason).toMatch(/cut short/);
+  });
+
+  it("a corrupt record length in this thread's first part: reading stops there, as in one thread, and the next file is read in one thread", () => {
+    const bad = join(dir, 'bad.pcap');
+    copyFileSync(a, bad);
+    // the first record at or past 1 MB: its captured length made impossible
+    const peek = peekPcap(bad)!;
+    const at = findPcapRecord(bad, peek.header, peek.firstSeconds, 1 << 20)!;
+    const fd = openSync(bad, 'r+');
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(0x7fffffff);
+    writeSync(fd, len, 0, 4, at + 8);
+    closeSync(fd);
+    const one = analyze([bad, b], 'off', 'json');
+    const two = analyze([bad, b], 'on', 'json');
+    expect([one.status, two.status]).toEqual([1, 1]);
+    expect(two.stdout).toBe(one.stdout);
+    expect(JSON.parse(two.stdout).capture.problems[0]).toMatchObject({ stopped_at_offset: at, reason: expect.stringMatching(/record length 2147483647/) });
+    expect(two.stderr).toMatch(/b\.pcap: read in one thread: the worker was stopped/);
   });
 
   it('auto: a small file, a pcapng file and --format html are read in one thread, and say why at debug', () => {
