@@ -158,7 +158,7 @@ export function buildProgram(out: (s: string) => void, onStop: (running: Running
       .addOption(opt('--local-ip <ip>', "this host's address (repeatable; default: topology local_ips, else guessed)").argParser(ipList))
       .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(['table', 'json', 'prometheus', 'html']).default('table'))
       .addOption(
-        opt('--read.parallel <mode>', 'read a classic pcap file in two threads (auto: files of 256 MiB or more, given a second core; the counts are always those of one thread)')
+        opt('--read.parallel <mode>', 'read a pcap or pcapng file in two threads (auto: files of 256 MiB or more, given a second core; the counts are always those of one thread)')
           .choices(['auto', 'on', 'off'])
           .default('auto'),
       )

@@ -158,6 +158,8 @@ export class Pipeline implements FrameSink {
   resetCounts(): void {
     this.engine.resetCounts();
     this.capture.packets.fill(0);
+    this.capture.dropsKernel.fill(-1);
+    this.capture.dropsInterface.fill(-1);
     this.decode.errors.fill(0);
     this.decode.nonIp = this.decode.duplicates = this.decode.dnsMalformed = this.decode.dnsCut = this.decode.dnsUnsolicited = 0;
     this.now = this.engine.now = 0;

@@ -4,7 +4,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findPcapRecord, peekPcap, readCaptureFile, readPcapRange, type FrameSink } from '../src/capture/file-reader.js';
+import { findPcapngBlock, findPcapRecord, peekPcap, peekPcapng, readCaptureFile, readPartRange, type FrameSink } from '../src/capture/file-reader.js';
 import { ConfigError } from '../src/config/errors.js';
 import { block as pcapngBlock, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, sll, type Record } from '../scripts/lib/frames.js';
 import { tempDir } from './helpers.js';
@@ -144,15 +144,16 @@ describe('pcap', () => {
     }
     // a worker's part: from a record's start to another's, or to the end
     const all = collectWith(path, Infinity).frames;
+    const pcap = { kind: 'pcap', header: peek.header } as const;
     const sink = (into: Seen[]): FrameSink => ({ addInterface: () => 0, frame: (linkType, buf, off, capLen, wireLen, ts, iface) => void into.push({ linkType, hash: hash(buf.subarray(off, off + capLen)), capLen, wireLen, ts, iface }) });
     const part: Seen[] = [];
-    expect(readPcapRange(path, sink(part), peek.header, starts[1000], starts[2000])).toMatchObject({ frames: 1000, end: starts[2000] });
+    expect(readPartRange(path, sink(part), pcap, starts[1000], starts[2000])).toMatchObject({ frames: 1000, end: starts[2000] });
     expect(part).toEqual(all.slice(1000, 2000));
     const tail: Seen[] = [];
-    expect(readPcapRange(path, sink(tail), peek.header, starts[2000], at)).toMatchObject({ frames: 1000, end: at });
+    expect(readPartRange(path, sink(tail), pcap, starts[2000], at)).toMatchObject({ frames: 1000, end: at });
     expect(tail).toEqual(all.slice(2000));
     // a part's end that is no record's start: its records end past it, and it says where
-    expect(readPcapRange(path, sink([]), peek.header, starts[1000], starts[2000] - 3)).toMatchObject({ frames: 1000, end: starts[2000] });
+    expect(readPartRange(path, sink([]), pcap, starts[1000], starts[2000] - 3)).toMatchObject({ frames: 1000, end: starts[2000] });
     // splits where no record starts, then where one does: join hears where the records really end each time, and reading goes on
     const joins: number[] = [];
     const seen: Seen[] = [];
@@ -169,8 +170,45 @@ describe('pcap', () => {
     expect([r.frames, seen]).toEqual([3000, all]);
     // a split taken: reading stops at it, the joiner's frames are added
     const head: Seen[] = [];
-    expect(readCaptureFile(path, sink(head), Infinity, Infinity, { at: starts[1500], join: () => ({ frames: 1500 }) }).frames).toBe(3000);
+    expect(readCaptureFile(path, sink(head), Infinity, Infinity, { at: starts[1500], join: () => ({ frames: 1500, corruptRecords: 0, corruptBytes: 0 }) }).frames).toBe(3000);
     expect(head).toEqual(all.slice(0, 1500));
+  });
+
+  it('parallel reading of pcapng: its head (byte order, interfaces) is read, and block starts are found near any offset', () => {
+    const path = join(dir, 'split.pcapng');
+    const w = new PcapngWriter(path, [{ linkType: 1, name: 'eth0' }, { linkType: 101, name: 'tun0' }]);
+    for (let i = 0; i < 3000; i++) {
+      // payloads that hold block-like lengths repeated 12 bytes on
+      const payload = Buffer.alloc(40 + ((i * 131) % 900));
+      for (let o = 0; o + 16 <= payload.length; o += 16) payload.set([0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0], o);
+      const ip = ipv4({ src: '10.0.0.1', dst: '10.0.0.2', l4: { proto: 17, sport: 1, dport: 2, payload } });
+      w.write(i % 2 ? { ts: 1_788_000_000 + i, frame: ethernet(ip) } : { ts: 1_788_000_000 + i, frame: ip, iface: 1 });
+    }
+    w.close();
+    const b = readFileSync(path);
+    const starts: number[] = [];
+    for (let o = 0; o < b.length; o += b.readUInt32LE(o + 4)) starts.push(o);
+    const peek = peekPcapng(path)!;
+    expect(peek.head).toEqual({
+      le: true,
+      interfaces: [
+        { name: 'eth0', linkType: 1, snapLen: 262144, tsScale: 1e-6 },
+        { name: 'tun0', linkType: 101, snapLen: 262144, tsScale: 1e-6 },
+      ],
+      firstPacket: starts[3],
+    });
+    for (let near = 100; near < b.length - 4096; near += 7919) {
+      const found = findPcapngBlock(path, true, near)!;
+      expect(starts.includes(found), `found ${found} near ${near}`).toBe(true);
+      expect(starts.indexOf(found) - starts.findIndex((s) => s >= near)).toBeLessThanOrEqual(16);
+    }
+    // a part read from the head's interfaces: the frames one reading of the whole file gives there
+    const all = collectWith(path, Infinity).frames;
+    const part: Seen[] = [];
+    const sink: FrameSink = { addInterface: (name) => ['eth0', 'tun0'].indexOf(name), frame: (linkType, buf, off, capLen, wireLen, ts, iface) => void part.push({ linkType, hash: hash(buf.subarray(off, off + capLen)), capLen, wireLen, ts, iface }) };
+    expect(readPartRange(path, sink, { kind: 'pcapng', head: peek.head }, starts[1003], starts[2003])).toMatchObject({ frames: 1000, end: starts[2003], restructured: false });
+    expect(part).toEqual(all.slice(1000, 2000));
+    expect(peekPcap(path)).toBeUndefined();
   });
 
   it('a file cut mid-record keeps every whole record and says so', () => {

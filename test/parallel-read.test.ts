@@ -1,12 +1,12 @@
-// analyze --read.parallel: a classic pcap file read in two threads gives what one thread gives, byte for
+// analyze --read.parallel: a pcap or pcapng file read in two threads gives what one thread gives, byte for
 // byte in every output format, and where it could not (the remote table would have been drained mid-file,
 // the file is cut short) one thread reads on, and says so.
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, openSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { arp, ethernet, ipv4, ipv6, PcapWriter, type L4 } from '../scripts/lib/frames.js';
+import { arp, block, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, type L4 } from '../scripts/lib/frames.js';
 import { findPcapRecord, peekPcap } from '../src/capture/file-reader.js';
 import { CLI, DEMO, tempDir } from './helpers.js';
 
@@ -24,8 +24,20 @@ const ip = (src: string, dst: string, l4: L4): Buffer => (src.includes(':') ? ip
  * IPv6 both ways, ARP and cut IP headers, and DNS answers early and late in the file, the late ones
  * naming remotes seen only after them (names a worker's part must hand back to be learned).
  */
-function writeStory(path: string, seed: number, opts: { nanos?: boolean; bigEndian?: boolean } = {}): void {
-  const w = new PcapWriter(path, 1, 262144, opts);
+function writeStory(path: string, seed: number, opts: { nanos?: boolean; bigEndian?: boolean; pcapng?: boolean } = {}): void {
+  // pcapng: a second interface (raw IP, no link header) takes every fourth packet, and statistics blocks
+  const ng = opts.pcapng ? new PcapngWriter(path, [{ linkType: 1, name: 'eth0' }, { linkType: 101, name: 'tun0' }]) : undefined;
+  const pcap = ng ? undefined : new PcapWriter(path, 1, 262144, opts);
+  let n = 0;
+  const w = {
+    write: (r: { ts: number; frame: Buffer }): void => {
+      if (ng === undefined) return pcap!.write(r);
+      const raw = ++n % 4 === 0 && r.frame.readUInt16BE(12) !== 0x0806;
+      ng.write(raw ? { ts: r.ts, frame: r.frame.subarray(14), iface: 1 } : r);
+      if (n % 5000 === 0) ng.writeStats(n % 10000 === 0 ? 1 : 0, r.ts, n, n / 10);
+    },
+    close: (): void => (ng ?? pcap!).close(),
+  };
   let t = T0 + seed * 1000;
   let id = 1;
   const dns = (name: string, type: 'A' | 'AAAA', data: string): void => {
@@ -150,9 +162,47 @@ describe('analyze --read.parallel', () => {
     expect(two.stderr).toMatch(/b\.pcap: read in one thread: the worker was stopped/);
   });
 
-  it('auto: a small file, a pcapng file and --format html are read in one thread, and say why at debug', () => {
-    expect(analyze([a], 'auto', 'json').stderr).toMatch(/a\.pcap: read in one thread: no classic pcap file of 256 MiB or more/);
-    expect(analyze([join(DEMO, 'demo.pcapng')], 'on', 'json').stderr).toMatch(/read in one thread: not a classic pcap file/);
+  it('pcapng: two interfaces of two link types, statistics blocks, a corrupt block in the last part: the one thread result, to the byte', () => {
+    const ng = join(dir, 'a.pcapng');
+    writeStory(ng, 3, { pcapng: true });
+    // a block of an interface the file never described (skipped and counted), then packets again
+    const epb = (iface: number, frame: Buffer): Buffer => {
+      const body = Buffer.alloc(20 + ((frame.length + 3) & ~3));
+      body.writeUInt32LE(iface, 0);
+      body.writeUInt32LE(0x000665a1, 4); // ~2026 in microseconds, high word
+      body.writeUInt32LE(frame.length, 12);
+      body.writeUInt32LE(frame.length, 16);
+      frame.copy(body, 20);
+      return block(6, body);
+    };
+    const frame = ethernet(ipv4({ src: HOST4, dst: FIXED[1], l4: { proto: 6, sport: 45000, dport: 443, payloadLen: 100 } }));
+    appendFileSync(ng, Buffer.concat([epb(7, frame), ...Array.from({ length: 50 }, () => epb(0, frame))]));
+    for (const format of ['json', 'prometheus']) {
+      const one = analyze([ng], 'off', format);
+      const two = analyze([ng], 'on', format);
+      expect(two.status, two.stderr).toBe(0);
+      expect(two.stderr).toMatch(/a\.pcapng: read in two threads: parts \d–3 of 4/);
+      expect(two.stdout).toBe(one.stdout);
+    }
+    const metrics = analyze([ng], 'on', 'prometheus').stdout;
+    expect(metrics).toMatch(/aztraffic_capture_packets_total\{interface="tun0"\} [1-9]/);
+    expect(metrics).toMatch(/aztraffic_capture_dropped_packets_total\{interface="eth0",[^}]*\} [1-9]/);
+    expect(JSON.parse(analyze([ng], 'on', 'json').stdout).capture.problems[0]).toMatchObject({ skipped_records: 1 });
+    // a second section after the packets of the first: its interfaces are not the head's, one thread reads on
+    const two = join(dir, 'two-sections.pcapng');
+    writeFileSync(two, Buffer.concat([readFileSync(ng), readFileSync(ng)]));
+    const one = analyze([two], 'off', 'json');
+    const parted = analyze([two], 'on', 'json');
+    expect(parted.stderr).toMatch(/read in this thread: a pcapng section or interface block/);
+    expect(parted.stdout).toBe(one.stdout);
+  });
+
+  it('auto: a small file, a file that is no capture and --format html are read in one thread, and say why at debug', () => {
+    expect(analyze([a], 'auto', 'json').stderr).toMatch(/a\.pcap: read in one thread: no pcap or pcapng file of 256 MiB or more/);
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a capture\n');
+    const r = analyze([text], 'on', 'json');
+    expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/notes\.txt: not a pcap or pcapng capture/)]);
     const html = analyze([a], 'on', 'html');
     expect(html.status, html.stderr).toBe(0);
     expect(html.stderr).not.toMatch(/two threads/);

@@ -3,7 +3,7 @@
 import type { EngineCounts } from '../engine/engine.js';
 import type { RemoteEntries } from '../engine/remote-table.js';
 import type { CompiledTopology } from '../topology/topology.js';
-import type { PcapHeader, ReadResult } from './file-reader.js';
+import type { PartFormat, ReadResult } from './file-reader.js';
 
 /**
  * The file in parts between record starts: the reading thread takes them from the front, the worker from
@@ -13,7 +13,7 @@ export interface CountJob {
   /** Results carry it: one of an earlier job is not this one's. */
   id: number;
   path: string;
-  header: PcapHeader;
+  format: PartFormat;
   /** Record starts: part i is [bounds[i], bounds[i + 1]); the last bound is the file's size when it was cut (the last part is read to the end). */
   bounds: number[];
   compiled: CompiledTopology;
@@ -59,6 +59,13 @@ export type PartResult =
       job: number;
       part: number;
       frames: number;
+      corruptRecords: number;
+      corruptBytes: number;
+      /** Per capture interface (by name): frames, and the drops its statistics blocks reported last (-1: none). */
+      interfaces: string[];
+      packets: Float64Array;
+      dropsKernel: Float64Array;
+      dropsInterface: Float64Array;
       counts: EngineCounts;
       remotes: RemoteEntries;
       decodeErrors: Float64Array;
@@ -71,7 +78,8 @@ export type PartResult =
   | { ok: false; job: number; part: number; why: string; returned?: boolean };
 
 /** How a part's reading ended, when it did not end at its bound: for PartResult.why. */
-export function partEnd(r: ReadResult & { end: number }, to: number): string | undefined {
+export function partEnd(r: ReadResult & { end: number; restructured: boolean }, to: number): string | undefined {
+  if (r.restructured) return 'a pcapng section or interface block in its part: the interfaces differ from the file\'s head';
   if (r.stopped) return `its part is cut short or corrupt at byte ${r.stopped.offset}: reading on here says where`;
   if (to !== Infinity && r.end !== to) return `its part's records end at byte ${r.end}, not at the next part's start ${to}`;
   return undefined;

@@ -5,7 +5,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { Pipeline } from '../pipeline.js';
 import { Topology } from '../topology/topology.js';
 import { CONTROL, DNS_FIELDS, FREE, partEnd, READER, WORKER, type CountJob, type DnsFrames, type PartResult } from './count-job.js';
-import { readPcapRange } from './file-reader.js';
+import { readPartRange } from './file-reader.js';
 
 class GiveUp extends Error {}
 
@@ -68,7 +68,7 @@ class PartCounter {
     this.dns = new DnsRecorder(dnsBytes);
     // the last part to the file's end, wherever it is now (a capture still being written): as one thread reads
     const to = part + 2 < job.bounds.length ? job.bounds[part + 1] : Infinity;
-    const r = readPcapRange(job.path, pipeline, job.header, job.bounds[part], to, reads, this.buffer);
+    const r = readPartRange(job.path, pipeline, job.format, job.bounds[part], to, reads, this.buffer);
     const why = partEnd(r, to);
     if (why !== undefined) return { ok: false, job: job.id, part, why };
     return {
@@ -76,6 +76,12 @@ class PartCounter {
       job: job.id,
       part,
       frames: r.frames,
+      corruptRecords: r.corruptRecords,
+      corruptBytes: r.corruptBytes,
+      interfaces: [...pipeline.capture.interfaces],
+      packets: pipeline.capture.packets.slice(0, pipeline.capture.interfaces.length),
+      dropsKernel: pipeline.capture.dropsKernel.slice(0, pipeline.capture.interfaces.length),
+      dropsInterface: pipeline.capture.dropsInterface.slice(0, pipeline.capture.interfaces.length),
       counts: pipeline.engine.exportCounts(),
       remotes: pipeline.remotes.exportEntries(),
       decodeErrors: pipeline.decodeErrors.slice(),

@@ -265,7 +265,12 @@ function u64(b: Buffer, o: number, le: boolean): number {
  */
 export interface Split {
   at: number;
-  join(offset: number): Pick<ReadResult, 'frames'> | undefined;
+  join(offset: number): Pick<ReadResult, 'frames' | 'corruptRecords' | 'corruptBytes'> | undefined;
+  /**
+   * Set by the reader: a pcapng section or interface block came after the first packet block (or
+   * anywhere in a part read from a PcapngHead): parts read with the interfaces of the file's head are wrong.
+   */
+  restructured?: boolean;
 }
 
 /** Read a whole pcap or pcapng file into the sink. Throws ConfigError for a file that is neither. */
@@ -277,7 +282,7 @@ export function readCaptureFile(path: string, sink: FrameSink, maxFrames = Infin
     if (!c.ensure(4)) throw new ConfigError(`${path}: empty file, not a pcap or pcapng capture`);
     const be = c.buf.readUInt32BE(c.start);
     const le = c.buf.readUInt32LE(c.start);
-    if (be === PCAPNG_SHB) return readPcapng(c, sink, maxFrames);
+    if (be === PCAPNG_SHB) return readPcapng(c, sink, maxFrames, split);
     if (be === PCAP_US || le === PCAP_US || be === PCAP_NS || le === PCAP_NS) {
       if (!c.ensure(24)) throw new ConfigError(`${c.path}: pcap header cut short`);
       const header = pcapHeader(c.buf, c.start);
@@ -366,25 +371,30 @@ export function findPcapRecord(path: string, header: PcapHeader, firstSeconds: n
   }
 }
 
+/** How to read a part of a file from inside it: a classic pcap file's header, or a pcapng file's head. */
+export type PartFormat = { kind: 'pcap'; header: PcapHeader } | { kind: 'pcapng'; head: PcapngHead };
+
 /**
- * Read the records of a classic pcap file from `from` (a record's start) to `to` (one too, or the file's
- * end): a worker's share. Returns where its records ended (`to`, unless `to` is not a record's start).
- * Each read adds one to `reads[0]`; `buffer` (CHUNK bytes, grown for a longer record) is read into.
+ * Read the records (blocks) of a capture file from `from` (a record's start) to `to` (one too, or the
+ * file's end): a worker's part. Returns where its records ended (`to`, unless `to` is not a record's
+ * start), and whether a pcapng part held a section or interface block. Each read adds one to `reads[0]`;
+ * `buffer` (CHUNK bytes, grown for a longer record) is read into.
  */
-export function readPcapRange(
+export function readPartRange(
   path: string,
   sink: FrameSink,
-  header: PcapHeader,
+  format: PartFormat,
   from: number,
   to: number,
   reads?: Int32Array,
   buffer: Buffer = Buffer.allocUnsafe(CHUNK),
-): ReadResult & { end: number } {
+): ReadResult & { end: number; restructured: boolean } {
   const c = new Chunks(path, Infinity, CHUNK, from, reads, buffer);
   let end = -1;
+  const split: Split = { at: to, join: (offset) => ((end = offset), { frames: 0, corruptRecords: 0, corruptBytes: 0 }) };
   try {
-    const r = pcapRecords(c, sink, header, Infinity, { at: to, join: (offset) => ((end = offset), { frames: 0 }) });
-    return { ...r, end: end >= 0 ? end : c.offset };
+    const r = format.kind === 'pcap' ? pcapRecords(c, sink, format.header, Infinity, split) : readPcapng(c, sink, Infinity, split, format.head);
+    return { ...r, end: end >= 0 ? end : c.offset, restructured: split.restructured === true };
   } finally {
     c.close();
   }
@@ -422,7 +432,7 @@ function pcapRecords(c: Chunks, sink: FrameSink, header: PcapHeader, maxFrames: 
     c.start = h;
     if (h >= stop) {
       const rest = split!.join(c.offset);
-      if (rest) return { format: 'pcap', frames: frames + rest.frames, corruptRecords: 0, corruptBytes: 0 };
+      if (rest) return { format: 'pcap', frames: frames + rest.frames, corruptRecords: rest.corruptRecords, corruptBytes: rest.corruptBytes };
       splitAt = split!.at;
     }
   }
@@ -437,15 +447,119 @@ interface NgInterface {
   sinkIndex: number;
 }
 
-function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
-  let le = true;
-  let ifaces: NgInterface[] = [];
+/** What reading a pcapng file from inside it needs: the byte order and interfaces of its head. */
+export interface PcapngHead {
+  le: boolean;
+  interfaces: { name: string; linkType: number; snapLen: number; tsScale: number }[];
+  /** Offset of the first packet block (every section and interface block of the head is before it). */
+  firstPacket: number;
+}
+
+/** Blocks that carry packets. */
+const isPacketBlock = (type: number): boolean => type === 6 || type === 2 || type === 3;
+
+/** The head of a pcapng file (to its first packet block, in its first 4 MiB), its size; undefined for any other file. */
+export function peekPcapng(path: string): { head: PcapngHead; size: number } | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    const b = Buffer.alloc(Math.min(st.size, 4 << 20));
+    const n = readSync(fd, b, 0, b.length, 0);
+    if (n < 12 || b.readUInt32BE(0) !== PCAPNG_SHB) return undefined;
+    let le = true;
+    let interfaces: PcapngHead['interfaces'] = [];
+    for (let o = 0; o + 12 <= n; ) {
+      if (b.readUInt32BE(o) === PCAPNG_SHB) {
+        if (b.readUInt32LE(o + 8) === BYTE_ORDER_MAGIC) le = true;
+        else if (b.readUInt32BE(o + 8) === BYTE_ORDER_MAGIC) le = false;
+        else return undefined;
+        interfaces = [];
+      }
+      const type = u32(b, o, le);
+      const len = u32(b, o + 4, le);
+      if (len < 12 || len % 4 !== 0 || o + len > n || u32(b, o + len - 4, le) !== len) return undefined;
+      if (isPacketBlock(type)) return { head: { le, interfaces, firstPacket: o }, size: st.size };
+      if (type === 1) interfaces.push(idbInterface(b, o, len, le, interfaces.length));
+      o += len;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An Interface Description Block's interface: link type, snap length, time resolution and name. */
+function idbInterface(b: Buffer, o: number, len: number, le: boolean, index: number): PcapngHead['interfaces'][number] {
+  const iface = { name: `if${index}`, linkType: u16(b, o + 8, le), snapLen: u32(b, o + 12, le), tsScale: 1e-6 };
+  forEachOption(b, o + 16, o + len - 4, le, (code, vo, vl) => {
+    if (code === 2 && vl > 0) iface.name = b.toString('utf8', vo, vo + vl).replace(/\0+$/, '');
+    if (code === 9 && vl >= 1) {
+      const r = b[vo];
+      iface.tsScale = r & 0x80 ? 2 ** -(r & 0x7f) : 10 ** -(r & 0x7f);
+    }
+  });
+  return iface;
+}
+
+/**
+ * Block types of the pcapng specification and of the writers in use (interface, packet, name resolution,
+ * statistics, systemd journal, decryption secrets, custom, section, Apple's process information): a
+ * chain of blocks of other types is not taken for a place to cut a file (a wrong one would only cost the
+ * parallel reading, which checks every cut, but payloads can hold such chains).
+ */
+const BLOCK_TYPES = new Set([1, 2, 3, 4, 5, 6, 9, 10, 0xbad, 0x40000bad, PCAPNG_SHB, 0x80000001]);
+
+/**
+ * The start of a block after `near` in a pcapng file, found as findPcapRecord finds a record: a chain of
+ * SYNC_RECORDS blocks of known types whose lengths are repeated at their ends (or that reaches the
+ * file's end); its last.
+ */
+export function findPcapngBlock(path: string, le: boolean, near: number, window = 256 << 10): number | undefined {
+  const c = new Chunks(path, Infinity, window, near);
+  try {
+    c.ensure(window);
+    const b = c.buf;
+    const end = c.end;
+    const rd = le ? readU32LE : readU32BE;
+    // blocks start at multiples of 4 in the file
+    for (let at = c.start + ((4 - ((c.base + c.start) % 4)) % 4); at + 12 <= end; at += 4) {
+      let h = at;
+      let last = at;
+      let n = 0;
+      while (n < SYNC_RECORDS && h + 12 <= end) {
+        const len = rd(b, h + 4);
+        if (!BLOCK_TYPES.has(rd(b, h)) || len < 12 || len % 4 !== 0 || len > MAX_RECORD || h + len > end || rd(b, h + len - 4) !== len) break;
+        last = h;
+        h += len;
+        n++;
+      }
+      if (n === SYNC_RECORDS || (c.eof && h === end && n > 0)) return c.base + last;
+    }
+    return undefined;
+  } finally {
+    c.close();
+  }
+}
+
+/** Read pcapng blocks; from inside the file (a worker's part) given the byte order and interfaces of its head. */
+function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number, split?: Split, head?: PcapngHead): ReadResult {
+  let le = head?.le ?? true;
+  let ifaces: NgInterface[] = head ? head.interfaces.map((i) => ({ ...i, sinkIndex: sink.addInterface(i.name, i.linkType) })) : [];
   let frames = 0;
   let corrupt = 0;
   let corruptBytes = 0;
-  let sectionCount = 0;
+  let sectionCount = head ? 1 : 0;
   let stopped: ReadResult['stopped'];
+  let splitAt = split ? split.at : Infinity;
+  // a section or interface block after a packet block: the interfaces of the head no longer hold
+  let packets = head !== undefined;
   while (frames < maxFrames && c.ensure(12)) {
+    if (c.offset >= splitAt) {
+      const rest = split!.join(c.offset);
+      if (rest) return { format: 'pcapng', frames: frames + rest.frames, corruptRecords: corrupt + rest.corruptRecords, corruptBytes: corruptBytes + rest.corruptBytes };
+      splitAt = split!.at;
+    }
     let b = c.buf;
     let o = c.start;
     const typeBE = b.readUInt32BE(o);
@@ -456,6 +570,7 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
       else throw new ConfigError(`${c.path}: pcapng section header with a bad byte-order magic`);
       ifaces = []; // interface ids are per section
       sectionCount++;
+      if (packets && split) split.restructured = true;
     }
     const type = u32(b, o, le);
     const len = u32(b, o + 4, le);
@@ -476,17 +591,9 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
     switch (type) {
       case 1: {
         // Interface Description Block
-        const iface: NgInterface = { linkType: u16(b, o + 8, le), snapLen: u32(b, o + 12, le), tsScale: 1e-6, sinkIndex: 0 };
-        let name = `if${ifaces.length}`;
-        forEachOption(b, o + 16, bodyEnd, le, (code, vo, vl) => {
-          if (code === 2 && vl > 0) name = b.toString('utf8', vo, vo + vl).replace(/\0+$/, '');
-          if (code === 9 && vl >= 1) {
-            const r = b[vo];
-            iface.tsScale = r & 0x80 ? 2 ** -(r & 0x7f) : 10 ** -(r & 0x7f);
-          }
-        });
-        iface.sinkIndex = sink.addInterface(name, iface.linkType);
-        ifaces.push(iface);
+        const { name, ...iface } = idbInterface(b, o, len, le, ifaces.length);
+        ifaces.push({ ...iface, sinkIndex: sink.addInterface(name, iface.linkType) });
+        if (packets && split) split.restructured = true;
         break;
       }
       case 6: // Enhanced Packet Block
@@ -504,6 +611,7 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
         const ts = (u32(b, o + 12, le) * 4294967296 + u32(b, o + 16, le)) * iface.tsScale;
         sink.frame(iface.linkType, b, o + 28, capLen, wireLen < capLen ? capLen : wireLen, ts, iface.sinkIndex);
         frames++;
+        packets = true;
         break;
       }
       case 3: {
@@ -519,6 +627,7 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number): ReadResult {
         if (iface.snapLen > 0 && capLen > iface.snapLen) capLen = iface.snapLen;
         sink.frame(iface.linkType, b, o + 12, capLen, wireLen, 0, iface.sinkIndex);
         frames++;
+        packets = true;
         break;
       }
       case 5: {

@@ -1,4 +1,4 @@
-// analyze's reading of a large classic pcap file in two threads. The file is cut into parts at record
+// analyze's reading of a large pcap or pcapng file in two threads. The file is cut into parts at record
 // starts; this thread reads parts from the front, a worker counts parts from the back, each claiming a
 // part before reading it, until they meet; then the worker's counts are added as if this thread had
 // read on. However fast either thread runs, they end within a part of each other. The result is the
@@ -12,7 +12,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { log } from '../log.js';
 import type { Pipeline } from '../pipeline.js';
 import { CONTROL, DNS_FIELDS, FREE, READER, WORKER as WORKER_OWNS, type CountJob, type PartResult } from './count-job.js';
-import { findPcapRecord, peekPcap, readCaptureFile, type ReadResult, type Split } from './file-reader.js';
+import { findPcapngBlock, findPcapRecord, peekPcap, peekPcapng, readCaptureFile, type PartFormat, type ReadResult, type Split } from './file-reader.js';
 
 export type ParallelMode = 'auto' | 'on' | 'off';
 
@@ -63,8 +63,8 @@ export class ParallelReader {
             : files.some((f) => this.sizeFits(f))
               ? undefined
               : mode === 'on'
-                ? 'not a classic pcap file'
-                : `no classic pcap file of ${PARALLEL_MIN_BYTES >> 20} MiB or more`;
+                ? 'not a pcap or pcapng file'
+                : `no pcap or pcapng file of ${PARALLEL_MIN_BYTES >> 20} MiB or more`;
     if (this.off !== undefined) return;
     const { port1, port2 } = new MessageChannel();
     const thread = new Worker(WORKER, { workerData: { port: port2 }, transferList: [port2] });
@@ -74,19 +74,19 @@ export class ParallelReader {
   }
 
   private sizeFits(path: string): boolean {
-    const pcap = safePeek(path);
-    return pcap !== undefined && (this.mode === 'on' || pcap.size >= PARALLEL_MIN_BYTES);
+    const file = peek(path);
+    return file !== undefined && (this.mode === 'on' || file.size >= PARALLEL_MIN_BYTES);
   }
 
   /** readCaptureFile(path, pipeline), parts of the file counted by the worker where they can be. */
   read(path: string, pipeline: Pipeline): ReadResult {
-    const pcap = safePeek(path);
+    const pcap = peek(path);
     const why =
       this.off ??
       (this.worker === undefined
         ? 'the worker was stopped'
         : pcap === undefined
-          ? 'not a classic pcap file'
+          ? 'not a pcap or pcapng file'
           : pipeline.dedupe !== undefined
             ? 'duplicates are dropped in file order'
             : pipeline.engine.attributes
@@ -96,7 +96,7 @@ export class ParallelReader {
                 : !this.sizeFits(path)
                   ? `smaller than ${PARALLEL_MIN_BYTES >> 20} MiB`
                   : undefined);
-    const bounds = pcap && why === undefined ? partBounds(path, pcap) : [];
+    const bounds = pcap && why === undefined ? partBounds(pcap) : [];
     if (pcap === undefined || why !== undefined || bounds.length < 3 || this.worker === undefined) {
       if (this.mode !== 'off') log.debug(`${path}: read in one thread: ${why ?? 'no record starts found to cut it at'}`, { file: path });
       return readCaptureFile(path, pipeline);
@@ -109,7 +109,7 @@ export class ParallelReader {
     const job: CountJob = {
       id: ++this.jobs,
       path,
-      header: pcap.header,
+      format: pcap.format,
       bounds,
       compiled: pipeline.topology.compiled(),
       localIps: [...pipeline.localIps],
@@ -130,6 +130,7 @@ export class ParallelReader {
       at: bounds[1],
       join: (offset) => {
         if (offset !== bounds[next]) return readOn(`the records before byte ${bounds[next]} end at ${offset}: not a record's start`);
+        if (split.restructured) return readOn("a pcapng section or interface block after the first packet: the interfaces differ from the file's head");
         if (Atomics.compareExchange(control, CONTROL.OWNER + next, FREE, READER) === FREE) return readOn(undefined);
         // the worker has this part, and every one after it: its results, once it has stopped
         results ??= this.results(control, job.id);
@@ -147,14 +148,15 @@ export class ParallelReader {
         if (!pipeline.remotes.mergesWithoutFilling(counted.map((r) => r.remotes))) return readOn('the remote table would have filled');
         for (const r of counted) merge(pipeline, r);
         took = true;
-        const frames = counted.reduce((n, r) => n + r.frames, 0);
+        const sum = (f: (r: Counted) => number): number => counted.reduce((n, r) => n + f(r), 0);
+        const frames = sum((r) => r.frames);
         log.debug(`${path}: read in two threads: parts ${next}–${parts - 1} of ${parts} (from byte ${bounds[next]}, ${frames} frames) by the worker`, {
           file: path,
           parts,
           worker_from: bounds[next],
           worker_frames: frames,
         });
-        return { frames };
+        return { frames, corruptRecords: sum((r) => r.corruptRecords), corruptBytes: sum((r) => r.corruptBytes) };
       },
     };
     try {
@@ -206,23 +208,42 @@ export class ParallelReader {
   }
 }
 
-function safePeek(path: string): ReturnType<typeof peekPcap> {
+/** A file that can be read in parts: how a part is read, its size, and where a record starts near an offset. */
+interface PartedFile {
+  format: PartFormat;
+  size: number;
+  /** The first record (block) of packets. */
+  first: number;
+  recordNear(near: number): number | undefined;
+}
+
+function peek(path: string): PartedFile | undefined {
   try {
-    return peekPcap(path);
+    const pcap = peekPcap(path);
+    if (pcap) {
+      const { header, firstSeconds, size } = pcap;
+      return { format: { kind: 'pcap', header }, size, first: 24, recordNear: (near) => findPcapRecord(path, header, firstSeconds, near) };
+    }
+    const ng = peekPcapng(path);
+    if (ng) {
+      const { head, size } = ng;
+      return { format: { kind: 'pcapng', head }, size, first: head.firstPacket, recordNear: (near) => findPcapngBlock(path, head.le, near) };
+    }
+    return undefined;
   } catch {
     return undefined; // readCaptureFile says what is wrong with it
   }
 }
 
-/** The file's first record, record starts found near evenly spaced offsets, and its size. */
-function partBounds(path: string, pcap: NonNullable<ReturnType<typeof peekPcap>>): number[] {
-  const parts = Math.min(MAX_PARTS, Math.max(MIN_PARTS, Math.ceil(pcap.size / PART_BYTES)));
-  const bounds = [24];
+/** The file's first record of packets, record starts found near evenly spaced offsets past it, and its size. */
+function partBounds(file: PartedFile): number[] {
+  const parts = Math.min(MAX_PARTS, Math.max(MIN_PARTS, Math.ceil(file.size / PART_BYTES)));
+  const bounds = [file.first];
   for (let i = 1; i < parts; i++) {
-    const at = findPcapRecord(path, pcap.header, pcap.firstSeconds, Math.floor((pcap.size * i) / parts));
-    if (at !== undefined && at > bounds[bounds.length - 1] && at < pcap.size) bounds.push(at);
+    const at = file.recordNear(Math.floor(file.first + ((file.size - file.first) * i) / parts));
+    if (at !== undefined && at > bounds[bounds.length - 1] && at < file.size) bounds.push(at);
   }
-  bounds.push(pcap.size);
+  bounds.push(file.size);
   return bounds;
 }
 
@@ -237,7 +258,14 @@ function merge(pipeline: Pipeline, r: Counted): void {
   }
   pipeline.engine.mergeCounts(r.counts);
   pipeline.remotes.merge(r.remotes);
-  pipeline.capture.packets[pipeline.addInterface('if0')] += r.frames;
+  r.interfaces.forEach((name, i) => {
+    const mine = pipeline.addInterface(name);
+    const capture = pipeline.capture;
+    capture.packets[mine] += r.packets[i];
+    // the last statistics block of an interface says its drops: the later part's
+    if (r.dropsKernel[i] >= 0) capture.dropsKernel[mine] = r.dropsKernel[i];
+    if (r.dropsInterface[i] >= 0) capture.dropsInterface[mine] = r.dropsInterface[i];
+  });
   for (let i = 0; i < r.decodeErrors.length; i++) pipeline.decodeErrors[i] += r.decodeErrors[i];
   pipeline.decode.nonIp += r.nonIp;
   if (r.now > pipeline.now) pipeline.now = r.now;

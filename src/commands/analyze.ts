@@ -22,7 +22,7 @@ export interface AnalyzeOptions extends CommonOptions {
   'ipRanges.cache'?: string;
   /** Where compiled topologies are kept; 'none': not kept; undefined: the user's cache directory. */
   'cache.dir'?: string;
-  /** Read classic pcap files in two threads: auto (large files, given two cores), on, off. */
+  /** Read pcap and pcapng files in two threads: auto (large files, given two cores), on, off. */
   'read.parallel'?: ParallelMode;
 }
 
