@@ -458,13 +458,13 @@ export interface PcapngHead {
 /** Blocks that carry packets. */
 const isPacketBlock = (type: number): boolean => type === 6 || type === 2 || type === 3;
 
-/** The head of a pcapng file (to its first packet block, in its first 4 MiB), its size; undefined for any other file. */
+/** The head of a pcapng file (to its first packet block, in its first MiB), its size; undefined for any other file. */
 export function peekPcapng(path: string): { head: PcapngHead; size: number } | undefined {
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return undefined;
-    const b = Buffer.alloc(Math.min(st.size, 4 << 20));
+    const b = Buffer.allocUnsafe(Math.min(st.size, 1 << 20));
     const n = readSync(fd, b, 0, b.length, 0);
     if (n < 12 || b.readUInt32BE(0) !== PCAPNG_SHB) return undefined;
     let le = true;
