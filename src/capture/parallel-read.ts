@@ -5,7 +5,7 @@
 // one thread's, to the byte and the label: where it could differ (a guessed part start is not a
 // record's, the remote table would have been drained mid-file, a part is cut short or corrupt, the
 // worker failed), this thread reads the rest itself instead.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
@@ -73,28 +73,39 @@ export class ParallelReader {
     this.worker = { thread, port: port1 };
   }
 
+  /** Whether a file is large enough to be read in two threads (any size with `on`): its size alone. */
+  private largeEnough(path: string): boolean {
+    if (this.mode === 'on') return true;
+    try {
+      return statSync(path).size >= PARALLEL_MIN_BYTES;
+    } catch {
+      return false; // readCaptureFile says what is wrong with it
+    }
+  }
+
+  /** A file that can be read in two threads: large enough (looked at first: cheap), and a capture. */
   private sizeFits(path: string): boolean {
-    const file = peek(path);
-    return file !== undefined && (this.mode === 'on' || file.size >= PARALLEL_MIN_BYTES);
+    return this.largeEnough(path) && peek(path) !== undefined;
   }
 
   /** readCaptureFile(path, pipeline), parts of the file counted by the worker where they can be. */
   read(path: string, pipeline: Pipeline): ReadResult {
-    const pcap = peek(path);
+    const large = this.largeEnough(path);
+    const pcap = large ? peek(path) : undefined;
     const why =
       this.off ??
       (this.worker === undefined
         ? 'the worker was stopped'
-        : pcap === undefined
-          ? 'not a pcap or pcapng file'
-          : pipeline.dedupe !== undefined
-            ? 'duplicates are dropped in file order'
-            : pipeline.engine.attributes
-              ? 'bytes are attributed to workloads'
-              : !pipeline.learnDnsInline
-                ? 'names are learned elsewhere'
-                : !this.sizeFits(path)
-                  ? `smaller than ${PARALLEL_MIN_BYTES >> 20} MiB`
+        : !large
+          ? `smaller than ${PARALLEL_MIN_BYTES >> 20} MiB`
+          : pcap === undefined
+            ? 'not a pcap or pcapng file'
+            : pipeline.dedupe !== undefined
+              ? 'duplicates are dropped in file order'
+              : pipeline.engine.attributes
+                ? 'bytes are attributed to workloads'
+                : !pipeline.learnDnsInline
+                  ? 'names are learned elsewhere'
                   : undefined);
     const bounds = pcap && why === undefined ? partBounds(pcap) : [];
     if (pcap === undefined || why !== undefined || bounds.length < 3 || this.worker === undefined) {
