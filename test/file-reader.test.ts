@@ -4,7 +4,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findPcapngBlock, findPcapRecord, peekPcap, peekPcapng, readCaptureFile, readPartRange, type FrameSink } from '../src/capture/file-reader.js';
+import { findRecordStart, peekCapture, readCaptureFile, readPartRange, type FrameSink } from '../src/capture/file-reader.js';
 import { ConfigError } from '../src/config/errors.js';
 import { block as pcapngBlock, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, sll, type Record } from '../scripts/lib/frames.js';
 import { tempDir } from './helpers.js';
@@ -132,11 +132,11 @@ describe('pcap', () => {
       at += 16 + frame.length;
     }
     w.close();
-    const peek = peekPcap(path)!;
-    expect(peek.size).toBe(at);
+    const peek = peekCapture(path)!;
+    expect([peek.format.kind, peek.first, peek.size]).toEqual(['pcap', 24, at]);
     const isStart = new Set(starts);
     for (let near = 24; near < at - 4096; near += 9973) {
-      const found = findPcapRecord(path, peek.header, peek.firstSeconds, near)!;
+      const found = findRecordStart(path, peek.format, near)!;
       expect(isStart.has(found), `found ${found} near ${near}`).toBe(true);
       // the last of a chain of 16 records: well past `near`, still near it
       expect(found).toBeGreaterThan(near);
@@ -144,7 +144,7 @@ describe('pcap', () => {
     }
     // a worker's part: from a record's start to another's, or to the end
     const all = collectWith(path, Infinity).frames;
-    const pcap = { kind: 'pcap', header: peek.header } as const;
+    const pcap = peek.format;
     const sink = (into: Seen[]): FrameSink => ({ addInterface: () => 0, frame: (linkType, buf, off, capLen, wireLen, ts, iface) => void into.push({ linkType, hash: hash(buf.subarray(off, off + capLen)), capLen, wireLen, ts, iface }) });
     const part: Seen[] = [];
     expect(readPartRange(path, sink(part), pcap, starts[1000], starts[2000])).toMatchObject({ frames: 1000, end: starts[2000] });
@@ -188,17 +188,20 @@ describe('pcap', () => {
     const b = readFileSync(path);
     const starts: number[] = [];
     for (let o = 0; o < b.length; o += b.readUInt32LE(o + 4)) starts.push(o);
-    const peek = peekPcapng(path)!;
-    expect(peek.head).toEqual({
-      le: true,
-      interfaces: [
-        { name: 'eth0', linkType: 1, snapLen: 262144, tsScale: 1e-6 },
-        { name: 'tun0', linkType: 101, snapLen: 262144, tsScale: 1e-6 },
-      ],
-      firstPacket: starts[3],
+    const peek = peekCapture(path)!;
+    expect(peek.format).toEqual({
+      kind: 'pcapng',
+      head: {
+        le: true,
+        interfaces: [
+          { name: 'eth0', linkType: 1, snapLen: 262144, tsScale: 1e-6 },
+          { name: 'tun0', linkType: 101, snapLen: 262144, tsScale: 1e-6 },
+        ],
+      },
     });
+    expect([peek.first, peek.size]).toEqual([starts[3], b.length]);
     for (let near = 100; near < b.length - 4096; near += 7919) {
-      const found = findPcapngBlock(path, true, near)!;
+      const found = findRecordStart(path, peek.format, near)!;
       expect(starts.includes(found), `found ${found} near ${near}`).toBe(true);
       expect(starts.indexOf(found) - starts.findIndex((s) => s >= near)).toBeLessThanOrEqual(16);
     }
@@ -206,9 +209,8 @@ describe('pcap', () => {
     const all = collectWith(path, Infinity).frames;
     const part: Seen[] = [];
     const sink: FrameSink = { addInterface: (name) => ['eth0', 'tun0'].indexOf(name), frame: (linkType, buf, off, capLen, wireLen, ts, iface) => void part.push({ linkType, hash: hash(buf.subarray(off, off + capLen)), capLen, wireLen, ts, iface }) };
-    expect(readPartRange(path, sink, { kind: 'pcapng', head: peek.head }, starts[1003], starts[2003])).toMatchObject({ frames: 1000, end: starts[2003], restructured: false });
+    expect(readPartRange(path, sink, peek.format, starts[1003], starts[2003])).toMatchObject({ frames: 1000, end: starts[2003], restructured: false });
     expect(part).toEqual(all.slice(1000, 2000));
-    expect(peekPcap(path)).toBeUndefined();
   });
 
   it('a file cut mid-record keeps every whole record and says so', () => {

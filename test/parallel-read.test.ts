@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arp, block, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, type L4 } from '../scripts/lib/frames.js';
-import { findPcapRecord, peekPcap } from '../src/capture/file-reader.js';
+import { findRecordStart, peekCapture } from '../src/capture/file-reader.js';
 import { CLI, DEMO, tempDir } from './helpers.js';
 
 const HOST4 = '172.31.51.15';
@@ -147,8 +147,7 @@ describe('analyze --read.parallel', () => {
     const bad = join(dir, 'bad.pcap');
     copyFileSync(a, bad);
     // the first record at or past 1 MB: its captured length made impossible
-    const peek = peekPcap(bad)!;
-    const at = findPcapRecord(bad, peek.header, peek.firstSeconds, 1 << 20)!;
+    const at = findRecordStart(bad, peekCapture(bad)!.format, 1 << 20)!;
     const fd = openSync(bad, 'r+');
     const len = Buffer.alloc(4);
     len.writeUInt32LE(0x7fffffff);

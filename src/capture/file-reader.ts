@@ -35,6 +35,20 @@ const PCAP_NS = 0xa1b23c4d;
 const PCAPNG_SHB = 0x0a0d0d0a;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
+/** Whether a classic pcap file's magic (either byte order, micro- or nanoseconds) starts at `o`. */
+function isPcapMagic(b: Buffer, o: number): boolean {
+  const be = b.readUInt32BE(o);
+  const le = b.readUInt32LE(o);
+  return be === PCAP_US || le === PCAP_US || be === PCAP_NS || le === PCAP_NS;
+}
+
+/** The byte order of the pcapng section whose header block starts at `o`: little-endian or not; undefined if its magic is neither. */
+function sectionLittleEndian(b: Buffer, o: number): boolean | undefined {
+  if (b.readUInt32LE(o + 8) === BYTE_ORDER_MAGIC) return true;
+  if (b.readUInt32BE(o + 8) === BYTE_ORDER_MAGIC) return false;
+  return undefined;
+}
+
 /**
  * Files at least this large are read ahead by a thread, given a second core: on 10 M packets (1.2 GB)
  * reading and counting went from 1.32–1.57 s to 1.22–1.29 s; on 1 M (121 MB) the thread's start and the
@@ -281,9 +295,8 @@ export function readCaptureFile(path: string, sink: FrameSink, maxFrames = Infin
   try {
     if (!c.ensure(4)) throw new ConfigError(`${path}: empty file, not a pcap or pcapng capture`);
     const be = c.buf.readUInt32BE(c.start);
-    const le = c.buf.readUInt32LE(c.start);
     if (be === PCAPNG_SHB) return readPcapng(c, sink, maxFrames, split);
-    if (be === PCAP_US || le === PCAP_US || be === PCAP_NS || le === PCAP_NS) {
+    if (isPcapMagic(c.buf, c.start)) {
       if (!c.ensure(24)) throw new ConfigError(`${c.path}: pcap header cut short`);
       const header = pcapHeader(c.buf, c.start);
       c.start += 24;
@@ -309,61 +322,34 @@ function pcapHeader(b: Buffer, o: number): PcapHeader {
   return { le, nanoseconds: u32(b, o, le) === PCAP_NS, linkType: u32(b, o + 20, le) & 0xffff, snapLen: u32(b, o + 16, le) };
 }
 
-/** The header of a classic pcap file and its first record's time (seconds); undefined for any other file. */
-export function peekPcap(path: string): { header: PcapHeader; firstSeconds: number; size: number } | undefined {
-  const fd = openSync(path, 'r');
-  try {
-    const st = fstatSync(fd);
-    // a pipe's bytes would be gone for the reading that follows
-    if (!st.isFile()) return undefined;
-    const b = Buffer.alloc(40);
-    if (readSync(fd, b, 0, 40, 0) < 40) return undefined;
-    const magic = b.readUInt32LE(0);
-    const magicBE = b.readUInt32BE(0);
-    if (magic !== PCAP_US && magic !== PCAP_NS && magicBE !== PCAP_US && magicBE !== PCAP_NS) return undefined;
-    const header = pcapHeader(b, 0);
-    return { header, firstSeconds: u32(b, 24, header.le), size: st.size };
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Record headers in a row that must look right before an offset is taken for a record's start. */
 const SYNC_RECORDS = 16;
 const YEAR = 366 * 86400;
 
 /**
- * The start of a record after `near` in a classic pcap file, found as tcpdump's and Wireshark's readers
- * never need to: by headers that chain (lengths within the snap length, times within a year of the first
- * record's) for SYNC_RECORDS records or to the file's end; the chain's last. A guess: whoever reads up to
- * it checks that the records before it end exactly there (Split.join), else the guess is not used.
+ * A record's start after `near`, found as tcpdump's and Wireshark's readers never need to: a chain of
+ * SYNC_RECORDS records that hold together (or that reaches the file's end), its last record, since a
+ * chain that starts inside a packet and merges into the file's own is right from the merge on. Records
+ * start at multiples of `align` in the file; `next(b, h, end)` is where the record at `h` ends if it
+ * looks right, else -1. A guess: whoever reads up to it checks that the records before it end exactly
+ * there (Split.join), else it is not used.
  */
-export function findPcapRecord(path: string, header: PcapHeader, firstSeconds: number, near: number, window = 256 << 10): number | undefined {
+function findChain(path: string, near: number, window: number, align: number, next: (b: Buffer, h: number, end: number) => number): number | undefined {
   const c = new Chunks(path, Infinity, window, near);
   try {
     c.ensure(window);
     const b = c.buf;
     const end = c.end;
-    const atEof = c.eof;
-    const rd = header.le ? readU32LE : readU32BE;
-    const fracMax = header.nanoseconds ? 1e9 : 1e6;
-    const maxCap = header.snapLen > 0 && header.snapLen <= MAX_RECORD ? header.snapLen : MAX_RECORD;
-    const looksRight = (h: number): boolean => {
-      const capLen = rd(b, h + 8);
-      return capLen <= maxCap && rd(b, h + 12) >= capLen && rd(b, h + 4) < fracMax && Math.abs(rd(b, h) - firstSeconds) <= YEAR;
-    };
-    for (let at = c.start; at + 16 <= end; at++) {
+    for (let at = c.start + ((align - ((c.base + c.start) % align)) % align); at < end; at += align) {
       let h = at;
       let last = at;
       let n = 0;
-      while (n < SYNC_RECORDS && h + 16 <= end && looksRight(h)) {
+      for (let e = next(b, h, end); n < SYNC_RECORDS && e >= 0; e = next(b, h, end)) {
         last = h;
-        h += 16 + rd(b, h + 8);
+        h = e;
         n++;
       }
-      // a chain that starts inside a packet and merges into the records' own is right from the merge on:
-      // its last record is the surest
-      if (n === SYNC_RECORDS || (atEof && h === end && n > 0)) return c.base + last;
+      if (n === SYNC_RECORDS || (c.eof && h === end && n > 0)) return c.base + last;
     }
     return undefined;
   } finally {
@@ -371,8 +357,38 @@ export function findPcapRecord(path: string, header: PcapHeader, firstSeconds: n
   }
 }
 
-/** How to read a part of a file from inside it: a classic pcap file's header, or a pcapng file's head. */
-export type PartFormat = { kind: 'pcap'; header: PcapHeader } | { kind: 'pcapng'; head: PcapngHead };
+/**
+ * A record's start after `near` (findChain). Classic pcap: record headers whose lengths are within the
+ * snap length and whose times are within a year of the first record's; pcapng: blocks of known types
+ * whose lengths are repeated at their ends.
+ */
+export function findRecordStart(path: string, format: PartFormat, near: number, window = 256 << 10): number | undefined {
+  if (format.kind === 'pcapng') {
+    const rd = format.head.le ? readU32LE : readU32BE;
+    return findChain(path, near, window, 4, (b, h, end) => {
+      if (h + 12 > end) return -1;
+      const len = rd(b, h + 4);
+      const ok = BLOCK_TYPES.has(rd(b, h)) && len >= 12 && len % 4 === 0 && len <= MAX_RECORD && h + len <= end && rd(b, h + len - 4) === len;
+      return ok ? h + len : -1;
+    });
+  }
+  const { header, firstSeconds } = format;
+  const rd = header.le ? readU32LE : readU32BE;
+  const fracMax = header.nanoseconds ? 1e9 : 1e6;
+  const maxCap = header.snapLen > 0 && header.snapLen <= MAX_RECORD ? header.snapLen : MAX_RECORD;
+  return findChain(path, near, window, 1, (b, h, end) => {
+    if (h + 16 > end) return -1;
+    const capLen = rd(b, h + 8);
+    const ok = capLen <= maxCap && rd(b, h + 12) >= capLen && rd(b, h + 4) < fracMax && Math.abs(rd(b, h) - firstSeconds) <= YEAR;
+    return ok ? h + 16 + capLen : -1;
+  });
+}
+
+/**
+ * How to read a part of a file from inside it: a classic pcap file's header (and its first record's
+ * time, seconds, for findRecordStart), or a pcapng file's head.
+ */
+export type PartFormat = { kind: 'pcap'; header: PcapHeader; firstSeconds: number } | { kind: 'pcapng'; head: PcapngHead };
 
 /**
  * Read the records (blocks) of a capture file from `from` (a record's start) to `to` (one too, or the
@@ -450,36 +466,42 @@ interface NgInterface {
 /** What reading a pcapng file from inside it needs: the byte order and interfaces of its head. */
 export interface PcapngHead {
   le: boolean;
+  /** The interfaces described before the first packet block. */
   interfaces: { name: string; linkType: number; snapLen: number; tsScale: number }[];
-  /** Offset of the first packet block (every section and interface block of the head is before it). */
-  firstPacket: number;
 }
 
 /** Blocks that carry packets. */
 const isPacketBlock = (type: number): boolean => type === 6 || type === 2 || type === 3;
 
-/** The head of a pcapng file (to its first packet block, in its first MiB), its size; undefined for any other file. */
-export function peekPcapng(path: string): { head: PcapngHead; size: number } | undefined {
+/**
+ * How a capture file is read from inside it (PartFormat), where its first packet record is, and its
+ * size: from its first MiB (a pcapng head must end there); undefined for a file that is no capture, or
+ * not a regular file (a pipe's bytes would be gone for the reading that follows).
+ */
+export function peekCapture(path: string): { format: PartFormat; first: number; size: number } | undefined {
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return undefined;
     const b = Buffer.allocUnsafe(Math.min(st.size, 1 << 20));
     const n = readSync(fd, b, 0, b.length, 0);
+    if (n >= 40 && isPcapMagic(b, 0)) {
+      const header = pcapHeader(b, 0);
+      return { format: { kind: 'pcap', header, firstSeconds: u32(b, 24, header.le) }, first: 24, size: st.size };
+    }
     if (n < 12 || b.readUInt32BE(0) !== PCAPNG_SHB) return undefined;
-    let le = true;
+    let le: boolean | undefined = true;
     let interfaces: PcapngHead['interfaces'] = [];
     for (let o = 0; o + 12 <= n; ) {
       if (b.readUInt32BE(o) === PCAPNG_SHB) {
-        if (b.readUInt32LE(o + 8) === BYTE_ORDER_MAGIC) le = true;
-        else if (b.readUInt32BE(o + 8) === BYTE_ORDER_MAGIC) le = false;
-        else return undefined;
+        le = sectionLittleEndian(b, o);
+        if (le === undefined) return undefined;
         interfaces = [];
       }
       const type = u32(b, o, le);
       const len = u32(b, o + 4, le);
       if (len < 12 || len % 4 !== 0 || o + len > n || u32(b, o + len - 4, le) !== len) return undefined;
-      if (isPacketBlock(type)) return { head: { le, interfaces, firstPacket: o }, size: st.size };
+      if (isPacketBlock(type)) return { format: { kind: 'pcapng', head: { le, interfaces } }, first: o, size: st.size };
       if (type === 1) interfaces.push(idbInterface(b, o, len, le, interfaces.length));
       o += len;
     }
@@ -510,38 +532,6 @@ function idbInterface(b: Buffer, o: number, len: number, le: boolean, index: num
  */
 const BLOCK_TYPES = new Set([1, 2, 3, 4, 5, 6, 9, 10, 0xbad, 0x40000bad, PCAPNG_SHB, 0x80000001]);
 
-/**
- * The start of a block after `near` in a pcapng file, found as findPcapRecord finds a record: a chain of
- * SYNC_RECORDS blocks of known types whose lengths are repeated at their ends (or that reaches the
- * file's end); its last.
- */
-export function findPcapngBlock(path: string, le: boolean, near: number, window = 256 << 10): number | undefined {
-  const c = new Chunks(path, Infinity, window, near);
-  try {
-    c.ensure(window);
-    const b = c.buf;
-    const end = c.end;
-    const rd = le ? readU32LE : readU32BE;
-    // blocks start at multiples of 4 in the file
-    for (let at = c.start + ((4 - ((c.base + c.start) % 4)) % 4); at + 12 <= end; at += 4) {
-      let h = at;
-      let last = at;
-      let n = 0;
-      while (n < SYNC_RECORDS && h + 12 <= end) {
-        const len = rd(b, h + 4);
-        if (!BLOCK_TYPES.has(rd(b, h)) || len < 12 || len % 4 !== 0 || len > MAX_RECORD || h + len > end || rd(b, h + len - 4) !== len) break;
-        last = h;
-        h += len;
-        n++;
-      }
-      if (n === SYNC_RECORDS || (c.eof && h === end && n > 0)) return c.base + last;
-    }
-    return undefined;
-  } finally {
-    c.close();
-  }
-}
-
 /** Read pcapng blocks; from inside the file (a worker's part) given the byte order and interfaces of its head. */
 function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number, split?: Split, head?: PcapngHead): ReadResult {
   let le = head?.le ?? true;
@@ -564,10 +554,9 @@ function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number, split?: Split
     let o = c.start;
     const typeBE = b.readUInt32BE(o);
     if (typeBE === PCAPNG_SHB) {
-      const magic = b.readUInt32LE(o + 8);
-      if (magic === BYTE_ORDER_MAGIC) le = true;
-      else if (b.readUInt32BE(o + 8) === BYTE_ORDER_MAGIC) le = false;
-      else throw new ConfigError(`${c.path}: pcapng section header with a bad byte-order magic`);
+      const sectionLe = sectionLittleEndian(b, o);
+      if (sectionLe === undefined) throw new ConfigError(`${c.path}: pcapng section header with a bad byte-order magic`);
+      le = sectionLe;
       ifaces = []; // interface ids are per section
       sectionCount++;
       if (packets && split) split.restructured = true;

@@ -12,7 +12,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { log } from '../log.js';
 import type { Pipeline } from '../pipeline.js';
 import { CONTROL, DNS_FIELDS, FREE, READER, WORKER as WORKER_OWNS, type CountJob, type PartResult } from './count-job.js';
-import { findPcapngBlock, findPcapRecord, peekPcap, peekPcapng, readCaptureFile, type PartFormat, type ReadResult, type Split } from './file-reader.js';
+import { findRecordStart, peekCapture, readCaptureFile, type ReadResult, type Split } from './file-reader.js';
 
 export type ParallelMode = 'auto' | 'on' | 'off';
 
@@ -107,7 +107,7 @@ export class ParallelReader {
                 : !pipeline.learnDnsInline
                   ? 'names are learned elsewhere'
                   : undefined);
-    const bounds = pcap && why === undefined ? partBounds(pcap) : [];
+    const bounds = pcap && why === undefined ? partBounds(path, pcap) : [];
     if (pcap === undefined || why !== undefined || bounds.length < 3 || this.worker === undefined) {
       if (this.mode !== 'off') log.debug(`${path}: read in one thread: ${why ?? 'no record starts found to cut it at'}`, { file: path });
       return readCaptureFile(path, pipeline);
@@ -219,39 +219,22 @@ export class ParallelReader {
   }
 }
 
-/** A file that can be read in parts: how a part is read, its size, and where a record starts near an offset. */
-interface PartedFile {
-  format: PartFormat;
-  size: number;
-  /** The first record (block) of packets. */
-  first: number;
-  recordNear(near: number): number | undefined;
-}
+type PartedFile = NonNullable<ReturnType<typeof peekCapture>>;
 
 function peek(path: string): PartedFile | undefined {
   try {
-    const pcap = peekPcap(path);
-    if (pcap) {
-      const { header, firstSeconds, size } = pcap;
-      return { format: { kind: 'pcap', header }, size, first: 24, recordNear: (near) => findPcapRecord(path, header, firstSeconds, near) };
-    }
-    const ng = peekPcapng(path);
-    if (ng) {
-      const { head, size } = ng;
-      return { format: { kind: 'pcapng', head }, size, first: head.firstPacket, recordNear: (near) => findPcapngBlock(path, head.le, near) };
-    }
-    return undefined;
+    return peekCapture(path);
   } catch {
     return undefined; // readCaptureFile says what is wrong with it
   }
 }
 
 /** The file's first record of packets, record starts found near evenly spaced offsets past it, and its size. */
-function partBounds(file: PartedFile): number[] {
+function partBounds(path: string, file: PartedFile): number[] {
   const parts = Math.min(MAX_PARTS, Math.max(MIN_PARTS, Math.ceil(file.size / PART_BYTES)));
   const bounds = [file.first];
   for (let i = 1; i < parts; i++) {
-    const at = file.recordNear(Math.floor(file.first + ((file.size - file.first) * i) / parts));
+    const at = findRecordStart(path, file.format, Math.floor(file.first + ((file.size - file.first) * i) / parts));
     if (at !== undefined && at > bounds[bounds.length - 1] && at < file.size) bounds.push(at);
   }
   bounds.push(file.size);
