@@ -4,8 +4,8 @@
 import { DnsQueries, NameCache } from './decode/dns.js';
 import { Decoded, decodeFrame, DECODE_ERROR_REASONS, PacketMeta } from './decode/packet.js';
 import { RecentPackets } from './engine/duplicates.js';
-import { Engine } from './engine/engine.js';
-import type { RemoteTable } from './engine/remote-table.js';
+import { Engine, type EngineCounts } from './engine/engine.js';
+import type { RemoteEntries, RemoteTable } from './engine/remote-table.js';
 import type { FrameSink } from './engine/sink.js';
 import { ipv4ToString, ipv6WordsToString } from './topology/ip.js';
 import type { Topology } from './topology/topology.js';
@@ -67,6 +67,31 @@ export class DecodeStats {
   dnsCut = 0;
   /** DNS responses to no query this host sent: their names are not learned. */
   dnsUnsolicited = 0;
+
+  reset(): void {
+    this.errors.fill(0);
+    this.nonIp = this.duplicates = this.dnsMalformed = this.dnsCut = this.dnsUnsolicited = 0;
+  }
+}
+
+/**
+ * What a pipeline counted, to be added to another's (a worker's part of a file): the engine's counts and
+ * remote entries, frames and last-reported drops per capture interface (by name), decode errors and the
+ * clock. DNS frames are not in it (the worker keeps them for the merging pipeline to learn from), nor
+ * duplicates (a pipeline that drops them reads in one thread).
+ */
+export interface PipelineCounts {
+  engine: EngineCounts;
+  remotes: RemoteEntries;
+  interfaces: string[];
+  packets: Float64Array;
+  /** -1: never reported. */
+  dropsKernel: Float64Array;
+  dropsInterface: Float64Array;
+  decodeErrors: Float64Array;
+  nonIp: number;
+  now: number;
+  first: number;
 }
 
 export class Pipeline implements FrameSink {
@@ -160,10 +185,46 @@ export class Pipeline implements FrameSink {
     this.capture.packets.fill(0);
     this.capture.dropsKernel.fill(-1);
     this.capture.dropsInterface.fill(-1);
-    this.decode.errors.fill(0);
-    this.decode.nonIp = this.decode.duplicates = this.decode.dnsMalformed = this.decode.dnsCut = this.decode.dnsUnsolicited = 0;
+    this.decode.reset();
     this.now = this.engine.now = 0;
     this.first = Infinity;
+  }
+
+  /** What was counted (since the last drain or reset), for mergeCounts of another pipeline. */
+  exportCounts(): PipelineCounts {
+    const n = this.capture.interfaces.length;
+    return {
+      engine: this.engine.exportCounts(),
+      remotes: this.remotes.exportEntries(),
+      interfaces: [...this.capture.interfaces],
+      packets: this.capture.packets.slice(0, n),
+      dropsKernel: this.capture.dropsKernel.slice(0, n),
+      dropsInterface: this.capture.dropsInterface.slice(0, n),
+      decodeErrors: this.decode.errors.slice(),
+      nonIp: this.decode.nonIp,
+      now: this.now,
+      first: this.first,
+    };
+  }
+
+  /**
+   * Add another pipeline's counts as if its frames had come after this one's (check engine.canMerge and
+   * remotes.mergesWithoutFilling first: the remote table is not drained here).
+   */
+  mergeCounts(c: PipelineCounts): void {
+    this.engine.mergeCounts(c.engine);
+    this.remotes.merge(c.remotes);
+    c.interfaces.forEach((name, i) => {
+      const mine = this.addInterface(name);
+      this.capture.packets[mine] += c.packets[i];
+      // the last statistics of an interface say its drops: the later frames'
+      this.interfaceDrops(mine, c.dropsKernel[i] >= 0 ? c.dropsKernel[i] : undefined, c.dropsInterface[i] >= 0 ? c.dropsInterface[i] : undefined);
+    });
+    for (let i = 0; i < c.decodeErrors.length; i++) this.decode.errors[i] += c.decodeErrors[i];
+    this.decode.nonIp += c.nonIp;
+    if (c.now > this.now) this.now = c.now;
+    this.engine.now = this.now;
+    if (c.first < this.first) this.first = c.first;
   }
 
   /** A frame from the DNS-only capture: learn names, count nothing. */

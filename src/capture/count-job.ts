@@ -1,9 +1,8 @@
 // What the thread reading a file hands the worker that counts parts of it (parallel-read.ts), and what
 // the worker hands back.
-import type { EngineCounts } from '../engine/engine.js';
-import type { RemoteEntries } from '../engine/remote-table.js';
+import type { PipelineCounts } from '../pipeline.js';
 import type { CompiledTopology } from '../topology/topology.js';
-import type { PartFormat, ReadResult } from './file-reader.js';
+import type { PartFormat } from './file-reader.js';
 
 /**
  * The file in parts between record starts: the reading thread takes them from the front, the worker from
@@ -61,26 +60,8 @@ export type PartResult =
       frames: number;
       corruptRecords: number;
       corruptBytes: number;
-      /** Per capture interface (by name): frames, and the drops its statistics blocks reported last (-1: none). */
-      interfaces: string[];
-      packets: Float64Array;
-      dropsKernel: Float64Array;
-      dropsInterface: Float64Array;
-      counts: EngineCounts;
-      remotes: RemoteEntries;
-      decodeErrors: Float64Array;
-      nonIp: number;
-      now: number;
-      first: number;
+      counts: PipelineCounts;
       dns: DnsFrames;
     }
   /** returned: the worker handed the part back (FREE again) for the reading thread to read. */
   | { ok: false; job: number; part: number; why: string; returned?: boolean };
-
-/** How a part's reading ended, when it did not end at its bound: for PartResult.why. */
-export function partEnd(r: ReadResult & { end: number; restructured: boolean }, to: number): string | undefined {
-  if (r.restructured) return 'a pcapng section or interface block in its part: the interfaces differ from the file\'s head';
-  if (r.stopped) return `its part is cut short or corrupt at byte ${r.stopped.offset}: reading on here says where`;
-  if (to !== Infinity && r.end !== to) return `its part's records end at byte ${r.end}, not at the next part's start ${to}`;
-  return undefined;
-}

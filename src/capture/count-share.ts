@@ -4,8 +4,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { Pipeline } from '../pipeline.js';
 import { Topology } from '../topology/topology.js';
-import { CONTROL, DNS_FIELDS, FREE, partEnd, READER, WORKER, type CountJob, type DnsFrames, type PartResult } from './count-job.js';
-import { readPartRange } from './file-reader.js';
+import { CONTROL, DNS_FIELDS, FREE, READER, WORKER, type CountJob, type DnsFrames, type PartResult } from './count-job.js';
+import { CHUNK, readPartRange } from './file-reader.js';
 
 class GiveUp extends Error {}
 
@@ -41,6 +41,14 @@ class DnsRecorder {
   }
 }
 
+/** How a part's reading ended, when it did not end at its bound: for PartResult.why. */
+function partEnd(r: ReturnType<typeof readPartRange>, to: number): string | undefined {
+  if (r.restructured) return "a pcapng section or interface block in its part: the interfaces differ from the file's head";
+  if (r.stopped) return `its part is cut short or corrupt at byte ${r.stopped.offset}: reading on here says where`;
+  if (to !== Infinity && r.end !== to) return `its part's records end at byte ${r.end}, not at the next part's start ${to}`;
+  return undefined;
+}
+
 /** Bytes a part's remote entries take in its result (RemoteTable.exportEntries). */
 const ENTRY_BYTES = 32;
 
@@ -49,7 +57,7 @@ class PartCounter {
   private readonly pipeline: Pipeline;
   private dns = new DnsRecorder(0);
   /** Read into, part after part. */
-  private readonly buffer = Buffer.allocUnsafe(1 << 20);
+  private readonly buffer = Buffer.allocUnsafe(CHUNK);
 
   constructor(private readonly job: CountJob) {
     this.pipeline = new Pipeline(new Topology(job.compiled), { remoteTableSize: job.remoteTableSize });
@@ -71,25 +79,8 @@ class PartCounter {
     const r = readPartRange(job.path, pipeline, job.format, job.bounds[part], to, reads, this.buffer);
     const why = partEnd(r, to);
     if (why !== undefined) return { ok: false, job: job.id, part, why };
-    return {
-      ok: true,
-      job: job.id,
-      part,
-      frames: r.frames,
-      corruptRecords: r.corruptRecords,
-      corruptBytes: r.corruptBytes,
-      interfaces: [...pipeline.capture.interfaces],
-      packets: pipeline.capture.packets.slice(0, pipeline.capture.interfaces.length),
-      dropsKernel: pipeline.capture.dropsKernel.slice(0, pipeline.capture.interfaces.length),
-      dropsInterface: pipeline.capture.dropsInterface.slice(0, pipeline.capture.interfaces.length),
-      counts: pipeline.engine.exportCounts(),
-      remotes: pipeline.remotes.exportEntries(),
-      decodeErrors: pipeline.decodeErrors.slice(),
-      nonIp: pipeline.decode.nonIp,
-      now: pipeline.now,
-      first: pipeline.first,
-      dns: this.dns.frames(),
-    };
+    const { frames, corruptRecords, corruptBytes } = r;
+    return { ok: true, job: job.id, part, frames, corruptRecords, corruptBytes, counts: pipeline.exportCounts(), dns: this.dns.frames() };
   }
 }
 
@@ -119,9 +110,14 @@ export function countParts(job: CountJob, port: MessagePort): void {
       Atomics.store(control, CONTROL.OWNER + part, FREE);
       break;
     }
-    if (result.ok) held += result.dns.data.byteLength + result.dns.meta.byteLength + result.remotes.count * ENTRY_BYTES;
     // the large parts are moved, not copied
-    const moved = result.ok ? [result.dns.data, result.dns.meta, result.remotes.words, result.remotes.keys, result.remotes.zones, result.remotes.bytes].map((a) => a.buffer as ArrayBuffer) : [];
+    let moved: ArrayBuffer[] = [];
+    if (result.ok) {
+      const { dns } = result;
+      const { remotes } = result.counts;
+      held += dns.data.byteLength + dns.meta.byteLength + remotes.count * ENTRY_BYTES;
+      moved = [dns.data, dns.meta, remotes.words, remotes.keys, remotes.zones, remotes.bytes].map((a) => a.buffer as ArrayBuffer);
+    }
     port.postMessage(result, moved);
     if (!result.ok) break;
   }

@@ -155,8 +155,8 @@ export class ParallelReader {
           if (!r.ok) return readOn(r.why);
           counted.push(r);
         }
-        if (!counted.every((r) => pipeline.engine.canMerge(r.counts))) return readOn("its usage combinations are not this topology's");
-        if (!pipeline.remotes.mergesWithoutFilling(counted.map((r) => r.remotes))) return readOn('the remote table would have filled');
+        if (!counted.every((r) => pipeline.engine.canMerge(r.counts.engine))) return readOn("its usage combinations are not this topology's");
+        if (!pipeline.remotes.mergesWithoutFilling(counted.map((r) => r.counts.remotes))) return readOn('the remote table would have filled');
         for (const r of counted) merge(pipeline, r);
         took = true;
         const sum = (f: (r: Counted) => number): number => counted.reduce((n, r) => n + f(r), 0);
@@ -250,19 +250,5 @@ function merge(pipeline: Pipeline, r: Counted): void {
     const [off, capLen, wireLen, linkType, now] = d.meta.subarray(i * DNS_FIELDS, (i + 1) * DNS_FIELDS);
     pipeline.dnsFrame(linkType, frames, off, capLen, wireLen, now);
   }
-  pipeline.engine.mergeCounts(r.counts);
-  pipeline.remotes.merge(r.remotes);
-  r.interfaces.forEach((name, i) => {
-    const mine = pipeline.addInterface(name);
-    const capture = pipeline.capture;
-    capture.packets[mine] += r.packets[i];
-    // the last statistics block of an interface says its drops: the later part's
-    if (r.dropsKernel[i] >= 0) capture.dropsKernel[mine] = r.dropsKernel[i];
-    if (r.dropsInterface[i] >= 0) capture.dropsInterface[mine] = r.dropsInterface[i];
-  });
-  for (let i = 0; i < r.decodeErrors.length; i++) pipeline.decodeErrors[i] += r.decodeErrors[i];
-  pipeline.decode.nonIp += r.nonIp;
-  if (r.now > pipeline.now) pipeline.now = r.now;
-  pipeline.engine.now = pipeline.now;
-  if (r.first < pipeline.first) pipeline.first = r.first;
+  pipeline.mergeCounts(r.counts);
 }

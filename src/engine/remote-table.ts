@@ -10,7 +10,6 @@ export interface RemoteEntries {
   keys: Uint32Array;
   zones: Int32Array;
   bytes: Float64Array;
-  v6Count: number;
 }
 
 export class RemoteTable {
@@ -155,12 +154,11 @@ export class RemoteTable {
 
   /**
    * Every entry, in the order they were first added (for merge() into another table): the address
-   * (IPv4 in word 0; IPv6 in four words), the packed key, remote zone and bytes; and the distinct IPv6
-   * addresses among them.
+   * (IPv4 in word 0; IPv6 in four words), the packed key, remote zone and bytes.
    */
   exportEntries(): RemoteEntries {
     const n = this.used;
-    const out: RemoteEntries = { count: n, words: new Uint32Array(n * 4), keys: new Uint32Array(n), zones: new Int32Array(n), bytes: new Float64Array(n), v6Count: this.v6Count };
+    const out: RemoteEntries = { count: n, words: new Uint32Array(n * 4), keys: new Uint32Array(n), zones: new Int32Array(n), bytes: new Float64Array(n) };
     for (let i = 0; i < n; i++) {
       const h = this.usedSlots[i];
       const k = this.k1[h];
