@@ -92,6 +92,9 @@ function routeTableOf(tables: RouteTable[], subnetId: string | undefined, vpc: s
 
 const classKey = (c: AddressClass): string => `${c.kind}|${c.zone}|${c.zoneId}|${c.region}|${c.routeTable}|${c.cell}|${c.managed}`;
 
+/** A usage combination's key: equal combinations, equal keys (within a Topology and across threads). */
+const comboKey = (c: UsageCombo): string => JSON.stringify(c);
+
 export class Topology {
   readonly region: string;
   readonly classes: AddressClass[] = [{ kind: AddressKind.INTERNET, zone: '', zoneId: '', ...NO_CLASS }];
@@ -106,7 +109,7 @@ export class Topology {
   private readonly countRows = new Map<number, Uint32Array>();
   /** Usage combinations, numbered as usage rows meet them; 0 is "direct, no usage type". */
   readonly usageCombos: UsageCombo[] = [{ path: Path.DIRECT, types: [[], []] }];
-  private readonly usageComboIndex = new Map<string, number>([[JSON.stringify(this.usageCombos[0]), 0]]);
+  private readonly usageComboIndex = new Map<string, number>([[comboKey(this.usageCombos[0]), 0]]);
   /** Route-table facts: per table, the route target of each cell ('' where no route covers it). */
   private readonly routeTargets: string[][] = [];
   private readonly natZones = new Map<string, AddressClass>();
@@ -296,7 +299,7 @@ export class Topology {
 
   /** A usage combination's key, the same in every Topology built from the same facts. */
   usageComboKey(i: number): string {
-    return JSON.stringify(this.usageCombos[i]);
+    return comboKey(this.usageCombos[i]);
   }
 
   /** The number of the usage combination with this key here, if met. */
@@ -307,7 +310,7 @@ export class Topology {
   private usageCombo(local: AddressClass, remote: AddressClass, cat: number): number {
     const facts = this.pathOf(local, remote, cat);
     const combo: UsageCombo = { path: facts.path, types: [usageTypes(this.region, 0, cat, facts), usageTypes(this.region, 1, cat, facts)] };
-    const key = JSON.stringify(combo);
+    const key = comboKey(combo);
     let i = this.usageComboIndex.get(key);
     if (i === undefined) {
       i = this.usageCombos.push(combo) - 1;
