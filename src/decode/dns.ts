@@ -179,13 +179,15 @@ export class NameCache {
   }
 
   get(ip: string, now: number): string | undefined {
-    const key = nameKey(ip);
-    return this.young.get(key, now) ?? this.old.get(key, now);
+    return this.lookup(nameKey(ip), now);
   }
 
   /** get() of an IPv4 address as a 32-bit number: no text made to look it up. */
   get4(addr: number, now: number): string | undefined {
-    const key = addr | 0;
+    return this.lookup(addr | 0, now);
+  }
+
+  private lookup(key: NameKey, now: number): string | undefined {
     return this.young.get(key, now) ?? this.old.get(key, now);
   }
 }
