@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arp, block, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, type L4 } from '../scripts/lib/frames.js';
+import { claim, CONTROL, PROMISED, READER, WORKER } from '../src/capture/count-job.js';
 import { findRecordStart, peekCapture } from '../src/capture/file-reader.js';
 import { CLI, DEMO, tempDir } from './helpers.js';
 
@@ -82,6 +83,19 @@ function analyze(files: string[], mode: 'on' | 'off' | 'auto', format: string, e
   const stdout = r.stdout.replace(/"lastSuccess": [0-9.]+/g, '"lastSuccess": 0').replace(/^aztraffic_topology_last_success_timestamp_seconds.*$/gm, '');
   return { status: r.status, stdout, stderr: r.stderr };
 }
+
+describe('claiming parts', () => {
+  it('a free part goes to whoever claims it first; a promised one too; one given to the worker stays its', () => {
+    const control = new Int32Array(CONTROL.OWNER + 3);
+    control[CONTROL.OWNER + 1] = PROMISED;
+    control[CONTROL.OWNER + 2] = WORKER;
+    expect([claim(control, 0, READER), claim(control, 0, WORKER), claim(control, 0, READER)]).toEqual([true, false, true]);
+    expect([claim(control, 1, WORKER), claim(control, 1, READER), claim(control, 1, WORKER)]).toEqual([true, false, true]);
+    expect([claim(control, 2, READER), claim(control, 2, WORKER)]).toEqual([false, true]);
+    control[CONTROL.OWNER + 1] = PROMISED;
+    expect([claim(control, 1, READER), claim(control, 1, WORKER)]).toEqual([true, false]);
+  });
+});
 
 describe('analyze --read.parallel', () => {
   let dir: string;

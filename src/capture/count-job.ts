@@ -41,6 +41,19 @@ export const CONTROL = {
 export const FREE = 0;
 export const READER = 1;
 export const WORKER = 2;
+/** The worker's unless the reading thread reaches it first (the last part, with --read.parallel auto). */
+export const PROMISED = 3;
+
+/**
+ * Take a part for `who`: free, promised (whoever comes first), or given to `who` already. False: the
+ * other thread has it.
+ */
+export function claim(control: Int32Array, part: number, who: typeof READER | typeof WORKER): boolean {
+  const i = CONTROL.OWNER + part;
+  const was = Atomics.compareExchange(control, i, FREE, who);
+  if (was === PROMISED) return Atomics.compareExchange(control, i, PROMISED, who) === PROMISED;
+  return was === FREE || was === who;
+}
 
 /** DNS frames in file order: their bytes, and per frame (offset, capLen, wireLen, link type, clock). */
 export interface DnsFrames {

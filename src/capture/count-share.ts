@@ -4,7 +4,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { Pipeline } from '../pipeline.js';
 import { Topology } from '../topology/topology.js';
-import { CONTROL, DNS_FIELDS, FREE, READER, WORKER, type CountJob, type DnsFrames, type PartResult } from './count-job.js';
+import { claim, CONTROL, DNS_FIELDS, FREE, WORKER, type CountJob, type DnsFrames, type PartResult } from './count-job.js';
 import { CHUNK, readPartRange } from './file-reader.js';
 
 class GiveUp extends Error {}
@@ -99,8 +99,7 @@ export function countParts(job: CountJob, port: MessagePort): void {
     // room for this part's remote entries at their most, and some DNS frames
     const dnsBytes = job.resultBytes - held - job.remoteTableSize * ENTRY_BYTES;
     if (dnsBytes <= 0) break;
-    // the last part is ours from the start
-    if (Atomics.compareExchange(control, CONTROL.OWNER + part, FREE, WORKER) === READER) break;
+    if (!claim(control, part, WORKER)) break;
     let result: PartResult;
     try {
       result = counter.count(part, dnsBytes, reads);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { log } from '../log.js';
 import type { Pipeline } from '../pipeline.js';
-import { CONTROL, DNS_FIELDS, FREE, READER, WORKER as WORKER_OWNS, type CountJob, type PartResult } from './count-job.js';
+import { claim, CONTROL, DNS_FIELDS, PROMISED, READER, WORKER as WORKER_OWNS, type CountJob, type PartResult } from './count-job.js';
 import { findRecordStart, peekCapture, readCaptureFile, type ReadResult, type Split } from './file-reader.js';
 
 export type ParallelMode = 'auto' | 'on' | 'off';
@@ -114,9 +114,10 @@ export class ParallelReader {
     }
     const parts = bounds.length - 1;
     const control = new Int32Array(new SharedArrayBuffer(4 * (CONTROL.OWNER + parts)));
-    // the first part is this thread's, the last the worker's (however late it starts: it is one part)
+    // the first part is this thread's, the last the worker's: with `on` however late the worker starts (it
+    // is one part), with `auto` unless this thread gets there first (a worker slow to start is not waited for)
     control[CONTROL.OWNER] = READER;
-    control[CONTROL.OWNER + parts - 1] = WORKER_OWNS;
+    control[CONTROL.OWNER + parts - 1] = this.mode === 'on' ? WORKER_OWNS : PROMISED;
     const job: CountJob = {
       id: ++this.jobs,
       path,
@@ -142,12 +143,12 @@ export class ParallelReader {
       join: (offset) => {
         if (offset !== bounds[next]) return readOn(`the records before byte ${bounds[next]} end at ${offset}: not a record's start`);
         if (split.restructured) return readOn("a pcapng section or interface block after the first packet: the interfaces differ from the file's head");
-        if (Atomics.compareExchange(control, CONTROL.OWNER + next, FREE, READER) === FREE) return readOn(undefined);
+        if (claim(control, next, READER)) return readOn(undefined);
         // the worker has this part, and every one after it: its results, once it has stopped
         results ??= this.results(control, job.id);
         if (typeof results === 'string') return readOn(results);
         // a part it handed back (too many remotes, or more DNS frames than it may hold) is this thread's
-        if (Atomics.compareExchange(control, CONTROL.OWNER + next, FREE, READER) === FREE) return readOn(undefined);
+        if (claim(control, next, READER)) return readOn(undefined);
         const counted: Counted[] = [];
         for (let p = next; p < parts; p++) {
           const r = results.get(p);
@@ -181,7 +182,7 @@ export class ParallelReader {
       // no part left to the worker; one it has and whose result was not taken: stop it, results and all
       Atomics.store(control, CONTROL.STOP, 1);
       let busy = false;
-      for (let p = 1; p < parts; p++) busy = Atomics.compareExchange(control, CONTROL.OWNER + p, FREE, READER) === WORKER_OWNS || busy;
+      for (let p = 1; p < parts; p++) busy = !claim(control, p, READER) || busy;
       if (busy && !took) this.close();
     }
   }
