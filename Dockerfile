@@ -1,7 +1,7 @@
 # Multi-stage: build with dev dependencies (TypeScript, the cap addon's toolchain), run with production
 # dependencies and libpcap only. BASE_IMAGE: an official slim image of a current Node.js LTS.
 # Few layers on purpose: each one is a full copy of the file system on some storage drivers (vfs).
-ARG BASE_IMAGE=node:24-bookworm-slim
+ARG BASE_IMAGE=node:26-bookworm-slim
 # the build stage may use another image of the same Node.js (with build tools or caches)
 ARG BUILD_IMAGE=${BASE_IMAGE}
 

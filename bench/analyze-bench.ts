@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Attribution } from '../src/attribution/attribution.js';
 import type { PodInfo } from '../src/attribution/pods.js';
-import { readCaptureFile } from '../src/capture/file-reader.js';
+import { readCaptureFile } from '../src/sources/file-reader.js';
 import { loadTopology } from '../src/topology/load.js';
-import { Pipeline } from '../src/pipeline.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
 import { ethernet, ipv4, ipv6, PcapWriter } from '../scripts/lib/frames.js';
 import { makeFlood } from './flood.js';
 

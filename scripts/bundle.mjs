@@ -13,15 +13,15 @@ for (const f of readdirSync(out)) if (/^(chunk|[a-z-]+)-[A-Z0-9]{8}\.js(\.map)?$
 await build({
   entryPoints: [
     { in: join(import.meta.dirname, '..', 'src', 'cli.ts'), out: 'cli' },
-    // analyze's second thread (capture/parallel-read.ts looks for it beside its chunk)
-    { in: join(import.meta.dirname, '..', 'src', 'capture', 'count-worker.ts'), out: 'count-worker' },
+    // analyze's second thread (pipeline/parallel/parallel-read.ts looks for it beside its chunk)
+    { in: join(import.meta.dirname, '..', 'src', 'pipeline', 'parallel', 'count-worker.ts'), out: 'count-worker' },
   ],
   outdir: out,
   bundle: true,
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   sourcemap: true,
   logLevel: 'warning',
   // native, or large and needed only by serve's discovery and attribution: resolved from node_modules

@@ -16,9 +16,9 @@ import { POD_OWNER_KINDS, type PodOwnerKind } from './attribution/workloads.js';
 import { parseDuration } from './config/duration.js';
 import { IP_RANGES_URL } from './topology/ip-ranges.js';
 import { ConfigError } from './config/errors.js';
-import { isValidIp } from './topology/ip.js';
-import { log, type LogFormat, type LogLevel } from './log.js';
-import { DEMO_DIR, VERSION } from './version.js';
+import { isValidIp } from './net/ip.js';
+import { log, type LogFormat, type LogLevel } from './config/log.js';
+import { DEMO_DIR, VERSION } from './config/version.js';
 
 const PROG = 'az-traffic-exporter';
 

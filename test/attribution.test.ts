@@ -10,7 +10,7 @@ import { podInfo, topOwner } from '../src/attribution/pods.js';
 import { cgroupPath, describeCgroup, ownerOf, socketHolders, socketOwnersProblem, SocketTable } from '../src/attribution/sockets.js';
 import { OTHER_WORKLOAD, sanitizeWorkloadName, UNKNOWN_WORKLOAD, Workloads } from '../src/attribution/workloads.js';
 import { LocalAddresses } from '../src/engine/local-addresses.js';
-import { parseCidr } from '../src/topology/ip.js';
+import { parseCidr } from '../src/net/ip.js';
 import { ethernet, ipv4, PcapngWriter } from '../scripts/lib/frames.js';
 import { runCli, tempDir } from './helpers.js';
 

@@ -3,9 +3,9 @@
 // test namespace, as a non-root user.
 import { execFileSync, execSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingOutsideCi } from './helpers.js';
@@ -42,7 +42,9 @@ function buildBase(): void {
     rmSync(rootfs, { recursive: true, force: true });
     execFileSync('debootstrap', ['--variant=minbase', 'bookworm', rootfs, 'http://deb.debian.org/debian'], { stdio: 'ignore' });
   }
-  cpSync(process.execPath, join(rootfs, 'usr', 'bin', 'node'));
+  // the Node.js that runs the tests (CI installs the supported floor from the npm registry's `node`)
+  const nodeBin = realpathSync(process.execPath);
+  cpSync(nodeBin, join(rootfs, 'usr', 'bin', 'node'));
   const npmDir = join(rootfs, 'usr', 'lib', 'node_modules', 'npm');
   rmSync(npmDir, { recursive: true, force: true });
   cpSync('/usr/lib/node_modules/npm', npmDir, { recursive: true });
@@ -54,8 +56,9 @@ function buildBase(): void {
     symlinkSync(target, join(rootfs, 'usr', 'bin', bin));
   }
   cpSync('/etc/ssl/certs/ca-certificates.crt', join(rootfs, 'etc', 'ssl', 'certs', 'ca-certificates.crt'));
-  // Node's headers for native addons (node-gyp cannot download them here), as this machine's npm has them
-  cpSync('/usr/include/node', join(rootfs, 'usr', 'include', 'node'), { recursive: true });
+  // that Node's headers for native addons (node-gyp cannot download them here): Debian's and the npm
+  // package's both keep them at include/node beside bin/
+  cpSync(join(dirname(nodeBin), '..', 'include', 'node'), join(rootfs, 'usr', 'include', 'node'), { recursive: true });
   mkdirSync(join(rootfs, 'usr', 'etc'), { recursive: true });
   writeFileSync(join(rootfs, 'usr', 'etc', 'npmrc'), 'cafile=/etc/ssl/certs/ca-certificates.crt\nnodedir=/usr\nprefer-offline=true\n');
   // and this machine's npm cache, so that the image build's npm ci does not download what is here

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Decoded, decodeFrame, LinkType, PacketMeta, PACKET_OUTGOING } from '../src/decode/packet.js';
 import { arp, ethernet, ipv4, ipv6, nullLink, sll, sll2 } from '../scripts/lib/frames.js';
-import { ipv4ToString, ipv6WordsToString } from '../src/topology/ip.js';
+import { ipv4ToString, ipv6WordsToString } from '../src/net/ip.js';
 
 function decode(link: number, frame: Buffer, wireLen = frame.length, capLen = frame.length) {
   const m = new PacketMeta();

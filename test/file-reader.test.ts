@@ -4,7 +4,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findRecordStart, peekCapture, readCaptureFile, readPartRange, type FrameSink } from '../src/capture/file-reader.js';
+import { findRecordStart, peekCapture, readCaptureFile, readPartRange, type FrameSink } from '../src/sources/file-reader.js';
 import { ConfigError } from '../src/config/errors.js';
 import { block as pcapngBlock, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, sll, type Record } from '../scripts/lib/frames.js';
 import { tempDir } from './helpers.js';

@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCaptureFile } from '../src/capture/file-reader.js';
+import { readCaptureFile } from '../src/sources/file-reader.js';
 import { ConfigError } from '../src/config/errors.js';
 import { Decoded } from '../src/decode/packet.js';
 import { buildReport } from '../src/metrics/report.js';
 import { ExporterMetrics } from '../src/metrics/registry.js';
-import { Pipeline } from '../src/pipeline.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
 import { loadTopology } from '../src/topology/load.js';
 import { loadPrices } from '../src/classify/prices-file.js';
 import { PcapngWriter, PcapWriter, type Record } from '../scripts/lib/frames.js';

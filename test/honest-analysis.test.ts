@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPrices } from '../src/classify/prices-file.js';
 import { ExporterMetrics } from '../src/metrics/registry.js';
-import { Pipeline } from '../src/pipeline.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
 import { loadTopology } from '../src/topology/load.js';
 import { ethernet, ipv4, PcapWriter } from '../scripts/lib/frames.js';
 import { CLI, DEMO, tempDir } from './helpers.js';

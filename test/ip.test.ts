@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { isValidCidr, parseCidr } from '../src/topology/ip.js';
+import { isValidCidr, parseCidr } from '../src/net/ip.js';
 
 describe('CIDR parsing', () => {
   it('agrees with ipaddr.js on random IPv4 and IPv6 prefixes', () => {

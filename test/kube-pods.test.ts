@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PodWatcher } from '../src/attribution/kube-pods.js';
 import type { PodInfo } from '../src/attribution/pods.js';
-import { Logger } from '../src/log.js';
+import { Logger } from '../src/config/log.js';
 import { deploymentPod, FakeKube, type Pod } from './fakes/kube.js';
 import { tempDir } from './helpers.js';
 import { until } from './netns.js';

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arp, block, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, type L4 } from '../scripts/lib/frames.js';
-import { claim, CONTROL, PROMISED, READER, WORKER } from '../src/capture/count-job.js';
-import { findRecordStart, peekCapture } from '../src/capture/file-reader.js';
+import { claim, CONTROL, PROMISED, READER, WORKER } from '../src/pipeline/parallel/count-job.js';
+import { findRecordStart, peekCapture } from '../src/sources/file-reader.js';
 import { CLI, DEMO, tempDir } from './helpers.js';
 
 const HOST4 = '172.31.51.15';

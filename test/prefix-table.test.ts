@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '../src/topology/ip.js';
+import { parseCidr } from '../src/net/ip.js';
 import { IpRangesSchema } from '../src/topology/model.js';
 import { PrefixTable4, PrefixTable6, type RankedPrefix } from '../src/topology/prefix-table.js';
 import { SHARED_IP_RANGES } from './helpers.js';

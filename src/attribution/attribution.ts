@@ -3,7 +3,7 @@
 // already found. The host's own addresses are shared by its processes: their flows are held in the
 // flow table until a batch lookup in /proc names each flow's socket owner (sockets.ts).
 import { addressKey, type Engine } from '../engine/engine.js';
-import { parseCidr } from '../topology/ip.js';
+import { parseCidr } from '../net/ip.js';
 import { FlowTable } from './flows.js';
 import type { PodInfo } from './pods.js';
 import { ownerOf, processInfo, socketHolders, SocketTable, type Owner, type ProcessInfo } from './sockets.js';

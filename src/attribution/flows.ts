@@ -4,14 +4,14 @@
 // moved to that workload. Bounded: when the table is full, new flows count as unknown at once.
 
 import type { FlowView } from '../engine/engine.js';
+import { PENDING, type FlowOwners } from '../engine/owners.js';
+
+export { PENDING };
 
 const EMPTY = 0;
 const USED = 1;
 
-/** Workload number of a flow whose owner is still being looked up. */
-export const PENDING = -1;
-
-export class FlowTable {
+export class FlowTable implements FlowOwners {
   readonly capacity: number;
   private readonly mask: number;
   private state!: Uint8Array;

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../config/log.js';
 import { podInfo, type OwnerLookup, type PodInfo, type PodObject } from './pods.js';
 
 export interface PodWatchHealth {

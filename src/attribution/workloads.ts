@@ -1,8 +1,10 @@
-// Workloads: who on this host a byte belongs to (DESIGN "Which component"). The engine counts per
+// Workloads: who on this host a byte belongs to. The engine counts per
 // workload number; this table turns (kind, namespace, name) into numbers and back. It is bounded: names
 // come from the wire's owners (process names, pod names), so past the cap everything new is "other".
 
-/** What a pod's bytes are attributed to: its top owner's kind, else the pod (DESIGN "Which component"). */
+import { OTHER_WORKLOAD, UNKNOWN_WORKLOAD } from '../engine/owners.js';
+
+/** What a pod's bytes are attributed to: its top owner's kind, else the pod. */
 export const POD_OWNER_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod'] as const;
 export type PodOwnerKind = (typeof POD_OWNER_KINDS)[number];
 export type WorkloadKind = PodOwnerKind | 'systemd_unit' | 'process' | 'unknown' | 'other';
@@ -13,10 +15,7 @@ export interface Workload {
   name: string;
 }
 
-/** Number of the workload of bytes nobody could be found for (socket gone, no permission). */
-export const UNKNOWN_WORKLOAD = 0;
-/** Number every workload past the table's cap shares. */
-export const OTHER_WORKLOAD = 1;
+export { OTHER_WORKLOAD, UNKNOWN_WORKLOAD };
 
 const MAX_LABEL = 128;
 

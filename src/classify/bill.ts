@@ -1,6 +1,7 @@
 // The bill's own lines (DESIGN.md, "Bill lines"): the network path a byte takes, the AWS usage types
 // (as the Cost and Usage Report names them) it adds to, and their list prices per region.
-import { Category, Direction, indexOf } from './categories.js';
+import { indexOf } from '../net/names.js';
+import { Category, Direction } from './categories.js';
 
 export const PATH_NAMES = ['direct', 'nat_gateway', 'gateway_endpoint', 'interface_endpoint', 'load_balancer', 'transit_gateway', 'vpc_peering'] as const;
 export type PathName = (typeof PATH_NAMES)[number];

@@ -1,3 +1,4 @@
+import { indexOf } from '../net/names.js';
 // Billing categories (the README's contract). One list: the label names, their indexes (used in typed
 // arrays on the hot path) and their count all come from it, so a category added here is counted,
 // labelled and sized everywhere.
@@ -14,11 +15,6 @@ export const CATEGORY_NAMES = [
 
 export type CategoryName = (typeof CATEGORY_NAMES)[number];
 export const CATEGORY_COUNT = CATEGORY_NAMES.length;
-
-/** { NAME: index } of a list of snake_case names. */
-export function indexOf<const T extends readonly string[]>(names: T): { readonly [K in T[number] as Uppercase<K>]: number } {
-  return Object.freeze(Object.fromEntries(names.map((n, i) => [n.toUpperCase(), i]))) as { readonly [K in T[number] as Uppercase<K>]: number };
-}
 
 /** Category.SAME_AZ … Category.UNCLASSIFIED: indexes into CATEGORY_NAMES. */
 export const Category = indexOf(CATEGORY_NAMES);

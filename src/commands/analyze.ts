@@ -1,10 +1,10 @@
 // `analyze FILE...`: the offline pipeline over pcap/pcapng files.
-import { readCaptureFile } from '../capture/file-reader.js';
-import { ParallelReader, type ParallelMode } from '../capture/parallel-read.js';
-import { guessLocalIp } from '../classify/local-address.js';
+import { readCaptureFile } from '../sources/file-reader.js';
+import { ParallelReader, type ParallelMode } from '../pipeline/parallel/parallel-read.js';
+import { guessLocalIp } from '../sources/local-guess.js';
 import { ConfigError } from '../config/errors.js';
 import { Decoded } from '../decode/packet.js';
-import { log } from '../log.js';
+import { log } from '../config/log.js';
 import { buildReport, renderTable, type CaptureSummary } from '../metrics/report.js';
 import { Timeline } from '../metrics/timeline.js';
 import { PriceBook } from '../classify/prices.js';

@@ -1,9 +1,9 @@
 // What every command builds around a loaded topology: prices, the pipeline and its metrics. Apart from
 // setup.ts (which loads the files) so that analyze, given a compiled topology, loads no parser.
 import type { PriceBook, Prices } from '../classify/prices.js';
-import { log } from '../log.js';
+import { log } from '../config/log.js';
 import { ExporterMetrics } from '../metrics/registry.js';
-import { Pipeline } from '../pipeline.js';
+import { Pipeline } from '../pipeline/pipeline.js';
 import type { LoadedTopology } from '../topology/load.js';
 import { TopologyStatus } from '../topology/status.js';
 

@@ -1,7 +1,7 @@
 // `demo`: serve, fed by the bundled sample capture (the story in the README) replayed in a loop.
-import { replayLoop } from '../capture/replay.js';
+import { replayLoop } from '../sources/replay.js';
 import { parseListenAddress } from '../config/listen-address.js';
-import { log } from '../log.js';
+import { log } from '../config/log.js';
 import type { Running } from './running.js';
 import { setUp, type CommonOptions } from './setup.js';
 

@@ -1,7 +1,7 @@
 // `discover`: the topology from IMDSv2 + the EC2 API, printed as the YAML that --topology.file reads,
 // to review it or to freeze it for hosts without IAM permissions. The same sources and merge as serve.
 import yaml from 'js-yaml';
-import { log } from '../log.js';
+import { log } from '../config/log.js';
 import { Ec2UnauthorizedError } from '../topology/ec2.js';
 import { TopologyManager } from '../topology/manager.js';
 import { TopologyStatus } from '../topology/status.js';

@@ -1,9 +1,9 @@
 // `serve` (the default command): live capture → pipeline → /metrics, for as long as it runs.
-import { defaultRouteInterface, interfaceAddresses, interfacesWithMacs } from '../capture/interfaces.js';
-import { captureFilterError, LiveCapture } from '../capture/live.js';
+import { defaultRouteInterface, interfaceAddresses, interfacesWithMacs } from '../sources/interfaces.js';
+import { captureFilterError, LiveCapture } from '../sources/live.js';
 import { ConfigError } from '../config/errors.js';
 import { parseListenAddress } from '../config/listen-address.js';
-import { log } from '../log.js';
+import { log } from '../config/log.js';
 import { registerInterfaceCounters } from '../metrics/interface-counters.js';
 import { TopologyManager } from '../topology/manager.js';
 import type { Attribution } from '../attribution/attribution.js';

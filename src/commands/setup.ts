@@ -1,6 +1,6 @@
 // What every command builds first: topology (from its files), prices, the pipeline and its metrics.
 import { readPriceBook } from '../classify/prices-file.js';
-import { log } from '../log.js';
+import { log } from '../config/log.js';
 import { loadTopology } from '../topology/load.js';
 import type { TopologyManager } from '../topology/manager.js';
 import type { IpRanges } from '../topology/model.js';

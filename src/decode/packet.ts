@@ -1,7 +1,7 @@
 // Hot-path decoder: reads header fields straight from the Buffer into one reused PacketMeta.
 // Never throws on packet content and never allocates per packet.
-import { indexOf } from '../classify/categories.js';
-import { readU32BE, readU32LE } from './bytes.js';
+import { indexOf } from '../net/names.js';
+import { readU32BE, readU32LE } from '../net/bytes.js';
 
 /** Link-layer header types (LINKTYPE_* values as written in pcap/pcapng files). */
 export const LinkType = {

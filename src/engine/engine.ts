@@ -3,11 +3,13 @@
 // remote table. Packets (through Pipeline) and sources that already have addresses and byte counts
 // (flow records) share it. Nothing here allocates per call.
 import { CATEGORY_COUNT, Direction } from '../classify/categories.js';
-import { FlowTable, PENDING } from '../attribution/flows.js';
-import { UNKNOWN_WORKLOAD } from '../attribution/workloads.js';
 import type { Topology } from '../topology/topology.js';
 import { decodePairSlot, pairSlot, SLOTS_PER_PAIR, ZonePairs } from './counter-layout.js';
 import { LocalAddresses } from './local-addresses.js';
+import type { FlowView } from './flow-view.js';
+import { PENDING, UNKNOWN_WORKLOAD, type FlowOwners } from './owners.js';
+
+export type { FlowView };
 import { RemoteTable } from './remote-table.js';
 
 const EPHEMERAL_MIN = 32768;
@@ -33,21 +35,6 @@ export function servicePort(a: number, b: number): number {
   return a < b ? a : b;
 }
 
-/** What count() takes: a decoded packet (PacketMeta) or a flow record. */
-export interface FlowView {
-  family: number;
-  src4: number;
-  dst4: number;
-  src6: Uint32Array;
-  dst6: Uint32Array;
-  /** IP-layer bytes (what the counting rule bills). */
-  ipBytes: number;
-  packets: number;
-  /** IP protocol number (6 TCP, 17 UDP, ...): part of a flow's key for attribution. */
-  proto: number;
-  srcPort: number;
-  dstPort: number;
-}
 
 /**
  * What an engine counted, to be added to another's (a worker's share of a file): zone pairs in the
@@ -104,7 +91,7 @@ export class Engine {
   /** Count bytes per workload too (attribution on). */
   private attributing = false;
   /** Flows of the host's own addresses, for attribution to processes; none: those bytes are unknown. */
-  private flows: FlowTable | undefined;
+  private flows: FlowOwners | undefined;
   /** The workload of each local address that belongs to one (pods), keyed by addressKey(). */
   private addressWorkloads: ReadonlyMap<string, number> = new Map();
   /** The workload of every other local address: -1, the flows' processes (or a sidecar's one pod). */
@@ -203,7 +190,7 @@ export class Engine {
    * (pods; keys from addressKey), `flows` attributes the host's own addresses by socket (none: unknown),
    * `fallback` (a workload number) takes the host's own addresses instead.
    */
-  attribute(addresses: ReadonlyMap<string, number>, flows?: FlowTable, fallback = -1): void {
+  attribute(addresses: ReadonlyMap<string, number>, flows?: FlowOwners, fallback = -1): void {
     this.attributing = true;
     this.ensureWork(UNKNOWN_WORKLOAD);
     this.addressWorkloads = addresses;

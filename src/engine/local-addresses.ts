@@ -2,7 +2,7 @@
 // of them (every secondary IP of every ENI, and delegated /28 prefixes), so IPv4 is an open-addressing
 // hash over typed arrays (prefixes expanded to their addresses), not a scan. IPv6 addresses and
 // prefixes (/80 delegations cannot be expanded) are few per host: a scan, longest prefix first.
-import { ipv6BigIntToWords, parseCidr, type Cidr } from '../topology/ip.js';
+import { ipv6BigIntToWords, parseCidr, type Cidr } from '../net/ip.js';
 
 /** Largest IPv4 prefix taken as local (expanded address by address). */
 export const MAX_LOCAL_PREFIX_ADDRESSES = 65536;

@@ -2,7 +2,7 @@
 // so that a dashboard can show captured ÷ seen (cap exposes no pcap_stats).
 import { readdirSync } from 'node:fs';
 import client from 'prom-client';
-import { readInterfaceCounters, type InterfaceCounters } from '../capture/interfaces.js';
+import { readInterfaceCounters, type InterfaceCounters } from '../sources/interfaces.js';
 
 /** `captured` names the interfaces captured now (they may grow: ENIs found later). */
 export function registerInterfaceCounters(registry: client.Registry, captured: () => readonly string[], sysClassNet = '/sys/class/net'): void {

@@ -4,7 +4,7 @@
 import client from 'prom-client';
 import type { CategoryName, DirectionName } from '../classify/categories.js';
 import { costOf, type Prices } from '../classify/prices.js';
-import type { Pipeline } from '../pipeline.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import { TopologyStatus } from '../topology/status.js';
 import type { Topology } from '../topology/topology.js';
 import { registerBuildInfo } from './families/build.js';

@@ -2,7 +2,7 @@
 // in front of the pipeline that, when packet time crosses a bucket boundary, notes the engine's
 // cumulative bytes per category. At most MAX_BUCKETS: the bucket width doubles as the capture grows.
 import { CATEGORY_COUNT, CATEGORY_NAMES } from '../classify/categories.js';
-import type { FrameSink } from '../engine/sink.js';
+import type { FrameSink } from '../sources/frame-sink.js';
 
 const MAX_BUCKETS = 240;
 

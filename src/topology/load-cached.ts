@@ -1,7 +1,7 @@
 // loadTopology through the compiled-topology cache: on a hit neither the YAML nor the schema library is
 // loaded, and nothing is compiled; on a miss the files are loaded as always and the result kept.
 import { readFileSync } from 'node:fs';
-import { log } from '../log.js';
+import { log } from '../config/log.js';
 import { cacheKey, readCached, writeCached } from './compiled-cache.js';
 import type { LoadedTopology, TopologyInputs } from './load.js';
 import { Topology } from './topology.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { loadStructuredFile } from '../config/files.js';
 import { EMPTY_IP_RANGES, IpRangesSchema, TopologyFileSchema, type IpRanges, type TopologyFile } from './model.js';
-import { parseCidr } from './ip.js';
+import { parseCidr } from '../net/ip.js';
 import { resolveRegion, type RegionSource } from './region.js';
 import { Topology } from './topology.js';
 

@@ -2,7 +2,7 @@
 // (which wins) merged into one snapshot, handed to every subscriber. A source that fails keeps its last
 // good data; the failure shows in the TopologyStatus (and so in aztraffic_topology_refresh_errors_total)
 // and the log, never as a lost topology. Topology code never calls into metrics.
-import type { Logger } from '../log.js';
+import type { Logger } from '../config/log.js';
 import type { Ec2Info } from './ec2.js';
 import type { ImdsInfo } from './imds.js';
 import type { IpRanges, PublicIp, Subnet, TopologyFile } from './model.js';

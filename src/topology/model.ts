@@ -1,6 +1,6 @@
 // The topology file (README, "Topology file") and AWS's ip-ranges.json, as validated data.
 import { z } from 'zod';
-import { isValidCidr, isValidIp } from './ip.js';
+import { isValidCidr, isValidIp } from '../net/ip.js';
 
 const cidr = z.string().refine(isValidCidr, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid CIDR` });
 const ip = z.string().refine(isValidIp, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid IP address` });

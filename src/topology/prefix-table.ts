@@ -2,7 +2,7 @@
 // cover the whole address space, so a lookup is one binary search over typed arrays and allocates
 // nothing. Which prefix owns a point: the one with the highest rank among those covering it
 // (rank = rule priority * 256 + prefix length, so longest prefix wins within one rule).
-import { ipv6BigIntToWords, type Cidr } from './ip.js';
+import { ipv6BigIntToWords, type Cidr } from '../net/ip.js';
 
 export interface RankedPrefix {
   cidr: Cidr;

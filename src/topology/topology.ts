@@ -8,7 +8,7 @@ import { AddressKind, categorize, sameZone, type AddressClass } from '../classif
 import { ConfigError } from '../config/errors.js';
 
 export { AddressKind, type AddressClass };
-import { ipv6BigIntToWords, parseCidr, type Cidr } from './ip.js';
+import { ipv6BigIntToWords, parseCidr, type Cidr } from '../net/ip.js';
 import type { IpRanges, RouteTable, TopologyFile } from './model.js';
 import { PrefixTable4, PrefixTable6, type RankedPrefix, type Segments } from './prefix-table.js';
 

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { Logger } from '../log.js';
+import type { Logger } from '../config/log.js';
 import { randomBytes } from 'node:crypto';
 import type { ExporterMetrics } from '../metrics/registry.js';
 import { livePage } from './page.js';

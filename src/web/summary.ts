@@ -6,7 +6,7 @@ import { BYTES_PER_GB } from '../classify/prices.js';
 import type { ExporterMetrics } from '../metrics/registry.js';
 import { buildReport, sumByLabel, type CaptureSummary, type Report } from '../metrics/report.js';
 import type { Topology } from '../topology/topology.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../config/version.js';
 
 export interface Summary {
   version: string;

@@ -1,6 +1,6 @@
 // aztraffic_build_info: which exporter and Node.js.
 import client from 'prom-client';
-import { VERSION } from '../../version.js';
+import { VERSION } from '../../config/version.js';
 
 export function registerBuildInfo(registers: client.Registry[]): void {
   new client.Gauge({

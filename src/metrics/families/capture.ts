@@ -2,7 +2,7 @@
 // frames it saw that are not this host's billed traffic (transit, non-IP, duplicates on `any`).
 import client from 'prom-client';
 import type { Engine } from '../../engine/engine.js';
-import type { CaptureStats, DecodeStats } from '../../pipeline.js';
+import type { CaptureStats, DecodeStats } from '../../pipeline/pipeline.js';
 import { Totals } from './totals.js';
 
 export class CaptureFamily {

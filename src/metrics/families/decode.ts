@@ -1,7 +1,7 @@
 // aztraffic_decode_errors_total by reason: frames and DNS messages that could not be used.
 import client from 'prom-client';
 import { DECODE_ERROR_REASONS } from '../../decode/packet.js';
-import type { DecodeStats } from '../../pipeline.js';
+import type { DecodeStats } from '../../pipeline/pipeline.js';
 import { Totals } from './totals.js';
 
 export class DecodeFamily {

@@ -6,7 +6,7 @@ import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
 import { decodeSpillSlot } from '../../engine/counter-layout.js';
 import type { RemoteTable } from '../../engine/remote-table.js';
 import type { NameCache } from '../../decode/dns.js';
-import { ipv4ToString, ipv6WordsToString } from '../../topology/ip.js';
+import { ipv4ToString, ipv6WordsToString } from '../../net/ip.js';
 import type { Folded } from '../heavy-hitters.js';
 import { RankedCounter } from '../ranked-counter.js';
 import { OTHER_REMOTE, REMOTE_SHAPE, seriesKey, type RemoteLabels } from '../top-k.js';

@@ -1,14 +1,14 @@
 // decode → count for one frame at a time: sources call frame(); the link, IP and port headers are
 // decoded into one reused PacketMeta, DNS answers (to this host's own questions) name remotes, and the
 // counting engine classifies and counts. Nothing here allocates per packet except for DNS messages.
-import { DnsQueries, NameCache } from './decode/dns.js';
-import { Decoded, decodeFrame, DECODE_ERROR_REASONS, PacketMeta } from './decode/packet.js';
-import { RecentPackets } from './engine/duplicates.js';
-import { Engine, type EngineCounts } from './engine/engine.js';
-import type { RemoteEntries, RemoteTable } from './engine/remote-table.js';
-import type { FrameSink } from './engine/sink.js';
-import { ipv4ToString, ipv6WordsToString } from './topology/ip.js';
-import type { Topology } from './topology/topology.js';
+import { DnsQueries, NameCache } from '../decode/dns.js';
+import { Decoded, decodeFrame, DECODE_ERROR_REASONS, PacketMeta } from '../decode/packet.js';
+import { RecentPackets } from '../engine/duplicates.js';
+import { Engine, type EngineCounts } from '../engine/engine.js';
+import type { RemoteEntries, RemoteTable } from '../engine/remote-table.js';
+import type { LiveSink } from '../sources/frame-sink.js';
+import { ipv4ToString, ipv6WordsToString } from '../net/ip.js';
+import type { Topology } from '../topology/topology.js';
 
 
 export interface PipelineOptions {
@@ -94,7 +94,7 @@ export interface PipelineCounts {
   first: number;
 }
 
-export class Pipeline implements FrameSink {
+export class Pipeline implements LiveSink {
   readonly meta = new PacketMeta();
   readonly names: NameCache;
   readonly engine: Engine;
@@ -102,6 +102,10 @@ export class Pipeline implements FrameSink {
   readonly decode = new DecodeStats();
   /** Set on the `any` pseudo-interface: drop the second capture of a bridged packet. */
   dedupe: RecentPackets | undefined;
+
+  dedupeAcrossInterfaces(): void {
+    this.dedupe = new RecentPackets();
+  }
   /** Learn names from DNS in counted frames (off when a separate DNS capture does it). */
   learnDnsInline = true;
   /**

@@ -9,10 +9,10 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { log } from '../log.js';
+import { log } from '../../config/log.js';
 import type { Pipeline } from '../pipeline.js';
 import { claim, CONTROL, DNS_FIELDS, PROMISED, READER, WORKER as WORKER_OWNS, type CountJob, type PartResult } from './count-job.js';
-import { findRecordStart, peekCapture, readCaptureFile, type ReadResult, type Split } from './file-reader.js';
+import { findRecordStart, peekCapture, readCaptureFile, type ReadResult, type Split } from '../../sources/file-reader.js';
 
 export type ParallelMode = 'auto' | 'on' | 'off';
 
@@ -36,7 +36,7 @@ const STALLED_MS = 10_000;
 
 type Counted = Extract<PartResult, { ok: true }>;
 
-// beside this module: dist/count-worker.js (the bundle), dist/capture/count-worker.js (tsc's output)
+// beside this module: dist/count-worker.js (the bundle), dist/pipeline/parallel/count-worker.js (tsc's output)
 const WORKER = new URL('./count-worker.js', import.meta.url);
 
 /**

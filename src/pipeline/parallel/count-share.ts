@@ -3,9 +3,9 @@
 // frames are kept, in file order, for the reading thread to learn from in turn.
 import type { MessagePort } from 'node:worker_threads';
 import { Pipeline } from '../pipeline.js';
-import { Topology } from '../topology/topology.js';
+import { Topology } from '../../topology/topology.js';
 import { claim, CONTROL, DNS_FIELDS, FREE, WORKER, type CountJob, type DnsFrames, type PartResult } from './count-job.js';
-import { CHUNK, readPartRange } from './file-reader.js';
+import { CHUNK, readPartRange } from '../../sources/file-reader.js';
 
 class GiveUp extends Error {}
 

@@ -5,8 +5,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../config/errors.js';
-import { readU32BE, readU32LE } from '../decode/bytes.js';
-import type { FrameSink } from '../engine/sink.js';
+import { readU32BE, readU32LE } from '../net/bytes.js';
+import type { FrameSink } from './frame-sink.js';
 
 export type { FrameSink };
 

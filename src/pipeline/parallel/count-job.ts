@@ -1,8 +1,8 @@
 // What the thread reading a file hands the worker that counts parts of it (parallel-read.ts), and what
 // the worker hands back.
 import type { PipelineCounts } from '../pipeline.js';
-import type { CompiledTopology } from '../topology/topology.js';
-import type { PartFormat } from './file-reader.js';
+import type { CompiledTopology } from '../../topology/topology.js';
+import type { PartFormat } from '../../sources/file-reader.js';
 
 /**
  * The file in parts between record starts: the reading thread takes them from the front, the worker from

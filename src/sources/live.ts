@@ -3,9 +3,8 @@
 // packets so that names can be learned. A capture that fails is retried with backoff; the process lives.
 import { createRequire } from 'node:module';
 import { LinkType } from '../decode/packet.js';
-import type { Logger } from '../log.js';
-import type { Pipeline } from '../pipeline.js';
-import { RecentPackets } from '../engine/duplicates.js';
+import type { Logger } from '../config/log.js';
+import type { LiveSink } from './frame-sink.js';
 import { interfaceExists } from './interfaces.js';
 
 /** The DNS handle's snapshot: a 9,001-byte jumbo frame and its link header. */
@@ -127,13 +126,13 @@ export class LiveCapture {
 
   constructor(
     private readonly o: LiveOptions,
-    private readonly pipeline: Pipeline,
+    private readonly pipeline: LiveSink,
     private readonly log: Logger,
     /** Every change of state, with the failure's words when it failed. */
     private readonly onState: (state: CaptureState, message?: string) => void = () => {},
   ) {
     this.ifaceIndex = pipeline.addInterface(o.iface);
-    if (o.iface === 'any') pipeline.dedupe = new RecentPackets();
+    if (o.iface === 'any') pipeline.dedupeAcrossInterfaces();
     pipeline.learnDnsInline = false;
   }
 

@@ -1,9 +1,9 @@
 // Which addresses are "this host" decides direction. Offline, when the user names none, the busiest
 // address of the capture's first packets is taken: a capture made on a host has that host on one
 // side of nearly every packet.
-import { readCaptureFile } from '../capture/file-reader.js';
+import { readCaptureFile } from './file-reader.js';
 import { Decoded, decodeFrame, PacketMeta } from '../decode/packet.js';
-import { ipv4ToString, ipv6WordsToString } from '../topology/ip.js';
+import { ipv4ToString, ipv6WordsToString } from '../net/ip.js';
 
 export interface LocalGuess {
   ip: string;

@@ -1,0 +1,26 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The package's root: the nearest folder above this module with our package.json. This module runs
+ * from src/config/ (tests), dist/config/ (tsc's output) and dist/ (a bundled chunk), so no fixed depth.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'az-traffic-exporter') return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`az-traffic-exporter: no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+const ROOT = packageRoot();
+
+/** The package version, read once from package.json. */
+export const VERSION: string = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** The bundled demo: capture, topology and ip-ranges fixture. */
+export const DEMO_DIR = join(ROOT, 'demo') + '/';
