@@ -53,7 +53,7 @@ describe('systemd unit', () => {
   });
 });
 
-describe('Node.js >= 20 checks (unit and README)', () => {
+describe('Node.js >= 22 checks (unit and README)', () => {
   const asVersion = (version: string, script: string) =>
     spawnSync(process.execPath, ['-e', `Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '${version}' } });\n${script}`], { encoding: 'utf8' });
 
@@ -61,17 +61,19 @@ describe('Node.js >= 20 checks (unit and README)', () => {
     const pre = directives(readFileSync(UNIT, 'utf8')).get('ExecStartPre')![0];
     const script = /^\/usr\/bin\/node -e "(.*)"$/.exec(pre)![1];
     expect(asVersion(process.versions.node, script).status).toBe(0);
+    expect(asVersion('20.20.2', script).status).toBe(1);
     const old = asVersion('18.19.0', script);
     expect(old.status).toBe(1);
-    expect(old.stderr).toMatch(/needs Node.js >= 20; \/usr\/bin\/node is v/);
+    expect(old.stderr).toMatch(/needs Node.js >= 22; \/usr\/bin\/node is v/);
   });
 
   it("the README's version check does the same", () => {
     const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
     const script = /^node -e '(.*)'$/m.exec(readme)![1];
-    expect(asVersion('20.0.0', script).status).toBe(0);
+    expect(asVersion('22.0.0', script).status).toBe(0);
+    expect(asVersion('20.20.2', script).status).toBe(1);
     const old = asVersion('18.19.0', script);
     expect(old.status).toBe(1);
-    expect(old.stderr).toMatch(/is too old: need >= 20/);
+    expect(old.stderr).toMatch(/is too old: need >= 22/);
   });
 });
