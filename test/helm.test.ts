@@ -12,6 +12,8 @@ import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authoriz
 import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CHART_SCHEMA, chartSchema, renderSchema } from '../scripts/make-chart-schema.js';
+import { TopologyFileSchema } from '../src/topology/model.js';
 import { tempDir } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -236,13 +238,33 @@ spec:
     expect(alerts).toContain(`job="${svc.metadata.labels?.[sm.spec.jobLabel]}"`);
   });
 
-  it('the topology the chart mounts is one the exporter accepts', () => {
-    const topology = { region: 'us-east-1', subnets: [{ cidr: '10.9.0.0/16', zone: 'us-east-1a', zone_id: 'use1-az6' }] };
-    const { manifests } = render({ topology });
+  it('a topology with every key of the topology file validates, renders and is one the exporter accepts', () => {
+    // the demo's (route tables, NAT gateways, endpoints, prefix lists: what discover prints) and the rest
+    const topology = {
+      ...(YAML.parse(readFileSync(join(ROOT, 'demo', 'topology.yaml'), 'utf8')) as Record<string, unknown>),
+      local_macs: ['0a:1b:2c:3d:4e:5f'],
+      load_balancers: [{ ip: '172.31.50.10', kind: 'nlb', name: 'net/web/0123456789abcdef', zone: 'us-east-1d', zone_id: 'use1-az4' }],
+    };
+    expect(Object.keys(topology).sort()).toEqual(Object.keys(TopologyFileSchema.shape).sort());
+    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));
+    const check = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    expect(check({ topology }), JSON.stringify(check.errors)).toBe(true);
+    // a misspelt key is still refused
+    expect(check({ topology: { ...topology, route_table: [] } })).toBe(false);
+    const { manifests } = render({ topology, prices: { prices: { internet: { egress: 0.05 } }, usage_types: { 'NatGateway-Bytes': 0.05 } } });
+    validate(manifests);
     const cm = manifests.find((m) => m.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    expect(YAML.parse(cm.data['topology.yaml'])).toEqual(topology);
     const f = join(dir, 'mounted-topology.yaml');
     writeFileSync(f, cm.data['topology.yaml']);
-    const r = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'analyze', join(ROOT, 'demo', 'demo.pcapng'), '--topology.file', f, '--local-ip', '172.31.51.15', '--format', 'json'], { encoding: 'utf8' });
+    const p = join(dir, 'mounted-prices.yaml');
+    writeFileSync(p, cm.data['prices.yaml']);
+    const r = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'analyze', join(ROOT, 'demo', 'demo.pcapng'), '--topology.file', f, '--prices.file', p, '--local-ip', '172.31.51.15', '--format', 'json'], { encoding: 'utf8' });
     expect(JSON.parse(r).region).toBe('us-east-1');
+  });
+
+  it('values.schema.json is what scripts/make-chart-schema.ts generates from the exporter\'s schemas', () => {
+    const committed = readFileSync(CHART_SCHEMA, 'utf8');
+    expect(committed, 'run npx tsx scripts/make-chart-schema.ts').toBe(renderSchema(chartSchema(JSON.parse(committed) as Record<string, unknown>)));
   });
 });

@@ -1,7 +1,7 @@
 // The bill's own lines (DESIGN.md, "Bill lines"): the network path a byte takes, the AWS usage types
 // (as the Cost and Usage Report names them) it adds to, and their list prices per region.
 import { indexOf } from '../net/names.js';
-import { Category, Direction } from './categories.js';
+import { Category, categoryRow, Direction } from './categories.js';
 
 export const PATH_NAMES = ['direct', 'nat_gateway', 'gateway_endpoint', 'interface_endpoint', 'load_balancer', 'transit_gateway', 'vpc_peering'] as const;
 export type PathName = (typeof PATH_NAMES)[number];
@@ -164,11 +164,20 @@ export function usageTypes(region: string, dir: number, cat: number, f: PathFact
   const regional = `${code}-DataTransfer-Regional-Bytes`;
   // the leg that leaves the VPC (or reaches another zone) as the category says
   const categoryLeg = (withCrossAz: boolean): void => {
-    if ((withCrossAz && cat === Category.CROSS_AZ) || cat === Category.REGIONAL_PUBLIC) out.push(regional);
-    else if (cat === Category.INTERNET) out.push(`${code}-DataTransfer-${egress ? 'Out' : 'In'}-Bytes`);
-    else if (cat === Category.INTER_REGION && f.remoteRegion !== '') {
-      const other = billingCode(f.remoteRegion);
-      out.push(`${code}-${other}-AWS-${egress ? 'Out' : 'In'}-Bytes`);
+    switch (categoryRow(cat).leg) {
+      case 'cross_zone':
+        if (withCrossAz) out.push(regional);
+        break;
+      case 'regional':
+        out.push(regional);
+        break;
+      case 'internet':
+        out.push(`${code}-DataTransfer-${egress ? 'Out' : 'In'}-Bytes`);
+        break;
+      case 'inter_region':
+        if (f.remoteRegion !== '') out.push(`${code}-${billingCode(f.remoteRegion)}-AWS-${egress ? 'Out' : 'In'}-Bytes`);
+        break;
+      case 'none':
     }
   };
   switch (f.path) {

@@ -1,7 +1,7 @@
 // Prices in USD per GB (2^30 bytes) by category and direction, and by usage type (bill.ts). Built-in
 // defaults follow the region; --prices.file overrides any of them. A category with no price stays unpriced (never silently 0).
 import { builtInUsagePrice, REGIONS, stripRegionCodes } from './bill.js';
-import { CATEGORY_NAMES, type CategoryName, type DirectionName } from './categories.js';
+import { CATEGORIES, CATEGORY_NAMES, type CategoryName, type DirectionName } from './categories.js';
 
 /** AWS bills data transfer per GB of 2^30 bytes. */
 export const BYTES_PER_GB = 2 ** 30;
@@ -17,15 +17,8 @@ export interface Prices {
 
 export const DEFAULT_PRICES: Prices = {
   currency: 'USD',
-  perGb: {
-    same_az: { egress: 0, ingress: 0 },
-    cross_az: { egress: 0.01, ingress: 0.01 },
-    regional_public: { egress: 0.01, ingress: 0.01 },
-    aws_service: { egress: 0, ingress: 0 },
-    inter_region: { egress: 0.02, ingress: 0 },
-    internet: { egress: 0.09, ingress: 0 },
-    internal: { egress: 0, ingress: 0 },
-  },
+  // each category's own row; a row without prices stays unpriced
+  perGb: Object.fromEntries(CATEGORIES.flatMap((c) => ('prices' in c ? [[c.name, { ...c.prices }]] : []))),
   region: 'us-east-1',
   usagePerGb: {},
 };

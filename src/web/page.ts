@@ -1,6 +1,7 @@
 // The page a person reads: server-rendered HTML of a Summary, and the same renderer shipped to the
 // browser (its source, inlined) so that the page refreshes itself from /api/v1/summary. `analyze
 // --format html` writes the same sections into one self-contained file.
+import { CATEGORIES } from '../classify/categories.js';
 import type { Summary } from './summary.js';
 
 /**
@@ -94,16 +95,9 @@ export function renderSections(s: Summary): string {
 
   // the chart: stacked areas, one per series, in an inline SVG
   const c = s.chart;
-  // one color per category wherever it is drawn; red for the seed case
+  // each category's own colour wherever it is drawn
   const palette: Record<string, string> = {
-    same_az: '#2ca02c',
-    cross_az: '#ff7f0e',
-    regional_public: '#d62728',
-    aws_service: '#17becf',
-    inter_region: '#9467bd',
-    internet: '#1f77b4',
-    internal: '#c7c7c7',
-    unclassified: '#7f7f7f',
+    ...Object.fromEntries(CATEGORIES.map((c) => [c.name, c.color])),
     'processing and path': '#8c564b',
   };
   const extra = ['#e377c2', '#bcbd22', '#393b79', '#637939'];
