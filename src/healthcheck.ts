@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { buildProgram } from './cli.js';
+import { buildProgram, withDefaultCommand } from './cli.js';
 import { parseListenAddress } from './config/listen-address.js';
 import { loadWebConfig } from './web/web-config.js';
 
@@ -28,7 +28,7 @@ export async function exporterOptions(argv: string[], env: NodeJS.ProcessEnv): P
     );
     let opts: Record<string, unknown> = {};
     for (const c of program.commands) c.action((...args: unknown[]) => void (opts = args[args.length - 2] as Record<string, unknown>));
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(withDefaultCommand(argv), { from: 'user' });
     return opts;
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];

@@ -7,6 +7,9 @@
 //   not with the square of the zones a topology names (5,000 zones would be 25 M pairs).
 // - Remote keys of the remote table: one 32-bit word of (family, category, direction, port).
 // - Spill slots: bytes of remotes that found no room, by (direction, category, remote zone).
+// - Class words: what the engine reads per packet for a remote class, the usage combination and the
+//   category in one 32-bit word (one array read for both).
+// - Workload slots: bytes per (workload, direction, category); usage slots: per (combination, direction).
 import { CATEGORY_COUNT, DIRECTION_NAMES } from '../classify/categories.js';
 
 /** Bits needed for values 0 … n-1. */
@@ -37,6 +40,10 @@ export function makeLayout(categories: number, directions: number) {
   const V6_SHIFT = CAT_SHIFT + CAT_BITS;
   const OCCUPIED_SHIFT = V6_SHIFT + 1;
   if (OCCUPIED_SHIFT > 30) throw new Error(`remote key needs ${OCCUPIED_SHIFT + 1} bits: too many categories for one 32-bit word`);
+  // class word, low bits first: the category, then the usage combination
+  const CLASS_CAT_BITS = 8;
+  if (categories > 1 << CLASS_CAT_BITS) throw new Error(`a class word holds ${1 << CLASS_CAT_BITS} categories, not ${categories}`);
+  const workSlots = directions * categories;
   const PORT_MASK = (1 << PORT_BITS) - 1;
   const DIR_MASK = (1 << DIR_BITS) - 1;
   const CAT_MASK = (1 << CAT_BITS) - 1;
@@ -62,6 +69,22 @@ export function makeLayout(categories: number, directions: number) {
       const dc = Math.floor(slot / zones);
       return { dir: Math.floor(dc / categories), cat: dc % categories, zone: slot % zones };
     },
+    /** Bits and mask of the class word's category, for the hot path's inline read (engine.count). */
+    classWord: { catMask: (1 << CLASS_CAT_BITS) - 1, comboShift: CLASS_CAT_BITS },
+    /** The class word of a usage combination and a category. */
+    packClassWord: (combo: number, cat: number): number => ((combo << CLASS_CAT_BITS) | cat) >>> 0,
+    /** Counter slots per workload: direction × category. */
+    workSlots,
+    /** Counter slot of a workload, direction and category. */
+    workSlot: (workload: number, dir: number, cat: number): number => workload * workSlots + dir * categories + cat,
+    decodeWorkSlot(slot: number): { workload: number; dir: number; cat: number } {
+      const workload = Math.floor(slot / workSlots);
+      const rest = slot - workload * workSlots;
+      return { workload, dir: Math.floor(rest / categories), cat: rest % categories };
+    },
+    /** Counter slot of a usage combination and direction. */
+    usageSlot: (combo: number, dir: number): number => combo * directions + dir,
+    decodeUsageSlot: (slot: number): { combo: number; dir: number } => ({ combo: Math.floor(slot / directions), dir: slot % directions }),
     remoteKey: (v6: boolean, cat: number, dir: number, port: number): number =>
       (1 << OCCUPIED_SHIFT) | ((v6 ? 1 : 0) << V6_SHIFT) | (cat << CAT_SHIFT) | (dir << DIR_SHIFT) | (port + 1),
     decodeRemoteKey(k: number): RemoteKeyParts {
@@ -75,7 +98,7 @@ export type CounterLayout = ReturnType<typeof makeLayout>;
 /** The layout of this build's categories and directions. */
 export const LAYOUT: CounterLayout = makeLayout(CATEGORY_COUNT, DIRECTION_NAMES.length);
 export const SLOTS_PER_PAIR = LAYOUT.slotsPerPair;
-export const { pairSlot, decodePairSlot, decodeSpillSlot } = LAYOUT;
+export const { pairSlot, decodePairSlot, decodeSpillSlot, workSlot, decodeWorkSlot, usageSlot, decodeUsageSlot, packClassWord } = LAYOUT;
 
 /**
  * Zone pairs, numbered as first seen, each with the workload of its local side (a pod's address is

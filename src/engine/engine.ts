@@ -2,9 +2,9 @@
 // (category row of the local address × class of the remote) and counts into zone-pair counters and the
 // remote table. Packets (through Pipeline) and sources that already have addresses and byte counts
 // (flow records) share it. Nothing here allocates per call.
-import { CATEGORY_COUNT, Direction } from '../classify/categories.js';
+import { Direction } from '../classify/categories.js';
 import type { Topology } from '../topology/topology.js';
-import { decodePairSlot, pairSlot, SLOTS_PER_PAIR, ZonePairs } from './counter-layout.js';
+import { decodePairSlot, decodeUsageSlot, decodeWorkSlot, LAYOUT, packClassWord, pairSlot, SLOTS_PER_PAIR, usageSlot, workSlot, ZonePairs } from './counter-layout.js';
 import { LocalAddresses } from './local-addresses.js';
 import type { FlowView } from './flow-view.js';
 import { PENDING, UNKNOWN_WORKLOAD, type FlowOwners } from './owners.js';
@@ -17,8 +17,8 @@ const EPHEMERAL_MIN = 32768;
 /** Zone pairs (with their local side's workload) kept before they are renumbered at a drain. */
 const MAX_PAIRS = 4096;
 
-/** Counters per workload: direction × category. */
-const WORK_SLOTS = 2 * CATEGORY_COUNT;
+const WORK_SLOTS = LAYOUT.workSlots;
+const { catMask: CLASS_CAT_MASK, comboShift: CLASS_COMBO_SHIFT } = LAYOUT.classWord;
 
 /** Key of an address (or a prefix's first address) in the map of addresses' workloads. */
 export function addressKey(c: { family: number; start: bigint }): string {
@@ -70,7 +70,7 @@ export class Engine {
   private bytes = new Float64Array(0);
   private packets = new Float64Array(0);
   private remoteTable!: RemoteTable;
-  /** Bytes per usage combination (Topology.usageCombos) and direction: index combo * 2 + direction. */
+  /** Bytes per usage combination (Topology.usageCombos) and direction: index usageSlot(combo, dir). */
   private usage = new Float64Array(0);
   /** Packets and bytes where neither address is local: not billed to this host. */
   transitPackets = 0;
@@ -96,7 +96,7 @@ export class Engine {
   private addressWorkloads: ReadonlyMap<string, number> = new Map();
   /** The workload of every other local address: -1, the flows' processes (or a sidecar's one pod). */
   private fallbackWorkload = -1;
-  /** Bytes per workload, direction and category: index workload * 2 * CATEGORY_COUNT + dir * CATEGORY_COUNT + cat. */
+  /** Bytes per workload, direction and category: index workSlot(workload, dir, cat). */
   private work = new Float64Array(0);
   /** The time of the newest packet (seconds), set by the pipeline: a flow's age. */
   now = 0;
@@ -164,7 +164,7 @@ export class Engine {
         const zone = t.classZone[cls];
         const w = this.attributing ? (this.addressWorkloads.get(addressKey(e.cidr)) ?? this.fallbackWorkload) : -1;
         if (w >= 0) this.ensureWork(w);
-        rows.push(t.countRow(cls));
+        rows.push(t.countRow(cls, packClassWord));
         // a pod's address counts for its workload in its zone pair's counters
         pairs.push(this.pairs.row(zone, w));
         zones.push(zone);
@@ -177,7 +177,7 @@ export class Engine {
     [this.local4Rows, this.local4Pairs, this.local4Zone, this.local4Work] = [v4.rows, v4.pairs, v4.zones, v4.work];
     [this.local6Rows, this.local6Pairs, this.local6Zone, this.local6Work] = [v6.rows, v6.pairs, v6.zones, v6.work];
     // usage rows number combinations as they meet them: make room for every one
-    const need = t.usageCombos.length * 2;
+    const need = usageSlot(t.usageCombos.length, 0);
     if (need > this.usage.length) {
       const u = new Float64Array(need);
       u.set(this.usage.subarray(0, Math.min(this.usage.length, need)));
@@ -232,14 +232,14 @@ export class Engine {
     const t = this.t;
     const cls = v4 ? t.table4.lookup(egress ? f.dst4 : f.src4) : t.table6.lookup(egress ? f.dst6 : f.src6);
     const cu = (v4 ? this.local4Rows : this.local6Rows)[local][cls];
-    const cat = cu & 0xff;
+    const cat = cu & CLASS_CAT_MASK;
     const zone = t.classZone[cls];
     let pair = (v4 ? this.local4Pairs : this.local6Pairs)[local][zone];
     if (pair < 0) pair = this.newPair((v4 ? this.local4Zone : this.local6Zone)[local], zone, (v4 ? this.local4Work : this.local6Work)[local]);
-    const idx = pair * SLOTS_PER_PAIR + dir * CATEGORY_COUNT + cat;
+    const idx = pairSlot(pair, dir, cat);
     this.bytes[idx] += f.ipBytes;
     this.packets[idx] += f.packets;
-    this.usage[(cu >>> 8) * 2 + dir] += f.ipBytes;
+    this.usage[usageSlot(cu >>> CLASS_COMBO_SHIFT, dir)] += f.ipBytes;
     const port = servicePort(f.srcPort, f.dstPort);
     if (v4) this.remoteTable.add4(egress ? f.dst4 : f.src4, port, dir, cat, zone, f.ipBytes);
     else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, zone, f.ipBytes);
@@ -252,7 +252,7 @@ export class Engine {
   private attributeHost(f: FlowView, egress: boolean, dir: number, cat: number): void {
     const w = this.hostWorkload(f, egress, dir, cat);
     // the counters cover every workload number handed out (ensureWork): no bounds check here
-    if (w >= 0) this.work[w * WORK_SLOTS + dir * CATEGORY_COUNT + cat] += f.ipBytes;
+    if (w >= 0) this.work[workSlot(w, dir, cat)] += f.ipBytes;
   }
 
   /** The workload of a packet of the host's own address: its flow's, unknown, or -1 while its owner is looked up. */
@@ -265,7 +265,7 @@ export class Engine {
   /** Add bytes to a workload's counters (a flow's held bytes, once its owner is known). */
   addWork(w: number, dir: number, cat: number, bytes: number): void {
     this.ensureWork(w);
-    this.work[w * WORK_SLOTS + dir * CATEGORY_COUNT + cat] += bytes;
+    this.work[workSlot(w, dir, cat)] += bytes;
   }
 
   /** Make room for a workload number's counters before any packet can carry it. */
@@ -285,9 +285,8 @@ export class Engine {
     const u = this.work;
     for (let i = 0; i < u.length; i++) {
       if (u[i] === 0) continue;
-      const w = Math.floor(i / WORK_SLOTS);
-      const r = i % WORK_SLOTS;
-      visit(w, Math.floor(r / CATEGORY_COUNT), r % CATEGORY_COUNT, u[i]);
+      const { workload, dir, cat } = decodeWorkSlot(i);
+      visit(workload, dir, cat, u[i]);
       u[i] = 0;
     }
   }
@@ -324,7 +323,7 @@ export class Engine {
     const n = this.pairs.count;
     const usage: EngineCounts['usage'] = [];
     for (let c = 0; c < this.t.usageCombos.length; c++) {
-      const bytes: [number, number] = [this.usage[c * 2], this.usage[c * 2 + 1]];
+      const bytes: [number, number] = [this.usage[usageSlot(c, Direction.EGRESS)], this.usage[usageSlot(c, Direction.INGRESS)]];
       if (bytes[0] !== 0 || bytes[1] !== 0) usage.push({ key: this.t.usageComboKey(c), bytes });
     }
     return {
@@ -375,9 +374,9 @@ export class Engine {
       }
     }
     for (const u of c.usage) {
-      const i = this.t.usageComboNumber(u.key)! * 2;
-      this.usage[i] += u.bytes[0];
-      this.usage[i + 1] += u.bytes[1];
+      const combo = this.t.usageComboNumber(u.key)!;
+      this.usage[usageSlot(combo, Direction.EGRESS)] += u.bytes[0];
+      this.usage[usageSlot(combo, Direction.INGRESS)] += u.bytes[1];
     }
     this.transitPackets += c.transitPackets;
     this.transitBytes += c.transitBytes;
@@ -394,7 +393,8 @@ export class Engine {
     const u = this.usage;
     for (let i = 0; i < u.length; i++) {
       if (u[i] === 0) continue;
-      visit(i >>> 1, i & 1, u[i]);
+      const { combo, dir } = decodeUsageSlot(i);
+      visit(combo, dir, u[i]);
       u[i] = 0;
     }
   }
@@ -413,7 +413,7 @@ export class Engine {
       out.remoteZone = this.pairs.remoteZone[pair];
       // the pair's workload (pods) takes its bytes too: drainWorkloads hands them over
       const w = this.pairs.workload[pair];
-      if (w >= 0) this.work[w * WORK_SLOTS + dir * CATEGORY_COUNT + cat] += b[i];
+      if (w >= 0) this.work[workSlot(w, dir, cat)] += b[i];
       out.bytes = b[i];
       out.packets = p[i];
       visit(out);

@@ -260,14 +260,15 @@ export class Topology {
 
   /**
    * What the engine reads per packet, in one word per remote class: the usage combination (path and
-   * usage types, DESIGN.md "Bill lines") << 8 | the category. One array read for both on the hot path.
+   * usage types) and the category, packed as the engine's counter layout says (`pack`). One array read
+   * for both on the hot path.
    */
-  countRow(localClass: number): Uint32Array {
+  countRow(localClass: number, pack: (combo: number, cat: number) => number): Uint32Array {
     let row = this.countRows.get(localClass);
     if (row === undefined) {
       const local = this.classes[localClass];
       const cats = this.categoryRow(localClass);
-      row = Uint32Array.from(this.classes, (remote, i) => (this.usageCombo(local, remote, cats[i]) << 8) | cats[i]);
+      row = Uint32Array.from(this.classes, (remote, i) => pack(this.usageCombo(local, remote, cats[i]), cats[i]));
       this.countRows.set(localClass, row);
     }
     return row;

@@ -1,0 +1,33 @@
+// `analyze`: its flags and how it runs, loading the command's code only then.
+import type { Command } from 'commander';
+import type { AnalyzeOptions } from './analyze.js';
+import { configureLog, countingFlags, ipRangesDownloadFlags, localIpFlag, opt, type LogOptions } from './flags.js';
+
+export function defineAnalyze(program: Command, out: (s: string) => void): Command {
+  const c = program
+    .command('analyze')
+    .description('analyse pcap/pcapng files offline')
+    .argument('<file...>', 'pcap or pcapng capture files')
+    .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(['table', 'json', 'prometheus', 'html']).default('table'))
+    .addOption(
+      opt('--read.parallel <mode>', 'read a pcap or pcapng file in two threads (auto: files of 256 MiB or more, given a second core; the counts are always those of one thread)')
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
+    .addOption(opt('--pods <file>', "pods of the cluster (kubectl get pods -A -o json): bytes of the capturing host's pods are attributed to their workloads"))
+    .addOption(
+      opt(
+        '--cache.dir <dir>',
+        'where compiled topologies (the topology and ip-ranges files as lookup tables, keyed by their contents) are kept for the next start ("none": not kept; default: $XDG_CACHE_HOME/az-traffic-exporter, else ~/.cache/az-traffic-exporter)',
+      ),
+    );
+  localIpFlag(c, "this host's address (repeatable; default: topology local_ips, else guessed)");
+  ipRangesDownloadFlags(c);
+  countingFlags(c);
+  return c.action(async (files: string[], o: AnalyzeOptions & LogOptions) => {
+    configureLog(o);
+    const { analyze } = await import('./analyze.js');
+    // a file that could not be read to its end: the report is printed, the exit code says it is partial
+    process.exitCode = await analyze(files, o, out);
+  });
+}

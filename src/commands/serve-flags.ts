@@ -1,0 +1,43 @@
+// `serve` (the default command): its flags and how it runs, loading the command's code only then.
+import { InvalidArgumentError, type Command } from 'commander';
+import { POD_OWNER_KINDS, type PodOwnerKind } from '../attribution/workloads.js';
+import type { Running } from './running.js';
+import type { ServeOptions } from './serve.js';
+import { bool, configureLog, countingFlags, duration, intIn, ipRangesDownloadFlags, localIpFlag, opt, webFlags, type LogOptions } from './flags.js';
+
+function fixedWorkload(v: string): { namespace: string; kind: PodOwnerKind; name: string } {
+  const m = /^([^/]*)\/([^/]+)\/([^/]+)$/.exec(v);
+  const kind = POD_OWNER_KINDS.find((k) => k === m?.[2]);
+  if (!m || !kind) throw new InvalidArgumentError(`expected NAMESPACE/KIND/NAME with KIND one of ${POD_OWNER_KINDS.join(', ')}`);
+  return { namespace: m[1], kind, name: m[3] };
+}
+
+export function defineServe(program: Command, onStop: (running: Running) => void): Command {
+  const c = program
+    .command('serve')
+    .description('capture live and serve metrics (the default command)')
+    .addOption(opt('--interface <name>', 'interface to capture on, or "any" (default: the interface of the default route)'))
+    .addOption(opt('--capture.filter <bpf>', 'BPF filter of the counted packets').default(''))
+    .addOption(opt('--capture.buffer-bytes <n>', 'kernel capture buffer; below 64 MiB packets drop at ~300k packets/s').argParser(intIn(1 << 20, 2 ** 31 - 1)).default(64 << 20))
+    .addOption(opt('--capture.snaplen <n>', 'bytes of each packet copied for counting (headers)').argParser(intIn(64, 65535)).default(192))
+    .addOption(bool('--capture.dns <bool>', 'learn remote names from DNS responses (a second capture handle)', true))
+    .addOption(opt('--web.shutdown-grace <seconds>', 'after SIGTERM, keep serving the last counts this long').argParser(intIn(0, 300)).default(5))
+    .addOption(opt('--metrics.flush-interval <seconds>', 'move counts into the registry at least this often').argParser(intIn(1, 300)).default(10))
+    .addOption(bool('--aws.discovery <bool>', 'learn the topology from IMDSv2 and the EC2 API (the topology file wins where both speak)', true))
+    .addOption(duration('--topology.refresh-interval <duration>', 'how often to refresh the EC2 topology', 300_000, '5m'))
+    .addOption(duration('--ip-ranges.refresh-interval <duration>', 'how often to download ip-ranges.json again', 86_400_000, '24h'))
+    .addOption(bool('--workload.attribution <bool>', 'count bytes per workload (pod, systemd unit, process): aztraffic_workload_bytes_total', true))
+    .addOption(bool('--workload.processes <bool>', "attribute the host's own addresses to the processes of their sockets through /proc (needs the host's PID namespace)", true))
+    .addOption(opt('--workload.flow-table-size <n>', "flows of the host's own addresses tracked for attribution; beyond, new flows are workload_kind=\"unknown\"").argParser(intIn(1024, 16_777_216)).default(65536))
+    .addOption(opt('--workload.fixed <namespace/kind/name>', 'sidecar: every byte belongs to this workload (e.g. shop/Deployment/checkout)').argParser(fixedWorkload))
+    .addOption(opt('--kubernetes.node-name <name>', "watch this node's pods (in-cluster service account, else KUBECONFIG) and attribute their bytes"));
+  localIpFlag(c, "more addresses of this host (repeatable; the interface's own are always local)");
+  ipRangesDownloadFlags(c);
+  countingFlags(webFlags(c));
+  return c.action(async (o: ServeOptions & LogOptions) => {
+    configureLog(o);
+    // commands load what they need when they run: the AWS SDK alone takes longer to import than analyze needs to start
+    const { serve } = await import('./serve.js');
+    onStop(await serve(o));
+  });
+}
