@@ -123,9 +123,9 @@ describe('alerting end to end', () => {
     expect(alert.status).toBe('firing');
     expect(alert.labels.instance).toBe(demoTarget);
     expect(alert.annotations.description).toMatch(/Top remote: us-east-1\.ec2\.archive\.ubuntu\.com port 80 \(/);
-    expect(alert.annotations.runbook_url).toMatch(/README\.md#aztrafficregionalpublictraffic$/);
+    expect(alert.annotations.runbook_url).toMatch(/docs\/alerting\.md#aztrafficregionalpublictraffic$/);
     // the runbook section exists
-    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toMatch(/^#### AzTrafficRegionalPublicTraffic$/m);
+    expect(readFileSync(join(ROOT, 'docs', 'alerting.md'), 'utf8')).toMatch(/^### AzTrafficRegionalPublicTraffic$/m);
   }, 70_000);
 });
 

@@ -146,7 +146,7 @@ describe("pods' top owners", () => {
       throw new Error('forbidden');
     };
     expect(await topOwner(pod({ kind: 'ReplicaSet', name: 'web-7d4b9c' }, { 'pod-template-hash': '7d4b9c' }), failing)).toEqual({ kind: 'Deployment', namespace: 'ns', name: 'web' });
-    // a ReplicaSet of no Deployment: the pod, as DESIGN says for any other owner
+    // a ReplicaSet of no Deployment: the pod, as for any other owner
     expect(await topOwner(pod({ kind: 'ReplicaSet', name: 'bare-rs' }))).toEqual({ kind: 'Pod', namespace: 'ns', name: 'p-1' });
     expect(await topOwner(pod({ kind: 'Job', name: 'backup-29112026' }))).toEqual({ kind: 'CronJob', namespace: 'ns', name: 'backup' });
     expect(await topOwner(pod({ kind: 'Job', name: 'migrate' }))).toEqual({ kind: 'Job', namespace: 'ns', name: 'migrate' });

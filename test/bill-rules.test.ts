@@ -1,4 +1,4 @@
-// The refined categories and the usage-type prices of DESIGN.md "Bill lines", on small topologies.
+// The refined categories and the usage-type prices of docs/billing.md "Bill lines", on small topologies.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -139,9 +139,9 @@ describe('usage types and their prices', () => {
   });
 });
 
-describe('the README', () => {
+describe('the docs', () => {
   it("prices table is the built-in table, region by region", () => {
-    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const readme = readFileSync(join(import.meta.dirname, '..', 'docs', 'billing.md'), 'utf8');
     const rows = [...readme.matchAll(/^\| ([a-z]+-[a-z]+-\d) \| `([A-Z0-9]+)` \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$/gm)];
     expect(Object.fromEntries(rows.map((m) => [m[1], { code: m[2], internet: +m[3], interRegion: +m[4], nat: +m[5], endpoint: +m[6], tgw: +m[7] }]))).toEqual(REGIONS);
   });

@@ -1,4 +1,4 @@
-// Bill lines (DESIGN.md "Bill lines"): the network path from route tables, NAT gateways, endpoints and
+// Bill lines (docs/billing.md "Bill lines"): the network path from route tables, NAT gateways, endpoints and
 // load balancer ENIs discovered through the EC2 API (fake, real wire format), and the usage types each
 // byte adds to — checked against sums computed independently from tshark's reading of the capture.
 import { execFileSync } from 'node:child_process';
@@ -100,7 +100,7 @@ const RANGES = {
   ipv6_prefixes: [],
 };
 
-// remote → [egress bytes' usage types, ingress bytes' usage types, path], written down from DESIGN.md's
+// remote → [egress bytes' usage types, ingress bytes' usage types, path], written down from docs/billing.md's
 // table, independently of the code. The host is in us-east-1a; its default route is a NAT gateway in
 // us-east-1b.
 const NAT_OTHER_ZONE: Record<string, [string[], string[], string]> = {

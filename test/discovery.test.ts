@@ -245,7 +245,7 @@ describe('discovery', () => {
     ec2.failures.set('DescribeAvailabilityZones', ['UnauthorizedOperation']);
     const { manager, pipeline, lines, metrics } = setUp();
     await manager.start();
-    expect(lines.join('\n')).toMatch(/not authorized for ec2:DescribeAvailabilityZones \(attach the IAM policy from the README\).*classifying with what IMDS knows/);
+    expect(lines.join('\n')).toMatch(/not authorized for ec2:DescribeAvailabilityZones \(attach the IAM policy in docs\/serve\.md, Zero-config on EC2\).*classifying with what IMDS knows/);
     expect(classify(pipeline.topology, '172.31.50.7')).toEqual(['same_az', 'us-east-1d']);
     expect(classify(pipeline.topology, '2600:1f18:1234:5600::22')).toEqual(['same_az', 'us-east-1d']);
     // the rest of the VPC: known to be the VPC, zone unknown

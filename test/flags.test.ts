@@ -1,4 +1,4 @@
-// The README's flag table is the contract: every flag it documents must be accepted, from the command
+// The flag table of docs/configuration.md is the contract: every flag it documents must be accepted, from the command
 // line and from its environment variable, by every command the table names for it, and by no other.
 // A doc and a flag can then never drift apart.
 import { readFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram, envName } from '../src/cli.js';
 
-const README = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+const README = readFileSync(join(import.meta.dirname, '..', 'docs', 'configuration.md'), 'utf8');
 
 interface Row {
   flag: string;
@@ -91,7 +91,7 @@ afterEach(() => {
   for (const k of Object.keys(process.env)) if (k.startsWith('AZTRAFFIC_') && !(k in saved)) delete process.env[k];
 });
 
-describe('every flag in the README is accepted, by flag and by env, by each command it names', () => {
+describe('every flag in the docs is accepted, by flag and by env, by each command it names', () => {
   const rows = flagTable();
   it('the table lists flags, their env vars and commands', () => {
     expect(rows.length).toBeGreaterThan(20);

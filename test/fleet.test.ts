@@ -1,4 +1,4 @@
-// At fleet scale (README, "At fleet scale"): how many series one node exports at the caps, and the
+// At fleet scale (docs/metrics.md, "At fleet scale"): how many series one node exports at the caps, and the
 // example remote_write configuration end to end: a Prometheus per cluster scrapes an exporter, computes
 // the fleet aggregates and remote-writes only those to a long-term store (here a second, real
 // Prometheus with its remote-write receiver on).
@@ -71,16 +71,16 @@ function seriesByFamily(text: string): Map<string, number> {
 }
 
 describe('at fleet scale', () => {
-  it('series per node at the caps: the README figures are what the exporter exports', () => {
+  it('series per node at the caps: the documented figures are what the exporter exports', () => {
     const { pcap, topology, ranges } = capsCapture();
     const r = spawnSync(process.execPath, [CLI, 'analyze', pcap, '--topology.file', topology, '--ip-ranges.file', ranges, '--format', 'prometheus'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const by = seriesByFamily(r.stdout);
     const total = [...by.values()].reduce((a, b) => a + b, 0);
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const readme = readFileSync(join(ROOT, 'docs', 'metrics.md'), 'utf8');
     const row = (family: string): number => Number(new RegExp(`^\\| \`${family}\` \\| ([\\d,]+) \\|`, 'm').exec(readme)?.[1].replace(/,/g, '') ?? NaN);
     for (const family of ['aztraffic_bytes_total', 'aztraffic_packets_total', 'aztraffic_remote_bytes_total', 'aztraffic_usage_bytes_total']) {
-      expect(by.get(family), `README "At fleet scale" row of ${family}`).toBe(row(family));
+      expect(by.get(family), `docs/metrics.md "At fleet scale" row of ${family}`).toBe(row(family));
     }
     expect(total, 'README "At fleet scale": all aztraffic_ series').toBe(Number(/^\| all aztraffic_ series \| ([\d,]+) \|/m.exec(readme)?.[1].replace(/,/g, '')));
     // the remote series stay at the cap: 100 named, the rest in "other" per direction, category, zone

@@ -1,5 +1,5 @@
 // Pods as the API server (or `kubectl get pods -A -o json`) describes them: their IPs, their containers,
-// and their top owner (DESIGN "Which component": ReplicaSet → Deployment, Job → CronJob, StatefulSet,
+// and their top owner (ReplicaSet → Deployment, Job → CronJob, StatefulSet,
 // DaemonSet, else the pod itself).
 import type { Owner } from './sockets.js';
 import { POD_OWNER_KINDS } from './workloads.js';
@@ -74,7 +74,7 @@ export async function topOwner(pod: PodObject, lookup?: OwnerLookup): Promise<Ow
   }
   // a controller's kind; a Pod is only ever the pod itself
   const kind = top.kind === 'Pod' ? undefined : POD_OWNER_KINDS.find((k) => k === top.kind);
-  // a bare ReplicaSet, or an owner of another kind (a custom controller): the pod (DESIGN's "else Pod")
+  // a bare ReplicaSet, or an owner of another kind (a custom controller): the pod itself
   return kind ? { kind, namespace, name: top.name } : { kind: 'Pod', namespace, name: meta.name ?? '' };
 }
 

@@ -180,7 +180,7 @@ export function processInfo(pid: number, proc = '/proc'): ProcessInfo | undefine
 }
 
 /**
- * The owner of a process (DESIGN "Which component"): the pod of its container when the API server
+ * The owner of a process: the pod of its container when the API server
  * knows it, else its systemd service, else its name.
  */
 export function ownerOf(p: ProcessInfo, podOfContainer: (id: string) => Owner | undefined): Owner {

@@ -1,4 +1,4 @@
-// The bill's own lines (DESIGN.md, "Bill lines"): the network path a byte takes, the AWS usage types
+// The bill's own lines (docs/billing.md): the network path a byte takes, the AWS usage types
 // (as the Cost and Usage Report names them) it adds to, and their list prices per region.
 import { indexOf } from '../net/names.js';
 import { Category, categoryRow, Direction } from './categories.js';
@@ -142,7 +142,7 @@ export function builtInUsagePrice(usageType: string, region: string): number | u
   }
 }
 
-/** What the path and the remote add to the legs of a byte (DESIGN.md's table, from this host's side). */
+/** What the path and the remote add to the legs of a byte (docs/billing.md's table, from this host's side). */
 export interface PathFacts {
   path: number;
   /** The path device (NAT gateway) is in another zone than this host. */

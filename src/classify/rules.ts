@@ -1,5 +1,5 @@
 // The billing rules: which category traffic between a local and a remote address class falls in
-// (README, "Categories and prices"). Topology snapshots precompute them into one row per local class.
+// (docs/billing.md, "Categories and prices"). Topology snapshots precompute them into one row per local class.
 import { Category } from './categories.js';
 
 /** What an address range is, as far as billing goes. */

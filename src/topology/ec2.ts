@@ -60,7 +60,7 @@ async function guarded<T>(action: string, f: () => Promise<T>): Promise<T> {
   } catch (e) {
     const name = (e as { name?: string; Code?: string }).name ?? '';
     if (UNAUTHORIZED.has(name)) {
-      throw new Ec2UnauthorizedError(`EC2 API: not authorized for ec2:${action} (attach the IAM policy from the README) (${(e as Error).message})`);
+      throw new Ec2UnauthorizedError(`EC2 API: not authorized for ec2:${action} (attach the IAM policy in docs/serve.md, Zero-config on EC2) (${(e as Error).message})`);
     }
     throw new Error(`EC2 API ${action} failed: ${name ? name + ': ' : ''}${(e as Error).message}`);
   }

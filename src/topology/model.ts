@@ -1,4 +1,4 @@
-// The topology file (README, "Topology file") and AWS's ip-ranges.json, as validated data.
+// The topology file (docs/configuration.md, "Topology file") and AWS's ip-ranges.json, as validated data.
 import { z } from 'zod';
 import { isValidCidr, isValidIp } from '../net/ip.js';
 
@@ -30,7 +30,7 @@ export const PublicIpSchema = z.object({
 
 const zoned = { zone: zoneName.optional(), zone_id: zoneName.optional() };
 
-// The network path (README, "Topology file"): route tables with their subnets and routes, and the
+// The network path (docs/configuration.md): route tables with their subnets and routes, and the
 // managed devices the routes and addresses lead to.
 export const RouteSchema = z.object({
   destination: cidr.optional(),

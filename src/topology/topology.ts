@@ -20,7 +20,7 @@ export interface UsageCombo {
 }
 
 
-// rule order of the README ("Categories and prices"), highest first
+// rule order of docs/billing.md ("Categories and prices"), highest first
 const PRIORITY_INTERNAL = 6;
 const PRIORITY_SUBNET = 5;
 const PRIORITY_PUBLIC_IP = 4;

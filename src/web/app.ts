@@ -86,7 +86,7 @@ interface Rendered {
 
 const gzipAsync = promisify(gzip);
 
-/** The JSON behind the page, documented for scripts (README, "The live page"). */
+/** The JSON behind the page, documented for scripts (docs/serve.md, "The live page"). */
 export const SUMMARY_PATH = '/api/v1/summary';
 
 // the page needs inline styles, its one script (by nonce) and fetches of its own JSON: nothing else, and

@@ -8,6 +8,9 @@ import type { Summary } from './summary.js';
  * Every section of the page, from a Summary. Self-contained on purpose: it references nothing outside
  * its body, because its source is inlined into the page's script (Function.prototype.toString).
  */
+/** Each category's colour, from its row. */
+const CATEGORY_COLORS: Record<string, string> = Object.fromEntries(CATEGORIES.map((c) => [c.name, c.color]));
+
 export function renderSections(s: Summary): string {
   const esc = (v: unknown): string => String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
   // enough significant digits that one host's cost shows as a number, not $0.00
@@ -95,11 +98,9 @@ export function renderSections(s: Summary): string {
 
   // the chart: stacked areas, one per series, in an inline SVG
   const c = s.chart;
-  // each category's own colour wherever it is drawn
-  const palette: Record<string, string> = {
-    ...Object.fromEntries(CATEGORIES.map((c) => [c.name, c.color])),
-    'processing and path': '#8c564b',
-  };
+  // each category's own colour wherever it is drawn (CATEGORY_COLORS: this module's, or the live page
+  // script's copy, since this function also runs in the browser)
+  const palette: Record<string, string> = { ...CATEGORY_COLORS, 'processing and path': '#8c564b' };
   const extra = ['#e377c2', '#bcbd22', '#393b79', '#637939'];
   const colorOf = (name: string, k: number): string => palette[name] ?? extra[k % extra.length];
   const W = 720;
@@ -213,7 +214,7 @@ function shell(s: Summary, head: string, links: string, body: string, script: st
 <style>${STYLE}</style></head><body data-refreshes="0">
 <header><h1>az-traffic-exporter ${escapeHtml(s.version)}</h1><p>${escapeHtml(s.title)} · region ${escapeHtml(s.region)}${links}</p></header>
 <main id="app">${body}</main>
-<footer>Generated ${escapeHtml(s.generated_at)}. Prices are AWS list prices (first tier); see the README's “Reading your bill”.</footer>
+<footer>Generated ${escapeHtml(s.generated_at)}. Prices are AWS list prices (first tier); see “Reading your bill” in the documentation (docs/billing.md).</footer>
 ${script}</body></html>
 `;
 }
@@ -223,6 +224,7 @@ export function livePage(s: Summary, o: { telemetryPath: string; summaryPath: st
   const links = ` · <a href="${escapeHtml(o.telemetryPath)}">metrics</a> · <a href="${escapeHtml(o.summaryPath)}">JSON</a> · <a href="/-/healthy">health</a> · <a href="/-/ready">readiness</a>`;
   // the same renderer as the server's, then a fetch every refreshSeconds; a failed fetch keeps the page
   const script = `<script nonce="${o.nonce}">
+const CATEGORY_COLORS = ${JSON.stringify(CATEGORY_COLORS)};
 const renderSections = ${renderSections.toString()};
 (() => {
   const app = document.getElementById('app');

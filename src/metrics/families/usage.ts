@@ -1,5 +1,5 @@
 // aztraffic_usage_bytes_total{usage_type, path} and aztraffic_usage_price_dollars_per_byte{usage_type}:
-// the bill's own lines (DESIGN.md, "Bill lines"), fed by the engine's drained usage counters.
+// the bill's own lines (docs/billing.md), fed by the engine's drained usage counters.
 import client from 'prom-client';
 import { PATH_NAMES } from '../../classify/bill.js';
 import { BYTES_PER_GB, usagePriceOf, type Prices } from '../../classify/prices.js';

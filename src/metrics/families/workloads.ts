@@ -1,5 +1,5 @@
-// aztraffic_workload_bytes_total: bytes by the local owner of their socket or address (DESIGN "Which
-// component"), bounded to the top K workloads by cost then bytes, the rest as workload="other".
+// aztraffic_workload_bytes_total: bytes by the local owner of their socket or address (pod, systemd
+// unit, process), bounded to the top K workloads by cost then bytes, the rest as workload="other".
 // Live: chosen at every flush; analyze: over the whole capture (RankedCounter).
 import client from 'prom-client';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
