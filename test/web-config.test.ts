@@ -1,7 +1,7 @@
 // --web.config.file, as node_exporter reads it: TLS with client certificates, bcrypt basic auth, headers,
 // reload on change and on SIGHUP. Real clients: curl and a real Prometheus scraping over TLS.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,8 @@ function makeCertificates(): void {
   };
   sign('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   sign('client', '/CN=prometheus', 'subjectAltName=DNS:prometheus\nextendedKeyUsage=clientAuth\n');
+  // trusted (the same CA) but named otherwise: client_allowed_sans tells the two apart
+  sign('stranger', '/CN=stranger', 'subjectAltName=DNS:stranger\nextendedKeyUsage=clientAuth\n');
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=rogue', '-keyout', pem('rogue.key'), '-out', pem('rogue.crt'));
 }
 
@@ -155,6 +157,33 @@ scrape_configs:
     await logged;
     expect(curl([...withCert, '-u', 'prometheus:th1rd', `${URL}/metrics`]).code).toBe('200');
     expect(exporter.exitCode).toBeNull();
+  });
+});
+
+describe('--web.config.file: min_version above the default, client_allowed_sans', () => {
+  // TLS 1.2 is Node's own floor: only a min_version above it shows that the setting is applied
+  const port = PORT + 350;
+  const url = `https://127.0.0.1:${port}`;
+  let exporter: ChildProcess;
+  beforeAll(async () => {
+    if (!existsSync(pem('stranger.crt'))) makeCertificates();
+    writeFileSync(
+      pem('web-strict.yml'),
+      webConfig().replace('min_version: TLS12', 'min_version: TLS13\n  client_allowed_sans: [prometheus]'),
+    );
+    exporter = spawn(process.execPath, [CLI, 'demo', '--web.listen-address', `127.0.0.1:${port}`, '--web.config.file', pem('web-strict.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(exporter);
+    await waitForOutput(exporter, /serving metrics on https:/);
+  }, 60_000);
+
+  it('min_version TLS13: a TLS 1.2 client fails the handshake, a TLS 1.3 one is served', () => {
+    expect(curl([...withCert, '--tls-max', '1.2', '-u', 'prometheus:s3cret', `${url}/metrics`]).code).toBe('000');
+    expect(curl([...withCert, '--tlsv1.3', '-u', 'prometheus:s3cret', `${url}/metrics`]).code).toBe('200');
+  });
+
+  it('client_allowed_sans: a trusted certificate of another name is refused, the named one served', () => {
+    expect(curl([...withCert, '-u', 'prometheus:s3cret', `${url}/metrics`]).code).toBe('200');
+    expect(curl(['--cert', pem('stranger.crt'), '--key', pem('stranger.key'), '-u', 'prometheus:s3cret', `${url}/metrics`]).code).toBe('403');
   });
 });
 
