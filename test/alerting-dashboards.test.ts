@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Panel, RowPanel } from '@grafana/schema';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { renderReconciliation } from '../src/commands/reconcile.js';
 import { DASHBOARDS, fleet, host, overview, render, type PromQuery } from '../scripts/make-dashboards.js';
 import { CLI, freePort, runCli, tempDir } from './helpers.js';
 import { until, waitForOutput } from './netns.js';
@@ -313,5 +314,23 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     expect(down.status).toBe(1);
     expect(down.stderr).toMatch(/^az-traffic-exporter: cannot query Prometheus at http:\/\/127\.0\.0\.1:9: /);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    // a capture given as a bill: refused in words, none of its bytes echoed
+    const pcap = await runCli(['reconcile', '--cur', join(ROOT, 'demo', 'demo.pcapng'), '--prometheus', promUrl]);
+    expect(pcap.status).toBe(2);
+    expect(pcap.stderr).toBe(`az-traffic-exporter: --cur ${join(ROOT, 'demo', 'demo.pcapng')}: binary data, not a CUR export (CUR 2.0 Parquet, or legacy CSV or CSV.gz)\n`);
+  });
+
+  it('coverage far above 100% is explained, not printed bare', () => {
+    const text = renderReconciliation({
+      range: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-02T00:00:00.000Z', seconds: 86_400 },
+      cur_files: ['cur.csv'],
+      line_items: 1,
+      network_line_items: 1,
+      prometheus: 'http://prometheus:9090',
+      rows: [{ usage_type: 'DataTransfer-Regional-Bytes', billed_as: ['DataTransfer-Regional-Bytes'], bill_gb: 1, measured_gb: 56.438, coverage_percent: 5643.8, bill_cost: 0.01 }],
+      not_measured: [],
+    });
+    expect(text).toMatch(/5643\.8%/);
+    expect(text).toMatch(/measured more than billed for: DataTransfer-Regional-Bytes \(the bill's files may cover fewer hours than --range and --end/);
   });
 });

@@ -119,4 +119,15 @@ describe('categories', () => {
     expect(c('140.82.112.6')).toBe('internet');
     expect(c('172.31.20.10')).toBe('cross_az');
   });
+
+  it("the zones of the VPC are its subnets' and public IPs', not the Local Zones of AWS's ranges", () => {
+    const real = IpRangesSchema.parse(JSON.parse(readFileSync(SHARED_IP_RANGES, 'utf8')));
+    const r = new Topology({ file, ipRanges: real, region: 'us-east-1' });
+    // AWS's ranges name border groups such as us-east-1-bos-1: remote locations, kept as remote zones
+    expect(r.zones.some((z) => /^us-east-1-[a-z]+-\d/.test(z))).toBe(true);
+    expect(r.vpcZones().some((z) => /^us-east-1-[a-z]+-\d/.test(z))).toBe(false);
+    expect(r.vpcZones().length).toBeGreaterThan(0);
+    // a peered zone of another account under the same name is told apart by its ID
+    for (const z of r.vpcZones()) expect(z).toMatch(/^us-east-1[a-f]( \(use1-az\d\))?$/);
+  });
 });

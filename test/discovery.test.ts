@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { CATEGORY_NAMES } from '../src/classify/categories.js';
 import { DEFAULT_PRICES } from '../src/classify/prices.js';
 import { Logger } from '../src/config/log.js';
+import { TopologyStatus } from '../src/topology/status.js';
 import { ExporterMetrics } from '../src/metrics/registry.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { loadTopology } from '../src/topology/load.js';
@@ -329,5 +330,16 @@ describe('ip-ranges.json download', () => {
     expect(await metricValue(b.metrics, /^aztraffic_topology_refresh_errors_total\{source="ip_ranges"\}/)).toBe(1);
     b.manager.stop();
     expect(served).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('topology sources in the health', () => {
+  it('only the sources that run are expected: no "never" for ip_ranges given a file, nor for IMDS and EC2 without discovery', () => {
+    const status = new TopologyStatus();
+    new TopologyManager({ discoverAws: false, ipRangesFromFile: { prefixes: [], ipv6_prefixes: [] }, ipRangesUrl: 'http://127.0.0.1:9/ip-ranges.json', refreshIntervalMs: 60_000, ipRangesRefreshMs: 60_000 }, status, new Logger('error'));
+    expect([...status.sources.keys()]).toEqual([]);
+    const discovering = new TopologyStatus();
+    new TopologyManager({ discoverAws: true, ipRangesUrl: 'http://127.0.0.1:9/ip-ranges.json', refreshIntervalMs: 60_000, ipRangesRefreshMs: 60_000 }, discovering, new Logger('error'));
+    expect([...discovering.sources.keys()].sort()).toEqual(['ec2', 'imds', 'ip_ranges']);
   });
 });

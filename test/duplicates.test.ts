@@ -9,7 +9,7 @@ import { Topology } from '../src/topology/topology.js';
 import { topologyFile } from './helpers.js';
 
 function pipeline(): Pipeline {
-  const p = new Pipeline(new Topology(topologyFile({ region: 'us-east-1', subnets: [{ cidr: '10.0.0.0/16', zone: 'us-east-1a', zone_id: 'use1-az1' }] })));
+  const p = new Pipeline(new Topology({ file: topologyFile({ subnets: [{ cidr: '10.0.0.0/16', zone: 'us-east-1a', zone_id: 'use1-az1' }] }), region: 'us-east-1' }));
   p.setLocalIps(['10.0.0.10']);
   p.dedupeAcrossInterfaces();
   return p;

@@ -27,7 +27,7 @@ function analyzeJson(file: string, extra: string[] = []) {
     categories: { direction: string; category: string; bytes: number; price_per_gb: number | null; cost_dollars: number | null }[];
     remotes_folded: { remotes: number; bytes: number };
     total_bytes: number;
-    capture: { duration_seconds: number; dollars_per_hour: number; projected_dollars_per_30_days: number; category_dollars_per_hour: number };
+    capture: { duration_seconds: number; dollars_per_hour: number; projected_dollars_per_month: number; category_dollars_per_hour: number };
     priced_cost_dollars: number;
     bill: { usage_type: string; bytes: number; price_per_gb: number | null; cost_dollars: number | null }[];
     bill_cost_dollars: number;
@@ -82,7 +82,7 @@ describe('analyze ranks remotes over the whole capture', () => {
     }
   });
 
-  it('cost is bytes × price / 2^30 (GiB), per category and per bill line, per hour and per 30 days', () => {
+  it('cost is bytes × price / 2^30 (GiB), per category and per bill line, per hour and per month of 730 h', () => {
     const report = analyzeJson(join(DEMO, 'demo.pcapng'));
     let priced = 0;
     for (const c of report.categories) {
@@ -103,7 +103,7 @@ describe('analyze ranks remotes over the whole capture', () => {
     expect(report.bill.map((b) => b.usage_type)).toContain('USE1-NatGateway-Bytes');
     expect(report.bill_cost_dollars).toBeCloseTo(billed, 15);
     expect(report.capture.dollars_per_hour).toBeCloseTo((billed / report.capture.duration_seconds) * 3600, 12);
-    expect(report.capture.projected_dollars_per_30_days).toBeCloseTo(report.capture.dollars_per_hour * 720, 10);
+    expect(report.capture.projected_dollars_per_month).toBeCloseTo(report.capture.dollars_per_hour * 730, 10);
   });
 });
 

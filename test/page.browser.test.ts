@@ -72,7 +72,7 @@ describe.skipIf(skip)('the live page in a real browser', () => {
       const context = await browser.newContext({ viewport: { width, height: 900 } });
       const page = await context.newPage();
       const seen = watch(page);
-      let last: { dollars_per_hour: number; projected_dollars_per_30_days: number; remotes: { remote: string }[] } | undefined;
+      let last: { dollars_per_hour: number; projected_dollars_per_month: number; remotes: { remote: string }[] } | undefined;
       page.on('response', async (r) => {
         if (r.url().endsWith('/api/v1/summary')) last = (await r.json()) as typeof last;
       });
@@ -85,7 +85,7 @@ describe.skipIf(skip)('the live page in a real browser', () => {
       expect(Number(shown)).toBe(last!.dollars_per_hour);
       expect(last!.dollars_per_hour).toBeGreaterThan(0);
       expect(text).toBe(money(last!.dollars_per_hour));
-      expect((await page.locator('#projection').innerText()).trim()).toBe(money(last!.projected_dollars_per_30_days));
+      expect((await page.locator('#projection').innerText()).trim()).toBe(money(last!.projected_dollars_per_month));
       // the seed case on top, as a person sees it
       const firstRemote = (await page.locator('#remotes tbody tr').first().innerText()).split('\t')[0].trim();
       expect(firstRemote).toBe('us-east-1.ec2.archive.ubuntu.com');

@@ -6,6 +6,9 @@ import { CATEGORIES, CATEGORY_NAMES, type CategoryName, type DirectionName } fro
 /** AWS bills data transfer per GB of 2^30 bytes. */
 export const BYTES_PER_GB = 2 ** 30;
 
+/** AWS prices a month as 730 hours (8,760 / 12): projections, rules and dashboards use the same. */
+export const HOURS_PER_MONTH = 730;
+
 export interface Prices {
   currency: 'USD';
   perGb: Partial<Record<CategoryName, Partial<Record<DirectionName, number>>>>;

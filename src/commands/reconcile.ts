@@ -183,6 +183,13 @@ export function renderReconciliation(r: Reconciliation): string {
   );
   const uncovered = r.rows.filter((x) => x.bill_gb > 0 && x.measured_gb === 0).map((x) => x.usage_type);
   if (uncovered.length > 0) out.push(`measured nothing for: ${uncovered.join(', ')} (hosts without the exporter, or managed services billing their own side)`);
+  const over = r.rows.filter((x) => x.coverage_percent !== null && x.coverage_percent > 110).map((x) => x.usage_type);
+  if (over.length > 0) {
+    out.push(
+      `measured more than billed for: ${over.join(', ')} (the bill's files may cover fewer hours than --range and --end, ` +
+        'a host may be scraped by two Prometheus jobs, or the bill is of another account or region)',
+    );
+  }
   if (r.not_measured.length > 0) {
     out.push('');
     out.push('NOT MEASURED BY THE EXPORTER');

@@ -2,7 +2,7 @@
 // Prometheus exposition can never disagree.
 import type { Counter } from 'prom-client';
 import { CATEGORY_NAMES, type CategoryName, type DirectionName } from '../classify/categories.js';
-import { BYTES_PER_GB as GB, costOf, priceOf, usagePriceOf, type Prices } from '../classify/prices.js';
+import { BYTES_PER_GB as GB, costOf, HOURS_PER_MONTH, priceOf, usagePriceOf, type Prices } from '../classify/prices.js';
 import type { SourceStatus } from '../topology/status.js';
 import type { ExporterMetrics } from './registry.js';
 
@@ -75,14 +75,13 @@ export interface CaptureSummary {
   }[];
 }
 
-const HOURS_PER_30_DAYS = 720;
 
 export interface Report {
   /** analyze only: the span of the capture and the cost as a rate. */
   capture?: CaptureSummary & {
     /** The bill lines' cost as a rate (data transfer and processing), or the categories' where no line was counted. */
     dollars_per_hour: number | null;
-    projected_dollars_per_30_days: number | null;
+    projected_dollars_per_month: number | null;
     /** Data transfer alone, priced by category (aztraffic_bytes_total × aztraffic_price_dollars_per_byte). */
     category_dollars_per_hour: number | null;
   };
@@ -241,7 +240,7 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
   const perHour = rate(billRows.length > 0 ? billCost : priced);
   return {
     ...(capture
-      ? { capture: { ...capture, dollars_per_hour: perHour, projected_dollars_per_30_days: perHour === null ? null : perHour * HOURS_PER_30_DAYS, category_dollars_per_hour: rate(priced) } }
+      ? { capture: { ...capture, dollars_per_hour: perHour, projected_dollars_per_month: perHour === null ? null : perHour * HOURS_PER_MONTH, category_dollars_per_hour: rate(priced) } }
       : {}),
     remotes_folded: { ...m.foldedRemotes },
     bill: billRows,
@@ -306,7 +305,7 @@ export function renderTable(r: Report, topRemotes = 15): string {
       out.push(`${fmtDuration(c.duration_seconds)}, ${c.first_packet_time} to ${c.last_packet_time}`);
       const billed = r.bill.length > 0;
       out.push(
-        `cost: $${fmtDollars(billed ? r.bill_cost_dollars : r.priced_cost_dollars)} in the capture = $${fmtRate(c.dollars_per_hour!)}/hour = $${fmtRate(c.projected_dollars_per_30_days!)} per 30 days at this rate` +
+        `cost: $${fmtDollars(billed ? r.bill_cost_dollars : r.priced_cost_dollars)} in the capture = $${fmtRate(c.dollars_per_hour!)}/hour = $${fmtRate(c.projected_dollars_per_month!)} per month (730 h) at this rate` +
           (billed ? ` (bill lines; data transfer by category alone: $${fmtRate(c.category_dollars_per_hour!)}/hour)` : ''),
       );
     }

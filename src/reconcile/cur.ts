@@ -81,8 +81,8 @@ function magic(path: string): Buffer {
     throw new ConfigError(`--cur ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
   try {
-    const b = Buffer.alloc(4);
-    const n = readSync(fd, b, 0, 4, 0);
+    const b = Buffer.alloc(512);
+    const n = readSync(fd, b, 0, 512, 0);
     return b.subarray(0, n);
   } finally {
     closeSync(fd);
@@ -92,8 +92,21 @@ function magic(path: string): Buffer {
 /** Every line item of a CUR file (Parquet, CSV or gzip'd CSV, told by its first bytes). */
 export async function readCur(path: string, visit: (l: CurLine) => void): Promise<void> {
   const head = magic(path);
-  if (head.toString('latin1') === 'PAR1') return readParquet(path, visit);
-  return readCsv(path, head[0] === 0x1f && head[1] === 0x8b, visit);
+  if (head.subarray(0, 4).toString('latin1') === 'PAR1') return readParquet(path, visit);
+  const gzipped = head[0] === 0x1f && head[1] === 0x8b;
+  // a CSV starts with its header's text: a NUL or other control byte there is some other file (a
+  // capture, an image) whose bytes must not reach the terminal through the parser's error
+  if (!gzipped && head.some((b) => b < 0x09 || (b > 0x0d && b < 0x20))) {
+    throw new ConfigError(`--cur ${path}: binary data, not a CUR export (CUR 2.0 Parquet, or legacy CSV or CSV.gz)`);
+  }
+  return readCsv(path, gzipped, visit);
+}
+
+/** A parser's message made safe for one line of a terminal: no control bytes, no long quoted values. */
+function printable(message: string): string {
+  // csv-parse quotes the offending value, JSON-escaped: the field's name and line say where
+  const clean = message.replace(/, value is ".*$/s, '').replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+  return clean.length > 200 ? clean.slice(0, 200) + '…' : clean;
 }
 
 async function readParquet(path: string, visit: (l: CurLine) => void): Promise<void> {
@@ -137,6 +150,6 @@ async function readCsv(path: string, gzipped: boolean, visit: (l: CurLine) => vo
     }
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    throw new ConfigError(`--cur ${path}: not a readable CUR CSV${gzipped ? '.gz' : ''} (${(e as Error).message})`);
+    throw new ConfigError(`--cur ${path}: not a readable CUR CSV${gzipped ? '.gz' : ''} (${printable((e as Error).message)})`);
   }
 }

@@ -94,7 +94,9 @@ export class TopologyManager {
     }
     if (o.file) this.fileSource = new FileSource(o.file);
     if (!o.ipRangesFromFile && o.ipRangesUrl) this.ipRangesSource = new IpRangesSource(o.ipRangesUrl, o.ipRangesCache, o.ipRangesRefreshMs);
-    for (const source of ['imds', 'ec2', 'ip_ranges']) status.expect(source);
+    // a source only where one runs: ip-ranges from --ip-ranges.file is the file's ("ip_ranges_file"), and
+    // without discovery there is no IMDS or EC2 to wait for (the page would show them "never" in red)
+    for (const source of [this.imdsSource && 'imds', this.ec2Source && 'ec2', this.ipRangesSource && 'ip_ranges']) if (source) status.expect(source);
   }
 
   get imds(): ImdsInfo | undefined {

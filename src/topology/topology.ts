@@ -382,6 +382,18 @@ export class Topology {
     return i;
   }
 
+  /**
+   * The zones of the known VPCs (their subnets and public IPs), not the locations of AWS's ranges (Local
+   * Zone and Wavelength border groups are remote locations, not zones a host here is in).
+   */
+  vpcZones(): string[] {
+    const out = new Set<string>();
+    this.classes.forEach((c, i) => {
+      if ((c.kind === AddressKind.SUBNET || c.kind === AddressKind.PUBLIC_IP) && this.classLabels[i] !== '') out.add(this.classLabels[i]);
+    });
+    return this.zones.filter((z) => out.has(z));
+  }
+
   private ipRangePrefixes(ranges: IpRanges | undefined): RankedPrefix[] {
     if (!ranges) return [];
     // a prefix's services are the union of its entries; what decides its kind are a few facts about

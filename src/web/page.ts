@@ -47,7 +47,7 @@ export function renderSections(s: Summary): string {
   const out: string[] = [];
   out.push(`<section class="headline">
 <div class="figure"><div class="label">Dollars per hour${live ? ' now' : ''}</div><div class="value" id="dollars-per-hour" data-value="${s.dollars_per_hour ?? ''}">${money(s.dollars_per_hour)}</div><div class="unit">per hour</div></div>
-<div class="figure"><div class="label">30 days at this rate</div><div class="value" id="projection" data-value="${s.projected_dollars_per_30_days ?? ''}">${money(s.projected_dollars_per_30_days)}</div><div class="unit">per month</div></div>
+<div class="figure"><div class="label">a month (730 h) at this rate</div><div class="value" id="projection" data-value="${s.projected_dollars_per_month ?? ''}">${money(s.projected_dollars_per_month)}</div><div class="unit">per month</div></div>
 <p class="note">${esc(windowText)} · data transfer by category alone: ${money(s.category_dollars_per_hour)}/hour; the rest is NAT gateway, endpoint and Transit Gateway processing and the legs to reach them · ${live ? 'since start' : 'in the capture'}: ${money(s.total_dollars)}</p>
 </section>`);
 

@@ -2,7 +2,7 @@
 // rate, the bill lines, categories and remotes that make it, an hour's chart, and the health of capture
 // and topology. Rates come from snapshots of the registry's counters, taken every step and kept for an
 // hour (bounded); the same Summary is made from an analyze Report for `analyze --format html`.
-import { BYTES_PER_GB } from '../classify/prices.js';
+import { BYTES_PER_GB, HOURS_PER_MONTH } from '../classify/prices.js';
 import type { ExporterMetrics } from '../metrics/registry.js';
 import { buildReport, sumByLabel, type CaptureSummary, type Report } from '../metrics/report.js';
 import type { Topology } from '../topology/topology.js';
@@ -21,7 +21,7 @@ export interface Summary {
   dollars_per_hour: number | null;
   /** data transfer alone, priced by category */
   category_dollars_per_hour: number | null;
-  projected_dollars_per_30_days: number | null;
+  projected_dollars_per_month: number | null;
   /** dollars of the whole capture (capture mode) or since start (live) */
   total_dollars: number;
   bill_lines: { usage_type: string; paths: string[]; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number; price_per_gb: number | null }[];
@@ -40,7 +40,6 @@ export interface Summary {
   };
 }
 
-const HOURS_PER_30_DAYS = 720;
 const TOP_REMOTES = 10;
 
 /** Cumulative counts at one instant. */
@@ -256,7 +255,7 @@ function liveSummary(now: Snapshot, base: Snapshot, dt: number, chart: Summary['
     window_seconds: dt > 0 ? dt : null,
     dollars_per_hour: dollars,
     category_dollars_per_hour: rate(now.catCostTotal - base.catCostTotal),
-    projected_dollars_per_30_days: dollars === null ? null : dollars * HOURS_PER_30_DAYS,
+    projected_dollars_per_month: dollars === null ? null : dollars * HOURS_PER_MONTH,
     total_dollars: now.billCost,
     ...rows(r, base.detail!.report, dt),
     chart,
@@ -269,7 +268,7 @@ function byCostThenBytes(a: { dollars_per_hour: number | null; bytes_per_second:
 }
 
 function zonesOf(t: Topology): Summary['health']['zones'] {
-  return t.zones.filter((z) => z !== '').map((zone) => ({ zone, zone_id: t.zoneIds.get(zone) ?? '' }));
+  return t.vpcZones().map((zone) => ({ zone, zone_id: t.zoneIds.get(zone) ?? '' }));
 }
 
 function topologyHealth(r: Report): Summary['health']['topology'] {
@@ -284,7 +283,7 @@ function topologyHealth(r: Report): Summary['health']['topology'] {
 
 /** The same sections for a capture file: rates over its span, a chart of bytes over its time. */
 export function captureSummary(r: Report & { capture: NonNullable<Report['capture']> }, t: Topology, chart: Summary['chart'], files: string[]): Summary {
-  const c: CaptureSummary & { dollars_per_hour: number | null; category_dollars_per_hour: number | null; projected_dollars_per_30_days: number | null } = r.capture;
+  const c: CaptureSummary & { dollars_per_hour: number | null; category_dollars_per_hour: number | null; projected_dollars_per_month: number | null } = r.capture;
   const problems = c.problems.map((p) =>
     p.stopped_at_offset !== undefined
       ? `${p.file}: reading stopped at byte ${p.stopped_at_offset.toLocaleString('en-US')} (${p.reason}); ${(p.unread_bytes ?? 0).toLocaleString('en-US')} bytes not read`
@@ -299,7 +298,7 @@ export function captureSummary(r: Report & { capture: NonNullable<Report['captur
     window_seconds: c.duration_seconds,
     dollars_per_hour: c.dollars_per_hour,
     category_dollars_per_hour: c.category_dollars_per_hour,
-    projected_dollars_per_30_days: c.projected_dollars_per_30_days,
+    projected_dollars_per_month: c.projected_dollars_per_month,
     total_dollars: r.bill.length > 0 ? r.bill_cost_dollars : r.priced_cost_dollars,
     ...rows(r, undefined, c.duration_seconds),
     chart,
