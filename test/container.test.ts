@@ -3,7 +3,7 @@
 // test namespace, as a non-root user.
 import { execFileSync, execSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
@@ -32,6 +32,29 @@ function dockerAvailable(): boolean {
 }
 
 /**
+ * The headers of the running Node.js: npm's nodedir (CI points it at the Node it installs), then beside
+ * the binary (Debian: /usr/bin/node, /usr/include/node) or in the npm `node` package's platform package;
+ * the one whose node_version.h is this version.
+ */
+function nodeHeaders(nodeBin: string): string {
+  const [major, minor, patch] = process.versions.node.split('.');
+  const candidates = [
+    process.env.npm_config_nodedir,
+    join(dirname(nodeBin), '..'),
+    join(dirname(nodeBin), '..', 'node_modules', `node-linux-${process.arch}`),
+    '/usr',
+  ].filter((d): d is string => d !== undefined && d !== '');
+  for (const d of candidates) {
+    const header = join(d, 'include', 'node', 'node_version.h');
+    if (!existsSync(header)) continue;
+    const h = readFileSync(header, 'utf8');
+    const v = (name: string): string | undefined => new RegExp(`#define NODE_${name}_VERSION (\\d+)`).exec(h)?.[1];
+    if (v('MAJOR') === major && v('MINOR') === minor && v('PATCH') === patch) return join(d, 'include', 'node');
+  }
+  throw new Error(`no headers of Node.js ${process.version} in ${candidates.join(', ')}`);
+}
+
+/**
  * A Debian bookworm base with this machine's Node.js, standing in for node:*-slim (no image can be
  * pulled here). This machine's registries sit behind a TLS proxy: its CA bundle goes in too, Node's
  * headers, which node-gyp would otherwise download, and the npm cache (the build then runs in minutes).
@@ -56,9 +79,8 @@ function buildBase(): void {
     symlinkSync(target, join(rootfs, 'usr', 'bin', bin));
   }
   cpSync('/etc/ssl/certs/ca-certificates.crt', join(rootfs, 'etc', 'ssl', 'certs', 'ca-certificates.crt'));
-  // that Node's headers for native addons (node-gyp cannot download them here): Debian's and the npm
-  // package's both keep them at include/node beside bin/
-  cpSync(join(dirname(nodeBin), '..', 'include', 'node'), join(rootfs, 'usr', 'include', 'node'), { recursive: true });
+  // that Node's headers for native addons (node-gyp cannot download them here)
+  cpSync(nodeHeaders(nodeBin), join(rootfs, 'usr', 'include', 'node'), { recursive: true });
   mkdirSync(join(rootfs, 'usr', 'etc'), { recursive: true });
   writeFileSync(join(rootfs, 'usr', 'etc', 'npmrc'), 'cafile=/etc/ssl/certs/ca-certificates.crt\nnodedir=/usr\nprefer-offline=true\n');
   // and this machine's npm cache, so that the image build's npm ci does not download what is here

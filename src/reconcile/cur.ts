@@ -105,6 +105,7 @@ export async function readCur(path: string, visit: (l: CurLine) => void): Promis
 /** A parser's message made safe for one line of a terminal: no control bytes, no long quoted values. */
 function printable(message: string): string {
   // csv-parse quotes the offending value, JSON-escaped: the field's name and line say where
+  // eslint-disable-next-line no-control-regex -- control characters are what this removes
   const clean = message.replace(/, value is ".*$/s, '').replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
   return clean.length > 200 ? clean.slice(0, 200) + '…' : clean;
 }
