@@ -284,6 +284,9 @@ describe('discovery', () => {
     const r = await runCli(['discover'], off);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/IMDS unreachable at http:\/\/127\.0\.0\.1:9: not on EC2, or in a container with the IMDSv2 hop limit at 1/);
+    // once, in words: no log line saying it again, none of the SDK's own phrasing
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/IMDSv1 is disabled|fetching token is disabled/);
     Object.assign(process.env, off);
     const { manager, lines } = setUp({ env: off });
     await manager.start();

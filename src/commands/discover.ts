@@ -7,7 +7,9 @@ import { TopologyManager } from '../topology/manager.js';
 import { TopologyStatus } from '../topology/status.js';
 
 export async function discover(out: (s: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const manager = new TopologyManager({ discoverAws: true, refreshIntervalMs: 0, ipRangesRefreshMs: 0, env }, new TopologyStatus(), log);
+  // a source's failure is this command's answer, said once as its error: the sources' own warnings
+  // would say it a second time
+  const manager = new TopologyManager({ discoverAws: true, refreshIntervalMs: 0, ipRangesRefreshMs: 0, env }, new TopologyStatus(), log.atLeast('error'));
   await manager.refreshAws(false);
   const imds = manager.imds;
   // without IMDS there is nothing to print; without EC2 permissions, what IMDS knows

@@ -21,6 +21,11 @@ export class Logger {
     this.format = format;
   }
 
+  /** A logger of the same format and output that says nothing below `level` (or this one's, if higher). */
+  atLeast(level: LogLevel): Logger {
+    return new Logger(LEVELS[level] > LEVELS[this.level] ? level : this.level, this.format, this.write);
+  }
+
   private log(level: LogLevel, msg: string, fields: Record<string, unknown>): void {
     if (LEVELS[level] < LEVELS[this.level]) return;
     const rec = { time: new Date().toISOString(), level, msg, ...fields };

@@ -23,6 +23,14 @@ export interface ImdsInfo {
 
 export class ImdsDisabledError extends Error {}
 
+/** What went wrong, in words: the SDK says "IMDSv1 is disabled and fetching token is disabled" for no answer at all. */
+function imdsFailure(e: Error): string {
+  const m = e.message.split('\n')[0];
+  if (/IMDSv1 is disabled and fetching token is disabled|fetching token/i.test(m)) return 'no answer to the IMDSv2 token request';
+  if (/timed? ?out|ETIMEDOUT/i.test(m)) return 'no answer in time';
+  return m;
+}
+
 export class ImdsUnreachableError extends Error {}
 
 function isNotFound(e: unknown): boolean {
@@ -67,7 +75,7 @@ export async function discoverImds(o: ImdsOptions = {}): Promise<ImdsInfo> {
     const endpoint = env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? 'http://169.254.169.254';
     throw new ImdsUnreachableError(
       `IMDS unreachable at ${endpoint}: not on EC2, or in a container with the IMDSv2 hop limit at 1 ` +
-        `(aws ec2 modify-instance-metadata-options --http-put-response-hop-limit 2) (${(e as Error).message.split('\n')[0]})`,
+        `(aws ec2 modify-instance-metadata-options --http-put-response-hop-limit 2): ${imdsFailure(e as Error)}`,
     );
   }
   const zone = await get('placement/availability-zone');
