@@ -294,7 +294,8 @@ async function flood(pid: number, port: number): Promise<void> {
   );
   console.log(
     `exporter RSS before: ${before.now.toFixed(0)} MB (peak ${before.peak.toFixed(0)} MB); after: ${after.now.toFixed(0)} MB, peak ${after.peak.toFixed(0)} MB; ` +
-      `of which the capture rings: ${after.rings.toFixed(0)} MB; peak without them: ${(after.peak - after.rings).toFixed(0)} MB`,
+      `of which the capture rings: ${after.rings.toFixed(0)} MB; peak without them: ${(after.peak - after.rings).toFixed(0)} MB; ` +
+      `at rest (before the flood) without them: ${(before.now - before.rings).toFixed(0)} MB`,
   );
 }
 

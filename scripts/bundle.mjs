@@ -15,6 +15,8 @@ await build({
     { in: join(import.meta.dirname, '..', 'src', 'cli.ts'), out: 'cli' },
     // analyze's second thread (pipeline/parallel/parallel-read.ts looks for it beside its chunk)
     { in: join(import.meta.dirname, '..', 'src', 'pipeline', 'parallel', 'count-worker.ts'), out: 'count-worker' },
+    // AWS discovery's thread, one per call (topology/aws-calls.ts looks for it beside its chunk)
+    { in: join(import.meta.dirname, '..', 'src', 'topology', 'aws-worker.ts'), out: 'aws-worker' },
   ],
   outdir: out,
   bundle: true,

@@ -2,7 +2,7 @@
 // to review it or to freeze it for hosts without IAM permissions. The same sources and merge as serve.
 import yaml from 'js-yaml';
 import { log } from '../config/log.js';
-import { Ec2UnauthorizedError } from '../topology/ec2.js';
+import { Ec2UnauthorizedError } from '../topology/aws-errors.js';
 import { TopologyManager } from '../topology/manager.js';
 import { TopologyStatus } from '../topology/status.js';
 

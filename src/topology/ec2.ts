@@ -18,6 +18,7 @@ import {
   type Route,
 } from '@aws-sdk/client-ec2';
 import { lbKindOf } from '../classify/bill.js';
+import { Ec2UnauthorizedError } from './aws-errors.js';
 import type { Endpoint, LoadBalancer, NatGateway, PrefixList, PublicIp, RouteTable, Subnet } from './model.js';
 
 /** The network path: route tables and what their routes and managed ENIs lead to. */
@@ -38,8 +39,6 @@ export interface Ec2Info {
   path: PathInfo;
 }
 
-/** The API refused for lack of permission: the caller falls back to what IMDS knows. */
-export class Ec2UnauthorizedError extends Error {}
 
 const UNAUTHORIZED = new Set(['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException', 'AuthFailure']);
 

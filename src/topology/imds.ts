@@ -1,6 +1,7 @@
 // IMDSv2 (token flow only, never IMDSv1): where this instance is and what its interfaces hold.
 // The SDK honours AWS_EC2_METADATA_SERVICE_ENDPOINT; AWS_EC2_METADATA_DISABLED=true turns it off.
 import { MetadataService } from '@aws-sdk/ec2-metadata-service';
+import { ImdsDisabledError, ImdsUnreachableError } from './aws-errors.js';
 
 export interface ImdsInterface {
   mac: string;
@@ -21,7 +22,6 @@ export interface ImdsInfo {
   interfaces: ImdsInterface[];
 }
 
-export class ImdsDisabledError extends Error {}
 
 /** What went wrong, in words: the SDK says "IMDSv1 is disabled and fetching token is disabled" for no answer at all. */
 function imdsFailure(e: Error): string {
@@ -31,7 +31,6 @@ function imdsFailure(e: Error): string {
   return m;
 }
 
-export class ImdsUnreachableError extends Error {}
 
 function isNotFound(e: unknown): boolean {
   return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;

@@ -1,8 +1,10 @@
 // Topology sources behind one interface: each loads its part anew when asked (IMDS, the EC2 API,
 // ip-ranges.json; the topology file once), says how many entries it has, and throws when it fails. The
 // manager keeps each source's last good value, merges them and swaps in snapshots.
-import { discoverEc2, ec2Client, ec2Region, Ec2UnauthorizedError, type Ec2Info } from './ec2.js';
-import { discoverImds, ImdsDisabledError, type ImdsInfo } from './imds.js';
+import { callAws } from './aws-calls.js';
+import { Ec2UnauthorizedError, ImdsDisabledError } from './aws-errors.js';
+import type { Ec2Info } from './ec2.js';
+import type { ImdsInfo } from './imds.js';
 import { fetchIpRanges } from './ip-ranges.js';
 import type { IpRanges, TopologyFile } from './model.js';
 
@@ -32,7 +34,7 @@ export class ImdsSource implements TopologySource<ImdsInfo> {
 
   async load(): Promise<Loaded<ImdsInfo>> {
     try {
-      return { value: await discoverImds({ timeoutMs: this.timeoutMs, env: this.env }) };
+      return { value: await callAws({ kind: 'imds', timeoutMs: this.timeoutMs }, this.env) };
     } catch (e) {
       if (e instanceof ImdsDisabledError) return { absent: `${e.message}: topology from files only` };
       throw e;
@@ -57,7 +59,7 @@ export class Ec2Source implements TopologySource<Ec2Info> {
     const imds = this.imds();
     const vpcId = imds?.interfaces[0]?.vpcId;
     if (!imds || !vpcId) return { absent: 'no VPC known from IMDS' };
-    return { value: await discoverEc2(ec2Client(ec2Region(this.env, imds)), vpcId) };
+    return { value: await callAws({ kind: 'ec2', imds, vpcId }, this.env) };
   }
 
   size(v: Ec2Info): number {
