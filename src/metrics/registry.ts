@@ -7,9 +7,10 @@ import { costOf, type Prices } from '../classify/prices.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { TopologyStatus } from '../topology/status.js';
 import type { Topology } from '../topology/topology.js';
-import { registerBuildInfo } from './families/build.js';
+import { BuildFamily } from './families/build.js';
 import { CaptureFamily } from './families/capture.js';
 import { DecodeFamily } from './families/decode.js';
+import type { MetricFamily } from './families/family.js';
 import { PriceFamily } from './families/prices.js';
 import { RemotesFamily } from './families/remotes.js';
 import { TopologyFamily } from './families/topology.js';
@@ -34,17 +35,13 @@ export class ExporterMetrics {
   /** prom-client's process and Node.js metrics, kept apart so that the exposition can be cleaned. */
   private processRegistry: client.Registry | undefined;
   readonly status: TopologyStatus;
-  private readonly traffic: TrafficFamily;
-  private readonly usage: UsageFamily;
+  /** Every family, in the order of the exposition; each moment (flush, a topology, prices, a render) goes to all. */
+  private readonly families: MetricFamily[];
   private readonly remotes: RemotesFamily;
-  private readonly priceFamily: PriceFamily;
-  private readonly decode: DecodeFamily;
   private readonly capture: CaptureFamily;
-  private readonly topology: TopologyFamily;
   private readonly k: number;
   private pricesNow: Prices;
   private workloadFamily: WorkloadsFamily | undefined;
-  private workloads: Workloads | undefined;
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -54,19 +51,23 @@ export class ExporterMetrics {
     this.k = opts.topK;
     this.pricesNow = opts.prices;
     this.status = opts.status ?? new TopologyStatus();
-    this.traffic = new TrafficFamily(registers);
-    this.usage = new UsageFamily(registers, opts.prices);
     this.remotes = new RemotesFamily(registers, opts.topK, (labels, bytes) => this.remoteCost(labels, bytes));
-    this.priceFamily = new PriceFamily(registers);
-    this.decode = new DecodeFamily(registers);
     this.capture = new CaptureFamily(registers);
-    this.topology = new TopologyFamily(registers, this.status);
-    registerBuildInfo(registers);
+    this.families = [
+      new TrafficFamily(registers),
+      new UsageFamily(registers, opts.prices),
+      this.remotes,
+      new PriceFamily(registers),
+      new DecodeFamily(registers),
+      this.capture,
+      new TopologyFamily(registers, this.status),
+      new BuildFamily(registers),
+    ];
     if (opts.processMetrics) {
       this.processRegistry = new client.Registry();
       client.collectDefaultMetrics({ register: this.processRegistry });
     }
-    this.priceFamily.set(this.pricesNow);
+    this.setPrices(this.pricesNow);
     this.describe(pipeline.topology);
     // a topology swap replaces the engine's counters: take what they hold first
     pipeline.engine.onBeforeSwap(() => this.flush());
@@ -84,8 +85,7 @@ export class ExporterMetrics {
 
   setPrices(prices: Prices): void {
     this.pricesNow = prices;
-    this.priceFamily.set(prices);
-    this.usage.setPrices(prices);
+    for (const f of this.families) f.setPrices?.(prices);
   }
 
   /** Dollars for bytes of a remote series: what top-K ranks by first (unpriced counts as 0). */
@@ -117,10 +117,10 @@ export class ExporterMetrics {
    * top `k` by cost. Returns what the lookups of socket owners report to.
    */
   attributeWorkloads(workloads: Workloads, k: number): WorkloadsFamily {
-    this.workloads = workloads;
     const cost = (l: WorkloadLabels, bytes: number): number => costOf(this.pricesNow, l.category as CategoryName, l.direction as DirectionName, bytes) ?? 0;
-    this.workloadFamily = new WorkloadsFamily([this.registry], k, cost);
+    this.workloadFamily = new WorkloadsFamily([this.registry], k, cost, workloads);
     if (this.accumulating) this.workloadFamily.accumulate(this.accumulating);
+    this.families.push(this.workloadFamily);
     return this.workloadFamily;
   }
 
@@ -138,31 +138,22 @@ export class ExporterMetrics {
 
   /** A new topology is in force (after the pipeline took it): its zones label the next counts. */
   describe(t: Topology): void {
-    this.traffic.setZones(t.zones);
-    this.topology.describe(t);
+    for (const f of this.families) f.describe?.(t);
   }
 
   private takeRemotes(): void {
-    const p = this.pipeline;
-    this.remotes.take(p.remotes, p.topology.zones, p.names, p.now);
+    this.remotes.take(this.pipeline);
   }
 
   /** Move everything counted since the last flush into the prom-client counters. */
   flush(): void {
-    const p = this.pipeline;
-    this.traffic.take(p.engine);
-    this.usage.take(p.engine, p.topology);
-    this.takeRemotes();
-    if (this.workloads) this.workloadFamily?.take(p.engine, this.workloads);
-    this.capture.take(p.capture, p.decode, p.engine);
-    this.decode.take(p.decode);
+    for (const f of this.families) f.take?.(this.pipeline);
   }
 
   /** Flush, then render the exposition text. */
   async render(): Promise<string> {
     this.flush();
-    this.remotes.settle();
-    this.workloadFamily?.settle();
+    for (const f of this.families) f.settle?.();
     const ours = await this.registry.metrics();
     if (!this.processRegistry) return ours;
     return ours + (await this.processMetrics());

@@ -1,11 +1,11 @@
 // What the capture saw and lost: frames per interface, drops, whether it runs, its failures; and the
 // frames it saw that are not this host's billed traffic (transit, non-IP, duplicates on `any`).
 import client from 'prom-client';
-import type { Engine } from '../../engine/engine.js';
-import type { CaptureStats, DecodeStats } from '../../pipeline/pipeline.js';
 import { Totals } from './totals.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { MetricFamily } from './family.js';
 
-export class CaptureFamily {
+export class CaptureFamily implements MetricFamily {
   private readonly packets: Totals<'interface'>;
   private readonly dropped: Totals<'interface' | 'where'>;
   private readonly transit: Totals<never>;
@@ -49,7 +49,8 @@ export class CaptureFamily {
     });
   }
 
-  take(c: CaptureStats, d: DecodeStats, engine: Engine): void {
+  take(p: Pipeline): void {
+    const { capture: c, decode: d, engine } = p;
     c.interfaces.forEach((name, i) => {
       this.packets.set({ interface: name }, c.packets[i]);
       // -1: the source never reported drops for it

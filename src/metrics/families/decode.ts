@@ -1,10 +1,11 @@
 // aztraffic_decode_errors_total by reason: frames and DNS messages that could not be used.
 import client from 'prom-client';
 import { DECODE_ERROR_REASONS } from '../../decode/packet.js';
-import type { DecodeStats } from '../../pipeline/pipeline.js';
 import { Totals } from './totals.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { MetricFamily } from './family.js';
 
-export class DecodeFamily {
+export class DecodeFamily implements MetricFamily {
   private readonly totals: Totals<'reason'>;
 
   constructor(registers: client.Registry[]) {
@@ -18,7 +19,8 @@ export class DecodeFamily {
     for (const reason of [...DECODE_ERROR_REASONS.filter((r) => r !== ''), 'malformed_dns', 'truncated_dns', 'unsolicited_dns']) counter.inc({ reason }, 0);
   }
 
-  take(d: DecodeStats): void {
+  take(p: Pipeline): void {
+    const d = p.decode;
     DECODE_ERROR_REASONS.forEach((reason, i) => {
       if (reason !== '') this.totals.set({ reason }, d.errors[i]);
     });

@@ -2,8 +2,9 @@
 import client from 'prom-client';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
 import { BYTES_PER_GB, type Prices } from '../../classify/prices.js';
+import type { MetricFamily } from './family.js';
 
-export class PriceFamily {
+export class PriceFamily implements MetricFamily {
   private readonly gauge: client.Gauge<'direction' | 'category'>;
 
   constructor(registers: client.Registry[]) {
@@ -15,7 +16,7 @@ export class PriceFamily {
     });
   }
 
-  set(prices: Prices): void {
+  setPrices(prices: Prices): void {
     this.gauge.reset();
     for (const category of CATEGORY_NAMES) {
       for (const direction of DIRECTION_NAMES) {

@@ -10,8 +10,10 @@ import { ipv4ToString, ipv6WordsToString } from '../../net/ip.js';
 import type { Folded } from '../heavy-hitters.js';
 import { RankedCounter } from '../ranked-counter.js';
 import { OTHER_REMOTE, REMOTE_SHAPE, seriesKey, type RemoteLabels } from '../top-k.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { MetricFamily } from './family.js';
 
-export class RemotesFamily {
+export class RemotesFamily implements MetricFamily {
   private readonly ranked: RankedCounter<RemoteLabels>;
 
   constructor(
@@ -39,7 +41,11 @@ export class RemotesFamily {
   }
 
   /** Move the remote table's entries (and spills) into the series; the table is cleared. */
-  take(remotes: RemoteTable, zones: readonly string[], names: NameCache, now: number): void {
+  take(p: Pipeline): void {
+    this.takeFrom(p.remotes, p.topology.zones, p.names, p.now);
+  }
+
+  private takeFrom(remotes: RemoteTable, zones: readonly string[], names: NameCache, now: number): void {
     const deltas = new Map<string, { labels: RemoteLabels; bytes: number }>();
     // over a whole capture each entry goes straight to the ranking: a flood of distinct remotes then
     // leaves no interval map of 64k entries behind at every drain

@@ -1,10 +1,11 @@
 // The topology in force and the health of its sources: subnets and last success per source, failed
 // refreshes, and which zone name is which zone ID. Read from TopologyStatus on every scrape.
 import client from 'prom-client';
-import type { Topology } from '../../topology/topology.js';
 import type { TopologyStatus } from '../../topology/status.js';
+import type { MetricFamily } from './family.js';
+import type { Topology } from '../../topology/topology.js';
 
-export class TopologyFamily {
+export class TopologyFamily implements MetricFamily {
   private readonly zoneInfo: client.Gauge<'zone' | 'zone_id'>;
 
   constructor(registers: client.Registry[], status: TopologyStatus) {

@@ -2,7 +2,10 @@
 // engine's drained counters.
 import client from 'prom-client';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
-import type { Engine, PairTotals } from '../../engine/engine.js';
+import type { PairTotals } from '../../engine/engine.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { Topology } from '../../topology/topology.js';
+import type { MetricFamily } from './family.js';
 
 type AzLabels = { direction: string; category: string; local_az: string; remote_az: string };
 
@@ -14,7 +17,7 @@ interface Pending {
   touched: boolean;
 }
 
-export class TrafficFamily {
+export class TrafficFamily implements MetricFamily {
   private readonly bytes: client.Counter<keyof AzLabels>;
   private readonly packets: client.Counter<keyof AzLabels>;
   /**
@@ -42,14 +45,14 @@ export class TrafficFamily {
   }
 
   /** Zone names of the topology in force (label values of local_az, remote_az). */
-  setZones(zones: readonly string[]): void {
-    this.zones = zones;
+  describe(t: Topology): void {
+    this.zones = t.zones;
     this.series = new Map();
   }
 
-  take(engine: Engine): void {
+  take(p: Pipeline): void {
     const touched = this.touched;
-    engine.drainCounters((t) => {
+    p.engine.drainCounters((t) => {
       const s = this.seriesOf(t);
       if (!s.touched) {
         s.touched = true;

@@ -3,10 +3,10 @@
 import client from 'prom-client';
 import { PATH_NAMES } from '../../classify/bill.js';
 import { BYTES_PER_GB, usagePriceOf, type Prices } from '../../classify/prices.js';
-import type { Engine } from '../../engine/engine.js';
-import type { Topology } from '../../topology/topology.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { MetricFamily } from './family.js';
 
-export class UsageFamily {
+export class UsageFamily implements MetricFamily {
   private readonly bytes: client.Counter<'usage_type' | 'path'>;
   private readonly price: client.Gauge<'usage_type'>;
   /** Usage types counted so far: each has a price series (where it has a price). */
@@ -35,8 +35,9 @@ export class UsageFamily {
     for (const u of this.seen) this.priceOf(u);
   }
 
-  take(engine: Engine, t: Topology): void {
-    engine.drainUsage((combo, dir, bytes) => {
+  take(p: Pipeline): void {
+    const t = p.topology;
+    p.engine.drainUsage((combo, dir, bytes) => {
       const c = t.usageCombos[combo];
       const path = PATH_NAMES[c.path];
       for (const usageType of c.types[dir]) {

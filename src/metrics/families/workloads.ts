@@ -4,9 +4,10 @@
 import client from 'prom-client';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
 import type { Workloads } from '../../attribution/workloads.js';
-import type { Engine } from '../../engine/engine.js';
 import { RankedCounter } from '../ranked-counter.js';
 import { keyPrefix, type SeriesShape } from '../top-k.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { MetricFamily } from './family.js';
 
 export interface WorkloadLabels {
   direction: string;
@@ -29,11 +30,17 @@ export const WORKLOAD_SHAPE: SeriesShape<WorkloadLabels> = {
   isOther: (l) => l.workload_kind === 'other',
 };
 
-export class WorkloadsFamily {
+export class WorkloadsFamily implements MetricFamily {
   private readonly ranked: RankedCounter<WorkloadLabels>;
   private readonly lookups: client.Counter<'result'>;
 
-  constructor(registers: client.Registry[], k: number, costOf: (labels: WorkloadLabels, bytes: number) => number) {
+  constructor(
+    registers: client.Registry[],
+    k: number,
+    costOf: (labels: WorkloadLabels, bytes: number) => number,
+    /** The table that names the engine's workload numbers. */
+    private readonly workloads: Workloads,
+  ) {
     const counter = new client.Counter({
       name: 'aztraffic_workload_bytes_total',
       help: `IP-layer bytes by the local owner of their socket or address (pod's top owner, systemd unit or process); top ${k} workloads by cost, the rest as workload="other".`,
@@ -58,10 +65,10 @@ export class WorkloadsFamily {
     this.lookups.inc({ result }, n);
   }
 
-  take(engine: Engine, workloads: Workloads): void {
+  take(p: Pipeline): void {
     const deltas = new Map<string, { labels: WorkloadLabels; bytes: number }>();
-    engine.drainWorkloads((w, dir, cat, bytes) => {
-      const wl = workloads.get(w);
+    p.engine.drainWorkloads((w, dir, cat, bytes) => {
+      const wl = this.workloads.get(w);
       const labels: WorkloadLabels = {
         direction: DIRECTION_NAMES[dir],
         category: CATEGORY_NAMES[cat],
