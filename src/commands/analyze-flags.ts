@@ -1,6 +1,7 @@
 // `analyze`: its flags and how it runs, loading the command's code only then.
 import type { Command } from 'commander';
 import type { AnalyzeOptions } from './analyze.js';
+import { FORMAT_NAMES } from './analyze-formats.js';
 import { configureLog, countingFlags, ipRangesDownloadFlags, localIpFlag, opt, type LogOptions } from './flags.js';
 
 export function defineAnalyze(program: Command, out: (s: string) => void): Command {
@@ -8,7 +9,7 @@ export function defineAnalyze(program: Command, out: (s: string) => void): Comma
     .command('analyze')
     .description('analyse pcap/pcapng files offline')
     .argument('<file...>', 'pcap or pcapng capture files')
-    .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(['table', 'json', 'prometheus', 'html']).default('table'))
+    .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(FORMAT_NAMES).default('table'))
     .addOption(
       opt('--read.parallel <mode>', 'read a pcap or pcapng file in two threads (auto: files of 256 MiB or more, given a second core; the counts are always those of one thread)')
         .choices(['auto', 'on', 'off'])

@@ -5,19 +5,20 @@ import { guessLocalIp } from '../sources/local-guess.js';
 import { ConfigError } from '../config/errors.js';
 import { Decoded } from '../decode/packet.js';
 import { log } from '../config/log.js';
-import { buildReport, renderTable, type CaptureSummary } from '../metrics/report.js';
+import type { CaptureSummary } from '../metrics/report.js';
 import { Timeline } from '../metrics/timeline.js';
 import { PriceBook } from '../classify/prices.js';
 import { defaultCacheDir } from '../topology/compiled-cache.js';
 import { loadTopologyCached } from '../topology/load-cached.js';
 import type { IpRanges } from '../topology/model.js';
+import { FORMATS, type FormatName, type OutputFormat } from './analyze-formats.js';
 import { assemble, type CommonOptions, type Setup } from './assemble.js';
 
 export interface AnalyzeOptions extends CommonOptions {
   localIp?: string[];
   /** `kubectl get pods -A -o json`: attribute bytes to the pods of the capturing host by address. */
   pods?: string;
-  format: 'table' | 'json' | 'prometheus' | 'html';
+  format: FormatName;
   'ipRanges.url': string;
   'ipRanges.cache'?: string;
   /** Where compiled topologies are kept; 'none': not kept; undefined: the user's cache directory. */
@@ -83,7 +84,8 @@ async function attributePods(file: string, local: string[], s: Setup, topK: numb
 export async function analyze(files: string[], o: AnalyzeOptions, out: (s: string) => void): Promise<number> {
   // the second thread starts while the topology loads; the HTML report's timeline takes every frame in
   // file order, and bytes attributed to pods are counted in one thread
-  const reader = new ParallelReader(files, o.format === 'html' || o.pods ? 'off' : (o['read.parallel'] ?? 'auto'));
+  const format: OutputFormat = FORMATS[o.format];
+  const reader = new ParallelReader(files, format.timeline || o.pods ? 'off' : (o['read.parallel'] ?? 'auto'));
   // every named file is checked before anything is downloaded or said
   const inputs = { topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] };
   const cacheDir = o['cache.dir'] === 'none' ? undefined : o['cache.dir'] || defaultCacheDir();
@@ -114,8 +116,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   let frames = 0;
   let exitCode = 0;
   const problems: CaptureSummary['problems'] = [];
-  // the HTML report charts bytes over the capture's time: a sink in front of the pipeline marks them
-  const timeline = o.format === 'html' ? new Timeline(pipeline, (out) => pipeline.engine.categoryBytes(out)) : undefined;
+  // a format that charts bytes over the capture's time: a sink in front of the pipeline marks them
+  const timeline = format.timeline ? new Timeline(pipeline, (out) => pipeline.engine.categoryBytes(out)) : undefined;
   for (const file of files) {
     const res = timeline ? readCaptureFile(file, timeline) : reader.read(file, pipeline);
     frames += res.frames;
@@ -139,26 +141,12 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   reader.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   log.debug(`read and counted ${frames} frames in ${seconds.toFixed(3)} s`, { frames, seconds, frames_per_second: Math.round(frames / seconds) });
-  if (o.format === 'prometheus') {
-    out(await metrics.render());
-    return exitCode;
-  }
   const capture: CaptureSummary = {
     first_packet_time: Number.isFinite(pipeline.first) ? new Date(pipeline.first * 1000).toISOString() : null,
     last_packet_time: pipeline.now > 0 ? new Date(pipeline.now * 1000).toISOString() : null,
     duration_seconds: Number.isFinite(pipeline.first) && pipeline.now > pipeline.first ? pipeline.now - pipeline.first : null,
     problems,
   };
-  const chart = timeline?.chart();
-  const report = await buildReport(metrics, capture);
-  if (o.format === 'html') {
-    const { captureSummary } = await import('../web/summary.js');
-    const { reportPage } = await import('../web/page.js');
-    const summary = captureSummary({ ...report, capture: report.capture! }, loaded.topology, { title: 'Bytes per second over the capture, by category', unit: 'bytes_per_second', ...chart! }, files);
-    out(reportPage(summary));
-    return exitCode;
-  }
-  if (o.format === 'json') out(JSON.stringify({ files, local_ips: local, region: loaded.topology.region, ...report }, null, 2) + '\n');
-  else out(renderTable(report));
+  out(await format.render({ files, local, topology: loaded.topology, metrics, capture, chart: timeline?.chart() }));
   return exitCode;
 }
