@@ -261,7 +261,7 @@ describe('discovery', () => {
     await manager.start();
     const before = pipeline.topology;
     ec2.down = true;
-    await manager.refreshAws();
+    await manager.refreshNow(['imds', 'ec2']);
     expect(await metricValue(metrics, /^aztraffic_topology_refresh_errors_total\{source="ec2"\}/)).toBe(1);
     expect(manager.loaded).toBe(true);
     for (const [ip, want] of Object.entries(EXPECTED)) expect(classify(pipeline.topology, ip), ip).toEqual(want);
@@ -321,7 +321,7 @@ describe('ip-ranges.json download', () => {
     expect(classify(a.pipeline.topology, '54.144.1.1')[0]).toBe('regional_public');
     expect(JSON.parse(readFileSync(cache, 'utf8')).syncToken).toBe('1');
     const snapshot = a.pipeline.topology;
-    await a.manager.refreshIpRanges();
+    await a.manager.refreshNow(['ip_ranges']);
     expect(a.pipeline.topology).toBe(snapshot); // syncToken unchanged: no rebuild
     a.manager.stop();
 

@@ -10,7 +10,7 @@ export async function discover(out: (s: string) => void, env: NodeJS.ProcessEnv 
   // a source's failure is this command's answer, said once as its error: the sources' own warnings
   // would say it a second time
   const manager = new TopologyManager({ discoverAws: true, refreshIntervalMs: 0, ipRangesRefreshMs: 0, env }, new TopologyStatus(), log.atLeast('error'));
-  await manager.refreshAws(false);
+  await manager.refreshNow(['imds', 'ec2'], false);
   const imds = manager.imds;
   // without IMDS there is nothing to print; without EC2 permissions, what IMDS knows
   if (!imds) throw manager.errors.get('imds') ?? new Error('IMDS is disabled (AWS_EC2_METADATA_DISABLED=true): nothing to discover');

@@ -5,9 +5,9 @@
 import type { Logger } from '../config/log.js';
 import type { Ec2Info } from './ec2.js';
 import type { ImdsInfo } from './imds.js';
-import type { IpRanges, PublicIp, Subnet, TopologyFile } from './model.js';
+import type { IpRanges, TopologyFile } from './model.js';
 import { resolveRegion } from './region.js';
-import { Ec2Source, FileSource, ImdsSource, IpRangesSource, type TopologySource } from './sources.js';
+import { Ec2Source, FileSource, ImdsSource, IpRangesSource, mergeParts, type TopologySource } from './sources.js';
 import type { TopologyStatus } from './status.js';
 import { Topology } from './topology.js';
 
@@ -24,50 +24,6 @@ export interface ManagerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Merge what was discovered with the topology file; the file wins for any CIDR or IP it names. */
-export function mergeTopology(imds: ImdsInfo | undefined, ec2: Ec2Info | undefined, file: TopologyFile | undefined, env: NodeJS.ProcessEnv = process.env): TopologyFile {
-  const { region } = resolveRegion({ file: file?.region, imds: imds?.region, env });
-  const subnets = new Map<string, Subnet>();
-  const publicIps = new Map<string, PublicIp>();
-  if (ec2) {
-    // zone names differ between accounts; people read this account's: name a peer's subnet by the
-    // name this account gives its zone ID
-    const ourName = new Map([...ec2.zoneIds].map(([name, id]) => [id, name]));
-    for (const s of ec2.subnets) {
-      const name = s.zone_id ? ourName.get(s.zone_id) : undefined;
-      subnets.set(s.cidr, name && name !== s.zone ? { ...s, zone: name } : s);
-    }
-    // peers whose subnets cannot be described: known to be theirs, zone unknown → unclassified
-    for (const p of ec2.peerCidrs) if (!subnets.has(p.cidr)) subnets.set(p.cidr, { ...p });
-    for (const p of ec2.publicIps) publicIps.set(p.ip, p);
-  }
-  for (const i of imds?.interfaces ?? []) {
-    const zone = { zone: imds!.zone, ...(imds!.zoneId ? { zone_id: imds!.zoneId } : {}) };
-    for (const cidr of i.subnetCidrs) if (!subnets.has(cidr)) subnets.set(cidr, { cidr, ...zone, vpc: i.vpcId, id: i.subnetId });
-    // without the EC2 API the rest of the VPC is known only as a range: zone unknown → unclassified
-    for (const cidr of i.vpcCidrs) if (!subnets.has(cidr) && !ec2) subnets.set(cidr, { cidr, vpc: i.vpcId });
-    for (const ip of i.publicIps) if (!publicIps.has(ip)) publicIps.set(ip, { ip, ...zone });
-  }
-  for (const s of file?.subnets ?? []) subnets.set(s.cidr, s);
-  for (const p of file?.public_ips ?? []) publicIps.set(p.ip, p);
-  const localIps = [...new Set([...(imds?.interfaces.flatMap((i) => i.localIps) ?? []), ...(file?.local_ips ?? [])])];
-  // the path: what the file names (by id, or by address) replaces what discovery found
-  const byKey = <T>(key: (x: T) => string, found: T[] | undefined, given: T[] | undefined): T[] => [...new Map([...(found ?? []), ...(given ?? [])].map((x) => [key(x), x])).values()];
-  const path = ec2?.path;
-  return {
-    region,
-    subnets: [...subnets.values()],
-    public_ips: [...publicIps.values()],
-    local_ips: localIps,
-    local_macs: [...new Set([...(imds?.interfaces.map((i) => i.mac) ?? []), ...(file?.local_macs ?? [])])],
-    route_tables: byKey((t) => t.id, path?.route_tables, file?.route_tables),
-    prefix_lists: byKey((l) => l.id, path?.prefix_lists, file?.prefix_lists),
-    nat_gateways: byKey((n) => n.id, path?.nat_gateways, file?.nat_gateways),
-    endpoints: byKey((e) => e.id, path?.endpoints, file?.endpoints),
-    load_balancers: byKey((l) => l.ip, path?.load_balancers, file?.load_balancers),
-  };
-}
-
 export class TopologyManager {
   /** The first discovery attempt is over (whatever its outcome). */
   loaded = false;
@@ -77,10 +33,13 @@ export class TopologyManager {
   private readonly values = new Map<string, unknown>();
   /** The last failure of each source, for callers that must stop on it (discover). */
   readonly errors = new Map<string, Error>();
-  private readonly imdsSource: ImdsSource | undefined;
-  private readonly ec2Source: Ec2Source | undefined;
-  private readonly ipRangesSource: IpRangesSource | undefined;
-  private readonly fileSource: FileSource | undefined;
+  /**
+   * The sources that run here, in the order their parts merge (a later one wins): IMDS, the EC2 API,
+   * ip-ranges.json (no part: the prefix tables), the topology file.
+   */
+  private readonly sources: TopologySource<unknown>[];
+  /** Sources refreshed together, in order (the EC2 API after IMDS), and how often; 0: once. */
+  private readonly groups: { sources: TopologySource<unknown>[]; everyMs: number }[];
 
   constructor(
     private readonly o: ManagerOptions,
@@ -88,15 +47,22 @@ export class TopologyManager {
     private readonly log: Logger,
   ) {
     this.env = o.env ?? process.env;
+    const aws: TopologySource<unknown>[] = [];
     if (o.discoverAws) {
-      this.imdsSource = new ImdsSource(this.env, o.refreshIntervalMs, o.imdsTimeoutMs);
-      this.ec2Source = new Ec2Source(this.env, () => this.imds, o.refreshIntervalMs);
+      const imds = new ImdsSource(this.env, o.refreshIntervalMs, o.imdsTimeoutMs);
+      aws.push(imds, new Ec2Source(this.env, () => this.imds, o.refreshIntervalMs));
     }
-    if (o.file) this.fileSource = new FileSource(o.file);
-    if (!o.ipRangesFromFile && o.ipRangesUrl) this.ipRangesSource = new IpRangesSource(o.ipRangesUrl, o.ipRangesCache, o.ipRangesRefreshMs);
+    const ipRanges = !o.ipRangesFromFile && o.ipRangesUrl ? [new IpRangesSource(o.ipRangesUrl, o.ipRangesCache, o.ipRangesRefreshMs)] : [];
+    const file = o.file ? [new FileSource(o.file)] : [];
+    this.sources = [...aws, ...ipRanges, ...file];
+    this.groups = [
+      { sources: file, everyMs: 0 },
+      { sources: aws, everyMs: o.refreshIntervalMs },
+      { sources: ipRanges, everyMs: o.ipRangesRefreshMs },
+    ].filter((g) => g.sources.length > 0);
     // a source only where one runs: ip-ranges from --ip-ranges.file is the file's ("ip_ranges_file"), and
     // without discovery there is no IMDS or EC2 to wait for (the page would show them "never" in red)
-    for (const source of [this.imdsSource && 'imds', this.ec2Source && 'ec2', this.ipRangesSource && 'ip_ranges']) if (source) status.expect(source);
+    for (const source of aws.concat(ipRanges)) status.expect(source.name);
   }
 
   get imds(): ImdsInfo | undefined {
@@ -117,11 +83,17 @@ export class TopologyManager {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.refresh(this.fileSource), this.refreshAws(false), this.refreshIpRanges(false)]);
+    await Promise.all(this.groups.map((g) => this.refreshGroup(g.sources, false)));
     this.swap();
     this.loaded = true;
-    if (this.o.discoverAws) this.every(this.o.refreshIntervalMs, () => this.refreshAws(true));
-    if (this.ipRangesSource) this.every(this.o.ipRangesRefreshMs, () => this.refreshIpRanges(true));
+    for (const g of this.groups) if (g.everyMs > 0) this.every(g.everyMs, () => this.refreshGroup(g.sources, true));
+  }
+
+  /** Load each source of a group in turn; `swap`: rebuild the topology when one changed. */
+  private async refreshGroup(sources: TopologySource<unknown>[], swap: boolean): Promise<void> {
+    let changed = false;
+    for (const source of sources) if (await this.refresh(source)) changed = true;
+    if (swap && changed) this.swap();
   }
 
   private every(ms: number, f: () => Promise<void>): void {
@@ -136,8 +108,9 @@ export class TopologyManager {
   }
 
   /** Load one source; its last good value stays when it fails. Returns whether the value changed. */
-  private async refresh<T>(source: TopologySource<T> | undefined): Promise<boolean> {
-    if (!source) return false;
+  private async refresh<T>(source: TopologySource<T>): Promise<boolean> {
+    // without IMDS's answer now or before, there is no VPC to ask the EC2 API about
+    if (source.ready && !source.ready()) return false;
     const previous = this.values.get(source.name) as T | undefined;
     try {
       const r = await source.load(previous);
@@ -162,18 +135,12 @@ export class TopologyManager {
     }
   }
 
-  /** IMDS, then the EC2 API of the instance's VPC. `swap`: rebuild the topology when done. */
-  async refreshAws(swap = true): Promise<void> {
-    const imdsChanged = await this.refresh(this.imdsSource);
-    // without IMDS's answer now or before, there is no VPC to ask the EC2 API about
-    const ec2Changed = this.imds ? await this.refresh(this.ec2Source) : false;
-    if (swap && (imdsChanged || ec2Changed)) this.swap();
-  }
-
-  async refreshIpRanges(swap = true): Promise<void> {
-    if (await this.refresh(this.ipRangesSource)) {
-      if (swap) this.swap();
-    }
+  /** Load the named sources now, in the list's order (IMDS before the EC2 API); `swap`: rebuild the topology if one changed. */
+  async refreshNow(names: readonly string[], swap = true): Promise<void> {
+    await this.refreshGroup(
+      this.sources.filter((s) => names.includes(s.name)),
+      swap,
+    );
   }
 
   private failure(source: string, message: string): void {
@@ -181,9 +148,11 @@ export class TopologyManager {
     this.log.warn(message, { source });
   }
 
-  /** The merged topology file of what is known now. */
+  /** The merged topology file of what is known now: each source's part, in the list's order. */
   current(): TopologyFile {
-    return mergeTopology(this.imds, this.ec2, (this.values.get('file') as TopologyFile | undefined) ?? this.o.file, this.env);
+    const has = (name: string): boolean => this.values.has(name);
+    const parts = this.sources.flatMap((s) => (s.part && this.values.has(s.name) ? [s.part(this.values.get(s.name), has)] : []));
+    return mergeParts(parts, this.env);
   }
 
   private swap(): void {

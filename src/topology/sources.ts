@@ -6,7 +6,15 @@ import { Ec2UnauthorizedError, ImdsDisabledError } from './aws-errors.js';
 import type { Ec2Info } from './ec2.js';
 import type { ImdsInfo } from './imds.js';
 import { fetchIpRanges } from './ip-ranges.js';
-import type { IpRanges, TopologyFile } from './model.js';
+import { resolveRegion } from './region.js';
+import type { IpRanges, PublicIp, Subnet, TopologyFile } from './model.js';
+
+/**
+ * A source's part of the topology, said as the topology file says it. Parts are merged in the order of
+ * the manager's list, a later part winning for any CIDR, address or id it names (the file wins over
+ * discovery, the EC2 API over IMDS); local addresses and MACs are the union of all.
+ */
+export type TopologyPart = Partial<Omit<TopologyFile, 'region'>> & { region?: string };
 
 /** A source's answer: a value, or "nothing new"; `warning` when it is a fallback worth saying. */
 export type Loaded<T> = { value: T; warning?: string } | { unchanged: true } | { absent: string };
@@ -22,6 +30,10 @@ export interface TopologySource<T> {
   size(value: T): number;
   /** What to say after a failure, knowing whether a last good value stays. */
   explain?(e: Error, kept: boolean): string;
+  /** Whether it can load now (the EC2 API needs IMDS's answer first); undefined: always. */
+  ready?(): boolean;
+  /** Its part of the merged topology file; `has(name)`: whether another source has a value now. */
+  part?(value: T, has: (source: string) => boolean): TopologyPart;
 }
 
 export class ImdsSource implements TopologySource<ImdsInfo> {
@@ -44,6 +56,23 @@ export class ImdsSource implements TopologySource<ImdsInfo> {
   size(v: ImdsInfo): number {
     return v.interfaces.reduce((n, i) => n + i.subnetCidrs.length, 0);
   }
+
+  part(imds: ImdsInfo, has: (source: string) => boolean): TopologyPart {
+    const zone = { zone: imds.zone, ...(imds.zoneId ? { zone_id: imds.zoneId } : {}) };
+    const subnets: Subnet[] = [];
+    for (const i of imds.interfaces) {
+      for (const cidr of i.subnetCidrs) subnets.push({ cidr, ...zone, vpc: i.vpcId, id: i.subnetId });
+      // without the EC2 API the rest of the VPC is known only as a range: zone unknown → unclassified
+      if (!has('ec2')) for (const cidr of i.vpcCidrs) if (!i.subnetCidrs.includes(cidr)) subnets.push({ cidr, vpc: i.vpcId });
+    }
+    return {
+      region: imds.region,
+      subnets,
+      public_ips: imds.interfaces.flatMap((i) => i.publicIps.map((ip): PublicIp => ({ ip, ...zone }))),
+      local_ips: imds.interfaces.flatMap((i) => i.localIps),
+      local_macs: imds.interfaces.map((i) => i.mac),
+    };
+  }
 }
 
 /** The EC2 API about the VPC that IMDS names: it needs IMDS's answer first. */
@@ -55,6 +84,10 @@ export class Ec2Source implements TopologySource<Ec2Info> {
     readonly refreshMs: number | undefined,
   ) {}
 
+  ready(): boolean {
+    return this.imds() !== undefined;
+  }
+
   async load(): Promise<Loaded<Ec2Info>> {
     const imds = this.imds();
     const vpcId = imds?.interfaces[0]?.vpcId;
@@ -64,6 +97,20 @@ export class Ec2Source implements TopologySource<Ec2Info> {
 
   size(v: Ec2Info): number {
     return v.subnets.length;
+  }
+
+  part(ec2: Ec2Info): TopologyPart {
+    // zone names differ between accounts; people read this account's: name a peer's subnet by the
+    // name this account gives its zone ID
+    const ourName = new Map([...ec2.zoneIds].map(([name, id]) => [id, name]));
+    const subnets = ec2.subnets.map((s): Subnet => {
+      const name = s.zone_id ? ourName.get(s.zone_id) : undefined;
+      return name && name !== s.zone ? { ...s, zone: name } : s;
+    });
+    // peers whose subnets cannot be described: known to be theirs, zone unknown → unclassified
+    const described = new Set(subnets.map((s) => s.cidr));
+    for (const p of ec2.peerCidrs) if (!described.has(p.cidr)) subnets.push({ ...p });
+    return { subnets, public_ips: ec2.publicIps, ...ec2.path };
   }
 
   explain(e: Error, kept: boolean): string {
@@ -110,4 +157,28 @@ export class FileSource implements TopologySource<TopologyFile> {
   size(v: TopologyFile): number {
     return v.subnets.length;
   }
+
+  part(file: TopologyFile): TopologyPart {
+    return file;
+  }
+}
+
+/** The parts merged, later ones winning; the region from the last part that names one, else the SDK's variables. */
+export function mergeParts(parts: readonly TopologyPart[], env: NodeJS.ProcessEnv): TopologyFile {
+  const keyed = <T>(list: (p: TopologyPart) => T[] | undefined, key: (x: T) => string): T[] => [...new Map(parts.flatMap((p) => list(p) ?? []).map((x) => [key(x), x])).values()];
+  const union = (list: (p: TopologyPart) => string[] | undefined): string[] => [...new Set(parts.flatMap((p) => list(p) ?? []))];
+  const named = [...parts].reverse().find((p) => p.region !== undefined)?.region;
+  return {
+    region: named ?? resolveRegion({ env }).region,
+    subnets: keyed((p) => p.subnets, (s) => s.cidr),
+    public_ips: keyed((p) => p.public_ips, (x) => x.ip),
+    local_ips: union((p) => p.local_ips),
+    local_macs: union((p) => p.local_macs),
+    // the path: what the file names (by id, or by address) replaces what discovery found
+    route_tables: keyed((p) => p.route_tables, (t) => t.id),
+    prefix_lists: keyed((p) => p.prefix_lists, (l) => l.id),
+    nat_gateways: keyed((p) => p.nat_gateways, (n) => n.id),
+    endpoints: keyed((p) => p.endpoints, (e) => e.id),
+    load_balancers: keyed((p) => p.load_balancers, (l) => l.ip),
+  };
 }
