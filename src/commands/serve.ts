@@ -40,6 +40,119 @@ export interface Running extends RunningCommand {
   url: string;
 }
 
+/** The interfaces named by --interface, else the default route's; the capture filter checked on each. */
+function firstInterfaces(o: ServeOptions): string[] {
+  const first = o.interface !== undefined ? o.interface.split(',').map((i) => i.trim()).filter(Boolean) : [defaultRouteInterface()].filter((i): i is string => i !== undefined);
+  if (first.length === 0) throw new ConfigError('--interface not given and no default route to take it from');
+  if (first.includes('any') && first.length > 1) throw new ConfigError(`--interface ${o.interface}: "any" already captures every interface`);
+  for (const iface of first) {
+    const filterError = captureFilterError(o['capture.filter'], iface);
+    if (filterError) throw new ConfigError(`--capture.filter ${JSON.stringify(o['capture.filter'])}: ${filterError}`);
+  }
+  return first;
+}
+
+/** The interfaces captured on, each with its capture and its state in the metrics. */
+class Captures {
+  private readonly live = new Map<string, LiveCapture>();
+
+  constructor(
+    private readonly o: ServeOptions,
+    private readonly s: Setup,
+  ) {}
+
+  start(iface: string): void {
+    if (this.live.has(iface)) return;
+    const { metrics } = this.s;
+    metrics.captureUp.set({ interface: iface }, 0);
+    metrics.captureErrors.inc({ interface: iface }, 0);
+    // capture_up follows every change of state, retries that succeed included
+    const capture = new LiveCapture(
+      {
+        iface,
+        filter: this.o['capture.filter'],
+        bufferBytes: this.o['capture.bufferBytes'],
+        snaplen: this.o['capture.snaplen'],
+        dnsBufferBytes: 4 << 20,
+        learnDns: this.o['capture.dns'],
+      },
+      this.s.pipeline,
+      log,
+      (state) => {
+        metrics.captureUp.set({ interface: iface }, state === 'running' ? 1 : 0);
+        if (state === 'failed') metrics.captureErrors.inc({ interface: iface });
+      },
+    );
+    this.live.set(iface, capture);
+    capture.start();
+  }
+
+  names(): string[] {
+    return [...this.live.keys()];
+  }
+
+  allRunning(): boolean {
+    return [...this.live.values()].every((c) => c.state === 'running');
+  }
+
+  stop(): void {
+    for (const c of this.live.values()) c.stop();
+  }
+}
+
+/**
+ * This host's addresses (its interfaces', --local-ip, the topology's, its pods'), set on the pipeline:
+ * at start, whenever they change (DHCP, IPv6 privacy addresses, an ENI attached, the CNI adding pod
+ * IPs), and on demand when what they map to changed (a topology, pods). Early in boot the interface may
+ * have no address yet: looked at every 2 s for two minutes, then every 30 s.
+ */
+class LocalAddressFollower {
+  private locals: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly now: () => string[],
+    private readonly s: Setup,
+    private readonly interfaces: () => string[],
+  ) {}
+
+  start(): void {
+    this.locals = this.now();
+    this.s.pipeline.setLocalIps(this.locals);
+    log.info(`local addresses: ${this.locals.join(', ') || 'none'}`, { interface: this.interfaces().join(',') });
+    this.schedule();
+  }
+
+  /** Look again; set them when they changed, or always with `reapply` (their workloads or topology changed). */
+  update(reapply = false): void {
+    const now = this.now();
+    const changed = now.join() !== this.locals.join();
+    if (changed) {
+      // what was counted with the old addresses is flushed under them
+      this.s.metrics.flush();
+      this.locals = now;
+      log.info(`local addresses changed: ${now.join(', ')}`, { interface: this.interfaces().join(',') });
+    }
+    if (changed || reapply) this.s.pipeline.setLocalIps(this.locals);
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(
+      () => {
+        this.update();
+        this.schedule();
+      },
+      Date.now() - this.startedAt < 120_000 ? 2_000 : 30_000,
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
 export async function serve(o: ServeOptions): Promise<Running> {
   const addr = parseListenAddress(o['web.listenAddress']);
   if (o['workload.attribution'] && o['kubernetes.nodeName']) {
@@ -48,96 +161,26 @@ export async function serve(o: ServeOptions): Promise<Running> {
     if (problem) throw new ConfigError(`--kubernetes.node-name ${o['kubernetes.nodeName']}: ${problem}`);
   }
   // --interface names the interfaces; without it, the default route's, then every ENI discovery finds
-  const explicit = o.interface !== undefined;
-  const first = explicit ? o.interface!.split(',').map((i) => i.trim()).filter(Boolean) : [defaultRouteInterface()].filter((i): i is string => i !== undefined);
-  if (first.length === 0) throw new ConfigError('--interface not given and no default route to take it from');
-  if (first.includes('any') && first.length > 1) throw new ConfigError(`--interface ${o.interface}: "any" already captures every interface`);
-  for (const iface of first) {
-    const filterError = captureFilterError(o['capture.filter'], iface);
-    if (filterError) throw new ConfigError(`--capture.filter ${JSON.stringify(o['capture.filter'])}: ${filterError}`);
-  }
+  const first = firstInterfaces(o);
   const { WebSecurity, serveApp } = await import('../web/app.js');
   const security = WebSecurity.load(o['web.config.file'], log);
   const s = setUp(o, true);
   const { pipeline, metrics } = s;
 
-  const captures = new Map<string, LiveCapture>();
+  const captures = new Captures(o, s);
   const attribution = o['workload.attribution'] ? await startAttribution(o, s) : undefined;
-  const localIps = (): string[] => [
-    ...new Set([...interfaceAddresses([...captures.keys()]), ...(o.localIp ?? []), ...pipeline.topology.localIps, ...(attribution?.podIps ?? [])]),
-  ];
-  let locals: string[] = [];
-  const startCapture = (iface: string): void => {
-    if (captures.has(iface)) return;
-    metrics.captureUp.set({ interface: iface }, 0);
-    metrics.captureErrors.inc({ interface: iface }, 0);
-    // capture_up follows every change of state, retries that succeed included
-    const capture = new LiveCapture(
-      {
-        iface,
-        filter: o['capture.filter'],
-        bufferBytes: o['capture.bufferBytes'],
-        snaplen: o['capture.snaplen'],
-        dnsBufferBytes: 4 << 20,
-        learnDns: o['capture.dns'],
-      },
-      pipeline,
-      log,
-      (state) => {
-        metrics.captureUp.set({ interface: iface }, state === 'running' ? 1 : 0);
-        if (state === 'failed') metrics.captureErrors.inc({ interface: iface });
-      },
-    );
-    captures.set(iface, capture);
-    capture.start();
-  };
-  for (const iface of first) startCapture(iface);
-  locals = localIps();
-  pipeline.setLocalIps(locals);
-  log.info(`local addresses: ${locals.join(', ') || 'none'}`, { interface: first.join(',') });
-  // addresses change (DHCP, IPv6 privacy addresses, an ENI attached, the CNI adding pod IPs): follow
-  // them. Early in boot the interface may have no address yet: every 2 s for two minutes, then every 30 s.
-  const startedAt = Date.now();
-  let localTimer: NodeJS.Timeout;
-  const followLocals = (): void => {
-    const now = localIps();
-    if (now.join() !== locals.join()) {
-      metrics.flush();
-      locals = now;
-      pipeline.setLocalIps(locals);
-      log.info(`local addresses changed: ${locals.join(', ')}`, { interface: [...captures.keys()].join(',') });
-    }
-    localTimer = setTimeout(followLocals, Date.now() - startedAt < 120_000 ? 2_000 : 30_000);
-    localTimer.unref();
-  };
-  localTimer = setTimeout(followLocals, 2_000);
-  localTimer.unref();
-
-  registerInterfaceCounters(metrics.registry, () => [...captures.keys()]);
+  const locals = new LocalAddressFollower(
+    () => [...new Set([...interfaceAddresses(captures.names()), ...(o.localIp ?? []), ...pipeline.topology.localIps, ...(attribution?.podIps ?? [])])],
+    s,
+    () => captures.names(),
+  );
+  for (const iface of first) captures.start(iface);
+  locals.start();
+  registerInterfaceCounters(metrics.registry, () => captures.names());
 
   // bounded work between scrapes: the remote table is emptied on every flush
   const flushTimer = setInterval(() => metrics.flush(), o['metrics.flushInterval'] * 1000);
   flushTimer.unref();
-
-  let web: Awaited<ReturnType<typeof serveApp>>;
-  try {
-    web = await serveApp(
-      {
-        metrics,
-        telemetryPath: o['web.telemetryPath'],
-        isReady: () => [...captures.values()].every((c) => c.state === 'running') && manager.loaded,
-        title: `Live capture on ${first.join(', ')}`,
-      },
-      security,
-      addr,
-    );
-  } catch (e) {
-    for (const c of captures.values()) c.stop();
-    clearInterval(flushTimer);
-    clearTimeout(localTimer);
-    throw e;
-  }
-  log.info(`serving metrics on ${web.url}${o['web.telemetryPath']}`, { url: web.url });
 
   // discovery after the web server is up: /-/ready says 503 until the first attempt is over
   const manager = new TopologyManager(
@@ -153,21 +196,38 @@ export async function serve(o: ServeOptions): Promise<Running> {
     metrics.status,
     log,
   );
+  let web: Awaited<ReturnType<typeof serveApp>>;
+  try {
+    web = await serveApp(
+      {
+        metrics,
+        telemetryPath: o['web.telemetryPath'],
+        isReady: () => captures.allRunning() && manager.loaded,
+        title: `Live capture on ${first.join(', ')}`,
+      },
+      security,
+      addr,
+    );
+  } catch (e) {
+    captures.stop();
+    clearInterval(flushTimer);
+    locals.stop();
+    throw e;
+  }
+  log.info(`serving metrics on ${web.url}${o['web.telemetryPath']}`, { url: web.url });
+
   followTopology(manager, s);
   manager.onSnapshot((t) => {
     // every ENI of the instance (EKS: pods on a secondary ENI leave through it)
-    if (!explicit) {
+    if (o.interface === undefined) {
       for (const iface of interfacesWithMacs(t.localMacs)) {
-        if (!captures.has(iface)) {
+        if (!captures.names().includes(iface)) {
           log.info(`capturing on ${iface} too: an ENI of this instance`, { interface: iface });
-          startCapture(iface);
+          captures.start(iface);
         }
       }
     }
-    const now = localIps();
-    if (now.join() !== locals.join()) log.info(`local addresses changed: ${now.join(', ')}`, { interface: [...captures.keys()].join(',') });
-    locals = now;
-    pipeline.setLocalIps(locals);
+    locals.update(true);
   });
   await manager.start();
 
@@ -180,8 +240,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
       log,
       (list) => {
         attribution.setPods(list);
-        locals = localIps();
-        pipeline.setLocalIps(locals);
+        locals.update(true);
         log.debug(`pods of this node: ${list.length}`, { pods: list.length });
       },
       kubernetesFamily(metrics.registry),
@@ -200,9 +259,9 @@ export async function serve(o: ServeOptions): Promise<Running> {
       manager.stop();
       pods?.stop();
       attribution?.stop();
-      for (const c of captures.values()) c.stop();
+      captures.stop();
       clearInterval(flushTimer);
-      clearTimeout(localTimer);
+      locals.stop();
       metrics.flush();
       // one last scrape window, so that the final counts are not lost
       const grace = o['web.shutdownGrace'];
