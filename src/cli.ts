@@ -91,7 +91,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  // Node 22.1+ keeps V8's compiled code of the chunks a command loads between runs; Node 20 has no such cache
+  // the floor the package declares (engines): said in one line, before any library says it its own way
+  if (Number(process.versions.node.split('.')[0]) < 22) {
+    process.stderr.write(`${PROG}: needs Node.js >= 22; this is ${process.version}\n`);
+    process.exit(2);
+  }
+  // Node 22.1+ keeps V8's compiled code of the chunks a command loads between runs
   (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   // The heap grows by a fifth past its live size at most, not up to 4×: under a flood of new remotes and
   // DNS names the tables' evicted entries are garbage that V8 would otherwise let pile up (peak RSS

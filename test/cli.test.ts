@@ -4,7 +4,8 @@ import { get, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, DEMO, tempDir } from './helpers.js';
+import { CLI, DEMO, missingOutsideCi, tempDir } from './helpers.js';
+import { until } from './netns.js';
 
 const dir = tempDir();
 const PCAP = join(DEMO, 'demo.pcapng');
@@ -29,6 +30,8 @@ describe('command line errors: exit 2, one line naming the fault', () => {
     ['missing topology', ['analyze', PCAP, '--topology.file', join(dir, 'nope.yaml')], /--topology.file .*nope\.yaml: no such file/],
     ['no file argument', ['analyze'], /missing required argument 'file'/],
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    // a mistyped command is named with the one meant, not taken for serve's argument
+    ['mistyped command', ['analyz', PCAP], /unknown command 'analyz' \(Did you mean analyze\?\)/],
   ];
   for (const [name, args, pattern] of cases) {
     it(name, () => {
@@ -120,9 +123,43 @@ describe('flags from the environment and files', () => {
 
   it('--help and --version exit 0', () => {
     expect(run(['--version']).status).toBe(0);
+    const v = run(['-v']);
+    expect(v.status).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     const h = run(['analyze', '--help']);
     expect(h.status).toBe(0);
     expect(h.stdout).toMatch(/AZTRAFFIC_TOPOLOGY_FILE/);
+    // serve takes no positional argument, and its help says so
+    expect(run(['serve', '--help']).stdout).toMatch(/^Usage: az-traffic-exporter serve \[options\]$/m);
+  });
+
+  it('on a Node.js older than 22: one line, exit 2, before anything else', () => {
+    const older = 'data:text/javascript,Object.defineProperty(process,"versions",{value:{...process.versions,node:"20.20.2"}})';
+    const r = spawnSync(process.execPath, ['--import', older, CLI, 'analyze', PCAP], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('az-traffic-exporter: needs Node.js >= 22; this is ' + process.version + '\n');
+  });
+
+  it('completion bash: a script that completes commands, flags and their choices in a real bash', () => {
+    const script = run(['completion', 'bash']);
+    expect(script.status).toBe(0);
+    const f = file('completion.bash', script.stdout);
+    const complete = (line: string): string[] => {
+      const words = line.split(' ');
+      const r = spawnSync(
+        'bash',
+        ['-c', `source ${f}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _az_traffic_exporter; printf '%s\\n' "\${COMPREPLY[@]}"`],
+        { encoding: 'utf8' },
+      );
+      expect(r.stderr).toBe('');
+      return r.stdout.split('\n').filter(Boolean);
+    };
+    expect(complete('az-traffic-exporter ana')).toEqual(['analyze']);
+    expect(complete('az-traffic-exporter analyze --form')).toEqual(['--format']);
+    expect(complete('az-traffic-exporter analyze x.pcap --format j')).toEqual(['json']);
+    expect(complete('az-traffic-exporter --capture.d')).toEqual(['--capture.dns']);
+    expect(complete('az-traffic-exporter serve --capture.dns ')).toEqual(['true', 'false']);
+    expect(run(['completion', 'zsh']).stdout).toMatch(/^autoload -U \+X compinit && compinit\nautoload -U \+X bashcompinit && bashcompinit\n/);
   });
 });
 
@@ -190,6 +227,28 @@ describe('demo', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--web.listen-address "localhost": expected HOST:PORT/);
   });
+});
+
+describe('serve at start', () => {
+  // capture on loopback needs root (CAP_NET_RAW), as CI has
+  it.skipIf(missingOutsideCi(process.getuid?.() === 0))('with --log.format json every line on stderr is a JSON record, discovery failing included', async () => {
+    const child = spawn(process.execPath, [CLI, '--interface', 'lo', '--web.listen-address', '127.0.0.1:0', '--log.format', 'json', '--ip-ranges.url', 'none', '--web.shutdown-grace', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1' },
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    try {
+      await until('discovery tried and the topology built', async () => (/topology updated/.test(err) ? true : undefined), 20_000, 100);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const lines = err.split('\n').filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThan(2);
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    expect(lines.some((l) => (JSON.parse(l) as { source?: string }).source === 'imds')).toBe(true);
+  }, 30_000);
 });
 
 describe('ip-ranges file faults', () => {
