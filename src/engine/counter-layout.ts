@@ -43,7 +43,13 @@ export function makeLayout(categories: number, directions: number) {
   // class word, low bits first: the category, then the usage combination
   const CLASS_CAT_BITS = 8;
   if (categories > 1 << CLASS_CAT_BITS) throw new Error(`a class word holds ${1 << CLASS_CAT_BITS} categories, not ${categories}`);
-  const workSlots = directions * categories;
+  // zone pairs and workloads alike: a row of direction × category counters each
+  const rowSlot = (row: number, dir: number, cat: number): number => row * slotsPerPair + dir * categories + cat;
+  const decodeRowSlot = (slot: number): { row: number; dir: number; cat: number } => {
+    const row = Math.floor(slot / slotsPerPair);
+    const rest = slot - row * slotsPerPair;
+    return { row, dir: Math.floor(rest / categories), cat: rest % categories };
+  };
   const PORT_MASK = (1 << PORT_BITS) - 1;
   const DIR_MASK = (1 << DIR_BITS) - 1;
   const CAT_MASK = (1 << CAT_BITS) - 1;
@@ -55,12 +61,11 @@ export function makeLayout(categories: number, directions: number) {
     /** Counter slots per zone pair: direction × category. */
     slotsPerPair,
     /** Counter slot of a pair, direction and category. */
-    pairSlot: (pair: number, dir: number, cat: number): number => pair * slotsPerPair + dir * categories + cat,
+    pairSlot: rowSlot,
     /** The pair, direction and category of a counter slot. */
     decodePairSlot(slot: number): { pair: number; dir: number; cat: number } {
-      const pair = Math.floor(slot / slotsPerPair);
-      const rest = slot - pair * slotsPerPair;
-      return { pair, dir: Math.floor(rest / categories), cat: rest % categories };
+      const { row, dir, cat } = decodeRowSlot(slot);
+      return { pair: row, dir, cat };
     },
     /** Spill slot of (direction, category, remote zone), for `zones` zones. */
     spillSlot: (dir: number, cat: number, zone: number, zones: number): number => (dir * categories + cat) * zones + zone,
@@ -74,13 +79,12 @@ export function makeLayout(categories: number, directions: number) {
     /** The class word of a usage combination and a category. */
     packClassWord: (combo: number, cat: number): number => ((combo << CLASS_CAT_BITS) | cat) >>> 0,
     /** Counter slots per workload: direction × category. */
-    workSlots,
+    workSlots: slotsPerPair,
     /** Counter slot of a workload, direction and category. */
-    workSlot: (workload: number, dir: number, cat: number): number => workload * workSlots + dir * categories + cat,
+    workSlot: rowSlot,
     decodeWorkSlot(slot: number): { workload: number; dir: number; cat: number } {
-      const workload = Math.floor(slot / workSlots);
-      const rest = slot - workload * workSlots;
-      return { workload, dir: Math.floor(rest / categories), cat: rest % categories };
+      const { row, dir, cat } = decodeRowSlot(slot);
+      return { workload: row, dir, cat };
     },
     /** Counter slot of a usage combination and direction. */
     usageSlot: (combo: number, dir: number): number => combo * directions + dir,
