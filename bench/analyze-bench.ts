@@ -166,6 +166,7 @@ const POD: PodInfo = {
   hostNetwork: false,
   owner: { kind: 'Deployment', namespace: 'shop', name: 'web' },
   containerIds: [],
+  badAddresses: 0,
 };
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });

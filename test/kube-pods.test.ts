@@ -15,7 +15,7 @@ import { until } from './netns.js';
 const dir = tempDir();
 const kube = new FakeKube();
 let pods: PodInfo[] = [];
-const health = { up: 0, lists: 0, gone: 0, error: 0, pods: 0 };
+const health = { up: 0, lists: 0, gone: 0, error: 0, pods: 0, skipped: { bad_object: 0, bad_address: 0 } };
 let watcher: PodWatcher;
 
 const web = (name: string, ip: string, node = 'node-a'): Pod => deploymentPod({ name, namespace: 'shop', deployment: 'web', hash: '5d9f7c8b4', node, ip, hostIp: '10.0.1.5' });
@@ -45,6 +45,7 @@ describe('pods of this node from the API server (list + watch)', () => {
       listed: () => health.lists++,
       failed: (r) => (r === 'gone' ? health.gone++ : health.error++),
       pods: (n) => (health.pods = n),
+      skipped: (reason, n = 1) => (health.skipped[reason] += n),
     });
     await watcher.start();
   });
@@ -80,6 +81,27 @@ describe('pods of this node from the API server (list + watch)', () => {
     // a finished pod's address is not its own any more
     kube.update({ ...web('web-5d9f7c8b4-ccccc', '10.0.1.23'), status: { phase: 'Succeeded' } });
     await until('finished', async () => (byName()['shop/web-5d9f7c8b4-ccccc'] === undefined ? true : undefined));
+  });
+
+  it('addresses the API server accepts but are no address, and fields of the wrong shape: skipped and counted, never a crash', async () => {
+    const odd = (name: string, status: Record<string, unknown>): Pod => ({ ...web(name, '10.0.1.99'), status: { phase: 'Running', hostIP: '10.0.1.5', ...status } as Pod['status'] });
+    const before = { ...health.skipped };
+    // Kubernetes accepts leading zeros: the address is decimal (10.0.1.50)
+    kube.add(odd('web-5d9f7c8b4-zeros', { podIP: '010.0.1.050' }));
+    kube.add(odd('web-5d9f7c8b4-range', { podIP: '10.0.1.999' }));
+    kube.add(odd('web-5d9f7c8b4-cidrs', { podIP: '10.0.0.0/8', podIPs: [{ ip: '10.0.0.0/8' }, { ip: 42 }, null] }));
+    kube.add(odd('web-5d9f7c8b4-notls', { podIP: '10.0.1.51', podIPs: { ip: '10.0.1.51' } }));
+    kube.add(web('web-5d9f7c8b4-after', '10.0.1.52'));
+    await until('all seen', async () => (byName()['shop/web-5d9f7c8b4-after'] ? true : undefined));
+    const seen = byName();
+    expect(seen['shop/web-5d9f7c8b4-zeros']).toBe('Deployment/web 10.0.1.50');
+    expect(seen['shop/web-5d9f7c8b4-range']).toBe('Deployment/web ');
+    expect(seen['shop/web-5d9f7c8b4-cidrs']).toBe('Deployment/web ');
+    expect(seen['shop/web-5d9f7c8b4-notls']).toBe('Deployment/web 10.0.1.51');
+    // 10.0.1.999; 10.0.0.0/8 twice, 42 and null's missing ip (not counted: absent); a podIPs that is no list
+    expect(health.skipped.bad_address - before.bad_address).toBe(1 + 3 + 1);
+    for (const name of ['zeros', 'range', 'cidrs', 'notls', 'after']) kube.remove(`uid-shop-web-5d9f7c8b4-${name}`);
+    await until('removed', async () => (byName()['shop/web-5d9f7c8b4-after'] === undefined ? true : undefined));
   });
 
   it('a watch that ends resumes from the last version it saw, bookmarks included', async () => {

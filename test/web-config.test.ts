@@ -158,6 +158,34 @@ scrape_configs:
     expect(curl([...withCert, '-u', 'prometheus:th1rd', `${URL}/metrics`]).code).toBe('200');
     expect(exporter.exitCode).toBeNull();
   });
+
+  it('a certificate swapped for one that does not match its key, then SIGHUP: the last good TLS stays, the process lives', async () => {
+    const good = webConfig().replace(JSON.stringify(HASH), JSON.stringify(bcrypt.hashSync('th1rd', 10)));
+    const logged = waitForOutput(exporter, /web configuration not reloaded, the last good one stays: .*cannot be used/, 10_000);
+    writeFileSync(pem('web.yml'), good.replace('cert_file: server.crt', 'cert_file: rogue.crt'));
+    exporter.kill('SIGHUP');
+    await logged;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(exporter.exitCode).toBeNull();
+    expect(curl([...withCert, '-u', 'prometheus:th1rd', `${URL}/metrics`]).code).toBe('200');
+  });
+
+  it('a garbage certificate in the watched file: clients are served with the last good one, never a 500 or a stack', async () => {
+    writeFileSync(pem('garbage.crt'), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n');
+    const good = webConfig().replace(JSON.stringify(HASH), JSON.stringify(bcrypt.hashSync('th1rd', 10)));
+    writeFileSync(pem('web.yml'), good.replace('cert_file: server.crt', 'cert_file: garbage.crt'));
+    await new Promise((r) => setTimeout(r, 1200)); // the file is looked at once a second, on requests
+    for (let i = 0; i < 3; i++) {
+      const r = curl([...withCert, '-u', 'prometheus:th1rd', `${URL}/metrics`]);
+      expect(r.code).toBe('200');
+      expect(r.body).not.toMatch(/ at |Error:/);
+      await new Promise((res) => setTimeout(res, 600));
+    }
+    const anonymous = curl([...withCert, `${URL}/metrics`]);
+    expect(anonymous.code).toBe('401');
+    expect(anonymous.body).not.toMatch(/ at |Error:/);
+    expect(exporter.exitCode).toBeNull();
+  });
 });
 
 describe('--web.config.file: min_version above the default, client_allowed_sans', () => {
@@ -185,6 +213,70 @@ describe('--web.config.file: min_version above the default, client_allowed_sans'
     expect(curl([...withCert, '-u', 'prometheus:s3cret', `${url}/metrics`]).code).toBe('200');
     expect(curl(['--cert', pem('stranger.crt'), '--key', pem('stranger.key'), '-u', 'prometheus:s3cret', `${url}/metrics`]).code).toBe('403');
   });
+});
+
+describe('basic auth under a flood of wrong passwords', () => {
+  const port = PORT + 370;
+  const url = `http://127.0.0.1:${port}`;
+  const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+  let exporter: ChildProcess;
+  beforeAll(async () => {
+    // cost 12: a check is a quarter of a second of CPU, as a careful operator's hash would be
+    writeFileSync(pem('web-auth.yml'), `basic_auth_users:\n  prometheus: ${JSON.stringify(bcrypt.hashSync('s3cret', 12))}\n`);
+    exporter = spawn(process.execPath, [CLI, 'demo', '--web.listen-address', `127.0.0.1:${port}`, '--web.config.file', pem('web-auth.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(exporter);
+    await waitForOutput(exporter, /serving metrics on http:/);
+  }, 60_000);
+
+  it('health probes and a scraper with the right password are answered while 20 clients send wrong ones', async () => {
+    expect((await fetch(`${url}/metrics`, { headers: basic('prometheus', 's3cret') })).status).toBe(200);
+    let flooding = true;
+    const wrong: number[] = [];
+    // bounded: 20 clients, for 4 seconds
+    const flood = Array.from({ length: 20 }, async (_, i) => {
+      while (flooding) wrong.push((await fetch(`${url}/metrics`, { headers: basic(i % 2 ? 'prometheus' : `nobody${i}`, `wrong${i}`) })).status);
+    });
+    const slowest = { health: 0, scrape: 0 };
+    const statuses: number[] = [];
+    const until = Date.now() + 4000;
+    while (Date.now() < until) {
+      let t = performance.now();
+      statuses.push((await fetch(`${url}/-/healthy`)).status);
+      slowest.health = Math.max(slowest.health, performance.now() - t);
+      t = performance.now();
+      statuses.push((await fetch(`${url}/metrics`, { headers: basic('prometheus', 's3cret') })).status);
+      slowest.scrape = Math.max(slowest.scrape, performance.now() - t);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    flooding = false;
+    await Promise.all(flood);
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    expect(wrong.length).toBeGreaterThan(0);
+    expect(wrong.every((code) => code === 401 || code === 429)).toBe(true);
+    // the checks run in their own thread: a probe or a known password waits for no bcrypt (a liveness
+    // probe's default timeout is 1 s; this machine's load costs some of it)
+    expect(slowest.health, JSON.stringify(slowest)).toBeLessThan(1000);
+    expect(slowest.scrape, JSON.stringify(slowest)).toBeLessThan(1000);
+  }, 60_000);
+
+  it('a wrong password takes as long for an unknown user as for a known one', async () => {
+    const time = async (user: string): Promise<number> => {
+      const t = performance.now();
+      expect((await fetch(`${url}/metrics`, { headers: basic(user, 'not-it') })).status).toBe(401);
+      return performance.now() - t;
+    };
+    await time('nobody'); // the unknown users' hash is made on first use
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      known.push(await time('prometheus'));
+      unknown.push(await time(`nobody${i}`));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[2];
+    // the same bcrypt cost both ways (it was 97 ms against 3.6 ms): within a factor that load cannot reach
+    expect(median(unknown) / median(known), JSON.stringify({ known, unknown })).toBeGreaterThan(1 / 3);
+    expect(median(unknown) / median(known), JSON.stringify({ known, unknown })).toBeLessThan(3);
+  }, 60_000);
 });
 
 describe('--web.config.file faults exit 2 with one line', () => {

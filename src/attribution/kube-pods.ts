@@ -16,6 +16,8 @@ export interface PodWatchHealth {
   /** Watches that ended in an error, by reason. */
   failed(reason: string): void;
   pods(n: number): void;
+  /** What the API server sent that could not be used, skipped: an object, or an address in one. */
+  skipped(reason: 'bad_object' | 'bad_address', n?: number): void;
 }
 
 interface WatchEvent {
@@ -89,8 +91,18 @@ export class PodWatcher {
         this.pods.delete(uid);
         return;
       }
-      const info = await podInfo(p, lookup);
-      if (info) this.pods.set(uid, info);
+      let info: PodInfo | undefined;
+      try {
+        info = await podInfo(p, lookup);
+      } catch (e) {
+        // one pod the API server describes oddly costs that pod, never the exporter (or a relist loop)
+        this.health.skipped('bad_object');
+        this.log.debug(`pod ${uid} skipped: ${(e as Error).message}`);
+        return;
+      }
+      if (!info) return;
+      if (info.badAddresses > 0) this.health.skipped('bad_address', info.badAddresses);
+      this.pods.set(uid, info);
     };
 
     const list = async (): Promise<void> => {

@@ -1,6 +1,7 @@
 // Pods as the API server (or `kubectl get pods -A -o json`) describes them: their IPs, their containers,
 // and their top owner (ReplicaSet → Deployment, Job → CronJob, StatefulSet,
 // DaemonSet, else the pod itself).
+import { isValidIp } from '../net/ip.js';
 import type { Owner } from './sockets.js';
 import { POD_OWNER_KINDS } from './workloads.js';
 
@@ -38,6 +39,22 @@ export interface PodInfo {
   owner: Owner;
   /** Container IDs without the runtime prefix ("containerd://"). */
   containerIds: string[];
+  /** Addresses in the object that are no address (skipped): how many. */
+  badAddresses: number;
+}
+
+/**
+ * A pod address as the API server may hold it, made the address it is: IPv4 octets with leading zeros
+ * are decimal (Kubernetes accepts "010.0.0.5" for 10.0.0.5, as Go's parser once did); anything that is
+ * not one address (a CIDR, 10.0.0.999, a number, an object) is undefined.
+ */
+export function podAddress(raw: unknown): string | undefined {
+  if (typeof raw !== 'string' || raw.length > 64) return undefined;
+  const text = raw.trim();
+  if (text.includes(':')) return isValidIp(text) ? text : undefined;
+  const octets = text.split('.');
+  if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) return undefined;
+  return octets.map(Number).join('.');
 }
 
 /** What an owner reference's owner is, asked of the API server (ReplicaSet's and Job's owners). */
@@ -83,7 +100,13 @@ export async function podInfo(pod: PodObject, lookup?: OwnerLookup): Promise<Pod
   if (!meta?.name) return undefined;
   const status = pod.status ?? {};
   const hostNetwork = pod.spec?.hostNetwork === true;
-  const ips = [...new Set([status.podIP, ...(status.podIPs ?? []).map((p) => p.ip)].filter((ip): ip is string => !!ip))];
+  // what a watch event holds is not checked by anyone before us: a list that is no list, entries that are no addresses
+  const given: unknown[] = [status.podIP, ...(Array.isArray(status.podIPs) ? status.podIPs.map((p: unknown) => (p as { ip?: unknown } | null)?.ip) : [])].filter(
+    (ip) => ip !== undefined && ip !== null && ip !== '',
+  );
+  const addresses = given.map(podAddress);
+  const badAddresses = addresses.filter((a) => a === undefined).length + (status.podIPs !== undefined && !Array.isArray(status.podIPs) ? 1 : 0);
+  const ips = [...new Set(addresses.filter((ip): ip is string => ip !== undefined))];
   const containerIds = [...(status.containerStatuses ?? []), ...(status.initContainerStatuses ?? []), ...(status.ephemeralContainerStatuses ?? [])]
     .map((c) => c.containerID?.replace(/^[a-z-]+:\/\//, '') ?? '')
     .filter((id) => id !== '');
@@ -97,5 +120,6 @@ export async function podInfo(pod: PodObject, lookup?: OwnerLookup): Promise<Pod
     hostNetwork,
     owner: await topOwner(pod, lookup),
     containerIds,
+    badAddresses,
   };
 }

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { Logger } from '../config/log.js';
+import { log, type Logger } from '../config/log.js';
 import { randomBytes } from 'node:crypto';
 import type { ExporterMetrics } from '../metrics/registry.js';
 import { livePage } from './page.js';
@@ -131,7 +131,12 @@ export class WebSecurity {
       if (next.tls.clientAuth !== 'NoClientCert' && this.config.tls?.clientAuth === 'NoClientCert') {
         this.log?.warn('web configuration: asking for client certificates needs a restart (the server was started without)', { file: this.path });
       }
-      server.setSecureContext(next.tls.context);
+      try {
+        server.setSecureContext(next.tls.context);
+      } catch (e) {
+        this.log?.error(`web configuration not reloaded, the last good one stays: ${(e as Error).message}`, { file: this.path });
+        return false;
+      }
     }
     this.config = next;
     this.auth.setUsers(next.users);
@@ -198,8 +203,14 @@ export function createApp(o: WebOptions, security: WebSecurity = WebSecurity.loa
     // container HEALTHCHECK or a kubelet probe needs no secret; TLS client certificates still apply
     if (!security.auth.enabled || req.path === '/-/healthy' || req.path === '/-/ready') return next();
     security.auth.check(req.headers.authorization).then(
-      (ok) => {
-        if (ok) return next();
+      (result) => {
+        if (result === 'ok') return next();
+        if (result === 'busy') {
+          // too many password checks waiting (a flood of wrong ones): say so at once, check nothing
+          res.status(429).setHeader('Retry-After', '1');
+          res.type('text/plain').send('Too Many Requests: password checks are busy\n');
+          return;
+        }
         res.status(401).setHeader('WWW-Authenticate', 'Basic realm="az-traffic-exporter", charset="UTF-8"');
         res.type('text/plain').send('Unauthorized\n');
       },
@@ -255,6 +266,13 @@ export function createApp(o: WebOptions, security: WebSecurity = WebSecurity.loa
     } catch (e) {
       next(e);
     }
+  });
+  // whatever fails inside a request: logged here, and the client told no more than that (express's own
+  // handler would send the stack)
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    log.error(`request failed: ${err instanceof Error ? err.message : String(err)}`);
+    if (res.headersSent) return next(err);
+    res.status(500).type('text/plain').send('Internal Server Error\n');
   });
   return app;
 }

@@ -4,11 +4,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { SecureContextOptions } from 'node:tls';
-import bcrypt from 'bcryptjs';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { z } from 'zod';
 import { ConfigError } from '../config/errors.js';
 import { loadStructuredFile } from '../config/files.js';
+import { bcryptCost, PasswordChecks } from './password-check.js';
 
 export const CLIENT_AUTH_TYPES = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
 export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
@@ -102,47 +102,73 @@ export function loadWebConfig(path: string): WebConfig {
   if (ca !== undefined && clientAuth === 'NoClientCert') throw new ConfigError(`${flag}: tls_server_config: client_ca_file is set but client_auth_type is NoClientCert`);
   const context: SecureContextOptions = { cert, key, ca, minVersion: TLS_VERSIONS[t.min_version ?? 'TLS12'] };
   if (t.max_version) context.maxVersion = TLS_VERSIONS[t.max_version];
+  // made once here, so that a certificate that is no certificate, or one that does not match its key (a
+  // rotation caught half way), is a fault of the file (at start: exit 2; on reload: the last good stays)
+  try {
+    createSecureContext(context);
+  } catch (e) {
+    throw new ConfigError(`${flag}: tls_server_config: cert_file, key_file or client_ca_file cannot be used: ${(e as Error).message}`);
+  }
   return { tls: { context, clientAuth, allowedSans: t.client_allowed_sans }, users, headers };
 }
 
 /**
- * Checks basic auth against the bcrypt hashes. A bcrypt check costs tens of milliseconds by design:
- * successful ones are remembered (by a SHA-256 of user, password and hash), so that a scrape every
- * few seconds does not pay it each time. Bounded like every other table.
+ * Checks basic auth against the bcrypt hashes, in the password thread (password-check.ts). A bcrypt
+ * check costs tens of milliseconds by design: successful ones are remembered (by a SHA-256 of user,
+ * password and hash), so that a scrape every few seconds does not pay it each time, and a flood of
+ * wrong passwords does not hold up a scraper that has the right one. Bounded like every other table.
  */
 export class BasicAuth {
   private readonly ok = new Set<string>();
+  /** What an unknown user's password is compared against: a hash of the users' highest cost. */
+  private dummy: Promise<string> | undefined;
 
-  constructor(private users: Map<string, string>) {}
+  constructor(
+    private users: Map<string, string>,
+    private readonly checks = new PasswordChecks(),
+  ) {}
 
   setUsers(users: Map<string, string>): void {
     this.users = users;
     this.ok.clear();
+    this.dummy = undefined;
   }
 
   get enabled(): boolean {
     return this.users.size > 0;
   }
 
-  async check(header: string | undefined): Promise<boolean> {
-    if (!header?.startsWith('Basic ')) return false;
+  /** Checks refused without a check because too many were waiting. */
+  get refused(): number {
+    return this.checks.refused;
+  }
+
+  async check(header: string | undefined): Promise<'ok' | 'wrong' | 'busy'> {
+    if (!header?.startsWith('Basic ')) return 'wrong';
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) return false;
+    if (colon < 0) return 'wrong';
     const user = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
     const hash = this.users.get(user);
-    // compare against a fixed hash for unknown users too: the time must not tell which users exist
-    const against = hash ?? '$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi';
-    const key = createHash('sha256').update(`${user}\u0000${password}\u0000${against}`).digest('hex');
-    if (hash !== undefined && this.ok.has(key)) return true;
-    const valid = await bcrypt.compare(password, against);
-    if (valid && hash !== undefined) {
+    if (hash !== undefined && this.ok.has(this.key(user, password, hash))) return 'ok';
+    // an unknown user costs a comparison of the same cost: the time must not tell which users exist
+    this.dummy ??= this.checks.dummyHash(Math.max(...[...this.users.values()].map(bcryptCost)));
+    const result = await this.checks.compare(password, hash ?? (await this.dummy));
+    if (result === 'ok' && hash !== undefined) {
       if (this.ok.size >= 1024) this.ok.clear();
-      this.ok.add(key);
-      return true;
+      this.ok.add(this.key(user, password, hash));
+      return 'ok';
     }
-    return false;
+    return result === 'busy' ? 'busy' : 'wrong';
+  }
+
+  private key(user: string, password: string, hash: string): string {
+    return createHash('sha256').update(`${user}\u0000${password}\u0000${hash}`).digest('hex');
+  }
+
+  stop(): void {
+    this.checks.stop();
   }
 }
 

@@ -8,12 +8,20 @@ export function kubernetesFamily(registry: client.Registry): PodWatchHealth {
   const lists = new client.Counter({ name: 'aztraffic_kubernetes_lists_total', help: "Lists of this node's pods: the first, and each after the watch's resourceVersion expired (410) or failed.", registers });
   const failures = new client.Counter({ name: 'aztraffic_kubernetes_watch_failures_total', help: 'Pod watches that ended in an error, by reason (gone: 410, listed again; error: retried with backoff).', labelNames: ['reason'], registers });
   const pods = new client.Gauge({ name: 'aztraffic_kubernetes_pods', help: 'Pods of this node known from the API server.', registers });
+  const skipped = new client.Counter({
+    name: 'aztraffic_kubernetes_skipped_total',
+    help: 'What the API server sent that could not be used and was skipped, by reason (bad_object: a pod that could not be read; bad_address: an address in a pod that is no address).',
+    labelNames: ['reason'],
+    registers,
+  });
   up.set(0);
   for (const reason of ['gone', 'error']) failures.inc({ reason }, 0);
+  for (const reason of ['bad_object', 'bad_address']) skipped.inc({ reason }, 0);
   return {
     up: (v) => up.set(v),
     listed: () => lists.inc(),
     failed: (reason) => failures.inc({ reason }),
     pods: (n) => pods.set(n),
+    skipped: (reason, n = 1) => skipped.inc({ reason }, n),
   };
 }
