@@ -15,7 +15,7 @@ import { until } from './netns.js';
 const dir = tempDir();
 const kube = new FakeKube();
 let pods: PodInfo[] = [];
-const health = { up: 0, lists: 0, gone: 0, error: 0, pods: 0, skipped: { bad_object: 0, bad_address: 0 } };
+const health = { up: 0, lists: 0, gone: 0, error: 0, ended_early: 0, pods: 0, skipped: { bad_object: 0, bad_address: 0 } };
 let watcher: PodWatcher;
 
 const web = (name: string, ip: string, node = 'node-a'): Pod => deploymentPod({ name, namespace: 'shop', deployment: 'web', hash: '5d9f7c8b4', node, ip, hostIp: '10.0.1.5' });
@@ -43,7 +43,7 @@ describe('pods of this node from the API server (list + watch)', () => {
     watcher = new PodWatcher('node-a', new Logger(), (p) => (pods = p), {
       up: (v) => (health.up = v),
       listed: () => health.lists++,
-      failed: (r) => (r === 'gone' ? health.gone++ : health.error++),
+      failed: (r) => (r === 'gone' ? health.gone++ : r === 'ended_early' ? health.ended_early++ : health.error++),
       pods: (n) => (health.pods = n),
       skipped: (reason, n = 1) => (health.skipped[reason] += n),
     });
@@ -64,6 +64,8 @@ describe('pods of this node from the API server (list + watch)', () => {
     });
     const list = kube.requests.find((r) => r.path === '/api/v1/pods' && r.query.get('watch') !== 'true')!;
     expect(list.query.get('fieldSelector')).toBe('spec.nodeName=node-a');
+    // up once the watch after the list answers (data flows)
+    await until('watching', async () => (health.up === 1 ? true : undefined));
     expect(health).toMatchObject({ up: 1, lists: 1, pods: 3 });
   });
 
@@ -126,7 +128,7 @@ describe('pods of this node from the API server (list + watch)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(health.lists).toBe(2);
     await until('state after relist', async () => (byName()['shop/web-5d9f7c8b4-eeeee'] && !byName()['shop/web-5d9f7c8b4-ddddd'] ? true : undefined));
-    expect(health.up).toBe(1);
+    await until('watching again', async () => (health.up === 1 ? true : undefined));
   });
 
   it('an API server that is down: the watch is down (a metric), pods are kept, and it comes back', async () => {
@@ -140,4 +142,75 @@ describe('pods of this node from the API server (list + watch)', () => {
     kube.add(web('web-5d9f7c8b4-fffff', '10.0.1.26'));
     await until('back', async () => (health.up === 1 && byName()['shop/web-5d9f7c8b4-fffff'] ? true : undefined), 20_000);
   });
+
+});
+
+describe('pods from an API server that does not answer', () => {
+  it('a watch that ends at once with an empty 200 is asked again with backoff, not in a loop', async () => {
+    const ending = new FakeKube();
+    await ending.start(tempDir());
+    ending.add(web('web-5d9f7c8b4-iiiii', '10.0.1.61'));
+    ending.watchMode = 'end-at-once';
+    const config = join(dir, 'kubeconfig-ending');
+    writeFileSync(config, ending.kubeconfig());
+    process.env.KUBECONFIG = config;
+    const seen = { up: 0, early: 0 };
+    const w = new PodWatcher('node-a', new Logger('error'), () => {}, {
+      up: (v) => (seen.up = v),
+      listed: () => {},
+      failed: (r) => (r === 'ended_early' ? seen.early++ : 0),
+      pods: () => {},
+      skipped: () => {},
+    });
+    try {
+      await w.start();
+      // bounded: 4 seconds of a server that ends every watch at once (it was ~1,000 requests a second)
+      await new Promise((r) => setTimeout(r, 4000));
+      const asked = ending.requests.filter((r) => r.query.get('watch') === 'true').length;
+      expect(asked).toBeGreaterThan(0);
+      expect(asked).toBeLessThanOrEqual(4); // at once, then after 1 s, 2 s, 4 s (less a fifth at random)
+      expect(seen.early).toBeGreaterThanOrEqual(asked - 1);
+      expect(seen.up).toBe(0);
+      ending.watchMode = 'normal';
+      await until('watching', async () => (seen.up === 1 ? true : undefined), 40_000);
+    } finally {
+      w.stop();
+      await ending.stop();
+    }
+  }, 60_000);
+
+  it('a watch whose response never comes, and owner lookups that never answer: timed out, logged, retried; the pods still named', async () => {
+    const hung = new FakeKube();
+    await hung.start(tempDir());
+    hung.ownersHang = true;
+    hung.add(web('web-5d9f7c8b4-hhhhh', '10.0.1.60'));
+    hung.watchMode = 'no-response';
+    const config = join(dir, 'kubeconfig-hung');
+    writeFileSync(config, hung.kubeconfig());
+    process.env.KUBECONFIG = config;
+    const seen = { up: 0, error: 0 };
+    let listed: PodInfo[] = [];
+    const lines: string[] = [];
+    const w = new PodWatcher('node-a', new Logger('info', 'logfmt', (l) => lines.push(l)), (p) => (listed = p), {
+      up: (v) => (seen.up = v),
+      listed: () => {},
+      failed: (r) => (r === 'error' ? seen.error++ : 0),
+      pods: () => {},
+      skipped: () => {},
+    }, { requestTimeoutMs: 1000 });
+    try {
+      await w.start();
+      // the owner lookup timed out: the names tell the Deployment
+      await until('listed', async () => (listed.length === 1 ? true : undefined), 10_000);
+      expect(`${listed[0].owner.kind}/${listed[0].owner.name}`).toBe('Deployment/web');
+      await until('watch timed out', async () => (seen.error >= 1 ? true : undefined), 10_000);
+      expect(seen.up).toBe(0);
+      expect(lines.join('\n')).toMatch(/pod watch of node node-a failed: watch: no response in 1 s/);
+      hung.watchMode = 'normal';
+      await until('watching', async () => (seen.up === 1 ? true : undefined), 40_000);
+    } finally {
+      w.stop();
+      await hung.stop();
+    }
+  }, 60_000);
 });

@@ -45,6 +45,28 @@ export function kubeConfigProblem(env: NodeJS.ProcessEnv = process.env, tokenFil
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/** A watch that ends sooner than this (an empty 200, a proxy that closes it) is not a watch that worked. */
+const SHORT_WATCH_MS = 10_000;
+
+/** Up to `ms` with up to a fifth taken off at random: a fleet of exporters must not ask in step. */
+function jittered(ms: number): number {
+  return Math.round(ms * (0.8 + 0.2 * Math.random()));
+}
+
+/** A request's answer, or its failure after `ms` (the client's own timeout is not set on every request). */
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export interface PodWatchOptions {
+  /** How long a list, an owner lookup or a watch's response headers may take. */
+  requestTimeoutMs?: number;
+}
 
 export class PodWatcher {
   private readonly pods = new Map<string, PodInfo>();
@@ -62,6 +84,7 @@ export class PodWatcher {
     private readonly log: Logger,
     private readonly onPods: (pods: PodInfo[]) => void,
     private readonly health: PodWatchHealth,
+    private readonly options: PodWatchOptions = {},
   ) {}
 
   async start(): Promise<void> {
@@ -73,10 +96,14 @@ export class PodWatcher {
     const batch = kc.makeApiClient(k8s.BatchV1Api);
     const watch = new k8s.Watch(kc);
     const fieldSelector = `spec.nodeName=${this.nodeName}`;
+    const timeoutMs = this.options.requestTimeoutMs ?? 30_000;
     const lookup: OwnerLookup = async (kind, namespace, name) => {
       const key = `${kind}/${namespace}/${name}`;
       if (this.owners.has(key)) return this.owners.get(key);
-      const obj = kind === 'ReplicaSet' ? await apps.readNamespacedReplicaSet({ name, namespace }) : await batch.readNamespacedJob({ name, namespace });
+      // an owner that does not answer in time: the pod's names tell it (podInfo's fallback)
+      const asked: Promise<{ metadata?: { ownerReferences?: { controller?: boolean; kind: string; name: string }[] } }> =
+        kind === 'ReplicaSet' ? apps.readNamespacedReplicaSet({ name, namespace }) : batch.readNamespacedJob({ name, namespace });
+      const obj = await within(timeoutMs, `${kind} ${namespace}/${name}`, asked);
       const ref = obj.metadata?.ownerReferences?.find((r) => r.controller) ?? obj.metadata?.ownerReferences?.[0];
       const owner = ref ? { kind: ref.kind, name: ref.name } : { kind, name };
       if (this.owners.size > 4096) this.owners.clear();
@@ -106,7 +133,7 @@ export class PodWatcher {
     };
 
     const list = async (): Promise<void> => {
-      const res = await core.listPodForAllNamespaces({ fieldSelector });
+      const res = await within(timeoutMs, 'list of pods', core.listPodForAllNamespaces({ fieldSelector }));
       this.pods.clear();
       for (const p of res.items) await describe(p as PodObject);
       this.resourceVersion = res.metadata?.resourceVersion ?? '';
@@ -143,6 +170,9 @@ export class PodWatcher {
             if (type !== 'BOOKMARK') this.emit();
           });
         };
+        // response headers that never come (a proxy that holds the request) are a failed watch
+        const headers = setTimeout(() => finish(new Error(`watch: no response in ${timeoutMs / 1000} s`)), timeoutMs);
+        headers.unref();
         watch
           .watch('/api/v1/pods', { fieldSelector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 }, onEvent, (err: unknown) => {
             const code = (err as { statusCode?: number } | null)?.statusCode;
@@ -153,17 +183,41 @@ export class PodWatcher {
               finish(err && (err as Error).name !== 'AbortError' ? err : null);
             }
           })
-          .then((c: AbortController) => (this.abort = c), finish);
+          .then(
+            (c: AbortController) => {
+              clearTimeout(headers);
+              this.abort = c;
+              // data flows from here on: the watch is up
+              if (!settled) this.health.up(1);
+            },
+            (e: unknown) => {
+              clearTimeout(headers);
+              finish(e);
+            },
+          );
       });
 
     let backoff = 1000;
+    const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, jittered(ms)).unref());
     const loop = async (): Promise<void> => {
       while (!this.stopped) {
         try {
           if (this.resourceVersion === '') await list();
-          this.health.up(1);
+          const started = Date.now();
           await watchOnce();
-          backoff = 1000;
+          this.health.up(0);
+          if (this.stopped) return;
+          // every end of a watch waits: a server (or proxy) that ends them at once must not be asked
+          // again at once, by every node
+          if (Date.now() - started < SHORT_WATCH_MS) {
+            this.health.failed('ended_early');
+            this.log.warn(`pod watch of node ${this.nodeName} ended after ${Date.now() - started} ms; again in ${backoff / 1000}s`, { node: this.nodeName });
+            await pause(backoff);
+            backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+          } else {
+            backoff = 1000;
+            await pause(1000);
+          }
         } catch (e) {
           if (this.stopped) return;
           this.health.up(0);
@@ -177,7 +231,8 @@ export class PodWatcher {
           const message = (e as Error).message?.split('\n')[0] ?? String(e);
           this.health.failed('error');
           this.log.warn(`pod watch of node ${this.nodeName} failed: ${message}; again in ${backoff / 1000}s (pods known so far are kept)`, { node: this.nodeName });
-          await new Promise((r) => setTimeout(r, backoff).unref());
+          this.abort?.abort();
+          await pause(backoff);
           backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
         }
       }

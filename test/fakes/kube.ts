@@ -46,6 +46,14 @@ export class FakeKube {
   failing = false;
   /** Requests seen: method, path and query. */
   readonly requests: { path: string; query: URLSearchParams }[] = [];
+  /**
+   * How watches are answered, as misbehaving servers and proxies do: normally; an empty 200 that ends at
+   * once; or never a response (held until the mode changes back or the server stops).
+   */
+  watchMode: 'normal' | 'end-at-once' | 'no-response' = 'normal';
+  /** Owner lookups (GET replicasets, jobs) held without an answer. */
+  ownersHang = false;
+  private readonly held: ServerResponse[] = [];
   private server: Server | undefined;
   private ca = '';
 
@@ -64,6 +72,7 @@ export class FakeKube {
 
   stop(): Promise<void> {
     for (const w of this.watchers) w.res.end();
+    for (const res of this.held.splice(0)) res.destroy();
     return new Promise((r) => {
       this.server?.close(() => r());
       this.server?.closeAllConnections();
@@ -196,6 +205,10 @@ current-context: fake
     const m = /^\/apis\/(apps|batch)\/v1\/namespaces\/([^/]+)\/(replicasets|jobs)\/([^/]+)$/.exec(url.pathname);
     if (m) {
       const kind = m[3] === 'replicasets' ? 'ReplicaSet' : 'Job';
+      if (this.ownersHang) {
+        this.held.push(res);
+        return;
+      }
       const owner = this.owners.get(`${kind}/${m[2]}/${m[4]}`);
       if (!owner) {
         json(404, status(404, 'NotFound', `${m[3]}.${m[1]} "${m[4]}" not found`));
@@ -212,7 +225,18 @@ current-context: fake
   }
 
   private watch(res: ServerResponse, node: string | undefined, from: number): void {
+    if (this.watchMode === 'no-response') {
+      this.held.push(res);
+      return;
+    }
+    if (this.watchMode === 'end-at-once') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    // as the API server does: the response starts at once, events follow as they happen
+    res.flushHeaders();
     const w: Watcher = { res, node };
     if (from < this.compactedBelow) {
       // what a real API server does for a version it no longer has: a 200 stream with one ERROR event
