@@ -17,6 +17,8 @@ await build({
     { in: join(import.meta.dirname, '..', 'src', 'pipeline', 'parallel', 'count-worker.ts'), out: 'count-worker' },
     // AWS discovery's thread, one per call (topology/aws-calls.ts looks for it beside its chunk)
     { in: join(import.meta.dirname, '..', 'src', 'topology', 'aws-worker.ts'), out: 'aws-worker' },
+    // a large capture file's read-ahead thread (sources/read-ahead.ts looks for it beside its chunk)
+    { in: join(import.meta.dirname, '..', 'src', 'sources', 'read-ahead-thread.ts'), out: 'read-ahead-thread' },
     // bcrypt comparisons' thread (web/password-check.ts looks for it beside its chunk)
     { in: join(import.meta.dirname, '..', 'src', 'web', 'password-worker.ts'), out: 'password-worker' },
   ],

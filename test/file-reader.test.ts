@@ -1,7 +1,7 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findRecordStart, peekCapture, readCaptureFile, readPartRange, type FrameSink } from '../src/sources/file-reader.js';
@@ -439,4 +439,41 @@ describe('files written by real tools', () => {
     expect(frames).toHaveLength(count);
     expect(frames.every((f) => f.wireLen === 14 + 20 + 8 + 100)).toBe(true);
   });
+});
+
+describe('a file large enough to be read ahead by a thread, through the built command', () => {
+  it('256 MiB and more: read ahead in the shipped bundle, every frame counted, no hang', () => {
+    const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
+    // one 1,000-byte record repeated: 280,000 records, ~284 MB, written in 4 MiB writes
+    const frame = ethernet(ipv4({ src: '10.0.0.10', dst: '198.51.100.7', l4: { proto: 6, sport: 40000, dport: 443, payloadLen: 1000 - 54 } }));
+    const record = Buffer.alloc(16 + frame.length);
+    record.writeUInt32LE(1_700_000_000, 0);
+    record.writeUInt32LE(frame.length, 8);
+    record.writeUInt32LE(frame.length, 12);
+    frame.copy(record, 16);
+    const header = Buffer.alloc(24);
+    header.writeUInt32LE(0xa1b2c3d4, 0);
+    header.writeUInt16LE(2, 4);
+    header.writeUInt16LE(4, 6);
+    header.writeUInt32LE(65535, 16);
+    header.writeUInt32LE(1, 20);
+    const perChunk = Math.floor((4 << 20) / record.length);
+    const chunk = Buffer.concat(Array.from({ length: perChunk }, () => record));
+    const chunks = Math.ceil(280_000 / perChunk);
+    const path = join(dir, 'large.pcap');
+    writeFileSync(path, header);
+    const fd = openSync(path, 'a');
+    for (let i = 0; i < chunks; i++) writeSync(fd, chunk);
+    closeSync(fd);
+    try {
+      expect(statSync(path).size).toBeGreaterThan(256 << 20);
+      const r = spawnSync(process.execPath, [CLI, 'analyze', path, '--local-ip', '10.0.0.10', '--ip-ranges.url', 'none', '--read.parallel', 'off', '--format', 'json', '--cache.dir', 'none'], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+      expect(r.error).toBeUndefined();
+      expect(r.status, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as { categories: { packets: number }[] };
+      expect(report.categories.reduce((n, c) => n + c.packets, 0)).toBe(chunks * perChunk);
+    } finally {
+      rmSync(path, { force: true });
+    }
+  }, 90_000);
 });

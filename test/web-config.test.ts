@@ -203,6 +203,7 @@ describe('--web.config.file: min_version above the default, client_allowed_sans'
     children.push(exporter);
     await waitForOutput(exporter, /serving metrics on https:/);
   }, 60_000);
+  afterAll(() => void exporter?.kill('SIGKILL'));
 
   it('min_version TLS13: a TLS 1.2 client fails the handshake, a TLS 1.3 one is served', () => {
     expect(curl([...withCert, '--tls-max', '1.2', '-u', 'prometheus:s3cret', `${url}/metrics`]).code).toBe('000');
@@ -227,6 +228,7 @@ describe('basic auth under a flood of wrong passwords', () => {
     children.push(exporter);
     await waitForOutput(exporter, /serving metrics on http:/);
   }, 60_000);
+  afterAll(() => void exporter?.kill('SIGKILL'));
 
   it('health probes and a scraper with the right password are answered while 20 clients send wrong ones', async () => {
     expect((await fetch(`${url}/metrics`, { headers: basic('prometheus', 's3cret') })).status).toBe(200);

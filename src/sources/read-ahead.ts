@@ -1,6 +1,8 @@
 // A capture file read ahead by a thread into two shared buffers that the reader parses in place: the
 // kernel's copy of the file (a quarter of analyze's time on a 1 M-packet file, as long as tcpdump's whole
 // run) happens on another core while this one counts.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -15,40 +17,14 @@ export const AHEAD_ROOM = 256 << 10;
 const EMPTY = 0;
 const FULL = 1;
 const FAILED = 2;
+/** No buffer filled for this long: the thread is gone (4 MiB take far less from any disk). */
+const STALL_MS = 30_000;
 
-/**
- * The reading thread: fills the two shared buffers in turn, in file order, each as soon as the reader
- * has let go of it. It runs as the thread's whole program (its source is handed to the Worker), so it
- * loads nothing but fs and names nothing outside itself.
- */
-function readAheadThread(): void {
-  /* eslint-disable @typescript-eslint/no-require-imports -- an eval'd Worker's program is CommonJS */
-  const { openSync, readSync, closeSync } = require('node:fs') as typeof import('node:fs');
-  const { workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const { path, buffers, control, room, bytes } = workerData as { path: string; buffers: SharedArrayBuffer[]; control: SharedArrayBuffer; room: number; bytes: number };
-  const state = new Int32Array(control, 0, 2);
-  const lengths = new Int32Array(control, 8, 2);
-  const fd = openSync(path, 'r');
-  let position = 0;
-  for (let i = 0; ; i ^= 1) {
-    Atomics.wait(state, i, 1); // FULL: the reader still holds it
-    let got: number;
-    try {
-      got = readSync(fd, new Uint8Array(buffers[i], room, bytes), 0, bytes, position);
-    } catch {
-      Atomics.store(state, i, 2); // FAILED
-      Atomics.notify(state, i);
-      break;
-    }
-    position += got;
-    lengths[i] = got;
-    Atomics.store(state, i, 1);
-    Atomics.notify(state, i);
-    if (got === 0) break;
-  }
-  closeSync(fd);
-}
+// The reading thread's module: beside this one, built (dist/read-ahead-thread.js, the bundle, or
+// dist/sources/read-ahead-thread.js, tsc's output), or its source where the tests run the sources
+// (Node strips its types).
+const BUILT = new URL('./read-ahead-thread.js', import.meta.url);
+const THREAD = existsSync(fileURLToPath(BUILT)) ? BUILT : new URL('./read-ahead-thread.ts', import.meta.url);
 
 /**
  * The reader's side: synchronous, it waits (Atomics.wait) only when it has caught up. A record cut at a
@@ -68,19 +44,31 @@ export class ReadAhead {
     const control = new SharedArrayBuffer(16);
     this.state = new Int32Array(control, 0, 2);
     this.lengths = new Int32Array(control, 8, 2);
-    this.worker = new Worker(`(${readAheadThread.toString()})()`, { eval: true, workerData: { path, buffers: shared, control, room: AHEAD_ROOM, bytes: AHEAD_BYTES } });
+    this.worker = new Worker(THREAD, { workerData: { path, buffers: shared, control, room: AHEAD_ROOM, bytes: AHEAD_BYTES } });
+    // a thread that dies (it cannot start, or fails) must not leave the reader waiting for ever
+    this.worker.on('error', () => this.fail());
+    this.worker.on('exit', (code) => code !== 0 && this.fail());
     this.worker.unref();
   }
 
   /** The next buffer, once filled: its index and how many bytes it holds after its room (0: end of file). */
   take(): { index: number; length: number } {
     const index = this.next;
-    Atomics.wait(this.state, index, EMPTY);
+    // a thread that could not start, or died, fills nothing: its events cannot reach a reader that
+    // waits here, so the wait is bounded
+    if (Atomics.wait(this.state, index, EMPTY, STALL_MS) === 'timed-out') throw new Error(`reading ahead: the reading thread gave nothing for ${STALL_MS / 1000} s`);
     const state = Atomics.load(this.state, index);
     if (state !== FULL) throw new Error(state === FAILED ? 'reading ahead failed' : 'reading ahead: unknown state');
     const length = this.lengths[index];
     if (length > 0) this.next ^= 1;
     return { index, length };
+  }
+
+  private fail(): void {
+    for (const i of [0, 1]) {
+      if (Atomics.load(this.state, i) === EMPTY) Atomics.store(this.state, i, FAILED);
+      Atomics.notify(this.state, i);
+    }
   }
 
   /** The reader is done with a buffer: the thread may fill it again. */
