@@ -477,3 +477,20 @@ describe('a file large enough to be read ahead by a thread, through the built co
     }
   }, 90_000);
 });
+
+describe('names from a file are made safe to show', () => {
+  it('a pcapng interface name with ESC, newline and NUL reaches no terminal, label or page raw', () => {
+    const path = join(dir, 'hostile-name.pcapng');
+    const w = new PcapngWriter(path, [{ linkType: 1, name: 'eth0\u001b]0;pwned\u0007\u001b[2J\nfake_metric 1\u0000x' }]);
+    w.write({ frame: ethernet(ipv4({ src: '10.0.0.10', dst: '198.51.100.7', l4: { proto: 17, sport: 5000, dport: 53, payloadLen: 20 } })), ts: 1_700_000_000 });
+    w.close();
+    const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
+    for (const format of ['table', 'prometheus', 'json', 'html']) {
+      const r = spawnSync(process.execPath, [CLI, 'analyze', path, '--local-ip', '10.0.0.10', '--ip-ranges.url', 'none', '--format', format, '--cache.dir', 'none'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      // eslint-disable-next-line no-control-regex -- what must not be there
+      expect(r.stdout + r.stderr, format).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+      expect(r.stdout, format).not.toMatch(/^fake_metric 1$/m);
+    }
+  });
+});

@@ -52,13 +52,22 @@ interface NgInterface {
 export function idbInterface(b: Buffer, o: number, len: number, le: boolean, index: number): PcapngHead['interfaces'][number] {
   const iface = { name: `if${index}`, linkType: readU16(b, o + 8, le), snapLen: readU32(b, o + 12, le), tsScale: 1e-6 };
   forEachOption(b, o + 16, o + len - 4, le, (code, vo, vl) => {
-    if (code === 2 && vl > 0) iface.name = b.toString('utf8', vo, vo + vl).replace(/\0+$/, '');
+    if (code === 2 && vl > 0) iface.name = interfaceName(b.toString('utf8', vo, vo + vl)) || iface.name;
     if (code === 9 && vl >= 1) {
       const r = b[vo];
       iface.tsScale = r & 0x80 ? 2 ** -(r & 0x7f) : 10 ** -(r & 0x7f);
     }
   });
   return iface;
+}
+
+/**
+ * A name from a file, as it may be shown: in a terminal (an escape sequence would set its title or clear
+ * it), a label, a page. Control characters become "?", trailing NULs go, at most 64 characters.
+ */
+export function interfaceName(raw: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this removes
+  return raw.replace(/\0+$/, '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 64);
 }
 
 function forEachOption(b: Buffer, o: number, end: number, le: boolean, visit: (code: number, valueOff: number, valueLen: number) => void): void {
