@@ -33,6 +33,23 @@ function parseYaml(text: string): unknown {
   }
 }
 
+/**
+ * Nodes of a parsed document counted as if every alias were written out, up to `cap`: an alias stands for
+ * its anchor's whole value, so a few kilobytes of aliases of aliases can stand for billions of nodes
+ * (js-yaml shares them; whatever walks the result, a schema check first, walks them all).
+ */
+export function expandedNodes(data: unknown, cap: number): number {
+  let n = 0;
+  const stack: unknown[] = [data];
+  while (stack.length > 0 && n <= cap) {
+    const v = stack.pop();
+    n++;
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (v !== null && typeof v === 'object') for (const x of Object.values(v)) stack.push(x);
+  }
+  return n;
+}
+
 /** Parse a YAML (or JSON, which is YAML) file and validate it against a schema. */
 export function loadStructuredFile<S extends z.ZodType>(flag: string, path: string, schema: S): z.output<S> {
   const text = readText(flag, path);
@@ -43,6 +60,9 @@ export function loadStructuredFile<S extends z.ZodType>(flag: string, path: stri
     const msg = (e as Error).message.split('\n')[0];
     throw new ConfigError(`${flag} ${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${msg}`);
   }
+  // written out, a document has fewer nodes than characters: far more means aliases of aliases
+  const cap = 2 * text.length + 10_000;
+  if (expandedNodes(data, cap) > cap) throw new ConfigError(`${flag} ${path}: its YAML aliases stand for more than ${cap.toLocaleString('en-US')} values (an alias bomb?): not read`);
   const result = schema.safeParse(data ?? {});
   if (!result.success) throw new ConfigError(`${flag} ${path}: ${firstIssue(result.error)}`);
   return result.data;
