@@ -1,7 +1,7 @@
 // End to end: the exporter's demo (and a live exporter on loopback) → a real Prometheus with the rules
 // → a real Alertmanager → a webhook here, which must receive the regional_public alert naming the apt
 // mirror. The same Prometheus then answers every dashboard panel's query.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -314,6 +314,18 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     expect(down.status).toBe(1);
     expect(down.stderr).toMatch(/^az-traffic-exporter: cannot query Prometheus at http:\/\/127\.0\.0\.1:9: /);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    // a directory, a FIFO (which would hold the open for ever), an end that is no RFC 3339 time
+    const fifo = join(dir, 'bill.fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const [args, want] of [
+      [['--cur', dir], `--cur ${dir}: a directory, not a CUR export`],
+      [['--cur', fifo], `--cur ${fifo}: not a regular file, not a CUR export`],
+      [['--cur', good, '--end', 'Nov 28'], '--end "Nov 28": expected RFC 3339 (2026-11-01T00:00:00Z) or seconds since the epoch'],
+    ] as const) {
+      const r = await runCli(['reconcile', ...args, '--prometheus', promUrl]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`az-traffic-exporter: ${want}\n`);
+    }
     // a capture given as a bill: refused in words, none of its bytes echoed
     const pcap = await runCli(['reconcile', '--cur', join(ROOT, 'demo', 'demo.pcapng'), '--prometheus', promUrl]);
     expect(pcap.status).toBe(2);

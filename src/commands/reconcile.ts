@@ -77,7 +77,9 @@ export interface Reconciliation {
 
 function parseEnd(text: string | undefined): number {
   if (text === undefined) return Date.now();
-  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+  // RFC 3339 only (a date alone is its midnight UTC): Date.parse takes "Nov 28" for 2001-11-28
+  const rfc3339 = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:\d{2}))?$/;
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : rfc3339.test(text) ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text) : NaN;
   if (!Number.isFinite(ms)) throw new ConfigError(`--end ${JSON.stringify(text)}: expected RFC 3339 (2026-11-01T00:00:00Z) or seconds since the epoch`);
   return ms;
 }

@@ -1,7 +1,7 @@
 // Reading AWS Cost and Usage Report exports: CUR 2.0 (Data Exports) Parquet, and the legacy CUR's
 // CSV or CSV.gz (column names `lineItem/UsageType`) or Parquet (Athena names `line_item_usage_type`).
 // Only the columns reconciliation needs are read; Parquet row groups one at a time.
-import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
@@ -76,9 +76,14 @@ function line(row: Record<string, unknown>, cols: Record<Field, string | undefin
 function magic(path: string): Buffer {
   let fd: number;
   try {
+    // a FIFO would hold the open until something writes to it; a directory has no bytes
+    const st = statSync(path);
+    if (!st.isFile()) throw new ConfigError(`--cur ${path}: ${st.isDirectory() ? 'a directory' : 'not a regular file'}, not a CUR export`);
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new ConfigError(`--cur ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    if (e instanceof ConfigError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(`--cur ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
   }
   try {
     const b = Buffer.alloc(512);
