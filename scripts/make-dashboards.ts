@@ -23,6 +23,8 @@ const SEL = 'cluster=~"$cluster",job=~"$job",instance=~"$instance"';
 const SEL_ZONE = `${SEL},local_az=~"$zone"`;
 /** The hosts of the selected zones: metrics without local_az (remotes, capture) are filtered through it. */
 const IN_ZONE = `and on (job, instance) group by (job, instance) (aztraffic_bytes_total{${SEL_ZONE}})`;
+/** Coverage compares like with like: an interface whose capture a BPF filter narrows is left out. */
+const UNFILTERED = 'unless on (job, instance, interface) (aztraffic_capture_filtered == 1)';
 const OVERVIEW_UID = 'az-traffic-overview';
 const HOST_UID = 'az-traffic-host';
 /** Cost panels show enough decimals that one host's cost is a number, not $0.00. */
@@ -237,7 +239,7 @@ export function overview(): Dashboard {
       stat(
         'Capture coverage',
         'Packets captured ÷ packets the kernel counted on the captured interfaces, of the hosts in the selected zones. Below 90% (red) the counts are low.',
-        `sum(rate(aztraffic_capture_packets_total{${SEL}}[$__rate_interval]) ${IN_ZONE}) / sum(rate(aztraffic_interface_packets_total{${SEL}}[$__rate_interval]) ${IN_ZONE})`,
+        `sum(rate(aztraffic_capture_packets_total{${SEL}}[$__rate_interval]) ${IN_ZONE} ${UNFILTERED}) / sum(rate(aztraffic_interface_packets_total{${SEL}}[$__rate_interval]) ${IN_ZONE} ${UNFILTERED})`,
         'percentunit',
         18,
         0,
@@ -250,7 +252,7 @@ export function overview(): Dashboard {
       timeseries(
         'Capture coverage by host',
         'Captured ÷ seen by the kernel, per host and interface; below 100% the counts are low.',
-        [q(`sum by (instance, interface) (rate(aztraffic_capture_packets_total{${SEL}}[$__rate_interval]) ${IN_ZONE}) / sum by (instance, interface) (rate(aztraffic_interface_packets_total{${SEL}}[$__rate_interval]) ${IN_ZONE})`, '{{instance}} {{interface}}')],
+        [q(`sum by (instance, interface) (rate(aztraffic_capture_packets_total{${SEL}}[$__rate_interval]) ${IN_ZONE} ${UNFILTERED}) / sum by (instance, interface) (rate(aztraffic_interface_packets_total{${SEL}}[$__rate_interval]) ${IN_ZONE} ${UNFILTERED})`, '{{instance}} {{interface}}')],
         'percentunit',
         12,
         12,

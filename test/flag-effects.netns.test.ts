@@ -82,6 +82,11 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('flag effects on a live exporte
       return x.get(key(7001)) === 20 * 128 ? x : undefined;
     });
     expect(m.get(key(7002))).toBeUndefined();
+    // a filter chooses what is captured: the capture says so, and coverage is not a ratio of unlike things
+    expect(m.get('aztraffic_capture_filtered{interface="h0"}')).toBe(1);
+    const summary = (await (await fetch(`${e.base}/api/v1/summary`)).json()) as { health: { capture: { interface: string; coverage: number | null; filtered: boolean }[] } };
+    expect(summary.health.capture.find((c) => c.interface === 'h0')).toMatchObject({ coverage: null, filtered: true });
+    expect(await (await fetch(`${e.base}/`)).text()).toMatch(/n\/a \(filtered\)/);
     e.child.kill('SIGTERM');
   });
 

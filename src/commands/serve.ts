@@ -66,6 +66,7 @@ class Captures {
     const { metrics } = this.s;
     metrics.captureUp.set({ interface: iface }, 0);
     metrics.captureErrors.inc({ interface: iface }, 0);
+    metrics.captureFiltered.set({ interface: iface }, this.o['capture.filter'] === '' ? 0 : 1);
     // capture_up follows every change of state, retries that succeed included
     const capture = new LiveCapture(
       {

@@ -97,6 +97,10 @@ export class ExporterMetrics {
     return this.capture.up;
   }
 
+  get captureFiltered(): client.Gauge<'interface'> {
+    return this.capture.filtered;
+  }
+
   get captureErrors(): client.Counter<'interface'> {
     return this.capture.errors;
   }

@@ -102,6 +102,8 @@ export interface Report {
   capture_packets: Record<string, number>;
   /** capture_up by interface (live capture); absent interfaces have none */
   capture_up: Record<string, number>;
+  /** capture_filtered by interface: 1 where a BPF filter chooses what is counted */
+  capture_filtered: Record<string, number>;
   /** dropped packets by interface (kernel and interface together) */
   capture_dropped: Record<string, number>;
   topology_sources: ({ source: string } & SourceStatus)[];
@@ -255,6 +257,7 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     decode_errors: await byLabel('aztraffic_decode_errors_total', 'reason'),
     capture_packets: await byLabel('aztraffic_capture_packets_total', 'interface'),
     capture_up: await byLabel('aztraffic_capture_up', 'interface'),
+    capture_filtered: await byLabel('aztraffic_capture_filtered', 'interface'),
     capture_dropped: await byLabel('aztraffic_capture_dropped_packets_total', 'interface'),
     topology_sources: [...m.status.sources].map(([source, st]) => ({ source, ...st })),
     transit_packets: await single('aztraffic_transit_packets_total'),

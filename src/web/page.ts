@@ -144,7 +144,7 @@ export function renderSections(s: Summary): string {
     esc(k.interface),
     `<span class="state ${k.state}">${esc(k.state)}</span>`,
     k.captured_packets.toLocaleString('en-US'),
-    k.coverage === null ? (k.state === 'replay' || k.state === 'file' ? 'n/a' : '–') : `<span class="${k.coverage < 0.9 ? 'bad' : 'good'}">${(k.coverage * 100).toFixed(1)}%</span>`,
+    k.coverage === null ? (k.filtered ? 'n/a (filtered)' : k.state === 'replay' || k.state === 'file' ? 'n/a' : '–') : `<span class="${k.coverage < 0.9 ? 'bad' : 'good'}">${(k.coverage * 100).toFixed(1)}%</span>`,
     k.dropped_packets.toLocaleString('en-US'),
   ]);
   const topoRows = h.topology.map((t) => [

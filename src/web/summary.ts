@@ -31,7 +31,8 @@ export interface Summary {
   workloads: { workload: string; namespace: string; kind: string; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number }[];
   chart: { title: string; unit: 'dollars_per_hour' | 'bytes_per_second'; step_seconds: number; series: string[]; points: { t: number; values: number[] }[] };
   health: {
-    capture: { interface: string; state: 'up' | 'down' | 'replay' | 'file'; captured_packets: number; kernel_packets: number | null; coverage: number | null; dropped_packets: number }[];
+    /** coverage: captured ÷ the kernel's count of the interface; null where it says nothing (a filter chooses what is captured, a file, a replay) */
+    capture: { interface: string; state: 'up' | 'down' | 'replay' | 'file'; captured_packets: number; kernel_packets: number | null; coverage: number | null; filtered: boolean; dropped_packets: number }[];
     topology: { source: string; entries: number | null; last_success: string | null; errors: number; last_error: string | null }[];
     zones: { zone: string; zone_id: string }[];
     remotes_folded: { remotes: number; bytes: number };
@@ -232,18 +233,20 @@ function liveSummary(now: Snapshot, base: Snapshot, dt: number, chart: Summary['
     const capturedDelta = captured - (bd.report.capture_packets[iface] ?? 0);
     const kernelDelta = kernel === undefined ? undefined : kernel - (bd.kernel[iface] ?? 0);
     const up = r.capture_up[iface];
+    const filtered = r.capture_filtered[iface] === 1;
     return {
       interface: iface,
       state: o.captureKind === 'replay' ? ('replay' as const) : up === 0 ? ('down' as const) : ('up' as const),
       captured_packets: captured,
       kernel_packets: kernel ?? null,
-      coverage: kernelDelta !== undefined && kernelDelta > 0 ? Math.min(1, capturedDelta / kernelDelta) : null,
+      coverage: !filtered && kernelDelta !== undefined && kernelDelta > 0 ? Math.min(1, capturedDelta / kernelDelta) : null,
+      filtered,
       dropped_packets: r.capture_dropped[iface] ?? 0,
     };
   });
   // an interface whose capture never started has no packets but has capture_up 0
   for (const [iface, up] of Object.entries(r.capture_up)) {
-    if (!(iface in r.capture_packets)) capture.push({ interface: iface, state: up === 0 ? 'down' : 'up', captured_packets: 0, kernel_packets: null, coverage: null, dropped_packets: 0 });
+    if (!(iface in r.capture_packets)) capture.push({ interface: iface, state: up === 0 ? 'down' : 'up', captured_packets: 0, kernel_packets: null, coverage: null, filtered: r.capture_filtered[iface] === 1, dropped_packets: 0 });
   }
   const dollars = rate(now.billCost - base.billCost);
   return {
@@ -303,7 +306,7 @@ export function captureSummary(r: Report & { capture: NonNullable<Report['captur
     ...rows(r, undefined, c.duration_seconds),
     chart,
     health: {
-      capture: Object.entries(r.capture_packets).map(([iface, n]) => ({ interface: iface, state: 'file' as const, captured_packets: n, kernel_packets: null, coverage: null, dropped_packets: r.capture_dropped[iface] ?? 0 })),
+      capture: Object.entries(r.capture_packets).map(([iface, n]) => ({ interface: iface, state: 'file' as const, captured_packets: n, kernel_packets: null, coverage: null, filtered: false, dropped_packets: r.capture_dropped[iface] ?? 0 })),
       topology: topologyHealth(r),
       zones: zonesOf(t),
       remotes_folded: r.remotes_folded,

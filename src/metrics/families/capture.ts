@@ -13,6 +13,7 @@ export class CaptureFamily implements MetricFamily {
   private readonly duplicates: Totals<never>;
   readonly up: client.Gauge<'interface'>;
   readonly errors: client.Counter<'interface'>;
+  readonly filtered: client.Gauge<'interface'>;
 
   constructor(registers: client.Registry[]) {
     this.packets = new Totals(
@@ -38,6 +39,14 @@ export class CaptureFamily implements MetricFamily {
     this.up = new client.Gauge({
       name: 'aztraffic_capture_up',
       help: 'Whether capture on the interface is running (1) or failed and being retried (0).',
+      labelNames: ['interface'],
+      registers,
+    });
+    // with a BPF filter the captured packets are a chosen part of the interface's: comparing the two
+    // says nothing of loss (coverage is not computed, the coverage alert leaves such interfaces out)
+    this.filtered = new client.Gauge({
+      name: 'aztraffic_capture_filtered',
+      help: 'Whether capture on the interface counts only what --capture.filter selects (1), or every packet (0).',
       labelNames: ['interface'],
       registers,
     });
