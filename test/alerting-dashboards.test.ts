@@ -315,12 +315,15 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     expect(down.stderr).toMatch(/^az-traffic-exporter: cannot query Prometheus at http:\/\/127\.0\.0\.1:9: /);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
     // a directory, a FIFO (which would hold the open for ever), an end that is no RFC 3339 time
+    const headerOnly = join(dir, 'header-only.csv');
+    writeFileSync(headerOnly, 'lineItem/UsageType,lineItem/UsageAmount\n');
     const fifo = join(dir, 'bill.fifo');
     execFileSync('mkfifo', [fifo]);
     for (const [args, want] of [
       [['--cur', dir], `--cur ${dir}: a directory, not a CUR export`],
       [['--cur', fifo], `--cur ${fifo}: not a regular file, not a CUR export`],
       [['--cur', good, '--end', 'Nov 28'], '--end "Nov 28": expected RFC 3339 (2026-11-01T00:00:00Z) or seconds since the epoch'],
+      [['--cur', headerOnly], `--cur ${headerOnly}: no line items (an empty or header-only export is not a bill)`],
     ] as const) {
       const r = await runCli(['reconcile', ...args, '--prometheus', promUrl]);
       expect(r.status, r.stderr).toBe(2);

@@ -100,6 +100,7 @@ export async function reconcile(o: ReconcileOptions): Promise<Reconciliation> {
   let lineItems = 0;
   let network = 0;
   for (const file of o.cur) {
+    const before = lineItems;
     await readCur(file, (l) => {
       lineItems++;
       if (!USAGE_ITEMS.has(l.itemType) || !Number.isFinite(l.amount)) return;
@@ -121,6 +122,8 @@ export async function reconcile(o: ReconcileOptions): Promise<Reconciliation> {
         a.costKnown = true;
       }
     });
+    // an empty or header-only export is no bill of nothing: the wrong file, or one cut short
+    if (lineItems === before) throw new ConfigError(`--cur ${file}: no line items (an empty or header-only export is not a bill)`);
   }
 
   const rangeSeconds = Math.round(o.range / 1000);
