@@ -12,6 +12,7 @@ import type { Panel, RowPanel } from '@grafana/schema';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { renderReconciliation } from '../src/commands/reconcile.js';
+import { readCur } from '../src/reconcile/cur.js';
 import { DASHBOARDS, fleet, host, overview, render, type PromQuery } from '../scripts/make-dashboards.js';
 import { CLI, freePort, runCli, tempDir } from './helpers.js';
 import { until, waitForOutput } from './netns.js';
@@ -315,6 +316,19 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     expect(down.stderr).toMatch(/^az-traffic-exporter: cannot query Prometheus at http:\/\/127\.0\.0\.1:9: /);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
     // a directory, a FIFO (which would hold the open for ever), an end that is no RFC 3339 time
+    // usage types written as numbers: every line would have been dropped unseen (exit 0, "0 network")
+    const numbers = join(dir, 'usage-types-as-ints.parquet');
+    writeFileSync(
+      numbers,
+      Buffer.from(
+        parquetWriteBuffer({
+          columnData: [
+            { name: 'line_item_usage_type', data: [1, 2], type: 'INT32' },
+            { name: 'line_item_usage_amount', data: [1, 2], type: 'DOUBLE' },
+          ],
+        }),
+      ),
+    );
     const headerOnly = join(dir, 'header-only.csv');
     writeFileSync(headerOnly, 'lineItem/UsageType,lineItem/UsageAmount\n');
     const fifo = join(dir, 'bill.fifo');
@@ -324,6 +338,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
       [['--cur', fifo], `--cur ${fifo}: not a regular file, not a CUR export`],
       [['--cur', good, '--end', 'Nov 28'], '--end "Nov 28": expected RFC 3339 (2026-11-01T00:00:00Z) or seconds since the epoch'],
       [['--cur', headerOnly], `--cur ${headerOnly}: no line items (an empty or header-only export is not a bill)`],
+      [['--cur', numbers], `--cur ${numbers}: line_item_usage_type holds numbers, not usage type names: not a Cost and Usage Report export`],
     ] as const) {
       const r = await runCli(['reconcile', ...args, '--prometheus', promUrl]);
       expect(r.status, r.stderr).toBe(2);
@@ -333,6 +348,26 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     const pcap = await runCli(['reconcile', '--cur', join(ROOT, 'demo', 'demo.pcapng'), '--prometheus', promUrl]);
     expect(pcap.status).toBe(2);
     expect(pcap.stderr).toBe(`az-traffic-exporter: --cur ${join(ROOT, 'demo', 'demo.pcapng')}: binary data, not a CUR export (CUR 2.0 Parquet, or legacy CSV or CSV.gz)\n`);
+  });
+
+  it('dates stored as bare integers are read by their size: seconds, milliseconds, microseconds', async () => {
+    const f = join(dir, 'int-dates.parquet');
+    const at = Date.UTC(2026, 10, 1, 12);
+    writeFileSync(
+      f,
+      Buffer.from(
+        parquetWriteBuffer({
+          columnData: [
+            { name: 'line_item_usage_type', data: ['USE1-DataTransfer-Regional-Bytes', 'USE1-DataTransfer-Regional-Bytes', 'USE1-DataTransfer-Regional-Bytes'], type: 'STRING' },
+            { name: 'line_item_usage_amount', data: [1, 2, 3], type: 'DOUBLE' },
+            { name: 'line_item_usage_start_date', data: [BigInt(at / 1000), BigInt(at), BigInt(at) * 1000n], type: 'INT64' },
+          ],
+        }),
+      ),
+    );
+    const starts: number[] = [];
+    await readCur(f, (l) => starts.push(l.start));
+    expect(starts).toEqual([at, at, at]);
   });
 
   it('coverage far above 100% is explained, not printed bare', () => {

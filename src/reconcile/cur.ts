@@ -45,10 +45,17 @@ function pick(names: readonly string[], file: string): Record<Field, string | un
   return out;
 }
 
+/** Milliseconds of an epoch time stored as a bare integer, whose unit only its size tells (s, ms, µs, ns). */
+function epochMs(n: number): number {
+  const a = Math.abs(n);
+  return a < 1e11 ? n * 1000 : a < 1e14 ? n : a < 1e17 ? n / 1e3 : n / 1e6;
+}
+
 function toTime(v: unknown): number {
   if (v instanceof Date) return v.getTime();
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'number') return v;
+  // a date column written as INT64 without a timestamp type: its unit from its size
+  if (typeof v === 'bigint') return epochMs(Number(v));
+  if (typeof v === 'number') return epochMs(v);
   if (typeof v === 'string' && v !== '') return Date.parse(v);
   return NaN;
 }
@@ -136,7 +143,14 @@ async function readParquet(path: string, visit: (l: CurLine) => void): Promise<v
   for (const g of meta.row_groups) {
     const rowEnd = rowStart + Number(g.num_rows);
     const rows = await parquetReadObjects({ file, metadata: meta, columns, rowStart, rowEnd, compressors });
-    for (const r of rows) visit(line(r, cols));
+    for (const r of rows) {
+      // usage types are names: a column of numbers is no bill's (every line would be dropped unseen)
+      const ut = r[cols.usageType!];
+      if (ut !== undefined && ut !== null && typeof ut !== 'string') {
+        throw new ConfigError(`--cur ${path}: ${cols.usageType} holds ${typeof ut === 'bigint' ? 'integer' : typeof ut}s, not usage type names: not a Cost and Usage Report export`);
+      }
+      visit(line(r, cols));
+    }
     rowStart = rowEnd;
   }
 }
