@@ -350,6 +350,37 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     expect(pcap.stderr).toBe(`az-traffic-exporter: --cur ${join(ROOT, 'demo', 'demo.pcapng')}: binary data, not a CUR export (CUR 2.0 Parquet, or legacy CSV or CSV.gz)\n`);
   });
 
+  it('a Prometheus that answers NaN, ±Inf, a negative value, a matrix, a scalar or null: one line saying so', async () => {
+    const bodies = [
+      { status: 'success', data: { resultType: 'vector', result: [{ metric: { usage_type: 'USE1-NatGateway-Bytes' }, value: [1, 'NaN'] }] } },
+      { status: 'success', data: { resultType: 'vector', result: [{ metric: { usage_type: 'USE1-NatGateway-Bytes' }, value: [1, '+Inf'] }] } },
+      { status: 'success', data: { resultType: 'vector', result: [{ metric: { usage_type: 'USE1-NatGateway-Bytes' }, value: [1, '-1000'] }] } },
+      { status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [[1, '1']] }] } },
+      { status: 'success', data: { resultType: 'scalar', result: [1, '1'] } },
+      null,
+    ];
+    let next = 0;
+    const fake = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(bodies[next]));
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const good = join(dir, 'cur-for-hostile-prometheus.csv');
+    writeFileSync(good, 'lineItem/UsageType,lineItem/UsageAmount\nUSE1-NatGateway-Bytes,1\n');
+    try {
+      for (next = 0; next < bodies.length; next++) {
+        const r = await runCli(['reconcile', '--cur', good, '--prometheus', url]);
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+        expect(r.stderr).toMatch(/^az-traffic-exporter: Prometheus at http:\/\/127\.0\.0\.1:\d+ (gave .* not a byte count|answered a (matrix|scalar), not the instant vector|answered HTTP 200 with no API response)/);
+        expect(r.stdout).not.toMatch(/NaN%|-\d+\.\d%/);
+      }
+    } finally {
+      fake.close();
+    }
+  });
+
   it('dates stored as bare integers are read by their size: seconds, milliseconds, microseconds', async () => {
     const f = join(dir, 'int-dates.parquet');
     const at = Date.UTC(2026, 10, 1, 12);

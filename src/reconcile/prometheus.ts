@@ -26,6 +26,20 @@ export async function instantQuery(base: string, query: string, time: number): P
   } catch {
     throw new Error(`Prometheus at ${base} answered HTTP ${res.status} with no API response (is this a Prometheus URL?)`);
   }
+  if (body === null || typeof body !== 'object') throw new Error(`Prometheus at ${base} answered HTTP ${res.status} with no API response (is this a Prometheus URL?)`);
   if (body.status !== 'success') throw new Error(`Prometheus at ${base}: ${body.error ?? `HTTP ${res.status}`}`);
-  return (body.data?.result ?? []).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  // what the query asks for is an instant vector of finite, non-negative byte counts: anything else is
+  // said, never turned into NaN% or a TypeError
+  const type = body.data?.resultType;
+  const result = body.data?.result;
+  if (type !== 'vector' || !Array.isArray(result)) throw new Error(`Prometheus at ${base} answered ${type === undefined ? 'no result' : `a ${String(type)}`}, not the instant vector asked for (is this Prometheus's query API?)`);
+  return result.map((r): Sample => {
+    const metric = r !== null && typeof r === 'object' && r.metric !== null && typeof r.metric === 'object' ? r.metric : {};
+    const raw = Array.isArray(r?.value) ? r.value[1] : undefined;
+    const value = typeof raw === 'string' ? Number(raw) : NaN;
+    if (!Number.isFinite(value) || value < 0) {
+      throw new Error(`Prometheus at ${base} gave ${JSON.stringify(raw ?? null)} for ${JSON.stringify(metric.usage_type ?? metric)}: not a byte count (a counter reset, a broken recording rule, or not this exporter's series)`);
+    }
+    return { metric, value };
+  });
 }
