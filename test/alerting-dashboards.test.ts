@@ -415,3 +415,11 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     expect(text).toMatch(/measured more than billed for: DataTransfer-Regional-Bytes \(the bill's files may cover fewer hours than --range and --end/);
   });
 });
+
+describe('reconcile at scale', () => {
+  it('200,000 usage types render as a table (a spread of them overflowed the stack)', () => {
+    const rows = Array.from({ length: 200_000 }, (_, i) => ({ usage_type: `USE1-Custom${i}-Bytes`, billed_as: [], bill_gb: i, measured_gb: i, coverage_percent: 100, bill_cost: 0.01 }));
+    const text = renderReconciliation({ range: { start: 'a', end: 'b', seconds: 1 }, cur_files: ['x'], line_items: 1, network_line_items: 1, prometheus: 'p', rows, not_measured: [] });
+    expect(text.split('\n').length).toBeGreaterThan(200_000);
+  });
+});

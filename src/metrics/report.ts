@@ -278,7 +278,8 @@ export function fmtDollars(n: number | null): string {
 
 /** Columns padded to their widest cell; `rightAligned` holds the indexes of numeric columns. */
 export function table(headers: string[], rows: string[][], rightAligned: Set<number>): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // a loop, not Math.max(...rows): a spread of 200,000 arguments overflows the stack
+  const widths = headers.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i].length), h.length));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
