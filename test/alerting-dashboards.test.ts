@@ -329,6 +329,8 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
         }),
       ),
     );
+    const hugeField = join(dir, 'huge-field.csv.gz');
+    writeFileSync(hugeField, gzipSync(Buffer.from(`lineItem/UsageType,lineItem/UsageAmount\nUSE1-NatGateway-Bytes,1\n"${'x'.repeat(2 << 20)}",2\n`)));
     const headerOnly = join(dir, 'header-only.csv');
     writeFileSync(headerOnly, 'lineItem/UsageType,lineItem/UsageAmount\n');
     const fifo = join(dir, 'bill.fifo');
@@ -338,6 +340,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
       [['--cur', fifo], `--cur ${fifo}: not a regular file, not a CUR export`],
       [['--cur', good, '--end', 'Nov 28'], '--end "Nov 28": expected RFC 3339 (2026-11-01T00:00:00Z) or seconds since the epoch'],
       [['--cur', headerOnly], `--cur ${headerOnly}: no line items (an empty or header-only export is not a bill)`],
+      [['--cur', hugeField], `--cur ${hugeField}: not a readable CUR CSV.gz (Max Record Size: record exceed the maximum number of tolerated bytes of 1048576 at line 3)`],
       [['--cur', numbers], `--cur ${numbers}: line_item_usage_type holds numbers, not usage type names: not a Cost and Usage Report export`],
     ] as const) {
       const r = await runCli(['reconcile', ...args, '--prometheus', promUrl]);

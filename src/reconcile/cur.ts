@@ -155,9 +155,13 @@ async function readParquet(path: string, visit: (l: CurLine) => void): Promise<v
   }
 }
 
+const MAX_CSV_RECORD = 1 << 20;
+
 async function readCsv(path: string, gzipped: boolean, visit: (l: CurLine) => void): Promise<void> {
   let cols: Record<Field, string | undefined> | undefined;
-  const parser = parse({ columns: true, skip_empty_lines: true, relax_column_count: true, bom: true });
+  // a CUR line is a few kilobytes: a field of a mebibyte or more is no bill's (a 1.5 GiB one crashed the
+  // parser's string building)
+  const parser = parse({ columns: true, skip_empty_lines: true, relax_column_count: true, bom: true, max_record_size: MAX_CSV_RECORD });
   const source = createReadStream(path);
   // pipeline, not pipe: a corrupt gzip stream must end the parse with its error, not leave it waiting
   const done = (): void => undefined;
