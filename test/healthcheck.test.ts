@@ -1,4 +1,5 @@
 // The container HEALTHCHECK follows the exporter's configuration: its port, its address, TLS.
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +23,9 @@ describe('healthcheck', () => {
 
   it('speaks https when the web configuration has TLS', async () => {
     const web = join(dir, 'web.yml');
-    writeFileSync(web, 'tls_server_config:\n  cert: "x"\n  key: "y"\n');
+    // a certificate and key that go together: the configuration is checked as it is read
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+    writeFileSync(web, 'tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n');
     const h = healthUrl(await exporterOptions(['serve', '--web.config.file', web, '--web.listen-address', ':9104'], {}));
     expect(h).toEqual({ url: 'https://127.0.0.1:9104/-/healthy', tls: true });
   });
