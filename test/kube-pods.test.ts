@@ -145,72 +145,84 @@ describe('pods of this node from the API server (list + watch)', () => {
 
 });
 
-describe('pods from an API server that does not answer', () => {
-  it('a watch that ends at once with an empty 200 is asked again with backoff, not in a loop', async () => {
-    const ending = new FakeKube();
-    await ending.start(tempDir());
-    ending.add(web('web-5d9f7c8b4-iiiii', '10.0.1.61'));
-    ending.watchMode = 'end-at-once';
-    const config = join(dir, 'kubeconfig-ending');
-    writeFileSync(config, ending.kubeconfig());
-    process.env.KUBECONFIG = config;
-    const seen = { up: 0, early: 0 };
-    const w = new PodWatcher('node-a', new Logger('error'), () => {}, {
+/** A fresh fake API server and a watcher of node-a on it, for one test; both stopped after `body`. */
+async function onOwnServer(
+  name: string,
+  prepare: (kube: FakeKube) => void,
+  body: (kube: FakeKube, seen: { up: number; early: number; error: number; lines: string[]; pods: () => PodInfo[] }) => Promise<void>,
+  options?: { requestTimeoutMs: number },
+): Promise<void> {
+  const server = new FakeKube();
+  await server.start(tempDir());
+  prepare(server);
+  const config = join(dir, `kubeconfig-${name}`);
+  writeFileSync(config, server.kubeconfig());
+  process.env.KUBECONFIG = config;
+  let listed: PodInfo[] = [];
+  const seen = { up: 0, early: 0, error: 0, lines: [] as string[], pods: () => listed };
+  const w = new PodWatcher(
+    'node-a',
+    new Logger('info', 'logfmt', (l) => seen.lines.push(l)),
+    (p) => (listed = p),
+    {
       up: (v) => (seen.up = v),
       listed: () => {},
-      failed: (r) => (r === 'ended_early' ? seen.early++ : 0),
+      failed: (r) => (r === 'ended_early' ? seen.early++ : r === 'error' ? seen.error++ : 0),
       pods: () => {},
       skipped: () => {},
-    });
-    try {
-      await w.start();
-      // bounded: 4 seconds of a server that ends every watch at once (it was ~1,000 requests a second)
-      await new Promise((r) => setTimeout(r, 4000));
-      const asked = ending.requests.filter((r) => r.query.get('watch') === 'true').length;
-      expect(asked).toBeGreaterThan(0);
-      expect(asked).toBeLessThanOrEqual(4); // at once, then after 1 s, 2 s, 4 s (less a fifth at random)
-      expect(seen.early).toBeGreaterThanOrEqual(asked - 1);
-      expect(seen.up).toBe(0);
-      ending.watchMode = 'normal';
-      await until('watching', async () => (seen.up === 1 ? true : undefined), 40_000);
-    } finally {
-      w.stop();
-      await ending.stop();
-    }
+    },
+    options,
+  );
+  try {
+    await w.start();
+    await body(server, seen);
+  } finally {
+    w.stop();
+    await server.stop();
+  }
+}
+
+describe('pods from an API server that does not answer', () => {
+  it('a watch that ends at once with an empty 200 is asked again with backoff, not in a loop', async () => {
+    await onOwnServer(
+      'ending',
+      (k) => {
+        k.add(web('web-5d9f7c8b4-iiiii', '10.0.1.61'));
+        k.watchMode = 'end-at-once';
+      },
+      async (k, seen) => {
+        // bounded: 4 seconds of a server that ends every watch at once (it was ~1,000 requests a second)
+        await new Promise((r) => setTimeout(r, 4000));
+        const asked = k.requests.filter((r) => r.query.get('watch') === 'true').length;
+        expect(asked).toBeGreaterThan(0);
+        expect(asked).toBeLessThanOrEqual(4); // at once, then after 1 s, 2 s, 4 s (less a fifth at random)
+        expect(seen.early).toBeGreaterThanOrEqual(asked - 1);
+        expect(seen.up).toBe(0);
+        k.watchMode = 'normal';
+        await until('watching', async () => (seen.up === 1 ? true : undefined), 40_000);
+      },
+    );
   }, 60_000);
 
   it('a watch whose response never comes, and owner lookups that never answer: timed out, logged, retried; the pods still named', async () => {
-    const hung = new FakeKube();
-    await hung.start(tempDir());
-    hung.ownersHang = true;
-    hung.add(web('web-5d9f7c8b4-hhhhh', '10.0.1.60'));
-    hung.watchMode = 'no-response';
-    const config = join(dir, 'kubeconfig-hung');
-    writeFileSync(config, hung.kubeconfig());
-    process.env.KUBECONFIG = config;
-    const seen = { up: 0, error: 0 };
-    let listed: PodInfo[] = [];
-    const lines: string[] = [];
-    const w = new PodWatcher('node-a', new Logger('info', 'logfmt', (l) => lines.push(l)), (p) => (listed = p), {
-      up: (v) => (seen.up = v),
-      listed: () => {},
-      failed: (r) => (r === 'error' ? seen.error++ : 0),
-      pods: () => {},
-      skipped: () => {},
-    }, { requestTimeoutMs: 1000 });
-    try {
-      await w.start();
-      // the owner lookup timed out: the names tell the Deployment
-      await until('listed', async () => (listed.length === 1 ? true : undefined), 10_000);
-      expect(`${listed[0].owner.kind}/${listed[0].owner.name}`).toBe('Deployment/web');
-      await until('watch timed out', async () => (seen.error >= 1 ? true : undefined), 10_000);
-      expect(seen.up).toBe(0);
-      expect(lines.join('\n')).toMatch(/pod watch of node node-a failed: watch: no response in 1 s/);
-      hung.watchMode = 'normal';
-      await until('watching', async () => (seen.up === 1 ? true : undefined), 40_000);
-    } finally {
-      w.stop();
-      await hung.stop();
-    }
+    await onOwnServer(
+      'hung',
+      (k) => {
+        k.ownersHang = true;
+        k.add(web('web-5d9f7c8b4-hhhhh', '10.0.1.60'));
+        k.watchMode = 'no-response';
+      },
+      async (k, seen) => {
+        // the owner lookup timed out: the names tell the Deployment
+        await until('listed', async () => (seen.pods().length === 1 ? true : undefined), 10_000);
+        expect(`${seen.pods()[0].owner.kind}/${seen.pods()[0].owner.name}`).toBe('Deployment/web');
+        await until('watch timed out', async () => (seen.error >= 1 ? true : undefined), 10_000);
+        expect(seen.up).toBe(0);
+        expect(seen.lines.join('\n')).toMatch(/pod watch of node node-a failed: watch: no response in 1 s/);
+        k.watchMode = 'normal';
+        await until('watching', async () => (seen.up === 1 ? true : undefined), 40_000);
+      },
+      { requestTimeoutMs: 1000 },
+    );
   }, 60_000);
 });
