@@ -219,6 +219,14 @@ export class DnsQueries {
    * Throws on a malformed message.
    */
   see(msg: Buffer, fromClient: boolean, local: string, localPort: number, server: string, now: number): DnsSeen {
+    if (!fromClient) {
+      // an answer is decoded only if it can answer a question this host asked: its id and our port are
+      // in the header's first bytes, and a flood of garbage "answers" from port 53 then costs a lookup,
+      // not a parse (hundreds of microseconds each, on the thread that also counts)
+      if (msg.length < 12) throw new Error('DNS message shorter than its header');
+      if ((msg[2] & 0x80) === 0) return { kind: 'ignored' }; // a query from port 53, not an answer
+      if (!this.pending.has(`${local}|${localPort}|${(msg[0] << 8) | msg[1]}`)) return { kind: 'unsolicited' };
+    }
     const pkt = dnsPacket.decode(msg);
     const q = pkt.questions?.[0];
     if (!q) return { kind: 'ignored' };
