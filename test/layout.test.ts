@@ -14,6 +14,15 @@ function cruise(tree: string): { status: number | null; out: string } {
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
+/** The check on a copy of src/ with `planted` appended to one of its files: it must fail. */
+function withPlanted(file: string, planted: string): { status: number | null; out: string } {
+  const tree = copyOfSrc();
+  appendFileSync(join(tree, 'src', file), planted);
+  const r = cruise(tree);
+  expect(r.status).not.toBe(0);
+  return r;
+}
+
 function copyOfSrc(): string {
   const tree = tempDir();
   cpSync(join(ROOT, 'src'), join(tree, 'src'), { recursive: true });
@@ -29,19 +38,13 @@ describe('layout', () => {
   }, 60_000);
 
   it('fails on an import planted against the flow (a leaf importing a room above it)', () => {
-    const tree = copyOfSrc();
-    appendFileSync(join(tree, 'src', 'net', 'ip.ts'), "\nimport type { TopologyFile } from '../topology/model.js';\nexport type Planted = TopologyFile;\n");
-    const r = cruise(tree);
-    expect(r.status).not.toBe(0);
+    const r = withPlanted('net/ip.ts', "\nimport type { TopologyFile } from '../topology/model.js';\nexport type Planted = TopologyFile;\n");
     expect(r.out).toMatch(/no-folder-cycle: src\/\w+ →/);
     expect(r.out).toContain('src/net');
   }, 60_000);
 
   it('fails on two modules of one folder that import each other', () => {
-    const tree = copyOfSrc();
-    appendFileSync(join(tree, 'src', 'engine', 'counter-layout.ts'), "\nimport { Engine } from './engine.js';\nexport const planted = Engine;\n");
-    const r = cruise(tree);
-    expect(r.status).not.toBe(0);
+    const r = withPlanted('engine/counter-layout.ts', "\nimport { Engine } from './engine.js';\nexport const planted = Engine;\n");
     expect(r.out).toMatch(/no-module-cycle: src\/engine\//);
   }, 60_000);
 });

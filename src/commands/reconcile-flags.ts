@@ -1,8 +1,7 @@
 // `reconcile`: the bill beside what the exporters measured.
 import type { Command } from 'commander';
-import { parseDuration } from '../config/duration.js';
 import type { ReconcileOptions } from './reconcile.js';
-import { configureLog, fileList, logFlags, opt, type LogOptions } from './flags.js';
+import { configureLog, duration, fileList, logFlags, opt, type LogOptions } from './flags.js';
 
 export function defineReconcile(program: Command, out: (s: string) => void): Command {
   const c = program
@@ -10,7 +9,7 @@ export function defineReconcile(program: Command, out: (s: string) => void): Com
     .description('the bill (a Cost and Usage Report export) beside what the exporters measured (Prometheus), usage type by usage type')
     .addOption(opt('--cur <file>', 'CUR export: CUR 2.0 Parquet or legacy CSV/CSV.gz (repeatable; comma-separated in the env var)').argParser(fileList))
     .addOption(opt('--prometheus <url>', 'Prometheus (or compatible) base URL holding aztraffic_usage_bytes_total').makeOptionMandatory())
-    .addOption(opt('--range <duration>', 'the range compared, ending at --end').argParser(parseDuration).default(30 * 86_400_000, '30d'))
+    .addOption(duration('--range <duration>', 'the range compared, ending at --end', 30 * 86_400_000, '30d'))
     .addOption(opt('--end <time>', 'end of the range: RFC 3339 or seconds since the epoch (default: now)'))
     .addOption(opt('--format <format>', 'output format').choices(['table', 'json']).default('table'));
   return logFlags(c).action(async (o: Omit<ReconcileOptions, 'cur'> & { cur?: string[] } & LogOptions) => {

@@ -88,6 +88,10 @@ class Captures {
     capture.start();
   }
 
+  has(iface: string): boolean {
+    return this.live.has(iface);
+  }
+
   names(): string[] {
     return [...this.live.keys()];
   }
@@ -222,7 +226,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
     // every ENI of the instance (EKS: pods on a secondary ENI leave through it)
     if (o.interface === undefined) {
       for (const iface of interfacesWithMacs(t.localMacs)) {
-        if (!captures.names().includes(iface)) {
+        if (!captures.has(iface)) {
           log.info(`capturing on ${iface} too: an ENI of this instance`, { interface: iface });
           captures.start(iface);
         }

@@ -219,18 +219,19 @@ export class DnsQueries {
    * Throws on a malformed message.
    */
   see(msg: Buffer, fromClient: boolean, local: string, localPort: number, server: string, now: number): DnsSeen {
+    if (msg.length < 12) throw new Error('DNS message shorter than its header');
+    // the message's id is its first two bytes
+    const key = `${local}|${localPort}|${(msg[0] << 8) | msg[1]}`;
     if (!fromClient) {
-      // an answer is decoded only if it can answer a question this host asked: its id and our port are
-      // in the header's first bytes, and a flood of garbage "answers" from port 53 then costs a lookup,
-      // not a parse (hundreds of microseconds each, on the thread that also counts)
-      if (msg.length < 12) throw new Error('DNS message shorter than its header');
+      // an answer is decoded only if it can answer a question this host asked: a flood of garbage
+      // "answers" from port 53 then costs a lookup, not a parse (hundreds of microseconds each, on the
+      // thread that also counts)
       if ((msg[2] & 0x80) === 0) return { kind: 'ignored' }; // a query from port 53, not an answer
-      if (!this.pending.has(`${local}|${localPort}|${(msg[0] << 8) | msg[1]}`)) return { kind: 'unsolicited' };
+      if (!this.pending.has(key)) return { kind: 'unsolicited' };
     }
     const pkt = dnsPacket.decode(msg);
     const q = pkt.questions?.[0];
     if (!q) return { kind: 'ignored' };
-    const key = `${local}|${localPort}|${pkt.id ?? 0}`;
     const name = q.name.toLowerCase();
     if (fromClient) {
       if (pkt.type !== 'query') return { kind: 'ignored' };

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import { ConfigError } from '../config/errors.js';
+import { controlsShown } from '../net/text.js';
 
 /** One line item, as far as reconciliation goes. */
 export interface CurLine {
@@ -117,8 +118,7 @@ export async function readCur(path: string, visit: (l: CurLine) => void): Promis
 /** A parser's message made safe for one line of a terminal: no control bytes, no long quoted values. */
 function printable(message: string): string {
   // csv-parse quotes the offending value, JSON-escaped: the field's name and line say where
-  // eslint-disable-next-line no-control-regex -- control characters are what this removes
-  const clean = message.replace(/, value is ".*$/s, '').replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+  const clean = controlsShown(message.replace(/, value is ".*$/s, '')).replace(/\ufffd/g, '?');
   return clean.length > 200 ? clean.slice(0, 200) + '…' : clean;
 }
 

@@ -3,6 +3,7 @@
 // interface statistics); others (name resolution, custom, ...) carry nothing we count.
 import { ConfigError } from '../config/errors.js';
 import { readU16, readU32, readU32BE, readU32LE, readU64 } from '../net/bytes.js';
+import { controlsShown } from '../net/text.js';
 import { MAX_RECORD, stoppedAt, type Chunks, type ReadResult, type Split } from './chunks.js';
 import type { FrameSink } from './frame-sink.js';
 
@@ -66,8 +67,7 @@ export function idbInterface(b: Buffer, o: number, len: number, le: boolean, ind
  * it), a label, a page. Control characters become "?", trailing NULs go, at most 64 characters.
  */
 export function interfaceName(raw: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are what this removes
-  return raw.replace(/\0+$/, '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 64);
+  return controlsShown(raw.replace(/\0+$/, '')).slice(0, 64);
 }
 
 function forEachOption(b: Buffer, o: number, end: number, le: boolean, visit: (code: number, valueOff: number, valueLen: number) => void): void {

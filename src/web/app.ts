@@ -117,12 +117,15 @@ export class WebSecurity {
   reload(server?: Server | TlsServer): boolean {
     if (!this.path) return false;
     this.stamp = fileStamp(this.path);
+    const keepLastGood = (e: unknown): false => {
+      this.log?.error(`web configuration not reloaded, the last good one stays: ${(e as Error).message}`, { file: this.path });
+      return false;
+    };
     let next: WebConfig;
     try {
       next = loadWebConfig(this.path);
     } catch (e) {
-      this.log?.error(`web configuration not reloaded, the last good one stays: ${(e as Error).message}`, { file: this.path });
-      return false;
+      return keepLastGood(e);
     }
     if (Boolean(next.tls) !== Boolean(this.config.tls)) {
       this.log?.warn('web configuration: turning TLS on or off needs a restart; the rest is reloaded', { file: this.path });
@@ -134,8 +137,7 @@ export class WebSecurity {
       try {
         server.setSecureContext(next.tls.context);
       } catch (e) {
-        this.log?.error(`web configuration not reloaded, the last good one stays: ${(e as Error).message}`, { file: this.path });
-        return false;
+        return keepLastGood(e);
       }
     }
     this.config = next;

@@ -30,18 +30,13 @@ export class PasswordChecks {
   private readonly pending = new Map<number, (reply: CheckReply) => void>();
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
-  /** Checks refused because too many were waiting. */
-  refused = 0;
 
   constructor(private readonly running = 1) {}
 
   /** Whether `password` matches bcrypt `hash`; 'busy' when too many checks wait already. */
   async compare(password: string, hash: string): Promise<CheckResult> {
     if (this.inFlight >= this.running) {
-      if (this.waiting.length >= MAX_WAITING) {
-        this.refused++;
-        return 'busy';
-      }
+      if (this.waiting.length >= MAX_WAITING) return 'busy';
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     this.inFlight++;
@@ -88,11 +83,6 @@ export class PasswordChecks {
     });
     this.worker = w;
     return w;
-  }
-
-  stop(): void {
-    void this.worker?.terminate();
-    this.worker = undefined;
   }
 }
 

@@ -138,11 +138,6 @@ export class BasicAuth {
     return this.users.size > 0;
   }
 
-  /** Checks refused without a check because too many were waiting. */
-  get refused(): number {
-    return this.checks.refused;
-  }
-
   async check(header: string | undefined): Promise<'ok' | 'wrong' | 'busy'> {
     if (!header?.startsWith('Basic ')) return 'wrong';
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
@@ -165,10 +160,6 @@ export class BasicAuth {
 
   private key(user: string, password: string, hash: string): string {
     return createHash('sha256').update(`${user}\u0000${password}\u0000${hash}`).digest('hex');
-  }
-
-  stop(): void {
-    this.checks.stop();
   }
 }
 
