@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -6,11 +6,20 @@ import { fileURLToPath } from 'node:url';
  * The package's root: the nearest folder above this module with our package.json. This module runs
  * from src/config/ (tests), dist/config/ (tsc's output) and dist/ (a bundled chunk), so no fixed depth.
  */
+function packageName(path: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { name?: string }).name;
+  } catch {
+    return undefined;
+  }
+}
+
 function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'az-traffic-exporter') return dir;
+    // read, not asked for (existsSync is access(2), which ignores capabilities: a user with only
+    // CAP_DAC_READ_SEARCH can read the file, yet is told it does not exist)
+    if (packageName(join(dir, 'package.json')) === 'az-traffic-exporter') return dir;
     const up = dirname(dir);
     if (up === dir) throw new Error(`az-traffic-exporter: no package.json above ${fileURLToPath(import.meta.url)}`);
     dir = up;

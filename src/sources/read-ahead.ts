@@ -1,9 +1,8 @@
 // A capture file read ahead by a thread into two shared buffers that the reader parses in place: the
 // kernel's copy of the file (a quarter of analyze's time on a 1 M-packet file, as long as tcpdump's whole
 // run) happens on another core while this one counts.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { moduleFileExists } from '../config/module-file.js';
 
 /**
  * Files at least this large are read ahead by a thread, given a second core: on 10 M packets (1.2 GB)
@@ -24,7 +23,7 @@ const STALL_MS = 30_000;
 // dist/sources/read-ahead-thread.js, tsc's output), or its source where the tests run the sources
 // (Node strips its types).
 const BUILT = new URL('./read-ahead-thread.js', import.meta.url);
-const THREAD = existsSync(fileURLToPath(BUILT)) ? BUILT : new URL('./read-ahead-thread.ts', import.meta.url);
+const THREAD = moduleFileExists(BUILT) ? BUILT : new URL('./read-ahead-thread.ts', import.meta.url);
 
 /**
  * The reader's side: synchronous, it waits (Atomics.wait) only when it has caught up. A record cut at a

@@ -1,9 +1,8 @@
 // AWS discovery (IMDS, the EC2 API) in a thread of its own that ends after each call: the EC2 client
 // alone holds ~90 MB once loaded (every operation's schema), and the exporter asks it once every few
 // minutes. Where the thread's module is not beside this one (tests run the sources), the call runs here.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { moduleFileExists } from '../config/module-file.js';
 import { errorData, errorFromData, type ErrorData } from './aws-errors.js';
 import type { Ec2Info } from './ec2.js';
 import type { ImdsInfo } from './imds.js';
@@ -37,7 +36,7 @@ const CALL_LIMIT_MS = 5 * 60_000;
 
 /** The call in a thread that ends with it, with `env` as its environment (endpoints, credentials). */
 export async function callAws<C extends AwsCall>(call: C, env: NodeJS.ProcessEnv): Promise<Answer<C>> {
-  if (!existsSync(fileURLToPath(WORKER))) return callAwsHere(call, env);
+  if (!moduleFileExists(WORKER)) return callAwsHere(call, env);
   const worker = new Worker(WORKER, { workerData: { call, env }, env: { ...env } });
   try {
     const reply = await new Promise<AwsReply>((resolve, reject) => {

@@ -4,9 +4,8 @@
 // comparison for an unknown user runs against a hash of the same cost as the users' own, so that the
 // time taken does not tell which users exist.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { moduleFileExists } from '../config/module-file.js';
 
 export type CheckReply = { id: number; ok: boolean } | { id: number; dummy: string };
 export type CheckRequest = { id: number; password: string; hash: string } | { id: number; cost: number };
@@ -68,7 +67,7 @@ export class PasswordChecks {
   private thread(): Worker | undefined {
     if (this.worker) return this.worker;
     // tests that run the sources have no built thread beside them: the check runs here
-    if (!existsSync(fileURLToPath(WORKER))) return undefined;
+    if (!moduleFileExists(WORKER)) return undefined;
     const w = new Worker(WORKER);
     w.unref();
     w.on('message', (reply: CheckReply) => {

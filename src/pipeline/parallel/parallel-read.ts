@@ -5,10 +5,10 @@
 // one thread's, to the byte and the label: where it could differ (a guessed part start is not a
 // record's, the remote table would have been drained mid-file, a part is cut short or corrupt, the
 // worker failed), this thread reads the rest itself instead.
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { moduleFileExists } from '../../config/module-file.js';
 import { log } from '../../config/log.js';
 import type { Pipeline } from '../pipeline.js';
 import { claim, CONTROL, DNS_FIELDS, PROMISED, READER, WORKER as WORKER_OWNS, type CountJob, type PartResult } from './count-job.js';
@@ -56,7 +56,7 @@ export class ParallelReader {
     this.off =
       mode === 'off'
         ? '--read.parallel off'
-        : !existsSync(fileURLToPath(WORKER))
+        : !moduleFileExists(WORKER)
           ? 'no worker module beside this one (running from source)'
           : mode === 'auto' && availableParallelism() < 2
             ? 'one core'
