@@ -351,7 +351,8 @@ async function main(): Promise<void> {
       const exporter = startExporter(19990, []);
       try {
         await waitFor(exporter, /serving metrics/);
-        await new Promise((r) => setTimeout(r, 1000)); // every capture (the DNS one too) running
+        // every capture (the DNS one too) running, and start-up's memory given back (2 s after the first topology)
+        await new Promise((r) => setTimeout(r, 4000));
         await flood(exporter.pid!, 19990);
       } finally {
         exporter.kill('SIGTERM');

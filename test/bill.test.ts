@@ -258,7 +258,7 @@ describe('bill lines', () => {
     const saved = { ...process.env };
     Object.assign(process.env, env, { AZTRAFFIC_IP_RANGES_URL: 'none' });
     try {
-      const s = setUp({ 'remote.topK': 100, 'remote.tableSize': 4096, 'ipRanges.file': IP_RANGES }, false);
+      const s = await setUp({ 'remote.topK': 100, 'remote.tableSize': 4096, 'ipRanges.file': IP_RANGES }, false);
       const manager = new TopologyManager(
         { discoverAws: true, refreshIntervalMs: 3_600_000, ipRangesRefreshMs: 3_600_000, env, imdsTimeoutMs: 500, ipRangesFromFile: s.loaded.ipRanges },
         s.metrics.status,

@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { get, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI, DEMO, missingOutsideCi, tempDir } from './helpers.js';
 import { until } from './netns.js';
@@ -249,6 +250,52 @@ describe('serve at start', () => {
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
     expect(lines.some((l) => (JSON.parse(l) as { source?: string }).source === 'imds')).toBe(true);
   }, 30_000);
+});
+
+describe('serve loads what it uses', () => {
+  // every module the main thread loads, written to a file by a hook loaded first
+  const modulesOf = async (flags: string[]): Promise<string[]> => {
+    const out = join(dir, `modules-${flags.length}.txt`);
+    const hook = file(
+      'module-hook.mjs',
+      `import { registerHooks } from 'node:module';
+import { appendFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
+if (isMainThread) registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(out)}, url + '\\n'); return next(url, context); } });
+`,
+    );
+    writeFileSync(out, '');
+    const child = spawn(process.execPath, ['--import', hook, CLI, '--interface', 'lo', '--web.listen-address', '127.0.0.1:0', '--ip-ranges.url', 'none', '--web.shutdown-grace', '0', ...flags], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1' },
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    try {
+      await until('discovery tried and the topology built', async () => (/topology updated/.test(err) ? true : undefined), 20_000, 100);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    return readFileSync(out, 'utf8').split('\n');
+  };
+  // the packages among them: by path, or by the source comments that the bundle keeps in its chunks
+  const PACKAGES = /node_modules\/(zod|js-yaml|@aws-sdk|@smithy|@kubernetes)\//g;
+  const heavy = (mods: string[]): Set<string> => {
+    const found = new Set<string>();
+    for (const m of mods.filter((u) => u.startsWith('file:'))) {
+      const text = /\/dist\/[^/]+\.js$/.test(m) ? readFileSync(fileURLToPath(m), 'utf8') : m;
+      for (const [, name] of text.matchAll(PACKAGES)) found.add(name);
+    }
+    return found;
+  };
+
+  it.skipIf(missingOutsideCi(process.getuid?.() === 0))('without files: no schema library, YAML parser, AWS SDK (discovery runs in its own thread) or Kubernetes client', async () => {
+    expect(heavy(await modulesOf([]))).toEqual(new Set());
+    // the same check sees them when a file asks for them
+    const prices = file('prices-loaded.yaml', 'prices:\n  internet: { egress: 0.05 }\n');
+    expect(heavy(await modulesOf(['--prices.file', prices]))).toEqual(new Set(['zod', 'js-yaml']));
+  }, 60_000);
 });
 
 describe('ip-ranges file faults', () => {

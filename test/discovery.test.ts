@@ -199,7 +199,7 @@ describe('discovery', () => {
     delete process.env.AWS_REGION;
     Object.assign(process.env, apEnv);
     try {
-      const s = setUpCommand({ 'remote.topK': 10, 'remote.tableSize': 1024 }, false);
+      const s = await setUpCommand({ 'remote.topK': 10, 'remote.tableSize': 1024 }, false);
       // before discovery: the region is not known yet, us-east-1's prices
       expect(s.metrics.prices.perGb.internet?.egress).toBe(0.09);
       const manager = new TopologyManager({ discoverAws: true, refreshIntervalMs: 3_600_000, ipRangesRefreshMs: 3_600_000, env: apEnv, imdsTimeoutMs: 500 }, s.metrics.status, new Logger('error'));

@@ -7,12 +7,11 @@ import { Decoded } from '../decode/packet.js';
 import { log } from '../config/log.js';
 import type { CaptureSummary } from '../metrics/report.js';
 import { Timeline } from '../metrics/timeline.js';
-import { PriceBook } from '../classify/prices.js';
 import { defaultCacheDir } from '../topology/compiled-cache.js';
 import { loadTopologyCached } from '../topology/load-cached.js';
 import type { IpRanges } from '../topology/model.js';
 import { FORMATS, type FormatName, type OutputFormat } from './analyze-formats.js';
-import { assemble, type CommonOptions, type Setup } from './assemble.js';
+import { assemble, priceBookOf, type CommonOptions, type Setup } from './assemble.js';
 
 export interface AnalyzeOptions extends CommonOptions {
   localIp?: string[];
@@ -90,7 +89,7 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   const inputs = { topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] };
   const cacheDir = o['cache.dir'] === 'none' ? undefined : o['cache.dir'] || defaultCacheDir();
   const loadedFromFiles = await loadTopologyCached(inputs, cacheDir);
-  const priceBook = o['prices.file'] ? (await import('../classify/prices-file.js')).readPriceBook(o['prices.file']) : new PriceBook();
+  const priceBook = await priceBookOf(o['prices.file']);
   let setup = assemble(loadedFromFiles, priceBook, o, false);
   for (const file of files) readCaptureFile(file, setup.pipeline, 0);
   const ipRanges = await obtainIpRanges(o);

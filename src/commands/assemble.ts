@@ -1,10 +1,10 @@
 // What every command builds around a loaded topology: prices, the pipeline and its metrics. Apart from
 // setup.ts (which loads the files) so that analyze, given a compiled topology, loads no parser.
-import type { PriceBook, Prices } from '../classify/prices.js';
+import { PriceBook, type Prices } from '../classify/prices.js';
 import { log } from '../config/log.js';
 import { ExporterMetrics } from '../metrics/registry.js';
 import { Pipeline } from '../pipeline/pipeline.js';
-import type { LoadedTopology } from '../topology/load.js';
+import type { LoadedTopology } from '../topology/loaded.js';
 import { TopologyStatus } from '../topology/status.js';
 
 export interface CommonOptions {
@@ -23,6 +23,11 @@ export interface Setup {
   priceBook: PriceBook;
   pipeline: Pipeline;
   metrics: ExporterMetrics;
+}
+
+/** The prices file over the built-in prices; the file's schema is loaded only when there is one. */
+export async function priceBookOf(path: string | undefined): Promise<PriceBook> {
+  return path ? (await import('../classify/prices-file.js')).readPriceBook(path) : new PriceBook();
 }
 
 export function assemble(loaded: LoadedTopology, priceBook: PriceBook, o: CommonOptions, processMetrics: boolean): Setup {

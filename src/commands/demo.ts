@@ -16,8 +16,8 @@ export async function demo(o: DemoOptions): Promise<Running> {
   const addr = parseListenAddress(o['web.listenAddress']);
   // express loads only for the commands that serve: analyze starts faster without it
   const { WebSecurity, serveApp } = await import('../web/app.js');
-  const security = WebSecurity.load(o['web.config.file'], log);
-  const s = setUp(o, true);
+  const security = await WebSecurity.load(o['web.config.file'], log);
+  const s = await setUp(o, true);
   s.pipeline.setLocalIps(s.loaded.topology.localIps);
   const replay = replayLoop(o['demo.capture'], s.pipeline);
   let web: Awaited<ReturnType<typeof serveApp>>;

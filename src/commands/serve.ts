@@ -4,6 +4,7 @@ import { captureFilterError, LiveCapture } from '../sources/live.js';
 import { ConfigError } from '../config/errors.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../config/log.js';
+import { releaseStartUpMemory } from '../config/settle.js';
 import { registerInterfaceCounters } from '../metrics/interface-counters.js';
 import { TopologyManager } from '../topology/manager.js';
 import type { Attribution } from '../attribution/attribution.js';
@@ -168,8 +169,8 @@ export async function serve(o: ServeOptions): Promise<Running> {
   // --interface names the interfaces; without it, the default route's, then every ENI discovery finds
   const first = firstInterfaces(o);
   const { WebSecurity, serveApp } = await import('../web/app.js');
-  const security = WebSecurity.load(o['web.config.file'], log);
-  const s = setUp(o, true);
+  const security = await WebSecurity.load(o['web.config.file'], log);
+  const s = await setUp(o, true);
   const { pipeline, metrics } = s;
 
   const captures = new Captures(o, s);
@@ -235,6 +236,11 @@ export async function serve(o: ServeOptions): Promise<Running> {
     locals.update(true);
   });
   await manager.start();
+  // start-up's garbage given back once the first topology is in force (and not while a scrape waits)
+  setTimeout(() => {
+    const ms = releaseStartUpMemory();
+    if (ms !== undefined) log.debug(`start-up memory released in ${ms.toFixed(1)} ms`, {});
+  }, 2000).unref();
 
   let pods: PodWatcher | undefined;
   if (attribution && o['kubernetes.nodeName']) {

@@ -1,16 +1,16 @@
 // What every command builds first: topology (from its files), prices, the pipeline and its metrics.
-import { readPriceBook } from '../classify/prices-file.js';
 import { log } from '../config/log.js';
-import { loadTopology } from '../topology/load.js';
+import { loadTopologyCached } from '../topology/load-cached.js';
 import type { TopologyManager } from '../topology/manager.js';
 import type { IpRanges } from '../topology/model.js';
-import { assemble, pricesOf, type CommonOptions, type Setup } from './assemble.js';
+import { assemble, priceBookOf, pricesOf, type CommonOptions, type Setup } from './assemble.js';
 
 export type { CommonOptions, Setup };
 
-export function setUp(o: CommonOptions, processMetrics: boolean, ipRanges?: IpRanges): Setup {
-  const loaded = loadTopology({ topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'], ipRanges });
-  return assemble(loaded, readPriceBook(o['prices.file']), o, processMetrics);
+export async function setUp(o: CommonOptions, processMetrics: boolean, ipRanges?: IpRanges): Promise<Setup> {
+  // no cache: a long-running exporter compiles once, and its files may be secrets it should not copy
+  const loaded = await loadTopologyCached({ topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'], ipRanges }, undefined);
+  return assemble(loaded, await priceBookOf(o['prices.file']), o, processMetrics);
 }
 
 /**

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { log } from '../config/log.js';
 import { cacheKey, readCached, writeCached } from './compiled-cache.js';
-import type { LoadedTopology, TopologyInputs } from './load.js';
+import { compileTopology, type LoadedTopology, type TopologyInputs } from './loaded.js';
 import { Topology } from './topology.js';
 
 function bytesOf(path: string | undefined): Buffer | undefined | null {
@@ -17,6 +17,8 @@ function bytesOf(path: string | undefined): Buffer | undefined | null {
 
 /** As loadTopology, through the cache in `dir` (undefined: no cache). Files only: not downloaded ranges. */
 export async function loadTopologyCached(inputs: TopologyInputs, dir: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<LoadedTopology> {
+  // nothing to read: nothing to parse, nothing worth a cache entry
+  if (inputs.topologyFile === undefined && inputs.ipRangesFile === undefined) return compileTopology(undefined, inputs.ipRanges, undefined, env);
   const topologyFile = bytesOf(inputs.topologyFile);
   const ipRangesFile = bytesOf(inputs.ipRangesFile);
   const cacheable = dir !== undefined && inputs.ipRanges === undefined && topologyFile !== null && ipRangesFile !== null;

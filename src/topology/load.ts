@@ -1,28 +1,11 @@
-// Build a Topology snapshot from the files the user gave (file provider; AWS providers come later).
+// The topology files the user gave, read and checked (the schema library and the YAML parser are loaded
+// with this module), then compiled by loaded.ts.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { loadStructuredFile } from '../config/files.js';
-import { EMPTY_IP_RANGES, IpRangesSchema, TopologyFileSchema, type IpRanges, type TopologyFile } from './model.js';
+import { compileTopology, type LoadedTopology, type TopologyInputs } from './loaded.js';
+import { IpRangesSchema, TopologyFileSchema, type TopologyFile } from './model.js';
 import { parseCidr } from '../net/ip.js';
-import { resolveRegion, type RegionSource } from './region.js';
-import { Topology } from './topology.js';
-
-export interface TopologyInputs {
-  topologyFile?: string;
-  ipRangesFile?: string;
-  /** ip-ranges.json obtained otherwise (downloaded, or from the cache), when there is no file. */
-  ipRanges?: IpRanges;
-}
-
-export interface LoadedTopology {
-  topology: Topology;
-  /** The parsed files; absent when the topology came compiled from the cache (`given` says what was). */
-  file?: TopologyFile;
-  ipRanges?: IpRanges;
-  given: { file: boolean; ipRanges: boolean };
-  /** How the region was chosen, for a note to the user. */
-  regionSource: RegionSource;
-}
 
 /** Lines (1-based) of a text that contain `needle` as a whole word. */
 function linesWith(text: string, needle: string): number[] {
@@ -92,13 +75,5 @@ export function loadTopology(inputs: TopologyInputs, env: NodeJS.ProcessEnv = pr
   const file = inputs.topologyFile ? loadStructuredFile('--topology.file', inputs.topologyFile, TopologyFileSchema) : undefined;
   if (file) checkConflicts(inputs.topologyFile!, file);
   const ipRanges = inputs.ipRangesFile ? loadStructuredFile('--ip-ranges.file', inputs.ipRangesFile, IpRangesSchema) : inputs.ipRanges;
-  const { region, source: regionSource } = resolveRegion({ file: file?.region, env });
-  let topology: Topology;
-  try {
-    topology = new Topology({ file, ipRanges: ipRanges ?? EMPTY_IP_RANGES, region });
-  } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(`--ip-ranges.file ${inputs.ipRangesFile}: ${e.message}`);
-    throw e;
-  }
-  return { topology, file, ipRanges, given: { file: file !== undefined, ipRanges: ipRanges !== undefined }, regionSource };
+  return compileTopology(file, ipRanges, inputs.ipRangesFile, env);
 }

@@ -95,5 +95,3 @@ export const IpRangesSchema = z.object({
 });
 
 export type IpRanges = z.infer<typeof IpRangesSchema>;
-
-export const EMPTY_IP_RANGES: IpRanges = { prefixes: [], ipv6_prefixes: [] };

@@ -13,7 +13,7 @@ import type { ExporterMetrics } from '../metrics/registry.js';
 import { livePage } from './page.js';
 import { CostHistory } from './summary.js';
 import { ConfigError } from '../config/errors.js';
-import { BasicAuth, fileStamp, loadWebConfig, type WebConfig } from './web-config.js';
+import { BasicAuth, fileStamp, type WebConfig } from './security.js';
 
 export interface WebOptions {
   metrics: ExporterMetrics;
@@ -104,13 +104,22 @@ export class WebSecurity {
     readonly path: string | undefined,
     public config: WebConfig,
     private readonly log?: Logger,
+    /** Reads the file again (the schema library is loaded only when there is a file). */
+    private readonly read: (path: string) => WebConfig = () => config,
   ) {
     this.auth = new BasicAuth(config.users);
     this.stamp = path ? fileStamp(path) : '';
   }
 
-  static load(path: string | undefined, log?: Logger): WebSecurity {
-    return new WebSecurity(path, path ? loadWebConfig(path) : { users: new Map(), headers: [] }, log);
+  /** No file: plain HTTP, no users, no extra headers. */
+  static none(log?: Logger): WebSecurity {
+    return new WebSecurity(undefined, { users: new Map(), headers: [] }, log);
+  }
+
+  static async load(path: string | undefined, log?: Logger): Promise<WebSecurity> {
+    if (!path) return WebSecurity.none(log);
+    const { loadWebConfig } = await import('./web-config.js');
+    return new WebSecurity(path, loadWebConfig(path), log, loadWebConfig);
   }
 
   /** Re-read the file; a bad one keeps the last good configuration. Returns whether it changed. */
@@ -123,7 +132,7 @@ export class WebSecurity {
     };
     let next: WebConfig;
     try {
-      next = loadWebConfig(this.path);
+      next = this.read(this.path);
     } catch (e) {
       return keepLastGood(e);
     }
@@ -181,7 +190,7 @@ export class WebSecurity {
   }
 }
 
-export function createApp(o: WebOptions, security: WebSecurity = WebSecurity.load(undefined), server?: () => Server | TlsServer | undefined): Express {
+export function createApp(o: WebOptions, security: WebSecurity = WebSecurity.none(), server?: () => Server | TlsServer | undefined): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
