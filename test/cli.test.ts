@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CLI, DEMO, missingOutsideCi, tempDir } from './helpers.js';
+import { CLI, DEMO, freePort, missingOutsideCi, tempDir } from './helpers.js';
 import { until } from './netns.js';
 
 const dir = tempDir();
@@ -250,6 +250,47 @@ describe('serve at start', () => {
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
     expect(lines.some((l) => (JSON.parse(l) as { source?: string }).source === 'imds')).toBe(true);
   }, 30_000);
+});
+
+describe('serve with a large topology', () => {
+  it.skipIf(missingOutsideCi(process.getuid?.() === 0))('100k routes and a 100k-entry prefix list: listening first, ready within seconds (was minutes, deaf meanwhile)', async () => {
+    const cidrs = Array.from({ length: 100_000 }, (_, i) => `${20 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`);
+    const topology = file(
+      'large-topology.yaml',
+      [
+        'region: us-east-1',
+        'subnets: [{ cidr: 10.0.0.0/24, zone: us-east-1a, id: subnet-a, vpc: vpc-1 }]',
+        'route_tables:',
+        '  - { id: rtb-1, vpc: vpc-1, main: true, routes: [{ destination: 0.0.0.0/0, target: igw-1 }, { prefix_list: pl-1, target: vpce-1 }] }',
+        '  - id: rtb-2',
+        '    routes:',
+        ...cidrs.map((c, i) => `      - { destination: ${c}, target: tgw-${i % 7} }`),
+        'prefix_lists:',
+        '  - id: pl-1',
+        '    cidrs:',
+        ...cidrs.map((c) => `      - ${c}`),
+      ].join('\n'),
+    );
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, '--interface', 'lo', '--web.listen-address', `127.0.0.1:${port}`, '--topology.file', topology, '--aws.discovery', 'false', '--ip-ranges.url', 'none', '--web.shutdown-grace', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const ready = async (): Promise<number | undefined> => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/-/ready`)).status;
+      } catch {
+        return undefined;
+      }
+    };
+    try {
+      await until('ready', async () => ((await ready()) === 200 ? true : undefined), 30_000, 100);
+      expect(err).toMatch(/serving metrics on/);
+      expect(err).not.toMatch(/level=error/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }, 60_000);
 });
 
 describe('serve loads what it uses', () => {

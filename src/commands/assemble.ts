@@ -34,12 +34,17 @@ export function assemble(loaded: LoadedTopology, priceBook: PriceBook, o: Common
   const status = new TopologyStatus();
   const pipeline = new Pipeline(loaded.topology, { remoteTableSize: o['remote.tableSize'] });
   const metrics = new ExporterMetrics(pipeline, { topK: o['remote.topK'], prices: pricesOf(priceBook, loaded.topology.region), processMetrics, status });
+  noteLoaded(status, loaded, o);
+  return { loaded, priceBook, pipeline, metrics };
+}
+
+/** What the files gave, in the topology's status (and a word where the region was assumed). */
+export function noteLoaded(status: TopologyStatus, loaded: LoadedTopology, o: CommonOptions): void {
   if (loaded.given.file) status.success('file', loaded.topology.subnetCount);
   if (loaded.given.ipRanges) status.success(o['ipRanges.file'] ? 'ip_ranges_file' : 'ip_ranges', loaded.topology.ipRangePrefixCount);
   if (loaded.given.ipRanges && loaded.regionSource === 'default') {
     log.warn('no region in the topology file and no AWS_REGION: assuming us-east-1 for ip-ranges categories', {});
   }
-  return { loaded, priceBook, pipeline, metrics };
 }
 
 /** The region's prices, and a warning where there are no built-in ones and no prices file. */

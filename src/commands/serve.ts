@@ -11,7 +11,7 @@ import type { Attribution } from '../attribution/attribution.js';
 import type { PodWatcher } from '../attribution/kube-pods.js';
 import type { Owner } from '../attribution/sockets.js';
 import type { Running as RunningCommand } from './running.js';
-import { followTopology, setUp, type CommonOptions, type Setup } from './setup.js';
+import { followTopology, readFiles, setUpBeforeFiles, type CommonOptions, type Setup } from './setup.js';
 
 export interface ServeOptions extends CommonOptions {
   interface?: string;
@@ -170,26 +170,46 @@ export async function serve(o: ServeOptions): Promise<Running> {
   const first = firstInterfaces(o);
   const { WebSecurity, serveApp } = await import('../web/app.js');
   const security = await WebSecurity.load(o['web.config.file'], log);
-  const s = await setUp(o, true);
+  const s = await setUpBeforeFiles(o, true);
   const { pipeline, metrics } = s;
 
-  const captures = new Captures(o, s);
+  // the web server first: it answers, not ready, while a large topology file compiles
+  let captures: Captures | undefined;
+  let manager: TopologyManager | undefined;
+  const web = await serveApp(
+    {
+      metrics,
+      telemetryPath: o['web.telemetryPath'],
+      isReady: () => captures !== undefined && captures.allRunning() && manager !== undefined && manager.loaded,
+      title: `Live capture on ${first.join(', ')}`,
+    },
+    security,
+    addr,
+  );
+  try {
+    await readFiles(o, s);
+  } catch (e) {
+    await web.close();
+    throw e;
+  }
+
+  const live = (captures = new Captures(o, s));
   const attribution = o['workload.attribution'] ? await startAttribution(o, s) : undefined;
   const locals = new LocalAddressFollower(
-    () => [...new Set([...interfaceAddresses(captures.names()), ...(o.localIp ?? []), ...pipeline.topology.localIps, ...(attribution?.podIps ?? [])])],
+    () => [...new Set([...interfaceAddresses(live.names()), ...(o.localIp ?? []), ...pipeline.topology.localIps, ...(attribution?.podIps ?? [])])],
     s,
-    () => captures.names(),
+    () => live.names(),
   );
-  for (const iface of first) captures.start(iface);
+  for (const iface of first) live.start(iface);
   locals.start();
-  registerInterfaceCounters(metrics.registry, () => captures.names());
+  registerInterfaceCounters(metrics.registry, () => live.names());
 
   // bounded work between scrapes: the remote table is emptied on every flush
   const flushTimer = setInterval(() => metrics.flush(), o['metrics.flushInterval'] * 1000);
   flushTimer.unref();
 
-  // discovery after the web server is up: /-/ready says 503 until the first attempt is over
-  const manager = new TopologyManager(
+  // discovery once the captures run: /-/ready says 503 until the first attempt is over
+  const topology = (manager = new TopologyManager(
     {
       file: s.loaded.file,
       ipRangesFromFile: s.loaded.ipRanges,
@@ -201,41 +221,23 @@ export async function serve(o: ServeOptions): Promise<Running> {
     },
     metrics.status,
     log,
-  );
-  let web: Awaited<ReturnType<typeof serveApp>>;
-  try {
-    web = await serveApp(
-      {
-        metrics,
-        telemetryPath: o['web.telemetryPath'],
-        isReady: () => captures.allRunning() && manager.loaded,
-        title: `Live capture on ${first.join(', ')}`,
-      },
-      security,
-      addr,
-    );
-  } catch (e) {
-    captures.stop();
-    clearInterval(flushTimer);
-    locals.stop();
-    throw e;
-  }
+  ));
   log.info(`serving metrics on ${web.url}${o['web.telemetryPath']}`, { url: web.url });
 
-  followTopology(manager, s);
-  manager.onSnapshot((t) => {
+  followTopology(topology, s);
+  topology.onSnapshot((t) => {
     // every ENI of the instance (EKS: pods on a secondary ENI leave through it)
     if (o.interface === undefined) {
       for (const iface of interfacesWithMacs(t.localMacs)) {
-        if (!captures.has(iface)) {
+        if (!live.has(iface)) {
           log.info(`capturing on ${iface} too: an ENI of this instance`, { interface: iface });
-          captures.start(iface);
+          live.start(iface);
         }
       }
     }
     locals.update(true);
   });
-  await manager.start();
+  await topology.start();
   // start-up's garbage given back once the first topology is in force (and not while a scrape waits)
   setTimeout(() => {
     const ms = releaseStartUpMemory();
@@ -267,10 +269,10 @@ export async function serve(o: ServeOptions): Promise<Running> {
     url: web.url,
     reload: () => web.reload(),
     async stop() {
-      manager.stop();
+      topology.stop();
       pods?.stop();
       attribution?.stop();
-      captures.stop();
+      live.stop();
       clearInterval(flushTimer);
       locals.stop();
       metrics.flush();

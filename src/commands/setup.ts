@@ -3,7 +3,8 @@ import { log } from '../config/log.js';
 import { loadTopologyCached } from '../topology/load-cached.js';
 import type { TopologyManager } from '../topology/manager.js';
 import type { IpRanges } from '../topology/model.js';
-import { assemble, priceBookOf, pricesOf, type CommonOptions, type Setup } from './assemble.js';
+import { compileTopology } from '../topology/loaded.js';
+import { assemble, noteLoaded, priceBookOf, pricesOf, type CommonOptions, type Setup } from './assemble.js';
 
 export type { CommonOptions, Setup };
 
@@ -11,6 +12,25 @@ export async function setUp(o: CommonOptions, processMetrics: boolean, ipRanges?
   // no cache: a long-running exporter compiles once, and its files may be secrets it should not copy
   const loaded = await loadTopologyCached({ topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'], ipRanges }, undefined);
   return assemble(loaded, await priceBookOf(o['prices.file']), o, processMetrics);
+}
+
+/**
+ * serve's first step: the pipeline and its metrics before the topology files are read (the prices file
+ * is), so that the web server listens, not ready, while a large topology compiles.
+ */
+export async function setUpBeforeFiles(o: CommonOptions, processMetrics: boolean): Promise<Setup> {
+  return assemble(compileTopology(undefined, undefined, undefined), await priceBookOf(o['prices.file']), o, processMetrics);
+}
+
+/** Then the topology files read, compiled and put in force; a fault in them is a ConfigError as ever. */
+export async function readFiles(o: CommonOptions, s: Setup): Promise<void> {
+  if (o['topology.file'] === undefined && o['ipRanges.file'] === undefined) return;
+  const loaded = await loadTopologyCached({ topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] }, undefined);
+  s.loaded = loaded;
+  s.pipeline.setTopology(loaded.topology);
+  s.metrics.describe(loaded.topology);
+  s.metrics.setPrices(pricesOf(s.priceBook, loaded.topology.region));
+  noteLoaded(s.metrics.status, loaded, o);
 }
 
 /**

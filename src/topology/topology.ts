@@ -11,6 +11,7 @@ export { AddressKind, type AddressClass };
 import { ipv6BigIntToWords, parseCidr, type Cidr } from '../net/ip.js';
 import type { IpRanges, RouteTable, TopologyFile } from './model.js';
 import { PrefixTable4, PrefixTable6, type RankedPrefix, type Segments } from './prefix-table.js';
+import { longestRoutes } from './route-cells.js';
 
 /** A usage combination: the path of a (local class, remote class) pair and the usage types per direction. */
 export interface UsageCombo {
@@ -345,19 +346,7 @@ export class Topology {
         cells.push({ cidr: r.cidr, rank: r.cidr.length, value: i });
       }
     }
-    for (const table of routes) {
-      const targets: string[] = [''];
-      for (let i = 1; i < cellCidrs.length; i++) {
-        const c = cellCidrs[i];
-        let best: { cidr: Cidr; target: string } | undefined;
-        for (const r of table) {
-          if (r.cidr.family !== c.family || r.cidr.start > c.start || r.cidr.end < c.end) continue;
-          if (!best || r.cidr.length > best.cidr.length) best = r;
-        }
-        targets.push(best?.target ?? '');
-      }
-      this.routeTargets.push(targets);
-    }
+    for (const targets of longestRoutes(routes, cellCidrs)) this.routeTargets.push(targets);
     return cells;
   }
 
