@@ -248,7 +248,7 @@ describe('the workload table', () => {
     expect(w.id('process', '', 'curl')).toBe(a);
     w.id('process', '', 'wget');
     expect(w.id('process', '', 'apt')).toBe(OTHER_WORKLOAD);
-    expect(w.overflowed).toBe(1);
+    expect(w.folded).toBe(1);
   });
   it('names from the host are label-safe and bounded, and never read as "other"', () => {
     expect(sanitizeWorkloadName('a b\u0000"c')).toBe('a_b__c');

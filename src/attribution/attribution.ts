@@ -39,6 +39,9 @@ export class Attribution {
   private inodeOwner = new Map<number, number>();
   private processes = new Map<number, { info: ProcessInfo | undefined; at: number }>();
   private lastFull = 0;
+  /** The pods' workload numbers, and the one of --workload.fixed (-1: none). */
+  private podIds = new Set<number>();
+  private readonly fixed: number;
   /** No lookup batch before this time (ms): the last walk of /proc took a quarter of the gap. */
   private notBefore = 0;
 
@@ -52,8 +55,8 @@ export class Attribution {
       this.sweeper = setInterval(() => this.sweep(), 10_000);
       this.sweeper.unref();
     }
-    const fixed = o.fixed ? this.workloads.id(o.fixed.kind, o.fixed.namespace, o.fixed.name) : -1;
-    this.engine.attribute(this.podWorkloads(), this.flows, fixed);
+    this.fixed = o.fixed ? this.workloads.id(o.fixed.kind, o.fixed.namespace, o.fixed.name) : -1;
+    this.engine.attribute(this.podWorkloads(), this.flows, this.fixed);
   }
 
   /**
@@ -72,11 +75,24 @@ export class Attribution {
     return this.pods.flatMap((p) => p.ips);
   }
 
+  /**
+   * The workload numbers something still holds: the pods', the tracked flows', the fixed one. The rest
+   * are forgotten at a flush (Workloads.release): deleted pods, exited processes, flows gone idle.
+   */
+  heldWorkloads(): Set<number> {
+    const held = new Set(this.podIds);
+    if (this.fixed >= 0) held.add(this.fixed);
+    this.flows?.workloadsHeld(held);
+    return held;
+  }
+
   /** The workload of each pod address (keyed as the engine keys local addresses). */
   private podWorkloads(): Map<string, number> {
     const byAddress = new Map<string, number>();
+    this.podIds = new Set();
     for (const p of this.pods) {
       const id = this.workloads.id(p.owner.kind, p.owner.namespace, p.owner.name);
+      this.podIds.add(id);
       for (const ip of p.ips) byAddress.set(addressKey(parseCidr(ip)), id);
     }
     return byAddress;

@@ -209,6 +209,11 @@ export class FlowTable implements FlowOwners {
     }
   }
 
+  /** Adds the workload number of every flow tracked here (resolved ones: pending flows have none yet). */
+  workloadsHeld(into: Set<number>): void {
+    for (let s = 0; s < this.capacity; s++) if (this.state[s] === USED && this.work[s] >= 0) into.add(this.work[s]);
+  }
+
   /** Fresh, empty arrays (the old ones stay with whoever holds them: sweep reads them). */
   private clear(): void {
     const c = this.capacity;

@@ -304,7 +304,7 @@ async function startAttribution(o: ServeOptions, s: Setup): Promise<Attribution>
     fixed: o['workload.fixed'],
     onLookup: (result, n) => family.lookup?.(result, n),
   });
-  const workloads = s.metrics.attributeWorkloads(attribution.workloads, o['workload.topK'] ?? 100);
+  const workloads = s.metrics.attributeWorkloads(attribution.workloads, o['workload.topK'] ?? 100, () => attribution.heldWorkloads());
   family.lookup = (result, n) => workloads.lookup(result, n);
   for (const r of ['found', 'unknown', 'table_full'] as const) workloads.lookup(r, 0);
   return attribution;

@@ -120,9 +120,9 @@ export class ExporterMetrics {
    * Export aztraffic_workload_bytes_total from the engine's workload counters (attribution on), the
    * top `k` by cost. Returns what the lookups of socket owners report to.
    */
-  attributeWorkloads(workloads: Workloads, k: number): WorkloadsFamily {
+  attributeWorkloads(workloads: Workloads, k: number, held?: () => ReadonlySet<number>): WorkloadsFamily {
     const cost = (l: WorkloadLabels, bytes: number): number => costOf(this.pricesNow, l.category as CategoryName, l.direction as DirectionName, bytes) ?? 0;
-    this.workloadFamily = new WorkloadsFamily([this.registry], k, cost, workloads);
+    this.workloadFamily = new WorkloadsFamily([this.registry], k, cost, workloads, held);
     if (this.accumulating) this.workloadFamily.accumulate(this.accumulating);
     this.families.push(this.workloadFamily);
     return this.workloadFamily;

@@ -33,6 +33,9 @@ export const WORKLOAD_SHAPE: SeriesShape<WorkloadLabels> = {
 export class WorkloadsFamily implements MetricFamily {
   private readonly ranked: RankedCounter<WorkloadLabels>;
   private readonly lookups: client.Counter<'result'>;
+  private readonly folded: client.Counter;
+  private readonly released: client.Counter;
+  private counted = { folded: 0, released: 0 };
 
   constructor(
     registers: client.Registry[],
@@ -40,6 +43,8 @@ export class WorkloadsFamily implements MetricFamily {
     costOf: (labels: WorkloadLabels, bytes: number) => number,
     /** The table that names the engine's workload numbers. */
     private readonly workloads: Workloads,
+    /** The numbers something still holds (serve): the rest are forgotten after each drain. */
+    private readonly held?: () => ReadonlySet<number>,
   ) {
     const counter = new client.Counter({
       name: 'aztraffic_workload_bytes_total',
@@ -51,6 +56,25 @@ export class WorkloadsFamily implements MetricFamily {
       name: 'aztraffic_workload_lookups_total',
       help: 'New flows of the host\'s own addresses looked up to a socket owner, by result (unknown: the socket closed first, or no permission; table_full: the flow table was full).',
       labelNames: ['result'],
+      registers,
+    });
+    new client.Gauge({
+      name: 'aztraffic_workload_table_entries',
+      help: 'Workloads in the table that names the counted ones (unknown and other included); new ones past aztraffic_workload_table_capacity are counted as workload="other".',
+      registers,
+      collect() {
+        this.set(workloads.size);
+      },
+    });
+    new client.Gauge({ name: 'aztraffic_workload_table_capacity', help: 'Workloads the table holds at most.', registers }).set(workloads.capacity);
+    this.folded = new client.Counter({
+      name: 'aztraffic_workload_table_folded_total',
+      help: 'New workloads (a pod, a flow\'s process) that found the workload table full and were counted as workload="other".',
+      registers,
+    });
+    this.released = new client.Counter({
+      name: 'aztraffic_workload_table_released_total',
+      help: 'Workloads forgotten at a flush because nothing held them any more (no pod of theirs on the node, no tracked flow): deleted pods, exited processes.',
       registers,
     });
     this.ranked = new RankedCounter(counter, k, costOf, WORKLOAD_SHAPE);
@@ -88,6 +112,11 @@ export class WorkloadsFamily implements MetricFamily {
       deltas,
       spilled.map(([, d]) => d),
     );
+    // the engine holds no workload's bytes now: numbers nothing holds can be given back
+    if (this.held) this.workloads.release(this.held());
+    this.folded.inc(this.workloads.folded - this.counted.folded);
+    this.released.inc(this.workloads.released - this.counted.released);
+    this.counted = { folded: this.workloads.folded, released: this.workloads.released };
   }
 
   /** analyze: the top K of the whole run get their series, the rest "other". */
