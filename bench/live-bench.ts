@@ -4,7 +4,7 @@
 // received by the kernel (the interface's rx counter), counted by the exporter, lost, and the exporter's
 // CPU, also per 100k packets/s; then /metrics latency under 50 concurrent scrapers while it captures
 // 100k packets/s with every series family at its cap; then its memory under a flood of distinct remotes
-// and DNS names. Needs root, trafgen, iproute2. Namespaces are removed afterwards.
+// and DNS names; then a flood of garbage DNS answers beside ordinary traffic (coverage, health probes). Needs root, trafgen, iproute2. Namespaces are removed afterwards.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -243,6 +243,62 @@ function send(cfg: string, n: number, rate: number): number {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+/** trafgen in SRC as a child process: resolves when it has sent its `n` packets at `rate` packets/s. */
+function sendInBackground(cfg: string, n: number, rate: number): Promise<void> {
+  const c = spawn('ip', ['netns', 'exec', SRC, 'trafgen', '--dev', DEV_SRC, '--conf', cfg, '--num', String(n), '--cpus', '1', '--no-sock-mem', '--rate', `${rate}pps`], { stdio: 'ignore' });
+  return new Promise((resolve, reject) => c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`trafgen exit ${code}`)))));
+}
+
+/** Rate of the malformed-DNS flood (packets/s from port 53), its seconds, and the ordinary traffic beside it. */
+const DNS_FLOOD_RATE = Number(process.env.DNS_FLOOD_RATE ?? 100_000);
+const DNS_FLOOD_SECONDS = Number(process.env.DNS_FLOOD_SECONDS ?? 5);
+const ORDINARY_RATE = 10_000;
+
+/**
+ * Garbage "answers" from the resolver's port 53 (the answer bit set, random ids, ports and bodies)
+ * beside ordinary traffic: how much of all traffic the counting handle still counts, what became of the
+ * garbage, and how /-/healthy answers meanwhile (probed every 100 ms inside the namespace).
+ */
+async function dnsFlood(port: number): Promise<void> {
+  const garbage = join(OUT, 'trafgen-dns-garbage.cfg');
+  writeFileSync(
+    garbage,
+    `{
+  eth(da=02:00:00:00:00:02, sa=02:00:00:00:00:01, type=0x0800),
+  ipv4(saddr=172.31.0.2, daddr=${HOST}, ttl=64),
+  udp(sp=53, dp=drnd()),
+  drnd(), drnd(), 0x81, 0x80, ${Array.from({ length: 96 }, () => 'drnd()').join(', ')}
+}
+`,
+  );
+  const ordinary = join(OUT, 'trafgen-64.cfg');
+  writeFileSync(ordinary, trafgenConfig(64));
+  const errors = (): number => metric(port, /^aztraffic_decode_errors_total\{reason="(unsolicited|malformed)_dns"\}/);
+  const overBudget = (): number => metric(port, /^aztraffic_decode_errors_total\{reason="dns_over_budget"\}/);
+  const [rx0, c0, e0, b0] = [kernelRx(), await counted(port), errors(), overBudget()];
+  const probeMs = DNS_FLOOD_SECONDS * 1000 + 500;
+  const probe = `const out=[];let failed=0;const end=Date.now()+${probeMs};
+while(Date.now()<end){const t=performance.now();try{const r=await fetch('http://127.0.0.1:${port}/-/healthy',{signal:AbortSignal.timeout(1000)});await r.text();if(r.status!==200)failed++;}catch{failed++;}out.push(performance.now()-t);await new Promise(r=>setTimeout(r,100));}
+out.sort((a,b)=>a-b);process.stdout.write(JSON.stringify({n:out.length,failed,p50:out[out.length>>1],max:out[out.length-1]}));`;
+  const file = join(OUT, 'probe-in-netns.mjs');
+  writeFileSync(file, probe);
+  const prober = spawn('ip', ['netns', 'exec', DST, process.execPath, file], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let probed = '';
+  prober.stdout.on('data', (d: Buffer) => (probed += d.toString()));
+  const probedDone = new Promise((r) => prober.once('exit', r));
+  await Promise.all([sendInBackground(garbage, DNS_FLOOD_RATE * DNS_FLOOD_SECONDS, DNS_FLOOD_RATE), sendInBackground(ordinary, ORDINARY_RATE * DNS_FLOOD_SECONDS, ORDINARY_RATE)]);
+  await probedDone;
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  const rx = kernelRx() - rx0;
+  const got = (await counted(port)) - c0;
+  const h = JSON.parse(probed || '{"n":0,"failed":0,"p50":0,"max":0}') as { n: number; failed: number; p50: number; max: number };
+  console.log(
+    `\nmalformed DNS flood, live: ${fmt(DNS_FLOOD_RATE)} garbage answers/s from port 53 beside ${fmt(ORDINARY_RATE)} ordinary packets/s for ${DNS_FLOOD_SECONDS} s: ` +
+      `kernel received ${fmt(rx)}, counted ${fmt(got)} (coverage ${((100 * got) / rx).toFixed(2)}%); garbage counted as unsolicited or malformed: ${fmt(errors() - e0)}, ` +
+      `over the DNS budget: ${fmt(overBudget() - b0)}; /-/healthy probes: ${h.n}, failed ${h.failed}, p50 ${h.p50.toFixed(1)} ms, max ${h.max.toFixed(1)} ms`,
+  );
+}
+
 /** Rounds of the flood (each: a DNS exchange naming a new name, five packets from random remotes). */
 const FLOOD_ROUNDS = Number(process.env.FLOOD_ROUNDS ?? 200_000);
 
@@ -354,6 +410,7 @@ async function main(): Promise<void> {
         // every capture (the DNS one too) running, and start-up's memory given back (2 s after the first topology)
         await new Promise((r) => setTimeout(r, 4000));
         await flood(exporter.pid!, 19990);
+        if (DNS_FLOOD_RATE > 0) await dnsFlood(19990);
       } finally {
         exporter.kill('SIGTERM');
         await new Promise((r) => setTimeout(r, 500));

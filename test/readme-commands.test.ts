@@ -51,7 +51,7 @@ describe('README commands', () => {
   // root (network namespaces) and trafgen (Debian netsniff-ng), which .ci/run installs
   const live = process.getuid?.() === 0 && existsSync('/usr/sbin/trafgen');
   it.skipIf(missingOutsideCi(live))('npm run bench:live runs (one small rate, 64-byte frames, a second of scrapes): nothing lost, every column printed', () => {
-    const r = npm(['run', 'bench:live'], { RATES: '20000', SIZES: '64', SECONDS: '1', SCRAPE_SECONDS: '1', SCRAPERS: '5', FLOOD_ROUNDS: '5000' });
+    const r = npm(['run', 'bench:live'], { RATES: '20000', SIZES: '64', SECONDS: '1', SCRAPE_SECONDS: '1', SCRAPERS: '5', FLOOD_ROUNDS: '5000', DNS_FLOOD_RATE: '20000', DNS_FLOOD_SECONDS: '1' });
     expect(r.status, r.stderr).toBe(0);
     const rows = [...r.stdout.matchAll(/^\| 64 \| ([\w ,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| (-?[\d,]+) \| (\d+) \| ([\d.]+) \|$/gm)];
     // attribution on (the default), then off
@@ -83,5 +83,9 @@ describe('README commands', () => {
     expect(taken, r.stdout).not.toBeNull();
     expect(Number(taken![1].replace(/,/g, ''))).toBeLessThanOrEqual(5_000);
     expect(r.stdout).toMatch(/exporter RSS before: \d+ MB \(peak \d+ MB\); after: \d+ MB, peak \d+ MB/);
+    // and the garbage-DNS flood: every column printed (coverage and probe times are the benchmark's)
+    expect(r.stdout).toMatch(
+      /malformed DNS flood, live: 20,000 garbage answers\/s .* kernel received [\d,]+, counted [\d,]+ \(coverage [\d.]+%\); garbage counted as unsolicited or malformed: [\d,]+, over the DNS budget: [\d,]+; \/-\/healthy probes: \d+, failed \d+, p50 [\d.]+ ms, max [\d.]+ ms/,
+    );
   }, 120_000);
 });

@@ -54,6 +54,7 @@ describe('workload churn', () => {
     hostNetwork: false,
     owner: { kind: owner.kind, namespace: 'ci', name: owner.name },
     containerIds: [],
+    badAddresses: 0,
   });
 
   it('5,000 one-off pods come and go: the table forgets them, a new Deployment is named, not "other"', async () => {
@@ -62,8 +63,9 @@ describe('workload churn', () => {
     const a = new Attribution(p.engine, { processes: false });
     // every workload keeps its series (no demoted series removed), so that their sum can be checked
     m.attributeWorkloads(a.workloads, 10_000, () => a.heldWorkloads());
-    const send = (ip: string, bytes: number): void =>
+    const send = (ip: string, bytes: number): void => {
       p.engine.count({ family: 4, src4: v4(ip), dst4: v4('198.51.100.7'), src6: new Uint32Array(4), dst6: new Uint32Array(4), ipBytes: bytes, packets: 1, proto: 6, srcPort: 40000, dstPort: 443 });
+    };
     // 50 rounds of 100 pods of their own Job each, each pod sending, then gone at the next round
     for (let round = 0; round < 50; round++) {
       const pods = Array.from({ length: 100 }, (_, i) => pod(round * 100 + i, { kind: 'Job', name: `build-${round * 100 + i}` }, `10.0.${1 + (i >> 6)}.${(i & 63) + 2}`));

@@ -2,6 +2,7 @@
 import { defaultRouteInterface, interfaceAddresses, interfacesWithMacs } from '../sources/interfaces.js';
 import { captureFilterError, LiveCapture } from '../sources/live.js';
 import { ConfigError } from '../config/errors.js';
+import { DnsBudget } from '../decode/dns.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../config/log.js';
 import { releaseStartUpMemory } from '../config/settle.js';
@@ -172,6 +173,8 @@ export async function serve(o: ServeOptions): Promise<Running> {
   const security = await WebSecurity.load(o['web.config.file'], log);
   const s = await setUpBeforeFiles(o, true);
   const { pipeline, metrics } = s;
+  // live, DNS shares the thread that counts: its decoding has a budget of its own
+  pipeline.dnsBudget = new DnsBudget();
 
   // the web server first: it answers, not ready, while a large topology file compiles
   let captures: Captures | undefined;

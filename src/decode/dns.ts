@@ -74,11 +74,11 @@ function answersOf(pkt: dnsPacket.Packet): DnsAnswer[] {
  * Map's first live key lies behind every key deleted before it until the Map rehashes, so dropping one
  * at a time from the front is quadratic under a flood of new keys.
  */
-export function trimOldest<K, V>(map: Map<K, V>, capacity: number): void {
+export function trimOldest<K, V>(map: Map<K, V>, capacity: number, drop: (key: K) => void = (k) => map.delete(k)): void {
   if (map.size <= capacity) return;
   let n = map.size - capacity + (capacity >> 4);
   for (const k of map.keys()) {
-    map.delete(k);
+    drop(k);
     if (--n <= 0) break;
   }
 }
@@ -200,6 +200,31 @@ export type DnsSeen =
   | { kind: 'ignored' };
 
 const MAX_PENDING = 4096;
+const portIdOf = (port: number, id: number): number => port * 65536 + id;
+
+/**
+ * DNS messages decoded per second of packet time, at most: a burst of DNS (a resolver's own traffic, a
+ * flood that passes the early check) is dropped and counted beyond it, never paid for by counting. At
+ * ~5 µs a message, the default 20,000/s is a tenth of a core at most.
+ */
+export class DnsBudget {
+  private tokens: number;
+  private last = -Infinity;
+
+  constructor(readonly perSecond = 20_000) {
+    this.tokens = perSecond;
+  }
+
+  take(now: number): boolean {
+    if (now > this.last) {
+      this.tokens = this.last === -Infinity ? this.perSecond : Math.min(this.perSecond, this.tokens + (now - this.last) * this.perSecond);
+      this.last = now;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+}
 const PENDING_SECONDS = 30;
 
 /**
@@ -208,10 +233,30 @@ const PENDING_SECONDS = 30;
  * port, the message id, the question and the server asked. Bounded; entries expire by packet time.
  */
 export class DnsQueries {
-  private readonly pending = new Map<string, { name: string; server: string; at: number }>();
+  private readonly pending = new Map<string, { name: string; server: string; at: number; portId: number }>();
+  /** Pending questions by client port and message id alone: the early check of an answer, no text made. */
+  private readonly portIds = new Map<number, number>();
 
   get size(): number {
     return this.pending.size;
+  }
+
+  /**
+   * Whether a message to `localPort` with this id can answer a pending question. From the header's
+   * bytes alone (a few map reads, nothing made): what is not is unsolicited without more work, so a
+   * flood of garbage from port 53 costs about what an ordinary packet does.
+   */
+  mayAnswer(localPort: number, id: number): boolean {
+    return this.portIds.has(portIdOf(localPort, id));
+  }
+
+  private forget(key: string): void {
+    const p = this.pending.get(key);
+    if (p === undefined) return;
+    this.pending.delete(key);
+    const n = this.portIds.get(p.portId)! - 1;
+    if (n === 0) this.portIds.delete(p.portId);
+    else this.portIds.set(p.portId, n);
   }
 
   /**
@@ -221,7 +266,8 @@ export class DnsQueries {
   see(msg: Buffer, fromClient: boolean, local: string, localPort: number, server: string, now: number): DnsSeen {
     if (msg.length < 12) throw new Error('DNS message shorter than its header');
     // the message's id is its first two bytes
-    const key = `${local}|${localPort}|${(msg[0] << 8) | msg[1]}`;
+    const id = (msg[0] << 8) | msg[1];
+    const key = `${local}|${localPort}|${id}`;
     if (!fromClient) {
       // an answer is decoded only if it can answer a question this host asked: a flood of garbage
       // "answers" from port 53 then costs a lookup, not a parse (hundreds of microseconds each, on the
@@ -235,9 +281,11 @@ export class DnsQueries {
     const name = q.name.toLowerCase();
     if (fromClient) {
       if (pkt.type !== 'query') return { kind: 'ignored' };
-      this.pending.delete(key);
-      this.pending.set(key, { name, server, at: now });
-      trimOldest(this.pending, MAX_PENDING);
+      this.forget(key);
+      const portId = portIdOf(localPort, id);
+      this.pending.set(key, { name, server, at: now, portId });
+      this.portIds.set(portId, (this.portIds.get(portId) ?? 0) + 1);
+      trimOldest(this.pending, MAX_PENDING, (k) => this.forget(k));
       return { kind: 'query' };
     }
     if (pkt.type !== 'response') return { kind: 'ignored' };

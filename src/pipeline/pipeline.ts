@@ -1,7 +1,7 @@
 // decode → count for one frame at a time: sources call frame(); the link, IP and port headers are
 // decoded into one reused PacketMeta, DNS answers (to this host's own questions) name remotes, and the
 // counting engine classifies and counts. Nothing here allocates per packet except for DNS messages.
-import { DnsQueries, NameCache } from '../decode/dns.js';
+import { DnsBudget, DnsQueries, NameCache } from '../decode/dns.js';
 import { Decoded, decodeFrame, DECODE_ERROR_REASONS, PacketMeta } from '../decode/packet.js';
 import { RecentPackets } from '../engine/duplicates.js';
 import { Engine, type EngineCounts } from '../engine/engine.js';
@@ -67,10 +67,12 @@ export class DecodeStats {
   dnsCut = 0;
   /** DNS responses to no query this host sent: their names are not learned. */
   dnsUnsolicited = 0;
+  /** DNS messages past the decoding budget (Pipeline.dnsBudget): dropped, their names not learned. */
+  dnsOverBudget = 0;
 
   reset(): void {
     this.errors.fill(0);
-    this.nonIp = this.duplicates = this.dnsMalformed = this.dnsCut = this.dnsUnsolicited = 0;
+    this.nonIp = this.duplicates = this.dnsMalformed = this.dnsCut = this.dnsUnsolicited = this.dnsOverBudget = 0;
   }
 }
 
@@ -242,6 +244,8 @@ export class Pipeline implements LiveSink {
 
   private readonly dnsMeta = new PacketMeta();
   private readonly dnsQueries = new DnsQueries();
+  /** DNS messages decoded per second, at most (serve); none: every one (a file is read at its own pace). */
+  dnsBudget: DnsBudget | undefined;
 
   /** Whether the packet's source (or destination) is an address of this host. */
   private isLocal(m: PacketMeta, source: boolean): boolean {
@@ -271,6 +275,23 @@ export class Pipeline implements LiveSink {
     if (m.dstPort === 53 && this.isLocal(m, true)) fromClient = true;
     else if (m.srcPort === 53 && this.isLocal(m, false)) fromClient = false;
     else return;
+    if (len < 12) {
+      this.decode.dnsMalformed++;
+      return;
+    }
+    if (!fromClient) {
+      // from the header's bytes first: a query from port 53 is no answer, and an answer that matches no
+      // pending question (port and id) is unsolicited, before any text or view is made
+      if ((buf[start + 2] & 0x80) === 0) return;
+      if (!this.dnsQueries.mayAnswer(m.dstPort, (buf[start] << 8) | buf[start + 1])) {
+        this.decode.dnsUnsolicited++;
+        return;
+      }
+    }
+    if (this.dnsBudget !== undefined && !this.dnsBudget.take(this.now)) {
+      this.decode.dnsOverBudget++;
+      return;
+    }
     const src = m.family === 4 ? ipv4ToString(m.src4) : ipv6WordsToString(m.src6);
     const dst = m.family === 4 ? ipv4ToString(m.dst4) : ipv6WordsToString(m.dst6);
     try {

@@ -16,7 +16,7 @@ export class DecodeFamily implements MetricFamily {
       registers,
     });
     this.totals = new Totals(counter);
-    for (const reason of [...DECODE_ERROR_REASONS.filter((r) => r !== ''), 'malformed_dns', 'truncated_dns', 'unsolicited_dns']) counter.inc({ reason }, 0);
+    for (const reason of [...DECODE_ERROR_REASONS.filter((r) => r !== ''), 'malformed_dns', 'truncated_dns', 'unsolicited_dns', 'dns_over_budget']) counter.inc({ reason }, 0);
   }
 
   take(p: Pipeline): void {
@@ -27,5 +27,6 @@ export class DecodeFamily implements MetricFamily {
     this.totals.set({ reason: 'malformed_dns' }, d.dnsMalformed);
     this.totals.set({ reason: 'truncated_dns' }, d.dnsCut);
     this.totals.set({ reason: 'unsolicited_dns' }, d.dnsUnsolicited);
+    this.totals.set({ reason: 'dns_over_budget' }, d.dnsOverBudget);
   }
 }
