@@ -149,7 +149,7 @@ describe('pods of this node from the API server (list + watch)', () => {
 async function onOwnServer(
   name: string,
   prepare: (kube: FakeKube) => void,
-  body: (kube: FakeKube, seen: { up: number; early: number; error: number; lines: string[]; pods: () => PodInfo[] }) => Promise<void>,
+  body: (kube: FakeKube, seen: { up: number; early: number; error: number; tooLarge: number; skipped: number; lines: string[]; pods: () => PodInfo[] }) => Promise<void>,
   options?: { requestTimeoutMs: number },
 ): Promise<void> {
   const server = new FakeKube();
@@ -159,7 +159,7 @@ async function onOwnServer(
   writeFileSync(config, server.kubeconfig());
   process.env.KUBECONFIG = config;
   let listed: PodInfo[] = [];
-  const seen = { up: 0, early: 0, error: 0, lines: [] as string[], pods: () => listed };
+  const seen = { up: 0, early: 0, error: 0, tooLarge: 0, skipped: 0, lines: [] as string[], pods: () => listed };
   const w = new PodWatcher(
     'node-a',
     new Logger('info', 'logfmt', (l) => seen.lines.push(l)),
@@ -167,9 +167,9 @@ async function onOwnServer(
     {
       up: (v) => (seen.up = v),
       listed: () => {},
-      failed: (r) => (r === 'ended_early' ? seen.early++ : r === 'error' ? seen.error++ : 0),
+      failed: (r) => (r === 'ended_early' ? seen.early++ : r === 'error' ? seen.error++ : r === 'too_large' ? seen.tooLarge++ : 0),
       pods: () => {},
-      skipped: () => {},
+      skipped: (_r, n = 1) => (seen.skipped += n),
     },
     options,
   );
@@ -181,6 +181,32 @@ async function onOwnServer(
     await server.stop();
   }
 }
+
+describe('pods from an API server that sends what is no event', () => {
+  it('a 700 MiB watch line ends that watch at 16 MiB, the pods are listed again; lines that are no event are skipped and counted', async () => {
+    await onOwnServer(
+      'huge',
+      (k) => {
+        k.add(web('web-5d9f7c8b4-jjjjj', '10.0.1.62'));
+        k.hugeLines = 1;
+        k.junkLines = ['not json', '{"type":"ADDED"}', '[]'];
+      },
+      async (k, seen) => {
+        const rss0 = process.memoryUsage().rss;
+        await until('the huge line refused', async () => (seen.tooLarge === 1 ? true : undefined), 20_000);
+        // the reader held at most its bound (and the chunks in flight), never the line
+        expect(process.memoryUsage().rss - rss0).toBeLessThan(200 << 20);
+        expect(seen.lines.join('\n')).toMatch(/pod watch of node node-a failed: watch: an event of more than 16 MiB/);
+        // listed again, then watching; a pod added now is seen through the watch
+        k.add(web('web-5d9f7c8b4-kkkkk', '10.0.1.63'));
+        await until('watching', async () => (seen.up === 1 && seen.pods().length === 2 ? true : undefined), 40_000);
+        expect(k.requests.filter((r) => r.query.get('watch') !== 'true').length).toBeGreaterThanOrEqual(2);
+        // three junk lines on the watch after the relist
+        expect(seen.skipped).toBeGreaterThanOrEqual(3);
+      },
+    );
+  }, 60_000);
+});
 
 describe('pods from an API server that does not answer', () => {
   it('a watch that ends at once with an empty 200 is asked again with backoff, not in a loop', async () => {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../config/log.js';
+import { EventTooLarge, openWatch, WatchStatus } from './kube-watch.js';
 import { podInfo, type OwnerLookup, type PodInfo, type PodObject } from './pods.js';
 
 export interface PodWatchHealth {
@@ -94,7 +95,6 @@ export class PodWatcher {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const batch = kc.makeApiClient(k8s.BatchV1Api);
-    const watch = new k8s.Watch(kc);
     const fieldSelector = `spec.nodeName=${this.nodeName}`;
     const timeoutMs = this.options.requestTimeoutMs ?? 30_000;
     const lookup: OwnerLookup = async (kind, namespace, name) => {
@@ -151,7 +151,12 @@ export class PodWatcher {
           // events still being described land before the next list or watch
           void this.chain.then(() => (err ? reject(err) : resolve()));
         };
-        const onEvent = (type: string, obj: WatchEvent['object']): void => {
+        const onEvent = (type: string, obj: WatchEvent['object'] | undefined): void => {
+          // a line that is no event (no JSON, no type or object): that line is skipped, the watch goes on
+          if (obj === undefined) {
+            this.health.skipped('bad_object');
+            return;
+          }
           if (type === 'ERROR') {
             if (obj.code === 410) {
               this.resourceVersion = '';
@@ -173,28 +178,33 @@ export class PodWatcher {
         // response headers that never come (a proxy that holds the request) are a failed watch
         const headers = setTimeout(() => finish(new Error(`watch: no response in ${timeoutMs / 1000} s`)), timeoutMs);
         headers.unref();
-        watch
-          .watch('/api/v1/pods', { fieldSelector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 }, onEvent, (err: unknown) => {
-            const code = (err as { statusCode?: number } | null)?.statusCode;
-            if (code === 410) {
+        openWatch(
+          kc,
+          '/api/v1/pods',
+          { fieldSelector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
+          {
+            event: (type, obj) => onEvent(type, obj as WatchEvent['object'] | undefined),
+            done: (err) => {
+              // an event too large to read: what it said is lost, so the pods are listed again
+              if (err instanceof EventTooLarge) this.resourceVersion = '';
+              finish(err && err.name !== 'AbortError' ? err : null);
+            },
+          },
+        ).then(
+          (c: AbortController) => {
+            clearTimeout(headers);
+            this.abort = c;
+            // data flows from here on: the watch is up
+            if (!settled) this.health.up(1);
+          },
+          (e: unknown) => {
+            clearTimeout(headers);
+            if (e instanceof WatchStatus && e.statusCode === 410) {
               this.resourceVersion = '';
               finish(new Gone('resourceVersion too old'));
-            } else {
-              finish(err && (err as Error).name !== 'AbortError' ? err : null);
-            }
-          })
-          .then(
-            (c: AbortController) => {
-              clearTimeout(headers);
-              this.abort = c;
-              // data flows from here on: the watch is up
-              if (!settled) this.health.up(1);
-            },
-            (e: unknown) => {
-              clearTimeout(headers);
-              finish(e);
-            },
-          );
+            } else finish(e);
+          },
+        );
       });
 
     let backoff = 1000;
@@ -229,7 +239,7 @@ export class PodWatcher {
             continue;
           }
           const message = (e as Error).message?.split('\n')[0] ?? String(e);
-          this.health.failed('error');
+          this.health.failed(e instanceof EventTooLarge ? 'too_large' : 'error');
           this.log.warn(`pod watch of node ${this.nodeName} failed: ${message}; again in ${backoff / 1000}s (pods known so far are kept)`, { node: this.nodeName });
           this.abort?.abort();
           await pause(backoff);

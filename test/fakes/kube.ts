@@ -51,6 +51,10 @@ export class FakeKube {
    * once; or never a response (held until the mode changes back or the server stops).
    */
   watchMode: 'normal' | 'end-at-once' | 'no-response' = 'normal';
+  /** Watches still to be answered with one endless line (700 MiB, or until the client hangs up) first. */
+  hugeLines = 0;
+  /** Lines that are no watch event, sent first on every watch. */
+  junkLines: string[] = [];
   /** Owner lookups (GET replicasets, jobs) held without an answer. */
   ownersHang = false;
   private readonly held: ServerResponse[] = [];
@@ -224,6 +228,16 @@ current-context: fake
     json(404, status(404, 'NotFound', 'the server could not find the requested resource'));
   }
 
+  /** One event line of `bytes` that never ends before then, in 1 MiB writes as the client takes them. */
+  private async endlessLine(res: ServerResponse, bytes: number): Promise<void> {
+    const chunk = Buffer.alloc(1 << 20, 0x61);
+    res.write('{"type":"ADDED","object":{"metadata":{"name":"');
+    for (let sent = 0; sent < bytes && !res.destroyed; sent += chunk.length) {
+      if (!res.write(chunk)) await new Promise((r) => (res.once('drain', r), res.once('close', r)));
+    }
+    if (!res.destroyed) res.end('"}}}\n');
+  }
+
   private watch(res: ServerResponse, node: string | undefined, from: number): void {
     if (this.watchMode === 'no-response') {
       this.held.push(res);
@@ -238,6 +252,12 @@ current-context: fake
     // as the API server does: the response starts at once, events follow as they happen
     res.flushHeaders();
     const w: Watcher = { res, node };
+    if (this.hugeLines > 0) {
+      this.hugeLines--;
+      void this.endlessLine(res, 700 << 20);
+      return;
+    }
+    for (const line of this.junkLines) res.write(`${line}\n`);
     if (from < this.compactedBelow) {
       // what a real API server does for a version it no longer has: a 200 stream with one ERROR event
       this.write(w, { type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${this.compactedBelow})`) });
