@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findRecordStart, peekCapture, readCaptureFile, readPartRange, type FrameSink } from '../src/sources/file-reader.js';
 import { ConfigError } from '../src/config/errors.js';
+import { KEEP_BYTES } from '../src/sources/chunks.js';
 import { block as pcapngBlock, ethernet, ipv4, ipv6, PcapngWriter, PcapWriter, sll, type Record } from '../scripts/lib/frames.js';
 import { tempDir } from './helpers.js';
 
@@ -114,7 +115,10 @@ describe('pcap', () => {
     w.close();
     const { frames: seen, result } = collect(path);
     expect(result.frames).toBe(40);
-    expect(seen.map((f) => f.hash)).toEqual(frames.map(hash));
+    // past KEEP_BYTES (tcpdump's largest snaplen) a record's bytes are passed over: its head is counted
+    // with its whole length
+    expect(seen.map((f) => f.hash)).toEqual(frames.map((f) => hash(f.subarray(0, KEEP_BYTES))));
+    expect(seen.map((f) => [f.capLen, f.wireLen])).toEqual(frames.map((f) => [Math.min(f.length, KEEP_BYTES), f.length]));
   });
 
   it('parallel reading: a record start is found near any offset (payloads that look like record headers do not fool the chain), and a split reads on where its guess is wrong', () => {
@@ -493,4 +497,89 @@ describe('names from a file are made safe to show', () => {
       expect(r.stdout, format).not.toMatch(/^fake_metric 1$/m);
     }
   });
+});
+
+describe('records far longer than any snaplen', () => {
+  const MiB = 1 << 20;
+  const head = ethernet(ipv4({ src: '172.31.16.1', dst: '172.31.51.15', l4: { proto: 17, sport: 5000, dport: 6000, payloadLen: 0 } }));
+  /** A capture of `sizes`-byte packets (zeros after the headers), the last cut short by `cut` bytes. */
+  function write(path: string, format: 'pcap' | 'pcapng', sizes: number[], cut: number): void {
+    const fd = openSync(path, 'w');
+    const zeros = Buffer.alloc(MiB);
+    const body = (size: number): void => {
+      writeSync(fd, head);
+      for (let left = size - head.length; left > 0; left -= MiB) writeSync(fd, zeros, 0, Math.min(left, MiB));
+    };
+    if (format === 'pcap') {
+      const h = Buffer.alloc(24);
+      h.writeUInt32LE(0xa1b2c3d4, 0);
+      h.writeUInt16LE(2, 4);
+      h.writeUInt16LE(4, 6);
+      h.writeUInt32LE(0x7fffffff, 16);
+      h.writeUInt32LE(1, 20);
+      writeSync(fd, h);
+    } else {
+      const shb = Buffer.alloc(16);
+      shb.writeUInt32LE(0x1a2b3c4d, 0);
+      shb.writeUInt16LE(1, 4);
+      shb.writeBigInt64LE(-1n, 8);
+      writeSync(fd, pcapngBlock(0x0a0d0d0a, shb));
+      const idb = Buffer.alloc(8);
+      idb.writeUInt16LE(1, 0);
+      writeSync(fd, pcapngBlock(1, idb));
+    }
+    sizes.forEach((size, i) => {
+      const r = Buffer.alloc(format === 'pcap' ? 16 : 28);
+      if (format === 'pcap') {
+        r.writeUInt32LE(1_700_000_000 + i, 0);
+        r.writeUInt32LE(size, 8);
+        r.writeUInt32LE(size, 12);
+      } else {
+        r.writeUInt32LE(6, 0);
+        r.writeUInt32LE(28 + size + 4, 4);
+        r.writeUInt32LE((1_700_000_000 + i) * 1e6 / 2 ** 32, 12);
+        r.writeUInt32LE(size, 20);
+        r.writeUInt32LE(size, 24);
+      }
+      writeSync(fd, r);
+      body(size);
+      if (format === 'pcapng') writeSync(fd, r.subarray(4, 8));
+    });
+    closeSync(fd);
+    if (cut > 0) execFileSync('truncate', ['-s', String(statSync(path).size - cut), path]);
+  }
+  /** Frames, wire bytes and the peak resident memory (MiB) of a process that reads `path` and nothing else. */
+  function readInChild(path: string, readAhead: boolean): { frames: number; wire: number; stopped?: string; peakMiB: number } {
+    const reader = join(import.meta.dirname, '..', 'dist', 'sources', 'file-reader.js');
+    const script = `import { readCaptureFile } from ${JSON.stringify(reader)};
+let wire = 0;
+const r = readCaptureFile(${JSON.stringify(path)}, { addInterface: () => 0, frame: (_l, _b, _o, _c, w) => { wire += w; } }, Infinity, ${readAhead ? 1 : 'Infinity'});
+process.stdout.write(JSON.stringify({ frames: r.frames, wire, stopped: r.stopped?.reason, peakMiB: process.resourceUsage().maxRSS / 1024 }));`;
+    // a file, not -e: a thread started by the reader inherits the process's -e and would run it too
+    const file = join(dir, 'read-in-child.mjs');
+    writeFileSync(file, script);
+    return JSON.parse(execFileSync(process.execPath, [file], { encoding: 'utf8' })) as { frames: number; wire: number; stopped?: string; peakMiB: number };
+  }
+
+  for (const format of ['pcap', 'pcapng'] as const) {
+    it(`${format}: 96 MiB records are read in bounded memory, each counted whole; one cut short is not counted`, () => {
+      const small = join(dir, `small-records.${format}`);
+      write(small, format, [1000, 1000], 0);
+      const big = join(dir, `big-records.${format}`);
+      write(big, format, [1000, 96 * MiB, 96 * MiB, 1000, 96 * MiB], 10 * MiB);
+      try {
+        for (const readAhead of [false, true]) {
+          const base = readInChild(small, readAhead);
+          const r = readInChild(big, readAhead);
+          expect(r.frames).toBe(4);
+          expect(r.wire).toBe(2 * 96 * MiB + 2000);
+          expect(r.stopped).toMatch(/cut short/);
+          // whole records in memory took a 96 MiB buffer at least (and a copy per read-ahead buffer)
+          expect(r.peakMiB - base.peakMiB, `read ahead: ${readAhead}`).toBeLessThan(48);
+        }
+      } finally {
+        rmSync(big);
+      }
+    }, 120_000);
+  }
 });

@@ -24,6 +24,12 @@ export const CHUNK = 1 << 20;
 /** A look at the first frames: the buffer grows if a record is larger. */
 export const LOOK_CHUNK = 64 << 10;
 export const MAX_RECORD = 256 << 20; // larger lengths mean a corrupt file, not a packet
+/**
+ * Of a packet record longer than this (tcpdump's largest snaplen, 262,144), only this much is read: the
+ * rest is passed over as it streams by. Counting needs the headers, DNS a message of 64 KiB at most;
+ * records of hundreds of MiB were made whole in memory before, at a cost growing with their square.
+ */
+export const KEEP_BYTES = 256 << 10;
 
 /**
  * Where reading may hand the rest of a file over (parallel reading): at the first record at or past
@@ -110,6 +116,20 @@ export class Chunks {
     return this.end - this.start >= n;
   }
 
+  /** Pass over `n` bytes from the first unread one without keeping them; false when the file ends first. */
+  skip(n: number): boolean {
+    for (;;) {
+      const have = this.end - this.start;
+      if (n <= have) {
+        this.start += n;
+        return true;
+      }
+      n -= have;
+      this.start = this.end;
+      if (!this.ensure(1)) return false;
+    }
+  }
+
   /** ensure(), read ahead: move on to the next shared buffer, the unread bytes copied in front of its data. */
   private ensureAhead(n: number, ahead: ReadAhead): boolean {
     while (this.end - this.start < n && !this.eof) {
@@ -128,9 +148,15 @@ export class Chunks {
         this.buf = next;
         this.start = AHEAD_ROOM - left;
         this.end = AHEAD_ROOM + length;
+      } else if (held < 0 && this.start === 0 && this.buf.length - this.end >= length) {
+        // our own buffer, made for the whole record, has room: the next buffer's data after the rest
+        next.copy(this.buf, this.end, AHEAD_ROOM, AHEAD_ROOM + length);
+        ahead.release(index);
+        this.end += length;
       } else {
-        // a record longer than the room: our own buffer, the unread bytes and the next buffer's
-        const own = Buffer.allocUnsafe(left + length);
+        // a record longer than the room: our own buffer, large enough for all of it at once (one made
+        // per record, not one per buffer read: that grew with the square of the record's size)
+        const own = Buffer.allocUnsafe(Math.max(n, left + length));
         this.buf.copy(own, 0, this.start, this.end);
         next.copy(own, left, AHEAD_ROOM, AHEAD_ROOM + length);
         ahead.release(index);
@@ -160,6 +186,11 @@ export class Chunks {
     this.ahead?.close();
     closeSync(this.fd);
   }
+}
+
+/** Reading stopped at the record that began at file offset `at` (the reader may be past it). */
+export function stoppedFrom(c: Chunks, at: number, reason: string): ReadResult['stopped'] {
+  return { offset: at, bytes: c.offset - at + c.remaining(), reason };
 }
 
 export function stoppedAt(c: Chunks, reason: string): ReadResult['stopped'] {

@@ -1,7 +1,7 @@
 // Classic pcap (libpcap's format): a 24-byte file header, then records of a 16-byte header and the
 // captured bytes, in either byte order, in micro- or nanoseconds.
 import { readU32, readU32BE, readU32LE } from '../net/bytes.js';
-import { MAX_RECORD, stoppedAt, type Chunks, type ReadResult, type Split } from './chunks.js';
+import { KEEP_BYTES, MAX_RECORD, stoppedAt, stoppedFrom, type Chunks, type ReadResult, type Split } from './chunks.js';
 import type { FrameSink } from './frame-sink.js';
 
 const PCAP_US = 0xa1b2c3d4;
@@ -38,6 +38,7 @@ export function pcapRecords(c: Chunks, sink: FrameSink, header: PcapHeader, maxF
   const rd = le ? readU32LE : readU32BE;
   let stopped: ReadResult['stopped'];
   let splitAt = split ? split.at : Infinity;
+  let kept: Buffer | undefined;
   // outer loop: make the next whole record available; inner loop: every whole record in the buffer,
   // with the buffer and positions in locals (the per-record cost is what bounds analyze's speed)
   while (frames < maxFrames && c.ensure(16)) {
@@ -45,6 +46,24 @@ export function pcapRecords(c: Chunks, sink: FrameSink, header: PcapHeader, maxF
     if (capNext > MAX_RECORD) {
       stopped = stoppedAt(c, `record length ${capNext} is no capture's (corrupt file)`);
       break;
+    }
+    if (capNext > KEEP_BYTES && c.offset < splitAt) {
+      // a record longer than any snaplen: its first KEEP_BYTES are counted, the rest passed over
+      // (kept aside while the rest streams by: a record cut short is not counted, as any other)
+      const at = c.offset;
+      if (!c.ensure(16 + KEEP_BYTES)) break;
+      const wireLen = rd(c.buf, c.start + 12);
+      const ts = rd(c.buf, c.start) + rd(c.buf, c.start + 4) * fracScale;
+      kept ??= Buffer.allocUnsafe(KEEP_BYTES);
+      c.buf.copy(kept, 0, c.start + 16, c.start + 16 + KEEP_BYTES);
+      c.start += 16 + KEEP_BYTES;
+      if (!c.skip(capNext - KEEP_BYTES)) {
+        stopped = stoppedFrom(c, at, 'last record cut short (the capture ended mid-write?)');
+        break;
+      }
+      sink.frame(linkType, kept, 0, KEEP_BYTES, wireLen < capNext ? capNext : wireLen, ts, iface);
+      frames++;
+      continue;
     }
     if (!c.ensure(16 + capNext)) break;
     const b = c.buf;
@@ -55,7 +74,8 @@ export function pcapRecords(c: Chunks, sink: FrameSink, header: PcapHeader, maxF
       const capLen = rd(b, h + 8);
       if (capLen > MAX_RECORD || h + 16 + capLen > end) break;
       const wireLen = rd(b, h + 12);
-      sink.frame(linkType, b, h + 16, capLen, wireLen < capLen ? capLen : wireLen, rd(b, h) + rd(b, h + 4) * fracScale, iface);
+      // whole in the buffer or not, a record is counted from its first KEEP_BYTES at most
+      sink.frame(linkType, b, h + 16, capLen > KEEP_BYTES ? KEEP_BYTES : capLen, wireLen < capLen ? capLen : wireLen, rd(b, h) + rd(b, h + 4) * fracScale, iface);
       frames++;
       h += 16 + capLen;
     }

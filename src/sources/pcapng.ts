@@ -4,7 +4,7 @@
 import { ConfigError } from '../config/errors.js';
 import { readU16, readU32, readU32BE, readU32LE, readU64 } from '../net/bytes.js';
 import { controlsShown } from '../net/text.js';
-import { MAX_RECORD, stoppedAt, type Chunks, type ReadResult, type Split } from './chunks.js';
+import { KEEP_BYTES, MAX_RECORD, stoppedAt, stoppedFrom, type Chunks, type ReadResult, type Split } from './chunks.js';
 import type { FrameSink } from './frame-sink.js';
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
@@ -135,24 +135,25 @@ class PcapngReader {
   }
 
   /** An enhanced packet block, or the obsolete packet block (16-bit interface id, 16-bit drops count). */
-  packet(b: Buffer, o: number, len: number, enhanced: boolean): void {
+  /** A packet block, counted from its first `keep` bytes at most (all that `b` holds of a longer one). */
+  packet(b: Buffer, o: number, len: number, enhanced: boolean, keep: number): void {
     const le = this.le;
     const iface = this.ifaces[enhanced ? readU32(b, o + 8, le) : readU16(b, o + 8, le)];
     const capLen = readU32(b, o + 20, le);
     const wireLen = readU32(b, o + 24, le);
     if (iface === undefined || o + 28 + capLen > o + len - 4) return this.corruptBlock(len);
     const ts = (readU32(b, o + 12, le) * 4294967296 + readU32(b, o + 16, le)) * iface.tsScale;
-    this.sink.frame(iface.linkType, b, o + 28, capLen, wireLen < capLen ? capLen : wireLen, ts, iface.sinkIndex);
+    this.sink.frame(iface.linkType, b, o + 28, Math.min(capLen, keep), wireLen < capLen ? capLen : wireLen, ts, iface.sinkIndex);
     this.frames++;
     this.packets = true;
   }
 
   /** A simple packet block: interface 0, no timestamp, the captured length from the block's. */
-  simplePacket(b: Buffer, o: number, len: number): void {
+  simplePacket(b: Buffer, o: number, len: number, keep: number): void {
     const iface = this.ifaces[0];
     if (iface === undefined) return this.corruptBlock(len);
     const wireLen = readU32(b, o + 8, this.le);
-    let capLen = Math.min(wireLen, len - 16);
+    let capLen = Math.min(wireLen, len - 16, keep);
     if (iface.snapLen > 0 && capLen > iface.snapLen) capLen = iface.snapLen;
     this.sink.frame(iface.linkType, b, o + 12, capLen, wireLen, 0, iface.sinkIndex);
     this.frames++;
@@ -188,6 +189,7 @@ class PcapngReader {
 export function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number, split?: Split, head?: PcapngHead): ReadResult {
   const r = new PcapngReader(c, sink, split, head);
   let splitAt = split ? split.at : Infinity;
+  let kept: Buffer | undefined;
   while (r.frames < maxFrames && c.ensure(12)) {
     if (c.offset >= splitAt) {
       const rest = split!.join(c.offset);
@@ -201,6 +203,23 @@ export function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number, split?
       if (r.sections === 0) throw new ConfigError(`${c.path}: not a pcapng capture (bad first block)`);
       return r.result(stoppedAt(c, `block length ${len} is no block's (corrupt file)`));
     }
+    if (len > KEEP_BYTES + 64 && (type === ENHANCED_PACKET || type === OBSOLETE_PACKET || type === SIMPLE_PACKET)) {
+      // a packet longer than any snaplen: its head and first KEEP_BYTES kept aside, the rest passed
+      // over as it streams by, then the trailing length checked as for any block
+      const head = (type === SIMPLE_PACKET ? 12 : 28) + KEEP_BYTES;
+      const at = c.offset;
+      if (!c.ensure(head)) break;
+      kept ??= Buffer.allocUnsafe(28 + KEEP_BYTES);
+      c.buf.copy(kept, 0, c.start, c.start + head);
+      c.start += head;
+      if (!c.skip(len - head - 4) || !c.ensure(4)) return r.result(stoppedFrom(c, at, 'last block cut short (the capture ended mid-write?)'));
+      const trailing = readU32(c.buf, c.start, r.le);
+      if (trailing !== len) return r.result(stoppedFrom(c, at, `block length ${len} does not match its trailing copy ${trailing} (corrupt file)`));
+      c.start += 4;
+      if (type === SIMPLE_PACKET) r.simplePacket(kept, 0, len, KEEP_BYTES);
+      else r.packet(kept, 0, len, type === ENHANCED_PACKET, KEEP_BYTES);
+      continue;
+    }
     if (!c.ensure(len)) break;
     const b = c.buf;
     const o = c.start;
@@ -209,13 +228,13 @@ export function readPcapng(c: Chunks, sink: FrameSink, maxFrames: number, split?
     if (trailing !== len) return r.result(stoppedAt(c, `block length ${len} does not match its trailing copy ${trailing} (corrupt file)`));
     switch (type) {
       case ENHANCED_PACKET:
-        r.packet(b, o, len, true);
+        r.packet(b, o, len, true, KEEP_BYTES);
         break;
       case OBSOLETE_PACKET:
-        r.packet(b, o, len, false);
+        r.packet(b, o, len, false, KEEP_BYTES);
         break;
       case SIMPLE_PACKET:
-        r.simplePacket(b, o, len);
+        r.simplePacket(b, o, len, KEEP_BYTES);
         break;
       case INTERFACE_DESCRIPTION:
         r.interfaceDescription(b, o, len);
