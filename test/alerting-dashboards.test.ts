@@ -2,7 +2,7 @@
 // → a real Alertmanager → a webhook here, which must receive the regional_public alert naming the apt
 // mirror. The same Prometheus then answers every dashboard panel's query.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -403,6 +403,47 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     await readCur(f, (l) => starts.push(l.start));
     expect(starts).toEqual([at, at, at]);
   });
+
+  it('Parquet: a page of more values than a bill has is refused in one line; 3 M rows in one row group are read within 300 MB', () => {
+    const at = BigInt(Date.UTC(2026, 10, 1, 12)) * 1000n;
+    const write = (f: string, n: number, onePage: boolean): void =>
+      writeFileSync(
+        f,
+        Buffer.from(
+          parquetWriteBuffer({
+            columnData: [
+              { name: 'line_item_usage_type', data: new Array<string>(n).fill('USE1-DataTransfer-Regional-Bytes'), type: 'STRING' },
+              { name: 'line_item_usage_amount', data: new Float64Array(n).fill(0.5), type: 'DOUBLE' },
+              { name: 'line_item_usage_start_date', data: new BigInt64Array(n).fill(at), type: 'INT64' },
+            ],
+            rowGroupSize: n,
+            ...(onePage ? { pageSize: 1e15 } : {}),
+          }),
+        ),
+      );
+    // read in a process of its own: its peak memory is the reading's
+    const reader = join(ROOT, 'dist', 'reconcile', 'cur.js');
+    const script = join(dir, 'read-cur.mjs');
+    writeFileSync(
+      script,
+      `const { readCur } = await import(${JSON.stringify(reader)});
+let n = 0, gb = 0;
+try { await readCur(process.argv[2], (l) => { n++; gb += l.amount; }); process.stdout.write(JSON.stringify({ n, gb, peakMiB: process.resourceUsage().maxRSS / 1024 })); }
+catch (e) { process.stdout.write(JSON.stringify({ error: e.message })); }`,
+    );
+    const read = (f: string): { n?: number; gb?: number; peakMiB?: number; error?: string } => JSON.parse(execFileSync(process.execPath, [script, f], { encoding: 'utf8' }));
+    const bomb = join(dir, 'one-page.parquet');
+    write(bomb, 2_100_000, true);
+    expect(statSync(bomb).size).toBeLessThan(4096);
+    expect(read(bomb).error).toBe(`--cur ${bomb}: row group 0, column line_item_usage_type: a page of 2,100,000 values (at most 2,000,000 are read): not a Cost and Usage Report export`);
+    const big = join(dir, 'one-group.parquet');
+    write(big, 3_000_000, false);
+    const r = read(big);
+    expect(r.n).toBe(3_000_000);
+    expect(r.gb).toBe(1_500_000);
+    // every row as an object took 581 MB
+    expect(r.peakMiB).toBeLessThan(300);
+  }, 120_000);
 
   it('coverage far above 100% is explained, not printed bare', () => {
     const text = renderReconciliation({
