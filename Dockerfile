@@ -7,7 +7,7 @@ ARG BUILD_IMAGE=${BASE_IMAGE}
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
-# what .dockerignore lets in: package files, patches, the postinstall script, sources, demo
+# what .dockerignore lets in: package files, patches, the postinstall script, sources, demo, data
 COPY . .
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ libpcap-dev \
@@ -16,7 +16,7 @@ RUN apt-get update \
  && node -e "require('cap')" \
  && npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && mkdir /app && cp -r node_modules dist demo package.json /app/
+ && mkdir /app && cp -r node_modules dist demo data package.json /app/
 
 FROM ${BASE_IMAGE}
 ARG VERSION=0.1.0

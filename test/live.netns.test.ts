@@ -7,6 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, missingOutsideCi, tempDir } from './helpers.js';
+
+/** The environment of an exporter that is not on an EC2 instance (the SDK's own switch). */
+const NOT_EC2 = { AWS_EC2_METADATA_DISABLED: 'true' };
 import { canUseNetns, ip, Lab, parseMetrics, sh, until, waitForOutput } from './netns.js';
 
 const id = String(process.pid % 10000);
@@ -81,7 +84,8 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('live capture in network namesp
       `10.78.${octet}.2:9977`,
       '--web.shutdown-grace',
       '1',
-    ]);
+      // not an EC2 instance: IMDS is off, not waited for (a topology source that never answers holds the traffic)
+    ], NOT_EC2);
     const m = await waitForOutput(exporter, /serving metrics on (http:\/\/\S+?)\/metrics/);
     base = m[1];
     await until('capture running', async () => ((await fetch(`${base}/-/ready`)).status === 200 ? true : undefined));
@@ -170,7 +174,7 @@ setTimeout(()=>{console.log('timeout');process.exit(1)},20000);`,
   }, 60_000);
 
   it('a missing interface: not ready, visible in metrics, retried until it appears', async () => {
-    const late = lab.spawn(H, process.execPath, [CLI, '--interface', 'late0', '--web.listen-address', `10.78.${octet}.2:9978`, '--web.shutdown-grace', '0']);
+    const late = lab.spawn(H, process.execPath, [CLI, '--interface', 'late0', '--web.listen-address', `10.78.${octet}.2:9978`, '--web.shutdown-grace', '0'], NOT_EC2);
     const url = (await waitForOutput(late, /serving metrics on (http:\/\/\S+?)\/metrics/))[1];
     expect((await fetch(`${url}/-/ready`)).status).toBe(503);
     expect((await fetch(`${url}/-/healthy`)).status).toBe(200);
@@ -191,7 +195,7 @@ setTimeout(()=>{console.log('timeout');process.exit(1)},20000);`,
     // the exporter in the switch namespace sees every frame on sw-h as it comes in and on sw-b as it
     // goes out: two captures of one packet
     const port = 9979;
-    const anyExp = lab.spawn(SW, process.execPath, [CLI, '--interface', 'any', '--local-ip', '10.77.1.10', '--topology.file', topo, '--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace', '0']);
+    const anyExp = lab.spawn(SW, process.execPath, [CLI, '--interface', 'any', '--local-ip', '10.77.1.10', '--topology.file', topo, '--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace', '0'], NOT_EC2);
     await waitForOutput(anyExp, /serving metrics/);
     const scrape = (): Map<string, number> =>
       parseMetrics(sh('ip', ['netns', 'exec', SW, process.execPath, '-e', `fetch('http://127.0.0.1:${port}/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))`]));

@@ -26,6 +26,7 @@ export function defineServe(program: Command, onStop: (running: Running) => void
     .addOption(bool('--aws.discovery <bool>', 'learn the topology from IMDSv2 and the EC2 API (the topology file wins where both speak)', true))
     .addOption(duration('--topology.refresh-interval <duration>', 'how often to refresh the EC2 topology', 300_000, '5m'))
     .addOption(duration('--ip-ranges.refresh-interval <duration>', 'how often to download ip-ranges.json again', 86_400_000, '24h'))
+    .addOption(duration('--topology.hold <duration>', 'hold what is counted before the topology sources first answer (a first boot) this long at most, then count it unclassified; 0: never hold', 600_000, '10m'))
     .addOption(bool('--workload.attribution <bool>', 'count bytes per workload (pod, systemd unit, process): aztraffic_workload_bytes_total', true))
     .addOption(bool('--workload.processes <bool>', "attribute the host's own addresses to the processes of their sockets through /proc (needs the host's PID namespace)", true))
     .addOption(opt('--workload.flow-table-size <n>', "flows of the host's own addresses tracked for attribution; beyond, new flows are workload_kind=\"unknown\"").argParser(intIn(1024, 16_777_216)).default(65536))

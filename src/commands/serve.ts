@@ -6,6 +6,8 @@ import { DnsBudget } from '../decode/dns.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../config/log.js';
 import { releaseStartUpMemory } from '../config/settle.js';
+import { BUNDLED_IP_RANGES } from '../config/version.js';
+import { registerHoldFamily } from '../metrics/families/hold.js';
 import { registerInterfaceCounters } from '../metrics/interface-counters.js';
 import { TopologyManager } from '../topology/manager.js';
 import type { Attribution } from '../attribution/attribution.js';
@@ -31,6 +33,7 @@ export interface ServeOptions extends CommonOptions {
   'ipRanges.url': string;
   'ipRanges.cache'?: string;
   'ipRanges.refreshInterval': number;
+  'topology.hold': number;
   'workload.attribution': boolean;
   'workload.processes': boolean;
   'workload.flowTableSize': number;
@@ -183,7 +186,8 @@ export async function serve(o: ServeOptions): Promise<Running> {
     {
       metrics,
       telemetryPath: o['web.telemetryPath'],
-      isReady: () => captures !== undefined && captures.allRunning() && manager !== undefined && manager.loaded,
+      // not ready while a topology source has never answered: bytes are held, not yet on their bill lines
+      isReady: () => captures !== undefined && captures.allRunning() && manager !== undefined && manager.loaded && manager.neverAnswered().length === 0,
       title: `Live capture on ${first.join(', ')}`,
     },
     security,
@@ -196,6 +200,11 @@ export async function serve(o: ServeOptions): Promise<Running> {
     throw e;
   }
 
+  // a first boot: until every topology source has answered, what is counted is held, not billed
+  // against a topology the exporter does not have yet
+  const sourcesAwaited = o['aws.discovery'] || (o['ipRanges.url'] !== 'none' && !s.loaded.ipRanges);
+  if (o['topology.hold'] > 0 && sourcesAwaited) pipeline.engine.startHold();
+  registerHoldFamily(metrics.registry, () => pipeline.engine.holdState);
   const live = (captures = new Captures(o, s));
   const attribution = o['workload.attribution'] ? await startAttribution(o, s) : undefined;
   const locals = new LocalAddressFollower(
@@ -218,6 +227,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
       ipRangesFromFile: s.loaded.ipRanges,
       ipRangesUrl: s.loaded.ipRanges || o['ipRanges.url'] === 'none' ? undefined : o['ipRanges.url'],
       ipRangesCache: o['ipRanges.cache'],
+      ipRangesBundled: BUNDLED_IP_RANGES,
       discoverAws: o['aws.discovery'],
       refreshIntervalMs: o['topology.refreshInterval'],
       ipRangesRefreshMs: o['ipRanges.refreshInterval'],
@@ -239,7 +249,21 @@ export async function serve(o: ServeOptions): Promise<Running> {
       }
     }
     locals.update(true);
+    if (pipeline.engine.holding && topology.neverAnswered().length === 0) {
+      const held = pipeline.engine.holding.heldBytes();
+      pipeline.engine.releaseHold();
+      log.info(`every topology source has answered: ${held} bytes held since start classified`, { bytes: held });
+    }
   });
+  if (pipeline.engine.holding) {
+    setTimeout(() => {
+      const hold = pipeline.engine.holding;
+      if (!hold) return;
+      const held = hold.heldBytes();
+      pipeline.engine.expireHold();
+      log.warn(`topology sources ${topology.neverAnswered().join(', ')} never answered in ${o['topology.hold'] / 1000} s (--topology.hold): ${held} bytes held since start counted unclassified; from now on traffic is classified with what is known`, { bytes: held });
+    }, o['topology.hold']).unref();
+  }
   await topology.start();
   // start-up's garbage given back once the first topology is in force (and not while a scrape waits)
   setTimeout(() => {

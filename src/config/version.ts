@@ -31,5 +31,8 @@ const ROOT = packageRoot();
 /** The package version, read once from package.json. */
 export const VERSION: string = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
+/** AWS's ip-ranges.json as of the release, gzip'd: the last resort at a first boot without network. */
+export const BUNDLED_IP_RANGES = join(ROOT, 'data', 'ip-ranges.json.gz');
+
 /** The bundled demo: capture, topology and ip-ranges fixture. */
 export const DEMO_DIR = join(ROOT, 'demo') + '/';

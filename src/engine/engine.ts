@@ -2,11 +2,12 @@
 // (category row of the local address × class of the remote) and counts into zone-pair counters and the
 // remote table. Packets (through Pipeline) and sources that already have addresses and byte counts
 // (flow records) share it. Nothing here allocates per call.
-import { Direction } from '../classify/categories.js';
+import { Category, Direction } from '../classify/categories.js';
 import type { Topology } from '../topology/topology.js';
 import { decodePairSlot, decodeUsageSlot, decodeWorkSlot, LAYOUT, packClassWord, pairSlot, SLOTS_PER_PAIR, usageSlot, workSlot, ZonePairs } from './counter-layout.js';
 import { LocalAddresses } from './local-addresses.js';
 import type { FlowView } from './flow-view.js';
+import { Hold } from './hold.js';
 import { PENDING, UNKNOWN_WORKLOAD, type FlowOwners } from './owners.js';
 
 export type { FlowView };
@@ -88,6 +89,10 @@ export class Engine {
   private local6Pairs: Int32Array[] = [];
   private local6Zone = new Int32Array(0);
   private local6Work = new Int32Array(0);
+  /** Traffic held until the topology is known (serve at boot); undefined: counted at once. */
+  private hold: Hold | undefined;
+  /** The outcomes of the hold that ended (its tables are let go). */
+  private endedHold: { outcomes: Hold['outcomes']; flows: number } | undefined;
   /** Count bytes per workload too (attribution on). */
   private attributing = false;
   /** Flows of the host's own addresses, for attribution to processes; none: those bytes are unknown. */
@@ -220,6 +225,14 @@ export class Engine {
    * loop calls it once per packet, and it is compiled as one unit with what it calls inlined.
    */
   count(f: FlowView): boolean {
+    return this.countAs(f, -1);
+  }
+
+  /**
+   * count(), with the category given (>= 0: no bill line, as held traffic that outlived the hold is
+   * counted unclassified) or the topology's (-1).
+   */
+  private countAs(f: FlowView, forced: number): boolean {
     const v4 = f.family === 4;
     let dir: number = Direction.EGRESS;
     let local = v4 ? this.localIndex4(f.src4) : this.localIndex6(f.src6);
@@ -228,24 +241,63 @@ export class Engine {
       if (local < 0) return this.transit(f.ipBytes, f.packets);
       dir = Direction.INGRESS;
     }
+    // before the topology is known: held, classified when it is (or unclassified past the hold)
+    if (this.hold !== undefined && forced < 0) {
+      if (this.hold.add(f)) return true;
+      this.hold.outcomes.table_full += f.ipBytes;
+      forced = Category.UNCLASSIFIED;
+    }
     const egress = dir === Direction.EGRESS;
     const t = this.t;
     const cls = v4 ? t.table4.lookup(egress ? f.dst4 : f.src4) : t.table6.lookup(egress ? f.dst6 : f.src6);
     const cu = (v4 ? this.local4Rows : this.local6Rows)[local][cls];
-    const cat = cu & CLASS_CAT_MASK;
+    const cat = forced < 0 ? cu & CLASS_CAT_MASK : forced;
     const zone = t.classZone[cls];
     let pair = (v4 ? this.local4Pairs : this.local6Pairs)[local][zone];
     if (pair < 0) pair = this.newPair((v4 ? this.local4Zone : this.local6Zone)[local], zone, (v4 ? this.local4Work : this.local6Work)[local]);
     const idx = pairSlot(pair, dir, cat);
     this.bytes[idx] += f.ipBytes;
     this.packets[idx] += f.packets;
-    this.usage[usageSlot(cu >>> CLASS_COMBO_SHIFT, dir)] += f.ipBytes;
+    if (forced < 0) this.usage[usageSlot(cu >>> CLASS_COMBO_SHIFT, dir)] += f.ipBytes;
     const port = servicePort(f.srcPort, f.dstPort);
     if (v4) this.remoteTable.add4(egress ? f.dst4 : f.src4, port, dir, cat, zone, f.ipBytes);
     else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, zone, f.ipBytes);
     // a pod's bytes counted for it with the zone pair's (its workload is the pair's); the host's own per flow
     if (this.attributing && this.pairs.workload[pair] < 0) this.attributeHost(f, egress, dir, cat);
     return true;
+  }
+
+  /** Hold what is counted from now on until releaseHold (the topology is known) or expireHold. */
+  startHold(capacity?: number): void {
+    this.hold ??= new Hold(capacity);
+  }
+
+  /** The hold in force, if any. */
+  get holding(): Hold | undefined {
+    return this.hold;
+  }
+
+  /** What the hold did (in force, or ended): its outcomes and the flows it holds, for the metrics. */
+  get holdState(): { outcomes: Hold['outcomes']; flows: number } | undefined {
+    return this.hold ? { outcomes: this.hold.outcomes, flows: this.hold.flows } : this.endedHold;
+  }
+
+  /** The topology is known: what was held is classified with it, and nothing is held any more. */
+  releaseHold(): void {
+    this.endHold('classified', -1);
+  }
+
+  /** The hold outlived its time: what was held is counted unclassified, and nothing is held any more. */
+  expireHold(): void {
+    this.endHold('unclassified', Category.UNCLASSIFIED);
+  }
+
+  private endHold(outcome: 'classified' | 'unclassified', cat: number): void {
+    const hold = this.hold;
+    if (hold === undefined) return;
+    this.hold = undefined;
+    hold.drain((f) => this.countAs(f, cat), outcome);
+    this.endedHold = { outcomes: hold.outcomes, flows: 0 };
   }
 
   /** Count a packet of the host's own address for the process of its flow (or unknown). */

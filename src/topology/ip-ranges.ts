@@ -8,6 +8,22 @@ export const IP_RANGES_URL = 'https://ip-ranges.amazonaws.com/ip-ranges.json';
 export interface FetchedIpRanges {
   ranges: IpRanges;
   fromCache: boolean;
+  /** The copy that came with the package: neither the download nor a cached copy could be had. */
+  bundled?: boolean;
+}
+
+/** Unix seconds when AWS made these ranges (createDate, "2026-08-22-21-17-05"); undefined when not said. */
+export function createdAt(ranges: IpRanges): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$/.exec(ranges.createDate ?? '');
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
+  return Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+}
+
+/** The copy that came with the package (BUNDLED_IP_RANGES), read and checked. */
+export async function bundledIpRanges(path: string): Promise<IpRanges> {
+  const { gunzipSync } = await import('node:zlib');
+  return parse(gunzipSync(readFileSync(path)).toString('utf8'), path);
 }
 
 async function parse(text: string, where: string): Promise<IpRanges> {
@@ -19,8 +35,24 @@ async function parse(text: string, where: string): Promise<IpRanges> {
   return r.data;
 }
 
-/** Download (url undefined: only the cache), keeping a copy at cachePath; fall back to that copy. */
-export async function fetchIpRanges(url: string | undefined, cachePath: string | undefined, timeoutMs = 20_000): Promise<FetchedIpRanges> {
+/**
+ * Download (url undefined: only the cache), keeping a copy at cachePath; fall back to that copy, then to
+ * the package's own (`bundled`, when given).
+ */
+export async function fetchIpRanges(url: string | undefined, cachePath: string | undefined, timeoutMs = 20_000, bundled?: string): Promise<FetchedIpRanges> {
+  try {
+    return await downloadOrCached(url, cachePath, timeoutMs);
+  } catch (e) {
+    if (bundled === undefined) throw e;
+    try {
+      return { ranges: await bundledIpRanges(bundled), fromCache: false, bundled: true };
+    } catch (b) {
+      throw new Error(`${(e as Error).message}; the package's own copy: ${(b as Error).message}`);
+    }
+  }
+}
+
+async function downloadOrCached(url: string | undefined, cachePath: string | undefined, timeoutMs: number): Promise<FetchedIpRanges> {
   try {
     if (url === undefined) throw new Error('downloads are off (--ip-ranges.url none)');
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

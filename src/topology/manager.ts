@@ -17,12 +17,18 @@ export interface ManagerOptions {
   ipRangesFromFile?: IpRanges;
   ipRangesUrl?: string;
   ipRangesCache?: string;
+  /** The package's own ip-ranges.json, used when neither a download nor the cache gives one. */
+  ipRangesBundled?: string;
   discoverAws: boolean;
   refreshIntervalMs: number;
   ipRangesRefreshMs: number;
   imdsTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
 }
+
+/** A source that has never answered is asked again after 1 s, then 2, 4, … up to 30 s. */
+const FIRST_RETRY_MS = 1000;
+const LAST_RETRY_MS = 30_000;
 
 export class TopologyManager {
   /** The first discovery attempt is over (whatever its outcome). */
@@ -31,6 +37,9 @@ export class TopologyManager {
   private readonly env: NodeJS.ProcessEnv;
   private readonly subscribers: ((t: Topology) => void)[] = [];
   private readonly values = new Map<string, unknown>();
+  /** The last failure said of each source (said again only when it changes). */
+  private readonly warned = new Map<string, string>();
+  private stopped = false;
   /** The last failure of each source, for callers that must stop on it (discover). */
   readonly errors = new Map<string, Error>();
   /**
@@ -52,7 +61,7 @@ export class TopologyManager {
       const imds = new ImdsSource(this.env, o.refreshIntervalMs, o.imdsTimeoutMs);
       aws.push(imds, new Ec2Source(this.env, () => this.imds, o.refreshIntervalMs));
     }
-    const ipRanges = !o.ipRangesFromFile && o.ipRangesUrl ? [new IpRangesSource(o.ipRangesUrl, o.ipRangesCache, o.ipRangesRefreshMs)] : [];
+    const ipRanges = !o.ipRangesFromFile && o.ipRangesUrl ? [new IpRangesSource(o.ipRangesUrl, o.ipRangesCache, o.ipRangesRefreshMs, o.ipRangesBundled)] : [];
     const file = o.file ? [new FileSource(o.file)] : [];
     this.sources = [...aws, ...ipRanges, ...file];
     this.groups = [
@@ -86,13 +95,44 @@ export class TopologyManager {
     await Promise.all(this.groups.map((g) => this.refreshGroup(g.sources, false)));
     this.swap();
     this.loaded = true;
-    for (const g of this.groups) if (g.everyMs > 0) this.every(g.everyMs, () => this.refreshGroup(g.sources, true));
+    for (const g of this.groups) {
+      if (g.everyMs <= 0) continue;
+      this.every(g.everyMs, () => this.refreshGroup(g.sources, true));
+      // a first boot starts before the network: what has never answered is asked again soon, not at
+      // the refresh interval (5 min for IMDS and EC2, 24 h for ip-ranges)
+      if (g.sources.some((s) => !this.status.succeeded(s.name))) this.retrySoon(g.sources, FIRST_RETRY_MS);
+    }
+  }
+
+  /**
+   * Sources that counting cannot do without (IMDS, ip-ranges.json) and that have never answered (no
+   * value, not off here): until then traffic is held and the exporter is not ready. The EC2 API only
+   * adds to IMDS's answer: its failures show in its own series.
+   */
+  neverAnswered(): string[] {
+    return this.sources.filter((s) => !s.enriches && !this.status.answered(s.name)).map((s) => s.name);
+  }
+
+  /**
+   * Until every source of the group has loaded once (a fallback such as the package's ip-ranges.json is
+   * not that): again after `ms`, doubling to LAST_RETRY_MS.
+   */
+  private retrySoon(sources: TopologySource<unknown>[], ms: number): void {
+    const t = setTimeout(() => {
+      this.timers = this.timers.filter((x) => x !== t);
+      void this.refreshGroup(sources, true, true).then(() => {
+        if (this.stopped || sources.every((s) => this.status.succeeded(s.name))) return;
+        this.retrySoon(sources, Math.min(ms * 2, LAST_RETRY_MS));
+      });
+    }, ms);
+    t.unref();
+    this.timers.push(t);
   }
 
   /** Load each source of a group in turn; `swap`: rebuild the topology when one changed. */
-  private async refreshGroup(sources: TopologySource<unknown>[], swap: boolean): Promise<void> {
+  private async refreshGroup(sources: TopologySource<unknown>[], swap: boolean, retry = false): Promise<void> {
     let changed = false;
-    for (const source of sources) if (await this.refresh(source)) changed = true;
+    for (const source of sources) if (await this.refresh(source, retry)) changed = true;
     if (swap && changed) this.swap();
   }
 
@@ -108,29 +148,34 @@ export class TopologyManager {
   }
 
   /** Load one source; its last good value stays when it fails. Returns whether the value changed. */
-  private async refresh<T>(source: TopologySource<T>): Promise<boolean> {
+  private async refresh<T>(source: TopologySource<T>, retry = false): Promise<boolean> {
     // without IMDS's answer now or before, there is no VPC to ask the EC2 API about
     if (source.ready && !source.ready()) return false;
     const previous = this.values.get(source.name) as T | undefined;
     try {
       const r = await source.load(previous);
       if ('absent' in r) {
+        this.status.absent(source.name);
         this.log.info(r.absent, { source: source.name });
         return false;
       }
+      this.warned.delete(source.name);
       if ('unchanged' in r) {
         this.status.success(source.name, source.size(previous!));
         return false;
       }
-      if (r.warning) this.failure(source.name, r.warning);
+      if (r.warning) this.failure(source.name, r.warning, !(retry && !this.status.succeeded(source.name)));
       else this.status.success(source.name, source.size(r.value));
       this.values.set(source.name, r.value);
+      this.status.provided(source.name, source.createdAt?.(r.value));
       this.errors.delete(source.name);
       return true;
     } catch (e) {
       const err = e as Error;
       this.errors.set(source.name, err);
-      this.failure(source.name, source.explain ? source.explain(err, previous !== undefined) : err.message);
+      if (source.offAfter?.(err)) this.status.absent(source.name);
+      // a retry of a source that has never loaded is no failed refresh: that state has its own series
+      this.failure(source.name, source.explain ? source.explain(err, previous !== undefined) : err.message, !(retry && !this.status.succeeded(source.name)));
       return false;
     }
   }
@@ -143,8 +188,14 @@ export class TopologyManager {
     );
   }
 
-  private failure(source: string, message: string): void {
-    this.status.failure(source, message);
+  private failure(source: string, message: string, count = true): void {
+    this.status.failure(source, message, undefined, count);
+    // the same failure again (a source retried every few seconds until it answers) is said once
+    if (this.warned.get(source) === message) {
+      this.log.debug(message, { source });
+      return;
+    }
+    this.warned.set(source, message);
     this.log.warn(message, { source });
   }
 
@@ -170,6 +221,7 @@ export class TopologyManager {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
   }

@@ -5,7 +5,7 @@ import { callAws } from './aws-calls.js';
 import { Ec2UnauthorizedError, ImdsDisabledError } from './aws-errors.js';
 import type { Ec2Info } from './ec2.js';
 import type { ImdsInfo } from './imds.js';
-import { fetchIpRanges } from './ip-ranges.js';
+import { createdAt, fetchIpRanges } from './ip-ranges.js';
 import { resolveRegion } from './region.js';
 import type { IpRanges, PublicIp, Subnet, TopologyFile } from './model.js';
 
@@ -30,6 +30,15 @@ export interface TopologySource<T> {
   size(value: T): number;
   /** What to say after a failure, knowing whether a last good value stays. */
   explain?(e: Error, kept: boolean): string;
+  /**
+   * It adds to what others give (the EC2 API: the rest of the VPC) rather than giving what counting
+   * cannot do without: traffic is not held, nor the exporter unready, waiting for it.
+   */
+  readonly enriches?: boolean;
+  /** Whether a failure means it is off here for good (no permission), not that it failed this time. */
+  offAfter?(e: Error): boolean;
+  /** When the data of a value was made by its publisher (unix seconds), where it says. */
+  createdAt?(value: T): number | undefined;
   /** Whether it can load now (the EC2 API needs IMDS's answer first); undefined: always. */
   ready?(): boolean;
   /** Its part of the merged topology file; `has(name)`: whether another source has a value now. */
@@ -78,6 +87,12 @@ export class ImdsSource implements TopologySource<ImdsInfo> {
 /** The EC2 API about the VPC that IMDS names: it needs IMDS's answer first. */
 export class Ec2Source implements TopologySource<Ec2Info> {
   readonly name = 'ec2';
+  readonly enriches = true;
+
+  offAfter(e: Error): boolean {
+    return e instanceof Ec2UnauthorizedError;
+  }
+
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly imds: () => ImdsInfo | undefined,
@@ -126,17 +141,29 @@ export class IpRangesSource implements TopologySource<IpRanges> {
     private readonly url: string,
     private readonly cache: string | undefined,
     readonly refreshMs: number | undefined,
+    /** The package's own copy, the last resort: at a first boot there is neither network nor cache. */
+    private readonly bundled?: string,
   ) {}
 
   async load(previous: IpRanges | undefined): Promise<Loaded<IpRanges>> {
-    const r = await fetchIpRanges(this.url, this.cache);
+    // a copy in force already (a download, the cache) is kept rather than replaced by an older one
+    const r = await fetchIpRanges(this.url, this.cache, undefined, previous === undefined ? this.bundled : undefined);
     if (r.fromCache) return { value: r.ranges, warning: `ip-ranges.json download failed; using the cached copy ${this.cache}` };
+    if (r.bundled) {
+      const made = createdAt(r.ranges);
+      const days = made === undefined ? 'of unknown age' : `${Math.floor((Date.now() / 1000 - made) / 86_400)} days old`;
+      return { value: r.ranges, warning: `ip-ranges.json download failed and no cached copy; using the package's own copy of ${r.ranges.createDate ?? '?'} (${days}) until a download succeeds` };
+    }
     if (previous && r.ranges.syncToken !== undefined && r.ranges.syncToken === previous.syncToken) return { unchanged: true };
     return { value: r.ranges };
   }
 
   size(v: IpRanges): number {
     return v.prefixes.length + v.ipv6_prefixes.length;
+  }
+
+  createdAt(v: IpRanges): number | undefined {
+    return createdAt(v);
   }
 
   explain(e: Error, kept: boolean): string {

@@ -6,6 +6,12 @@ export interface SourceStatus {
   entries?: number;
   /** Unix seconds of the last success. */
   lastSuccess?: number;
+  /** Off here (IMDS disabled, no VPC to ask about): nothing to wait for. */
+  off?: boolean;
+  /** A value is in force (a success, or a fallback such as the cached ip-ranges.json). */
+  provided?: boolean;
+  /** When the value in force was made by its publisher (ip-ranges.json's createDate), unix seconds. */
+  created?: number;
   errors: number;
   /** The last failure's message and unix seconds; cleared by a success after it. */
   lastError?: string;
@@ -34,9 +40,38 @@ export class TopologyStatus {
     s.lastErrorAt = undefined;
   }
 
-  failure(source: string, message?: string, at = Date.now() / 1000): void {
+  /** Off here: it will not answer, and is not waited for. */
+  absent(source: string): void {
+    this.of(source).off = true;
+  }
+
+  /** A value of the source's is in force, made by its publisher at `created` where known. */
+  provided(source: string, created?: number): void {
     const s = this.of(source);
-    s.errors++;
+    s.provided = true;
+    s.created = created;
+  }
+
+  /** Whether a source has loaded successfully at least once (or is off here): a fallback is not that. */
+  succeeded(source: string): boolean {
+    const s = this.sources.get(source);
+    return s !== undefined && (s.lastSuccess !== undefined || s.off === true);
+  }
+
+  /** Whether a source has answered at least once with a value (or is off here). */
+  answered(source: string): boolean {
+    const s = this.sources.get(source);
+    return s !== undefined && (s.provided === true || s.lastSuccess !== undefined || s.off === true);
+  }
+
+  /**
+   * A failed load; `count`: as a failed refresh (not a retry of a source that has never loaded, asked
+   * every few seconds at boot: that state has its own series, and would otherwise look like a flapping
+   * source).
+   */
+  failure(source: string, message?: string, at = Date.now() / 1000, count = true): void {
+    const s = this.of(source);
+    if (count) s.errors++;
     s.lastError = message;
     s.lastErrorAt = at;
   }

@@ -21,7 +21,9 @@ function body(req: IncomingMessage): Promise<string> {
 /** An HTTP server on a free loopback port, answering with `handle`. */
 abstract class FakeServer {
   url = '';
-  private readonly server: Server = createServer((req, res) => void this.handle(req, res));
+  /** As before the network is up: every connection is reset, nothing answered. */
+  asleep = false;
+  private readonly server: Server = createServer((req, res) => (this.asleep ? req.socket.destroy() : void this.handle(req, res)));
 
   protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 

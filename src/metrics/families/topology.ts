@@ -27,6 +27,24 @@ export class TopologyFamily implements MetricFamily {
         for (const [source, s] of status.sources) if (s.lastSuccess !== undefined) this.set({ source }, s.lastSuccess);
       },
     });
+    new client.Gauge({
+      name: 'aztraffic_topology_source_answered',
+      help: 'Whether a topology source has answered since start (1; or is off here), or never has (0): until then the exporter is not ready and holds what it counts.',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        for (const source of status.sources.keys()) this.set({ source }, status.answered(source) ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'aztraffic_topology_data_created_timestamp_seconds',
+      help: 'When the publisher made the data in force, by source (ip_ranges: ip-ranges.json\'s createDate; the package\'s own copy at a first boot is months old).',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        for (const [source, s] of status.sources) if (s.created !== undefined) this.set({ source }, s.created);
+      },
+    });
     new client.Counter({
       name: 'aztraffic_topology_refresh_errors_total',
       help: 'Failed topology refreshes, by source; the last good topology stays in use.',
