@@ -230,21 +230,30 @@ describe('demo', () => {
   });
 });
 
+/**
+ * serve on loopback, IMDS unreachable (discovery tried and failed), until its first topology is built;
+ * its stderr. `node` flags go before the CLI, `flags` after.
+ */
+async function serveUntilTopology(node: string[], flags: string[]): Promise<string> {
+  const child = spawn(process.execPath, [...node, CLI, '--interface', 'lo', '--web.listen-address', '127.0.0.1:0', '--ip-ranges.url', 'none', '--web.shutdown-grace', '0', ...flags], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1' },
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  try {
+    await until('discovery tried and the topology built', async () => (/topology updated/.test(err) ? true : undefined), 20_000, 100);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  return err;
+}
+
 describe('serve at start', () => {
   // capture on loopback needs root (CAP_NET_RAW), as CI has
   it.skipIf(missingOutsideCi(process.getuid?.() === 0))('with --log.format json every line on stderr is a JSON record, discovery failing included', async () => {
-    const child = spawn(process.execPath, [CLI, '--interface', 'lo', '--web.listen-address', '127.0.0.1:0', '--log.format', 'json', '--ip-ranges.url', 'none', '--web.shutdown-grace', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1' },
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    try {
-      await until('discovery tried and the topology built', async () => (/topology updated/.test(err) ? true : undefined), 20_000, 100);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
+    const err = await serveUntilTopology([], ['--log.format', 'json']);
     const lines = err.split('\n').filter((l) => l !== '');
     expect(lines.length).toBeGreaterThan(2);
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
@@ -306,18 +315,7 @@ if (isMainThread) registerHooks({ load(url, context, next) { appendFileSync(${JS
 `,
     );
     writeFileSync(out, '');
-    const child = spawn(process.execPath, ['--import', hook, CLI, '--interface', 'lo', '--web.listen-address', '127.0.0.1:0', '--ip-ranges.url', 'none', '--web.shutdown-grace', '0', ...flags], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1' },
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    try {
-      await until('discovery tried and the topology built', async () => (/topology updated/.test(err) ? true : undefined), 20_000, 100);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
+    await serveUntilTopology(['--import', hook], flags);
     return readFileSync(out, 'utf8').split('\n');
   };
   // the packages among them: by path, or by the source comments that the bundle keeps in its chunks

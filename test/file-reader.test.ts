@@ -445,6 +445,17 @@ describe('files written by real tools', () => {
   });
 });
 
+/** A little-endian microsecond pcap file header of Ethernet, with this snaplen. */
+function pcapHeader(snapLen: number): Buffer {
+  const h = Buffer.alloc(24);
+  h.writeUInt32LE(0xa1b2c3d4, 0);
+  h.writeUInt16LE(2, 4);
+  h.writeUInt16LE(4, 6);
+  h.writeUInt32LE(snapLen, 16);
+  h.writeUInt32LE(1, 20);
+  return h;
+}
+
 describe('a file large enough to be read ahead by a thread, through the built command', () => {
   it('256 MiB and more: read ahead in the shipped bundle, every frame counted, no hang', () => {
     const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -455,12 +466,7 @@ describe('a file large enough to be read ahead by a thread, through the built co
     record.writeUInt32LE(frame.length, 8);
     record.writeUInt32LE(frame.length, 12);
     frame.copy(record, 16);
-    const header = Buffer.alloc(24);
-    header.writeUInt32LE(0xa1b2c3d4, 0);
-    header.writeUInt16LE(2, 4);
-    header.writeUInt16LE(4, 6);
-    header.writeUInt32LE(65535, 16);
-    header.writeUInt32LE(1, 20);
+    const header = pcapHeader(65535);
     const perChunk = Math.floor((4 << 20) / record.length);
     const chunk = Buffer.concat(Array.from({ length: perChunk }, () => record));
     const chunks = Math.ceil(280_000 / perChunk);
@@ -511,13 +517,7 @@ describe('records far longer than any snaplen', () => {
       for (let left = size - head.length; left > 0; left -= MiB) writeSync(fd, zeros, 0, Math.min(left, MiB));
     };
     if (format === 'pcap') {
-      const h = Buffer.alloc(24);
-      h.writeUInt32LE(0xa1b2c3d4, 0);
-      h.writeUInt16LE(2, 4);
-      h.writeUInt16LE(4, 6);
-      h.writeUInt32LE(0x7fffffff, 16);
-      h.writeUInt32LE(1, 20);
-      writeSync(fd, h);
+      writeSync(fd, pcapHeader(0x7fffffff));
     } else {
       const shb = Buffer.alloc(16);
       shb.writeUInt32LE(0x1a2b3c4d, 0);

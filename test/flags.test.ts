@@ -50,6 +50,7 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--ip-ranges.url': ['none', 'none'],
   '--ip-ranges.cache': ['/c.json', '/c.json'],
   '--ip-ranges.refresh-interval': ['2h', 7_200_000],
+  '--topology.hold': ['90s', 90_000],
   '--log.level': ['warn', 'warn'],
   '--log.format': ['json', 'json'],
   '--format': ['json', 'json'],
