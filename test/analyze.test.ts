@@ -105,7 +105,26 @@ describe('analyze', () => {
   it('guesses the local address when none is given, and says so', () => {
     const r = analyze([join(DEMO, 'demo.pcapng'), '--ip-ranges.file', join(DEMO, 'ip-ranges.json'), '--format', 'json']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/assuming this host is 172\.31\.51\.15/);
+    expect(r.stderr).toMatch(/this host is taken to be 172\.31\.51\.15/);
     expect(JSON.parse(r.stdout).local_ips).toEqual(['172.31.51.15']);
+  });
+
+  it('says in the output itself, not only on stderr, what it assumed: the local address, the region, the package\'s own ip-ranges.json', () => {
+    const args = [join(DEMO, 'demo.pcapng'), '--ip-ranges.url', 'none'];
+    const json = analyze([...args, '--format', 'json']);
+    expect(json.status, json.stderr).toBe(0);
+    const caveats = (JSON.parse(json.stdout) as { capture: { caveats: string[] } }).capture.caveats;
+    expect(caveats).toEqual([
+      expect.stringMatching(/^ip-ranges\.json is the package's own copy of 2026-08-22-21-17-05 \(\d+ days old; --ip-ranges\.url none\)/),
+      expect.stringMatching(/this host is taken to be 172\.31\.51\.15/),
+      expect.stringMatching(/^no region in a topology file and no AWS_REGION: us-east-1 assumed/),
+    ]);
+    const table = analyze(args);
+    for (const c of caveats) expect(table.stdout).toContain(`CAVEAT: ${c}`);
+    const html = analyze([...args, '--format', 'html']);
+    expect(html.stdout).toContain('own copy of 2026-08-22-21-17-05');
+    // given everything, nothing is assumed
+    const whole = analyze([join(DEMO, 'demo.pcapng'), '--topology.file', join(DEMO, 'topology.yaml'), '--ip-ranges.file', join(DEMO, 'ip-ranges.json'), '--format', 'json']);
+    expect((JSON.parse(whole.stdout) as { capture: { caveats: string[] } }).capture.caveats).toEqual([]);
   });
 });

@@ -145,7 +145,7 @@ describe('live counting conserves every byte into remote="other"', () => {
 });
 
 describe('analyze without --ip-ranges.file', () => {
-  it('downloads ip-ranges.json as serve does, keeps a cache, reads the cache when the download fails, and warns loudly with neither', async () => {
+  it('downloads ip-ranges.json as serve does, keeps a cache, reads the cache when the download fails, and with neither takes the package\'s own copy and says so', async () => {
     const body = readFileSync(join(DEMO, 'ip-ranges.json'));
     const server = createServer((_req, res) => res.end(body));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -173,9 +173,10 @@ describe('analyze without --ip-ranges.file', () => {
     expect(cached.status, cached.stderr).toBe(0);
     expect(categories(cached.stdout)).toContain('aws_service');
     expect(cached.stderr).toMatch(/from the cache/);
+    // with neither: the package's own copy, said on stderr and in the report
     const neither = await run(['--ip-ranges.url', 'none']);
     expect(neither.status).toBe(0);
-    expect(neither.stderr).toMatch(/level=warn msg="WARNING: no ip-ranges.json .*counted as internet/);
-    expect(categories(neither.stdout)).not.toContain('aws_service');
+    expect(neither.stderr).toMatch(/level=warn msg="WARNING: ip-ranges.json is the package's own copy of 2026-08-22-21-17-05 .*counted as internet/);
+    expect((JSON.parse(neither.stdout) as { capture: { caveats: string[] } }).capture.caveats[0]).toMatch(/^ip-ranges\.json is the package's own copy/);
   });
 });

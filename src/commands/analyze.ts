@@ -5,6 +5,7 @@ import { guessLocalIp } from '../sources/local-guess.js';
 import { ConfigError } from '../config/errors.js';
 import { Decoded } from '../decode/packet.js';
 import { log } from '../config/log.js';
+import { BUNDLED_IP_RANGES } from '../config/version.js';
 import type { CaptureSummary } from '../metrics/report.js';
 import { Timeline } from '../metrics/timeline.js';
 import { defaultCacheDir } from '../topology/compiled-cache.js';
@@ -30,23 +31,27 @@ export interface AnalyzeOptions extends CommonOptions {
  * Without ip-ranges.json, S3, SQS and the EC2 public IPs of the region would be billed as internet: get
  * it as serve does (download, else the cache), and say loudly when there is neither.
  */
-async function obtainIpRanges(o: AnalyzeOptions): Promise<IpRanges | undefined> {
+async function obtainIpRanges(o: AnalyzeOptions, caveats: string[]): Promise<IpRanges | undefined> {
   if (o['ipRanges.file']) return undefined;
   const url = o['ipRanges.url'];
   const cache = o['ipRanges.cache'];
-  const consequence =
-    'AWS services (S3, SQS, ...), EC2 public IPs of the region and other regions are all counted as internet: give --ip-ranges.file (AWS publishes it at https://ip-ranges.amazonaws.com/ip-ranges.json)';
-  if (url === 'none' && !cache) {
-    log.warn(`WARNING: no ip-ranges.json (--ip-ranges.url none and no --ip-ranges.cache): ${consequence}`);
-    return undefined;
-  }
+  const { fetchIpRanges, createdAt } = await import('../topology/ip-ranges.js');
   try {
-    const { fetchIpRanges } = await import('../topology/ip-ranges.js');
-    const got = await fetchIpRanges(url === 'none' ? undefined : url, cache, 10_000);
-    log.info(got.fromCache ? `ip-ranges.json from the cache ${cache}` : `ip-ranges.json downloaded from ${url}`, { prefixes: got.ranges.prefixes.length });
+    // the package's own copy last: offline, an older list is far better than none
+    const got = await fetchIpRanges(url === 'none' ? undefined : url, cache, 10_000, BUNDLED_IP_RANGES);
+    if (got.bundled) {
+      const made = createdAt(got.ranges);
+      const age = made === undefined ? 'of unknown age' : `${Math.floor((Date.now() / 1000 - made) / 86_400)} days old`;
+      const why = url === 'none' ? '--ip-ranges.url none' : `no download from ${url}`;
+      caveats.push(`ip-ranges.json is the package's own copy of ${got.ranges.createDate ?? '?'} (${age}; ${why}${cache ? `, no copy in ${cache}` : ''}): addresses AWS added since are counted as internet; give --ip-ranges.file for the current one`);
+      log.warn(`WARNING: ${caveats[caveats.length - 1]}`);
+    } else log.info(got.fromCache ? `ip-ranges.json from the cache ${cache}` : `ip-ranges.json downloaded from ${url}`, { prefixes: got.ranges.prefixes.length });
     return got.ranges;
   } catch (e) {
-    log.warn(`WARNING: ${(e as Error).message}: ${consequence}`);
+    caveats.push(
+      `no ip-ranges.json (${(e as Error).message}): AWS services (S3, SQS, ...), EC2 public IPs of the region and other regions are all counted as internet: give --ip-ranges.file (AWS publishes it at https://ip-ranges.amazonaws.com/ip-ranges.json)`,
+    );
+    log.warn(`WARNING: ${caveats[caveats.length - 1]}`);
     return undefined;
   }
 }
@@ -92,7 +97,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   const priceBook = await priceBookOf(o['prices.file']);
   let setup = assemble(loadedFromFiles, priceBook, o, false);
   for (const file of files) readCaptureFile(file, setup.pipeline, 0);
-  const ipRanges = await obtainIpRanges(o);
+  const caveats: string[] = [];
+  const ipRanges = await obtainIpRanges(o, caveats);
   if (ipRanges) setup = assemble((await import('../topology/load.js')).loadTopology({ ...inputs, ipRanges }), priceBook, o, false);
   const { loaded, pipeline, metrics } = setup;
   let local = o.localIp ?? [];
@@ -101,10 +107,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     const guess = guessLocalIp(files);
     if (!guess) throw new ConfigError(`${files.join(' ')}: no IP packets found to tell which host captured them; pass --local-ip`);
     const share = ((100 * guess.packets) / guess.sampled).toFixed(1);
-    log.warn(
-      `no --local-ip and no local_ips in the topology: assuming this host is ${guess.ip} (in ${share}% of the first ${guess.sampled} IP packets); pass --local-ip to override`,
-      { local_ip: guess.ip },
-    );
+    caveats.push(`no --local-ip and no local_ips in the topology: this host is taken to be ${guess.ip} (in ${share}% of the first ${guess.sampled} IP packets); pass --local-ip to override`);
+    log.warn(caveats[caveats.length - 1], { local_ip: guess.ip });
     local = [guess.ip];
   }
   if (o.pods) local = await attributePods(o.pods, local, setup, o['workload.topK'] ?? 100);
@@ -140,10 +144,12 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   reader.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   log.debug(`read and counted ${frames} frames in ${seconds.toFixed(3)} s`, { frames, seconds, frames_per_second: Math.round(frames / seconds) });
+  if (loaded.regionSource === 'default') caveats.push(`no region in a topology file and no AWS_REGION: ${loaded.topology.region} assumed, for its prices and for what is "in the region"`);
   const capture: CaptureSummary = {
     first_packet_time: Number.isFinite(pipeline.first) ? new Date(pipeline.first * 1000).toISOString() : null,
     last_packet_time: pipeline.now > 0 ? new Date(pipeline.now * 1000).toISOString() : null,
     duration_seconds: Number.isFinite(pipeline.first) && pipeline.now > pipeline.first ? pipeline.now - pipeline.first : null,
+    caveats,
     problems,
   };
   out(await format.render({ files, local, topology: loaded.topology, metrics, capture, chart: timeline?.chart() }));

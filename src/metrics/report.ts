@@ -65,6 +65,8 @@ export interface CaptureSummary {
   last_packet_time: string | null;
   /** null when the files carry no timestamps (pcapng simple packet blocks) or hold one instant. */
   duration_seconds: number | null;
+  /** What the answer stands on that is assumed or missing (ip-ranges.json, the region, the local address). */
+  caveats: string[];
   problems: {
     file: string;
     skipped_records?: number;
@@ -412,6 +414,7 @@ export function renderTable(r: Report, topRemotes = 15): string {
       .join(' ')}; not IP: ${fmtInt(r.non_ip_packets)}; transit (no local side): ${fmtInt(r.transit_packets)}; decode errors: ` +
       (errors.length === 0 ? '0' : errors.map(([k, n]) => `${k}=${fmtInt(n)}`).join(' ')),
   );
+  for (const c of r.capture?.caveats ?? []) out.push(`CAVEAT: ${c}`);
   for (const p of r.capture?.problems ?? []) {
     if (p.stopped_at_offset !== undefined) {
       out.push(`INCOMPLETE: ${p.file}: reading stopped at byte ${fmtInt(p.stopped_at_offset)} (${p.reason}); ${fmtInt(p.unread_bytes ?? 0)} bytes not read`);

@@ -287,11 +287,11 @@ function topologyHealth(r: Report): Summary['health']['topology'] {
 /** The same sections for a capture file: rates over its span, a chart of bytes over its time. */
 export function captureSummary(r: Report & { capture: NonNullable<Report['capture']> }, t: Topology, chart: Summary['chart'], files: string[]): Summary {
   const c: CaptureSummary & { dollars_per_hour: number | null; category_dollars_per_hour: number | null; projected_dollars_per_month: number | null } = r.capture;
-  const problems = c.problems.map((p) =>
+  const problems = c.caveats.concat(c.problems.map((p) =>
     p.stopped_at_offset !== undefined
       ? `${p.file}: reading stopped at byte ${p.stopped_at_offset.toLocaleString('en-US')} (${p.reason}); ${(p.unread_bytes ?? 0).toLocaleString('en-US')} bytes not read`
       : `${p.file}: ${(p.skipped_records ?? 0).toLocaleString('en-US')} corrupt records skipped`,
-  );
+  ));
   return {
     version: VERSION,
     mode: 'capture',
