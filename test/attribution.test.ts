@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FlowTable, PENDING } from '../src/attribution/flows.js';
 import { podInfo, topOwner } from '../src/attribution/pods.js';
@@ -234,6 +235,23 @@ describe('local addresses', () => {
     expect(l.index6(words('2600:1f18:1:2:3::9'))).toBe(0);
     expect(l.index6(words('2600:1f18:1:2:3:0:ffff:1'))).toBe(1);
     expect(l.index6(words('2600:1f18:1:2:4::1'))).toBe(-1);
+  });
+  it('IPv6: the hash per prefix length gives what a scan of every entry, longest prefix first, gives', () => {
+    const entry = fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom(128, 127, 96, 80, 64, 56)).map(([a, b, len]) => `2600:1f18:${a}:${b}::${len === 128 ? (a * 4 + b + 1).toString(16) : '0'}/${len}`);
+    fc.assert(
+      fc.property(fc.uniqueArray(entry, { maxLength: 24 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 20 })), { maxLength: 30 }), (entries, probes) => {
+        const l = new LocalAddresses(entries);
+        // reference: the entries as the table keeps them (deduplicated, longest prefix first), scanned
+        const covers = (c: ReturnType<typeof parseCidr>, a: bigint): boolean => a >= c.start && a <= c.end;
+        for (const [a, b, last] of probes) {
+          const text = `2600:1f18:${a}:${b}::${last.toString(16)}`;
+          const addr = parseCidr(text).start;
+          const expected = l.v6.findIndex((e) => covers(e.cidr, addr));
+          expect(l.index6(words(text)), text).toBe(expected);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
   it('an IPv4 prefix too large to be one host is refused', () => {
     expect(() => new LocalAddresses(['10.0.0.0/8'])).toThrow(/larger than/);

@@ -1,7 +1,8 @@
 // This host's addresses, looked up twice per packet (source, then destination). An EKS node has dozens
 // of them (every secondary IP of every ENI, and delegated /28 prefixes), so IPv4 is an open-addressing
-// hash over typed arrays (prefixes expanded to their addresses), not a scan. IPv6 addresses and
-// prefixes (/80 delegations cannot be expanded) are few per host: a scan, longest prefix first.
+// hash over typed arrays (prefixes expanded to their addresses), not a scan. IPv6 prefixes (/80
+// delegations) cannot be expanded: a hash per prefix length over the masked address, the lengths
+// longest first (an IPv6 node has a handful of lengths, however many addresses and prefixes).
 import { ipv6BigIntToWords, parseCidr, type Cidr } from '../net/ip.js';
 
 /** Largest IPv4 prefix taken as local (expanded address by address). */
@@ -19,8 +20,8 @@ export class LocalAddresses {
   private keys4 = new Int32Array(0);
   private vals4 = new Int32Array(0);
   private shift4 = 32;
-  private words6 = new Uint32Array(0);
-  private masks6 = new Uint32Array(0);
+  /** Per prefix length (longest first): its masks, and a hash of the masked addresses to entries. */
+  private lengths6: { masks: Uint32Array; keys: Uint32Array; vals: Int32Array; shift: number }[] = [];
 
   /** Entries in the order given; an address given twice (or inside a prefix given before) is one entry. */
   constructor(texts: readonly string[]) {
@@ -71,16 +72,33 @@ export class LocalAddresses {
       seen.add(key);
       this.v6.push(e);
     }
-    this.words6 = new Uint32Array(this.v6.length * 4);
-    this.masks6 = new Uint32Array(this.v6.length * 4);
+    const byLength = new Map<number, number[]>();
     this.v6.forEach((e, i) => {
-      const w = ipv6BigIntToWords(e.cidr.start);
-      for (let k = 0; k < 4; k++) {
-        const bits = Math.max(0, Math.min(32, e.cidr.length - 32 * k));
-        this.masks6[i * 4 + k] = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-        this.words6[i * 4 + k] = w[k];
-      }
+      const list = byLength.get(e.cidr.length) ?? [];
+      list.push(i);
+      byLength.set(e.cidr.length, list);
     });
+    this.lengths6 = [...byLength.entries()]
+      .sort((a, b) => b[0] - a[0])
+      .map(([length, indexes]) => {
+        const masks = Uint32Array.from([0, 1, 2, 3], (k) => {
+          const bits = Math.max(0, Math.min(32, length - 32 * k));
+          return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+        });
+        let bits = 2;
+        while (1 << bits < indexes.length * 2) bits++;
+        const keys = new Uint32Array((1 << bits) * 4);
+        const vals = new Int32Array(1 << bits).fill(-1);
+        const shift = 32 - bits;
+        for (const i of indexes) {
+          const w = ipv6BigIntToWords(this.v6[i].cidr.start);
+          let h = hash6(w[0], w[1], w[2], w[3]) >>> shift;
+          while (vals[h] >= 0) h = (h + 1) & (vals.length - 1);
+          keys.set(w, h * 4);
+          vals[h] = i;
+        }
+        return { masks, keys, vals, shift };
+      });
   }
 
   /** Entry of an IPv4 address (a host-order 32-bit number), or -1. */
@@ -99,13 +117,27 @@ export class LocalAddresses {
     }
   }
 
-  /** Entry of an IPv6 address (four 32-bit words), or -1. */
+  /** Entry of an IPv6 address (four 32-bit words), or -1: the longest prefix that holds it. */
   index6(w: Uint32Array): number {
-    const l = this.words6;
-    const m = this.masks6;
-    for (let i = 0, k = 0; k < l.length; i++, k += 4) {
-      if ((w[0] & m[k]) >>> 0 === l[k] && (w[1] & m[k + 1]) >>> 0 === l[k + 1] && (w[2] & m[k + 2]) >>> 0 === l[k + 2] && (w[3] & m[k + 3]) >>> 0 === l[k + 3]) return i;
+    const lengths = this.lengths6;
+    for (let l = 0; l < lengths.length; l++) {
+      const { masks, keys, vals, shift } = lengths[l];
+      const a = (w[0] & masks[0]) >>> 0;
+      const b = (w[1] & masks[1]) >>> 0;
+      const c = (w[2] & masks[2]) >>> 0;
+      const d = (w[3] & masks[3]) >>> 0;
+      const mask = vals.length - 1;
+      for (let h = hash6(a, b, c, d) >>> shift; ; h = (h + 1) & mask) {
+        const v = vals[h];
+        if (v < 0) break;
+        const k = h * 4;
+        if (keys[k] === a && keys[k + 1] === b && keys[k + 2] === c && keys[k + 3] === d) return v;
+      }
     }
     return -1;
   }
+}
+
+function hash6(a: number, b: number, c: number, d: number): number {
+  return Math.imul(a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ Math.imul(d, 0x27d4eb2f), 0x9e3779b1);
 }
