@@ -175,6 +175,8 @@ spec:
     const side = app.spec!.template.spec!.containers[1];
     expect(side.args).toEqual(expect.arrayContaining(['--workload.fixed=$(POD_NAMESPACE)/Deployment/checkout', '--workload.processes=false', '--log.format=json']));
     expect(side.env).toContainEqual({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
+    // the application's readiness never waits on the exporter's topology sources
+    expect(side.readinessProbe?.httpGet?.path).toBe('/-/healthy');
     // the flag the template writes is one the exporter takes
     const fixed = side.args!.find((a) => a.startsWith('--workload.fixed='))!.replace('$(POD_NAMESPACE)', 'shop');
     // (a bad listen address makes it stop right after the flags were taken: exit 2 naming that one)
@@ -202,6 +204,7 @@ spec:
     expect(notes).toMatch(/Sidecar mode: nothing runs yet/);
     // the pasted sidecar labels everything with its own pod (downward API)
     expect(container[0].args).toContain('--workload.fixed=$(POD_NAMESPACE)/Pod/$(POD_NAME)');
+    expect((container[0] as { readinessProbe: { httpGet: { path: string } } }).readinessProbe.httpGet.path).toBe('/-/healthy');
     // the job the alert rules select, whatever the watched pods' labels
     const pm = manifests.find((m) => m.kind === 'PodMonitor') as unknown as { spec: { podMetricsEndpoints: { relabelings: object[] }[] } };
     expect(pm.spec.podMetricsEndpoints[0].relabelings).toContainEqual({ targetLabel: 'job', replacement: 'az-traffic-exporter' });

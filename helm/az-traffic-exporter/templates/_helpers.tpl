@@ -106,7 +106,9 @@ livenessProbe:
   periodSeconds: 20
 readinessProbe:
   httpGet:
-    path: /-/ready
+    {{- /* a sidecar's readiness is its pod's: a topology source that never answers (IMDS behind a hop
+    limit of 1) must not take the application out of its Services */}}
+    path: {{ if eq .Values.mode "sidecar" }}/-/healthy{{ else }}/-/ready{{ end }}
     port: metrics
   periodSeconds: 10
 {{- with .Values.resources }}
@@ -167,7 +169,9 @@ ports:
     protocol: TCP
 readinessProbe:
   httpGet:
-    path: /-/ready
+    {{- /* its pod's readiness: the exporter's own (/-/ready) must not take the application out of its
+    Services while a topology source has not answered */}}
+    path: /-/healthy
     port: aztraffic
 resources:
   requests:
