@@ -3,10 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DnsBudget, NameCache, parseDnsAnswers, sanitizeName, trimOldest } from '../src/decode/dns.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
+import { loadPrices } from '../src/classify/prices-file.js';
+import { ExporterMetrics } from '../src/metrics/registry.js';
 import { ipv4ToString } from '../src/net/ip.js';
 import { loadTopology } from '../src/topology/load.js';
 import { ethernet, ipv4 } from '../scripts/lib/frames.js';
 import { DEMO } from './helpers.js';
+import { parseMetrics } from './netns.js';
 
 const response = (questions: dnsPacket.Question[], answers: dnsPacket.Answer[]) =>
   dnsPacket.encode({ type: 'response', id: 7, flags: dnsPacket.RECURSION_AVAILABLE, questions, answers });
@@ -236,6 +239,29 @@ describe('only answers to questions this host asked name remotes', () => {
       expect(r.remotes.get(HEAVY)).toBe(1040);
       expect(r.unsolicited).toBe(1);
     }
+  });
+
+  it('an address named anew (apt, then npm, behind one CDN address): the bytes before keep the name they flowed under', async () => {
+    const loaded = loadTopology({ topologyFile: join(DEMO, 'topology.yaml'), ipRangesFile: join(DEMO, 'ip-ranges.json') });
+    const p = new Pipeline(loaded.topology);
+    const m = new ExporterMetrics(p, { topK: 100, prices: loadPrices(undefined) });
+    // as serve does
+    p.onRename = () => m.flush();
+    p.setLocalIps([HOST]);
+    const iface = p.addInterface('eth0');
+    let t = 1_700_000_000;
+    const send = (f: Buffer): void => p.frame(1, f, 0, f.length, f.length, t++, iface);
+    const download = (bytes: number): void => send(ethernet(ipv4({ src: HEAVY, dst: HOST, l4: { proto: 6, sport: 443, dport: 40000, payloadLen: bytes - 40 } })));
+    send(udp(HOST, RESOLVER, 5353, 53, query(7, 'deb.debian.org')));
+    send(udp(RESOLVER, HOST, 53, 5353, answer(7, 'deb.debian.org', HEAVY)));
+    download(9_000);
+    send(udp(HOST, RESOLVER, 5354, 53, query(8, 'registry.npmjs.org')));
+    send(udp(RESOLVER, HOST, 53, 5354, answer(8, 'registry.npmjs.org', HEAVY)));
+    download(2_000);
+    const series = [...parseMetrics(await m.render()).entries()].filter(([k]) => k.startsWith('aztraffic_remote_bytes_total{direction="ingress"') && k.includes('port="443"'));
+    const by = (name: string): number => series.filter(([k]) => k.includes(`remote="${name}"`)).reduce((a, [, v]) => a + v, 0);
+    expect(by('deb.debian.org')).toBe(9_000);
+    expect(by('registry.npmjs.org')).toBe(2_000);
   });
 
   it('a learned name "other" or "" never merges with the other bucket', () => {

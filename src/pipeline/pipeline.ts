@@ -244,6 +244,11 @@ export class Pipeline implements LiveSink {
 
   private readonly dnsMeta = new PacketMeta();
   private readonly dnsQueries = new DnsQueries();
+  /**
+   * Called when an answer gives an address another name than it had (serve flushes, so that the bytes
+   * counted so far keep the name they flowed under).
+   */
+  onRename: (() => void) | undefined;
   /** DNS messages decoded per second, at most (serve); none: every one (a file is read at its own pace). */
   dnsBudget: DnsBudget | undefined;
 
@@ -298,7 +303,12 @@ export class Pipeline implements LiveSink {
       const seen = fromClient
         ? this.dnsQueries.see(buf.subarray(start, start + len), true, src, m.srcPort, dst, this.now)
         : this.dnsQueries.see(buf.subarray(start, start + len), false, dst, m.dstPort, src, this.now);
-      if (seen.kind === 'answers') for (const a of seen.answers) this.names.set(a.ip, a.name, a.ttl, this.now);
+      if (seen.kind === 'answers') {
+        // an address that had another name (CloudFront, S3 and load balancers share addresses): what was
+        // counted until now is handed over under the old one first
+        if (this.onRename !== undefined && seen.answers.some((a) => (this.names.get(a.ip, this.now) ?? a.name) !== a.name)) this.onRename();
+        for (const a of seen.answers) this.names.set(a.ip, a.name, a.ttl, this.now);
+      }
       else if (seen.kind === 'unsolicited') this.decode.dnsUnsolicited++;
     } catch {
       this.decode.dnsMalformed++;
