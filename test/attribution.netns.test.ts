@@ -20,6 +20,8 @@ const HOST = '10.79.1.10';
 const ALPHA = 3_000_000;
 const BETA = 1_000_000;
 const APT = 5_000_000;
+/** How long each long flow lasts. */
+const LONG_FLOW_MS = 2000;
 const SHORT = 20;
 
 /** A writable systemd cgroup hierarchy (v1 name=systemd, or v2) to put a process in a "service". */
@@ -121,15 +123,17 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process: socket owners i
     ]);
     await waitForOutput(server, /listening/);
 
-    // two copies of curl under distinct names; each flow lives half a second
+    // two copies of curl under distinct names; each flow lives two seconds: a socket is found by a scan
+    // 20-170 ms after the flow's first packet, which a busy machine can delay by far more than that
+    // (finding it at the first packet whatever the flow's length is a change of its own)
     for (const name of ['fetch-alpha', 'fetch-beta', 'http']) copyFileSync('/usr/bin/curl', join(dir, name));
-    const curl = (name: string, bytes: number): ChildProcess => lab.spawn(H, join(dir, name), ['-s', '-o', '/dev/null', `http://${MIRROR}/${bytes}/500`]);
+    const curl = (name: string, bytes: number): ChildProcess => lab.spawn(H, join(dir, name), ['-s', '-o', '/dev/null', `http://${MIRROR}/${bytes}/${LONG_FLOW_MS}`]);
     const pulls = [curl('fetch-alpha', ALPHA), curl('fetch-beta', BETA)];
     if (cgroupRoot) {
       mkdirSync(unitDir, { recursive: true });
       // like apt-daily.service: its process (apt's http method) runs in the unit's cgroup
       // (ip netns exec mounts its own /sys: the test moves the process, which then becomes apt's method)
-      const apt = lab.spawn(H, 'sh', ['-c', `sleep 0.3; exec ${join(dir, 'http')} -s -o /dev/null http://${MIRROR}/${APT}/500`]);
+      const apt = lab.spawn(H, 'sh', ['-c', `sleep 0.3; exec ${join(dir, 'http')} -s -o /dev/null http://${MIRROR}/${APT}/${LONG_FLOW_MS}`]);
       writeFileSync(join(unitDir, 'cgroup.procs'), String(apt.pid));
       pulls.push(apt);
     }
