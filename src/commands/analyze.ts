@@ -29,21 +29,19 @@ export interface AnalyzeOptions extends CommonOptions {
 
 /**
  * Without ip-ranges.json, S3, SQS and the EC2 public IPs of the region would be billed as internet: get
- * it as serve does (download, else the cache), and say loudly when there is neither.
+ * it as serve does (download, else the cache, else the package's own copy), and say which in the report.
  */
 async function obtainIpRanges(o: AnalyzeOptions, caveats: string[]): Promise<IpRanges | undefined> {
   if (o['ipRanges.file']) return undefined;
   const url = o['ipRanges.url'];
   const cache = o['ipRanges.cache'];
-  const { fetchIpRanges, createdAt } = await import('../topology/ip-ranges.js');
+  const { fetchIpRanges, describeCopy } = await import('../topology/ip-ranges.js');
   try {
     // the package's own copy last: offline, an older list is far better than none
     const got = await fetchIpRanges(url === 'none' ? undefined : url, cache, 10_000, BUNDLED_IP_RANGES);
     if (got.bundled) {
-      const made = createdAt(got.ranges);
-      const age = made === undefined ? 'of unknown age' : `${Math.floor((Date.now() / 1000 - made) / 86_400)} days old`;
       const why = url === 'none' ? '--ip-ranges.url none' : `no download from ${url}`;
-      caveats.push(`ip-ranges.json is the package's own copy of ${got.ranges.createDate ?? '?'} (${age}; ${why}${cache ? `, no copy in ${cache}` : ''}): addresses AWS added since are counted as internet; give --ip-ranges.file for the current one`);
+      caveats.push(`ip-ranges.json is the package's own copy ${describeCopy(got.ranges, `${why}${cache ? `, no copy in ${cache}` : ''}`)}: addresses AWS added since are counted as internet; give --ip-ranges.file for the current one`);
       log.warn(`WARNING: ${caveats[caveats.length - 1]}`);
     } else log.info(got.fromCache ? `ip-ranges.json from the cache ${cache}` : `ip-ranges.json downloaded from ${url}`, { prefixes: got.ranges.prefixes.length });
     return got.ranges;

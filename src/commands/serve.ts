@@ -260,17 +260,14 @@ export async function serve(o: ServeOptions): Promise<Running> {
     }
     locals.update(true);
     if (pipeline.engine.holding && topology.neverAnswered().length === 0) {
-      const held = pipeline.engine.holding.heldBytes();
-      pipeline.engine.releaseHold();
+      const held = pipeline.engine.releaseHold();
       log.info(`every topology source has answered: ${held} bytes held since start classified`, { bytes: held });
     }
   });
   if (pipeline.engine.holding) {
     setTimeout(() => {
-      const hold = pipeline.engine.holding;
-      if (!hold) return;
-      const held = hold.heldBytes();
-      pipeline.engine.expireHold();
+      if (!pipeline.engine.holding) return;
+      const held = pipeline.engine.expireHold();
       log.warn(`topology sources ${topology.neverAnswered().join(', ')} never answered in ${o['topology.hold'] / 1000} s (--topology.hold): ${held} bytes held since start counted unclassified; from now on traffic is classified with what is known`, { bytes: held });
     }, o['topology.hold']).unref();
   }

@@ -282,22 +282,23 @@ export class Engine {
     return this.hold ? { outcomes: this.hold.outcomes, flows: this.hold.flows } : this.endedHold;
   }
 
-  /** The topology is known: what was held is classified with it, and nothing is held any more. */
-  releaseHold(): void {
-    this.endHold('classified', -1);
+  /** The topology is known: what was held is classified with it, and nothing is held any more. Its bytes. */
+  releaseHold(): number {
+    return this.endHold('classified', -1);
   }
 
-  /** The hold outlived its time: what was held is counted unclassified, and nothing is held any more. */
-  expireHold(): void {
-    this.endHold('unclassified', Category.UNCLASSIFIED);
+  /** The hold outlived its time: what was held is counted unclassified, nothing is held any more. Its bytes. */
+  expireHold(): number {
+    return this.endHold('unclassified', Category.UNCLASSIFIED);
   }
 
-  private endHold(outcome: 'classified' | 'unclassified', cat: number): void {
+  private endHold(outcome: 'classified' | 'unclassified', cat: number): number {
     const hold = this.hold;
-    if (hold === undefined) return;
+    if (hold === undefined) return 0;
     this.hold = undefined;
-    hold.drain((f) => this.countAs(f, cat), outcome);
+    const bytes = hold.drain((f) => this.countAs(f, cat), outcome);
     this.endedHold = { outcomes: hold.outcomes, flows: 0 };
+    return bytes;
   }
 
   /** Count a packet of the host's own address for the process of its flow (or unknown). */

@@ -46,13 +46,6 @@ export class Hold {
     return this.size;
   }
 
-  /** Bytes held now. */
-  heldBytes(): number {
-    let n = 0;
-    for (let s = 0; s <= this.mask; s++) if (this.used[s] === 1) n += this.bytes[s];
-    return n;
-  }
-
   /** Holds a packet's bytes with its flow's; false when the table is full (the caller counts it). */
   add(f: FlowView): boolean {
     const v4 = f.family === 4;
@@ -98,8 +91,9 @@ export class Hold {
     return true;
   }
 
-  /** Hands every held flow to `count` (its bytes and packets as one view), then holds nothing. */
-  drain(count: (f: FlowView) => void, outcome: Exclude<HoldOutcome, 'table_full'>): void {
+  /** Hands every held flow to `count` (its bytes and packets as one view), then holds nothing; the bytes handed. */
+  drain(count: (f: FlowView) => void, outcome: Exclude<HoldOutcome, 'table_full'>): number {
+    const before = this.outcomes[outcome];
     const v = this.view;
     for (let s = 0; s <= this.mask; s++) {
       if (this.used[s] === 0) continue;
@@ -123,5 +117,6 @@ export class Hold {
       this.used[s] = 0;
     }
     this.size = 0;
+    return this.outcomes[outcome] - before;
   }
 }

@@ -20,6 +20,13 @@ export function createdAt(ranges: IpRanges): number | undefined {
   return Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
 }
 
+/** Which copy these ranges are, for people: "of 2026-08-22-21-17-05 (105 days old[; note])". */
+export function describeCopy(ranges: IpRanges, note?: string, now = Date.now()): string {
+  const made = createdAt(ranges);
+  const age = made === undefined ? 'of unknown age' : `${Math.floor((now / 1000 - made) / 86_400)} days old`;
+  return `of ${ranges.createDate ?? '?'} (${age}${note ? `; ${note}` : ''})`;
+}
+
 /** The copy that came with the package (BUNDLED_IP_RANGES), read and checked. */
 export async function bundledIpRanges(path: string): Promise<IpRanges> {
   const { gunzipSync } = await import('node:zlib');

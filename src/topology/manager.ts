@@ -164,7 +164,7 @@ export class TopologyManager {
         this.status.success(source.name, source.size(previous!));
         return false;
       }
-      if (r.warning) this.failure(source.name, r.warning, !(retry && !this.status.succeeded(source.name)));
+      if (r.warning) this.failure(source.name, r.warning, this.counts(source.name, retry));
       else this.status.success(source.name, source.size(r.value));
       this.values.set(source.name, r.value);
       this.status.provided(source.name, source.createdAt?.(r.value));
@@ -174,10 +174,14 @@ export class TopologyManager {
       const err = e as Error;
       this.errors.set(source.name, err);
       if (source.offAfter?.(err)) this.status.absent(source.name);
-      // a retry of a source that has never loaded is no failed refresh: that state has its own series
-      this.failure(source.name, source.explain ? source.explain(err, previous !== undefined) : err.message, !(retry && !this.status.succeeded(source.name)));
+      this.failure(source.name, source.explain ? source.explain(err, previous !== undefined) : err.message, this.counts(source.name, retry));
       return false;
     }
+  }
+
+  /** Whether a failure counts as a failed refresh: not a retry of a source that has never loaded (that state has its own series). */
+  private counts(source: string, retry: boolean): boolean {
+    return !retry || this.status.succeeded(source);
   }
 
   /** Load the named sources now, in the list's order (IMDS before the EC2 API); `swap`: rebuild the topology if one changed. */

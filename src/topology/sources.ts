@@ -5,7 +5,7 @@ import { callAws } from './aws-calls.js';
 import { Ec2UnauthorizedError, ImdsDisabledError } from './aws-errors.js';
 import type { Ec2Info } from './ec2.js';
 import type { ImdsInfo } from './imds.js';
-import { createdAt, fetchIpRanges } from './ip-ranges.js';
+import { createdAt, describeCopy, fetchIpRanges } from './ip-ranges.js';
 import { resolveRegion } from './region.js';
 import type { IpRanges, PublicIp, Subnet, TopologyFile } from './model.js';
 
@@ -149,11 +149,7 @@ export class IpRangesSource implements TopologySource<IpRanges> {
     // a copy in force already (a download, the cache) is kept rather than replaced by an older one
     const r = await fetchIpRanges(this.url, this.cache, undefined, previous === undefined ? this.bundled : undefined);
     if (r.fromCache) return { value: r.ranges, warning: `ip-ranges.json download failed; using the cached copy ${this.cache}` };
-    if (r.bundled) {
-      const made = createdAt(r.ranges);
-      const days = made === undefined ? 'of unknown age' : `${Math.floor((Date.now() / 1000 - made) / 86_400)} days old`;
-      return { value: r.ranges, warning: `ip-ranges.json download failed and no cached copy; using the package's own copy of ${r.ranges.createDate ?? '?'} (${days}) until a download succeeds` };
-    }
+    if (r.bundled) return { value: r.ranges, warning: `ip-ranges.json download failed and no cached copy; using the package's own copy ${describeCopy(r.ranges)} until a download succeeds` };
     if (previous && r.ranges.syncToken !== undefined && r.ranges.syncToken === previous.syncToken) return { unchanged: true };
     return { value: r.ranges };
   }

@@ -58,10 +58,9 @@ export class TopologyStatus {
     return s !== undefined && (s.lastSuccess !== undefined || s.off === true);
   }
 
-  /** Whether a source has answered at least once with a value (or is off here). */
+  /** Whether a source has answered at least once with a value (or is off here): a fallback is that. */
   answered(source: string): boolean {
-    const s = this.sources.get(source);
-    return s !== undefined && (s.provided === true || s.lastSuccess !== undefined || s.off === true);
+    return this.succeeded(source) || this.sources.get(source)?.provided === true;
   }
 
   /**
