@@ -7,16 +7,20 @@ ARG BUILD_IMAGE=${BASE_IMAGE}
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
-# what .dockerignore lets in: package files, patches, the postinstall script, sources, demo, data
+# what .dockerignore lets in: package files, patches, the postinstall script, the netlink addon's
+# source, sources, demo, data
 COPY . .
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ libpcap-dev \
  && npm ci --no-audit --no-fund \
  # cap is an optional dependency: a failed build would drop it silently, so check that it loads
  && node -e "require('cap')" \
+ # so is the netlink addon (a flow's socket at its first packet, pods behind NAT)
+ && node -e "require('./native/build/Release/aztraffic_netlink.node')" \
  && npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && mkdir /app && cp -r node_modules dist demo data package.json /app/
+ && mkdir -p /app/native/build/Release && cp native/build/Release/aztraffic_netlink.node /app/native/build/Release/ \
+ && cp -r node_modules dist demo data package.json /app/
 
 FROM ${BASE_IMAGE}
 ARG VERSION=0.1.0

@@ -2,18 +2,21 @@
 // fixture directories in /proc's own formats), pod owners, the flow table, local addresses with
 // delegated prefixes, the workload table's bound, and analyze --pods end to end on a written capture.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { chmodSync, copyFileSync, mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FlowTable, PENDING } from '../src/attribution/flows.js';
+import { CgroupPaths, KernelLookups, loadNetlink } from '../src/attribution/kernel.js';
 import { podInfo, topOwner } from '../src/attribution/pods.js';
 import { cgroupPath, describeCgroup, ownerOf, socketHolders, socketOwnersProblem, SocketTable } from '../src/attribution/sockets.js';
 import { OTHER_WORKLOAD, sanitizeWorkloadName, UNKNOWN_WORKLOAD, Workloads } from '../src/attribution/workloads.js';
 import { LocalAddresses } from '../src/engine/local-addresses.js';
 import { parseCidr } from '../src/net/ip.js';
 import { ethernet, ipv4, PcapngWriter } from '../scripts/lib/frames.js';
-import { runCli, tempDir } from './helpers.js';
+import { missingOutsideCi, runCli, tempDir } from './helpers.js';
 
 const dir = tempDir();
 const RANGES = join(import.meta.dirname, '..', 'demo', 'ip-ranges.json');
@@ -337,4 +340,90 @@ describe('analyze --pods', () => {
     expect(faults).toHaveLength(1);
     expect(faults[0]).toMatch(/--pods .*bad-pods\.json: items\[0\]\.metadata/);
   });
+});
+
+describe("the kernel's answers (the netlink addon)", () => {
+  const { addon, problem } = loadNetlink();
+  const loopback = (): Uint32Array => new Uint32Array([0x7f000001, 0, 0, 0]);
+  const sockets: ({ close(): void } | { destroy(): void })[] = [];
+  const connected = (): Promise<{ client: Socket; port: number }> =>
+    new Promise((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const port = (server.address() as AddressInfo).port;
+        const client = connect(port, '127.0.0.1', () => resolve({ client, port }));
+        sockets.push(client, server);
+      });
+    });
+  const inodeOfFd = (fd: number): number => Number(readlinkSync(`/proc/self/fd/${fd}`).slice(8, -1));
+
+  it.skipIf(missingOutsideCi(addon !== undefined))('is built here (npm ci builds it)', () => {
+    expect(problem).toBeUndefined();
+  });
+
+  it.skipIf(!addon)('a TCP connection: its socket by the exact 5-tuple, and the process that holds it', async () => {
+    const k = new KernelLookups(addon!);
+    const { client, port } = await connected();
+    const key = { family: 4 as const, proto: 6, local: loopback(), remote: loopback(), localPort: client.localPort!, remotePort: port };
+    const s = k.socket(key)!;
+    const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+    expect(s.inode).toBe(inodeOfFd(fd));
+    expect(s.uid).toBe(process.getuid!());
+    expect(s.state).toBe(1);
+    expect(k.holders(new Set([s.inode]), [], true)).toEqual(new Map([[s.inode, process.pid]]));
+    // a recent holder is read without a walk of /proc
+    expect(k.holders(new Set([s.inode]), [process.pid], false)).toEqual(new Map([[s.inode, process.pid]]));
+    expect(k.holders(new Set([s.inode]), [], false)).toEqual(new Map());
+    // a connection that does not exist, at a port nobody listens on
+    expect(k.socket({ ...key, localPort: 1, remotePort: 2 })).toBeUndefined();
+    // the server's side of it: the accepted socket; a closed one of the server's would be its listener's
+    const listener = k.socket({ ...key, localPort: port, remotePort: 3 })!;
+    expect(listener.state).toBe(10); // LISTEN
+    expect(k.socketProblem).toBeUndefined();
+  });
+
+  it.skipIf(!addon)('UDP: a socket that only sends (no connect) is found by the address it sends from', async () => {
+    const k = new KernelLookups(addon!);
+    const u = createSocket('udp4');
+    sockets.push(u);
+    await new Promise<void>((r) => u.send(Buffer.alloc(1), 9, '127.0.0.1', () => r()));
+    const s = k.socket({ family: 4, proto: 17, local: loopback(), remote: loopback(), localPort: u.address().port, remotePort: 9 })!;
+    expect(s.state).toBe(7);
+    expect(s.inode).toBeGreaterThan(0);
+  });
+
+  it('a lookup that fails for good is said once and not tried again; a missing connection is no failure', () => {
+    let calls = 0;
+    const fake = (code: number) => ({ socketOf: () => (calls++, code), conntrackOther: () => (calls++, code), socketHolders: () => 0 });
+    const denied = new KernelLookups(fake(-1)); // EPERM
+    denied.probe();
+    expect(denied.socketProblem).toMatch(/inet_diag.*no permission/);
+    expect(denied.conntrackProblem).toMatch(/ctnetlink.*no permission/);
+    calls = 0;
+    denied.probe();
+    expect(calls).toBe(0);
+    const absent = new KernelLookups(fake(-2)); // ENOENT: no such socket or connection
+    absent.probe();
+    expect(absent.socketProblem).toBeUndefined();
+    expect(absent.conntrackProblem).toBeUndefined();
+    expect(new KernelLookups(fake(-93)).beforeNat({ family: 4, proto: 6, local: loopback(), remote: loopback(), localPort: 1, remotePort: 1 })).toBeUndefined();
+  });
+
+  it('a cgroup id is its directory inode in cgroup2: the path says the unit or the container', () => {
+    const root = join(dir, 'cgroup2');
+    const unit = join(root, 'system.slice', 'apt-daily.service');
+    const pod = join(root, 'kubepods.slice', 'kubepods-besteffort.slice', `cri-containerd-${'a'.repeat(64)}.scope`);
+    for (const d of [unit, pod]) mkdirSync(d, { recursive: true });
+    writeFileSync(join(root, 'cgroup.procs'), '');
+    const paths = new CgroupPaths([join(dir, 'nowhere'), root]);
+    expect(paths.root).toBe(root);
+    expect(paths.pathOf(statSync(unit).ino)).toBe('/system.slice/apt-daily.service');
+    expect(describeCgroup(`0::${paths.pathOf(statSync(pod).ino)}`).containerId).toBe('a'.repeat(64));
+    // a cgroup made after the walk is found by the next one (at most once a second)
+    const later = join(root, 'system.slice', 'later.service');
+    mkdirSync(later);
+    expect(paths.pathOf(statSync(later).ino, Date.now())).toBeUndefined();
+    expect(paths.pathOf(statSync(later).ino, Date.now() + 1500)).toBe('/system.slice/later.service');
+  });
+
+  afterAll(() => sockets.forEach((s) => ("close" in s ? s.close() : s.destroy())));
 });

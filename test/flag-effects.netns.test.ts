@@ -156,6 +156,11 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('flag effects on a live exporte
     expect(m.get('aztraffic_capture_errors_total{interface="h0"}')).toBeGreaterThanOrEqual(3);
     expect((await fetch(`${e.base}/-/ready`)).status).toBe(503);
     expect(e.log()).toMatch(/CAP_NET_RAW/);
+    // nor CAP_NET_ADMIN: connection tracking cannot be asked, said once at start and as a metric;
+    // the kernel's socket lookup needs no capability
+    expect(m.get('aztraffic_workload_kernel_lookup_available{lookup="conntrack"}')).toBe(0);
+    expect(m.get('aztraffic_workload_kernel_lookup_available{lookup="socket"}')).toBe(1);
+    expect(e.log().match(/connection tracking \(ctnetlink\): no permission/g)).toHaveLength(1);
     e.child.kill('SIGTERM');
   }, 30_000);
 

@@ -1,12 +1,15 @@
 // Attribution: which pod, service or process each counted byte belongs to. Pods' addresses are known
 // up front (the API server, or a --pods file): the engine looks them up with the local address it
 // already found. The host's own addresses are shared by its processes: their flows are held in the
-// flow table until a batch lookup in /proc names each flow's socket owner (sockets.ts).
+// flow table until a lookup names each flow's socket owner: the kernel's exact answer at the flow's
+// first packet (kernel.ts), else a scan of /proc/net (sockets.ts); a flow with no socket here may be
+// a pod's behind the host's NAT, which connection tracking tells.
 import { addressKey, type Engine } from '../engine/engine.js';
 import { parseCidr } from '../net/ip.js';
 import { FlowTable } from './flows.js';
 import type { PodInfo } from './pods.js';
-import { ownerOf, processInfo, socketHolders, SocketTable, type Owner, type ProcessInfo } from './sockets.js';
+import { CgroupPaths, KernelLookups, loadNetlink, TCP_NEW_SYN_RECV, type FlowSocket } from './kernel.js';
+import { describeCgroup, ownerOf, processInfo, socketHolders, SocketTable, type Owner, type ProcessInfo, type SocketKey } from './sockets.js';
 import { UNKNOWN_WORKLOAD, Workloads } from './workloads.js';
 
 export interface AttributionOptions {
@@ -18,16 +21,39 @@ export interface AttributionOptions {
   fixed?: Owner;
   proc?: string;
   procNet?: string;
+  /** Ask the kernel for each flow's socket and NAT (the netlink addon), when it is built. */
+  kernel?: boolean;
   /** A lookup result, for aztraffic_workload_lookups_total. */
   onLookup?: (result: 'found' | 'unknown' | 'table_full', n: number) => void;
+  /** How a found owner was found, for aztraffic_workload_lookup_methods_total. */
+  onMethod?: (method: LookupMethod) => void;
+  /** A lookup that cannot work here (said once, at start or when first seen). */
+  onProblem?: (lookup: 'socket' | 'conntrack', message: string) => void;
 }
+
+/**
+ * socket: the kernel named the socket at the flow's first packets; proc_net: a scan of /proc/net did
+ * (no addon); cgroup: the process had gone, its socket's cgroup named the unit or container;
+ * conntrack: no socket here, the connection was a pod's, translated by this host's NAT.
+ */
+export type LookupMethod = 'socket' | 'proc_net' | 'cgroup' | 'conntrack';
 
 /** How long a flow's owner is looked for: a socket can appear a moment after its first packet. */
 const LOOKUP_TRIES = 4;
 const LOOKUP_DELAY_MS = 20;
 const RETRY_DELAY_MS = 50;
+/** The share of a core walks of /proc may take, and the most CPU time (ms) they may take at once. */
+const WALK_SHARE = 0.2;
+const WALK_BUDGET_MS = 100;
+/** Processes whose file descriptors are read first, before a walk of all of /proc. */
+const RECENT_HOLDERS = 8;
 /** Flows idle this long are forgotten (their workload is looked up again if they come back). */
 const FLOW_IDLE_SECONDS = 120;
+
+function wordsValue(words: Uint32Array, family: 4 | 6): bigint {
+  if (family === 4) return BigInt(words[0] >>> 0);
+  return (BigInt(words[0] >>> 0) << 96n) | (BigInt(words[1] >>> 0) << 64n) | (BigInt(words[2] >>> 0) << 32n) | BigInt(words[3] >>> 0);
+}
 
 export class Attribution {
   readonly workloads = new Workloads();
@@ -42,8 +68,23 @@ export class Attribution {
   /** The pods' workload numbers, and the one of --workload.fixed (-1: none). */
   private podIds = new Set<number>();
   private readonly fixed: number;
-  /** No lookup batch before this time (ms): the last walk of /proc took a quarter of the gap. */
-  private notBefore = 0;
+  /**
+   * Walks of all of /proc cost CPU time: a budget (ms of CPU) refilled at a fifth of the time that
+   * passes, up to a tenth of a second, so that a walk at a new connection runs at once and a flood
+   * of them takes a fifth of a core at most. No walk while it is spent.
+   */
+  private walkBudget = WALK_BUDGET_MS;
+  private budgetAt = Date.now();
+  /** Pod addresses (engine keys) → workload, for connections that left through this host's NAT. */
+  private podByAddress = new Map<string, number>();
+  private readonly kernel: KernelLookups | undefined;
+  private readonly cgroups: CgroupPaths | undefined;
+  private said = { socket: false, conntrack: false };
+  /** A lookup is queued as a microtask; one is running. */
+  private queued = false;
+  private looking = false;
+  /** The processes that held the last sockets found, newest first: looked at before the rest. */
+  private recentHolders: number[] = [];
 
   constructor(
     private readonly engine: Engine,
@@ -51,7 +92,25 @@ export class Attribution {
   ) {
     if (o.processes && !o.fixed) {
       this.flows = new FlowTable(o.flowTableSize ?? 65536);
-      this.flows.onPending = () => this.schedule(LOOKUP_DELAY_MS);
+      if (o.kernel !== false) {
+        const { addon, problem } = loadNetlink();
+        if (addon) {
+          this.kernel = new KernelLookups(addon);
+          this.kernel.probe();
+          this.cgroups = new CgroupPaths();
+          this.sayProblems();
+        } else {
+          this.say('socket', `${problem}: sockets are found by scanning /proc/net 20-170 ms after a flow's first packet (a shorter connection is unknown), and pods behind this host's NAT are not told apart`);
+        }
+      }
+      // with the kernel's exact answer, at the end of the batch of packets that began the flow: the
+      // socket of a connection of a millisecond is gone by the next timer
+      this.flows.onPending = () => {
+        // flows a lookup puts back are retried on its timer
+        if (this.looking) return;
+        if (this.kernel) this.soon();
+        else this.schedule(LOOKUP_DELAY_MS);
+      };
       this.sweeper = setInterval(() => this.sweep(), 10_000);
       this.sweeper.unref();
     }
@@ -89,6 +148,7 @@ export class Attribution {
   /** The workload of each pod address (keyed as the engine keys local addresses). */
   private podWorkloads(): Map<string, number> {
     const byAddress = new Map<string, number>();
+    this.podByAddress = byAddress;
     this.podIds = new Set();
     for (const p of this.pods) {
       const id = this.workloads.id(p.owner.kind, p.owner.namespace, p.owner.name);
@@ -98,10 +158,19 @@ export class Attribution {
     return byAddress;
   }
 
+  private soon(): void {
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(() => {
+      this.queued = false;
+      this.lookUp();
+    });
+  }
+
   private schedule(ms: number): void {
     if (this.timer) return;
     // a walk of every process's fds takes time on a busy host: at most a fifth of the time goes to it
-    ms = Math.max(ms, this.notBefore - Date.now());
+    ms = Math.max(ms, this.budgetWait());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.lookUp();
@@ -115,29 +184,55 @@ export class Attribution {
     if (!flows) return;
     const slots = flows.takePending();
     if (slots.length === 0) return;
-    const sockets = new SocketTable(this.o.procNet);
+    this.looking = true;
+    try {
+      this.lookUpSlots(flows, slots);
+    } finally {
+      this.looking = false;
+    }
+  }
+
+  private lookUpSlots(flows: FlowTable, slots: number[]): void {
     const tuples = slots.map((s) => flows.tuple(s));
-    const inodes = tuples.map((t) => sockets.inodeOf(t));
+    const kernel = this.kernel;
+    const sockets = tuples.map((t) => kernel?.socket(t));
+    this.sayProblems();
+    // without the kernel's answer, one scan of /proc/net for the batch
+    let scan: SocketTable | undefined;
+    const inodes = tuples.map((t, i) => {
+      const s = sockets[i];
+      if (s) return s.inode > 0 ? s.inode : undefined;
+      if (kernel && !kernel.socketProblem) return undefined;
+      scan ??= new SocketTable(this.o.procNet);
+      return scan.inodeOf(t);
+    });
     const missing = new Set(inodes.filter((i): i is number => i !== undefined && !this.inodeOwner.has(i)));
+    const now = Date.now();
     if (missing.size > 0) {
       if (this.inodeOwner.size > 65536) this.inodeOwner.clear();
-      const started = Date.now();
-      for (const [inode, pid] of socketHolders(missing, this.o.proc)) this.inodeOwner.set(inode, pid);
-      this.notBefore = Date.now() + 4 * (Date.now() - started);
+      // the recent holders always (a few directories); the rest of /proc within the budget
+      const full = this.budgetWait() === 0;
+      const cpu = process.cpuUsage();
+      const holders = this.kernel && this.o.proc === undefined ? this.kernel.holders(missing, this.recentHolders, full) : socketHolders(missing, this.o.proc, this.recentHolders, full);
+      for (const [inode, pid] of holders) {
+        this.inodeOwner.set(inode, pid);
+        if (this.recentHolders[0] !== pid) this.recentHolders = [pid, ...this.recentHolders.filter((p) => p !== pid)].slice(0, RECENT_HOLDERS);
+      }
+      // what the walk cost this process, not the wall time a busy machine stretches it to
+      if (full) {
+        const used = process.cpuUsage(cpu);
+        this.walkBudget -= (used.user + used.system) / 1000;
+      }
     }
-    const now = Date.now();
     let retry = false;
     const add = (w: number, dir: number, cat: number, bytes: number): void => this.engine.addWork(w, dir, cat, bytes);
     slots.forEach((slot, i) => {
-      const inode = inodes[i];
-      const pid = inode === undefined ? undefined : this.inodeOwner.get(inode);
-      const info = pid === undefined ? undefined : this.process(pid, now);
-      if (info) {
-        const owner = ownerOf(info, (id) => this.containerPods.get(id));
-        const id = this.workloads.id(owner.kind, owner.namespace, owner.name);
-        this.engine.ensureWork(id);
-        flows.resolve(slot, id, add);
+      const found = this.ownerOfFlow(tuples[i], sockets[i], inodes[i], now);
+      if (found) {
+        this.engine.ensureWork(found.id);
+        flows.resolve(slot, found.id, add);
         this.o.onLookup?.('found', 1);
+        this.o.onMethod?.(found.method);
       } else if (tuples[i].tries + 1 < LOOKUP_TRIES) {
         flows.requeue(slot);
         retry = true;
@@ -147,7 +242,55 @@ export class Attribution {
       }
     });
     this.reportFull();
-    if (retry) this.schedule(RETRY_DELAY_MS);
+    // with the kernel's answers, a flow waits only for the next walk of /proc
+    if (retry) this.schedule(this.kernel ? Math.max(10, this.budgetWait()) : RETRY_DELAY_MS);
+  }
+
+  /** Milliseconds until the walk budget is positive again (0: a walk may run now). */
+  private budgetWait(): number {
+    const now = Date.now();
+    this.walkBudget = Math.min(WALK_BUDGET_MS, this.walkBudget + (now - this.budgetAt) * WALK_SHARE);
+    this.budgetAt = now;
+    return this.walkBudget > 0 ? 0 : Math.ceil(-this.walkBudget / WALK_SHARE) + 1;
+  }
+
+  /** A flow's workload, from its socket's holder, else the socket's cgroup, else the pod it was before NAT. */
+  private ownerOfFlow(t: SocketKey, socket: FlowSocket | undefined, inode: number | undefined, now: number): { id: number; method: LookupMethod } | undefined {
+    const pid = inode === undefined ? undefined : this.inodeOwner.get(inode);
+    const info = pid === undefined ? undefined : this.process(pid, now);
+    let owner: Owner | undefined;
+    let method: LookupMethod = socket ? 'socket' : 'proc_net';
+    if (info) {
+      owner = ownerOf(info, (id) => this.containerPods.get(id));
+    } else if (socket && socket.inode > 0) {
+      // the process went before the walk found it (or the walk waits): its socket's cgroup still says
+      // which unit or container it was, but not which process of a plain session
+      const path = this.cgroups?.pathOf(socket.cgroup, now);
+      const c = path === undefined ? {} : describeCgroup(`0::${path}`);
+      const pod = c.containerId === undefined ? undefined : this.containerPods.get(c.containerId);
+      owner = pod ?? (c.unit ? { kind: 'systemd_unit', namespace: '', name: c.unit } : undefined);
+      method = 'cgroup';
+    } else if (!socket || socket.state !== TCP_NEW_SYN_RECV) {
+      const before = this.kernel?.beforeNat(t);
+      const id = before === undefined ? undefined : this.podByAddress.get(addressKey({ family: t.family, start: wordsValue(before.words, t.family) }));
+      this.sayProblems();
+      if (id !== undefined) return { id, method: 'conntrack' };
+    }
+    if (!owner) return undefined;
+    return { id: this.workloads.id(owner.kind, owner.namespace, owner.name), method };
+  }
+
+  /** Say once each lookup that cannot work here. */
+  private sayProblems(): void {
+    const k = this.kernel;
+    if (k?.socketProblem) this.say('socket', `${k.socketProblem}: sockets are found by scanning /proc/net instead (a connection shorter than 20-170 ms is unknown)`);
+    if (k?.conntrackProblem) this.say('conntrack', `${k.conntrackProblem}: pods' connections that leave with this host's address (SNAT) are workload_kind="unknown"`);
+  }
+
+  private say(lookup: 'socket' | 'conntrack', message: string): void {
+    if (this.said[lookup]) return;
+    this.said[lookup] = true;
+    this.o.onProblem?.(lookup, message);
   }
 
   /** A process's name and cgroup, read once a second at most (a PID can be reused, rarely that fast). */

@@ -92,21 +92,24 @@ export class SocketTable {
   }
 }
 
-/** Which process holds each socket inode, by one walk of /proc/PID/fd. */
-export function socketHolders(wanted: ReadonlySet<number>, proc = '/proc'): Map<number, number> {
+/**
+ * Which process holds each socket inode, by one walk of /proc/PID/fd: the `first` processes (those
+ * that held the last sockets found: a process that opens one connection opens more), then every
+ * other unless `full` is false.
+ */
+export function socketHolders(wanted: ReadonlySet<number>, proc = '/proc', first: readonly number[] = [], full = true): Map<number, number> {
   const found = new Map<number, number>();
-  let pids: string[];
-  try {
-    pids = readdirSync(proc).filter((d) => /^\d+$/.test(d));
-  } catch {
-    return found;
-  }
-  for (const pid of pids) {
+  // a process of another network namespace (a pod's, a container's) holds none of this one's sockets:
+  // one link read instead of all its descriptors'
+  const ours = netnsOf(`${proc}/self`);
+  const look = (pid: string): boolean => {
+    const ns = ours === undefined ? undefined : netnsOf(`${proc}/${pid}`);
+    if (ns !== undefined && ns !== ours) return false;
     let fds: string[];
     try {
       fds = readdirSync(`${proc}/${pid}/fd`);
     } catch {
-      continue; // gone, or not ours to read
+      return false; // gone, or not ours to read
     }
     for (const fd of fds) {
       let link: string;
@@ -119,11 +122,33 @@ export function socketHolders(wanted: ReadonlySet<number>, proc = '/proc'): Map<
       const inode = Number(link.slice(8, -1));
       if (wanted.has(inode) && !found.has(inode)) {
         found.set(inode, Number(pid));
-        if (found.size === wanted.size) return found;
+        if (found.size === wanted.size) return true;
       }
     }
+    return false;
+  };
+  for (const pid of first) if (look(String(pid))) return found;
+  if (!full) return found;
+  let pids: string[];
+  try {
+    // newest first: the process of a new connection is most often a new one (apt's methods, curl, a
+    // job's worker), and a short one may exit while the walk reads the others
+    pids = readdirSync(proc)
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
+  } catch {
+    return found;
   }
+  for (const pid of pids) if (look(pid)) return found;
   return found;
+}
+
+function netnsOf(dir: string): string | undefined {
+  try {
+    return readlinkSync(`${dir}/ns/net`);
+  } catch {
+    return undefined;
+  }
 }
 
 const CONTAINER_ID = /([0-9a-f]{64})/;

@@ -13,6 +13,7 @@ import { TopologyManager } from '../topology/manager.js';
 import type { Attribution } from '../attribution/attribution.js';
 import type { PodWatcher } from '../attribution/kube-pods.js';
 import type { Owner } from '../attribution/sockets.js';
+import type { WorkloadsFamily } from '../metrics/families/workloads.js';
 import type { Running as RunningCommand } from './running.js';
 import { followTopology, readFiles, setUpBeforeFiles, type CommonOptions, type Setup } from './setup.js';
 
@@ -331,15 +332,23 @@ async function startAttribution(o: ServeOptions, s: Setup): Promise<Attribution>
     if (problem) log.warn(`${problem}: bytes of this host's own addresses will mostly be workload_kind="unknown" (--workload.processes=false to not look)`, {});
   }
   // the family reads the attribution's workloads, and the attribution reports lookups to the family
-  const family: { lookup?: (result: 'found' | 'unknown' | 'table_full', n: number) => void } = {};
+  const family: { workloads?: WorkloadsFamily } = {};
+  const unavailable = new Set<'socket' | 'conntrack'>();
   const attribution = new Attribution(s.pipeline.engine, {
     processes: o['workload.processes'],
     flowTableSize: o['workload.flowTableSize'],
     fixed: o['workload.fixed'],
-    onLookup: (result, n) => family.lookup?.(result, n),
+    onLookup: (result, n) => family.workloads?.lookup(result, n),
+    onMethod: (method) => family.workloads?.method(method),
+    onProblem: (lookup, message) => {
+      unavailable.add(lookup);
+      family.workloads?.kernelLookup(lookup, false);
+      log.warn(message, { lookup });
+    },
   });
   const workloads = s.metrics.attributeWorkloads(attribution.workloads, o['workload.topK'] ?? 100, () => attribution.heldWorkloads());
-  family.lookup = (result, n) => workloads.lookup(result, n);
+  family.workloads = workloads;
   for (const r of ['found', 'unknown', 'table_full'] as const) workloads.lookup(r, 0);
+  if (o['workload.processes'] && !o['workload.fixed']) for (const l of ['socket', 'conntrack'] as const) workloads.kernelLookup(l, !unavailable.has(l));
   return attribution;
 }

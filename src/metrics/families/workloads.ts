@@ -3,6 +3,7 @@
 // Live: chosen at every flush; analyze: over the whole capture (RankedCounter).
 import client from 'prom-client';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
+import type { LookupMethod } from '../../attribution/attribution.js';
 import type { Workloads } from '../../attribution/workloads.js';
 import { RankedCounter } from '../ranked-counter.js';
 import { keyPrefix, type SeriesShape } from '../top-k.js';
@@ -33,6 +34,8 @@ export const WORKLOAD_SHAPE: SeriesShape<WorkloadLabels> = {
 export class WorkloadsFamily implements MetricFamily {
   private readonly ranked: RankedCounter<WorkloadLabels>;
   private readonly lookups: client.Counter<'result'>;
+  private readonly methods: client.Counter<'method'>;
+  private readonly kernel: client.Gauge<'lookup'>;
   private readonly folded: client.Counter;
   private readonly released: client.Counter;
   private counted = { folded: 0, released: 0 };
@@ -56,6 +59,18 @@ export class WorkloadsFamily implements MetricFamily {
       name: 'aztraffic_workload_lookups_total',
       help: 'New flows of the host\'s own addresses looked up to a socket owner, by result (unknown: the socket closed first, or no permission; table_full: the flow table was full).',
       labelNames: ['result'],
+      registers,
+    });
+    this.methods = new client.Counter({
+      name: 'aztraffic_workload_lookup_methods_total',
+      help: 'Flows of the host\'s own addresses whose owner was found, by how (socket: the kernel named the socket at the first packets; proc_net: a scan of /proc/net did; cgroup: the process had exited, the socket\'s cgroup named its unit or container; conntrack: a pod\'s connection behind this host\'s NAT).',
+      labelNames: ['method'],
+      registers,
+    });
+    this.kernel = new client.Gauge({
+      name: 'aztraffic_workload_kernel_lookup_available',
+      help: 'Whether the kernel answers exact lookups (1) or not (0: the netlink addon is not built, no permission, or not in this kernel): socket (inet_diag, a flow\'s socket at its first packet) and conntrack (a pod\'s connection behind this host\'s NAT).',
+      labelNames: ['lookup'],
       registers,
     });
     new client.Gauge({
@@ -87,6 +102,14 @@ export class WorkloadsFamily implements MetricFamily {
 
   lookup(result: 'found' | 'unknown' | 'table_full', n = 1): void {
     this.lookups.inc({ result }, n);
+  }
+
+  method(method: LookupMethod): void {
+    this.methods.inc({ method });
+  }
+
+  kernelLookup(lookup: 'socket' | 'conntrack', available: boolean): void {
+    this.kernel.set({ lookup }, available ? 1 : 0);
   }
 
   take(p: Pipeline): void {
