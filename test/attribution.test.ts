@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FlowTable, PENDING } from '../src/attribution/flows.js';
 import { CgroupPaths, KernelLookups, loadNetlink } from '../src/attribution/kernel.js';
+import { parseSocketList } from '../src/attribution/ss.js';
 import { podInfo, topOwner } from '../src/attribution/pods.js';
 import { cgroupPath, describeCgroup, ownerOf, socketHolders, socketOwnersProblem, SocketTable } from '../src/attribution/sockets.js';
 import { OTHER_WORKLOAD, sanitizeWorkloadName, UNKNOWN_WORKLOAD, Workloads } from '../src/attribution/workloads.js';
@@ -426,4 +427,34 @@ describe("the kernel's answers (the netlink addon)", () => {
   });
 
   afterAll(() => sockets.forEach((s) => ("close" in s ? s.close() : s.destroy())));
+});
+
+describe('sockets as ss prints them (the demo, and captures taken with `ss -tunapH --cgroup`)', () => {
+  const list = parseSocketList(
+    [
+      'Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process',
+      'tcp   ESTAB  0      0      172.31.51.15:54059  54.144.10.20:80   users:(("http",pid=2211,fd=5)) cgroup:/system.slice/apt-daily.service',
+      'tcp   ESTAB  0      0      [2600:1f18::15]:59743  [2600:1f18::22]:6379 users:(("orders-api",pid=1804,fd=16))',
+      'tcp   LISTEN 0      511    *:8080  *:*   users:(("nginx",pid=700,fd=6),("nginx",pid=701,fd=6)) cgroup:/system.slice/nginx.service',
+      'udp   UNCONN 0      0      127.0.0.53%lo:53  0.0.0.0:*  users:(("systemd-resolve",pid=389,fd=13))',
+      'tcp   TIME-WAIT 0   0      172.31.51.15:40000  54.144.10.20:80',
+      'u_str ESTAB  0      0      * 1234 * 1235',
+    ].join('\n'),
+  );
+  const key = (proto: number, l: string, lp: number, r: string, rp: number, family: 4 | 6 = 4) => ({ family, proto, local: words(l), remote: words(r), localPort: lp, remotePort: rp });
+
+  it('a connection by its 5-tuple: the unit of its cgroup, else the process', () => {
+    expect(list.ownerOf(key(6, '172.31.51.15', 54059, '54.144.10.20', 80))).toEqual({ kind: 'systemd_unit', namespace: '', name: 'apt-daily.service' });
+    expect(list.ownerOf(key(6, '2600:1f18::15', 59743, '2600:1f18::22', 6379, 6))).toEqual({ kind: 'process', namespace: '', name: 'orders-api' });
+  });
+  it("a listener or an unconnected socket owns its port; nobody's socket (TIME-WAIT) and other families are skipped", () => {
+    expect(list.ownerOf(key(6, '172.31.51.15', 8080, '10.0.0.9', 5555))?.name).toBe('nginx.service');
+    expect(list.ownerOf(key(17, '127.0.0.53', 53, '127.0.0.1', 40000))?.name).toBe('systemd-resolve');
+    expect(list.ownerOf(key(6, '172.31.51.15', 40000, '54.144.10.20', 80))).toBeUndefined();
+    expect(list.size).toBe(4);
+  });
+  it('a line that is no socket is an error with its line number', () => {
+    expect(() => parseSocketList('tcp ESTAB 0 0 nonsense', 'ss.txt')).toThrow(/ss\.txt:1: no local and peer address/);
+    expect(() => parseSocketList('hello world\n', 'ss.txt')).toThrow(/ss\.txt:1: not a line of `ss -tunapH --cgroup`/);
+  });
 });

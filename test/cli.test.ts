@@ -197,6 +197,11 @@ describe('demo', () => {
       expect(body).toMatch(/aztraffic_bytes_total\{direction="ingress",category="regional_public",local_az="us-east-1d",remote_az=""\} \d+/);
       expect(body).toMatch(/aztraffic_remote_bytes_total\{direction="ingress",category="regional_public",remote_az="",remote="us-east-1.ec2.archive.ubuntu.com",port="80"\} \d+/);
       expect(body).toMatch(/process_cpu_seconds_total/);
+      // the story's workload: the bundled sockets (ss, taken with the capture) name apt's unit
+      expect(body).toMatch(/aztraffic_workload_bytes_total\{direction="ingress",category="regional_public",namespace="",workload="apt-daily.service",workload_kind="systemd_unit"\} \d+/);
+      // and the page's own data lists the workloads, the costliest first
+      const summary = (await (await fetch(`${url}/api/v1/summary`)).json()) as { workloads: { workload: string }[] };
+      expect(summary.workloads.map((w) => w.workload)).toContain('apt-daily.service');
       const check = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
       expect(check.stdout + check.stderr).toBe('');
       expect((await fetch(`${url}/-/healthy`)).status).toBe(200);

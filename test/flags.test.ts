@@ -55,6 +55,7 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--log.format': ['json', 'json'],
   '--format': ['json', 'json'],
   '--demo.capture': ['/d.pcapng', '/d.pcapng'],
+  '--demo.sockets': ['/ss.txt', '/ss.txt'],
   '--cur': ['/cur/a.parquet,/cur/b.csv.gz', ['/cur/a.parquet', '/cur/b.csv.gz']],
   '--prometheus': ['http://prometheus:9090', 'http://prometheus:9090'],
   '--range': ['7d', 7 * 86_400_000],

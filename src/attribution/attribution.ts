@@ -9,6 +9,7 @@ import { parseCidr } from '../net/ip.js';
 import { FlowTable } from './flows.js';
 import type { PodInfo } from './pods.js';
 import { CgroupPaths, KernelLookups, loadNetlink, TCP_NEW_SYN_RECV, type FlowSocket } from './kernel.js';
+import type { SocketList } from './ss.js';
 import { describeCgroup, ownerOf, processInfo, socketHolders, SocketTable, type Owner, type ProcessInfo, type SocketKey } from './sockets.js';
 import { UNKNOWN_WORKLOAD, Workloads } from './workloads.js';
 
@@ -23,6 +24,8 @@ export interface AttributionOptions {
   procNet?: string;
   /** Ask the kernel for each flow's socket and NAT (the netlink addon), when it is built. */
   kernel?: boolean;
+  /** The sockets taken beside a replayed capture (`ss`): flows' owners from it, not from this host. */
+  sockets?: SocketList;
   /** A lookup result, for aztraffic_workload_lookups_total. */
   onLookup?: (result: 'found' | 'unknown' | 'table_full', n: number) => void;
   /** How a found owner was found, for aztraffic_workload_lookup_methods_total. */
@@ -42,7 +45,7 @@ export type LookupMethod = 'socket' | 'proc_net' | 'cgroup' | 'conntrack';
 const LOOKUP_TRIES = 4;
 const LOOKUP_DELAY_MS = 20;
 const RETRY_DELAY_MS = 50;
-/** The share of a core walks of /proc may take, and the most CPU time (ms) they may take at once. */
+/** The share of a core reads of /proc/PID/fd may take, and the most CPU time (ms) they may take at once. */
 const WALK_SHARE = 0.2;
 const WALK_BUDGET_MS = 100;
 /** Processes whose file descriptors are read first, before a walk of all of /proc. */
@@ -69,9 +72,9 @@ export class Attribution {
   private podIds = new Set<number>();
   private readonly fixed: number;
   /**
-   * Walks of all of /proc cost CPU time: a budget (ms of CPU) refilled at a fifth of the time that
-   * passes, up to a tenth of a second, so that a walk at a new connection runs at once and a flood
-   * of them takes a fifth of a core at most. No walk while it is spent.
+   * Reading processes' descriptors costs CPU time: a budget (ms of CPU) refilled at a fifth of the
+   * time that passes, up to a tenth of a second, so that a walk at a new connection runs at once and
+   * a flood of them takes a fifth of a core at most. Flows wait while it is spent.
    */
   private walkBudget = WALK_BUDGET_MS;
   private budgetAt = Date.now();
@@ -92,7 +95,7 @@ export class Attribution {
   ) {
     if (o.processes && !o.fixed) {
       this.flows = new FlowTable(o.flowTableSize ?? 65536);
-      if (o.kernel !== false) {
+      if (o.kernel !== false && !o.sockets) {
         const { addon, problem } = loadNetlink();
         if (addon) {
           this.kernel = new KernelLookups(addon);
@@ -108,7 +111,7 @@ export class Attribution {
       this.flows.onPending = () => {
         // flows a lookup puts back are retried on its timer
         if (this.looking) return;
-        if (this.kernel) this.soon();
+        if (this.kernel || o.sockets) this.soon();
         else this.schedule(LOOKUP_DELAY_MS);
       };
       this.sweeper = setInterval(() => this.sweep(), 10_000);
@@ -194,6 +197,17 @@ export class Attribution {
 
   private lookUpSlots(flows: FlowTable, slots: number[]): void {
     const tuples = slots.map((s) => flows.tuple(s));
+    const add = (w: number, dir: number, cat: number, bytes: number): void => this.engine.addWork(w, dir, cat, bytes);
+    if (this.o.sockets) {
+      for (const [i, slot] of slots.entries()) {
+        const owner = this.o.sockets.ownerOf(tuples[i]);
+        const id = owner ? this.workloads.id(owner.kind, owner.namespace, owner.name) : UNKNOWN_WORKLOAD;
+        this.engine.ensureWork(id);
+        flows.resolve(slot, id, add);
+        this.o.onLookup?.(owner ? 'found' : 'unknown', 1);
+      }
+      return;
+    }
     const kernel = this.kernel;
     const sockets = tuples.map((t) => kernel?.socket(t));
     this.sayProblems();
@@ -210,22 +224,20 @@ export class Attribution {
     const now = Date.now();
     if (missing.size > 0) {
       if (this.inodeOwner.size > 65536) this.inodeOwner.clear();
-      // the recent holders always (a few directories); the rest of /proc within the budget
-      const full = this.budgetWait() === 0;
+      // reads of descriptors within the budget: the recent holders' first, then (walk) all of /proc
+      const allowed = this.budgetWait() === 0;
       const cpu = process.cpuUsage();
-      const holders = this.kernel && this.o.proc === undefined ? this.kernel.holders(missing, this.recentHolders, full) : socketHolders(missing, this.o.proc, this.recentHolders, full);
+      const first = allowed ? this.recentHolders : [];
+      const holders = this.kernel && this.o.proc === undefined ? this.kernel.holders(missing, first, allowed) : socketHolders(missing, this.o.proc, first, allowed);
       for (const [inode, pid] of holders) {
         this.inodeOwner.set(inode, pid);
         if (this.recentHolders[0] !== pid) this.recentHolders = [pid, ...this.recentHolders.filter((p) => p !== pid)].slice(0, RECENT_HOLDERS);
       }
-      // what the walk cost this process, not the wall time a busy machine stretches it to
-      if (full) {
-        const used = process.cpuUsage(cpu);
-        this.walkBudget -= (used.user + used.system) / 1000;
-      }
+      // what the reads cost this process, not the wall time a busy machine stretches them to
+      const used = process.cpuUsage(cpu);
+      this.walkBudget -= (used.user + used.system) / 1000;
     }
     let retry = false;
-    const add = (w: number, dir: number, cat: number, bytes: number): void => this.engine.addWork(w, dir, cat, bytes);
     slots.forEach((slot, i) => {
       const found = this.ownerOfFlow(tuples[i], sockets[i], inodes[i], now);
       if (found) {

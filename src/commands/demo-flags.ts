@@ -10,7 +10,8 @@ export function defineDemo(program: Command, onStop: (running: Running) => void)
   const c = program
     .command('demo')
     .description('serve metrics fed by the bundled sample capture, replayed in a loop')
-    .addOption(opt('--demo.capture <file>', 'capture to replay').default(join(DEMO_DIR, 'demo.pcapng')));
+    .addOption(opt('--demo.capture <file>', 'capture to replay').default(join(DEMO_DIR, 'demo.pcapng')))
+    .addOption(opt('--demo.sockets <file>', "the host's sockets when the capture was taken (ss -tunapH --cgroup): its flows' workloads").default(join(DEMO_DIR, 'sockets.txt')));
   countingFlags(webFlags(c), { topology: join(DEMO_DIR, 'topology.yaml'), ipRanges: join(DEMO_DIR, 'ip-ranges.json') });
   return c.action(async (o: DemoOptions & LogOptions) => {
     configureLog(o);

@@ -10,6 +10,8 @@ export interface DemoOptions extends CommonOptions {
   'web.telemetryPath': string;
   'web.config.file'?: string;
   'demo.capture': string;
+  /** `ss -tunapH --cgroup` taken beside the capture: the workloads of its flows. */
+  'demo.sockets'?: string;
 }
 
 export async function demo(o: DemoOptions): Promise<Running> {
@@ -19,6 +21,13 @@ export async function demo(o: DemoOptions): Promise<Running> {
   const security = await WebSecurity.load(o['web.config.file'], log);
   const s = await setUp(o, true);
   s.pipeline.setLocalIps(s.loaded.topology.localIps);
+  if (o['demo.sockets']) {
+    // the host's processes and units when the capture was taken, as the live exporter finds them in /proc
+    const { Attribution } = await import('../attribution/attribution.js');
+    const { readSocketList } = await import('../attribution/ss.js');
+    const attribution = new Attribution(s.pipeline.engine, { processes: true, sockets: readSocketList(o['demo.sockets']) });
+    s.metrics.attributeWorkloads(attribution.workloads, 100, () => attribution.heldWorkloads());
+  }
   const replay = replayLoop(o['demo.capture'], s.pipeline);
   let web: Awaited<ReturnType<typeof serveApp>>;
   try {
