@@ -78,26 +78,21 @@ static int round_trip(int *fd, int protocol, struct nlmsghdr *req, struct nlmsgh
   }
 }
 
-static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+/** A typed array's data and length, when it is of the given type. */
+static int get_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   napi_typedarray_type type;
-  void *p;
   napi_value buffer;
   size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, &buffer, &offset) != napi_ok) return -1;
-  if (type != napi_uint8_array) return -1;
-  *data = p;
+  if (napi_get_typedarray_info(env, v, &type, len, data, &buffer, &offset) != napi_ok || type != want) return -1;
   return 0;
 }
 
+static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  return get_array(env, v, napi_uint8_array, (void **)data, len);
+}
+
 static int get_f64(napi_env env, napi_value v, double **data, size_t *len) {
-  napi_typedarray_type type;
-  void *p;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, &buffer, &offset) != napi_ok) return -1;
-  if (type != napi_float64_array) return -1;
-  *data = p;
-  return 0;
+  return get_array(env, v, napi_float64_array, (void **)data, len);
 }
 
 static napi_value int_value(napi_env env, int32_t v) {
@@ -324,21 +319,12 @@ static napi_value socket_holders(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   double *wanted;
-  size_t n;
+  size_t n, nfirst, nholders;
   bool full;
-  napi_typedarray_type type;
-  void *p;
-  napi_value ab;
-  size_t off, nfirst, nholders;
   int32_t *first, *holders;
-  if (argc < 4 || get_f64(env, argv[0], &wanted, &n)) return type_error(env, "socketHolders(wanted, first, full, holders)");
-  if (napi_get_typedarray_info(env, argv[1], &type, &nfirst, &p, &ab, &off) != napi_ok || type != napi_int32_array)
-    return type_error(env, "socketHolders: first must be an Int32Array");
-  first = p;
-  if (napi_get_value_bool(env, argv[2], &full) != napi_ok) return type_error(env, "socketHolders: full must be a boolean");
-  if (napi_get_typedarray_info(env, argv[3], &type, &nholders, &p, &ab, &off) != napi_ok || type != napi_int32_array || nholders < n)
-    return type_error(env, "socketHolders: holders must be an Int32Array as long as wanted");
-  holders = p;
+  if (argc < 4 || get_f64(env, argv[0], &wanted, &n) || get_array(env, argv[1], napi_int32_array, (void **)&first, &nfirst) ||
+      napi_get_value_bool(env, argv[2], &full) != napi_ok || get_array(env, argv[3], napi_int32_array, (void **)&holders, &nholders) || nholders < n)
+    return type_error(env, "socketHolders(wanted: Float64Array, first: Int32Array, full: boolean, holders: Int32Array as long as wanted)");
   memset(holders, 0, n * sizeof *holders);
   int left = (int)n;
   if (left == 0) return int_value(env, 0);

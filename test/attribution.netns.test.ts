@@ -77,11 +77,7 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process: socket owners i
   beforeAll(async () => {
     H = lab.ns('wh');
     S = lab.ns('ws');
-    lab.veth('h0', H, 's0', S);
-    ip('-n', H, 'addr', 'add', `${HOST}/24`, 'dev', 'h0');
-    ip('-n', S, 'addr', 'add', `${MIRROR}/32`, 'dev', 's0');
-    ip('-n', H, 'route', 'add', MIRROR, 'dev', 'h0');
-    ip('-n', S, 'route', 'add', `${HOST}/32`, 'dev', 's0');
+    lab.hostAndRemote(H, HOST, S, MIRROR);
     lab.veth(`azw${id}`, undefined, 'hx0', H);
     ip('addr', 'add', `10.78.${octet}.1/30`, 'dev', `azw${id}`);
     ip('-n', H, 'addr', 'add', `10.78.${octet}.2/30`, 'dev', 'hx0');

@@ -110,13 +110,7 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('an EKS-shaped node: two ENIs, 
     ip('-n', NODE, 'route', 'add', 'default', 'via', '10.80.1.1', 'dev', 'eth0');
     sysctl(NODE, 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.eth0.rp_filter=0', 'net.ipv4.conf.eth1.rp_filter=0');
     // the pod: a veth, a /32 route to it, and its traffic out of the second ENI (as the VPC CNI does)
-    veth('vpod0', NODE, 'eth0', POD);
-    ip('-n', POD, 'addr', 'add', `${POD_IP}/32`, 'dev', 'eth0');
-    ip('-n', POD, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
-    ip('-n', POD, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
-    const vethMac = lab.exec(NODE, 'cat', ['/sys/class/net/vpod0/address']).trim();
-    ip('-n', POD, 'neigh', 'add', '169.254.1.1', 'lladdr', vethMac, 'dev', 'eth0', 'nud', 'permanent');
-    ip('-n', NODE, 'route', 'add', `${POD_IP}/32`, 'dev', 'vpod0', 'scope', 'link');
+    lab.pod(NODE, 'vpod0', POD, POD_IP);
     ip('-n', NODE, 'rule', 'add', 'from', '10.80.1.48/28', 'lookup', '2', 'pref', '100');
     ip('-n', NODE, 'route', 'add', '10.80.1.1', 'dev', 'eth1', 'scope', 'link', 'table', '2');
     ip('-n', NODE, 'route', 'add', 'default', 'via', '10.80.1.1', 'dev', 'eth1', 'table', '2');

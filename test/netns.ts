@@ -51,6 +51,34 @@ export class Lab {
     ip('-n', nsB, 'link', 'set', b, 'up');
   }
 
+  /** A host and a remote on a veth (h0 ↔ s0), each with a route to the other's address only. */
+  hostAndRemote(host: string, hostIp: string, remote: string, remoteIp: string): void {
+    this.veth('h0', host, 's0', remote);
+    ip('-n', host, 'addr', 'add', `${hostIp}/24`, 'dev', 'h0');
+    ip('-n', remote, 'addr', 'add', `${remoteIp}/32`, 'dev', 's0');
+    ip('-n', host, 'route', 'add', remoteIp, 'dev', 'h0');
+    ip('-n', remote, 'route', 'add', `${hostIp}/32`, 'dev', 's0');
+  }
+
+  /**
+   * A pod as the VPC CNI plumbs it: `eth0` in its namespace (made under a temporary name: the host may
+   * have an eth0), its address as a /32, a default route through the link-local gateway whose
+   * neighbour is the node's end of the veth (`nodeLink`), and the node's /32 route back to it.
+   */
+  pod(node: string, nodeLink: string, pod: string, podIp: string): void {
+    const temp = `pe${this.id}`;
+    this.veth(nodeLink, node, temp, pod);
+    ip('-n', pod, 'link', 'set', temp, 'down');
+    ip('-n', pod, 'link', 'set', temp, 'name', 'eth0');
+    ip('-n', pod, 'link', 'set', 'eth0', 'up');
+    ip('-n', pod, 'addr', 'add', `${podIp}/32`, 'dev', 'eth0');
+    ip('-n', pod, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
+    ip('-n', pod, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
+    const mac = this.exec(node, 'cat', [`/sys/class/net/${nodeLink}/address`]).trim();
+    ip('-n', pod, 'neigh', 'add', '169.254.1.1', 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent');
+    ip('-n', node, 'route', 'add', `${podIp}/32`, 'dev', nodeLink, 'scope', 'link');
+  }
+
   exec(ns: string, cmd: string, args: string[]): string {
     return sh('ip', ['netns', 'exec', ns, cmd, ...args]);
   }
