@@ -332,6 +332,44 @@ describe('analyze --pods', () => {
     expect(section).toMatch(/<span class="name">web<\/span><\/td><td>shop<\/td><td>Deployment<\/td>/);
     expect(section).toMatch(/\(unattributed\)/);
   });
+  it("an address that changes hands: each packet's bytes go to the pod that held it then (one file, and snapshots)", async () => {
+    // a Job's pod holds 10.0.1.40 from t=100 to its end at t=105; a Deployment's pod gets the address at t=110
+    const cap = join(dir, 'reuse.pcapng');
+    const w = new PcapngWriter(cap, [{ linkType: 1, name: 'eth0' }]);
+    const frame = (ts: number, len: number) => w.write({ ts, frame: ethernet(ipv4({ src: '10.0.1.40', dst: '3.80.5.5', l4: { proto: 6, sport: 40000, dport: 443, payloadLen: len } })) });
+    for (let t = 101; t <= 104; t++) frame(t, 960); // the Job's: 4 × 1,000 IP bytes
+    for (let t = 111; t <= 113; t++) frame(t, 2960); // the Deployment's: 3 × 3,000
+    w.close();
+    const topology = join(dir, 'topo-reuse.yaml');
+    writeFileSync(topology, 'region: us-east-1\nsubnets:\n  - {cidr: 10.0.1.0/24, zone: us-east-1a}\n');
+    const iso = (t: number) => new Date(t * 1000).toISOString();
+    const job = (phase: string, end?: number) => ({
+      metadata: { name: 'report-28810560-x1', namespace: 'batch', uid: 'u-job', creationTimestamp: iso(99), ownerReferences: [{ kind: 'Job', name: 'report-28810560', controller: true }] },
+      spec: { nodeName: 'n1' },
+      status: { phase, hostIP: '10.0.1.5', podIP: '10.0.1.40', startTime: iso(100), containerStatuses: end ? [{ state: { terminated: { finishedAt: iso(end) } } }] : [] },
+    });
+    const web = {
+      metadata: { name: 'web-7d4b9c-abcde', namespace: 'shop', uid: 'u-web', labels: { 'pod-template-hash': '7d4b9c' }, ownerReferences: [{ kind: 'ReplicaSet', name: 'web-7d4b9c', controller: true }] },
+      spec: { nodeName: 'n1' },
+      status: { phase: 'Running', hostIP: '10.0.1.5', podIP: '10.0.1.40', startTime: iso(110) },
+    };
+    const write = (name: string, items: object[]) => {
+      writeFileSync(join(dir, name), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+      return join(dir, name);
+    };
+    const bytesOf = async (pods: string) => {
+      const r = await runCli(['analyze', cap, '--topology.file', topology, '--local-ip', '10.0.1.5', '--ip-ranges.file', RANGES, '--pods', pods, '--format', 'json']);
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { workloads: { namespace: string; workload: string; workload_kind: string; egress_bytes: number }[] };
+      return Object.fromEntries(out.workloads.map((x) => [`${x.workload_kind}/${x.namespace}/${x.workload}`, x.egress_bytes]));
+    };
+    const expected = { 'CronJob/batch/report': 4000, 'Deployment/shop/web': 9000 };
+    // one file: the finished Job's pod (kept offline, with its end) and the running pod that has its address now
+    expect(await bytesOf(write('reuse.json', [job('Succeeded', 105), web]))).toEqual(expected);
+    // two snapshots: the Job's pod running in the first, gone from the second
+    expect(await bytesOf(`${write('snap-1.json', [job('Running')])},${write('snap-2.json', [web])}`)).toEqual(expected);
+  });
+
   it('a pods file that is not one exits 2 with one line', async () => {
     const bad = join(dir, 'bad-pods.json');
     writeFileSync(bad, '{"items": [{"spec": {}}]}');

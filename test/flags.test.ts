@@ -66,7 +66,7 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--workload.flow-table-size': ['2048', 2048],
   '--workload.fixed': ['shop/Deployment/checkout', { namespace: 'shop', kind: 'Deployment', name: 'checkout' }],
   '--kubernetes.node-name': ['ip-10-0-1-5.ec2.internal', 'ip-10-0-1-5.ec2.internal'],
-  '--pods': ['/pods.json', '/pods.json'],
+  '--pods': ['/pods.json,/later.json', ['/pods.json', '/later.json']],
   '--cache.dir': ['/var/cache/azt', '/var/cache/azt'],
   '--read.parallel': ['off', 'off'],
 };

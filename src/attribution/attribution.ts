@@ -153,7 +153,9 @@ export class Attribution {
     const byAddress = new Map<string, number>();
     this.podByAddress = byAddress;
     this.podIds = new Set();
-    for (const p of this.pods) {
+    // an address two pods claim (the old one's end not seen yet) is the one that started last
+    const byStart = [...this.pods].sort((a, b) => (a.from ?? -Infinity) - (b.from ?? -Infinity));
+    for (const p of byStart) {
       const id = this.workloads.id(p.owner.kind, p.owner.namespace, p.owner.name);
       this.podIds.add(id);
       for (const ip of p.ips) byAddress.set(addressKey(parseCidr(ip)), id);

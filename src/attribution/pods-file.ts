@@ -13,6 +13,22 @@ const pod = z.looseObject({
 // a List (kubectl get pods -o json), or one Pod (kubectl get pod NAME -o json)
 const podsFile = z.preprocess((v) => (v !== null && typeof v === 'object' && !('items' in v) ? { items: [v] } : v), z.looseObject({ items: z.array(pod) }));
 
+/**
+ * Pods of several files (snapshots taken at different times): one entry per pod, the latest file's
+ * (its phase and end), with the earliest start any file gives.
+ */
+export async function loadPodsFiles(paths: readonly string[]): Promise<PodInfo[]> {
+  const byUid = new Map<string, PodInfo>();
+  for (const path of paths) {
+    for (const p of await loadPodsFile(path)) {
+      const before = byUid.get(p.uid);
+      const from = [before?.from, p.from].filter((t): t is number => t !== undefined);
+      byUid.set(p.uid, { ...p, from: from.length > 0 ? Math.min(...from) : undefined, until: p.until ?? before?.until });
+    }
+  }
+  return [...byUid.values()];
+}
+
 export async function loadPodsFile(path: string): Promise<PodInfo[]> {
   const data = loadStructuredFile('--pods', path, podsFile);
   const items = data.items as PodObject[];

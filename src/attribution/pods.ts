@@ -14,6 +14,8 @@ export interface PodObject {
     labels?: Record<string, string>;
     ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
     resourceVersion?: string;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
   };
   spec?: { nodeName?: string; hostNetwork?: boolean };
   status?: {
@@ -21,7 +23,8 @@ export interface PodObject {
     podIPs?: { ip?: string }[];
     hostIP?: string;
     phase?: string;
-    containerStatuses?: { containerID?: string }[];
+    startTime?: string;
+    containerStatuses?: { containerID?: string; state?: { terminated?: { finishedAt?: string } } }[];
     initContainerStatuses?: { containerID?: string }[];
     ephemeralContainerStatuses?: { containerID?: string }[];
   };
@@ -41,6 +44,15 @@ export interface PodInfo {
   containerIds: string[];
   /** Addresses in the object that are no address (skipped): how many. */
   badAddresses: number;
+  /** When it began to hold its addresses (seconds since the epoch: its start, else its creation), if known. */
+  from?: number;
+  /** When it stopped: its containers' last finish once Succeeded or Failed, else its deletion, if known. */
+  until?: number;
+}
+
+function seconds(time: unknown): number | undefined {
+  const t = typeof time === 'string' ? Date.parse(time) : NaN;
+  return Number.isFinite(t) ? t / 1000 : undefined;
 }
 
 /**
@@ -121,5 +133,16 @@ export async function podInfo(pod: PodObject, lookup?: OwnerLookup): Promise<Pod
     owner: await topOwner(pod, lookup),
     containerIds,
     badAddresses,
+    from: seconds(status.startTime) ?? seconds(meta.creationTimestamp),
+    until: lifeEnd(pod),
   };
+}
+
+function lifeEnd(pod: PodObject): number | undefined {
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    const ends = (pod.status?.containerStatuses ?? []).map((c) => seconds(c?.state?.terminated?.finishedAt)).filter((t): t is number => t !== undefined);
+    if (ends.length > 0) return Math.max(...ends);
+  }
+  return seconds(pod.metadata?.deletionTimestamp);
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { AnalyzeOptions } from './analyze.js';
 import { FORMAT_NAMES } from './analyze-formats.js';
-import { configureLog, countingFlags, ipRangesDownloadFlags, localIpFlag, opt, type LogOptions } from './flags.js';
+import { configureLog, countingFlags, fileList, ipRangesDownloadFlags, localIpFlag, opt, type LogOptions } from './flags.js';
 
 export function defineAnalyze(program: Command, out: (s: string) => void): Command {
   const c = program
@@ -15,7 +15,7 @@ export function defineAnalyze(program: Command, out: (s: string) => void): Comma
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )
-    .addOption(opt('--pods <file>', "pods of the cluster (kubectl get pods -A -o json): bytes of the capturing host's pods are attributed to their workloads"))
+    .addOption(opt('--pods <file>', "pods of the cluster (kubectl get pods -A -o json; repeatable, comma-separated in the env var: snapshots over the capture's time): bytes of the capturing host's pods are attributed to the pod that held the address then").argParser(fileList))
     .addOption(
       opt(
         '--cache.dir <dir>',

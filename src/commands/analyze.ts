@@ -6,7 +6,9 @@ import { ConfigError } from '../config/errors.js';
 import { Decoded } from '../decode/packet.js';
 import { log } from '../config/log.js';
 import { BUNDLED_IP_RANGES } from '../config/version.js';
+import type { PodTimes } from '../attribution/pod-times.js';
 import type { CaptureSummary } from '../metrics/report.js';
+import type { FrameSink } from '../sources/frame-sink.js';
 import { Timeline } from '../metrics/timeline.js';
 import { defaultCacheDir } from '../topology/compiled-cache.js';
 import { loadTopologyCached } from '../topology/load-cached.js';
@@ -17,7 +19,7 @@ import { assemble, priceBookOf, type CommonOptions, type Setup } from './assembl
 export interface AnalyzeOptions extends CommonOptions {
   localIp?: string[];
   /** `kubectl get pods -A -o json`: attribute bytes to the pods of the capturing host by address. */
-  pods?: string;
+  pods?: string[];
   format: FormatName;
   'ipRanges.url': string;
   'ipRanges.cache'?: string;
@@ -59,13 +61,14 @@ async function obtainIpRanges(o: AnalyzeOptions, caveats: string[]): Promise<IpR
  * their addresses become local. Returns the local addresses with theirs. Says what it cannot do: pods
  * on the host network share the host's addresses, and analyze has no processes to tell them apart.
  */
-async function attributePods(file: string, local: string[], s: Setup, topK: number): Promise<string[]> {
-  const { loadPodsFile, podsOfHost } = await import('../attribution/pods-file.js');
+async function attributePods(files: readonly string[], local: string[], s: Setup, topK: number): Promise<{ local: string[]; times?: PodTimes }> {
+  const { loadPodsFiles, podsOfHost } = await import('../attribution/pods-file.js');
   const { Attribution } = await import('../attribution/attribution.js');
-  const all = await loadPodsFile(file);
+  const { PodTimes } = await import('../attribution/pod-times.js');
+  const file = files.join(', ');
+  const all = await loadPodsFiles(files);
   const mine = podsOfHost(all, local);
   const attribution = new Attribution(s.pipeline.engine, { processes: false });
-  attribution.setPods(mine);
   s.metrics.attributeWorkloads(attribution.workloads, topK);
   const hostNetwork = mine.filter((p) => p.hostNetwork);
   if (mine.length === 0) {
@@ -79,7 +82,18 @@ async function attributePods(file: string, local: string[], s: Setup, topK: numb
       { pods: hostNetwork.length },
     );
   }
-  return [...new Set([...local, ...attribution.podIps])];
+  // every pod address is the host's for the whole capture; whose it is changes with time
+  const withPods = [...new Set([...local, ...mine.flatMap((p) => p.ips)])];
+  const times = new PodTimes(s.pipeline, mine, (holding) => {
+    attribution.setPods(holding);
+    s.pipeline.setLocalIps(withPods);
+  });
+  if (!times.reused) {
+    attribution.setPods(mine);
+    return { local: withPods };
+  }
+  log.info(`${file}: addresses held by more than one pod over time: each packet's bytes go to the pod that held its address then`, {});
+  return { local: withPods, times };
 }
 
 /** Runs the analysis; resolves to the exit code: 1 when a file could not be read to its end. */
@@ -109,8 +123,11 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     log.warn(caveats[caveats.length - 1], { local_ip: guess.ip });
     local = [guess.ip];
   }
-  if (o.pods) local = await attributePods(o.pods, local, setup, o['workload.topK'] ?? 100);
+  let podTimes: PodTimes | undefined;
+  if (o.pods) ({ local, times: podTimes } = await attributePods(o.pods, local, setup, o['workload.topK'] ?? 100));
   pipeline.setLocalIps(local);
+  // with addresses that change hands, frames pass through the pods' times on their way in
+  const sink: FrameSink = podTimes ?? pipeline;
   // every remote ranks over the whole capture, whatever order it comes in
   metrics.accumulateRemotes();
   const started = process.hrtime.bigint();
@@ -118,9 +135,9 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   let exitCode = 0;
   const problems: CaptureSummary['problems'] = [];
   // a format that charts bytes over the capture's time: a sink in front of the pipeline marks them
-  const timeline = format.timeline ? new Timeline(pipeline, (out) => pipeline.engine.categoryBytes(out)) : undefined;
+  const timeline = format.timeline ? new Timeline(sink, (out) => pipeline.engine.categoryBytes(out)) : undefined;
   for (const file of files) {
-    const res = timeline ? readCaptureFile(file, timeline) : reader.read(file, pipeline);
+    const res = timeline || podTimes ? readCaptureFile(file, timeline ?? sink) : reader.read(file, pipeline);
     frames += res.frames;
     if (res.corruptRecords > 0) {
       pipeline.decodeErrors[Decoded.CORRUPT_RECORD] += res.corruptRecords;
