@@ -7,8 +7,8 @@ import { loadPrices } from '../src/classify/prices-file.js';
 import { ExporterMetrics } from '../src/metrics/registry.js';
 import { ipv4ToString } from '../src/net/ip.js';
 import { loadTopology } from '../src/topology/load.js';
-import { ethernet, ipv4 } from '../scripts/lib/frames.js';
-import { DEMO } from './helpers.js';
+import { ethernet, ipv4, PcapWriter } from '../scripts/lib/frames.js';
+import { DEMO, runCli, tempDir } from './helpers.js';
 import { parseMetrics } from './netns.js';
 
 const response = (questions: dnsPacket.Question[], answers: dnsPacket.Answer[]) =>
@@ -262,6 +262,38 @@ describe('only answers to questions this host asked name remotes', () => {
     const by = (name: string): number => series.filter(([k]) => k.includes(`remote="${name}"`)).reduce((a, [, v]) => a + v, 0);
     expect(by('deb.debian.org')).toBe(9_000);
     expect(by('registry.npmjs.org')).toBe(2_000);
+  });
+
+  it('analyze too: apt then npm behind one address, each its own bytes; names that change within 100 ms are said', async () => {
+    const dir = tempDir();
+    const cap = join(dir, 'renames.pcap');
+    const w = new PcapWriter(cap, 1, 65535);
+    let t = 1_700_000_000;
+    const send = (f: Buffer, dt = 1): void => w.write({ ts: (t += dt), frame: f });
+    const download = (bytes: number, dt = 1): void => send(ethernet(ipv4({ src: HEAVY, dst: HOST, l4: { proto: 6, sport: 80, dport: 40000, payloadLen: bytes - 40 } })), dt);
+    const ask = (id: number, name: string, dt = 1): void => {
+      send(udp(HOST, RESOLVER, 5300 + id, 53, query(id, name)), dt);
+      send(udp(RESOLVER, HOST, 53, 5300 + id, answer(id, name, HEAVY)), dt);
+    };
+    ask(1, 'deb.debian.org');
+    download(9_000);
+    ask(2, 'registry.npmjs.org');
+    download(2_000);
+    // two more names within 100 ms: the second cannot split what the first began
+    ask(3, 'cdn-a.example.net');
+    download(500, 0.01);
+    ask(4, 'cdn-b.example.net', 0.01);
+    download(700, 0.01);
+    w.close();
+    const r = await runCli(['analyze', cap, '--topology.file', join(DEMO, 'topology.yaml'), '--ip-ranges.file', join(DEMO, 'ip-ranges.json'), '--cache.dir', 'none', '--format', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { remotes: { remote: string; ingress_bytes: number }[]; capture: { caveats: string[] } };
+    const by = (name: string): number => out.remotes.filter((x) => x.remote === name).reduce((a, x) => a + x.ingress_bytes, 0);
+    expect([by('deb.debian.org'), by('registry.npmjs.org'), by('cdn-a.example.net'), by('cdn-b.example.net')]).toEqual([9_000, 2_000, 0, 1_200]);
+    expect(out.capture.caveats).toContain('1 time(s) an address was named anew within 100 ms of another renaming (addresses shared by CDNs, S3, load balancers): the bytes of those moments are under the newer name');
+    const prom = await runCli(['analyze', cap, '--topology.file', join(DEMO, 'topology.yaml'), '--ip-ranges.file', join(DEMO, 'ip-ranges.json'), '--cache.dir', 'none', '--format', 'prometheus']);
+    expect(prom.stdout).toMatch(/aztraffic_remote_renames_total\{outcome="split"\} 2/);
+    expect(prom.stdout).toMatch(/aztraffic_remote_renames_total\{outcome="merged"\} 1/);
   });
 
   it('a learned name "other" or "" never merges with the other bucket', () => {

@@ -25,7 +25,7 @@ const ip = (src: string, dst: string, l4: L4): Buffer => (src.includes(':') ? ip
  * IPv6 both ways, ARP and cut IP headers, and DNS answers early and late in the file, the late ones
  * naming remotes seen only after them (names a worker's part must hand back to be learned).
  */
-function writeStory(path: string, seed: number, opts: { nanos?: boolean; bigEndian?: boolean; pcapng?: boolean } = {}): void {
+function writeStory(path: string, seed: number, opts: { nanos?: boolean; bigEndian?: boolean; pcapng?: boolean; rename?: boolean } = {}): void {
   // pcapng: a second interface (raw IP, no link header) takes every fourth packet, and statistics blocks
   const ng = opts.pcapng ? new PcapngWriter(path, [{ linkType: 1, name: 'eth0' }, { linkType: 101, name: 'tun0' }]) : undefined;
   const pcap = ng ? undefined : new PcapWriter(path, 1, 262144, opts);
@@ -52,6 +52,8 @@ function writeStory(path: string, seed: number, opts: { nanos?: boolean; bigEndi
   for (let i = 0; i < FRAMES; i++) {
     t += 0.0005;
     if (i === 100) dns('mirror.example.com', 'A', FIXED[0]);
+    // the mirror's address answered for another name late in the file (a CDN's shared address)
+    if (opts.rename && i === Math.floor(FRAMES * 0.9)) dns('cdn.example.net', 'A', FIXED[0]);
     if (i === Math.floor(FRAMES * 0.8)) {
       dns('late.example.com', 'A', '140.82.112.99');
       dns('late6.example.com', 'AAAA', '2606:4700::99');
@@ -143,6 +145,19 @@ describe('analyze --read.parallel', () => {
       expect(two.stderr).toMatch(new RegExp(`(are read in this thread: the remote table would have filled|was read in this thread: more than ${size} remotes in a part)`));
       expect(two.stdout).toBe(one.stdout);
     }
+  });
+
+  it("an address named anew in the worker's parts: they are read again here, and the bytes before keep the old name", () => {
+    const renamed = join(dir, 'renamed.pcap');
+    writeStory(renamed, 3, { rename: true });
+    const one = analyze([renamed], 'off', 'json');
+    const two = analyze([renamed], 'on', 'json');
+    expect(two.stderr).toMatch(/are read in this thread: an address is named anew within them/);
+    expect(two.stdout).toBe(one.stdout);
+    const report = JSON.parse(one.stdout) as { remotes: { remote: string; ingress_bytes: number; egress_bytes: number }[] };
+    const bytes = (name: string) => report.remotes.filter((r) => r.remote === name).reduce((n, r) => n + r.ingress_bytes + r.egress_bytes, 0);
+    // nine tenths of the file under the first name, the last tenth under the second
+    expect(bytes('mirror.example.com') / (bytes('mirror.example.com') + bytes('cdn.example.net'))).toBeCloseTo(0.9, 1);
   });
 
   it('a file cut short in the worker\'s part: read on here, the same stop reported, exit 1', () => {

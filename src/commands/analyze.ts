@@ -130,6 +130,9 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   const sink: FrameSink = podTimes ?? pipeline;
   // every remote ranks over the whole capture, whatever order it comes in
   metrics.accumulateRemotes();
+  // a remote's name is the one its address had when the bytes flowed (an address named anew first hands
+  // what it counted over under the old name)
+  pipeline.onRename = () => metrics.takeRemotes();
   const started = process.hrtime.bigint();
   let frames = 0;
   let exitCode = 0;
@@ -159,6 +162,9 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   reader.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   log.debug(`read and counted ${frames} frames in ${seconds.toFixed(3)} s`, { frames, seconds, frames_per_second: Math.round(frames / seconds) });
+  if (pipeline.decode.renamesMerged > 0) {
+    caveats.push(`${pipeline.decode.renamesMerged} time(s) an address was named anew within 100 ms of another renaming (addresses shared by CDNs, S3, load balancers): the bytes of those moments are under the newer name`);
+  }
   if (loaded.regionSource === 'default') caveats.push(`no region in a topology file and no AWS_REGION: ${loaded.topology.region} assumed, for its prices and for what is "in the region"`);
   const capture: CaptureSummary = {
     first_packet_time: Number.isFinite(pipeline.first) ? new Date(pipeline.first * 1000).toISOString() : null,

@@ -182,13 +182,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
   // a remote's name is the one its address had when the bytes flowed: an address named anew (shared by
   // CloudFront, S3, load balancers) flushes first, at most ten times a second (beyond, the bytes of those
   // 100 ms take the newer name)
-  let lastRenameFlush = 0;
-  pipeline.onRename = () => {
-    const now = performance.now();
-    if (now - lastRenameFlush < 100) return;
-    lastRenameFlush = now;
-    metrics.flush();
-  };
+  pipeline.onRename = () => metrics.flush();
 
   // the web server first: it answers, not ready, while a large topology file compiles
   let captures: Captures | undefined;

@@ -145,7 +145,8 @@ export class ExporterMetrics {
     for (const f of this.families) f.describe?.(t);
   }
 
-  private takeRemotes(): void {
+  /** The remote table's bytes under their names as known now (the table was full, or a name changes). */
+  takeRemotes(): void {
     this.remotes.take(this.pipeline);
   }
 

@@ -1,7 +1,7 @@
 // decode → count for one frame at a time: sources call frame(); the link, IP and port headers are
 // decoded into one reused PacketMeta, DNS answers (to this host's own questions) name remotes, and the
 // counting engine classifies and counts. Nothing here allocates per packet except for DNS messages.
-import { DnsBudget, DnsQueries, NameCache } from '../decode/dns.js';
+import { DnsBudget, DnsQueries, NameCache, parseDnsAnswers, type DnsAnswer } from '../decode/dns.js';
 import { Decoded, decodeFrame, DECODE_ERROR_REASONS, PacketMeta } from '../decode/packet.js';
 import { RecentPackets } from '../engine/duplicates.js';
 import { Engine, type EngineCounts } from '../engine/engine.js';
@@ -55,6 +55,12 @@ export class CaptureStats {
   }
 }
 
+/**
+ * Seconds between two splits of the counts at a renaming: an address named anew within this of the
+ * last (a CDN's addresses rotating through names) takes the new name for those moments' bytes.
+ */
+export const RENAME_GAP = 0.1;
+
 /** Counts of frames that were not counted as traffic, and why. */
 export class DecodeStats {
   /** By decodeFrame result code (DECODE_ERROR_REASONS). */
@@ -69,10 +75,14 @@ export class DecodeStats {
   dnsUnsolicited = 0;
   /** DNS messages past the decoding budget (Pipeline.dnsBudget): dropped, their names not learned. */
   dnsOverBudget = 0;
+  /** Answers that named an address anew: the bytes before kept the old name (split), or, within RENAME_GAP of the last split, took the new one (merged). */
+  renamesSplit = 0;
+  renamesMerged = 0;
 
   reset(): void {
     this.errors.fill(0);
     this.nonIp = this.duplicates = this.dnsMalformed = this.dnsCut = this.dnsUnsolicited = this.dnsOverBudget = 0;
+    this.renamesSplit = this.renamesMerged = 0;
   }
 }
 
@@ -245,12 +255,57 @@ export class Pipeline implements LiveSink {
   private readonly dnsMeta = new PacketMeta();
   private readonly dnsQueries = new DnsQueries();
   /**
-   * Called when an answer gives an address another name than it had (serve flushes, so that the bytes
-   * counted so far keep the name they flowed under).
+   * Called when an answer gives an address another name than it had, before it takes it (serve flushes,
+   * analyze drains the remote table: the bytes counted so far keep the name they flowed under); at most
+   * once per RENAME_GAP seconds of the pipeline's clock, the renames between counted as merged.
    */
   onRename: (() => void) | undefined;
+  private lastRename = -Infinity;
   /** DNS messages decoded per second, at most (serve); none: every one (a file is read at its own pace). */
   dnsBudget: DnsBudget | undefined;
+
+  private renamed(): void {
+    if (this.now - this.lastRename < RENAME_GAP) {
+      this.decode.renamesMerged++;
+      return;
+    }
+    this.lastRename = this.now;
+    this.decode.renamesSplit++;
+    this.onRename!();
+  }
+
+  /**
+   * Whether learning from these DNS frames (another thread's, in file order) would name an address
+   * anew: then their part's bytes cannot be added as one, and this thread reads it itself. Errs on the
+   * side of yes (an answer to no question of this host's counts too).
+   */
+  wouldRename(frames: Iterable<{ linkType: number; buf: Buffer; off: number; capLen: number; wireLen: number }>): boolean {
+    if (this.onRename === undefined) return false;
+    const m = this.dnsMeta;
+    const named = new Map<string, string>();
+    for (const f of frames) {
+      if (decodeFrame(f.linkType, f.buf, f.off, f.capLen, f.wireLen, m) !== Decoded.OK || m.srcPort !== 53 || m.payloadLength < 12) continue;
+      let start = m.payloadOffset;
+      let len = m.payloadLength;
+      if (m.proto === 6) {
+        len = (f.buf[start] << 8) | f.buf[start + 1];
+        start += 2;
+        if (len + 2 > m.payloadLength) continue;
+      }
+      let answers: DnsAnswer[];
+      try {
+        answers = parseDnsAnswers(f.buf.subarray(start, start + len));
+      } catch {
+        continue;
+      }
+      for (const a of answers) {
+        const before = named.get(a.ip) ?? this.names.get(a.ip, this.now);
+        if (before !== undefined && before !== a.name) return true;
+        named.set(a.ip, a.name);
+      }
+    }
+    return false;
+  }
 
   /** Whether the packet's source (or destination) is an address of this host. */
   private isLocal(m: PacketMeta, source: boolean): boolean {
@@ -306,7 +361,7 @@ export class Pipeline implements LiveSink {
       if (seen.kind === 'answers') {
         // an address that had another name (CloudFront, S3 and load balancers share addresses): what was
         // counted until now is handed over under the old one first
-        if (this.onRename !== undefined && seen.answers.some((a) => (this.names.get(a.ip, this.now) ?? a.name) !== a.name)) this.onRename();
+        if (this.onRename !== undefined && seen.answers.some((a) => (this.names.get(a.ip, this.now) ?? a.name) !== a.name)) this.renamed();
         for (const a of seen.answers) this.names.set(a.ip, a.name, a.ttl, this.now);
       }
       else if (seen.kind === 'unsolicited') this.decode.dnsUnsolicited++;

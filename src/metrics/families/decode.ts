@@ -7,6 +7,7 @@ import type { MetricFamily } from './family.js';
 
 export class DecodeFamily implements MetricFamily {
   private readonly totals: Totals<'reason'>;
+  private readonly renames: Totals<'outcome'>;
 
   constructor(registers: client.Registry[]) {
     const counter = new client.Counter({
@@ -17,6 +18,14 @@ export class DecodeFamily implements MetricFamily {
     });
     this.totals = new Totals(counter);
     for (const reason of [...DECODE_ERROR_REASONS.filter((r) => r !== ''), 'malformed_dns', 'truncated_dns', 'unsolicited_dns', 'dns_over_budget']) counter.inc({ reason }, 0);
+    const renames = new client.Counter({
+      name: 'aztraffic_remote_renames_total',
+      help: "DNS answers that named an address anew (CDN, S3, load balancer addresses are shared), by outcome: split (the bytes before kept the old name) or merged (within 100 ms of the last split: those moments' bytes are under the newer name).",
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.renames = new Totals(renames);
+    for (const outcome of ['split', 'merged']) renames.inc({ outcome }, 0);
   }
 
   take(p: Pipeline): void {
@@ -28,5 +37,7 @@ export class DecodeFamily implements MetricFamily {
     this.totals.set({ reason: 'truncated_dns' }, d.dnsCut);
     this.totals.set({ reason: 'unsolicited_dns' }, d.dnsUnsolicited);
     this.totals.set({ reason: 'dns_over_budget' }, d.dnsOverBudget);
+    this.renames.set({ outcome: 'split' }, d.renamesSplit);
+    this.renames.set({ outcome: 'merged' }, d.renamesMerged);
   }
 }

@@ -158,6 +158,8 @@ export class ParallelReader {
         }
         if (!counted.every((r) => pipeline.engine.canMerge(r.counts.engine))) return readOn("its usage combinations are not this topology's");
         if (!pipeline.remotes.mergesWithoutFilling(counted.map((r) => r.counts.remotes))) return readOn('the remote table would have filled');
+        // one thread splits a remote's bytes where an answer names its address anew: a part's cannot be
+        if (pipeline.wouldRename(counted.flatMap((r) => dnsFramesOf(r)))) return readOn('an address is named anew within them');
         for (const r of counted) merge(pipeline, r);
         took = true;
         const sum = (f: (r: Counted) => number): number => counted.reduce((n, r) => n + f(r), 0);
@@ -242,14 +244,21 @@ function partBounds(path: string, file: PartedFile): number[] {
   return bounds;
 }
 
-/** Add a part's counts to the pipeline's, as if it had read the frames itself. */
-function merge(pipeline: Pipeline, r: Counted): void {
-  // names first, in file order, each at the clock it had in one thread (the newest packet so far)
+/** A part's DNS frames, in file order, each with the clock it had in one thread (the newest packet so far). */
+function dnsFramesOf(r: Counted): { linkType: number; buf: Buffer; off: number; capLen: number; wireLen: number; now: number }[] {
   const d = r.dns;
-  const frames = Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength);
+  const buf = Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength);
+  const out = [];
   for (let i = 0; i < d.count; i++) {
     const [off, capLen, wireLen, linkType, now] = d.meta.subarray(i * DNS_FIELDS, (i + 1) * DNS_FIELDS);
-    pipeline.dnsFrame(linkType, frames, off, capLen, wireLen, now);
+    out.push({ linkType, buf, off, capLen, wireLen, now });
   }
+  return out;
+}
+
+/** Add a part's counts to the pipeline's, as if it had read the frames itself. */
+function merge(pipeline: Pipeline, r: Counted): void {
+  // names first
+  for (const f of dnsFramesOf(r)) pipeline.dnsFrame(f.linkType, f.buf, f.off, f.capLen, f.wireLen, f.now);
   pipeline.mergeCounts(r.counts);
 }
