@@ -224,7 +224,7 @@ interface Reconciliation {
 
 describe('reconcile: a CUR export beside what Prometheus measured', () => {
   it('CUR 2.0 Parquet, legacy CSV.gz and CSV: bill GB, measured GB and coverage per usage type; unmeasurable lines apart', async () => {
-    await until('the demo has a few scrapes of usage bytes', async () => ((await query('count_over_time(aztraffic_usage_bytes_total{usage_type="USE1-NatGateway-Bytes"}[1h]) >= 12')).length > 0 ? true : undefined), 60_000, 500);
+    await until('the demo has a few scrapes of usage bytes', async () => ((await query('count_over_time(aztraffic_usage_bytes_total{usage_type="NatGateway-Bytes"}[1h]) >= 12')).length > 0 ? true : undefined), 60_000, 500);
     // a fixed end a little in the past: every scrape up to it is stored, so both sides see the same data
     const end = Math.floor(Date.now() / 1000) - 5;
     const range = 3600;
@@ -232,8 +232,8 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
       data: { result: { metric: { usage_type: string }; value: [number, string] }[] };
     };
     const measuredGb = new Map(res.data.result.map((r) => [r.metric.usage_type, Number(r.value[1]) / 2 ** 30]));
-    const nat = measuredGb.get('USE1-NatGateway-Bytes')!;
-    const regional = measuredGb.get('USE1-DataTransfer-Regional-Bytes')!;
+    const nat = measuredGb.get('NatGateway-Bytes')!;
+    const regional = measuredGb.get('DataTransfer-Regional-Bytes')!;
     expect(nat, JSON.stringify(res)).toBeGreaterThan(0);
 
     const inRange = new Date((end - 600) * 1000);
@@ -243,12 +243,12 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     // instance hour and a tax line (not network usage); a line before the range
     const cur2 = join(dir, 'cur2.parquet');
     const rows: [string, number, Date, number, string, string, string][] = [
-      ['USE1-NatGateway-Bytes', nat, inRange, nat * 0.045, 'Usage', 'GB', 'AmazonEC2'],
-      ['USE1-NatGateway-Bytes', nat, inRange, nat * 0.045, 'Usage', 'GB', 'AmazonEC2'],
-      ['USE1-NatGateway-Hours', 1, inRange, 0.045, 'Usage', 'Hrs', 'AmazonEC2'],
-      ['USE1-BoxUsage:m7g.large', 1, inRange, 0.0816, 'Usage', 'Hrs', 'AmazonEC2'],
-      ['USE1-NatGateway-Bytes', 0.5, inRange, 0.01, 'Tax', 'GB', 'AmazonEC2'],
-      ['USE1-NatGateway-Bytes', 1000, before, 45, 'Usage', 'GB', 'AmazonEC2'],
+      ['NatGateway-Bytes', nat, inRange, nat * 0.045, 'Usage', 'GB', 'AmazonEC2'],
+      ['NatGateway-Bytes', nat, inRange, nat * 0.045, 'Usage', 'GB', 'AmazonEC2'],
+      ['NatGateway-Hours', 1, inRange, 0.045, 'Usage', 'Hrs', 'AmazonEC2'],
+      ['BoxUsage:m7g.large', 1, inRange, 0.0816, 'Usage', 'Hrs', 'AmazonEC2'],
+      ['NatGateway-Bytes', 0.5, inRange, 0.01, 'Tax', 'GB', 'AmazonEC2'],
+      ['NatGateway-Bytes', 1000, before, 45, 'Usage', 'GB', 'AmazonEC2'],
       // CloudFront's edges bill under EC2-like names: never mixed with the hosts' internet egress
       ['EU-DataTransfer-Out-Bytes', 3, inRange, 0.255, 'Usage', 'GB', 'AmazonCloudFront'],
     ];
@@ -274,7 +274,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     writeFileSync(legacyGz, gzipSync(csvHeader + `a1,Usage,${inRange.toISOString()},DataTransfer-Regional-Bytes,${regional * 4},${regional * 4 * 0.01},GB\n`));
     // and plain CSV: Transit Gateway bytes that no exporter measured
     const legacy = join(dir, 'cur-legacy.csv');
-    writeFileSync(legacy, csvHeader + `b1,Usage,${inRange.toISOString()},USE1-TransitGateway-Bytes,12.5,0.25,GB\n`);
+    writeFileSync(legacy, csvHeader + `b1,Usage,${inRange.toISOString()},TransitGateway-Bytes,12.5,0.25,GB\n`);
 
     const r = await runCli(['reconcile', '--cur', cur2, '--cur', `${legacyGz},${legacy}`, '--prometheus', promUrl, '--range', '1h', '--end', String(end), '--format', 'json']);
     expect(r.status, r.stderr).toBe(0);
@@ -287,7 +287,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     expect(row('NatGateway-Bytes').coverage_percent).toBeCloseTo(50, 9);
     expect(row('NatGateway-Bytes').bill_cost).toBeCloseTo(2 * nat * 0.045, 12);
     expect(row('DataTransfer-Regional-Bytes').coverage_percent).toBeCloseTo(25, 9);
-    expect(row('DataTransfer-Regional-Bytes').billed_as).toEqual(['DataTransfer-Regional-Bytes', 'USE1-DataTransfer-Regional-Bytes']);
+    expect(row('DataTransfer-Regional-Bytes').billed_as).toEqual(['DataTransfer-Regional-Bytes']);
     expect(row('TransitGateway-Bytes')).toMatchObject({ bill_gb: 12.5, measured_gb: 0, coverage_percent: 0 });
     // measured, not (yet) in this bill: coverage cannot be said
     expect(row('DataTransfer-Out-Bytes')).toMatchObject({ bill_gb: 0, coverage_percent: null });
@@ -310,7 +310,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim()).toBe(`az-traffic-exporter: --cur ${csv}: no line_item_usage_type / line_item_usage_amount columns: not a Cost and Usage Report export`);
     const good = join(dir, 'cur-ok.csv');
-    writeFileSync(good, 'lineItem/UsageType,lineItem/UsageAmount\nUSE1-NatGateway-Bytes,1\n');
+    writeFileSync(good, 'lineItem/UsageType,lineItem/UsageAmount\nNatGateway-Bytes,1\n');
     const down = await runCli(['reconcile', '--cur', good, '--prometheus', 'http://127.0.0.1:9']);
     expect(down.status).toBe(1);
     expect(down.stderr).toMatch(/^az-traffic-exporter: cannot query Prometheus at http:\/\/127\.0\.0\.1:9: /);
@@ -330,7 +330,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
       ),
     );
     const hugeField = join(dir, 'huge-field.csv.gz');
-    writeFileSync(hugeField, gzipSync(Buffer.from(`lineItem/UsageType,lineItem/UsageAmount\nUSE1-NatGateway-Bytes,1\n"${'x'.repeat(2 << 20)}",2\n`)));
+    writeFileSync(hugeField, gzipSync(Buffer.from(`lineItem/UsageType,lineItem/UsageAmount\nNatGateway-Bytes,1\n"${'x'.repeat(2 << 20)}",2\n`)));
     const headerOnly = join(dir, 'header-only.csv');
     writeFileSync(headerOnly, 'lineItem/UsageType,lineItem/UsageAmount\n');
     const fifo = join(dir, 'bill.fifo');
@@ -355,9 +355,9 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
 
   it('a Prometheus that answers NaN, ±Inf, a negative value, a matrix, a scalar or null: one line saying so', async () => {
     const bodies = [
-      { status: 'success', data: { resultType: 'vector', result: [{ metric: { usage_type: 'USE1-NatGateway-Bytes' }, value: [1, 'NaN'] }] } },
-      { status: 'success', data: { resultType: 'vector', result: [{ metric: { usage_type: 'USE1-NatGateway-Bytes' }, value: [1, '+Inf'] }] } },
-      { status: 'success', data: { resultType: 'vector', result: [{ metric: { usage_type: 'USE1-NatGateway-Bytes' }, value: [1, '-1000'] }] } },
+      { status: 'success', data: { resultType: 'vector', result: [{ metric: { usage_type: 'NatGateway-Bytes' }, value: [1, 'NaN'] }] } },
+      { status: 'success', data: { resultType: 'vector', result: [{ metric: { usage_type: 'NatGateway-Bytes' }, value: [1, '+Inf'] }] } },
+      { status: 'success', data: { resultType: 'vector', result: [{ metric: { usage_type: 'NatGateway-Bytes' }, value: [1, '-1000'] }] } },
       { status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [[1, '1']] }] } },
       { status: 'success', data: { resultType: 'scalar', result: [1, '1'] } },
       null,
@@ -370,7 +370,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
     const good = join(dir, 'cur-for-hostile-prometheus.csv');
-    writeFileSync(good, 'lineItem/UsageType,lineItem/UsageAmount\nUSE1-NatGateway-Bytes,1\n');
+    writeFileSync(good, 'lineItem/UsageType,lineItem/UsageAmount\nNatGateway-Bytes,1\n');
     try {
       for (next = 0; next < bodies.length; next++) {
         const r = await runCli(['reconcile', '--cur', good, '--prometheus', url]);
@@ -392,7 +392,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
       Buffer.from(
         parquetWriteBuffer({
           columnData: [
-            { name: 'line_item_usage_type', data: ['USE1-DataTransfer-Regional-Bytes', 'USE1-DataTransfer-Regional-Bytes', 'USE1-DataTransfer-Regional-Bytes'], type: 'STRING' },
+            { name: 'line_item_usage_type', data: ['DataTransfer-Regional-Bytes', 'DataTransfer-Regional-Bytes', 'DataTransfer-Regional-Bytes'], type: 'STRING' },
             { name: 'line_item_usage_amount', data: [1, 2, 3], type: 'DOUBLE' },
             { name: 'line_item_usage_start_date', data: [BigInt(at / 1000), BigInt(at), BigInt(at) * 1000n], type: 'INT64' },
           ],
@@ -412,7 +412,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
         Buffer.from(
           parquetWriteBuffer({
             columnData: [
-              { name: 'line_item_usage_type', data: new Array<string>(n).fill('USE1-DataTransfer-Regional-Bytes'), type: 'STRING' },
+              { name: 'line_item_usage_type', data: new Array<string>(n).fill('DataTransfer-Regional-Bytes'), type: 'STRING' },
               { name: 'line_item_usage_amount', data: new Float64Array(n).fill(0.5), type: 'DOUBLE' },
               { name: 'line_item_usage_start_date', data: new BigInt64Array(n).fill(at), type: 'INT64' },
             ],

@@ -81,8 +81,12 @@ describe('categories, refined', () => {
 describe('usage types and their prices', () => {
   const direct = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: false, remoteRegion: '' };
 
-  it('names usage types as the CUR does, with the region billing codes', () => {
-    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, direct)).toEqual(['USE1-DataTransfer-Out-Bytes']);
+  it("names usage types as the CUR does: the region's billing code, but none for us-east-1's own lines; pairs keep both", () => {
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, direct)).toEqual(['DataTransfer-Out-Bytes']);
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.CROSS_AZ, direct)).toEqual(['DataTransfer-Regional-Bytes']);
+    expect(usageTypes('us-east-2', Direction.EGRESS, Category.CROSS_AZ, direct)).toEqual(['USE2-DataTransfer-Regional-Bytes']);
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, { ...direct, path: Path.NAT_GATEWAY })).toEqual(['NatGateway-Bytes', 'DataTransfer-Out-Bytes']);
+    expect(usageTypes('us-east-2', Direction.EGRESS, Category.INTER_REGION, { ...direct, remoteRegion: 'us-east-1' })).toEqual(['USE2-USE1-AWS-Out-Bytes']);
     expect(usageTypes('eu-west-1', Direction.INGRESS, Category.INTERNET, direct)).toEqual(['EU-DataTransfer-In-Bytes']);
     expect(usageTypes('ap-south-1', Direction.EGRESS, Category.CROSS_AZ, direct)).toEqual(['APS3-DataTransfer-Regional-Bytes']);
     expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTER_REGION, { ...direct, remoteRegion: 'us-west-2' })).toEqual(['USE1-USW2-AWS-Out-Bytes']);
@@ -91,17 +95,21 @@ describe('usage types and their prices', () => {
     expect(billingCode('ca-central-1')).toBe('CAN1');
   });
 
-  it('Transit Gateway: egress always; ingress only from outside every known VPC', () => {
+  it('Transit Gateway: the sender pays (egress only); the leg out of AWS keeps its lines; a known VPC adds nothing', () => {
     const tgw = { ...direct, path: Path.TRANSIT_GATEWAY };
-    expect(usageTypes('us-east-1', Direction.EGRESS, Category.CROSS_AZ, { ...tgw, remoteInKnownVpc: true })).toEqual(['USE1-TransitGateway-Bytes']);
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.CROSS_AZ, { ...tgw, remoteInKnownVpc: true })).toEqual(['TransitGateway-Bytes']);
     expect(usageTypes('us-east-1', Direction.INGRESS, Category.CROSS_AZ, { ...tgw, remoteInKnownVpc: true })).toEqual([]);
-    expect(usageTypes('us-east-1', Direction.INGRESS, Category.UNCLASSIFIED, tgw)).toEqual(['USE1-TransitGateway-Bytes']);
+    expect(usageTypes('us-east-1', Direction.INGRESS, Category.UNCLASSIFIED, tgw)).toEqual([]);
+    // centralised egress: 99 KB out, 399 KB in to the internet
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, tgw)).toEqual(['TransitGateway-Bytes', 'DataTransfer-Out-Bytes']);
+    expect(usageTypes('us-east-1', Direction.INGRESS, Category.INTERNET, tgw)).toEqual(['DataTransfer-In-Bytes']);
+    expect(usageTypes('us-east-2', Direction.EGRESS, Category.REGIONAL_PUBLIC, tgw)).toEqual(['USE2-TransitGateway-Bytes', 'USE2-DataTransfer-Regional-Bytes']);
   });
 
   it('NAT gateway in the same zone: processing and the leg out, no cross-zone line; S3 through NAT: processing only', () => {
     const nat = { ...direct, path: Path.NAT_GATEWAY };
-    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, nat)).toEqual(['USE1-NatGateway-Bytes', 'USE1-DataTransfer-Out-Bytes']);
-    expect(usageTypes('us-east-1', Direction.INGRESS, Category.AWS_SERVICE, nat)).toEqual(['USE1-NatGateway-Bytes']);
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, nat)).toEqual(['NatGateway-Bytes', 'DataTransfer-Out-Bytes']);
+    expect(usageTypes('us-east-1', Direction.INGRESS, Category.AWS_SERVICE, nat)).toEqual(['NatGateway-Bytes']);
     expect(PATH_NAMES[Path.NAT_GATEWAY]).toBe('nat_gateway');
   });
 
@@ -110,8 +118,8 @@ describe('usage types and their prices', () => {
     expect(builtInUsagePrice('USE1-USE2-AWS-Out-Bytes', 'us-east-1')).toBe(0.01);
     expect(builtInUsagePrice('USE1-USW2-AWS-Out-Bytes', 'us-east-1')).toBe(0.02);
     expect(builtInUsagePrice('USE1-USW2-AWS-In-Bytes', 'us-east-1')).toBe(0);
-    expect(builtInUsagePrice('USE1-NatGateway-Bytes', 'us-east-1')).toBe(0.045);
-    expect(builtInUsagePrice('USE1-DataTransfer-Regional-Bytes', 'us-east-1')).toBe(0.01);
+    expect(builtInUsagePrice('NatGateway-Bytes', 'us-east-1')).toBe(0.045);
+    expect(builtInUsagePrice('DataTransfer-Regional-Bytes', 'us-east-1')).toBe(0.01);
     expect(builtInUsagePrice('XX-NatGateway-Bytes', 'xx-nowhere-1')).toBeUndefined();
     if (sharedIpRangesAvailable()) {
       const real = JSON.parse(readFileSync(SHARED_IP_RANGES, 'utf8')) as IpRanges;
@@ -121,7 +129,7 @@ describe('usage types and their prices', () => {
   });
 
   it('usage types match the CUR with or without leading region codes', () => {
-    expect(stripRegionCodes('USE1-DataTransfer-Regional-Bytes')).toBe('DataTransfer-Regional-Bytes');
+    expect(stripRegionCodes('DataTransfer-Regional-Bytes')).toBe('DataTransfer-Regional-Bytes');
     expect(stripRegionCodes('USE1-USW2-AWS-Out-Bytes')).toBe('AWS-Out-Bytes');
     expect(stripRegionCodes('EU-NatGateway-Bytes')).toBe('NatGateway-Bytes');
     expect(stripRegionCodes('DataTransfer-Out-Bytes')).toBe('DataTransfer-Out-Bytes');
@@ -131,9 +139,15 @@ describe('usage types and their prices', () => {
     const f = join(tempDir(), 'prices.yaml');
     writeFileSync(f, 'usage_types:\n  NatGateway-Bytes: 0.05\n  USE1-USE2-AWS-Out-Bytes: 0.015\n');
     const p = loadPrices(f, defaultPrices('us-east-1').prices);
-    expect(usagePriceOf(p, 'USE1-NatGateway-Bytes')).toBe(0.05);
+    expect(usagePriceOf(p, 'NatGateway-Bytes')).toBe(0.05);
     expect(usagePriceOf(p, 'USE1-USE2-AWS-Out-Bytes')).toBe(0.015);
-    expect(usagePriceOf(p, 'USE1-DataTransfer-Out-Bytes')).toBe(0.09);
+    expect(usagePriceOf(p, 'DataTransfer-Out-Bytes')).toBe(0.09);
+    // a name for one region wins over the same line named for all; in us-east-1, USE1- names its own lines
+    writeFileSync(f, 'usage_types:\n  NatGateway-Bytes: 0.05\n  USE2-NatGateway-Bytes: 0.06\n  USE1-DataTransfer-Regional-Bytes: 0.011\n  DataTransfer-Regional-Bytes: 0.012\n');
+    expect(usagePriceOf(loadPrices(f, defaultPrices('us-east-2').prices), 'USE2-NatGateway-Bytes')).toBe(0.06);
+    expect(usagePriceOf(loadPrices(f, defaultPrices('us-east-1').prices), 'NatGateway-Bytes')).toBe(0.05);
+    expect(usagePriceOf(loadPrices(f, defaultPrices('us-east-1').prices), 'DataTransfer-Regional-Bytes')).toBe(0.011);
+    expect(usagePriceOf(loadPrices(f, defaultPrices('us-east-2').prices), 'USE2-DataTransfer-Regional-Bytes')).toBe(0.012);
     writeFileSync(f, 'usage_types:\n  NatGateway: 0.05\n');
     expect(() => loadPrices(f)).toThrow(/usage types look like/);
   });
@@ -142,8 +156,8 @@ describe('usage types and their prices', () => {
 describe('the docs', () => {
   it("prices table is the built-in table, region by region", () => {
     const readme = readFileSync(join(import.meta.dirname, '..', 'docs', 'billing.md'), 'utf8');
-    const rows = [...readme.matchAll(/^\| ([a-z]+-[a-z]+-\d) \| `([A-Z0-9]+)` \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$/gm)];
-    expect(Object.fromEntries(rows.map((m) => [m[1], { code: m[2], internet: +m[3], interRegion: +m[4], nat: +m[5], endpoint: +m[6], tgw: +m[7] }]))).toEqual(REGIONS);
+    const rows = [...readme.matchAll(/^\| ([a-z]+-[a-z]+-\d) \| `([A-Z0-9]+)` \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$/gm)];
+    expect(Object.fromEntries(rows.map((m) => [m[1], { code: m[2], internet: +m[3], interRegion: +m[4], nat: +m[5], endpoint: +m[6], tgw: +m[7], gwlbe: +m[8] }]))).toEqual(REGIONS);
   });
 });
 

@@ -80,6 +80,8 @@ const EC2: Ec2Data = {
   vpcEndpoints: [
     { id: 'vpce-s3', vpc: 'vpc-a', type: 'Gateway', service: 'com.amazonaws.us-east-1.s3' },
     { id: 'vpce-sqs', vpc: 'vpc-a', type: 'Interface', service: 'com.amazonaws.us-east-1.sqs', enis: ['eni-sqs'] },
+    // a firewall's endpoint (an inspection VPC's Gateway Load Balancer behind it)
+    { id: 'vpce-fw', vpc: 'vpc-a', type: 'GatewayLoadBalancer', service: 'com.amazonaws.vpce.us-east-1.vpce-svc-0fw' },
   ],
   prefixLists: [
     { id: 'pl-63a5400a', name: 'com.amazonaws.us-east-1.s3', cidrs: ['52.216.0.0/15', '3.5.0.0/19'] },
@@ -111,11 +113,35 @@ const NAT_OTHER_ZONE: Record<string, [string[], string[], string]> = {
   '10.0.3.20': [['VpcEndpoint'], ['VpcEndpoint'], 'interface_endpoint'], // SQS interface endpoint in us-east-1b
   '10.0.3.30': [[], [], 'load_balancer'], // ALB node in us-east-1b: free across zones
   '10.0.3.31': [['Regional'], ['Regional'], 'load_balancer'], // NLB node in us-east-1b: cross-zone billed
-  '10.50.0.9': [['TransitGateway'], ['TransitGateway'], 'transit_gateway'], // on premises, behind the TGW
-  '192.168.101.7': [['TransitGateway'], ['TransitGateway'], 'transit_gateway'], // through a customer prefix list
+  // on premises behind the TGW: this host pays for what it sends in; what comes back is the sender's
+  '10.50.0.9': [['TransitGateway'], [], 'transit_gateway'],
+  '192.168.101.7': [['TransitGateway'], [], 'transit_gateway'], // through a customer prefix list
   '10.1.1.5': [['VpcPeering-Out'], ['VpcPeering-In'], 'vpc_peering'], // peer VPC, us-east-1b
+  // an internet client that opened a connection to this host's port 8443 (through an NLB or accelerator
+  // that keeps its address): the NAT route is not how it came, so no NAT line and no cross-zone leg to it
+  '140.82.112.50': [[], [], 'load_balancer'],
   '10.0.3.40': [['Regional'], ['Regional'], 'direct'], // same VPC, us-east-1b
   '10.0.1.99': [[], [], 'direct'], // same subnet
+};
+
+// the same host behind centralised egress (its default route to the Transit Gateway, an inspection or
+// egress VPC beyond it): the TGW line on what it sends, and the leg out of AWS kept, on the TGW path
+const TGW_EGRESS: Record<string, [string[], string[], string]> = {
+  ...NAT_OTHER_ZONE,
+  '54.144.10.20': [['TransitGateway', 'Regional'], ['Regional'], 'transit_gateway'],
+  '140.82.112.6': [['TransitGateway', 'Out'], ['In'], 'transit_gateway'],
+  '52.48.1.9': [['TransitGateway', 'USE1-EU-AWS-Out-Bytes'], ['USE1-EU-AWS-In-Bytes'], 'transit_gateway'],
+  '140.82.112.50': [['TransitGateway', 'Out'], ['In'], 'transit_gateway'],
+};
+
+// the same host behind a firewall: its default route to a Gateway Load Balancer endpoint, whose
+// processing is billed both ways, the leg out of AWS kept
+const FIREWALL: Record<string, [string[], string[], string]> = {
+  ...NAT_OTHER_ZONE,
+  '54.144.10.20': [['VpcEndpoint-GWLBE', 'Regional'], ['VpcEndpoint-GWLBE', 'Regional'], 'gateway_load_balancer_endpoint'],
+  '140.82.112.6': [['VpcEndpoint-GWLBE', 'Out'], ['VpcEndpoint-GWLBE', 'In'], 'gateway_load_balancer_endpoint'],
+  '52.48.1.9': [['VpcEndpoint-GWLBE', 'USE1-EU-AWS-Out-Bytes'], ['VpcEndpoint-GWLBE', 'USE1-EU-AWS-In-Bytes'], 'gateway_load_balancer_endpoint'],
+  '140.82.112.50': [['VpcEndpoint-GWLBE', 'Out'], ['VpcEndpoint-GWLBE', 'In'], 'gateway_load_balancer_endpoint'],
 };
 
 // the same host in a public subnet (the main table: default route to an internet gateway)
@@ -124,9 +150,13 @@ const PUBLIC: Record<string, [string[], string[], string]> = {
   '54.144.10.20': [['Regional'], ['Regional'], 'direct'],
   '140.82.112.6': [['Out'], ['In'], 'direct'],
   '52.48.1.9': [['USE1-EU-AWS-Out-Bytes'], ['USE1-EU-AWS-In-Bytes'], 'direct'],
+  '140.82.112.50': [['Out'], ['In'], 'direct'],
 };
 
-const fullName = (t: string): string => (t.endsWith('-Bytes') ? t : t.startsWith('VpcPeering') ? `USE1-${t}-Bytes` : `USE1-${t === 'Regional' || t === 'Out' || t === 'In' ? `DataTransfer-${t}` : t}-Bytes`);
+const fullName = (t: string): string => (t.endsWith('-Bytes') ? t : t.startsWith('VpcPeering') ? `${t}-Bytes` : `${t === 'Regional' || t === 'Out' || t === 'In' ? `DataTransfer-${t}` : t}-Bytes`);
+
+/** Remotes that opened their connection to this host. */
+const INBOUND = new Set(['140.82.112.50']);
 
 function writeCapture(): void {
   const w = new PcapWriter(CAPTURE, 1);
@@ -134,10 +164,12 @@ function writeCapture(): void {
   let port = 40000;
   // per remote: a few packets each way, of sizes that make every sum distinct
   for (const [k, remote] of Object.keys(NAT_OTHER_ZONE).entries()) {
-    const sport = port++;
+    const ephemeral = port++;
+    // this host's port: ephemeral to a remote service, or its own service (8443) opened from outside
+    const [mine, theirs] = INBOUND.has(remote) ? [8443, ephemeral] : [ephemeral, 443];
     for (let i = 0; i < 3 + k; i++) {
-      w.write({ ts: (ts += 0.01), frame: ethernet(ipv4({ src: HOST, dst: remote, l4: { proto: 6, sport, dport: 443, payloadLen: 100 + 37 * k + i } })) });
-      w.write({ ts: (ts += 0.01), frame: ethernet(ipv4({ src: remote, dst: HOST, l4: { proto: 6, sport: 443, dport: sport, payloadLen: 1000 + 53 * k + i } })) });
+      w.write({ ts: (ts += 0.01), frame: ethernet(ipv4({ src: HOST, dst: remote, l4: { proto: 6, sport: mine, dport: theirs, payloadLen: 100 + 37 * k + i } })) });
+      w.write({ ts: (ts += 0.01), frame: ethernet(ipv4({ src: remote, dst: HOST, l4: { proto: 6, sport: theirs, dport: mine, payloadLen: 1000 + 53 * k + i } })) });
     }
   }
   w.close();
@@ -231,7 +263,7 @@ describe('bill lines', () => {
     // pagination (a page holds one item) was followed to the end of every list
     expect(ec2.count('GetManagedPrefixListEntries')).toBe(3);
     expect(ec2.count('DescribeRouteTables')).toBe(2);
-    expect(ec2.count('DescribeVpcEndpoints')).toBe(2);
+    expect(ec2.count('DescribeVpcEndpoints')).toBe(3);
     expect(ec2.count('DescribePrefixLists')).toBe(1); // asked for the one AWS list the routes name
     expect(ec2.count('DescribeNatGateways')).toBe(1);
   });
@@ -239,7 +271,7 @@ describe('bill lines', () => {
   it('private subnet, NAT gateway in another zone: every usage type and path exact against tshark', async () => {
     const bill = await analyze(discovered);
     expect(ours(bill)).toEqual(expectedUsage(NAT_OTHER_ZONE));
-    const nat = bill.bill.find((b) => b.usage_type === 'USE1-NatGateway-Bytes')!;
+    const nat = bill.bill.find((b) => b.usage_type === 'NatGateway-Bytes')!;
     expect(nat.price_per_gb).toBe(0.045);
   });
 
@@ -251,6 +283,33 @@ describe('bill lines', () => {
     const bill = await analyze(file);
     expect(ours(bill)).toEqual(expectedUsage(PUBLIC));
     expect(bill.bill.some((b) => b.usage_type.includes('NatGateway'))).toBe(false);
+  });
+
+  it('centralised egress through a Transit Gateway: the internet lines stay, the TGW line is what this host sends', async () => {
+    const t = YAML.parse(readFileSync(discovered, 'utf8')) as { route_tables: { id: string; routes: { destination?: string; target: string }[] }[] };
+    t.route_tables.find((r) => r.id === 'rtb-priv')!.routes.find((r) => r.destination === '0.0.0.0/0')!.target = 'tgw-0c';
+    const file = join(dir, 'tgw-egress.yaml');
+    writeFileSync(file, YAML.stringify(t));
+    const bill = await analyze(file);
+    expect(ours(bill)).toEqual(expectedUsage(TGW_EGRESS));
+    expect(bill.bill.some((b) => b.usage_type.includes('NatGateway'))).toBe(false);
+  });
+
+  it('behind a firewall (0.0.0.0/0 → a Gateway Load Balancer endpoint): its processing and the internet lines, not a free gateway endpoint', async () => {
+    const t = YAML.parse(readFileSync(discovered, 'utf8')) as { route_tables: { id: string; routes: { destination?: string; target: string }[] }[]; endpoints: { id: string; type: string }[] };
+    // discovery tells the endpoint's type apart
+    expect(t.endpoints).toContainEqual({ id: 'vpce-fw', type: 'gateway_load_balancer', service: 'com.amazonaws.vpce.us-east-1.vpce-svc-0fw', ips: [] });
+    t.route_tables.find((r) => r.id === 'rtb-priv')!.routes.find((r) => r.destination === '0.0.0.0/0')!.target = 'vpce-fw';
+    const typed = join(dir, 'firewall.yaml');
+    writeFileSync(typed, YAML.stringify(t));
+    const bill = await analyze(typed);
+    expect(ours(bill)).toEqual(expectedUsage(FIREWALL));
+    expect(bill.bill.find((b) => b.usage_type === 'VpcEndpoint-GWLBE-Bytes')!.price_per_gb).toBe(0.0035);
+    // without the endpoint's type (a hand-written file): a vpce- route to a CIDR is no gateway endpoint's
+    t.endpoints = t.endpoints.filter((e) => e.id !== 'vpce-fw');
+    const untyped = join(dir, 'firewall-untyped.yaml');
+    writeFileSync(untyped, YAML.stringify(t));
+    expect(ours(await analyze(untyped))).toEqual(expectedUsage(FIREWALL));
   });
 
   it('discovery → file → analyze gives the numbers that discovery in serve counts', async () => {
@@ -274,7 +333,7 @@ describe('bill lines', () => {
       const live = new Map<string, number>();
       for (const m of text.matchAll(/^aztraffic_usage_bytes_total\{usage_type="([^"]+)",path="([^"]+)"\} (\d+)$/gm)) live.set(`${m[1]}|${m[2]}`, Number(m[3]));
       expect(live).toEqual(fromFile);
-      expect(text).toContain(`aztraffic_usage_price_dollars_per_byte{usage_type="USE1-NatGateway-Bytes"} ${0.045 / 2 ** 30}`);
+      expect(text).toContain(`aztraffic_usage_price_dollars_per_byte{usage_type="NatGateway-Bytes"} ${0.045 / 2 ** 30}`);
     } finally {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);

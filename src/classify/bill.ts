@@ -3,7 +3,7 @@
 import { indexOf } from '../net/names.js';
 import { Category, categoryRow, Direction } from './categories.js';
 
-export const PATH_NAMES = ['direct', 'nat_gateway', 'gateway_endpoint', 'interface_endpoint', 'load_balancer', 'transit_gateway', 'vpc_peering'] as const;
+export const PATH_NAMES = ['direct', 'nat_gateway', 'gateway_endpoint', 'interface_endpoint', 'load_balancer', 'transit_gateway', 'vpc_peering', 'gateway_load_balancer_endpoint'] as const;
 export type PathName = (typeof PATH_NAMES)[number];
 export const Path = indexOf(PATH_NAMES);
 
@@ -33,9 +33,11 @@ export interface RegionBilling {
   nat: number;
   endpoint: number;
   tgw: number;
+  /** Gateway Load Balancer endpoint processing. */
+  gwlbe: number;
 }
 
-const r = (code: string, internet: number, interRegion: number, nat: number, endpoint = 0.01, tgw = 0.02): RegionBilling => ({ code, internet, interRegion, nat, endpoint, tgw });
+const r = (code: string, internet: number, interRegion: number, nat: number, endpoint = 0.01, tgw = 0.02, gwlbe = 0.0035): RegionBilling => ({ code, internet, interRegion, nat, endpoint, tgw, gwlbe });
 
 export const REGIONS: Readonly<Record<string, RegionBilling>> = {
   'us-east-1': r('USE1', 0.09, 0.02, 0.045),
@@ -99,7 +101,17 @@ export function billingCode(region: string): string {
   return REGIONS[region]?.code ?? region.toUpperCase();
 }
 
-/** A usage type without its leading region codes: how the CUR writes some us-east-1 types. */
+/**
+ * A region's own lines as the CUR names them: its billing code first (`USE2-NatGateway-Bytes`,
+ * `EU-DataTransfer-Regional-Bytes`), but for us-east-1, whose lines have none (`NatGateway-Bytes`).
+ * Lines of a region pair keep both codes, us-east-1's too (`USE1-USW2-AWS-Out-Bytes`).
+ */
+export function regionLine(region: string): (rest: string) => string {
+  const code = billingCode(region);
+  return region === 'us-east-1' ? (rest) => rest : (rest) => `${code}-${rest}`;
+}
+
+/** A usage type without its leading region codes (us-east-1's own lines are written so). */
 export function stripRegionCodes(usageType: string): string {
   const parts = usageType.split('-');
   let i = 0;
@@ -134,6 +146,8 @@ export function builtInUsagePrice(usageType: string, region: string): number | u
       return own.endpoint;
     case 'TransitGateway-Bytes':
       return own.tgw;
+    case 'VpcEndpoint-GWLBE-Bytes':
+      return own.gwlbe;
     case 'VpcPeering-Out-Bytes':
     case 'VpcPeering-In-Bytes':
       return PEERING_PER_GB;
@@ -159,9 +173,10 @@ export interface PathFacts {
 /** The usage types, as CUR names them, that `dir`-bound bytes of category `cat` add to, from `region`. */
 export function usageTypes(region: string, dir: number, cat: number, f: PathFacts): string[] {
   const code = billingCode(region);
+  const line = regionLine(region);
   const egress = dir === Direction.EGRESS;
   const out: string[] = [];
-  const regional = `${code}-DataTransfer-Regional-Bytes`;
+  const regional = line('DataTransfer-Regional-Bytes');
   // the leg that leaves the VPC (or reaches another zone) as the category says
   const categoryLeg = (withCrossAz: boolean): void => {
     switch (categoryRow(cat).leg) {
@@ -172,7 +187,7 @@ export function usageTypes(region: string, dir: number, cat: number, f: PathFact
         out.push(regional);
         break;
       case 'internet':
-        out.push(`${code}-DataTransfer-${egress ? 'Out' : 'In'}-Bytes`);
+        out.push(line(`DataTransfer-${egress ? 'Out' : 'In'}-Bytes`));
         break;
       case 'inter_region':
         if (f.remoteRegion !== '') out.push(`${code}-${billingCode(f.remoteRegion)}-AWS-${egress ? 'Out' : 'In'}-Bytes`);
@@ -182,24 +197,33 @@ export function usageTypes(region: string, dir: number, cat: number, f: PathFact
   };
   switch (f.path) {
     case Path.NAT_GATEWAY:
-      out.push(`${code}-NatGateway-Bytes`);
+      out.push(line('NatGateway-Bytes'));
       if (f.otherZone) out.push(regional);
       categoryLeg(false);
       break;
     case Path.GATEWAY_ENDPOINT:
       break;
     case Path.INTERFACE_ENDPOINT:
-      out.push(`${code}-VpcEndpoint-Bytes`);
+      out.push(line('VpcEndpoint-Bytes'));
       break;
     case Path.LOAD_BALANCER:
       if (f.lb === 'nlb') categoryLeg(true);
       break;
     case Path.TRANSIT_GATEWAY:
-      if (egress || !f.remoteInKnownVpc) out.push(`${code}-TransitGateway-Bytes`);
+      // the sending attachment pays: this host's bytes into the TGW; what arrives from it is the sender's
+      if (egress) out.push(line('TransitGateway-Bytes'));
+      // centralised egress: the leg out of AWS keeps its lines (billed where the egress VPC is); a remote
+      // in a known VPC adds nothing more (no cross-zone charge through a TGW)
+      if (!f.remoteInKnownVpc) categoryLeg(false);
+      break;
+    case Path.GATEWAY_LOAD_BALANCER_ENDPOINT:
+      // through a firewall or inspection appliance: its endpoint's processing, and the leg out keeps its lines
+      out.push(line('VpcEndpoint-GWLBE-Bytes'));
+      if (!f.remoteInKnownVpc) categoryLeg(false);
       break;
     case Path.VPC_PEERING:
       if (cat === Category.INTER_REGION) categoryLeg(false);
-      else if (f.peerOtherZone) out.push(`${code}-VpcPeering-${egress ? 'Out' : 'In'}-Bytes`);
+      else if (f.peerOtherZone) out.push(line(`VpcPeering-${egress ? 'Out' : 'In'}-Bytes`));
       break;
     default:
       categoryLeg(true);

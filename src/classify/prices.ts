@@ -14,7 +14,7 @@ export interface Prices {
   perGb: Partial<Record<CategoryName, Partial<Record<DirectionName, number>>>>;
   /** The region whose built-in usage-type prices apply. */
   region: string;
-  /** $/GB by usage type from the prices file: a full name (`USE1-NatGateway-Bytes`) or one without codes. */
+  /** $/GB by usage type from the prices file: a full name (`USE2-NatGateway-Bytes`) or one without codes. */
   usagePerGb: Record<string, number>;
 }
 
@@ -72,9 +72,15 @@ export function priceOf(p: Prices, category: CategoryName, direction: DirectionN
   return p.perGb[category]?.[direction];
 }
 
-/** $/GB of a usage type: the prices file's (full name, then without region codes), else built in. */
+/**
+ * $/GB of a usage type: the prices file's (the full name, then without region codes), else built in.
+ * us-east-1's own lines carry no code, so there `USE1-NatGateway-Bytes` in a prices file is taken as
+ * naming us-east-1's `NatGateway-Bytes`, before a `NatGateway-Bytes` meant for every region.
+ */
 export function usagePriceOf(p: Prices, usageType: string): number | undefined {
-  return p.usagePerGb[usageType] ?? p.usagePerGb[stripRegionCodes(usageType)] ?? builtInUsagePrice(usageType, p.region);
+  const bare = stripRegionCodes(usageType);
+  const coded = p.region === 'us-east-1' && bare === usageType ? p.usagePerGb[`USE1-${usageType}`] : undefined;
+  return coded ?? p.usagePerGb[usageType] ?? p.usagePerGb[bare] ?? builtInUsagePrice(usageType, p.region);
 }
 
 /** Dollars for `bytes` of a category and direction (bytes / 2^30 × $/GB); undefined where unpriced. */

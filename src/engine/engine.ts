@@ -258,8 +258,15 @@ export class Engine {
     const idx = pairSlot(pair, dir, cat);
     this.bytes[idx] += f.ipBytes;
     this.packets[idx] += f.packets;
-    if (forced < 0) this.usage[usageSlot(cu >>> CLASS_COMBO_SHIFT, dir)] += f.ipBytes;
     const port = servicePort(f.srcPort, f.dstPort);
+    if (forced < 0) {
+      let combo = cu >>> CLASS_COMBO_SHIFT;
+      // through a NAT route, a connection whose service port is this host's was opened from outside:
+      // it came through a load balancer or accelerator, never the NAT gateway
+      const inbound = t.inboundCombo[combo];
+      if (inbound >= 0 && port >= 0 && port === (egress ? f.srcPort : f.dstPort) && f.srcPort !== f.dstPort) combo = inbound;
+      this.usage[usageSlot(combo, dir)] += f.ipBytes;
+    }
     if (v4) this.remoteTable.add4(egress ? f.dst4 : f.src4, port, dir, cat, zone, f.ipBytes);
     else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, zone, f.ipBytes);
     // a pod's bytes counted for it with the zone pair's (its workload is the pair's); the host's own per flow

@@ -215,7 +215,8 @@ async function discoverPath(client: EC2Client, vpcId: string, subnets: Subnet[],
   await guarded('DescribeVpcEndpoints', async () => {
     for await (const page of paginateDescribeVpcEndpoints({ client }, { Filters: vpcFilter })) {
       for (const e of page.VpcEndpoints ?? []) {
-        const type = e.VpcEndpointType === 'Interface' ? 'interface' : e.VpcEndpointType === 'Gateway' ? 'gateway' : undefined;
+        const types = { Interface: 'interface', Gateway: 'gateway', GatewayLoadBalancer: 'gateway_load_balancer' } as const;
+        const type = types[e.VpcEndpointType as keyof typeof types] as Endpoint['type'] | undefined;
         if (!e.VpcEndpointId || !type) continue;
         const ips = type === 'interface' ? (e.NetworkInterfaceIds ?? []).flatMap((id) => eniIps.get(id) ?? []) : [];
         endpoints.push(clean({ id: e.VpcEndpointId, type, service: e.ServiceName, ips }));

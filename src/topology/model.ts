@@ -56,7 +56,7 @@ export const ManagedIpSchema = z.object({ ip, ...zoned }).strict();
 
 export const EndpointSchema = z.object({
   id: z.string().min(1),
-  type: z.enum(['interface', 'gateway']),
+  type: z.enum(['interface', 'gateway', 'gateway_load_balancer']),
   service: z.string().optional(),
   ips: z.array(ManagedIpSchema).default([]),
 }).strict();

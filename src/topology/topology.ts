@@ -68,6 +68,7 @@ export interface CompiledTopology {
     idOfName: [string, string][];
     routeTargets: string[][];
     natZones: [string, AddressClass][];
+    inspectionEndpoints: string[];
     routeTableCount: number;
     subnetCount: number;
     publicIpCount: number;
@@ -111,9 +112,17 @@ export class Topology {
   /** Usage combinations, numbered as usage rows meet them; 0 is "direct, no usage type". */
   readonly usageCombos: UsageCombo[] = [{ path: Path.DIRECT, types: [[], []] }];
   private readonly usageComboIndex = new Map<string, number>([[comboKey(this.usageCombos[0]), 0]]);
+  /** Per usage combination through a NAT gateway, the one a connection opened from outside takes instead (-1: none). */
+  readonly inboundCombo: number[] = [-1];
   /** Route-table facts: per table, the route target of each cell ('' where no route covers it). */
   private readonly routeTargets: string[][] = [];
   private readonly natZones = new Map<string, AddressClass>();
+  /**
+   * vpce- route targets that are Gateway Load Balancer endpoints (firewalls, inspection appliances):
+   * typed so by DescribeVpcEndpoints, or the target of a route to a CIDR (a gateway endpoint's routes
+   * are always its service's prefix list). Any other vpce- target is an S3 or DynamoDB gateway endpoint.
+   */
+  private readonly inspectionEndpoints = new Set<string>();
   readonly routeTableCount: number;
   /** remote_az label index per class */
   readonly classZone: Int32Array;
@@ -142,6 +151,7 @@ export class Topology {
       for (const [z, id] of f.idOfName) this.idOfName.set(z, id);
       this.routeTargets = f.routeTargets;
       for (const [id, c] of f.natZones) this.natZones.set(id, c);
+      for (const id of f.inspectionEndpoints) this.inspectionEndpoints.add(id);
       ({ routeTableCount: this.routeTableCount, subnetCount: this.subnetCount, publicIpCount: this.publicIpCount } = f);
       ({ ipRangePrefixCount: this.ipRangePrefixCount, localIps: this.localIps, localMacs: this.localMacs } = f);
       this.classes.forEach((c, i) => this.classIndex.set(classKey(c), i));
@@ -203,6 +213,8 @@ export class Topology {
     }
     for (const lb of file?.load_balancers ?? []) add(lb.ip, PRIORITY_SUBNET, this.classOf(AddressKind.SUBNET, lb.zone ?? '', lb.zone_id ?? '', { managed: lb.kind }));
     for (const n of file?.nat_gateways ?? []) this.natZones.set(n.id, { kind: AddressKind.SUBNET, zone: n.zone ?? '', zoneId: n.zone_id ?? '', ...NO_CLASS });
+    for (const e of file?.endpoints ?? []) if (e.type === 'gateway_load_balancer') this.inspectionEndpoints.add(e.id);
+    for (const t of tables) for (const r of t.routes) if (r.target.startsWith('vpce-') && r.destination !== undefined) this.inspectionEndpoints.add(r.target);
     const cells = this.routeCells(tables, file?.prefix_lists ?? []);
     const ipRangePrefixes = this.ipRangePrefixes(src.ipRanges);
     // a loop, not push(...spread): a spread of 125k+ arguments overflows the stack
@@ -233,6 +245,7 @@ export class Topology {
         idOfName: [...this.idOfName],
         routeTargets: this.routeTargets,
         natZones: [...this.natZones],
+        inspectionEndpoints: [...this.inspectionEndpoints],
         routeTableCount: this.routeTableCount,
         subnetCount: this.subnetCount,
         publicIpCount: this.publicIpCount,
@@ -289,7 +302,7 @@ export class Topology {
         const nat = this.natZones.get(target);
         // a NAT gateway of unknown zone: the cross-zone leg cannot be told, and is not invented
         facts.otherZone = nat !== undefined && (nat.zone !== '' || nat.zoneId !== '') && !sameZone(local, nat);
-      } else if (target.startsWith('vpce-')) facts.path = Path.GATEWAY_ENDPOINT;
+      } else if (target.startsWith('vpce-')) facts.path = this.inspectionEndpoints.has(target) ? Path.GATEWAY_LOAD_BALANCER_ENDPOINT : Path.GATEWAY_ENDPOINT;
       else if (target.startsWith('tgw-')) facts.path = Path.TRANSIT_GATEWAY;
       else if (target.startsWith('pcx-')) {
         facts.path = Path.VPC_PEERING;
@@ -311,12 +324,21 @@ export class Topology {
 
   private usageCombo(local: AddressClass, remote: AddressClass, cat: number): number {
     const facts = this.pathOf(local, remote, cat);
+    const i = this.comboOf(facts, cat);
+    // NAT never carries a connection opened from outside: such bytes came through a load balancer or an
+    // accelerator that keeps the client's address (the engine tells them by their service port)
+    if (facts.path === Path.NAT_GATEWAY && this.inboundCombo[i] < 0) this.inboundCombo[i] = this.comboOf({ ...facts, path: Path.LOAD_BALANCER, lb: undefined, otherZone: false }, cat);
+    return i;
+  }
+
+  private comboOf(facts: PathFacts, cat: number): number {
     const combo: UsageCombo = { path: facts.path, types: [usageTypes(this.region, 0, cat, facts), usageTypes(this.region, 1, cat, facts)] };
     const key = comboKey(combo);
     let i = this.usageComboIndex.get(key);
     if (i === undefined) {
       i = this.usageCombos.push(combo) - 1;
       this.usageComboIndex.set(key, i);
+      this.inboundCombo[i] = -1;
     }
     return i;
   }

@@ -162,7 +162,7 @@ export interface Ec2Data {
   addresses: { publicIp: string; eni?: string }[];
   routeTables?: { id: string; vpc: string; main?: boolean; subnets: string[]; routes: Ec2Route[] }[];
   natGateways?: { id: string; vpc: string; subnet: string; privateIp: string; publicIp?: string; state?: string }[];
-  vpcEndpoints?: { id: string; vpc: string; type: 'Interface' | 'Gateway'; service: string; enis?: string[] }[];
+  vpcEndpoints?: { id: string; vpc: string; type: 'Interface' | 'Gateway' | 'GatewayLoadBalancer'; service: string; enis?: string[] }[];
   /** AWS-managed service prefix lists (DescribePrefixLists) */
   prefixLists?: { id: string; name: string; cidrs: string[] }[];
   /** customer-managed prefix lists (GetManagedPrefixListEntries) */
