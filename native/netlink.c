@@ -41,6 +41,13 @@ static int open_netlink(int protocol) {
   // an answer takes microseconds: a kernel that does not answer must not stop the exporter
   struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  // kept for the process's life: out of the low numbers that libraries reuse (libpcap closes a
+  // descriptor number it no longer owns when opening a capture fails, which then was another's)
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+  if (high >= 0) {
+    close(fd);
+    fd = high;
+  }
   return fd;
 }
 

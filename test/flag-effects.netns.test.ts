@@ -150,7 +150,7 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('flag effects on a live exporte
   it('without CAP_NET_RAW (uid 65534) it is still serving after 10 s, capture_up 0, not ready, errors counted', async () => {
     const e = await exporter(9108, ['--web.shutdown-grace', '0'], {}, '65534');
     await new Promise((r) => setTimeout(r, 10_000));
-    expect(e.child.exitCode).toBeNull();
+    expect(e.child.exitCode, e.log()).toBeNull();
     const m = await metrics(e.base);
     expect(m.get('aztraffic_capture_up{interface="h0"}')).toBe(0);
     expect(m.get('aztraffic_capture_errors_total{interface="h0"}')).toBeGreaterThanOrEqual(3);

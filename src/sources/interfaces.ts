@@ -52,6 +52,19 @@ export function interfacesWithMacs(macs: readonly string[], sysClassNet = '/sys/
   return out;
 }
 
+/**
+ * Whether this process may open packet sockets (CAP_NET_RAW in its effective set), from
+ * /proc/self/status; undefined where that cannot be read.
+ */
+export function mayCapture(status = '/proc/self/status'): boolean | undefined {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(status, 'utf8'));
+    return m ? (BigInt(`0x${m[1]}`) & (1n << 13n)) !== 0n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function interfaceExists(name: string, sysClassNet = '/sys/class/net'): boolean {
   if (name === 'any') return true;
   try {

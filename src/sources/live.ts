@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { LinkType } from '../decode/packet.js';
 import type { Logger } from '../config/log.js';
 import type { LiveSink } from './frame-sink.js';
-import { interfaceExists } from './interfaces.js';
+import { interfaceExists, mayCapture } from './interfaces.js';
 
 /** The DNS handle's snapshot: a 9,001-byte jumbo frame and its link header. */
 const DNS_SNAPLEN = 9216;
@@ -159,6 +159,9 @@ export class LiveCapture {
   private open(): void {
     const { Cap } = loadCap();
     if (!interfaceExists(this.o.iface)) throw new Error(`No such device exists: ${this.o.iface}`);
+    // without CAP_NET_RAW libpcap would fail anyway, and its failed open closes descriptor numbers it
+    // no longer owns (by then a scrape's connection): not tried, the same error said
+    if (mayCapture() === false) throw new Error('socket: Operation not permitted');
     const counting = new Cap();
     // one JavaScript call per batch of packets, not per packet: cap's per-packet callback costs more
     // than decoding, classifying and counting the packet
