@@ -117,14 +117,18 @@ describe('analyze', () => {
     expect(caveats).toEqual([
       expect.stringMatching(/^ip-ranges\.json is the package's own copy of 2026-08-22-21-17-05 \(\d+ days old; --ip-ranges\.url none\)/),
       expect.stringMatching(/this host is taken to be 172\.31\.51\.15/),
+      expect.stringMatching(/^the capture spans only \d+\.\d s: its dollars per hour and per month are that window's rate, multiplied [\d,]+ times for a month/),
       expect.stringMatching(/^no region in a topology file and no AWS_REGION: us-east-1 assumed/),
     ]);
     const table = analyze(args);
     for (const c of caveats) expect(table.stdout).toContain(`CAVEAT: ${c}`);
     const html = analyze([...args, '--format', 'html']);
     expect(html.stdout).toContain('own copy of 2026-08-22-21-17-05');
-    // given everything, nothing is assumed
+    // given everything, nothing is assumed; but a month projected from 30 seconds says how short its window is
     const whole = analyze([join(DEMO, 'demo.pcapng'), '--topology.file', join(DEMO, 'topology.yaml'), '--ip-ranges.file', join(DEMO, 'ip-ranges.json'), '--format', 'json']);
-    expect((JSON.parse(whole.stdout) as { capture: { caveats: string[] } }).capture.caveats).toEqual([]);
+    const span = (JSON.parse(whole.stdout) as { capture: { duration_seconds: number } }).capture.duration_seconds;
+    expect((JSON.parse(whole.stdout) as { capture: { caveats: string[] } }).capture.caveats).toEqual([
+      `the capture spans only ${span.toFixed(1)} s: its dollars per hour and per month are that window's rate, multiplied ${Math.round((730 * 3600) / span).toLocaleString('en-US')} times for a month; capture an hour or more (or use serve) before budgeting from it`,
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import type { PodTimes } from '../attribution/pod-times.js';
 import type { CaptureSummary } from '../metrics/report.js';
 import type { FrameSink } from '../sources/frame-sink.js';
 import { Timeline } from '../metrics/timeline.js';
+import { HOURS_PER_MONTH } from '../classify/prices.js';
 import { defaultCacheDir } from '../topology/compiled-cache.js';
 import { loadTopologyCached } from '../topology/load-cached.js';
 import type { IpRanges } from '../topology/model.js';
@@ -164,6 +165,12 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   log.debug(`read and counted ${frames} frames in ${seconds.toFixed(3)} s`, { frames, seconds, frames_per_second: Math.round(frames / seconds) });
   if (pipeline.decode.renamesMerged > 0) {
     caveats.push(`${pipeline.decode.renamesMerged} time(s) an address was named anew within 100 ms of another renaming (addresses shared by CDNs, S3, load balancers): the bytes of those moments are under the newer name`);
+  }
+  // a month projected from seconds of traffic multiplies whatever those seconds held a million times
+  const span = pipeline.now - pipeline.first;
+  if (span > 0 && span < 3600) {
+    const times = Math.round((HOURS_PER_MONTH * 3600) / span);
+    caveats.push(`the capture spans only ${span < 60 ? `${span.toFixed(1)} s` : `${(span / 60).toFixed(1)} min`}: its dollars per hour and per month are that window's rate, multiplied ${times.toLocaleString('en-US')} times for a month; capture an hour or more (or use serve) before budgeting from it`);
   }
   if (loaded.regionSource === 'default') caveats.push(`no region in a topology file and no AWS_REGION: ${loaded.topology.region} assumed, for its prices and for what is "in the region"`);
   const capture: CaptureSummary = {
