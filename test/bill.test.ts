@@ -229,6 +229,23 @@ afterAll(async () => {
   await ec2.stop();
 });
 
+interface DiscoveredFile {
+  route_tables: { id: string; subnets: string[]; routes: { destination?: string; target: string }[] }[];
+  endpoints: { id: string; type: string }[];
+}
+
+const discoveredTopology = (): DiscoveredFile => YAML.parse(readFileSync(discovered, 'utf8')) as DiscoveredFile;
+const defaultRoute = (t: DiscoveredFile) => t.route_tables.find((r) => r.id === 'rtb-priv')!.routes.find((r) => r.destination === '0.0.0.0/0')!;
+
+/** The discovered topology changed by `edit`, written as NAME.yaml. */
+function variant(name: string, edit: (t: DiscoveredFile) => void): string {
+  const t = discoveredTopology();
+  edit(t);
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, YAML.stringify(t));
+  return file;
+}
+
 async function analyze(topology: string): Promise<Bill> {
   const r = await runCli(['analyze', CAPTURE, '--topology.file', topology, '--ip-ranges.file', IP_RANGES, '--format', 'json'], { ...process.env, AZTRAFFIC_IP_RANGES_URL: 'none' });
   expect(r.status, r.stderr).toBe(0);
@@ -276,39 +293,28 @@ describe('bill lines', () => {
   });
 
   it('the same host in a public subnet: no NAT lines', async () => {
-    const t = YAML.parse(readFileSync(discovered, 'utf8')) as { route_tables: { id: string; subnets: string[] }[] };
-    t.route_tables.find((r) => r.id === 'rtb-priv')!.subnets = [];
-    const file = join(dir, 'public.yaml');
-    writeFileSync(file, YAML.stringify(t));
-    const bill = await analyze(file);
+    const bill = await analyze(variant('public', (t) => (t.route_tables.find((r) => r.id === 'rtb-priv')!.subnets = [])));
     expect(ours(bill)).toEqual(expectedUsage(PUBLIC));
     expect(bill.bill.some((b) => b.usage_type.includes('NatGateway'))).toBe(false);
   });
 
   it('centralised egress through a Transit Gateway: the internet lines stay, the TGW line is what this host sends', async () => {
-    const t = YAML.parse(readFileSync(discovered, 'utf8')) as { route_tables: { id: string; routes: { destination?: string; target: string }[] }[] };
-    t.route_tables.find((r) => r.id === 'rtb-priv')!.routes.find((r) => r.destination === '0.0.0.0/0')!.target = 'tgw-0c';
-    const file = join(dir, 'tgw-egress.yaml');
-    writeFileSync(file, YAML.stringify(t));
-    const bill = await analyze(file);
+    const bill = await analyze(variant('tgw-egress', (t) => (defaultRoute(t).target = 'tgw-0c')));
     expect(ours(bill)).toEqual(expectedUsage(TGW_EGRESS));
     expect(bill.bill.some((b) => b.usage_type.includes('NatGateway'))).toBe(false);
   });
 
   it('behind a firewall (0.0.0.0/0 → a Gateway Load Balancer endpoint): its processing and the internet lines, not a free gateway endpoint', async () => {
-    const t = YAML.parse(readFileSync(discovered, 'utf8')) as { route_tables: { id: string; routes: { destination?: string; target: string }[] }[]; endpoints: { id: string; type: string }[] };
     // discovery tells the endpoint's type apart
-    expect(t.endpoints).toContainEqual({ id: 'vpce-fw', type: 'gateway_load_balancer', service: 'com.amazonaws.vpce.us-east-1.vpce-svc-0fw', ips: [] });
-    t.route_tables.find((r) => r.id === 'rtb-priv')!.routes.find((r) => r.destination === '0.0.0.0/0')!.target = 'vpce-fw';
-    const typed = join(dir, 'firewall.yaml');
-    writeFileSync(typed, YAML.stringify(t));
-    const bill = await analyze(typed);
+    expect(discoveredTopology().endpoints).toContainEqual({ id: 'vpce-fw', type: 'gateway_load_balancer', service: 'com.amazonaws.vpce.us-east-1.vpce-svc-0fw', ips: [] });
+    const bill = await analyze(variant('firewall', (t) => (defaultRoute(t).target = 'vpce-fw')));
     expect(ours(bill)).toEqual(expectedUsage(FIREWALL));
     expect(bill.bill.find((b) => b.usage_type === 'VpcEndpoint-GWLBE-Bytes')!.price_per_gb).toBe(0.0035);
     // without the endpoint's type (a hand-written file): a vpce- route to a CIDR is no gateway endpoint's
-    t.endpoints = t.endpoints.filter((e) => e.id !== 'vpce-fw');
-    const untyped = join(dir, 'firewall-untyped.yaml');
-    writeFileSync(untyped, YAML.stringify(t));
+    const untyped = variant('firewall-untyped', (t) => {
+      defaultRoute(t).target = 'vpce-fw';
+      t.endpoints = t.endpoints.filter((e) => e.id !== 'vpce-fw');
+    });
     expect(ours(await analyze(untyped))).toEqual(expectedUsage(FIREWALL));
   });
 
