@@ -16,9 +16,17 @@ import { Pipeline } from '../src/pipeline/pipeline.js';
 import { ethernet, ipv4, ipv6, PcapWriter } from '../scripts/lib/frames.js';
 import { makeFlood } from './flood.js';
 
+/** Runs of a measurement: `n`, or fewer with BENCH_ROUNDS. */
+function rounds(n: number): number {
+  const most = Number(process.env.BENCH_ROUNDS ?? 0);
+  return most > 0 ? Math.min(n, most) : n;
+}
+
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench-out');
-// BENCH_PACKETS: a smaller capture, for a quick check that the benchmark still runs (the test suite's)
+// BENCH_PACKETS: a smaller capture, for a quick check that the benchmark still runs (the test suite's);
+// BENCH_ROUNDS: at most this many runs of each interleaved measurement (the test suite's 1: it checks
+// that every table prints, not what it says)
 const PACKETS = Number(process.env.BENCH_PACKETS ?? 1_000_000);
 const SHARED = join(ROOT, '..', 'shared', 'aws', 'ip-ranges.json');
 const IP_RANGES = existsSync(SHARED) ? SHARED : join(ROOT, 'demo', 'ip-ranges.json');
@@ -188,14 +196,14 @@ async function main(): Promise<void> {
   const file0 = join(OUT, 'bench-1.pcap');
   makeCapture(file0, 1);
   const startupRuns: Record<'node' | 'cached' | 'compiling', number[]> = { node: [], cached: [], compiling: [] };
-  for (let i = 0; i < 11; i++) {
+  for (let i = 0; i < rounds(11); i++) {
     startupRuns.node.push(timed('node', ['-e', '0']).seconds);
     startupRuns.cached.push(timed('node', [CLI, 'analyze', file0, ...args.slice(2)]).seconds);
     startupRuns.compiling.push(timed('node', [CLI, 'analyze', file0, ...args.slice(2, -2), '--cache.dir', 'none']).seconds);
   }
   // reading and counting alone, as analyze itself times it (debug log), best of 3
   let streaming = 0;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < rounds(3); i++) {
     const r = spawnSync('node', [CLI, ...args, '--log.level', 'debug', '--log.format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
     const line = r.stderr.split('\n').find((l) => l.includes('frames_per_second'));
     if (line) streaming = Math.max(streaming, (JSON.parse(line) as { frames_per_second: number }).frames_per_second);
@@ -207,7 +215,7 @@ async function main(): Promise<void> {
   const hot = inProcess(file1);
   // attribution on and off, interleaved (5 rounds, median), so that a busy machine does not favour one
   const attributionRuns: Record<Attributing, number[]> = { off: [], pods: [], processes: [] };
-  for (let i = 0; i < 7; i++) for (const mode of ['off', 'pods', 'processes'] as const) attributionRuns[mode].push(inProcess(file1, mode).pps);
+  for (let i = 0; i < rounds(7); i++) for (const mode of ['off', 'pods', 'processes'] as const) attributionRuns[mode].push(inProcess(file1, mode).pps);
   const podsFile = join(OUT, 'bench-pods.json');
   writeFileSync(
     podsFile,
@@ -217,7 +225,7 @@ async function main(): Promise<void> {
     }),
   );
   const wholeRuns: { off: number[]; pods: number[] } = { off: [], pods: [] };
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < rounds(5); i++) {
     wholeRuns.off.push(timed('node', [CLI, ...args]).seconds);
     wholeRuns.pods.push(timed('node', [CLI, ...args, '--pods', podsFile]).seconds);
   }
@@ -286,7 +294,7 @@ async function main(): Promise<void> {
       return line ? (JSON.parse(line) as { frames_per_second: number }).frames_per_second : NaN;
     };
     const runs: Record<'this' | 'baseline', { whole: number[]; rate: number[]; startup: number[] }> = { this: { whole: [], rate: [], startup: [] }, baseline: { whole: [], rate: [], startup: [] } };
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < rounds(5); i++) {
       for (const [which, cli] of [['baseline', baseline], ['this', CLI]] as const) {
         runs[which].whole.push(timed('node', [cli, ...argsOf(cli)]).seconds);
         runs[which].rate.push(rate(cli));

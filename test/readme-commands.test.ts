@@ -23,7 +23,7 @@ describe('README commands', () => {
   });
 
   it('npm run bench -- --quick runs and prints its tables, with a BASELINE_CLI comparison (small capture)', () => {
-    const r = npm(['run', 'bench', '--', '--quick'], { BENCH_PACKETS: '20000', FLOOD_REMOTES: '20000', FLOOD_NAMES: '4000', BASELINE_CLI: join(ROOT, 'dist', 'cli.js'), BASELINE_TOPOLOGY: join(DEMO, 'topology.yaml') });
+    const r = npm(['run', 'bench', '--', '--quick'], { BENCH_PACKETS: '20000', BENCH_ROUNDS: '1', FLOOD_REMOTES: '20000', FLOOD_NAMES: '4000', BASELINE_CLI: join(ROOT, 'dist', 'cli.js'), BASELINE_TOPOLOGY: join(DEMO, 'topology.yaml') });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/analyze counted 20,000 IP packets/);
     expect(r.stdout).toMatch(/\| az-traffic-exporter analyze \(whole command\) \| [\d.]+ \|/);
