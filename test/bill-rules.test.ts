@@ -106,6 +106,16 @@ describe('usage types and their prices', () => {
     expect(usageTypes('us-east-2', Direction.EGRESS, Category.REGIONAL_PUBLIC, tgw)).toEqual(['USE2-TransitGateway-Bytes', 'USE2-DataTransfer-Regional-Bytes']);
   });
 
+  it('a VPN gateway: egress at the internet-out rate, ingress free; a NAT instance: its leg out kept, a cross-zone leg only where its zone is known', () => {
+    const vpn = { ...direct, path: Path.VPN_GATEWAY };
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.UNCLASSIFIED, vpn)).toEqual(['DataTransfer-Out-Bytes']);
+    expect(usageTypes('eu-west-1', Direction.INGRESS, Category.UNCLASSIFIED, vpn)).toEqual(['EU-DataTransfer-In-Bytes']);
+    const instance = { ...direct, path: Path.INSTANCE };
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, instance)).toEqual(['DataTransfer-Out-Bytes']);
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, { ...instance, otherZone: true })).toEqual(['DataTransfer-Regional-Bytes', 'DataTransfer-Out-Bytes']);
+    expect(PATH_NAMES[Path.VPN_GATEWAY]).toBe('vpn_gateway');
+  });
+
   it('NAT gateway in the same zone: processing and the leg out, no cross-zone line; S3 through NAT: processing only', () => {
     const nat = { ...direct, path: Path.NAT_GATEWAY };
     expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, nat)).toEqual(['NatGateway-Bytes', 'DataTransfer-Out-Bytes']);

@@ -144,6 +144,17 @@ const FIREWALL: Record<string, [string[], string[], string]> = {
   '140.82.112.50': [['VpcEndpoint-GWLBE', 'Out'], ['VpcEndpoint-GWLBE', 'In'], 'gateway_load_balancer_endpoint'],
 };
 
+// on premises through a site-to-site VPN instead of the TGW, and the default route through a NAT
+// instance (an ENI target, its zone unknown: no cross-zone leg invented)
+const VPN_AND_NAT_INSTANCE: Record<string, [string[], string[], string]> = {
+  ...NAT_OTHER_ZONE,
+  '10.50.0.9': [['Out'], ['In'], 'vpn_gateway'],
+  '54.144.10.20': [['Regional'], ['Regional'], 'instance'],
+  '140.82.112.6': [['Out'], ['In'], 'instance'],
+  '52.48.1.9': [['USE1-EU-AWS-Out-Bytes'], ['USE1-EU-AWS-In-Bytes'], 'instance'],
+  '140.82.112.50': [['Out'], ['In'], 'instance'],
+};
+
 // the same host in a public subnet (the main table: default route to an internet gateway)
 const PUBLIC: Record<string, [string[], string[], string]> = {
   ...NAT_OTHER_ZONE,
@@ -316,6 +327,16 @@ describe('bill lines', () => {
       t.endpoints = t.endpoints.filter((e) => e.id !== 'vpce-fw');
     });
     expect(ours(await analyze(untyped))).toEqual(expectedUsage(FIREWALL));
+  });
+
+  it('a VPN gateway and a NAT instance: the VPN at the internet-out rate, the instance as a path of its own', async () => {
+    const bill = await analyze(
+      variant('vpn', (t) => {
+        defaultRoute(t).target = 'eni-0natinstance';
+        t.route_tables.find((r) => r.id === 'rtb-priv')!.routes.find((r) => r.destination === '10.50.0.0/16')!.target = 'vgw-0v';
+      }),
+    );
+    expect(ours(bill)).toEqual(expectedUsage(VPN_AND_NAT_INSTANCE));
   });
 
   it('discovery → file → analyze gives the numbers that discovery in serve counts', async () => {

@@ -3,7 +3,7 @@
 import { indexOf } from '../net/names.js';
 import { Category, categoryRow, Direction } from './categories.js';
 
-export const PATH_NAMES = ['direct', 'nat_gateway', 'gateway_endpoint', 'interface_endpoint', 'load_balancer', 'transit_gateway', 'vpc_peering', 'gateway_load_balancer_endpoint'] as const;
+export const PATH_NAMES = ['direct', 'nat_gateway', 'gateway_endpoint', 'interface_endpoint', 'load_balancer', 'transit_gateway', 'vpc_peering', 'gateway_load_balancer_endpoint', 'instance', 'vpn_gateway'] as const;
 export type PathName = (typeof PATH_NAMES)[number];
 export const Path = indexOf(PATH_NAMES);
 
@@ -220,6 +220,16 @@ export function usageTypes(region: string, dir: number, cat: number, f: PathFact
       // through a firewall or inspection appliance: its endpoint's processing, and the leg out keeps its lines
       out.push(line('VpcEndpoint-GWLBE-Bytes'));
       if (!f.remoteInKnownVpc) categoryLeg(false);
+      break;
+    case Path.INSTANCE:
+      // a NAT instance or appliance: the leg to it crosses zones when it is in another (its zone known);
+      // beyond it, the leg out of AWS keeps its lines
+      if (f.otherZone) out.push(regional);
+      if (!f.remoteInKnownVpc) categoryLeg(false);
+      break;
+    case Path.VPN_GATEWAY:
+      // a site-to-site VPN: egress at the region's internet-out rate, ingress free
+      out.push(line(`DataTransfer-${egress ? 'Out' : 'In'}-Bytes`));
       break;
     case Path.VPC_PEERING:
       if (cat === Category.INTER_REGION) categoryLeg(false);

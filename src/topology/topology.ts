@@ -304,6 +304,9 @@ export class Topology {
         facts.otherZone = nat !== undefined && (nat.zone !== '' || nat.zoneId !== '') && !sameZone(local, nat);
       } else if (target.startsWith('vpce-')) facts.path = this.inspectionEndpoints.has(target) ? Path.GATEWAY_LOAD_BALANCER_ENDPOINT : Path.GATEWAY_ENDPOINT;
       else if (target.startsWith('tgw-')) facts.path = Path.TRANSIT_GATEWAY;
+      else if (target.startsWith('vgw-')) facts.path = Path.VPN_GATEWAY;
+      // the zone of an instance or ENI target is not in the topology: no cross-zone leg is invented
+      else if (target.startsWith('eni-') || target.startsWith('i-')) facts.path = Path.INSTANCE;
       else if (target.startsWith('pcx-')) {
         facts.path = Path.VPC_PEERING;
         facts.peerOtherZone = cat === Category.CROSS_AZ;
