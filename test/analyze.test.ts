@@ -68,7 +68,7 @@ describe('analyze', () => {
     const r = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^CAPTURE\n30\.0 s, .*\ncost: \$0\.000442 in the capture = \$0\.0531\/hour = \$38\.75 per month \(730 h\) at this rate \(bill lines; data transfer by category alone: \$0\.0101\/hour\)\n\nBILL LINES .*\nUSAGE TYPE +PATH +GB +\$\/GB +COST \$ +\$\/HOUR\nNatGateway-Bytes +nat_gateway +0\.007 +0\.045 /,
+      /^CAPTURE\n30\.0 s, .*\ncost: \$0\.000443 in the capture = \$0\.0532\/hour = \$38\.83 per month \(730 h\) at this rate \(bill lines; data transfer by category alone: \$0\.0101\/hour\)\n\nBILL LINES .*\nUSAGE TYPE +PATH +GB +\$\/GB +COST \$ +\$\/HOUR\nNatGateway-Bytes +nat_gateway +0\.007 +0\.045 /,
     );
     expect(r.stdout.indexOf('BILL LINES')).toBeLessThan(r.stdout.indexOf('COST BY CATEGORY'));
     const top = r.stdout.split('TOP REMOTES BY COST')[1].split('\n')[2];
