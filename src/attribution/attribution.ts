@@ -5,7 +5,7 @@
 // first packet (kernel.ts), else a scan of /proc/net (sockets.ts); a flow with no socket here may be
 // a pod's behind the host's NAT, which connection tracking tells.
 import { addressKey, type Engine } from '../engine/engine.js';
-import { parseCidr } from '../net/ip.js';
+import { parseCidr, wordsToBigInt } from '../net/ip.js';
 import { FlowTable } from './flows.js';
 import type { PodInfo } from './pods.js';
 import { CgroupPaths, KernelLookups, loadNetlink, TCP_NEW_SYN_RECV, type FlowSocket } from './kernel.js';
@@ -52,11 +52,6 @@ const WALK_BUDGET_MS = 100;
 const RECENT_HOLDERS = 8;
 /** Flows idle this long are forgotten (their workload is looked up again if they come back). */
 const FLOW_IDLE_SECONDS = 120;
-
-function wordsValue(words: Uint32Array, family: 4 | 6): bigint {
-  if (family === 4) return BigInt(words[0] >>> 0);
-  return (BigInt(words[0] >>> 0) << 96n) | (BigInt(words[1] >>> 0) << 64n) | (BigInt(words[2] >>> 0) << 32n) | BigInt(words[3] >>> 0);
-}
 
 export class Attribution {
   readonly workloads = new Workloads();
@@ -286,12 +281,18 @@ export class Attribution {
       method = 'cgroup';
     } else if (!socket || socket.state !== TCP_NEW_SYN_RECV) {
       const before = this.kernel?.beforeNat(t);
-      const id = before === undefined ? undefined : this.podByAddress.get(addressKey({ family: t.family, start: wordsValue(before.words, t.family) }));
+      const id = before === undefined ? undefined : this.podByAddress.get(addressKey({ family: t.family, start: wordsToBigInt(before.words, t.family) }));
       this.sayProblems();
       if (id !== undefined) return { id, method: 'conntrack' };
     }
     if (!owner) return undefined;
     return { id: this.workloads.id(owner.kind, owner.namespace, owner.name), method };
+  }
+
+  /** Whether the kernel answers this lookup here (the addon is built, and nothing refused it for good). */
+  kernelAnswers(lookup: 'socket' | 'conntrack'): boolean {
+    const k = this.kernel;
+    return k !== undefined && (lookup === 'socket' ? k.socketProblem : k.conntrackProblem) === undefined;
   }
 
   /** Say once each lookup that cannot work here. */

@@ -3,7 +3,7 @@
 // shows the workloads (apt-daily.service pulling from the mirror) the live exporter finds in /proc.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
-import { parseCidr } from '../net/ip.js';
+import { parseCidr, wordsToBigInt } from '../net/ip.js';
 import { describeCgroup, type Owner, type SocketKey } from './sockets.js';
 
 interface Entry {
@@ -48,20 +48,19 @@ export class SocketList {
   }
 
   ownerOf(k: SocketKey): Owner | undefined {
-    const local = `${addrKey(wordsText(k.local, k.family))}:${k.localPort}`;
+    const local = `${wordsKey(k.local, k.family)}:${k.localPort}`;
     return (
-      this.exact.get(`${k.proto}|${local}|${addrKey(wordsText(k.remote, k.family))}:${k.remotePort}`) ??
+      this.exact.get(`${k.proto}|${local}|${wordsKey(k.remote, k.family)}:${k.remotePort}`) ??
       this.bound.get(`${k.proto}|${local}`) ??
       this.bound.get(`${k.proto}|*:${k.localPort}`)
     );
   }
 }
 
-function wordsText(w: ArrayLike<number>, family: 4 | 6): string {
-  if (family === 4) return [24, 16, 8, 0].map((s) => (w[0] >>> s) & 0xff).join('.');
-  const parts: string[] = [];
-  for (let i = 0; i < 4; i++) parts.push(((w[i] >>> 16) & 0xffff).toString(16), (w[i] & 0xffff).toString(16));
-  return parts.join(':');
+/** A flow's address as addrKey keys the text ss prints. */
+function wordsKey(w: ArrayLike<number>, family: 4 | 6): string {
+  const v = wordsToBigInt(w, family);
+  return v === 0n ? '*' : String(v);
 }
 
 /** Lines of `ss -tunapH --cgroup` (with or without its header); a line that is no socket is an error. */

@@ -327,7 +327,6 @@ async function startAttribution(o: ServeOptions, s: Setup): Promise<Attribution>
   }
   // the family reads the attribution's workloads, and the attribution reports lookups to the family
   const family: { workloads?: WorkloadsFamily } = {};
-  const unavailable = new Set<'socket' | 'conntrack'>();
   const attribution = new Attribution(s.pipeline.engine, {
     processes: o['workload.processes'],
     flowTableSize: o['workload.flowTableSize'],
@@ -335,7 +334,6 @@ async function startAttribution(o: ServeOptions, s: Setup): Promise<Attribution>
     onLookup: (result, n) => family.workloads?.lookup(result, n),
     onMethod: (method) => family.workloads?.method(method),
     onProblem: (lookup, message) => {
-      unavailable.add(lookup);
       family.workloads?.kernelLookup(lookup, false);
       log.warn(message, { lookup });
     },
@@ -343,6 +341,6 @@ async function startAttribution(o: ServeOptions, s: Setup): Promise<Attribution>
   const workloads = s.metrics.attributeWorkloads(attribution.workloads, o['workload.topK'] ?? 100, () => attribution.heldWorkloads());
   family.workloads = workloads;
   for (const r of ['found', 'unknown', 'table_full'] as const) workloads.lookup(r, 0);
-  if (o['workload.processes'] && !o['workload.fixed']) for (const l of ['socket', 'conntrack'] as const) workloads.kernelLookup(l, !unavailable.has(l));
+  if (o['workload.processes'] && !o['workload.fixed']) for (const l of ['socket', 'conntrack'] as const) workloads.kernelLookup(l, attribution.kernelAnswers(l));
   return attribution;
 }

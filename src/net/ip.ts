@@ -87,6 +87,12 @@ export function ipv6WordsToString(w: ArrayLike<number>): string {
   return ipaddr.fromByteArray(bytes).toString();
 }
 
+/** An address as four 32-bit words in network order (IPv4: word 0) as the number parseCidr gives its start. */
+export function wordsToBigInt(w: ArrayLike<number>, family: 4 | 6): bigint {
+  if (family === 4) return BigInt(w[0] >>> 0);
+  return (BigInt(w[0] >>> 0) << 96n) | (BigInt(w[1] >>> 0) << 64n) | (BigInt(w[2] >>> 0) << 32n) | BigInt(w[3] >>> 0);
+}
+
 export function ipv6BigIntToWords(v: bigint): [number, number, number, number] {
   return [
     Number((v >> 96n) & 0xffffffffn),

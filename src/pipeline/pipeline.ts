@@ -284,14 +284,9 @@ export class Pipeline implements LiveSink {
     const m = this.dnsMeta;
     const named = new Map<string, string>();
     for (const f of frames) {
-      if (decodeFrame(f.linkType, f.buf, f.off, f.capLen, f.wireLen, m) !== Decoded.OK || m.srcPort !== 53 || m.payloadLength < 12) continue;
-      let start = m.payloadOffset;
-      let len = m.payloadLength;
-      if (m.proto === 6) {
-        len = (f.buf[start] << 8) | f.buf[start + 1];
-        start += 2;
-        if (len + 2 > m.payloadLength) continue;
-      }
+      if (decodeFrame(f.linkType, f.buf, f.off, f.capLen, f.wireLen, m) !== Decoded.OK || m.srcPort !== 53 || !this.dnsMessage(f.buf, m)) continue;
+      const { start, len } = this.dnsSpan;
+      if (len < 12) continue;
       let answers: DnsAnswer[];
       try {
         answers = parseDnsAnswers(f.buf.subarray(start, start + len));
@@ -307,6 +302,27 @@ export class Pipeline implements LiveSink {
     return false;
   }
 
+  /** Where the DNS message of a decoded UDP or TCP packet is (dnsSpan, reused: nothing allocated), if it holds a whole one. */
+  private readonly dnsSpan = { start: 0, len: 0 };
+
+  private dnsMessage(buf: Buffer, m: PacketMeta): boolean {
+    let start = m.payloadOffset;
+    let len = m.payloadLength;
+    if (m.proto === 6) {
+      // DNS over TCP: 2-byte length prefix; only whole messages within one segment are read
+      if (len < 2) return false;
+      const msgLen = (buf[start] << 8) | buf[start + 1];
+      if (msgLen + 2 > len) return false;
+      start += 2;
+      len = msgLen;
+    } else if (m.proto !== 17) {
+      return false;
+    }
+    this.dnsSpan.start = start;
+    this.dnsSpan.len = len;
+    return true;
+  }
+
   /** Whether the packet's source (or destination) is an address of this host. */
   private isLocal(m: PacketMeta, source: boolean): boolean {
     if (m.family === 4) return this.engine.localIndex4(source ? m.src4 : m.dst4) >= 0;
@@ -318,18 +334,8 @@ export class Pipeline implements LiveSink {
       this.decode.dnsCut++;
       return;
     }
-    let start = m.payloadOffset;
-    let len = m.payloadLength;
-    if (m.proto === 6) {
-      // DNS over TCP: 2-byte length prefix; only whole messages within one segment are read
-      if (len < 2) return;
-      const msgLen = (buf[start] << 8) | buf[start + 1];
-      if (msgLen + 2 > len) return;
-      start += 2;
-      len = msgLen;
-    } else if (m.proto !== 17) {
-      return;
-    }
+    if (!this.dnsMessage(buf, m)) return;
+    const { start, len } = this.dnsSpan;
     // only answers to questions this host asked: who is the client, who the server
     let fromClient: boolean;
     if (m.dstPort === 53 && this.isLocal(m, true)) fromClient = true;
