@@ -6,7 +6,7 @@
 // UDP datagrams, and the pod's 1.5 MB download that leaves with H's address. The ports tell the
 // transfers apart.
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentPod, FakeKube } from './fakes/kube.js';
@@ -28,8 +28,9 @@ const REQUESTS = 200;
 const UDP_SOCKETS = 5;
 const UDP_DATAGRAMS = 400;
 const POD_BYTES = 1_500_000;
+const SMALL_BYTES = 100;
 /** The mirror's ports: one transfer each. */
-const PORT = { fast: 81, pod: 83, udp: 9001, served: 8080 } as const;
+const PORT = { fast: 81, small: 82, pod: 83, udp: 9001, served: 8080 } as const;
 
 let H = '';
 let S = '';
@@ -37,6 +38,10 @@ let P = '';
 let base = '';
 let kubeStarted = false;
 const kube = new FakeKube();
+/** A systemd-like unit of its own (a cgroup v2 directory) for the client of many short connections. */
+const CGROUP2 = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((r) => existsSync(join(r, 'cgroup.procs')));
+const SLICE = CGROUP2 && join(CGROUP2, `aztest${id}.slice`);
+const UNIT = 'fetch-many.service';
 const log: string[] = [];
 /** How long each fast download took (curl's time_total, seconds). */
 const fastTimes: number[] = [];
@@ -118,7 +123,7 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process or pod, at the f
     // the mirror: every answer closes its connection, so each request is a connection of its own
     const server = lab.spawn(S, process.execPath, [
       '-e',
-      `const h=require('http');for(const [port,n] of [[${PORT.fast},${FAST_BYTES}],[${PORT.pod},${POD_BYTES}]])h.createServer((q,r)=>{r.writeHead(200,{'content-length':n,connection:'close'});r.end(Buffer.alloc(n,7))}).listen(port,'${MIRROR}');require('dgram').createSocket('udp4').bind(${PORT.udp},'${MIRROR}',()=>console.log('listening'))`,
+      `const h=require('http');for(const [port,n] of [[${PORT.fast},${FAST_BYTES}],[${PORT.small},${SMALL_BYTES}],[${PORT.pod},${POD_BYTES}]])h.createServer((q,r)=>{r.writeHead(200,{'content-length':n,connection:'close'});r.end(Buffer.alloc(n,7))}).listen(port,'${MIRROR}');require('dgram').createSocket('udp4').bind(${PORT.udp},'${MIRROR}',()=>console.log('listening'))`,
     ]);
     await waitForOutput(server, /listening/);
 
@@ -129,10 +134,27 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process or pod, at the f
     const busy = lab.spawn(H, 'sh', ['-c', 'while :; do :; done']);
     try {
       copyFileSync('/usr/bin/curl', join(dir, 'fetch-fast'));
+      copyFileSync('/usr/bin/curl', join(dir, 'fetch-many'));
       for (const name of ['udp-burst', 'serve-many']) copyFileSync(realpathSync('/usr/bin/python3'), join(dir, name));
+      // the first-packets handle does not see the first connection opened after it opens (libpcap's
+      // `outbound` here): one is made first, as a host's first one is long before any that matters
+      await output(lab.spawn(H, '/usr/bin/curl', ['-s', '-o', '/dev/null', `http://${MIRROR}:${PORT.small}/`]));
       for (let i = 0; i < FAST_RUNS; i++) {
         const out = await output(lab.spawn(H, join(dir, 'fetch-fast'), ['-s', '-o', '/dev/null', '-w', '%{time_total}', `http://${MIRROR}:${PORT.fast}/`]));
         fastTimes.push(Number(out));
+      }
+      // 200 requests from H one after another, each on a connection of its own (the mirror closes each)
+      // in a unit, as a service on a host runs: moved there by this test before it starts the client
+      const fetchMany = [join(dir, 'fetch-many'), '-s', '-o', '/dev/null', `http://${MIRROR}:${PORT.small}/[1-${REQUESTS}]`];
+      if (SLICE) {
+        mkdirSync(join(SLICE, UNIT), { recursive: true });
+        const go = join(dir, 'go');
+        const client = lab.spawn(H, 'sh', ['-c', `while [ ! -e ${go} ]; do sleep 0.01; done; exec "$@"`, 'sh', ...fetchMany]);
+        writeFileSync(join(SLICE, UNIT, 'cgroup.procs'), String(client.pid));
+        writeFileSync(go, '');
+        await output(client);
+      } else {
+        await output(lab.spawn(H, fetchMany[0], fetchMany.slice(1)));
       }
       // a server on H, and 200 requests to it one after another, each on a connection of its own
       // (HTTP/1.0: the server closes each); the client is on S
@@ -156,6 +178,7 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process or pod, at the f
 
   afterAll(async () => {
     lab.cleanup();
+    if (SLICE && existsSync(SLICE)) for (const d of [join(SLICE, UNIT), SLICE]) rmdirSync(d);
     if (kubeStarted) await kube.stop();
   });
 
@@ -168,7 +191,22 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process or pod, at the f
     expect(m.get('aztraffic_workload_lookup_methods_total{method="socket"}') ?? 0).toBeGreaterThanOrEqual(FAST_RUNS);
   });
 
-  it('200 back-to-back short requests, each a connection: ≥ 99% on the process that serves them', async () => {
+  // Connections of a millisecond this host opens: each is seen the moment it is opened, but its socket
+  // is often gone before a loaded machine runs the lookup (measured 11-55% of such bytes named, in
+  // docs/attribution.md): only a probe at connect() in the kernel would name them all. Checked here:
+  // every one was seen at once, and those looked up in time are on their unit.
+  it('200 back-to-back short requests this host makes, each a connection: seen at once, some named', async () => {
+    const m = await until('the requests counted', async () => {
+      const x = await metrics();
+      return sum(x, 'aztraffic_remote_bytes_total', `port="${PORT.small}"`) >= (REQUESTS + 1) * SMALL_BYTES ? x : undefined;
+    });
+    const s = share(m, PORT.small, SLICE ? UNIT : 'fetch-many', SLICE ? 'systemd_unit' : 'process');
+    const first = [...m].filter(([k]) => k.startsWith('aztraffic_capture_first_packets_total') || k.startsWith('aztraffic_workload_lookup')).map(([k, v]) => `${k} ${v}`);
+    expect(m.get('aztraffic_capture_first_packets_total{outcome="taken"}') ?? 0, first.join('; ')).toBeGreaterThanOrEqual(REQUESTS + FAST_RUNS);
+    expect(s.share, first.join('; ')).toBeGreaterThan(0);
+  });
+
+  it('200 back-to-back short requests to this host, each a connection: ≥ 99% on the process that serves them', async () => {
     expect((await attributed(PORT.served, 'serve-many', 'process', REQUESTS * 100)).s.share).toBeGreaterThanOrEqual(0.99);
   });
 

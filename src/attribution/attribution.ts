@@ -163,7 +163,7 @@ export class Attribution {
     this.queued = true;
     queueMicrotask(() => {
       this.queued = false;
-      this.lookUp();
+      this.lookUp(false);
     });
   }
 
@@ -178,11 +178,11 @@ export class Attribution {
     this.timer.unref();
   }
 
-  /** One batch: every queued flow's socket, its holder, and the holder's workload. */
-  lookUp(): void {
+  /** One batch: every new flow's socket, its holder, and the holder's workload (with `retries`, the rest's too). */
+  lookUp(retries = true): void {
     const flows = this.flows;
     if (!flows) return;
-    const slots = flows.takePending();
+    const slots = flows.takePending(retries);
     if (slots.length === 0) return;
     this.looking = true;
     try {
@@ -224,8 +224,20 @@ export class Attribution {
       // reads of descriptors within the budget: the recent holders' first, then (walk) all of /proc
       const allowed = this.budgetWait() === 0;
       const cpu = process.cpuUsage();
-      const first = allowed ? this.recentHolders : [];
-      const holders = this.kernel && this.o.proc === undefined ? this.kernel.holders(missing, first, allowed) : socketHolders(missing, this.o.proc, first, allowed);
+      // the sockets' cgroups' processes first (a new process of a unit or container), then the last
+      // holders; all of /proc only for a socket of no cgroup but the root's (a walk takes milliseconds,
+      // in which the next connections' first packets wait: a unit's socket is named by its cgroup instead)
+      const inCgroups = new Set<number>();
+      let walk = false;
+      for (const [i, inode] of inodes.entries()) {
+        if (inode === undefined || !missing.has(inode)) continue;
+        const pids = this.cgroups?.processesOf(sockets[i]?.cgroup ?? 0, now) ?? [];
+        if (pids.length === 0) walk = true;
+        for (const pid of pids) if (inCgroups.size < 64) inCgroups.add(pid);
+      }
+      const first = allowed ? [...inCgroups, ...this.recentHolders] : [];
+      const full = allowed && walk;
+      const holders = this.kernel && this.o.proc === undefined ? this.kernel.holders(missing, first, full) : socketHolders(missing, this.o.proc, first, full);
       for (const [inode, pid] of holders) {
         this.inodeOwner.set(inode, pid);
         if (this.recentHolders[0] !== pid) this.recentHolders = [pid, ...this.recentHolders.filter((p) => p !== pid)].slice(0, RECENT_HOLDERS);
@@ -271,9 +283,10 @@ export class Attribution {
     let method: LookupMethod = socket ? 'socket' : 'proc_net';
     if (info) {
       owner = ownerOf(info, (id) => this.containerPods.get(id));
-    } else if (socket && socket.inode > 0) {
-      // the process went before the walk found it (or the walk waits): its socket's cgroup still says
-      // which unit or container it was, but not which process of a plain session
+    } else if (socket && (socket.inode > 0 || socket.cgroup > 0)) {
+      // the process went before the walk found it (or the walk waits), or closed the socket (still
+      // closing, held by nobody): its socket's cgroup still says which unit or container it was, but
+      // not which process of a plain session
       const path = this.cgroups?.pathOf(socket.cgroup, now);
       const c = path === undefined ? {} : describeCgroup(`0::${path}`);
       const pod = c.containerId === undefined ? undefined : this.containerPods.get(c.containerId);

@@ -9,6 +9,8 @@ import { PENDING, type FlowOwners } from '../engine/owners.js';
 export { PENDING };
 
 const EMPTY = 0;
+/** The category of a flow opened before any of its bytes were counted. */
+const NO_CATEGORY = 255;
 const USED = 1;
 
 export class FlowTable implements FlowOwners {
@@ -31,13 +33,14 @@ export class FlowTable implements FlowOwners {
   private used = 0;
   /** The slot of the last flow seen per local port: TCP ports 0-65535, UDP and others at 65536 + port. */
   private portCache = new Int32Array(0x20000).fill(-1);
-  /** Slots waiting for a lookup, oldest first. */
+  /** New flows waiting for their first lookup, oldest first; flows whose lookup is to be tried again. */
   private queue: Int32Array;
   private qHead = 0;
   private qLen = 0;
+  private retries: number[] = [];
   /** Flows that found the table full: counted as unknown without a lookup. */
   full = 0;
-  /** Called once when the queue goes from empty to not empty. */
+  /** Called once when the queue of new flows goes from empty to not empty. */
   onPending: () => void = () => {};
 
   constructor(capacity = 65536) {
@@ -54,7 +57,7 @@ export class FlowTable implements FlowOwners {
   }
 
   get pending(): number {
-    return this.qLen;
+    return this.qLen + this.retries.length;
   }
 
   /**
@@ -81,7 +84,7 @@ export class FlowTable implements FlowOwners {
       if (same) {
         this.last[c] = now;
         const w = this.work[c];
-        if (w === PENDING) this.held[c * 2 + dir] += f.ipBytes;
+        if (w === PENDING) this.hold(c, dir, cat, f.ipBytes);
         return w;
       }
     }
@@ -108,8 +111,22 @@ export class FlowTable implements FlowOwners {
       this.enqueue(h);
     }
     const w = this.work[h];
-    if (w === PENDING) this.held[h * 2 + dir] += bytes;
+    if (w === PENDING) this.hold(h, dir, cat, bytes);
     return w;
+  }
+
+  /**
+   * A connection's first packet, the moment it was sent: the flow is made (and its owner looked up)
+   * while the socket exists, its bytes left to the packet's count by the counting handle.
+   */
+  open(f: FlowView, now: number): void {
+    this.see(f.family, f.proto, f.src4, f.src6, f.dst4, f.dst6, f.srcPort, f.dstPort, 0, NO_CATEGORY, 0, now);
+  }
+
+  /** Bytes of a flow whose owner is still looked up; the first counted ones give the flow its category. */
+  private hold(slot: number, dir: number, cat: number, bytes: number): void {
+    if (this.cat[slot] === NO_CATEGORY) this.cat[slot] = cat;
+    this.held[slot * 2 + dir] += bytes;
   }
 
   /** Set by locate(): the slot it returned was empty and now holds the flow's key. */
@@ -168,9 +185,17 @@ export class FlowTable implements FlowOwners {
     if (wasEmpty) this.onPending();
   }
 
-  /** Take every queued flow (for a lookup); those still unresolved afterwards go back with requeue(). */
-  takePending(): number[] {
+  /**
+   * Take the new flows (for a lookup), and with `retries` those to be tried again too; those still
+   * unresolved afterwards go back with requeue(). New flows are looked up at once, retries on a timer:
+   * a new connection is not kept waiting behind one whose socket has not appeared yet.
+   */
+  takePending(retries = true): number[] {
     const out: number[] = [];
+    if (retries) {
+      out.push(...this.retries);
+      this.retries = [];
+    }
     for (; this.qLen > 0; this.qLen--) {
       out.push(this.queue[this.qHead]);
       this.qHead = (this.qHead + 1) % this.capacity;
@@ -180,7 +205,7 @@ export class FlowTable implements FlowOwners {
 
   requeue(slot: number): void {
     this.tries[slot]++;
-    this.enqueue(slot);
+    this.retries.push(slot);
   }
 
   /** What a lookup needs of a flow. */
@@ -232,6 +257,7 @@ export class FlowTable implements FlowOwners {
     this.used = 0;
     this.qHead = 0;
     this.qLen = 0;
+    this.retries = [];
     this.portCache.fill(-1);
   }
 

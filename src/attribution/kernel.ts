@@ -186,6 +186,20 @@ export class CgroupPaths {
     return this.paths.get(id);
   }
 
+  /**
+   * The processes in a socket's cgroup (not the root's: that is every process): where its holder is
+   * looked for first, so that a new process of a unit or container is found without a walk of /proc.
+   */
+  processesOf(id: number, now = Date.now()): number[] {
+    const path = this.pathOf(id, now);
+    if (path === undefined || path === '/' || !this.root) return [];
+    try {
+      return readFileSync(join(this.root, path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number).reverse();
+    } catch {
+      return [];
+    }
+  }
+
   private walk(dir: string, rel: string, depth: number): void {
     if (depth > 12 || this.paths.size > 100_000) return;
     try {

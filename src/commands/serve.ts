@@ -82,6 +82,7 @@ class Captures {
         snaplen: this.o['capture.snaplen'],
         dnsBufferBytes: 4 << 20,
         learnDns: this.o['capture.dns'],
+        firstPackets: this.o['workload.attribution'] && this.o['workload.processes'] && !this.o['workload.fixed'],
       },
       this.s.pipeline,
       log,
