@@ -4,10 +4,22 @@
 //   wire after NAT, the source address and port the connection had before it (a pod behind SNAT).
 //   socketHolders: which processes hold given socket inodes, by a walk of /proc/PID/fd (what the
 //   kernel cannot say), newest process first; an order of magnitude faster than from JavaScript.
-// The sockets are opened on first use and kept; the main thread is their only user.
+//   firstStart/firstTake: a thread of its own that reads each TCP SYN this host sends the moment it
+//   leaves (a packet socket filtered in the kernel) and asks at once for its socket and holder, while
+//   a connection of a millisecond still exists; the main thread takes the answers when it looks the
+//   flow up, however late that is.
+// Each thread opens its netlink sockets on first use and keeps them.
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -24,10 +36,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-static int diag_fd = -1;
-static int ct_fd = -1;
-static uint32_t seq = 0;
-static unsigned char rbuf[16384] __attribute__((aligned(8)));
+/** One thread's netlink socket for one protocol, its sequence numbers and its answers' buffer. */
+struct nl {
+  int fd;
+  uint32_t seq;
+  unsigned char buf[16384] __attribute__((aligned(8)));
+};
+static struct nl diag_main = {.fd = -1};
+static struct nl ct_main = {.fd = -1};
 
 static int open_netlink(int protocol) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
@@ -53,27 +69,27 @@ static int open_netlink(int protocol) {
 
 /** Send one request and read until its answer: the payload of the first message of that sequence
  * number (its length in *len), or a negative errno (-ENOENT: no such socket or connection). */
-static int round_trip(int *fd, int protocol, struct nlmsghdr *req, struct nlmsghdr **answer) {
-  if (*fd < 0) {
+static int round_trip(struct nl *c, int protocol, struct nlmsghdr *req, struct nlmsghdr **answer) {
+  if (c->fd < 0) {
     int r = open_netlink(protocol);
     if (r < 0) return r;
-    *fd = r;
+    c->fd = r;
   }
-  req->nlmsg_seq = ++seq;
+  req->nlmsg_seq = ++c->seq;
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-  if (sendto(*fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return -errno;
+  if (sendto(c->fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return -errno;
   for (;;) {
-    ssize_t n = recv(*fd, rbuf, sizeof rbuf, 0);
+    ssize_t n = recv(c->fd, c->buf, sizeof c->buf, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       int e = errno;
       // a timed-out or broken socket may hold a late answer: start over with a new one
-      close(*fd);
-      *fd = -1;
+      close(c->fd);
+      c->fd = -1;
       return e == EAGAIN ? -ETIMEDOUT : -e;
     }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq != seq) continue; // a late answer to an earlier question
+    for (struct nlmsghdr *h = (struct nlmsghdr *)c->buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != c->seq) continue; // a late answer to an earlier question
       if (h->nlmsg_type == NLMSG_ERROR) {
         struct nlmsgerr *err = (struct nlmsgerr *)NLMSG_DATA(h);
         return err->error == 0 ? -ENOENT : err->error;
@@ -113,23 +129,8 @@ static napi_value type_error(napi_env env, const char *what) {
   return NULL;
 }
 
-// socketOf(proto, family, local: Uint8Array(16), localPort, remote: Uint8Array(16), remotePort,
-//          out: Float64Array(4)) → 0 found (out: inode, uid, cgroup id, TCP state) or -errno
-static napi_value socket_of(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 7) return type_error(env, "socketOf needs 7 arguments");
-  int32_t proto, family, lport, rport;
-  uint8_t *local, *remote;
-  double *out;
-  size_t llen, rlen, olen;
-  if (napi_get_value_int32(env, argv[0], &proto) != napi_ok || napi_get_value_int32(env, argv[1], &family) != napi_ok ||
-      get_bytes(env, argv[2], &local, &llen) || napi_get_value_int32(env, argv[3], &lport) != napi_ok ||
-      get_bytes(env, argv[4], &remote, &rlen) || napi_get_value_int32(env, argv[5], &rport) != napi_ok ||
-      get_f64(env, argv[6], &out, &olen) || llen < 16 || rlen < 16 || olen < 4)
-    return type_error(env, "socketOf(proto, family, local, localPort, remote, remotePort, out)");
-
+/** The socket of a 5-tuple (inet_diag): 0 and out = inode, uid, cgroup id, state; or -errno. */
+static int diag_socket(struct nl *c, int proto, int family, const uint8_t *local, int lport, const uint8_t *remote, int rport, double *out) {
   struct {
     struct nlmsghdr h;
     struct inet_diag_req_v2 r;
@@ -155,7 +156,7 @@ static napi_value socket_of(napi_env env, napi_callback_info info) {
     req.r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
     req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
     struct nlmsghdr *a;
-    result = round_trip(&diag_fd, NETLINK_SOCK_DIAG, &req.h, &a);
+    result = round_trip(c, NETLINK_SOCK_DIAG, &req.h, &a);
     if (result != 0) continue;
     if (a->nlmsg_type != SOCK_DIAG_BY_FAMILY || a->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
       result = -EPROTO;
@@ -176,7 +177,26 @@ static napi_value socket_of(napi_env env, napi_callback_info info) {
       }
     }
   }
-  return int_value(env, result);
+  return result;
+}
+
+// socketOf(proto, family, local: Uint8Array(16), localPort, remote: Uint8Array(16), remotePort,
+//          out: Float64Array(4)) → 0 found (out: inode, uid, cgroup id, TCP state) or -errno
+static napi_value socket_of(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 7) return type_error(env, "socketOf needs 7 arguments");
+  int32_t proto, family, lport, rport;
+  uint8_t *local, *remote;
+  double *out;
+  size_t llen, rlen, olen;
+  if (napi_get_value_int32(env, argv[0], &proto) != napi_ok || napi_get_value_int32(env, argv[1], &family) != napi_ok ||
+      get_bytes(env, argv[2], &local, &llen) || napi_get_value_int32(env, argv[3], &lport) != napi_ok ||
+      get_bytes(env, argv[4], &remote, &rlen) || napi_get_value_int32(env, argv[5], &rport) != napi_ok ||
+      get_f64(env, argv[6], &out, &olen) || llen < 16 || rlen < 16 || olen < 4)
+    return type_error(env, "socketOf(proto, family, local, localPort, remote, remotePort, out)");
+  return int_value(env, diag_socket(&diag_main, proto, family, local, lport, remote, rport, out));
 }
 
 static struct nlattr *put_attr(struct nlattr *at, uint16_t type, const void *data, size_t len) {
@@ -250,7 +270,7 @@ static napi_value conntrack_other(napi_env env, napi_callback_info info) {
   req.h.nlmsg_len = NLMSG_LENGTH(sizeof req.g) + NLA_ALIGN(tuple->nla_len);
 
   struct nlmsghdr *a;
-  int r = round_trip(&ct_fd, NETLINK_NETFILTER, &req.h, &a);
+  int r = round_trip(&ct_main, NETLINK_NETFILTER, &req.h, &a);
   if (r != 0) return int_value(env, r);
   if (a->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg))) return int_value(env, -EPROTO);
   struct nlattr *first = (struct nlattr *)((char *)NLMSG_DATA(a) + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
@@ -277,6 +297,29 @@ static napi_value conntrack_other(napi_env env, napi_callback_info info) {
 static int by_pid_desc(const void *a, const void *b) {
   int x = *(const int *)a, y = *(const int *)b;
   return (x < y) - (x > y);
+}
+
+/** Every PID in /proc, newest (highest) first: the process of a new connection is most often a new
+ * one, and may exit soon. Freed by the caller; NULL when /proc cannot be read. */
+static int *newest_pids(size_t *count) {
+  *count = 0;
+  DIR *d = opendir("/proc");
+  if (!d) return NULL;
+  size_t cap = 1024;
+  int *pids = malloc(cap * sizeof *pids);
+  struct dirent *e;
+  while (pids && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    if (*count == cap) {
+      int *grown = realloc(pids, (cap *= 2) * sizeof *pids);
+      if (!grown) break;
+      pids = grown;
+    }
+    pids[(*count)++] = atoi(e->d_name);
+  }
+  closedir(d);
+  if (pids) qsort(pids, *count, sizeof *pids, by_pid_desc);
+  return pids;
 }
 
 /** Look through one process's descriptors: 1 when every wanted inode has a holder. */
@@ -340,28 +383,230 @@ static napi_value socket_holders(napi_env env, napi_callback_info info) {
   for (size_t i = 0; i < nfirst; i++)
     if (first[i] > 0 && look(first[i], netns, wanted, (int)n, holders, &left)) return int_value(env, (int)n);
   if (!full) return int_value(env, (int)n - left);
-  DIR *d = opendir("/proc");
-  if (!d) return int_value(env, (int)n - left);
-  size_t cap = 1024, count = 0;
-  int *pids = malloc(cap * sizeof *pids);
-  struct dirent *e;
-  while (pids && (e = readdir(d)) != NULL) {
-    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    if (count == cap) {
-      int *grown = realloc(pids, (cap *= 2) * sizeof *pids);
-      if (!grown) break;
-      pids = grown;
-    }
-    pids[count++] = atoi(e->d_name);
-  }
-  closedir(d);
+  size_t count;
+  int *pids = newest_pids(&count);
   if (!pids) return int_value(env, (int)n - left);
-  // newest first: the process of a new connection is most often a new one, and may exit soon
-  qsort(pids, count, sizeof *pids, by_pid_desc);
   for (size_t i = 0; i < count; i++)
     if (look(pids[i], netns, wanted, (int)n, holders, &left)) break;
   free(pids);
   return int_value(env, (int)n - left);
+}
+
+// ---- first packets: a thread that looks up each connection this host opens as its SYN leaves ----
+
+/** A record: family, local port, remote port, inode, uid, cgroup id, state, PID (0: not found), the
+ * local address's four 32-bit words, the remote's. */
+#define FIRST_FIELDS 16
+#define FIRST_RING 4096
+/** CPU time (ms) the thread may take per tenth of a second: a quarter of a core (a lookup takes
+ * some 0.1 ms: 2,500 connections a second). */
+#define FIRST_CPU_MS_PER_TICK 25.0
+/** Processes read for a holder beyond the last holders: the newest (a new connection's is most often new). */
+#define FIRST_NEWEST 32
+#define FIRST_RECENT 8
+
+static pthread_t first_thread;
+static int first_running = 0;
+static volatile int first_stop = 0;
+static int first_fd = -1;
+static pthread_mutex_t first_lock = PTHREAD_MUTEX_INITIALIZER;
+static double first_ring[FIRST_RING][FIRST_FIELDS];
+static size_t first_head = 0, first_len = 0;
+/** SYNs looked up, past the budget (not looked up), answers lost (the ring full: the main thread took
+ * none for 4,096 of them). */
+static double first_counts[3];
+
+/** Outgoing TCP SYNs without ACK, IPv4 (first fragments) or IPv6 (no extension headers), from the
+ * network header on (SOCK_DGRAM); the packet's first 128 bytes. Everything else stays in the kernel. */
+static struct sock_filter first_filter[] = {
+    // not loopback (index 1 in every network namespace): connections within the host are not billed
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_IFINDEX),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 19, 0),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 17),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+    BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 0, 7),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, 12),
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 10, 0),
+    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+    BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),
+    BPF_JUMP(BPF_JMP | BPF_JA, 4, 0, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 0, 6),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, 4),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 53),
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 128),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+static void words_of(const uint8_t *a, int family, double *w) {
+  for (int i = 0; i < 4; i++) w[i] = i < (family == 4 ? 1 : 4) ? (double)(((uint32_t)a[i * 4] << 24) | ((uint32_t)a[i * 4 + 1] << 16) | ((uint32_t)a[i * 4 + 2] << 8) | a[i * 4 + 3]) : 0;
+}
+
+static void *first_loop(void *arg) {
+  struct nl *diag = calloc(1, sizeof *diag);
+  if (!diag) return NULL;
+  diag->fd = -1;
+  unsigned char pkt[128];
+  int recent[FIRST_RECENT] = {0};
+  struct stat self;
+  ino_t netns = stat("/proc/self/ns/net", &self) == 0 ? self.st_ino : 0;
+  long tick = -1;
+  double tick_cpu = 0;
+  // a connection of a millisecond is gone if this thread waits behind busy ones: it runs before them
+  // where allowed (CAP_SYS_NICE: real-time, bounded by its own CPU budget below; else the highest
+  // nice; else the process's priority)
+  struct sched_param rt = {.sched_priority = 1};
+  if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) != 0) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), -20);
+  while (!first_stop) {
+    ssize_t n = recv(first_fd, pkt, sizeof pkt, 0);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      break;
+    }
+    struct timespec now, cpu;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+    long t = now.tv_sec * 10 + now.tv_nsec / 100000000;
+    double cpu_ms = cpu.tv_sec * 1e3 + cpu.tv_nsec / 1e6;
+    if (t != tick) {
+      tick = t;
+      tick_cpu = cpu_ms;
+    }
+    // a quarter of a core at most: past it, SYNs are read and counted, not looked up, until the next tick
+    int over = cpu_ms - tick_cpu > FIRST_CPU_MS_PER_TICK;
+    pthread_mutex_lock(&first_lock);
+    first_counts[over ? 1 : 0]++;
+    pthread_mutex_unlock(&first_lock);
+    if (over) continue;
+    int family = pkt[0] >> 4;
+    uint8_t local[16] = {0}, remote[16] = {0};
+    int l4;
+    if (family == 4 && n >= 20) {
+      memcpy(local, pkt + 12, 4);
+      memcpy(remote, pkt + 16, 4);
+      l4 = (pkt[0] & 15) * 4;
+    } else if (family == 6 && n >= 40) {
+      memcpy(local, pkt + 8, 16);
+      memcpy(remote, pkt + 24, 16);
+      l4 = 40;
+    } else {
+      continue;
+    }
+    if (n < l4 + 4) continue;
+    int lport = (pkt[l4] << 8) | pkt[l4 + 1], rport = (pkt[l4 + 2] << 8) | pkt[l4 + 3];
+    double out[4];
+    // no socket here: a pod's connection forwarded by this host (its NAT is asked when counted)
+    if (diag_socket(diag, IPPROTO_TCP, family, local, lport, remote, rport, out) != 0 || (out[0] == 0 && out[2] == 0)) continue;
+    int32_t pid = 0;
+    if (out[0] > 0) {
+      int left = 1;
+      // a socket inode is unique across network namespaces: the last holders need no check of theirs
+      for (int i = 0; i < FIRST_RECENT && !pid; i++)
+        if (recent[i] > 0) look(recent[i], 0, out, 1, &pid, &left);
+      if (!pid) {
+        size_t count;
+        int *pids = newest_pids(&count);
+        for (size_t i = 0; pids && i < count && i < FIRST_NEWEST && !pid; i++) look(pids[i], netns, out, 1, &pid, &left);
+        free(pids);
+      }
+      if (pid && recent[0] != pid) {
+        int k = 0;
+        while (k < FIRST_RECENT - 1 && recent[k] != pid) k++;
+        memmove(recent + 1, recent, k * sizeof *recent);
+        recent[0] = pid;
+      }
+    }
+    pthread_mutex_lock(&first_lock);
+    if (first_len == FIRST_RING) {
+      first_head = (first_head + 1) % FIRST_RING;
+      first_len--;
+      first_counts[2]++;
+    }
+    double *r = first_ring[(first_head + first_len++) % FIRST_RING];
+    r[0] = family;
+    r[1] = lport;
+    r[2] = rport;
+    memcpy(r + 3, out, 4 * sizeof *out);
+    r[7] = pid;
+    words_of(local, family, r + 8);
+    words_of(remote, family, r + 12);
+    pthread_mutex_unlock(&first_lock);
+  }
+  if (diag->fd >= 0) close(diag->fd);
+  free(diag);
+  return NULL;
+}
+
+static void first_halt(void) {
+  if (!first_running) return;
+  first_stop = 1;
+  pthread_join(first_thread, NULL);
+  close(first_fd);
+  first_fd = -1;
+  first_running = 0;
+}
+
+static void first_cleanup(void *arg) { first_halt(); }
+
+// firstStart() → 0 (the thread runs: already, or now) or -errno (EPERM: no CAP_NET_RAW)
+static napi_value first_start(napi_env env, napi_callback_info info) {
+  if (first_running) return int_value(env, 0);
+  int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0) return int_value(env, -errno);
+  struct sock_fprog prog = {.len = sizeof first_filter / sizeof first_filter[0], .filter = first_filter};
+  // 0.2 s: how soon the thread sees that it is to stop
+  struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+  if (high >= 0) {
+    close(fd);
+    fd = high;
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+    int e = errno;
+    close(fd);
+    return int_value(env, -e);
+  }
+  // what arrived before the filter was attached is anything: read it away
+  unsigned char junk[16];
+  while (recv(fd, junk, sizeof junk, MSG_DONTWAIT) >= 0) {
+  }
+  first_fd = fd;
+  first_stop = 0;
+  if (pthread_create(&first_thread, NULL, first_loop, NULL) != 0) {
+    close(fd);
+    first_fd = -1;
+    return int_value(env, -EAGAIN);
+  }
+  first_running = 1;
+  napi_add_env_cleanup_hook(env, first_cleanup, NULL);
+  return int_value(env, 0);
+}
+
+// firstTake(out: Float64Array, counts: Float64Array(3)) → records moved into out (FIRST_FIELDS each,
+// oldest first); counts: SYNs taken, over the budget, lost
+static napi_value first_take(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double *out, *counts;
+  size_t olen, clen;
+  if (argc < 2 || get_f64(env, argv[0], &out, &olen) || get_f64(env, argv[1], &counts, &clen) || clen < 3)
+    return type_error(env, "firstTake(out: Float64Array, counts: Float64Array(3))");
+  size_t k = 0;
+  pthread_mutex_lock(&first_lock);
+  for (; k < olen / FIRST_FIELDS && first_len > 0; k++, first_len--) {
+    memcpy(out + k * FIRST_FIELDS, first_ring[first_head], sizeof first_ring[0]);
+    first_head = (first_head + 1) % FIRST_RING;
+  }
+  memcpy(counts, first_counts, sizeof first_counts);
+  pthread_mutex_unlock(&first_lock);
+  return int_value(env, (int)k);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -369,6 +614,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"socketOf", NULL, socket_of, NULL, NULL, NULL, napi_default, NULL},
       {"conntrackOther", NULL, conntrack_other, NULL, NULL, NULL, napi_default, NULL},
       {"socketHolders", NULL, socket_holders, NULL, NULL, NULL, napi_default, NULL},
+      {"firstStart", NULL, first_start, NULL, NULL, NULL, napi_default, NULL},
+      {"firstTake", NULL, first_take, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -190,23 +190,6 @@ describe('the flow table', () => {
     ]);
     expect(f.see(4, 6, L[0], L, R[0], R, 40000, 443, 0, 2, 60, 2)).toBe(7);
   });
-  it('a flow opened at its first packet holds no bytes of its own: its category and bytes are the counted packets\'', () => {
-    const f = new FlowTable(64);
-    let pending = 0;
-    f.onPending = () => pending++;
-    const syn = { family: 4, proto: 6, src4: L[0], dst4: R[0], src6: L, dst6: R, srcPort: 40000, dstPort: 443, ipBytes: 60, packets: 1 } as const;
-    f.open(syn, 1);
-    expect(pending).toBe(1);
-    // the counting handle then counts the SYN and the answer, before the lookup ends
-    expect(f.see(4, 6, L[0], L, R[0], R, 40000, 443, 0, 3, 60, 1)).toBe(PENDING);
-    expect(f.see(4, 6, L[0], L, R[0], R, 40000, 443, 1, 3, 60, 1)).toBe(PENDING);
-    const moved: number[][] = [];
-    f.resolve(f.takePending()[0], 7, (w, dir, cat, bytes) => moved.push([w, dir, cat, bytes]));
-    expect(moved).toEqual([
-      [7, 0, 3, 60],
-      [7, 1, 3, 60],
-    ]);
-  });
   it('new flows are taken for a lookup at once; those to try again only with the retries', () => {
     const f = new FlowTable(64);
     let pending = 0;

@@ -1,8 +1,9 @@
 // Which process or pod, whatever a connection's length: namespace H is an EC2 host, S an in-region
 // public address (the mirror of the README's story), P a pod on H whose traffic H masquerades out of
 // its ENI (the VPC CNI's SNAT). With a busy loop taking a core, the exporter in H must put ≥ 99% of
-// the bytes of each of these on its process or pod: 3 MB downloads that take a few milliseconds,
-// 200 back-to-back short HTTP requests to a server on H (each a connection of its own), bursts of
+// the bytes of each of these on its process, unit or pod: 3 MB downloads that take a few milliseconds,
+// 200 back-to-back short HTTP requests from a unit on H to S and 200 from S to a server on H (each a
+// connection of its own), bursts of
 // UDP datagrams, and the pod's 1.5 MB download that leaves with H's address. The ports tell the
 // transfers apart.
 import type { ChildProcess } from 'node:child_process';
@@ -136,9 +137,6 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process or pod, at the f
       copyFileSync('/usr/bin/curl', join(dir, 'fetch-fast'));
       copyFileSync('/usr/bin/curl', join(dir, 'fetch-many'));
       for (const name of ['udp-burst', 'serve-many']) copyFileSync(realpathSync('/usr/bin/python3'), join(dir, name));
-      // the first-packets handle does not see the first connection opened after it opens (libpcap's
-      // `outbound` here): one is made first, as a host's first one is long before any that matters
-      await output(lab.spawn(H, '/usr/bin/curl', ['-s', '-o', '/dev/null', `http://${MIRROR}:${PORT.small}/`]));
       for (let i = 0; i < FAST_RUNS; i++) {
         const out = await output(lab.spawn(H, join(dir, 'fetch-fast'), ['-s', '-o', '/dev/null', '-w', '%{time_total}', `http://${MIRROR}:${PORT.fast}/`]));
         fastTimes.push(Number(out));
@@ -191,19 +189,13 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process or pod, at the f
     expect(m.get('aztraffic_workload_lookup_methods_total{method="socket"}') ?? 0).toBeGreaterThanOrEqual(FAST_RUNS);
   });
 
-  // Connections of a millisecond this host opens: each is seen the moment it is opened, but its socket
-  // is often gone before a loaded machine runs the lookup (measured 11-55% of such bytes named, in
-  // docs/attribution.md): only a probe at connect() in the kernel would name them all. Checked here:
-  // every one was seen at once, and those looked up in time are on their unit.
-  it('200 back-to-back short requests this host makes, each a connection: seen at once, some named', async () => {
-    const m = await until('the requests counted', async () => {
-      const x = await metrics();
-      return sum(x, 'aztraffic_remote_bytes_total', `port="${PORT.small}"`) >= (REQUESTS + 1) * SMALL_BYTES ? x : undefined;
-    });
-    const s = share(m, PORT.small, SLICE ? UNIT : 'fetch-many', SLICE ? 'systemd_unit' : 'process');
-    const first = [...m].filter(([k]) => k.startsWith('aztraffic_capture_first_packets_total') || k.startsWith('aztraffic_workload_lookup')).map(([k, v]) => `${k} ${v}`);
-    expect(m.get('aztraffic_capture_first_packets_total{outcome="taken"}') ?? 0, first.join('; ')).toBeGreaterThanOrEqual(REQUESTS + FAST_RUNS);
-    expect(s.share, first.join('; ')).toBeGreaterThan(0);
+  it('200 back-to-back short requests this host makes, each a connection of a millisecond: ≥ 99% on their unit', async () => {
+    const { m, s } = await attributed(PORT.small, SLICE ? UNIT : 'fetch-many', SLICE ? 'systemd_unit' : 'process', REQUESTS * SMALL_BYTES);
+    const first = [...m].filter(([k]) => k.startsWith('aztraffic_workload_first_packets_total') || k.startsWith('aztraffic_workload_lookup')).map(([k, v]) => `${k} ${v}`);
+    expect(s.share, first.join('; ')).toBeGreaterThanOrEqual(0.99);
+    // each was looked up as its SYN left
+    expect(m.get('aztraffic_workload_first_packets_total{outcome="looked_up"}') ?? 0, first.join('; ')).toBeGreaterThanOrEqual(REQUESTS + FAST_RUNS);
+    expect(m.get('aztraffic_workload_kernel_lookup_available{lookup="first_packets"}')).toBe(1);
   });
 
   it('200 back-to-back short requests to this host, each a connection: ≥ 99% on the process that serves them', async () => {

@@ -130,13 +130,13 @@ describe('rendered chart', () => {
     expect(() => new DaemonSet({ metadata: { name: 'broken' }, spec: {} } as never).validate()).toThrow();
   });
 
-  it('process attribution: hostPID, and root with NET_RAW, SYS_PTRACE, DAC_READ_SEARCH and NET_ADMIN only', () => {
+  it('process attribution: hostPID, and root with NET_RAW, SYS_PTRACE, DAC_READ_SEARCH, NET_ADMIN and SYS_NICE only', () => {
     const { manifests } = render({ attribution: { processes: true } });
     const pod = (manifests.find((m) => m.kind === 'DaemonSet') as unknown as DaemonSet).spec!.template.spec!;
     expect(pod.hostPID).toBe(true);
     const c = pod.containers[0];
     expect(c.args).toContain('--workload.processes=true');
-    expect(c.securityContext).toMatchObject({ runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['NET_RAW', 'SYS_PTRACE', 'DAC_READ_SEARCH', 'NET_ADMIN'] } });
+    expect(c.securityContext).toMatchObject({ runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['NET_RAW', 'SYS_PTRACE', 'DAC_READ_SEARCH', 'NET_ADMIN', 'SYS_NICE'] } });
     validate(manifests);
     // off: no RBAC, no token, and the exporter told so
     const off = render({ attribution: { enabled: false } });

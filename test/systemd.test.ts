@@ -42,8 +42,8 @@ describe('systemd unit', () => {
     for (const u of ['cloud-init.service', 'cloud-config.service', 'cloud-final.service', 'apt-daily.service', 'network-pre.target']) expect(before).toContain(u);
     expect(d.get('DefaultDependencies')).toEqual(['no']);
     expect(d.get('DynamicUser')).toEqual(['yes']);
-    expect(d.get('AmbientCapabilities')).toEqual(['CAP_NET_RAW CAP_SYS_PTRACE CAP_DAC_READ_SEARCH']);
-    expect(d.get('CapabilityBoundingSet')).toEqual(['CAP_NET_RAW CAP_SYS_PTRACE CAP_DAC_READ_SEARCH']);
+    expect(d.get('AmbientCapabilities')).toEqual(['CAP_NET_RAW CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_SYS_NICE']);
+    expect(d.get('CapabilityBoundingSet')).toEqual(['CAP_NET_RAW CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_SYS_NICE']);
     // socket owners of other users: /proc must show their processes
     expect(d.get('ProtectProc')).toEqual(['default']);
     expect(d.get('NoNewPrivileges')).toEqual(['yes']);

@@ -8,7 +8,7 @@ import { addressKey, type Engine } from '../engine/engine.js';
 import { parseCidr, wordsToBigInt } from '../net/ip.js';
 import { FlowTable } from './flows.js';
 import type { PodInfo } from './pods.js';
-import { CgroupPaths, KernelLookups, loadNetlink, TCP_NEW_SYN_RECV, type FlowSocket } from './kernel.js';
+import { CgroupPaths, connectionKey, KernelLookups, loadNetlink, TCP_NEW_SYN_RECV, type FirstAnswer, type FlowSocket } from './kernel.js';
 import type { SocketList } from './ss.js';
 import { describeCgroup, ownerOf, processInfo, socketHolders, SocketTable, type Owner, type ProcessInfo, type SocketKey } from './sockets.js';
 import { UNKNOWN_WORKLOAD, Workloads } from './workloads.js';
@@ -31,8 +31,11 @@ export interface AttributionOptions {
   /** How a found owner was found, for aztraffic_workload_lookup_methods_total. */
   onMethod?: (method: LookupMethod) => void;
   /** A lookup that cannot work here (said once, at start or when first seen). */
-  onProblem?: (lookup: 'socket' | 'conntrack', message: string) => void;
+  onProblem?: (lookup: KernelLookup, message: string) => void;
 }
+
+/** The kernel's exact lookups: a flow's socket, a connection this host opens as its SYN leaves, a pod's behind NAT. */
+export type KernelLookup = 'socket' | 'first_packets' | 'conntrack';
 
 /**
  * socket: the kernel named the socket at the flow's first packets; proc_net: a scan of /proc/net did
@@ -52,6 +55,9 @@ const WALK_BUDGET_MS = 100;
 const RECENT_HOLDERS = 8;
 /** Flows idle this long are forgotten (their workload is looked up again if they come back). */
 const FLOW_IDLE_SECONDS = 120;
+/** First-packet answers kept for the flows they are of: at most so many, for at most so long (ms). */
+const FIRST_ANSWERS = 65536;
+const FIRST_ANSWER_MS = 60_000;
 
 export class Attribution {
   readonly workloads = new Workloads();
@@ -77,7 +83,10 @@ export class Attribution {
   private podByAddress = new Map<string, number>();
   private readonly kernel: KernelLookups | undefined;
   private readonly cgroups: CgroupPaths | undefined;
-  private said = { socket: false, conntrack: false };
+  private said = { socket: false, first_packets: false, conntrack: false };
+  /** What the first-packets thread found as connections' SYNs left, by connectionKey. */
+  private first = new Map<string, FirstAnswer>();
+  private firstTimer: NodeJS.Timeout | undefined;
   /** A lookup is queued as a microtask; one is running. */
   private queued = false;
   private looking = false;
@@ -97,6 +106,13 @@ export class Attribution {
           this.kernel.probe();
           this.cgroups = new CgroupPaths();
           this.sayProblems();
+          const first = this.kernel.startFirst();
+          if (first) this.say('first_packets', `${first}: a connection this host opens is looked up when its packets are counted (batches of up to 50 ms), and one shorter than that may be workload_kind="unknown"`);
+          else {
+            // answers for flows that are never counted (another interface, the capture filter) must not pile up
+            this.firstTimer = setInterval(() => this.takeFirst(), 1000);
+            this.firstTimer.unref();
+          }
         } else {
           this.say('socket', `${problem}: sockets are found by scanning /proc/net 20-170 ms after a flow's first packet (a shorter connection is unknown), and pods behind this host's NAT are not told apart`);
         }
@@ -206,7 +222,15 @@ export class Attribution {
       return;
     }
     const kernel = this.kernel;
-    const sockets = tuples.map((t) => kernel?.socket(t));
+    this.takeFirst();
+    const sockets = tuples.map((t) => {
+      const now = kernel?.socket(t);
+      // the socket as its SYN left, with its holder: a connection of a millisecond is gone by now
+      const first = this.first.size > 0 && t.proto === 6 ? this.first.get(connectionKey(t.family, t.local, t.localPort, t.remote, t.remotePort)) : undefined;
+      if (!first) return now;
+      if (first.pid > 0 && first.socket.inode > 0) this.inodeOwner.set(first.socket.inode, first.pid);
+      return now && now.inode > 0 ? now : first.socket;
+    });
     this.sayProblems();
     // without the kernel's answer, one scan of /proc/net for the batch
     let scan: SocketTable | undefined;
@@ -303,9 +327,25 @@ export class Attribution {
   }
 
   /** Whether the kernel answers this lookup here (the addon is built, and nothing refused it for good). */
-  kernelAnswers(lookup: 'socket' | 'conntrack'): boolean {
+  kernelAnswers(lookup: KernelLookup): boolean {
     const k = this.kernel;
-    return k !== undefined && (lookup === 'socket' ? k.socketProblem : k.conntrackProblem) === undefined;
+    return k !== undefined && (lookup === 'socket' ? k.socketProblem : lookup === 'first_packets' ? k.firstProblem : k.conntrackProblem) === undefined;
+  }
+
+  /** The first-packets thread's totals (looked up, over the budget, lost), when it runs. */
+  get firstPackets(): ArrayLike<number> | undefined {
+    return this.kernel && this.kernel.firstProblem === undefined ? this.kernel.firstCounts : undefined;
+  }
+
+  /** Take the first-packets thread's answers; forget the oldest past the bound or the age. */
+  private takeFirst(): void {
+    if (!this.kernel || this.kernel.firstProblem !== undefined) return;
+    const now = Date.now();
+    this.kernel.takeFirst(this.first, now);
+    for (const [key, a] of this.first) {
+      if (this.first.size <= FIRST_ANSWERS && now - a.at < FIRST_ANSWER_MS) break;
+      this.first.delete(key);
+    }
   }
 
   /** Say once each lookup that cannot work here. */
@@ -315,7 +355,7 @@ export class Attribution {
     if (k?.conntrackProblem) this.say('conntrack', `${k.conntrackProblem}: pods' connections that leave with this host's address (SNAT) are workload_kind="unknown"`);
   }
 
-  private say(lookup: 'socket' | 'conntrack', message: string): void {
+  private say(lookup: KernelLookup, message: string): void {
     if (this.said[lookup]) return;
     this.said[lookup] = true;
     this.o.onProblem?.(lookup, message);
@@ -349,6 +389,7 @@ export class Attribution {
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.firstTimer) clearInterval(this.firstTimer);
     if (this.sweeper) clearInterval(this.sweeper);
     this.timer = undefined;
   }

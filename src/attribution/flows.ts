@@ -9,8 +9,6 @@ import { PENDING, type FlowOwners } from '../engine/owners.js';
 export { PENDING };
 
 const EMPTY = 0;
-/** The category of a flow opened before any of its bytes were counted. */
-const NO_CATEGORY = 255;
 const USED = 1;
 
 export class FlowTable implements FlowOwners {
@@ -84,7 +82,7 @@ export class FlowTable implements FlowOwners {
       if (same) {
         this.last[c] = now;
         const w = this.work[c];
-        if (w === PENDING) this.hold(c, dir, cat, f.ipBytes);
+        if (w === PENDING) this.held[c * 2 + dir] += f.ipBytes;
         return w;
       }
     }
@@ -111,22 +109,8 @@ export class FlowTable implements FlowOwners {
       this.enqueue(h);
     }
     const w = this.work[h];
-    if (w === PENDING) this.hold(h, dir, cat, bytes);
+    if (w === PENDING) this.held[h * 2 + dir] += bytes;
     return w;
-  }
-
-  /**
-   * A connection's first packet, the moment it was sent: the flow is made (and its owner looked up)
-   * while the socket exists, its bytes left to the packet's count by the counting handle.
-   */
-  open(f: FlowView, now: number): void {
-    this.see(f.family, f.proto, f.src4, f.src6, f.dst4, f.dst6, f.srcPort, f.dstPort, 0, NO_CATEGORY, 0, now);
-  }
-
-  /** Bytes of a flow whose owner is still looked up; the first counted ones give the flow its category. */
-  private hold(slot: number, dir: number, cat: number, bytes: number): void {
-    if (this.cat[slot] === NO_CATEGORY) this.cat[slot] = cat;
-    this.held[slot * 2 + dir] += bytes;
   }
 
   /** Set by locate(): the slot it returned was empty and now holds the flow's key. */

@@ -1,6 +1,7 @@
 // The kernel's exact answers about one flow (native/netlink.c): its socket at the flow's first packet
 // (inet_diag, as `ss` asks: no scan of /proc/net, so a connection of a few milliseconds is still
-// found), and the address a connection had before NAT (conntrack: a pod's traffic that leaves with the
+// found; a connection this host opens is asked about by the addon's own thread the moment its SYN
+// leaves, with its holder), and the address a connection had before NAT (conntrack: a pod's traffic that leaves with the
 // node's address). The addon is optional: without it, sockets are found by scanning /proc/net.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,6 +14,29 @@ interface NetlinkAddon {
   socketOf(proto: number, family: number, local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, out: Float64Array): number;
   conntrackOther(asReply: boolean, proto: number, family: number, src: Uint8Array, srcPort: number, dst: Uint8Array, dstPort: number, out: Uint8Array): number;
   socketHolders(wanted: Float64Array, first: Int32Array, full: boolean, holders: Int32Array): number;
+  /** Start the first-packets thread: 0, or -errno. */
+  firstStart?(): number;
+  /** Move the thread's answers into `out` (FIRST_FIELDS each); `counts`: SYNs looked up, past the budget, answers lost. */
+  firstTake?(out: Float64Array, counts: Float64Array): number;
+}
+
+/** A record of the first-packets thread: family, ports, the socket (4), PID, the addresses' words (8). */
+const FIRST_FIELDS = 16;
+
+/** A socket and its holder, found by the first-packets thread as the connection's SYN left. */
+export interface FirstAnswer {
+  socket: FlowSocket;
+  /** 0: no holder found among the last holders and the newest processes. */
+  pid: number;
+  at: number;
+}
+
+/** The key of a connection in first-packet answers: what FlowTable.tuple gives, as one string. */
+export function connectionKey(family: 4 | 6, local: ArrayLike<number>, localPort: number, remote: ArrayLike<number>, remotePort: number): string {
+  const n = family === 4 ? 1 : 4;
+  let k = `${family}:${localPort}:${remotePort}`;
+  for (let i = 0; i < n; i++) k += `:${local[i] >>> 0}:${remote[i] >>> 0}`;
+  return k;
 }
 
 const ADDON = 'native/build/Release/aztraffic_netlink.node';
@@ -63,7 +87,41 @@ export class KernelLookups {
   socketProblem: string | undefined;
   conntrackProblem: string | undefined;
 
+  /** SYNs the first-packets thread looked up, past its budget, answers lost; undefined: not running. */
+  readonly firstCounts = new Float64Array(3);
+  firstProblem: string | undefined = 'not started';
+  private firstOut: Float64Array | undefined;
+
   constructor(private readonly addon: NetlinkAddon) {}
+
+  /**
+   * Start the thread that looks up each connection this host opens as its SYN leaves (a packet socket:
+   * needs CAP_NET_RAW, as capture does). Undefined when it runs, else why not.
+   */
+  startFirst(): string | undefined {
+    if (!this.addon.firstStart) return (this.firstProblem = 'the netlink addon is older than this exporter: npm rebuild az-traffic-exporter');
+    const r = this.addon.firstStart();
+    const why = r === -E.EPERM || r === -E.EACCES ? 'no permission (CAP_NET_RAW)' : (permanent(r) ?? `error ${-r}`);
+    this.firstProblem = r === 0 ? undefined : `connections' first packets (a packet socket): ${why}`;
+    if (r === 0) this.firstOut = new Float64Array(FIRST_FIELDS * 1024);
+    return this.firstProblem;
+  }
+
+  /** Move the thread's answers into `into`, keyed by connectionKey. */
+  takeFirst(into: Map<string, FirstAnswer>, now: number): void {
+    const out = this.firstOut;
+    if (!out || !this.addon.firstTake) return;
+    for (;;) {
+      const n = this.addon.firstTake(out, this.firstCounts);
+      for (let i = 0; i < n; i++) {
+        const o = i * FIRST_FIELDS;
+        const family = out[o] === 4 ? 4 : 6;
+        const key = connectionKey(family, out.subarray(o + 8, o + 12), out[o + 1], out.subarray(o + 12, o + 16), out[o + 2]);
+        into.set(key, { socket: { inode: out[o + 3], uid: out[o + 4], cgroup: out[o + 5], state: out[o + 6] }, pid: out[o + 7], at: now });
+      }
+      if (n * FIRST_FIELDS < out.length) return;
+    }
+  }
 
   /** Ask once about a connection that does not exist: a lookup that cannot work here says so at start. */
   probe(): void {

@@ -82,7 +82,6 @@ class Captures {
         snaplen: this.o['capture.snaplen'],
         dnsBufferBytes: 4 << 20,
         learnDns: this.o['capture.dns'],
-        firstPackets: this.o['workload.attribution'] && this.o['workload.processes'] && !this.o['workload.fixed'],
       },
       this.s.pipeline,
       log,
@@ -342,6 +341,10 @@ async function startAttribution(o: ServeOptions, s: Setup): Promise<Attribution>
   const workloads = s.metrics.attributeWorkloads(attribution.workloads, o['workload.topK'] ?? 100, () => attribution.heldWorkloads());
   family.workloads = workloads;
   for (const r of ['found', 'unknown', 'table_full'] as const) workloads.lookup(r, 0);
-  if (o['workload.processes'] && !o['workload.fixed']) for (const l of ['socket', 'conntrack'] as const) workloads.kernelLookup(l, attribution.kernelAnswers(l));
+  if (o['workload.processes'] && !o['workload.fixed']) {
+    for (const l of ['socket', 'first_packets', 'conntrack'] as const) workloads.kernelLookup(l, attribution.kernelAnswers(l));
+    const first = attribution.firstPackets;
+    if (first) workloads.firstPackets(first);
+  }
   return attribution;
 }

@@ -322,18 +322,6 @@ export class Engine {
     return w === PENDING ? -1 : w < 0 ? UNKNOWN_WORKLOAD : w;
   }
 
-  /**
-   * A connection's first packet, sent by this host and seen the moment it left (the counting handle
-   * counts it later): a flow of the host's own address (not a pod's) is made now, so that its owner
-   * is looked up while its socket exists.
-   */
-  openFlow(f: FlowView): void {
-    if (!this.attributing || this.flows?.open === undefined || f.srcPort < 0) return;
-    const v4 = f.family === 4;
-    const local = v4 ? this.localIndex4(f.src4) : this.localIndex6(f.src6);
-    if (local >= 0 && (v4 ? this.local4Work : this.local6Work)[local] < 0) this.flows.open(f, this.now);
-  }
-
   /** Add bytes to a workload's counters (a flow's held bytes, once its owner is known). */
   addWork(w: number, dir: number, cat: number, bytes: number): void {
     this.ensureWork(w);

@@ -15,6 +15,4 @@ export interface FlowOwners {
    * another negative number when the flow cannot be kept (counted as unknown).
    */
   seePacket(f: FlowView, egress: boolean, dir: number, cat: number, now: number): number;
-  /** A connection this host opens, at its first packet (its bytes are counted apart): look its owner up now. */
-  open?(f: FlowView, now: number): void;
 }

@@ -29,8 +29,6 @@ export class CaptureStats {
   /** Latest drop totals the source reported per interface (kernel, interface); -1: never reported. */
   dropsKernel = new Float64Array(8).fill(-1);
   dropsInterface = new Float64Array(8).fill(-1);
-  /** Connections this host opened, seen by the first-packets handle: taken, or past its budget. */
-  readonly firstPackets = { taken: 0, overBudget: 0 };
   private readonly index = new Map<string, number>();
 
   /**
@@ -243,22 +241,6 @@ export class Pipeline implements LiveSink {
     if (c.now > this.now) this.now = c.now;
     this.engine.now = this.now;
     if (c.first < this.first) this.first = c.first;
-  }
-
-  /**
-   * A frame of the first-packets handle (connections this host opens, the moment they are opened):
-   * its flow's owner is looked up now; the frame is counted when the counting handle reads it.
-   */
-  firstFrame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number): void {
-    const m = this.firstMeta;
-    if (decodeFrame(linkType, buf, off, capLen, wireLen, m) !== Decoded.OK || m.proto !== 6) return;
-    this.engine.openFlow(m);
-  }
-
-  private readonly firstMeta = new PacketMeta();
-
-  get firstPackets(): { taken: number; overBudget: number } {
-    return this.capture.firstPackets;
   }
 
   /** A frame from the DNS-only capture: learn names, count nothing. */

@@ -13,10 +13,6 @@ export interface LiveSink extends FrameSink {
   addInterface(name: string): number;
   /** A frame of the DNS handle (port 53), learned from, not counted. */
   dnsFrame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number): void;
-  /** A frame of the first-packets handle (a connection this host opens), looked up, not counted. */
-  firstFrame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number): void;
-  /** Frames of the first-packets handle: taken, or past its budget (not looked at). */
-  readonly firstPackets: { taken: number; overBudget: number };
   /** Capture on "any" sees a routed packet on two interfaces: count it once. */
   dedupeAcrossInterfaces(): void;
   /** False once a DNS handle of its own feeds dnsFrame (counted frames are then not learned from). */

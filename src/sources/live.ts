@@ -87,20 +87,7 @@ export interface LiveOptions {
   /** Kernel buffer of the DNS handle. */
   dnsBufferBytes: number;
   learnDns: boolean;
-  /** Look up the owner of each connection this host opens at its first packet (a handle of its own). */
-  firstPackets?: boolean;
 }
-
-/**
- * Connections this host opens: a SYN without ACK, sent by it. `outbound` is the kernel's word for a
- * packet this host sent (a flood of SYNs from outside never wakes the handle); TCP's flags in IPv6
- * are at 40 + 13 (no extension headers: what a connect() sends).
- */
-export const FIRST_PACKETS_FILTER = 'outbound and (tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn or (ip6 and ip6[6] == 6 and ip6[53] & 0x12 == 0x02))';
-/** First packets taken per tick of the clock (a tenth of a second): 10,000 a second. */
-const FIRST_PER_TICK = 1000;
-/** Link, IPv6 and TCP headers, with room for options and a VLAN tag. */
-const FIRST_SNAPLEN = 160;
 
 const MAX_WIRE = 65535 + 64; // libpcap snaplen plus room for any link header
 
@@ -117,12 +104,7 @@ export type CaptureState = 'starting' | 'running' | 'failed' | 'stopped';
 /** Coarse clock for packet times: Date.now() per packet would cost more than the packet. */
 class Clock {
   now = Date.now() / 1000;
-  /** Bumped at every tick: budgets per tick compare it. */
-  tick = 0;
-  private readonly timer = setInterval(() => {
-    this.now = Date.now() / 1000;
-    this.tick++;
-  }, 100);
+  private readonly timer = setInterval(() => (this.now = Date.now() / 1000), 100);
   constructor() {
     this.timer.unref();
   }
@@ -225,46 +207,6 @@ export class LiveCapture {
       );
       this.handles.push(dns);
     }
-    if (this.o.firstPackets) this.openFirstPackets(linkType);
-  }
-
-  /**
-   * A handle for the first packet of each connection this host opens, delivered the moment it is sent
-   * (the counting handle's batches wait up to 50 ms, and a download of a few milliseconds, its process
-   * and socket are gone by then): its owner is looked up while the socket exists.
-   */
-  private openFirstPackets(linkType: number): void {
-    const { Cap } = loadCap();
-    const p = this.pipeline;
-    const stats = p.firstPackets;
-    const filter = this.o.filter === '' ? FIRST_PACKETS_FILTER : `(${this.o.filter}) and (${FIRST_PACKETS_FILTER})`;
-    const first = new Cap();
-    const buf = Buffer.alloc(FIRST_SNAPLEN);
-    try {
-      first.open(this.o.iface, filter, 1 << 20, buf);
-    } catch (e) {
-      // counting goes on without it: owners are then looked up when the counting handle reads the flow
-      this.log.warn(`connections' first packets cannot be captured on ${this.o.iface} (${(e as Error).message}): a connection shorter than the counting handle's batch (50 ms) may be workload_kind="unknown"`, { interface: this.o.iface });
-      return;
-    }
-    first.setMinBytes?.(0);
-    first.on('error', (e: Error) => this.fail(explainCaptureError(this.o.iface, e.message)));
-    const clock = this.clock;
-    let tick = -1;
-    let taken = 0;
-    first.on('packet', (nbytes: number, truncated: boolean, wireLen?: number) => {
-      if (clock.tick !== tick) {
-        tick = clock.tick;
-        taken = 0;
-      }
-      if (++taken > FIRST_PER_TICK) {
-        stats.overBudget++;
-        return;
-      }
-      stats.taken++;
-      p.firstFrame(linkType, buf, 0, nbytes, wireOf(nbytes, truncated, wireLen));
-    });
-    this.handles.push(first);
   }
 
   private closeHandles(): void {

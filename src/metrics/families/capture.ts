@@ -11,7 +11,6 @@ export class CaptureFamily implements MetricFamily {
   private readonly transit: Totals<never>;
   private readonly nonIp: Totals<never>;
   private readonly duplicates: Totals<never>;
-  private readonly first: Totals<'outcome'>;
   readonly up: client.Gauge<'interface'>;
   readonly errors: client.Counter<'interface'>;
   readonly filtered: client.Gauge<'interface'>;
@@ -34,14 +33,6 @@ export class CaptureFamily implements MetricFamily {
       new client.Counter({
         name: 'aztraffic_duplicate_packets_total',
         help: 'Second captures of one packet on the "any" interface (a bridge and its port, a pod veth and the ENI it is routed to); counted once.',
-        registers,
-      }),
-    );
-    this.first = new Totals(
-      new client.Counter({
-        name: 'aztraffic_capture_first_packets_total',
-        help: "Connections this host opened (TCP SYN), seen the moment they were sent so that their socket is looked up while it exists: taken, or past the budget of 10,000 a second (those are looked up when counted).",
-        labelNames: ['outcome'],
         registers,
       }),
     );
@@ -78,7 +69,5 @@ export class CaptureFamily implements MetricFamily {
     this.transit.set({}, engine.transitPackets);
     this.nonIp.set({}, d.nonIp);
     this.duplicates.set({}, d.duplicates);
-    this.first.set({ outcome: 'taken' }, c.firstPackets.taken);
-    this.first.set({ outcome: 'over_budget' }, c.firstPackets.overBudget);
   }
 }

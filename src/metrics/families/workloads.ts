@@ -3,12 +3,13 @@
 // Live: chosen at every flush; analyze: over the whole capture (RankedCounter).
 import client from 'prom-client';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
-import type { LookupMethod } from '../../attribution/attribution.js';
+import type { KernelLookup, LookupMethod } from '../../attribution/attribution.js';
 import type { Workloads } from '../../attribution/workloads.js';
 import { RankedCounter } from '../ranked-counter.js';
 import { keyPrefix, type SeriesShape } from '../top-k.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { MetricFamily } from './family.js';
+import { Totals } from './totals.js';
 
 export interface WorkloadLabels {
   direction: string;
@@ -36,6 +37,8 @@ export class WorkloadsFamily implements MetricFamily {
   private readonly lookups: client.Counter<'result'>;
   private readonly methods: client.Counter<'method'>;
   private readonly kernel: client.Gauge<'lookup'>;
+  private readonly first: Totals<'outcome'>;
+  private firstCounts: ArrayLike<number> | undefined;
   private readonly folded: client.Counter;
   private readonly released: client.Counter;
   private counted = { folded: 0, released: 0 };
@@ -69,10 +72,26 @@ export class WorkloadsFamily implements MetricFamily {
     });
     this.kernel = new client.Gauge({
       name: 'aztraffic_workload_kernel_lookup_available',
-      help: 'Whether the kernel answers exact lookups (1) or not (0: the netlink addon is not built, no permission, or not in this kernel): socket (inet_diag, a flow\'s socket at its first packet) and conntrack (a pod\'s connection behind this host\'s NAT).',
+      help: 'Whether the kernel answers exact lookups (1) or not (0: the netlink addon is not built, no permission, or not in this kernel): socket (inet_diag, a flow\'s socket at its first packet), first_packets (a connection this host opens, looked up as its SYN leaves) and conntrack (a pod\'s connection behind this host\'s NAT).',
       labelNames: ['lookup'],
       registers,
     });
+    const firstTotals = (): void => {
+      const c = this.firstCounts;
+      if (!c) return;
+      this.first.set({ outcome: 'looked_up' }, c[0]);
+      this.first.set({ outcome: 'over_budget' }, c[1]);
+      this.first.set({ outcome: 'lost' }, c[2]);
+    };
+    this.first = new Totals(
+      new client.Counter({
+        name: 'aztraffic_workload_first_packets_total',
+        help: 'Connections this host opened (TCP SYNs), looked up by the netlink addon\'s thread the moment they left: looked_up, over_budget (past the thread\'s budget of a quarter of a core: looked up when counted), lost (answers the exporter did not take in time).',
+        labelNames: ['outcome'],
+        registers,
+        collect: firstTotals,
+      }),
+    );
     new client.Gauge({
       name: 'aztraffic_workload_table_entries',
       help: 'Workloads in the table that names the counted ones (unknown and other included); new ones past aztraffic_workload_table_capacity are counted as workload="other".',
@@ -108,8 +127,13 @@ export class WorkloadsFamily implements MetricFamily {
     this.methods.inc({ method });
   }
 
-  kernelLookup(lookup: 'socket' | 'conntrack', available: boolean): void {
+  kernelLookup(lookup: KernelLookup, available: boolean): void {
     this.kernel.set({ lookup }, available ? 1 : 0);
+  }
+
+  /** The first-packets thread's totals (looked up, over the budget, lost), read at every scrape. */
+  firstPackets(counts: ArrayLike<number>): void {
+    this.firstCounts = counts;
   }
 
   take(p: Pipeline): void {
