@@ -3,8 +3,11 @@
 // the kernel's exact socket lookup (inet_diag), the same plus the holder found among recent holders
 // (the child's /proc/PID/fd), and the scan of /proc/net/tcp that the lookup replaces (per batch). Then
 // one walk of all of /proc (native and JavaScript), the cost of 10,000 new connections a second in a
-// core's share, and the memory of the boot window's hold at 100,000 address pairs.
-import { fork, type ChildProcess } from 'node:child_process';
+// core's share, and the memory of the boot window's hold at 100,000 address pairs. As root: the thread
+// that looks up each connection this host opens as its SYN leaves, in two network namespaces of its
+// own (a client opening FIRST connections one after another to a server beside it): its CPU time per
+// connection, and how many it found the holder of.
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { readlinkSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KernelLookups, loadNetlink } from '../src/attribution/kernel.js';
@@ -16,6 +19,8 @@ const ROUNDS = 5;
 const BATCH = Number(process.env.BATCH ?? 50);
 const SAMPLE = Math.min(N, 1000);
 const OUT = join(import.meta.dirname, '..', 'bench-out');
+const FIRST = Number(process.env.FIRST ?? 2000);
+const ADDON = join(import.meta.dirname, '..', 'native', 'build', 'Release', 'aztraffic_netlink.node');
 
 /** A child that opens N connections to its own server and reports the client ends' ports. */
 function holder(n: number): Promise<{ child: ChildProcess; server: number; ports: number[] }> {
@@ -109,4 +114,54 @@ async function main(): Promise<void> {
   console.log(`hold: 100,000 address pairs in ${holdMb.toFixed(1)} MB (typed arrays, made once), ${addNs.toFixed(0)} ns per new pair`);
 }
 
+/** The SYN thread's cost: FIRST connections from namespace A to a server in B, each opened and closed. */
+async function firstPackets(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log('the SYN thread: not measured (needs root for network namespaces)');
+    return;
+  }
+  const tag = String(process.pid % 10000);
+  const [a, b] = [`azfpa${tag}`, `azfpb${tag}`];
+  const ip = (...args: string[]): void => void execFileSync('ip', args, { stdio: 'ignore' });
+  const server = join(OUT, 'first-server.cjs');
+  const client = join(OUT, 'first-client.cjs');
+  writeFileSync(server, `require('net').createServer((s)=>s.end()).listen(80,'10.201.0.2',()=>console.log('listening'))`);
+  writeFileSync(
+    client,
+    `const a=require(${JSON.stringify(ADDON)});if(a.firstStart()!==0)throw new Error('firstStart');const net=require('net');let n=0;` +
+      `const next=()=>{if(n++===${FIRST}){setTimeout(done,300);return}const c=net.connect(80,'10.201.0.2');c.on('error',()=>{});c.on('close',next);c.resume()};` +
+      `const out=new Float64Array(16*${FIRST + 100}),counts=new Float64Array(4);` +
+      `function done(){const k=a.firstTake(out,counts);let held=0;for(let i=0;i<k;i++)if(out[i*16+7]>0)held++;console.log(JSON.stringify({records:k,held,counts:[...counts]}));process.exit(0)}` +
+      `const t=process.hrtime.bigint();next();`,
+  );
+  try {
+    ip('netns', 'add', a);
+    ip('netns', 'add', b);
+    ip('link', 'add', 'azfp0', 'netns', a, 'type', 'veth', 'peer', 'name', 'azfp1', 'netns', b);
+    ip('-n', a, 'addr', 'add', '10.201.0.1/24', 'dev', 'azfp0');
+    ip('-n', b, 'addr', 'add', '10.201.0.2/24', 'dev', 'azfp1');
+    ip('-n', a, 'link', 'set', 'azfp0', 'up');
+    ip('-n', b, 'link', 'set', 'azfp1', 'up');
+    const srv = spawn('ip', ['netns', 'exec', b, process.execPath, server], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => srv.stdout!.once('data', r));
+    const out = execFileSync('ip', ['netns', 'exec', a, process.execPath, client], { encoding: 'utf8', timeout: 120_000 });
+    srv.kill();
+    const r = JSON.parse(out) as { records: number; held: number; counts: number[] };
+    const [looked, over, , cpu] = r.counts;
+    const perConnection = (cpu * 1e6) / Math.max(1, looked);
+    console.log(
+      `the SYN thread: ${perConnection.toFixed(0)} µs of CPU per connection this host opens (${looked} looked up, ${over} past its budget, ${r.held} of ${r.records} answers with their holder); at 10,000 new connections/s: ${perConnection.toFixed(0)}% of a core; its budget of a quarter of a core covers ${Math.floor(250_000 / perConnection).toLocaleString('en-US')} a second`,
+    );
+  } finally {
+    for (const ns of [a, b]) {
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        // not made
+      }
+    }
+  }
+}
+
 await main();
+await firstPackets();

@@ -16,7 +16,7 @@ interface NetlinkAddon {
   socketHolders(wanted: Float64Array, first: Int32Array, full: boolean, holders: Int32Array): number;
   /** Start the first-packets thread: 0, or -errno. */
   firstStart?(): number;
-  /** Move the thread's answers into `out` (FIRST_FIELDS each); `counts`: SYNs looked up, past the budget, answers lost. */
+  /** Move the thread's answers into `out` (FIRST_FIELDS each); `counts`: SYNs looked up, past the budget, answers lost, its CPU seconds. */
   firstTake?(out: Float64Array, counts: Float64Array): number;
 }
 
@@ -87,8 +87,8 @@ export class KernelLookups {
   socketProblem: string | undefined;
   conntrackProblem: string | undefined;
 
-  /** SYNs the first-packets thread looked up, past its budget, answers lost; undefined: not running. */
-  readonly firstCounts = new Float64Array(3);
+  /** SYNs the first-packets thread looked up, past its budget, answers lost, and its CPU seconds. */
+  readonly firstCounts = new Float64Array(4);
   firstProblem: string | undefined = 'not started';
   private firstOut: Float64Array | undefined;
 

@@ -38,6 +38,7 @@ export class WorkloadsFamily implements MetricFamily {
   private readonly methods: client.Counter<'method'>;
   private readonly kernel: client.Gauge<'lookup'>;
   private readonly first: Totals<'outcome'>;
+  private readonly firstCpu: Totals<never>;
   private firstCounts: ArrayLike<number> | undefined;
   private readonly folded: client.Counter;
   private readonly released: client.Counter;
@@ -82,12 +83,21 @@ export class WorkloadsFamily implements MetricFamily {
       this.first.set({ outcome: 'looked_up' }, c[0]);
       this.first.set({ outcome: 'over_budget' }, c[1]);
       this.first.set({ outcome: 'lost' }, c[2]);
+      this.firstCpu.set({}, c[3]);
     };
     this.first = new Totals(
       new client.Counter({
         name: 'aztraffic_workload_first_packets_total',
         help: 'Connections this host opened (TCP SYNs), looked up by the netlink addon\'s thread the moment they left: looked_up, over_budget (past the thread\'s budget of a quarter of a core: looked up when counted), lost (answers the exporter did not take in time).',
         labelNames: ['outcome'],
+        registers,
+        collect: firstTotals,
+      }),
+    );
+    this.firstCpu = new Totals(
+      new client.Counter({
+        name: 'aztraffic_workload_first_packets_cpu_seconds_total',
+        help: 'CPU time of the netlink addon\'s thread that looks up connections as their SYNs leave (held to a quarter of a core).',
         registers,
         collect: firstTotals,
       }),
