@@ -1,0 +1,65 @@
+// Billing bugs once planted on purpose that every bill test let through: each case here fails on its bug.
+import { describe, expect, it } from 'vitest';
+import { builtInUsagePrice, Path, usageTypes } from '../src/classify/bill.js';
+import { Category, Direction } from '../src/classify/categories.js';
+import { defaultPrices, usagePriceOf } from '../src/classify/prices.js';
+import { Topology } from '../src/topology/topology.js';
+import { topologyFile } from './helpers.js';
+
+const direct = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: false, remoteRegion: '' };
+
+/** The usage types (egress, ingress) the topology gives traffic between a local and a remote address. */
+function lines(t: Topology, local: string, remote: string): string[][] {
+  const row = t.countRow(t.classIndexOf(local), (combo) => combo);
+  return t.usageCombos[row[t.classIndexOf(remote)]].types;
+}
+
+describe('bill lines: bugs that were planted and must be caught', () => {
+  it('an interface endpoint in another zone is its processing only, never a cross-zone line', () => {
+    const endpoint = { ...direct, path: Path.INTERFACE_ENDPOINT, otherZone: true };
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.CROSS_AZ, endpoint)).toEqual(['VpcEndpoint-Bytes']);
+    expect(usageTypes('eu-west-1', Direction.INGRESS, Category.CROSS_AZ, endpoint)).toEqual(['EU-VpcEndpoint-Bytes']);
+  });
+
+  it('peering within one zone is free; across zones each side pays its direction', () => {
+    const peering = { ...direct, path: Path.VPC_PEERING, remoteInKnownVpc: true };
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.SAME_AZ, peering)).toEqual([]);
+    expect(usageTypes('us-east-1', Direction.INGRESS, Category.SAME_AZ, peering)).toEqual([]);
+    expect(usageTypes('us-east-1', Direction.EGRESS, Category.CROSS_AZ, { ...peering, peerOtherZone: true })).toEqual(['VpcPeering-Out-Bytes']);
+  });
+
+  it('an inter-region line is priced at the source region, not the destination', () => {
+    // Tokyo → N. Virginia costs Tokyo's $0.09/GB; N. Virginia's own inter-region rate is $0.02
+    expect(usageTypes('ap-northeast-1', Direction.EGRESS, Category.INTER_REGION, { ...direct, remoteRegion: 'us-east-1' })).toEqual(['APN1-USE1-AWS-Out-Bytes']);
+    expect(builtInUsagePrice('APN1-USE1-AWS-Out-Bytes', 'ap-northeast-1')).toBe(0.09);
+    expect(builtInUsagePrice('USE1-APN1-AWS-Out-Bytes', 'us-east-1')).toBe(0.02);
+  });
+
+  it('a region without built-in prices has no usage prices (not us-east-1 ones)', () => {
+    const prices = defaultPrices('xx-nowhere-1').prices;
+    for (const u of usageTypes('xx-nowhere-1', Direction.EGRESS, Category.INTERNET, { ...direct, path: Path.NAT_GATEWAY })) expect(usagePriceOf(prices, u), u).toBeUndefined();
+    for (const u of ['NatGateway-Bytes', 'DataTransfer-Out-Bytes', 'DataTransfer-Regional-Bytes']) expect(builtInUsagePrice(u, 'xx-nowhere-1'), u).toBeUndefined();
+  });
+
+  it("an interface endpoint's processing is the endpoint rate, not the Transit Gateway's", () => {
+    expect(builtInUsagePrice('VpcEndpoint-Bytes', 'us-east-1')).toBe(0.01);
+    expect(builtInUsagePrice('TransitGateway-Bytes', 'us-east-1')).toBe(0.02);
+    expect(builtInUsagePrice('EU-VpcEndpoint-Bytes', 'eu-west-1')).toBe(0.01);
+  });
+
+  it('no cross-zone leg is invented to a NAT gateway whose zone is unknown; one in another zone has it', () => {
+    const topology = (zone: string | undefined): Topology =>
+      new Topology({
+        region: 'us-east-1',
+        file: topologyFile({
+          region: 'us-east-1',
+          subnets: [{ cidr: '10.0.1.0/24', zone: 'us-east-1a', zone_id: 'use1-az6', id: 'subnet-1', vpc: 'vpc-a' }],
+          route_tables: [{ id: 'rtb-1', vpc: 'vpc-a', main: true, subnets: ['subnet-1'], routes: [{ destination: '0.0.0.0/0', target: 'nat-1' }] }],
+          nat_gateways: [zone === undefined ? { id: 'nat-1', private_ips: [], public_ips: [] } : { id: 'nat-1', zone, private_ips: [], public_ips: [] }],
+        }),
+      });
+    expect(lines(topology(undefined), '10.0.1.5', '8.8.8.8')[0]).toEqual(['NatGateway-Bytes', 'DataTransfer-Out-Bytes']);
+    expect(lines(topology('us-east-1a'), '10.0.1.5', '8.8.8.8')[0]).toEqual(['NatGateway-Bytes', 'DataTransfer-Out-Bytes']);
+    expect(lines(topology('us-east-1b'), '10.0.1.5', '8.8.8.8')[0]).toEqual(['NatGateway-Bytes', 'DataTransfer-Regional-Bytes', 'DataTransfer-Out-Bytes']);
+  });
+});
