@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { moduleFileExists } from '../config/module-file.js';
 import type { SocketKey } from './sockets.js';
 
 interface NetlinkAddon {
@@ -44,8 +45,9 @@ const ADDON = 'native/build/Release/aztraffic_netlink.node';
 /** The addon, or why it cannot be used. Looked for from dist/ (a chunk or a module) and from src/. */
 export function loadNetlink(): { addon?: NetlinkAddon; problem?: string } {
   for (const up of ['../', '../../', '../../../']) {
-    const path = fileURLToPath(new URL(up + ADDON, import.meta.url));
-    if (!existsSync(path)) continue;
+    const url = new URL(up + ADDON, import.meta.url);
+    if (!moduleFileExists(url)) continue;
+    const path = fileURLToPath(url);
     try {
       return { addon: createRequire(import.meta.url)(path) as NetlinkAddon };
     } catch (e) {
