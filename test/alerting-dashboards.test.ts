@@ -249,6 +249,9 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
       ['BoxUsage:m7g.large', 1, inRange, 0.0816, 'Usage', 'Hrs', 'AmazonEC2'],
       ['NatGateway-Bytes', 0.5, inRange, 0.01, 'Tax', 'GB', 'AmazonEC2'],
       ['NatGateway-Bytes', 1000, before, 45, 'Usage', 'GB', 'AmazonEC2'],
+      // and lines from --end on (the hour that begins at --end, and half a day later): not in the range
+      ['NatGateway-Bytes', 700, new Date(end * 1000), 31.5, 'Usage', 'GB', 'AmazonEC2'],
+      ['NatGateway-Bytes', 500, new Date((end + 12 * 3600) * 1000), 22.5, 'Usage', 'GB', 'AmazonEC2'],
       // CloudFront's edges bill under EC2-like names: never mixed with the hosts' internet egress
       ['EU-DataTransfer-Out-Bytes', 3, inRange, 0.255, 'Usage', 'GB', 'AmazonCloudFront'],
     ];
@@ -279,7 +282,7 @@ describe('reconcile: a CUR export beside what Prometheus measured', () => {
     const r = await runCli(['reconcile', '--cur', cur2, '--cur', `${legacyGz},${legacy}`, '--prometheus', promUrl, '--range', '1h', '--end', String(end), '--format', 'json']);
     expect(r.status, r.stderr).toBe(0);
     const rec = JSON.parse(r.stdout) as Reconciliation;
-    expect(rec.line_items).toBe(9);
+    expect(rec.line_items).toBe(11);
     expect(rec.network_line_items).toBe(6);
     const row = (u: string) => rec.rows.find((x) => x.usage_type === u)!;
     expect(row('NatGateway-Bytes').bill_gb).toBeCloseTo(2 * nat, 12);

@@ -271,6 +271,9 @@ function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** Under the rows priced by category: where their dollars stop short of the bill's lines. */
+const BY_CATEGORY = 'cost by category (the transfer itself): the processing on the path (NAT gateway, endpoints, Transit Gateway) is in the bill lines above, not in these rows';
+
 /** Dollars with enough digits that a small amount is not shown as 0; null is 'unpriced'. */
 export function fmtDollars(n: number | null): string {
   if (n === null) return 'unpriced';
@@ -379,6 +382,7 @@ export function renderTable(r: Report, topRemotes = 15): string {
       new Set([1, 4, 5, 6]),
     ),
   );
+  out.push(BY_CATEGORY);
   if (r.remotes_folded.bytes > 0) {
     out.push(
       `other: ${fmtInt(r.remotes_folded.bytes)} bytes of ${fmtInt(r.remotes_folded.remotes)} remote entries beyond the top remotes by cost were folded into remote="other" (raise --remote.top-k to see them)`,
@@ -404,6 +408,7 @@ export function renderTable(r: Report, topRemotes = 15): string {
         new Set([4, 5, 6]),
       ),
     );
+    out.push(BY_CATEGORY);
     if (unknown > 0) out.push(`unattributed (workload_kind="unknown"): ${fmtInt(unknown)} bytes, ${((100 * unknown) / total).toFixed(1)}% of the workloads' bytes`);
   }
   const errors = Object.entries(r.decode_errors).filter(([, n]) => n > 0);

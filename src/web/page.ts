@@ -11,6 +11,10 @@ import type { Summary } from './summary.js';
 /** Each category's colour, from its row. */
 const CATEGORY_COLORS: Record<string, string> = Object.fromEntries(CATEGORIES.map((c) => [c.name, c.color]));
 
+/** Said under the rows priced by category: where their dollars stop short of the bill's lines. */
+const BY_CATEGORY =
+  'Priced by category (the transfer itself): the processing of the path on the way (NAT gateway, endpoints, Transit Gateway) is in the hourly figure and the bill lines above, not in these rows.';
+
 export function renderSections(s: Summary): string {
   const esc = (v: unknown): string => String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
   // enough significant digits that one host's cost shows as a number, not $0.00
@@ -49,6 +53,7 @@ export function renderSections(s: Summary): string {
 <div class="figure"><div class="label">Dollars per hour${live ? ' now' : ''}</div><div class="value" id="dollars-per-hour" data-value="${s.dollars_per_hour ?? ''}">${money(s.dollars_per_hour)}</div><div class="unit">per hour</div></div>
 <div class="figure"><div class="label">a month (730 h) at this rate</div><div class="value" id="projection" data-value="${s.projected_dollars_per_month ?? ''}">${money(s.projected_dollars_per_month)}</div><div class="unit">per month</div></div>
 <p class="note">${esc(windowText)} · data transfer by category alone: ${money(s.category_dollars_per_hour)}/hour; the rest is NAT gateway, endpoint and Transit Gateway processing and the legs to reach them · ${live ? 'since start' : 'in the capture'}: ${money(s.total_dollars)}</p>
+<p class="note" id="not-seen">Not in these figures (no byte of this host shows them): NAT gateway and public IPv4 address hours, load balancer hours and capacity units, a load balancer's own egress to the internet, and what other hosts send through the same NAT gateway or endpoint.</p>
 </section>`);
 
   out.push(
@@ -79,6 +84,7 @@ export function renderSections(s: Summary): string {
         s.remotes.map((r) => [`<span class="name">${esc(r.remote)}</span>`, money(r.dollars_per_hour), esc(r.category), esc(r.port || '–'), esc(r.remote_az || '–'), rate(r.bytes_per_second)]),
         'No remote counted yet.',
       ) +
+      `<p class="hint">${BY_CATEGORY}</p>` +
       (s.health.remotes_folded.remotes > 0 ? `<p class="hint">${s.health.remotes_folded.remotes.toLocaleString('en-US')} remotes folded into “other” (${gb(s.health.remotes_folded.bytes / 2 ** 30)} GB).</p>` : '') +
       `</section>`,
   );
@@ -91,6 +97,7 @@ export function renderSections(s: Summary): string {
           s.workloads.map((w) => [`<span class="name">${esc(w.workload || (w.kind === 'unknown' ? '(unattributed)' : '–'))}</span>`, esc(w.namespace || '–'), esc(w.kind), money(w.dollars_per_hour), rate(w.bytes_per_second)]),
           '',
         ) +
+        `<p class="hint">${BY_CATEGORY}</p>` +
         `<p class="hint">The local owner of the bytes: a pod's Deployment, StatefulSet, DaemonSet, Job or CronJob, a systemd unit, else a process; unattributed: bytes of the host's own addresses whose socket could not be named (offline, without processes: all of them).</p>` +
         `</section>`,
     );
@@ -225,6 +232,7 @@ export function livePage(s: Summary, o: { telemetryPath: string; summaryPath: st
   // the same renderer as the server's, then a fetch every refreshSeconds; a failed fetch keeps the page
   const script = `<script nonce="${o.nonce}">
 const CATEGORY_COLORS = ${JSON.stringify(CATEGORY_COLORS)};
+const BY_CATEGORY = ${JSON.stringify(BY_CATEGORY)};
 const renderSections = ${renderSections.toString()};
 (() => {
   const app = document.getElementById('app');
