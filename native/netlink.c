@@ -45,6 +45,16 @@ struct nl {
 static struct nl diag_main = {.fd = -1};
 static struct nl ct_main = {.fd = -1};
 
+/** A descriptor kept for the process's life, moved out of the low numbers that libraries reuse
+ * (libpcap closes a descriptor number it no longer owns when opening a capture fails, which then was
+ * another's). */
+static int keep_high(int fd) {
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+  if (high < 0) return fd;
+  close(fd);
+  return high;
+}
+
 static int open_netlink(int protocol) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
   if (fd < 0) return -errno;
@@ -57,14 +67,7 @@ static int open_netlink(int protocol) {
   // an answer takes microseconds: a kernel that does not answer must not stop the exporter
   struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  // kept for the process's life: out of the low numbers that libraries reuse (libpcap closes a
-  // descriptor number it no longer owns when opening a capture fails, which then was another's)
-  int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
-  if (high >= 0) {
-    close(fd);
-    fd = high;
-  }
-  return fd;
+  return keep_high(fd);
 }
 
 /** Send one request and read until its answer: the payload of the first message of that sequence
@@ -596,11 +599,7 @@ static napi_value first_start(napi_env env, napi_callback_info info) {
   struct sock_fprog prog = {.len = sizeof first_filter / sizeof first_filter[0], .filter = first_filter};
   // 0.2 s: how soon the thread sees that it is to stop
   struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
-  int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
-  if (high >= 0) {
-    close(fd);
-    fd = high;
-  }
+  fd = keep_high(fd);
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
     int e = errno;
     close(fd);

@@ -144,25 +144,24 @@ const FIREWALL: Record<string, [string[], string[], string]> = {
   '140.82.112.50': [['VpcEndpoint-GWLBE', 'Out'], ['VpcEndpoint-GWLBE', 'In'], 'gateway_load_balancer_endpoint'],
 };
 
+/** The default route's remotes when nothing on `path` adds a line of its own: the transfer's lines alone. */
+const defaultRouteLegs = (path: string): Record<string, [string[], string[], string]> => ({
+  '54.144.10.20': [['Regional'], ['Regional'], path],
+  '140.82.112.6': [['Out'], ['In'], path],
+  '52.48.1.9': [['USE1-EU-AWS-Out-Bytes'], ['USE1-EU-AWS-In-Bytes'], path],
+  '140.82.112.50': [['Out'], ['In'], path],
+});
+
 // on premises through a site-to-site VPN instead of the TGW, and the default route through a NAT
 // instance (an ENI target, its zone unknown: no cross-zone leg invented)
 const VPN_AND_NAT_INSTANCE: Record<string, [string[], string[], string]> = {
   ...NAT_OTHER_ZONE,
   '10.50.0.9': [['Out'], ['In'], 'vpn_gateway'],
-  '54.144.10.20': [['Regional'], ['Regional'], 'instance'],
-  '140.82.112.6': [['Out'], ['In'], 'instance'],
-  '52.48.1.9': [['USE1-EU-AWS-Out-Bytes'], ['USE1-EU-AWS-In-Bytes'], 'instance'],
-  '140.82.112.50': [['Out'], ['In'], 'instance'],
+  ...defaultRouteLegs('instance'),
 };
 
 // the same host in a public subnet (the main table: default route to an internet gateway)
-const PUBLIC: Record<string, [string[], string[], string]> = {
-  ...NAT_OTHER_ZONE,
-  '54.144.10.20': [['Regional'], ['Regional'], 'direct'],
-  '140.82.112.6': [['Out'], ['In'], 'direct'],
-  '52.48.1.9': [['USE1-EU-AWS-Out-Bytes'], ['USE1-EU-AWS-In-Bytes'], 'direct'],
-  '140.82.112.50': [['Out'], ['In'], 'direct'],
-};
+const PUBLIC: Record<string, [string[], string[], string]> = { ...NAT_OTHER_ZONE, ...defaultRouteLegs('direct') };
 
 const fullName = (t: string): string => (t.endsWith('-Bytes') ? t : t.startsWith('VpcPeering') ? `${t}-Bytes` : `${t === 'Regional' || t === 'Out' || t === 'In' ? `DataTransfer-${t}` : t}-Bytes`);
 

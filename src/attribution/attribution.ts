@@ -252,12 +252,19 @@ export class Attribution {
       // holders; all of /proc only for a socket of no cgroup but the root's (a walk takes milliseconds,
       // in which the next connections' first packets wait: a unit's socket is named by its cgroup instead)
       const inCgroups = new Set<number>();
+      // each cgroup's processes read once for the batch (its new connections are often many)
+      const read = new Map<number, number[]>();
       let walk = false;
       for (const [i, inode] of inodes.entries()) {
         if (inode === undefined || !missing.has(inode)) continue;
-        const pids = this.cgroups?.processesOf(sockets[i]?.cgroup ?? 0, now) ?? [];
+        const cgroup = sockets[i]?.cgroup ?? 0;
+        let pids = read.get(cgroup);
+        if (pids === undefined) {
+          pids = this.cgroups?.processesOf(cgroup, now) ?? [];
+          read.set(cgroup, pids);
+          for (const pid of pids) if (inCgroups.size < 64) inCgroups.add(pid);
+        }
         if (pids.length === 0) walk = true;
-        for (const pid of pids) if (inCgroups.size < 64) inCgroups.add(pid);
       }
       const first = allowed ? [...inCgroups, ...this.recentHolders] : [];
       const full = allowed && walk;

@@ -1,8 +1,9 @@
 // The kernel's exact answers about one flow (native/netlink.c): its socket at the flow's first packet
 // (inet_diag, as `ss` asks: no scan of /proc/net, so a connection of a few milliseconds is still
 // found; a connection this host opens is asked about by the addon's own thread the moment its SYN
-// leaves, with its holder), and the address a connection had before NAT (conntrack: a pod's traffic that leaves with the
-// node's address). The addon is optional: without it, sockets are found by scanning /proc/net.
+// leaves, with its holder), and the address a connection had before NAT (conntrack: a pod's traffic
+// that leaves with the node's address). The addon is optional: without it, sockets are found by
+// scanning /proc/net.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
