@@ -67,7 +67,8 @@ function billLines(sel: string, inZone: string, y: number): (Panel | RowPanel)[]
  * and dollars per hour by namespace: a row of two panels at `y`.
  */
 function workloads(sel: string, inZone: string, y: number): (Panel | RowPanel)[] {
-  const w = `aztraffic_workload_bytes_total{${sel}}`;
+  // each workload's dollars are the sum of its bytes' bill lines, counted by the exporter with them
+  const w = `aztraffic_workload_dollars_total{${sel}}`;
   // the host's own processes and units have no namespace: name them so that the legend says so
   const ns = (expr: string): string => `label_replace(${expr}, "namespace", "(host)", "namespace", "")`;
   return [
@@ -75,7 +76,7 @@ function workloads(sel: string, inZone: string, y: number): (Panel | RowPanel)[]
     table(
       'Top workloads by cost',
       'Dollars per hour by the local owner of the bytes: a pod\'s Deployment, StatefulSet, DaemonSet, Job or CronJob; a systemd unit; else a process by name. workload_kind="unknown": sockets that closed before they could be looked up; workload="other": beyond the exporter\'s top K.',
-      `topk(25, 3600 * sum by (namespace, workload, workload_kind, category) ((rate(${w}[$__rate_interval]) ${PRICE_JOIN}) ${inZone}))`,
+      `topk(25, 3600 * sum by (namespace, workload, workload_kind, category) (rate(${w}[$__rate_interval]) ${inZone}))`,
       'currencyUSD',
       0,
       y + 1,
@@ -85,7 +86,7 @@ function workloads(sel: string, inZone: string, y: number): (Panel | RowPanel)[]
     timeseries(
       'Dollars per hour by namespace',
       'Pods by namespace; "(host)": the processes and systemd units of the hosts themselves.',
-      [q(ns(`3600 * sum by (namespace) ((rate(${w}[$__rate_interval]) ${PRICE_JOIN}) ${inZone})`), '{{namespace}}')],
+      [q(ns(`3600 * sum by (namespace) (rate(${w}[$__rate_interval]) ${inZone})`), '{{namespace}}')],
       'currencyUSD',
       14,
       y + 1,
@@ -262,7 +263,7 @@ export function overview(): Dashboard {
       table(
         'Top remotes by cost',
         'Remotes (the DNS name the host resolved, else the IP) by dollars per hour, per host; the instance links to its drill-down.',
-        `topk(25, 3600 * sum by (instance, remote, port, category, remote_az) ((rate(aztraffic_remote_bytes_total{${SEL}}[$__rate_interval]) ${PRICE_JOIN}) ${IN_ZONE}))`,
+        `topk(25, 3600 * sum by (instance, remote, port, category, path, remote_az) (rate(aztraffic_remote_dollars_total{${SEL}}[$__rate_interval]) ${IN_ZONE}))`,
         'currencyUSD',
         0,
         20,
@@ -296,7 +297,7 @@ export function host(): Dashboard {
       stat('Topology age', 'Seconds since each topology source last loaded; the oldest is shown.', `max(time() - aztraffic_topology_last_success_timestamp_seconds{${HSEL}})`, 's', 18, 0),
       timeseries('Dollars per hour by category and direction', 'Each host bills its own side.', [q(`3600 * sum by (category, direction) (rate(aztraffic_bytes_total{${HSEL}}[$__rate_interval]) ${PRICE_JOIN})`, '{{category}} {{direction}}')], 'currencyUSD', 0, 4),
       timeseries('Bytes per second by category and direction', 'IP-layer bytes.', [q(`sum by (category, direction) (rate(aztraffic_bytes_total{${HSEL}}[$__rate_interval]))`, '{{category}} {{direction}}')], 'Bps', 12, 4),
-      table('Top remotes by cost', 'Dollars per hour by remote and service port.', `topk(25, 3600 * sum by (remote, port, category, remote_az, direction) (rate(aztraffic_remote_bytes_total{${HSEL}}[$__rate_interval]) ${PRICE_JOIN}))`, 'currencyUSD', 0, 12, 12),
+      table('Top remotes by cost', 'Dollars per hour by remote, service port and network path: the sum of the bill lines of its bytes (a NAT gateway\'s processing included).', `topk(25, 3600 * sum by (remote, port, category, path, remote_az, direction) (rate(aztraffic_remote_dollars_total{${HSEL}}[$__rate_interval])))`, 'currencyUSD', 0, 12, 12),
       table('Top remotes by bytes', 'All categories, priced or not (internal and unclassified included).', `topk(25, sum by (remote, port, category, remote_az, direction) (rate(aztraffic_remote_bytes_total{${HSEL}}[$__rate_interval])))`, 'Bps', 12, 12, 12),
       table('Bytes per second by zone pair', `Local zone, remote zone, category. ${ZONE_HELP}`, `sum by (local_az, remote_az, category) (rate(aztraffic_bytes_total{${HSEL}}[$__rate_interval]))`, 'Bps', 0, 21, 12),
       timeseries('Captured vs seen by the kernel', 'Packets per second captured, and counted by the kernel on the interface.', [

@@ -131,6 +131,35 @@ describe('alerting end to end', () => {
   }, 70_000);
 });
 
+describe('dollars per remote and workload are the sum of their bill lines', () => {
+  it("the demo host behind its NAT gateway: the rules' remote and workload dollars add up to its bill lines' dollars", async () => {
+    const sum = async (rule: string, more = ''): Promise<number | undefined> => {
+      const r = await query(`sum(${rule}{instance="${demoTarget}"${more}})`);
+      return r.length === 1 ? Number(r[0].value[1]) : undefined;
+    };
+    // the three rules over the same scrapes (one evaluation can run between two of them: retried)
+    const lines = await until(
+      'the bill lines, remotes and workloads of the demo have rates, at one evaluation',
+      async () => {
+        const [bill, remotes, workloads, nat] = await Promise.all([
+          sum('instance:aztraffic_usage_dollars_per_hour:rate5m'),
+          sum('remote:aztraffic_dollars_per_hour:rate5m'),
+          sum('workload:aztraffic_dollars_per_hour:rate5m'),
+          sum('instance:aztraffic_usage_dollars_per_hour:rate5m', ',usage_type="NatGateway-Bytes"'),
+        ]);
+        if (!bill || !remotes || !workloads || !nat) return undefined;
+        return Math.abs(remotes - bill) <= 1e-9 * bill && Math.abs(workloads - bill) <= 1e-9 * bill ? { bill, remotes, workloads, nat } : undefined;
+      },
+      60_000,
+      500,
+    );
+    // NAT processing is a large part of the demo's bill: a category price alone would leave it out
+    expect(lines.nat / lines.bill).toBeGreaterThan(0.3);
+    expect(lines.remotes).toBeCloseTo(lines.bill, 12);
+    expect(lines.workloads).toBeCloseTo(lines.bill, 12);
+  }, 70_000);
+});
+
 const isPanel = (p: Panel | RowPanel): p is Panel => p.type !== 'row';
 
 describe('dashboards', () => {

@@ -68,13 +68,31 @@ describe('analyze', () => {
     const r = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^CAPTURE\n30\.0 s, .*\ncost: \$0\.000443 in the capture = \$0\.0532\/hour = \$38\.83 per month \(730 h\) at this rate \(bill lines; data transfer by category alone: \$0\.0101\/hour\)\n\nBILL LINES .*\nUSAGE TYPE +PATH +GB +\$\/GB +COST \$ +\$\/HOUR\nNatGateway-Bytes +nat_gateway +0\.007 +0\.045 /,
+      /^CAPTURE\n30\.0 s, .*\ncost: \$0\.000443 in the capture = \$0\.0531\/hour = \$38\.77 per month \(730 h\) at this rate \(bill lines; data transfer by category alone: \$0\.0101\/hour\)\n\nBILL LINES .*\nUSAGE TYPE +PATH +GB +\$\/GB +COST \$ +\$\/HOUR\nNatGateway-Bytes +nat_gateway +0\.006 +0\.045 /,
     );
     expect(r.stdout.indexOf('BILL LINES')).toBeLessThan(r.stdout.indexOf('COST BY CATEGORY'));
     const top = r.stdout.split('TOP REMOTES BY COST')[1].split('\n')[2];
-    expect(top).toMatch(/^us-east-1\.ec2\.archive\.ubuntu\.com\s+80\s+regional_public/);
-    expect(r.stdout).toMatch(/mydb\.cluster-c9x1\.us-east-1\.rds\.amazonaws\.com\s+5432\s+cross_az\s+us-east-1b/);
+    expect(top).toMatch(/^us-east-1\.ec2\.archive\.ubuntu\.com\s+80\s+regional_public\s+nat_gateway/);
+    expect(r.stdout).toMatch(/mydb\.cluster-c9x1\.us-east-1\.rds\.amazonaws\.com\s+5432\s+cross_az\s+direct\s+us-east-1b/);
     expect(r.stdout).toMatch(/decode errors: truncated_ip_header=1/);
+  });
+
+  it("json: each remote's dollars are the sum of its bytes' bill lines: over all remotes, the host's bill lines to the cent and beyond", () => {
+    const r = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS, '--format', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { bill_cost_dollars: number; remotes: { remote: string; path: string; cost_dollars: number | null; egress_bytes: number; ingress_bytes: number }[] };
+    const sum = report.remotes.reduce((s, x) => s + (x.cost_dollars ?? 0), 0);
+    expect(sum).toBeCloseTo(report.bill_cost_dollars, 15);
+    // the mirror behind the NAT gateway of another zone: the leg to the NAT gateway, its processing and the
+    // regional leg beyond it, $0.065/GB (its category alone said $0.01)
+    const mirror = report.remotes.find((x) => x.remote === 'us-east-1.ec2.archive.ubuntu.com')!;
+    expect(mirror.path).toBe('nat_gateway');
+    expect(mirror.cost_dollars).toBeCloseTo(((mirror.egress_bytes + mirror.ingress_bytes) / 2 ** 30) * (0.01 + 0.045 + 0.01), 15);
+    // a VPN peer of no known subnet: unclassified, yet its egress is on the internet-out line, and so in its dollars
+    const vpn = report.remotes.find((x) => x.remote === '10.200.0.5')!;
+    expect(vpn.cost_dollars).toBeCloseTo((vpn.egress_bytes / 2 ** 30) * 0.09, 15);
+    // the metadata service is link-local: no NAT gateway line, however 0.0.0.0/0 is routed
+    expect(report.remotes.find((x) => x.remote === '169.254.169.254')).toMatchObject({ path: 'direct', cost_dollars: 0 });
   });
 
   it('prometheus: remote series sum to aztraffic_bytes_total per (direction, category); promtool finds nothing', () => {

@@ -195,7 +195,7 @@ describe('demo', () => {
       await new Promise((r) => setTimeout(r, 1500));
       const body = await (await fetch(`${url}/metrics`)).text();
       expect(body).toMatch(/aztraffic_bytes_total\{direction="ingress",category="regional_public",local_az="us-east-1d",remote_az=""\} \d+/);
-      expect(body).toMatch(/aztraffic_remote_bytes_total\{direction="ingress",category="regional_public",remote_az="",remote="us-east-1.ec2.archive.ubuntu.com",port="80"\} \d+/);
+      expect(body).toMatch(/aztraffic_remote_bytes_total\{direction="ingress",category="regional_public",remote_az="",remote="us-east-1.ec2.archive.ubuntu.com",port="80",path="nat_gateway"\} \d+/);
       expect(body).toMatch(/process_cpu_seconds_total/);
       // the story's workload: the bundled sockets (ss, taken with the capture) name apt's unit
       expect(body).toMatch(/aztraffic_workload_bytes_total\{direction="ingress",category="regional_public",namespace="",workload="apt-daily.service",workload_kind="systemd_unit"\} \d+/);

@@ -152,7 +152,7 @@ describe('only answers to questions this host asked name remotes', () => {
     const data = ethernet(ipv4({ src: HEAVY, dst: HOST, l4: { proto: 6, sport: 80, dport: 40000, payloadLen: 1000 } }));
     p.frame(1, data, 0, data.length, data.length, 1_700_000_100, iface);
     const remotes = new Map<string, number>();
-    p.remotes.forEach((family, addr4, _a6, _port, _dir, _cat, _zone, bytes) => {
+    p.remotes.forEach((family, addr4, _a6, _port, _dir, _cat, _path, _zone, bytes) => {
       const ip = ipv4ToString(addr4);
       const name = p.names.get(ip, p.now) ?? ip;
       remotes.set(name, (remotes.get(name) ?? 0) + bytes);

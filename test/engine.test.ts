@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CATEGORY_NAMES } from '../src/classify/categories.js';
 import { loadPrices } from '../src/classify/prices-file.js';
 import { EMPTY_KEY, LAYOUT, makeLayout } from '../src/engine/counter-layout.js';
+import { PATH_NAMES } from '../src/classify/bill.js';
 import { Engine, type FlowView, type PairTotals } from '../src/engine/engine.js';
 import { RemoteTable } from '../src/engine/remote-table.js';
 import { ExporterMetrics } from '../src/metrics/registry.js';
@@ -21,19 +22,21 @@ const PORTS = [-1, 0, 1, 53, 1023, 1024, 32767, 32768, 65534, 65535];
 
 describe('counter layout', () => {
   for (const categories of [8, 9, 16, 64]) {
-    it(`${categories} categories: every (family, category, direction, port) has its own non-zero key and decodes back`, () => {
+    it(`${categories} categories: every (family, path, category, direction, port) has its own non-zero key and decodes back`, () => {
       const l = makeLayout(categories, 2);
       const seen = new Set<number>();
       for (const v6 of [false, true]) {
-        for (let cat = 0; cat < categories; cat++) {
-          for (const dir of [0, 1]) {
-            for (const port of PORTS) {
-              const k = l.remoteKey(v6, cat, dir, port);
-              expect(k).not.toBe(EMPTY_KEY);
-              expect(k >>> 0).toBe(k); // one unsigned 32-bit word
-              expect(seen.has(k)).toBe(false);
-              seen.add(k);
-              expect(l.decodeRemoteKey(k)).toEqual({ v6, cat, dir, port });
+        for (const path of [0, 1, PATH_NAMES.length - 1]) {
+          for (let cat = 0; cat < categories; cat++) {
+            for (const dir of [0, 1]) {
+              for (const port of PORTS) {
+                const k = l.remoteKey(v6, path, cat, dir, port);
+                expect(k).not.toBe(EMPTY_KEY);
+                expect(k >>> 0).toBe(k); // one unsigned 32-bit word
+                expect(seen.has(k)).toBe(false);
+                seen.add(k);
+                expect(l.decodeRemoteKey(k)).toEqual({ v6, path, cat, dir, port });
+              }
             }
           }
         }
@@ -65,11 +68,11 @@ describe('counter layout', () => {
   it('a remote table with a 9th category keeps it (3 bits made it family 6, category 0)', () => {
     const l = makeLayout(9, 2);
     const t = new RemoteTable(64, 3, undefined, l);
-    t.add4(v4('198.51.100.7'), 65535, 1, 8, 2, 1500);
-    t.add6(Uint32Array.of(0x20010db8, 0, 0, 1), -1, 0, 8, 1, 40);
-    t.add4(v4('198.51.100.8'), 443, 0, 7, 0, 100);
+    t.add4(v4('198.51.100.7'), 65535, 1, 8, 0, 2, 1500, 0);
+    t.add6(Uint32Array.of(0x20010db8, 0, 0, 1), -1, 0, 8, 0, 1, 40, 0);
+    t.add4(v4('198.51.100.8'), 443, 0, 7, 0, 0, 100, 0);
     const got: unknown[] = [];
-    t.forEach((family, addr4, _a6, port, dir, cat, zone, bytes) => got.push({ family, addr4, port, dir, cat, zone, bytes }));
+    t.forEach((family, addr4, _a6, port, dir, cat, _path, zone, bytes) => got.push({ family, addr4, port, dir, cat, zone, bytes }));
     expect(got).toContainEqual({ family: 4, addr4: v4('198.51.100.7'), port: 65535, dir: 1, cat: 8, zone: 2, bytes: 1500 });
     expect(got).toContainEqual({ family: 6, addr4: 0, port: -1, dir: 0, cat: 8, zone: 1, bytes: 40 });
     expect(got).toContainEqual({ family: 4, addr4: v4('198.51.100.8'), port: 443, dir: 0, cat: 7, zone: 0, bytes: 100 });
@@ -83,15 +86,15 @@ describe('remote table', () => {
       const want = new Map<string, number>();
       for (let i = 0; i < 100 + round * 50; i++) {
         const a = v4(`198.51.${round}.${i}`);
-        t.add4(a, 443, 0, 5, 0, i + 1);
+        t.add4(a, 443, 0, 5, 0, 0, i + 1, 0);
         want.set(`4:${a}`, i + 1);
         const w = Uint32Array.of(0x20010db8, round, 0, i);
-        t.add6(w, 443, 1, 5, 1, 2 * i + 1);
-        t.add6(w, 443, 1, 5, 1, 1); // the same remote again: one entry
+        t.add6(w, 443, 1, 5, 0, 1, 2 * i + 1, 0);
+        t.add6(w, 443, 1, 5, 0, 1, 1, 0); // the same remote again: one entry
         want.set(`6:${[...w].join('.')}`, 2 * i + 2);
       }
       const got = new Map<string, number>();
-      t.forEach((family, addr4, addr6, _port, _dir, _cat, _zone, bytes) => got.set(family === 4 ? `4:${addr4}` : `6:${[...addr6!].join('.')}`, bytes));
+      t.forEach((family, addr4, addr6, _port, _dir, _cat, _path, _zone, bytes) => got.set(family === 4 ? `4:${addr4}` : `6:${[...addr6!].join('.')}`, bytes));
       expect(got).toEqual(want);
       expect(t.size).toBe(want.size);
       t.clear();
@@ -146,7 +149,7 @@ describe('engine', () => {
     e.drainCounters((t) => got.push({ ...t }));
     expect(got).toEqual([{ dir: 0, cat: CATEGORY_NAMES.indexOf('internet'), localZone: 0, remoteZone: 0, bytes: big, packets: 3 }]);
     const remotes: number[] = [];
-    e.remotes.forEach((_f, _a, _w, port, _d, _c, _z, bytes) => remotes.push(port, bytes));
+    e.remotes.forEach((_f, _a, _w, port, _d, _c, _p, _z, bytes) => remotes.push(port, bytes));
     expect(remotes).toEqual([-1, big]); // no port on one side: no service port
   });
 
@@ -167,7 +170,9 @@ describe('engine', () => {
     p.engine.count(flow4(v4('10.0.0.10'), v4('10.0.2.5'), 5, 1, 40000, 443));
     const after = parseMetrics(await m.render());
     expect(after.get(key)).toBe(1755);
-    expect(after.get('aztraffic_remote_bytes_total{direction="egress",category="cross_az",remote_az="z-2",remote="10.0.2.5",port="443"}')).toBe(1755);
+    expect(after.get('aztraffic_remote_bytes_total{direction="egress",category="cross_az",remote_az="z-2",remote="10.0.2.5",port="443",path="direct"}')).toBe(1755);
+    // its dollars: its one bill line (DataTransfer-Regional-Bytes, $0.01/GB), on both sides of the swap
+    expect(after.get('aztraffic_remote_dollars_total{direction="egress",category="cross_az",remote_az="z-2",remote="10.0.2.5",port="443",path="direct"}')).toBeCloseTo((1755 / 2 ** 30) * 0.01, 15);
   });
 
   it('two engines over the two halves of a stream, merged, drain as one engine over it: same counters, same order, same remotes in the same order', () => {
@@ -193,7 +198,7 @@ describe('engine', () => {
       const usage: number[][] = [];
       e.drainUsage((combo, dir, bytes) => usage.push([combo, dir, bytes]));
       const remotes: unknown[] = [];
-      e.remotes.forEach((family, a4, a6, port, dir, cat, zone, bytes) => remotes.push([family, a4, a6 && [...a6], port, dir, cat, zone, bytes]));
+      e.remotes.forEach((family, a4, a6, port, dir, cat, path, zone, bytes, dollars) => remotes.push([family, a4, a6 && [...a6], port, dir, cat, path, zone, bytes, dollars]));
       return { counters, usage, remotes, transit: [e.transitPackets, e.transitBytes] };
     };
     const one = engine();

@@ -49,7 +49,8 @@ describe('analyze ranks remotes over the whole capture', () => {
       // 198.18.0.0/15 is in no AWS range: internet, $0.09/GB egress
       w.write({ ts: (t += 0.0001), frame: packet(`198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, 100, false) });
     }
-    const heavy = packet('54.144.10.20', 1500, true, 80, 50000); // the in-region mirror: regional_public
+    // the in-region mirror (regional_public): a download from its port 80, through the NAT gateway
+    const heavy = packet('54.144.10.20', 1500, true, 50000, 80);
     for (let i = 0; i < 100_000; i++) w.write({ ts: (t += 0.0001), frame: heavy });
     w.close();
     const report = analyzeJson(file);

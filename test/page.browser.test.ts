@@ -130,10 +130,10 @@ describe.skipIf(skip)('analyze --format html in a real browser, offline', () => 
       [390, 'report-phone.png'],
     ] as const) {
       const { page, seen } = await open(url, width);
-      expect((await page.locator('#dollars-per-hour').innerText()).trim()).toBe('$0.0532');
-      expect((await page.locator('#projection').innerText()).trim()).toBe('$38.83');
+      expect((await page.locator('#dollars-per-hour').innerText()).trim()).toBe('$0.0531');
+      expect((await page.locator('#projection').innerText()).trim()).toBe('$38.77');
       expect((await page.locator('#remotes tbody tr').first().innerText()).split('\t')[0].trim()).toBe('us-east-1.ec2.archive.ubuntu.com');
-      expect(await page.locator('#bill tbody tr').first().innerText()).toMatch(/^NatGateway-Bytes\t\$0\.0352\t233 kB\/s\tnat_gateway\t0\.045$/);
+      expect(await page.locator('#bill tbody tr').first().innerText()).toMatch(/^NatGateway-Bytes\t\$0\.0351\t233 kB\/s\tnat_gateway\t0\.045$/);
       expect(await page.locator('#chart svg polygon').count()).toBeGreaterThan(3);
       expect(await page.locator('#health').innerText()).toMatch(/ens5\s+file/);
       expect(await page.locator('#health').innerText()).toMatch(/truncated_ip_header 1/);

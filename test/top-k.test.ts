@@ -6,7 +6,9 @@ import { WORKLOAD_SHAPE, type WorkloadLabels } from '../src/metrics/families/wor
 class Sink {
   values = new Map<string, number>();
   removed: string[] = [];
-  inc(l: RemoteLabels, v: number) {
+  dollars = new Map<string, number>();
+  inc(l: RemoteLabels, v: number, d: number) {
+    this.dollars.set(seriesKey(l), (this.dollars.get(seriesKey(l)) ?? 0) + d);
     const k = seriesKey(l);
     this.values.set(k, (this.values.get(k) ?? 0) + v);
   }
@@ -22,20 +24,33 @@ class Sink {
   }
 }
 
-const remotesTopK = (k: number): TopK<RemoteLabels> => new TopK(k, () => 0, REMOTE_SHAPE);
-const labels = (remote: string): RemoteLabels => ({ direction: 'egress', category: 'internet', remote_az: '', remote, port: '443' });
-const deltas = (m: Record<string, number>) => new Map(Object.entries(m).map(([r, bytes]) => [seriesKey(labels(r)), { labels: labels(r), bytes }]));
+const remotesTopK = (k: number): TopK<RemoteLabels> => new TopK(k, REMOTE_SHAPE);
+const labels = (remote: string): RemoteLabels => ({ direction: 'egress', category: 'internet', remote_az: '', remote, port: '443', path: 'direct' });
+const deltas = (m: Record<string, number>, dollars: Record<string, number> = {}) =>
+  new Map(Object.entries(m).map(([r, bytes]) => [seriesKey(labels(r)), { labels: labels(r), bytes, dollars: dollars[r] ?? 0 }]));
 
 describe('top-K remotes', () => {
   it('keeps the K largest, sums the rest under remote="other", loses nothing', () => {
     const t = remotesTopK(2);
     const s = new Sink();
-    t.flush(deltas({ a: 100, b: 50, c: 10, d: 5 }), [{ labels: labels('x'), bytes: 7 }], s);
+    t.flush(deltas({ a: 100, b: 50, c: 10, d: 5 }), [{ labels: labels('x'), bytes: 7, dollars: 0 }], s);
     expect(s.get('a')).toBe(100);
     expect(s.get('b')).toBe(50);
     expect(s.get('c')).toBe(0);
     expect(s.get('other')).toBe(22);
     expect(s.total()).toBe(172);
+  });
+
+  it('ranks by dollars before bytes, and folds dollars with their bytes', () => {
+    const t = remotesTopK(1);
+    const s = new Sink();
+    // b moves fewer bytes but through a priced path: it is the one kept
+    t.flush(deltas({ a: 1000, b: 10 }, { a: 0, b: 0.5 }), [{ labels: labels('x'), bytes: 3, dollars: 0.25 }], s);
+    expect(s.get('b')).toBe(10);
+    expect(s.get('other')).toBe(1003);
+    const dollars = (remote: string) => [...s.dollars].filter(([k]) => k.split('\u0000')[3] === remote).reduce((sum, [, v]) => sum + v, 0);
+    expect(dollars('b')).toBe(0.5);
+    expect(dollars('other')).toBe(0.25);
   });
 
   it('incumbents hold their place against a slightly larger newcomer (hysteresis)', () => {
@@ -85,8 +100,8 @@ describe('series shapes', () => {
   const value = fc.oneof(fc.constant(''), fc.constant('other'), fc.string({ maxLength: 12 }).filter((v) => !v.includes('\u0000')));
   it('the key of the series a key folds into, from the key alone, is that of its "other" labels', () => {
     fc.assert(
-      fc.property(value, value, value, value, value, (a, b, c, d, e) => {
-        const r: RemoteLabels = { direction: a, category: b, remote_az: c, remote: d, port: e };
+      fc.property(value, value, value, value, value, value, (a, b, c, d, e, f) => {
+        const r: RemoteLabels = { direction: a, category: b, remote_az: c, remote: d, port: e, path: f };
         expect(REMOTE_SHAPE.otherKey(REMOTE_SHAPE.key(r))).toBe(REMOTE_SHAPE.key(REMOTE_SHAPE.other(r)));
         expect(REMOTE_SHAPE.labels(REMOTE_SHAPE.otherKey(REMOTE_SHAPE.key(r)))).toEqual(REMOTE_SHAPE.other(r));
         const w: WorkloadLabels = { direction: a, category: b, namespace: c, workload: d, workload_kind: e };

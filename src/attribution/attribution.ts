@@ -210,7 +210,7 @@ export class Attribution {
 
   private lookUpSlots(flows: FlowTable, slots: number[]): void {
     const tuples = slots.map((s) => flows.tuple(s));
-    const add = (w: number, dir: number, cat: number, bytes: number): void => this.engine.addWork(w, dir, cat, bytes);
+    const add = (w: number, dir: number, cat: number, bytes: number, cost: number): void => this.engine.addWork(w, dir, cat, bytes, cost);
     if (this.o.sockets) {
       for (const [i, slot] of slots.entries()) {
         const owner = this.o.sockets.ownerOf(tuples[i]);

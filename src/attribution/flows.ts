@@ -22,8 +22,9 @@ export class FlowTable implements FlowOwners {
   private remote!: Uint32Array;
   /** The flow's workload number, or PENDING. */
   private work!: Int32Array;
-  /** Bytes held while pending: index slot * 2 + direction, with the category of the flow's first packet. */
+  /** Bytes held while pending (and their cost): index slot * 2 + direction, with the category of the flow's first packet. */
   private held!: Float64Array;
+  private heldCost!: Float64Array;
   private cat!: Uint8Array;
   private first!: Float64Array;
   private last!: Float64Array;
@@ -62,7 +63,7 @@ export class FlowTable implements FlowOwners {
    * The flow of a packet: its workload number, or PENDING (then its bytes are held here), or -2 when
    * the table is full (the caller counts the bytes as unknown). IPv4 addresses in word 0 of l6/r6.
    */
-  seePacket(f: FlowView, egress: boolean, dir: number, cat: number, now: number): number {
+  seePacket(f: FlowView, egress: boolean, dir: number, cat: number, cost: number, now: number): number {
     const lport = egress ? f.srcPort : f.dstPort;
     const rport = egress ? f.dstPort : f.srcPort;
     // the last flow of this local port (and protocol) first: a socket's packets come in runs, and a
@@ -82,15 +83,18 @@ export class FlowTable implements FlowOwners {
       if (same) {
         this.last[c] = now;
         const w = this.work[c];
-        if (w === PENDING) this.held[c * 2 + dir] += f.ipBytes;
+        if (w === PENDING) {
+          this.held[c * 2 + dir] += f.ipBytes;
+          this.heldCost[c * 2 + dir] += cost;
+        }
         return w;
       }
     }
-    return this.see(f.family, f.proto, egress ? f.src4 : f.dst4, egress ? f.src6 : f.dst6, egress ? f.dst4 : f.src4, egress ? f.dst6 : f.src6, lport, rport, dir, cat, f.ipBytes, now);
+    return this.see(f.family, f.proto, egress ? f.src4 : f.dst4, egress ? f.src6 : f.dst6, egress ? f.dst4 : f.src4, egress ? f.dst6 : f.src6, lport, rport, dir, cat, f.ipBytes, now, cost);
   }
 
   /** see() with the flow's key given apart (tests, and packets the port cache does not know). */
-  see(family: number, proto: number, l4: number, l6: Uint32Array, r4: number, r6: Uint32Array, lport: number, rport: number, dir: number, cat: number, bytes: number, now: number): number {
+  see(family: number, proto: number, l4: number, l6: Uint32Array, r4: number, r6: Uint32Array, lport: number, rport: number, dir: number, cat: number, bytes: number, now: number, cost = 0): number {
     const pi = (lport & 0xffff) | (proto === 17 ? 0x10000 : 0);
     const h = this.locate(family, proto, l4, l6, r4, r6, lport, rport);
     if (h >= 0) this.portCache[pi] = h;
@@ -103,13 +107,18 @@ export class FlowTable implements FlowOwners {
       this.work[h] = PENDING;
       this.held[h * 2] = 0;
       this.held[h * 2 + 1] = 0;
+      this.heldCost[h * 2] = 0;
+      this.heldCost[h * 2 + 1] = 0;
       this.cat[h] = cat;
       this.first[h] = now;
       this.tries[h] = 0;
       this.enqueue(h);
     }
     const w = this.work[h];
-    if (w === PENDING) this.held[h * 2 + dir] += bytes;
+    if (w === PENDING) {
+      this.held[h * 2 + dir] += bytes;
+      this.heldCost[h * 2 + dir] += cost;
+    }
     return w;
   }
 
@@ -209,12 +218,13 @@ export class FlowTable implements FlowOwners {
   }
 
   /** The owner is known: the flow's held bytes go to `add`, and its next packets to the workload directly. */
-  resolve(slot: number, workload: number, add: (workload: number, dir: number, cat: number, bytes: number) => void): void {
+  resolve(slot: number, workload: number, add: (workload: number, dir: number, cat: number, bytes: number, cost: number) => void): void {
     this.work[slot] = workload;
     for (let dir = 0; dir < 2; dir++) {
       const b = this.held[slot * 2 + dir];
-      if (b > 0) add(workload, dir, this.cat[slot], b);
+      if (b > 0) add(workload, dir, this.cat[slot], b, this.heldCost[slot * 2 + dir]);
       this.held[slot * 2 + dir] = 0;
+      this.heldCost[slot * 2 + dir] = 0;
     }
   }
 
@@ -234,6 +244,7 @@ export class FlowTable implements FlowOwners {
     this.remote = new Uint32Array(c * 4);
     this.work = new Int32Array(c);
     this.held = new Float64Array(c * 2);
+    this.heldCost = new Float64Array(c * 2);
     this.cat = new Uint8Array(c);
     this.first = new Float64Array(c);
     this.last = new Float64Array(c);
@@ -261,6 +272,7 @@ export class FlowTable implements FlowOwners {
       remote: this.remote,
       work: this.work,
       held: this.held,
+      heldCost: this.heldCost,
       cat: this.cat,
       first: this.first,
       last: this.last,
@@ -273,6 +285,8 @@ export class FlowTable implements FlowOwners {
       this.work[h] = old.work[s];
       this.held[h * 2] = old.held[s * 2];
       this.held[h * 2 + 1] = old.held[s * 2 + 1];
+      this.heldCost[h * 2] = old.heldCost[s * 2];
+      this.heldCost[h * 2 + 1] = old.heldCost[s * 2 + 1];
       this.cat[h] = old.cat[s];
       this.first[h] = old.first[s];
       this.last[h] = old.last[s];

@@ -6,6 +6,21 @@ import { CATEGORIES, CATEGORY_NAMES, type CategoryName, type DirectionName } fro
 /** AWS bills data transfer per GB of 2^30 bytes. */
 export const BYTES_PER_GB = 2 ** 30;
 
+/**
+ * Cost is counted in whole units, bytes × micro-dollars per GB, so that sums are exact in any order
+ * (below 2^53 units: some 90 GB at $0.10/GB in one counter between two drains). A price is taken to
+ * the micro-dollar per GB.
+ */
+export const COST_UNITS_PER_DOLLAR_GB = 1e6;
+
+/** Dollars of one cost unit. */
+export const DOLLARS_PER_COST_UNIT = 1 / (COST_UNITS_PER_DOLLAR_GB * BYTES_PER_GB);
+
+/** Cost units of one byte at `perGb` $/GB. */
+export function costUnitsPerByte(perGb: number): number {
+  return Math.round(perGb * COST_UNITS_PER_DOLLAR_GB);
+}
+
 /** AWS prices a month as 730 hours (8,760 / 12): projections, rules and dashboards use the same. */
 export const HOURS_PER_MONTH = 730;
 

@@ -5,11 +5,12 @@
 // - Zone-pair counters of aztraffic_{bytes,packets}_total: one slot per (zone pair, direction,
 //   category), zone pairs numbered as they are first seen. Memory grows with the pairs traffic shows,
 //   not with the square of the zones a topology names (5,000 zones would be 25 M pairs).
-// - Remote keys of the remote table: one 32-bit word of (family, category, direction, port).
+// - Remote keys of the remote table: one 32-bit word of (family, network path, category, direction, port).
 // - Spill slots: bytes of remotes that found no room, by (direction, category, remote zone).
 // - Class words: what the engine reads per packet for a remote class, the usage combination and the
 //   category in one 32-bit word (one array read for both).
 // - Workload slots: bytes per (workload, direction, category); usage slots: per (combination, direction).
+import { PATH_NAMES } from '../classify/bill.js';
 import { CATEGORY_COUNT, DIRECTION_NAMES } from '../classify/categories.js';
 
 /** Bits needed for values 0 … n-1. */
@@ -19,6 +20,7 @@ export function bitsFor(n: number): number {
 
 export interface RemoteKeyParts {
   v6: boolean;
+  path: number;
   cat: number;
   dir: number;
   port: number;
@@ -27,19 +29,21 @@ export interface RemoteKeyParts {
 /** An empty remote-table slot. */
 export const EMPTY_KEY = 0;
 
-/** The encodings for `categories` categories and `directions` directions. */
-export function makeLayout(categories: number, directions: number) {
+/** The encodings for `categories` categories, `directions` directions and `paths` network paths. */
+export function makeLayout(categories: number, directions: number, paths: number = PATH_NAMES.length) {
   const slotsPerPair = directions * categories;
-  // remote key word, low bits first: port + 1 (17 bits: -1 … 65535), direction, category, family, and a
-  // top "occupied" bit so that no key is 0 (0 marks an empty slot)
+  // remote key word, low bits first: port + 1 (17 bits: -1 … 65535), direction, category, path, family,
+  // and a top "occupied" bit so that no key is 0 (0 marks an empty slot)
   const PORT_BITS = 17;
   const DIR_BITS = bitsFor(directions);
   const CAT_BITS = bitsFor(categories);
+  const PATH_BITS = bitsFor(paths);
   const DIR_SHIFT = PORT_BITS;
   const CAT_SHIFT = DIR_SHIFT + DIR_BITS;
-  const V6_SHIFT = CAT_SHIFT + CAT_BITS;
+  const PATH_SHIFT = CAT_SHIFT + CAT_BITS;
+  const V6_SHIFT = PATH_SHIFT + PATH_BITS;
   const OCCUPIED_SHIFT = V6_SHIFT + 1;
-  if (OCCUPIED_SHIFT > 30) throw new Error(`remote key needs ${OCCUPIED_SHIFT + 1} bits: too many categories for one 32-bit word`);
+  if (OCCUPIED_SHIFT > 30) throw new Error(`remote key needs ${OCCUPIED_SHIFT + 1} bits: too many categories or paths for one 32-bit word`);
   // class word, low bits first: the category, then the usage combination
   const CLASS_CAT_BITS = 8;
   if (categories > 1 << CLASS_CAT_BITS) throw new Error(`a class word holds ${1 << CLASS_CAT_BITS} categories, not ${categories}`);
@@ -53,11 +57,12 @@ export function makeLayout(categories: number, directions: number) {
   const PORT_MASK = (1 << PORT_BITS) - 1;
   const DIR_MASK = (1 << DIR_BITS) - 1;
   const CAT_MASK = (1 << CAT_BITS) - 1;
+  const PATH_MASK = (1 << PATH_BITS) - 1;
   return {
     categories,
     directions,
     /** Bit positions of the remote key's fields, for code that packs keys inline (the hot path). */
-    keyShifts: { dir: DIR_SHIFT, cat: CAT_SHIFT, v6: V6_SHIFT, occupied: OCCUPIED_SHIFT },
+    keyShifts: { dir: DIR_SHIFT, cat: CAT_SHIFT, path: PATH_SHIFT, v6: V6_SHIFT, occupied: OCCUPIED_SHIFT },
     /** Counter slots per zone pair: direction × category. */
     slotsPerPair,
     /** Counter slot of a pair, direction and category. */
@@ -89,10 +94,16 @@ export function makeLayout(categories: number, directions: number) {
     /** Counter slot of a usage combination and direction. */
     usageSlot: (combo: number, dir: number): number => combo * directions + dir,
     decodeUsageSlot: (slot: number): { combo: number; dir: number } => ({ combo: Math.floor(slot / directions), dir: slot % directions }),
-    remoteKey: (v6: boolean, cat: number, dir: number, port: number): number =>
-      (1 << OCCUPIED_SHIFT) | ((v6 ? 1 : 0) << V6_SHIFT) | (cat << CAT_SHIFT) | (dir << DIR_SHIFT) | (port + 1),
+    remoteKey: (v6: boolean, path: number, cat: number, dir: number, port: number): number =>
+      (1 << OCCUPIED_SHIFT) | ((v6 ? 1 : 0) << V6_SHIFT) | (path << PATH_SHIFT) | (cat << CAT_SHIFT) | (dir << DIR_SHIFT) | (port + 1),
     decodeRemoteKey(k: number): RemoteKeyParts {
-      return { v6: ((k >>> V6_SHIFT) & 1) === 1, cat: (k >>> CAT_SHIFT) & CAT_MASK, dir: (k >>> DIR_SHIFT) & DIR_MASK, port: (k & PORT_MASK) - 1 };
+      return {
+        v6: ((k >>> V6_SHIFT) & 1) === 1,
+        path: (k >>> PATH_SHIFT) & PATH_MASK,
+        cat: (k >>> CAT_SHIFT) & CAT_MASK,
+        dir: (k >>> DIR_SHIFT) & DIR_MASK,
+        port: (k & PORT_MASK) - 1,
+      };
     },
   };
 }

@@ -1,8 +1,13 @@
 // The counting engine: given a local and a remote address, bytes, packets and ports, it classifies
 // (category row of the local address × class of the remote) and counts into zone-pair counters and the
 // remote table. Packets (through Pipeline) and sources that already have addresses and byte counts
-// (flow records) share it. Nothing here allocates per call.
+// (flow records) share it. Nothing here allocates per call. Beside bytes it counts their cost: each byte
+// at the sum of the prices of its usage combination's bill lines, so that a remote's or workload's
+// dollars are the sum of the bill lines its bytes are on (a NAT gateway's processing included). Cost is
+// counted in cost units (prices.ts: bytes × micro-dollars per GB): whole numbers, whose sums are exact in any order,
+// so that parts counted apart and merged give the one-thread figures to the last digit.
 import { Category, Direction } from '../classify/categories.js';
+import { costUnitsPerByte, DOLLARS_PER_COST_UNIT } from '../classify/prices.js';
 import type { Topology } from '../topology/topology.js';
 import { decodePairSlot, decodeUsageSlot, decodeWorkSlot, LAYOUT, packClassWord, pairSlot, SLOTS_PER_PAIR, usageSlot, workSlot, ZonePairs } from './counter-layout.js';
 import { LocalAddresses } from './local-addresses.js';
@@ -48,6 +53,8 @@ export interface EngineCounts {
   workload: Int32Array;
   bytes: Float64Array;
   packets: Float64Array;
+  /** Cost units of each counter slot's bytes (their bill lines' prices). */
+  cost: Float64Array;
   /** Per usage combination (Topology.usageComboKey), bytes by direction. */
   usage: { key: string; bytes: [number, number] }[];
   transitPackets: number;
@@ -70,9 +77,16 @@ export class Engine {
   // counters, indexed pairSlot(pair, dir, cat); they grow with the zone pairs seen
   private bytes = new Float64Array(0);
   private packets = new Float64Array(0);
+  private cost = new Float64Array(0);
   private remoteTable!: RemoteTable;
   /** Bytes per usage combination (Topology.usageCombos) and direction: index usageSlot(combo, dir). */
   private usage = new Float64Array(0);
+  /** Cost units per byte of a usage combination and direction (the sum of its lines' prices): index usageSlot(combo, dir). */
+  private comboPrice = new Float64Array(0);
+  /** The network path of each usage combination. */
+  private comboPath = new Uint8Array(0);
+  /** $/GB of a usage type (the prices in force); none: every line is unpriced, its cost 0. */
+  private usagePrice: ((usageType: string) => number | undefined) | undefined;
   /** Packets and bytes where neither address is local: not billed to this host. */
   transitPackets = 0;
   transitBytes = 0;
@@ -101,8 +115,9 @@ export class Engine {
   private addressWorkloads: ReadonlyMap<string, number> = new Map();
   /** The workload of every other local address: -1, the flows' processes (or a sidecar's one pod). */
   private fallbackWorkload = -1;
-  /** Bytes per workload, direction and category: index workSlot(workload, dir, cat). */
+  /** Bytes per workload, direction and category: index workSlot(workload, dir, cat); their cost beside. */
   private work = new Float64Array(0);
+  private workCost = new Float64Array(0);
   /** The time of the newest packet (seconds), set by the pipeline: a flow's age. */
   now = 0;
   private localTexts: string[] = [];
@@ -144,9 +159,47 @@ export class Engine {
     this.pairs = new ZonePairs(t.zones.length);
     this.bytes = new Float64Array(16 * SLOTS_PER_PAIR);
     this.packets = new Float64Array(16 * SLOTS_PER_PAIR);
+    this.cost = new Float64Array(16 * SLOTS_PER_PAIR);
     this.remoteTable = new RemoteTable(this.remoteTableSize, t.zones.length, this.onRemotesFull);
     this.usage = new Float64Array(0);
     this.setLocalIps(this.localTexts);
+  }
+
+  /**
+   * The prices bytes are counted at from now on: `perGb` gives a usage type's $/GB (undefined: unpriced,
+   * it adds nothing). Cost already counted keep the prices they were counted at, as the bill does.
+   */
+  setUsagePrices(perGb: (usageType: string) => number | undefined): void {
+    this.usagePrice = perGb;
+    this.priceCombos();
+  }
+
+  /** The $/GB in force of every usage type of the combinations met (for another thread's engine to count the same). */
+  usagePrices(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.t.usageCombos) {
+      for (const u of [...c.types[0], ...c.types[1]]) {
+        const perGb = this.usagePrice?.(u);
+        if (perGb !== undefined) out[u] = perGb;
+      }
+    }
+    return out;
+  }
+
+  /** Each usage combination's cost units per byte and path, for the combinations the topology has met. */
+  private priceCombos(): void {
+    const combos = this.t.usageCombos;
+    const need = usageSlot(combos.length, 0);
+    if (this.comboPrice.length < need) this.comboPrice = new Float64Array(need);
+    if (this.comboPath.length < combos.length) this.comboPath = new Uint8Array(combos.length);
+    for (let c = 0; c < combos.length; c++) {
+      this.comboPath[c] = combos[c].path;
+      for (let dir = 0; dir < 2; dir++) {
+        let units = 0;
+        for (const u of combos[c].types[dir]) units += costUnitsPerByte(this.usagePrice?.(u) ?? 0);
+        this.comboPrice[usageSlot(c, dir)] = units;
+      }
+    }
   }
 
   /** From now on a full remote table is handed to `drain` (which empties it) instead of spilling. */
@@ -188,6 +241,7 @@ export class Engine {
       u.set(this.usage.subarray(0, Math.min(this.usage.length, need)));
       this.usage = u;
     }
+    this.priceCombos();
   }
 
   /**
@@ -256,21 +310,28 @@ export class Engine {
     let pair = (v4 ? this.local4Pairs : this.local6Pairs)[local][zone];
     if (pair < 0) pair = this.newPair((v4 ? this.local4Zone : this.local6Zone)[local], zone, (v4 ? this.local4Work : this.local6Work)[local]);
     const idx = pairSlot(pair, dir, cat);
-    this.bytes[idx] += f.ipBytes;
-    this.packets[idx] += f.packets;
     const port = servicePort(f.srcPort, f.dstPort);
+    // what outlived the hold is counted without a usage combination: no line, no cost, path direct
+    let cost = 0;
+    let path = 0;
     if (forced < 0) {
       let combo = cu >>> CLASS_COMBO_SHIFT;
       // through a NAT route, a connection whose service port is this host's was opened from outside:
       // it came through a load balancer or accelerator, never the NAT gateway
       const inbound = t.inboundCombo[combo];
       if (inbound >= 0 && port >= 0 && port === (egress ? f.srcPort : f.dstPort) && f.srcPort !== f.dstPort) combo = inbound;
-      this.usage[usageSlot(combo, dir)] += f.ipBytes;
+      const us = usageSlot(combo, dir);
+      this.usage[us] += f.ipBytes;
+      cost = f.ipBytes * this.comboPrice[us];
+      path = this.comboPath[combo];
     }
-    if (v4) this.remoteTable.add4(egress ? f.dst4 : f.src4, port, dir, cat, zone, f.ipBytes);
-    else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, zone, f.ipBytes);
+    this.bytes[idx] += f.ipBytes;
+    this.packets[idx] += f.packets;
+    this.cost[idx] += cost;
+    if (v4) this.remoteTable.add4(egress ? f.dst4 : f.src4, port, dir, cat, path, zone, f.ipBytes, cost);
+    else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, path, zone, f.ipBytes, cost);
     // a pod's bytes counted for it with the zone pair's (its workload is the pair's); the host's own per flow
-    if (this.attributing && this.pairs.workload[pair] < 0) this.attributeHost(f, egress, dir, cat);
+    if (this.attributing && this.pairs.workload[pair] < 0) this.attributeHost(f, egress, dir, cat, cost);
     return true;
   }
 
@@ -309,45 +370,57 @@ export class Engine {
   }
 
   /** Count a packet of the host's own address for the process of its flow (or unknown). */
-  private attributeHost(f: FlowView, egress: boolean, dir: number, cat: number): void {
-    const w = this.hostWorkload(f, egress, dir, cat);
+  private attributeHost(f: FlowView, egress: boolean, dir: number, cat: number, cost: number): void {
+    const w = this.hostWorkload(f, egress, dir, cat, cost);
     // the counters cover every workload number handed out (ensureWork): no bounds check here
-    if (w >= 0) this.work[workSlot(w, dir, cat)] += f.ipBytes;
+    if (w >= 0) {
+      const slot = workSlot(w, dir, cat);
+      this.work[slot] += f.ipBytes;
+      this.workCost[slot] += cost;
+    }
   }
 
   /** The workload of a packet of the host's own address: its flow's, unknown, or -1 while its owner is looked up. */
-  private hostWorkload(f: FlowView, egress: boolean, dir: number, cat: number): number {
+  private hostWorkload(f: FlowView, egress: boolean, dir: number, cat: number, cost: number): number {
     if (this.flows === undefined || f.srcPort < 0) return UNKNOWN_WORKLOAD;
-    const w = this.flows.seePacket(f, egress, dir, cat, this.now);
+    const w = this.flows.seePacket(f, egress, dir, cat, cost, this.now);
     return w === PENDING ? -1 : w < 0 ? UNKNOWN_WORKLOAD : w;
   }
 
-  /** Add bytes to a workload's counters (a flow's held bytes, once its owner is known). */
-  addWork(w: number, dir: number, cat: number, bytes: number): void {
+  /** Add bytes and their cost to a workload's counters (a flow's held bytes, once its owner is known). */
+  addWork(w: number, dir: number, cat: number, bytes: number, cost: number): void {
     this.ensureWork(w);
-    this.work[workSlot(w, dir, cat)] += bytes;
+    const slot = workSlot(w, dir, cat);
+    this.work[slot] += bytes;
+    this.workCost[slot] += cost;
   }
 
   /** Make room for a workload number's counters before any packet can carry it. */
   ensureWork(w: number): void {
     if ((w + 1) * WORK_SLOTS <= this.work.length) return;
-    const g = new Float64Array(Math.max(64, 2 * (w + 1)) * WORK_SLOTS);
+    const size = Math.max(64, 2 * (w + 1)) * WORK_SLOTS;
+    const g = new Float64Array(size);
     g.set(this.work);
     this.work = g;
+    const d = new Float64Array(size);
+    d.set(this.workCost);
+    this.workCost = d;
   }
 
   /**
-   * Hand over the bytes of every workload, direction and category since the last drain, and zero them.
-   * Pods' bytes reach these counters through drainCounters (they are counted with their zone pair):
-   * drain the counters first (ExporterMetrics.flush does).
+   * Hand over the bytes (and their dollars) of every workload, direction and category since the last
+   * drain, and zero them. Pods' bytes reach these counters through drainCounters (they are counted with
+   * their zone pair): drain the counters first (ExporterMetrics.flush does).
    */
-  drainWorkloads(visit: (workload: number, dir: number, cat: number, bytes: number) => void): void {
+  drainWorkloads(visit: (workload: number, dir: number, cat: number, bytes: number, dollars: number) => void): void {
     const u = this.work;
+    const d = this.workCost;
     for (let i = 0; i < u.length; i++) {
-      if (u[i] === 0) continue;
+      if (u[i] === 0 && d[i] === 0) continue;
       const { workload, dir, cat } = decodeWorkSlot(i);
-      visit(workload, dir, cat, u[i]);
+      visit(workload, dir, cat, u[i], d[i] * DOLLARS_PER_COST_UNIT);
       u[i] = 0;
+      d[i] = 0;
     }
   }
 
@@ -369,6 +442,9 @@ export class Engine {
       const p = new Float64Array(size);
       p.set(this.packets);
       this.packets = p;
+      const d = new Float64Array(size);
+      d.set(this.cost);
+      this.cost = d;
     }
     return pair;
   }
@@ -393,6 +469,7 @@ export class Engine {
       workload: this.pairs.workload.slice(0, n),
       bytes: this.bytes.slice(0, n * SLOTS_PER_PAIR),
       packets: this.packets.slice(0, n * SLOTS_PER_PAIR),
+      cost: this.cost.slice(0, n * SLOTS_PER_PAIR),
       usage,
       transitPackets: this.transitPackets,
       transitBytes: this.transitBytes,
@@ -403,8 +480,10 @@ export class Engine {
   resetCounts(): void {
     this.bytes.fill(0);
     this.packets.fill(0);
+    this.cost.fill(0);
     this.usage.fill(0);
     this.work.fill(0);
+    this.workCost.fill(0);
     this.transitPackets = 0;
     this.transitBytes = 0;
     this.remoteTable.clear();
@@ -431,6 +510,7 @@ export class Engine {
       for (let s = 0; s < SLOTS_PER_PAIR; s++) {
         this.bytes[mine + s] += c.bytes[theirs + s];
         this.packets[mine + s] += c.packets[theirs + s];
+        this.cost[mine + s] += c.cost[theirs + s];
       }
     }
     for (const u of c.usage) {
@@ -464,6 +544,7 @@ export class Engine {
     const out: PairTotals = { dir: 0, cat: 0, localZone: 0, remoteZone: 0, bytes: 0, packets: 0 };
     const b = this.bytes;
     const p = this.packets;
+    const d = this.cost;
     for (let i = 0; i < b.length; i++) {
       if (p[i] === 0 && b[i] === 0) continue;
       const { pair, dir, cat } = decodePairSlot(i);
@@ -471,20 +552,26 @@ export class Engine {
       out.cat = cat;
       out.localZone = this.pairs.localZone[pair];
       out.remoteZone = this.pairs.remoteZone[pair];
-      // the pair's workload (pods) takes its bytes too: drainWorkloads hands them over
+      // the pair's workload (pods) takes its bytes and cost too: drainWorkloads hands them over
       const w = this.pairs.workload[pair];
-      if (w >= 0) this.work[workSlot(w, dir, cat)] += b[i];
+      if (w >= 0) {
+        const slot = workSlot(w, dir, cat);
+        this.work[slot] += b[i];
+        this.workCost[slot] += d[i];
+      }
       out.bytes = b[i];
       out.packets = p[i];
       visit(out);
     }
     b.fill(0);
     p.fill(0);
+    d.fill(0);
     // pods come and go: pairs of workloads no longer here are renumbered away once there are many
     if (this.pairs.count > MAX_PAIRS) {
       this.pairs = new ZonePairs(this.t.zones.length);
       this.bytes = new Float64Array(16 * SLOTS_PER_PAIR);
       this.packets = new Float64Array(16 * SLOTS_PER_PAIR);
+      this.cost = new Float64Array(16 * SLOTS_PER_PAIR);
       this.setLocalIps(this.localTexts);
     }
   }

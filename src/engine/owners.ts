@@ -12,7 +12,8 @@ export const PENDING = -1;
 export interface FlowOwners {
   /**
    * The workload number of a packet's flow, PENDING (the answerer holds the bytes until it knows), or
-   * another negative number when the flow cannot be kept (counted as unknown).
+   * another negative number when the flow cannot be kept (counted as unknown). `cost`: what the
+   * packet's bytes cost on their bill lines, held with them.
    */
-  seePacket(f: FlowView, egress: boolean, dir: number, cat: number, now: number): number;
+  seePacket(f: FlowView, egress: boolean, dir: number, cat: number, cost: number, now: number): number;
 }

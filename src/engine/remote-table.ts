@@ -1,6 +1,7 @@
-// Per-remote byte counts between two flushes, in an open-addressing hash table over typed arrays:
-// adding a packet allocates nothing. Keys are (address, service port, direction, category); IPv6
-// addresses are first interned to a small id. Full table → bytes go to the "other" bucket, never lost.
+// Per-remote byte counts and their cost (the sum of the bill lines of each byte's usage combination, in
+// cost units: prices.ts) between two flushes, in an open-addressing hash table over typed arrays: adding a packet allocates
+// nothing. Keys are (address, service port, direction, category, network path); IPv6 addresses are
+// first interned to a small id. Full table → bytes go to the "other" bucket, never lost.
 import { EMPTY_KEY, LAYOUT, type CounterLayout } from './counter-layout.js';
 
 /** A table's entries, exported in insertion order (RemoteTable.exportEntries). */
@@ -10,15 +11,17 @@ export interface RemoteEntries {
   keys: Uint32Array;
   zones: Int32Array;
   bytes: Float64Array;
+  cost: Float64Array;
 }
 
 export class RemoteTable {
   readonly capacity: number;
   private readonly mask: number;
   private readonly k0: Uint32Array; // IPv4 address or IPv6 intern id
-  private readonly k1: Uint32Array; // remoteKey(v6, cat, dir, port)
+  private readonly k1: Uint32Array; // remoteKey(v6, path, cat, dir, port)
   private readonly zoneOf: Int32Array;
   readonly bytes: Float64Array;
+  readonly cost: Float64Array;
   private used = 0;
   /** Slots in use, in insertion order: a flush visits and clears these, not the whole table. */
   private readonly usedSlots: Int32Array;
@@ -29,8 +32,9 @@ export class RemoteTable {
   private v6Count = 0;
   private readonly v6UsedSlots: Int32Array;
 
-  /** Bytes that found no slot, by [dir][cat][remote zone]. */
+  /** Bytes that found no slot, by [dir][cat][remote zone], and their cost. */
   readonly overflow: Float64Array;
+  readonly overflowCost: Float64Array;
   overflowed = 0;
 
   constructor(
@@ -45,6 +49,7 @@ export class RemoteTable {
     const k = layout.keyShifts;
     this.dirShift = k.dir;
     this.catShift = k.cat;
+    this.pathShift = k.path;
     this.occupied = 1 << k.occupied;
     this.v6Bit = 1 << k.v6;
     let slots = 16;
@@ -54,12 +59,14 @@ export class RemoteTable {
     this.k1 = new Uint32Array(slots);
     this.zoneOf = new Int32Array(slots);
     this.bytes = new Float64Array(slots);
+    this.cost = new Float64Array(slots);
     this.v6Mask = slots - 1;
     this.v6Words = new Uint32Array(slots * 4);
     this.v6Used = new Uint8Array(slots);
     this.usedSlots = new Int32Array(capacity);
     this.v6UsedSlots = new Int32Array(capacity);
     this.overflow = new Float64Array(layout.spillSlots(zoneCount));
+    this.overflowCost = new Float64Array(layout.spillSlots(zoneCount));
   }
 
   get size(): number {
@@ -69,33 +76,35 @@ export class RemoteTable {
   // the remote key packed inline (layout.remoteKey, without a call per packet)
   private readonly dirShift: number;
   private readonly catShift: number;
+  private readonly pathShift: number;
   private readonly occupied: number;
   private readonly v6Bit: number;
 
-  add4(addr: number, port: number, dir: number, cat: number, zone: number, ipBytes: number): void {
+  add4(addr: number, port: number, dir: number, cat: number, path: number, zone: number, ipBytes: number, cost: number): void {
     // a full table is drained before it would spill, where the owner asks for it (analyze)
     if (this.used >= this.capacity && this.onFull !== undefined) this.onFull();
-    this.add(addr, this.occupied | (cat << this.catShift) | (dir << this.dirShift) | (port + 1), dir, cat, zone, ipBytes);
+    this.add(addr, this.occupied | (path << this.pathShift) | (cat << this.catShift) | (dir << this.dirShift) | (port + 1), dir, cat, zone, ipBytes, cost);
   }
 
-  add6(w: Uint32Array, port: number, dir: number, cat: number, zone: number, ipBytes: number): void {
+  add6(w: Uint32Array, port: number, dir: number, cat: number, path: number, zone: number, ipBytes: number, cost: number): void {
     if (this.onFull !== undefined && (this.used >= this.capacity || this.v6Count >= this.capacity)) this.onFull();
     const id = this.intern6(w);
     if (id < 0) {
-      this.spill(dir, cat, zone, ipBytes);
+      this.spill(dir, cat, zone, ipBytes, cost);
       return;
     }
-    this.add(id, this.occupied | this.v6Bit | (cat << this.catShift) | (dir << this.dirShift) | (port + 1), dir, cat, zone, ipBytes);
+    this.add(id, this.occupied | this.v6Bit | (path << this.pathShift) | (cat << this.catShift) | (dir << this.dirShift) | (port + 1), dir, cat, zone, ipBytes, cost);
   }
 
-  private add(key0: number, key1: number, dir: number, cat: number, zone: number, ipBytes: number): void {
+  private add(key0: number, key1: number, dir: number, cat: number, zone: number, ipBytes: number, cost: number): void {
     const found = this.probe(key0, key1);
     if (found >= 0) {
       this.bytes[found] += ipBytes;
+      this.cost[found] += cost;
       return;
     }
     if (this.used >= this.capacity) {
-      this.spill(dir, cat, zone, ipBytes);
+      this.spill(dir, cat, zone, ipBytes, cost);
       return;
     }
     const h = ~found;
@@ -103,6 +112,7 @@ export class RemoteTable {
     this.k1[h] = key1;
     this.zoneOf[h] = zone;
     this.bytes[h] = ipBytes;
+    this.cost[h] = cost;
     this.usedSlots[this.used++] = h;
   }
 
@@ -119,8 +129,10 @@ export class RemoteTable {
     }
   }
 
-  private spill(dir: number, cat: number, zone: number, ipBytes: number): void {
-    this.overflow[this.layout.spillSlot(dir, cat, zone, this.zoneCount)] += ipBytes;
+  private spill(dir: number, cat: number, zone: number, ipBytes: number, cost: number): void {
+    const slot = this.layout.spillSlot(dir, cat, zone, this.zoneCount);
+    this.overflow[slot] += ipBytes;
+    this.overflowCost[slot] += cost;
     this.overflowed++;
   }
 
@@ -154,11 +166,11 @@ export class RemoteTable {
 
   /**
    * Every entry, in the order they were first added (for merge() into another table): the address
-   * (IPv4 in word 0; IPv6 in four words), the packed key, remote zone and bytes.
+   * (IPv4 in word 0; IPv6 in four words), the packed key, remote zone, bytes and cost.
    */
   exportEntries(): RemoteEntries {
     const n = this.used;
-    const out: RemoteEntries = { count: n, words: new Uint32Array(n * 4), keys: new Uint32Array(n), zones: new Int32Array(n), bytes: new Float64Array(n) };
+    const out: RemoteEntries = { count: n, words: new Uint32Array(n * 4), keys: new Uint32Array(n), zones: new Int32Array(n), bytes: new Float64Array(n), cost: new Float64Array(n) };
     for (let i = 0; i < n; i++) {
       const h = this.usedSlots[i];
       const k = this.k1[h];
@@ -167,6 +179,7 @@ export class RemoteTable {
       out.keys[i] = k;
       out.zones[i] = this.zoneOf[h];
       out.bytes[i] = this.bytes[h];
+      out.cost[i] = this.cost[h];
     }
     return out;
   }
@@ -198,8 +211,8 @@ export class RemoteTable {
       const k = e.keys[i];
       const { dir, cat } = this.layout.decodeRemoteKey(k);
       const id = k & this.v6Bit ? this.intern6(e.words.subarray(i * 4, i * 4 + 4)) : e.words[i * 4];
-      if (id < 0) this.spill(dir, cat, e.zones[i], e.bytes[i]);
-      else this.add(id, k, dir, cat, e.zones[i], e.bytes[i]);
+      if (id < 0) this.spill(dir, cat, e.zones[i], e.bytes[i], e.cost[i]);
+      else this.add(id, k, dir, cat, e.zones[i], e.bytes[i], e.cost[i]);
     }
   }
 
@@ -212,20 +225,22 @@ export class RemoteTable {
       port: number,
       dir: number,
       cat: number,
+      path: number,
       zone: number,
       bytes: number,
+      cost: number,
     ) => void,
   ): void {
     // the slots in use, not the whole table: a flush costs what was seen since the last one
     for (let i = 0; i < this.used; i++) {
       const h = this.usedSlots[i];
       const k = this.k1[h];
-      const { v6, port, dir, cat } = this.layout.decodeRemoteKey(k);
+      const { v6, port, dir, cat, path } = this.layout.decodeRemoteKey(k);
       if (v6) {
         const id = this.k0[h] << 2;
-        visit(6, 0, this.v6Words.subarray(id, id + 4), port, dir, cat, this.zoneOf[h], this.bytes[h]);
+        visit(6, 0, this.v6Words.subarray(id, id + 4), port, dir, cat, path, this.zoneOf[h], this.bytes[h], this.cost[h]);
       } else {
-        visit(4, this.k0[h], undefined, port, dir, cat, this.zoneOf[h], this.bytes[h]);
+        visit(4, this.k0[h], undefined, port, dir, cat, path, this.zoneOf[h], this.bytes[h], this.cost[h]);
       }
     }
   }
@@ -237,6 +252,7 @@ export class RemoteTable {
     this.v6Count = 0;
     if (this.overflowed > 0) {
       this.overflow.fill(0);
+      this.overflowCost.fill(0);
       this.overflowed = 0;
     }
   }

@@ -7,14 +7,15 @@
 // every byte is counted exactly once. A remote heavier than 1/capacity of the total ends up in the
 // summary, and a remote that is in it from its first byte on has exact bytes. The filter is what keeps a
 // flood of a million one-packet remotes from churning the summary (and the heap) once per remote.
-import { firstK, type SeriesShape } from './top-k.js';
+import { firstK, type Delta, type SeriesShape } from './top-k.js';
 
 // An entry keeps its series key only, not a labels object: under a flood of distinct remotes every entry
 // is soon evicted, and what it held becomes old-generation garbage that the heap grows to hold.
 interface Entry {
   key: string;
-  /** Bytes counted since this remote (last) entered the summary: exact. */
+  /** Bytes counted since this remote (last) entered the summary, and their dollars: exact. */
   bytes: number;
+  dollars: number;
   /** Rank: inherited plus own, cost first then bytes. */
   rankCost: number;
   rankBytes: number;
@@ -31,7 +32,7 @@ export class HeavyHitters<L> {
   private readonly byKey = new Map<string, Entry>();
   private readonly heap: Entry[] = [];
   /** Bytes bound for "other", by its series key (the labels are made once per key). */
-  private readonly other = new Map<string, { labels: L; bytes: number }>();
+  private readonly other = new Map<string, Delta<L>>();
   readonly folded: Folded = { remotes: 0, bytes: 0 };
   /** Entries that took the place of another (a flood of one-off remotes must not make this its size). */
   replaced = 0;
@@ -41,8 +42,6 @@ export class HeavyHitters<L> {
 
   constructor(
     readonly capacity: number,
-    /** Dollars for `bytes` of this series (0 when free or unpriced). */
-    private readonly costOf: (labels: L, bytes: number) => number,
     private readonly shape: SeriesShape<L>,
   ) {
     this.bucketCost = new Float64Array(4 * capacity);
@@ -53,23 +52,25 @@ export class HeavyHitters<L> {
     return this.byKey.size;
   }
 
-  add(labels: L, bytes: number): void {
+  /** A series' bytes and their dollars (0 when free or unpriced): ranked by dollars, then bytes. */
+  add(labels: L, bytes: number, dollars: number): void {
     if (this.shape.isOther(labels)) {
-      this.toOther(labels, bytes, false);
+      this.toOther(labels, bytes, dollars, false);
       return;
     }
     const key = this.shape.key(labels);
-    const cost = this.costOf(labels, bytes);
+    const cost = dollars;
     let e = this.byKey.get(key);
     if (e) {
       e.bytes += bytes;
+      e.dollars += dollars;
       e.rankCost += cost;
       e.rankBytes += bytes;
       this.down(e.heap);
       return;
     }
     if (this.byKey.size < this.capacity) {
-      e = { key, bytes, rankCost: cost, rankBytes: bytes, heap: this.heap.length };
+      e = { key, bytes, dollars, rankCost: cost, rankBytes: bytes, heap: this.heap.length };
       this.heap.push(e);
       this.byKey.set(key, e);
       this.up(e.heap);
@@ -81,14 +82,15 @@ export class HeavyHitters<L> {
     const bucketBytes = (this.bucketBytes[b] += bytes);
     const min = this.heap[0];
     if (bucketCost < min.rankCost || (bucketCost === min.rankCost && bucketBytes <= min.rankBytes)) {
-      this.toOtherKey(this.shape.otherKey(key), bytes, true);
+      this.toOtherKey(this.shape.otherKey(key), bytes, dollars, true);
       return;
     }
     // the lightest leaves for "other"; the newcomer takes its slot with its bucket's rank
-    this.toOtherKey(this.shape.otherKey(min.key), min.bytes, true);
+    this.toOtherKey(this.shape.otherKey(min.key), min.bytes, min.dollars, true);
     this.byKey.delete(min.key);
     min.key = key;
     min.bytes = bytes;
+    min.dollars = dollars;
     min.rankCost = bucketCost;
     min.rankBytes = bucketBytes;
     this.byKey.set(key, min);
@@ -97,17 +99,14 @@ export class HeavyHitters<L> {
   }
 
   /** The top k by cost then bytes (their exact bytes), and everything else summed into "other". */
-  take(k: number): { top: { labels: L; bytes: number }[]; other: { labels: L; bytes: number }[] } {
-    // costed by the series each folds into (SeriesShape): labels are made for the top k only, and the
-    // k are picked with a bounded heap, not by sorting the whole summary (16,384 entries and more)
-    const all = [...this.byKey.values()].map((e) => {
-      const otherKey = this.shape.otherKey(e.key);
-      return { key: e.key, otherKey, bytes: e.bytes, cost: this.costOf(this.otherOf(otherKey).labels, e.bytes) };
-    });
-    const first = firstK(all, k, (a, b) => b.cost - a.cost || b.bytes - a.bytes || (a.key < b.key ? -1 : 1));
-    const top = first.filter((e) => e.bytes > 0).map((e) => ({ labels: this.shape.labels(e.key), bytes: e.bytes }));
+  take(k: number): { top: Delta<L>[]; other: Delta<L>[] } {
+    // labels are made for the top k only, and the k are picked with a bounded heap, not by sorting the
+    // whole summary (16,384 entries and more)
+    const all = [...this.byKey.values()].map((e) => ({ key: e.key, otherKey: this.shape.otherKey(e.key), bytes: e.bytes, dollars: e.dollars }));
+    const first = firstK(all, k, (a, b) => b.dollars - a.dollars || b.bytes - a.bytes || (a.key < b.key ? -1 : 1));
+    const top = first.filter((e) => e.bytes > 0).map((e) => ({ labels: this.shape.labels(e.key), bytes: e.bytes, dollars: e.dollars }));
     const chosen = new Set(first);
-    for (const e of all) if (!chosen.has(e)) this.toOtherKey(e.otherKey, e.bytes, true);
+    for (const e of all) if (!chosen.has(e)) this.toOtherKey(e.otherKey, e.bytes, e.dollars, true);
     const other = [...this.other.values()].filter((o) => o.bytes > 0);
     this.byKey.clear();
     this.heap.length = 0;
@@ -117,20 +116,22 @@ export class HeavyHitters<L> {
     return { top, other };
   }
 
-  private toOther(labels: L, bytes: number, fromRemote: boolean): void {
-    this.toOtherKey(this.shape.key(this.shape.other(labels)), bytes, fromRemote);
+  private toOther(labels: L, bytes: number, dollars: number, fromRemote: boolean): void {
+    this.toOtherKey(this.shape.key(this.shape.other(labels)), bytes, dollars, fromRemote);
   }
 
-  private toOtherKey(otherKey: string, bytes: number, fromRemote: boolean): void {
-    this.otherOf(otherKey).bytes += bytes;
+  private toOtherKey(otherKey: string, bytes: number, dollars: number, fromRemote: boolean): void {
+    const o = this.otherOf(otherKey);
+    o.bytes += bytes;
+    o.dollars += dollars;
     if (fromRemote) this.folded.remotes++;
     this.folded.bytes += bytes;
   }
 
   /** The "other" series of this key, made (with no bytes) when first needed. */
-  private otherOf(otherKey: string): { labels: L; bytes: number } {
+  private otherOf(otherKey: string): Delta<L> {
     let e = this.other.get(otherKey);
-    if (e === undefined) this.other.set(otherKey, (e = { labels: this.shape.labels(otherKey), bytes: 0 }));
+    if (e === undefined) this.other.set(otherKey, (e = { labels: this.shape.labels(otherKey), bytes: 0, dollars: 0 }));
     return e;
   }
 

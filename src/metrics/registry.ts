@@ -2,8 +2,7 @@
 // The pipeline and its engine count into typed arrays; flush() hands their drained totals to the
 // families (on scrape, or on a timer), never one inc() per packet.
 import client from 'prom-client';
-import type { CategoryName, DirectionName } from '../classify/categories.js';
-import { costOf, type Prices } from '../classify/prices.js';
+import { usagePriceOf, type Prices } from '../classify/prices.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { TopologyStatus } from '../topology/status.js';
 import type { Topology } from '../topology/topology.js';
@@ -16,10 +15,9 @@ import { RemotesFamily } from './families/remotes.js';
 import { TopologyFamily } from './families/topology.js';
 import { TrafficFamily } from './families/traffic.js';
 import { UsageFamily } from './families/usage.js';
-import { WorkloadsFamily, type WorkloadLabels } from './families/workloads.js';
+import { WorkloadsFamily } from './families/workloads.js';
 import type { Folded } from './heavy-hitters.js';
 import type { Workloads } from '../attribution/workloads.js';
-import type { RemoteLabels } from './top-k.js';
 
 export interface MetricsOptions {
   topK: number;
@@ -51,7 +49,7 @@ export class ExporterMetrics {
     this.k = opts.topK;
     this.pricesNow = opts.prices;
     this.status = opts.status ?? new TopologyStatus();
-    this.remotes = new RemotesFamily(registers, opts.topK, (labels, bytes) => this.remoteCost(labels, bytes));
+    this.remotes = new RemotesFamily(registers, opts.topK);
     this.capture = new CaptureFamily(registers);
     this.families = [
       new TrafficFamily(registers),
@@ -83,14 +81,11 @@ export class ExporterMetrics {
     return this.pricesNow;
   }
 
+  /** Prices from now on: the families' price series, and what the engine counts each byte's dollars at. */
   setPrices(prices: Prices): void {
     this.pricesNow = prices;
     for (const f of this.families) f.setPrices?.(prices);
-  }
-
-  /** Dollars for bytes of a remote series: what top-K ranks by first (unpriced counts as 0). */
-  remoteCost(labels: RemoteLabels, bytes: number): number {
-    return costOf(this.pricesNow, labels.category as CategoryName, labels.direction as DirectionName, bytes) ?? 0;
+    this.pipeline.engine.setUsagePrices((usageType) => usagePriceOf(prices, usageType));
   }
 
   get captureUp(): client.Gauge<'interface'> {
@@ -121,8 +116,7 @@ export class ExporterMetrics {
    * top `k` by cost. Returns what the lookups of socket owners report to.
    */
   attributeWorkloads(workloads: Workloads, k: number, held?: () => ReadonlySet<number>): WorkloadsFamily {
-    const cost = (l: WorkloadLabels, bytes: number): number => costOf(this.pricesNow, l.category as CategoryName, l.direction as DirectionName, bytes) ?? 0;
-    this.workloadFamily = new WorkloadsFamily([this.registry], k, cost, workloads, held);
+    this.workloadFamily = new WorkloadsFamily([this.registry], k, workloads, held);
     if (this.accumulating) this.workloadFamily.accumulate(this.accumulating);
     this.families.push(this.workloadFamily);
     return this.workloadFamily;

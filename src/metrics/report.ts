@@ -43,10 +43,23 @@ export interface RemoteRow {
   port: string;
   category: CategoryName;
   remote_az: string;
+  /** The network path (docs/billing.md): what its dollars include beyond the transfer itself. */
+  path: string;
   egress_bytes: number;
   ingress_bytes: number;
+  /** The sum of its bytes' bill lines (aztraffic_remote_dollars_total); null where its category is unpriced. */
   cost_dollars: number | null;
 }
+
+/** Dollars of a series family by series (its labels joined), read from its twin `_dollars_total`. */
+async function dollarsBySeries(m: ExporterMetrics, name: string, key: (l: Record<string, string | number>) => string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const v of await metricValues(m, name)) out.set(key(v.labels), (out.get(key(v.labels)) ?? 0) + v.value);
+  return out;
+}
+
+/** Whether a category has no price in either direction (unclassified): its rows say unpriced, not $0. */
+const unpricedCategory = (prices: Prices, cat: CategoryName): boolean => priceOf(prices, cat, 'egress') === undefined && priceOf(prices, cat, 'ingress') === undefined;
 
 export interface WorkloadRow {
   namespace: string;
@@ -168,35 +181,38 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     (a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.bytes - a.bytes || catOrder(a.category) - catOrder(b.category),
   );
 
+  // each remote's and workload's dollars are the sum of its bytes' bill lines, counted with them
+  const remoteKey = (l: Record<string, string | number>): string => `${l.remote}|${l.port}|${l.category}|${l.remote_az}|${l.path}`;
+  const remoteDollars = await dollarsBySeries(m, 'aztraffic_remote_dollars_total', remoteKey);
   const remotes = new Map<string, RemoteRow>();
   for (const v of await metricValues(m, 'aztraffic_remote_bytes_total')) {
     const l = v.labels;
-    const key = `${l.remote}|${l.port}|${l.category}|${l.remote_az}`;
+    const key = remoteKey(l);
     let row = remotes.get(key);
     if (!row) {
+      const category = l.category as CategoryName;
       row = {
         remote: String(l.remote),
         port: String(l.port),
-        category: l.category as CategoryName,
+        category,
         remote_az: String(l.remote_az),
+        path: String(l.path),
         egress_bytes: 0,
         ingress_bytes: 0,
-        cost_dollars: null,
+        // an unpriced category's bytes may still be on a priced line (through a VPN or NAT gateway)
+        cost_dollars: unpricedCategory(prices, category) && !remoteDollars.has(key) ? null : (remoteDollars.get(key) ?? 0),
       };
       remotes.set(key, row);
     }
     if (l.direction === 'egress') row.egress_bytes += v.value;
     else row.ingress_bytes += v.value;
   }
-  for (const r of remotes.values()) {
-    const e = cost(prices, r.category, 'egress', r.egress_bytes);
-    const i = cost(prices, r.category, 'ingress', r.ingress_bytes);
-    r.cost_dollars = e === null && i === null ? null : (e ?? 0) + (i ?? 0);
-  }
   const remoteRows = [...remotes.values()].sort(
     (a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.egress_bytes + b.ingress_bytes - (a.egress_bytes + a.ingress_bytes),
   );
 
+  const workloadKey = (l: Record<string, string | number>): string => `${l.namespace}|${l.workload}|${l.workload_kind}|${l.direction}|${l.category}`;
+  const workloadDollars = await dollarsBySeries(m, 'aztraffic_workload_dollars_total', workloadKey);
   const workloadValues = await metricValues(m, 'aztraffic_workload_bytes_total');
   const workloads = new Map<string, WorkloadRow>();
   for (const v of workloadValues) {
@@ -210,8 +226,8 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     if (l.direction === 'egress') row.egress_bytes += v.value;
     else row.ingress_bytes += v.value;
     row.categories[String(l.category)] = (row.categories[String(l.category)] ?? 0) + v.value;
-    const c = cost(prices, l.category as CategoryName, l.direction as DirectionName, v.value);
-    if (c !== null) row.cost_dollars = (row.cost_dollars ?? 0) + c;
+    const dollars = workloadDollars.get(workloadKey(l));
+    if (dollars !== undefined || !unpricedCategory(prices, l.category as CategoryName)) row.cost_dollars = (row.cost_dollars ?? 0) + (dollars ?? 0);
   }
   const workloadRows = [...workloads.values()].sort(
     (a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.egress_bytes + b.ingress_bytes - (a.egress_bytes + a.ingress_bytes),
@@ -271,8 +287,8 @@ function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-/** Under the rows priced by category: where their dollars stop short of the bill's lines. */
-const BY_CATEGORY = 'cost by category (the transfer itself): the processing on the path (NAT gateway, endpoints, Transit Gateway) is in the bill lines above, not in these rows';
+/** Under the top remotes and workloads: what their dollars are. */
+const BILL_LINES = 'cost: the sum of the bill lines of their bytes (transfer, and processing on their path: NAT gateway, endpoints, Transit Gateway)';
 
 /** Dollars with enough digits that a small amount is not shown as 0; null is 'unpriced'. */
 export function fmtDollars(n: number | null): string {
@@ -369,20 +385,21 @@ export function renderTable(r: Report, topRemotes = 15): string {
   out.push(`TOP REMOTES BY COST (${Math.min(topRemotes, r.remotes.length)} of ${r.remotes.length})`);
   out.push(
     table(
-      ['REMOTE', 'PORT', 'CATEGORY', 'REMOTE AZ', 'EGRESS BYTES', 'INGRESS BYTES', 'COST $'],
+      ['REMOTE', 'PORT', 'CATEGORY', 'PATH', 'REMOTE AZ', 'EGRESS BYTES', 'INGRESS BYTES', 'COST $'],
       r.remotes.slice(0, topRemotes).map((x) => [
         x.remote,
         x.port || '-',
         x.category,
+        x.path || '-',
         x.remote_az || '-',
         fmtInt(x.egress_bytes),
         fmtInt(x.ingress_bytes),
         fmtDollars(x.cost_dollars),
       ]),
-      new Set([1, 4, 5, 6]),
+      new Set([1, 5, 6, 7]),
     ),
   );
-  out.push(BY_CATEGORY);
+  out.push(BILL_LINES);
   if (r.remotes_folded.bytes > 0) {
     out.push(
       `other: ${fmtInt(r.remotes_folded.bytes)} bytes of ${fmtInt(r.remotes_folded.remotes)} remote entries beyond the top remotes by cost were folded into remote="other" (raise --remote.top-k to see them)`,
@@ -408,7 +425,7 @@ export function renderTable(r: Report, topRemotes = 15): string {
         new Set([4, 5, 6]),
       ),
     );
-    out.push(BY_CATEGORY);
+    out.push(BILL_LINES);
     if (unknown > 0) out.push(`unattributed (workload_kind="unknown"): ${fmtInt(unknown)} bytes, ${((100 * unknown) / total).toFixed(1)}% of the workloads' bytes`);
   }
   const errors = Object.entries(r.decode_errors).filter(([, n]) => n > 0);

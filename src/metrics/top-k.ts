@@ -1,7 +1,8 @@
 // Bounded top-K of series: remotes (aztraffic_remote_bytes_total) and workloads (aztraffic_workload_bytes_total).
 //
-// Every byte lands exactly once: in a member series or in remote="other" of the same
-// (direction, category, remote_az), so sums over remotes equal aztraffic_bytes_total. Membership is
+// Every byte (and its dollars) lands exactly once: in a member series or in remote="other" of the same
+// (direction, category, remote_az), so sums over remotes equal aztraffic_bytes_total. Ranking is by the
+// series' dollars (the sum of its bytes' bill lines), then bytes. Membership is
 // decided at each flush by the bytes of that interval, incumbents counted double (hysteresis, so two
 // similar remotes do not swap every scrape). A demoted series is frozen, never decremented, and
 // removed once more than K frozen series exist (least recently active first).
@@ -12,10 +13,19 @@ export interface RemoteLabels {
   remote_az: string;
   remote: string;
   port: string;
+  /** The network path (PATH_NAMES); '' for "other". */
+  path: string;
+}
+
+/** One series' bytes of an interval, and what they cost on their bill lines. */
+export interface Delta<L> {
+  labels: L;
+  bytes: number;
+  dollars: number;
 }
 
 export interface CounterSink<L = RemoteLabels> {
-  inc(labels: L, value: number): void;
+  inc(labels: L, bytes: number, dollars: number): void;
   remove(labels: L): void;
 }
 
@@ -28,14 +38,10 @@ interface Series<L> {
 export const OTHER_REMOTE = 'other';
 
 export function seriesKey(l: RemoteLabels): string {
-  return `${l.direction}\u0000${l.category}\u0000${l.remote_az}\u0000${l.remote}\u0000${l.port}`;
+  return `${l.direction}\u0000${l.category}\u0000${l.remote_az}\u0000${l.remote}\u0000${l.port}\u0000${l.path}`;
 }
 
-/**
- * How a family's series are keyed, and what series of "the rest" a series folds into. A series costs
- * what its bytes cost in the series it folds into: prices go by direction and category, which "the
- * rest" keeps, never by remote or workload.
- */
+/** How a family's series are keyed, and what series of "the rest" a series folds into. */
 export interface SeriesShape<L> {
   key(labels: L): string;
   /** The labels a key was made of (key's inverse). */
@@ -57,12 +63,12 @@ export function keyPrefix(key: string, n: number): string {
 export const REMOTE_SHAPE: SeriesShape<RemoteLabels> = {
   key: seriesKey,
   labels: (key) => {
-    const [direction, category, remote_az, remote, port] = key.split('\u0000');
-    return { direction, category, remote_az, remote, port };
+    const [direction, category, remote_az, remote, port, path] = key.split('\u0000');
+    return { direction, category, remote_az, remote, port, path };
   },
-  other: (l) => ({ ...l, remote: OTHER_REMOTE, port: '' }),
-  otherKey: (key) => `${keyPrefix(key, 3)}${OTHER_REMOTE}\u0000`,
-  isOther: (l) => l.remote === OTHER_REMOTE && l.port === '',
+  other: (l) => ({ ...l, remote: OTHER_REMOTE, port: '', path: '' }),
+  otherKey: (key) => `${keyPrefix(key, 3)}${OTHER_REMOTE}\u0000\u0000`,
+  isOther: (l) => l.remote === OTHER_REMOTE && l.port === '' && l.path === '',
 };
 
 interface Candidate {
@@ -119,8 +125,6 @@ export class TopK<L> {
 
   constructor(
     readonly k: number,
-    /** Dollars of `bytes` of a series: ranking is by cost, then bytes (a free remote never hides a priced one). */
-    private readonly costOf: (labels: L, bytes: number) => number,
     private readonly shape: SeriesShape<L>,
   ) {}
 
@@ -131,16 +135,17 @@ export class TopK<L> {
 
   /**
    * Apply one interval's bytes. `deltas` are per remote series; `spilled` are bytes that had no
-   * remote slot, keyed like deltas but already bound for remote="other".
+   * remote slot, keyed like deltas but already bound for remote="other". Ranking is by dollars, then
+   * bytes (a free remote never hides a priced one).
    */
-  flush(deltas: Map<string, { labels: L; bytes: number }>, spilled: Iterable<{ labels: L; bytes: number }>, sink: CounterSink<L>): void {
+  flush(deltas: Map<string, Delta<L>>, spilled: Iterable<Delta<L>>, sink: CounterSink<L>): void {
     this.flushes++;
     const candidates: Candidate[] = [];
     for (const [key, d] of deltas) {
       const s = this.series.get(key);
       const member = s?.member ?? false;
       const weight = member ? 2 : 1;
-      candidates.push({ key, cost: weight * this.costOf(d.labels, d.bytes), bytes: weight * d.bytes, member });
+      candidates.push({ key, cost: weight * d.dollars, bytes: weight * d.bytes, member });
     }
     for (const [key, s] of this.series) {
       if (s.member && !deltas.has(key)) candidates.push({ key, cost: 0, bytes: 0, member: true });
@@ -152,11 +157,13 @@ export class TopK<L> {
       if (s.member && !chosen.has(key)) s.member = false;
     }
     // by the key of the series each folds into: labels made once per "other" series, not per remote
-    const other = new Map<string, { labels: L; bytes: number }>();
-    const toOther = (otherKey: string, bytes: number): void => {
+    const other = new Map<string, Delta<L>>();
+    const toOther = (otherKey: string, bytes: number, dollars: number): void => {
       const e = other.get(otherKey);
-      if (e) e.bytes += bytes;
-      else other.set(otherKey, { labels: this.shape.labels(otherKey), bytes });
+      if (e) {
+        e.bytes += bytes;
+        e.dollars += dollars;
+      } else other.set(otherKey, { labels: this.shape.labels(otherKey), bytes, dollars });
     };
     for (const [key, d] of deltas) {
       if (chosen.has(key)) {
@@ -164,15 +171,15 @@ export class TopK<L> {
         if (!s) this.series.set(key, (s = { labels: d.labels, member: true, lastActive: 0 }));
         s.member = true;
         s.lastActive = this.flushes;
-        sink.inc(s.labels, d.bytes);
+        sink.inc(s.labels, d.bytes, d.dollars);
       } else {
-        toOther(this.shape.otherKey(key), d.bytes);
+        toOther(this.shape.otherKey(key), d.bytes, d.dollars);
         this.folded.remotes++;
       }
     }
-    for (const sp of spilled) toOther(this.shape.key(this.shape.other(sp.labels)), sp.bytes);
+    for (const sp of spilled) toOther(this.shape.key(this.shape.other(sp.labels)), sp.bytes, sp.dollars);
     for (const e of other.values()) this.folded.bytes += e.bytes;
-    for (const e of other.values()) sink.inc(e.labels, e.bytes);
+    for (const e of other.values()) sink.inc(e.labels, e.bytes, e.dollars);
     this.pruneFrozen(sink);
   }
 

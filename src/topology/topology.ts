@@ -291,6 +291,9 @@ export class Topology {
   /** The path facts of traffic between a local and a remote class. */
   private pathOf(local: AddressClass, remote: AddressClass, cat: number): PathFacts {
     const facts: PathFacts = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: remote.kind === AddressKind.SUBNET, remoteRegion: remote.region };
+    // link-local and loopback (the instance metadata service, the time server, the DNS resolver's
+    // 169.254 address) never leave the host or its ENI: no route, whatever covers 0.0.0.0/0
+    if (cat === Category.INTERNAL) return facts;
     if (remote.managed === 'interface_endpoint') facts.path = Path.INTERFACE_ENDPOINT;
     else if (remote.managed !== '') {
       facts.path = Path.LOAD_BALANCER;

@@ -11,9 +11,9 @@ import type { Summary } from './summary.js';
 /** Each category's colour, from its row. */
 const CATEGORY_COLORS: Record<string, string> = Object.fromEntries(CATEGORIES.map((c) => [c.name, c.color]));
 
-/** Said under the rows priced by category: where their dollars stop short of the bill's lines. */
-const BY_CATEGORY =
-  'Priced by category (the transfer itself): the processing of the path on the way (NAT gateway, endpoints, Transit Gateway) is in the hourly figure and the bill lines above, not in these rows.';
+/** Said under the top remotes and workloads: what their dollars are. */
+const BILL_LINES =
+  'Each row’s dollars are the sum of the bill lines of its bytes: the transfer, and the processing of its path (NAT gateway, endpoints, Transit Gateway).';
 
 export function renderSections(s: Summary): string {
   const esc = (v: unknown): string => String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -80,11 +80,11 @@ export function renderSections(s: Summary): string {
     `<section id="remotes"><h2>Top remotes by cost</h2>` +
       table(
         'remotes',
-        ['remote', rateUnit, 'category', 'port', 'zone', 'rate'],
-        s.remotes.map((r) => [`<span class="name">${esc(r.remote)}</span>`, money(r.dollars_per_hour), esc(r.category), esc(r.port || '–'), esc(r.remote_az || '–'), rate(r.bytes_per_second)]),
+        ['remote', rateUnit, 'category', 'path', 'port', 'zone', 'rate'],
+        s.remotes.map((r) => [`<span class="name">${esc(r.remote)}</span>`, money(r.dollars_per_hour), esc(r.category), esc(r.path || '–'), esc(r.port || '–'), esc(r.remote_az || '–'), rate(r.bytes_per_second)]),
         'No remote counted yet.',
       ) +
-      `<p class="hint">${BY_CATEGORY}</p>` +
+      `<p class="hint">${BILL_LINES}</p>` +
       (s.health.remotes_folded.remotes > 0 ? `<p class="hint">${s.health.remotes_folded.remotes.toLocaleString('en-US')} remotes folded into “other” (${gb(s.health.remotes_folded.bytes / 2 ** 30)} GB).</p>` : '') +
       `</section>`,
   );
@@ -97,7 +97,7 @@ export function renderSections(s: Summary): string {
           s.workloads.map((w) => [`<span class="name">${esc(w.workload || (w.kind === 'unknown' ? '(unattributed)' : '–'))}</span>`, esc(w.namespace || '–'), esc(w.kind), money(w.dollars_per_hour), rate(w.bytes_per_second)]),
           '',
         ) +
-        `<p class="hint">${BY_CATEGORY}</p>` +
+        `<p class="hint">${BILL_LINES}</p>` +
         `<p class="hint">The local owner of the bytes: a pod's Deployment, StatefulSet, DaemonSet, Job or CronJob, a systemd unit, else a process; unattributed: bytes of the host's own addresses whose socket could not be named (offline, without processes: all of them).</p>` +
         `</section>`,
     );
@@ -232,7 +232,7 @@ export function livePage(s: Summary, o: { telemetryPath: string; summaryPath: st
   // the same renderer as the server's, then a fetch every refreshSeconds; a failed fetch keeps the page
   const script = `<script nonce="${o.nonce}">
 const CATEGORY_COLORS = ${JSON.stringify(CATEGORY_COLORS)};
-const BY_CATEGORY = ${JSON.stringify(BY_CATEGORY)};
+const BILL_LINES = ${JSON.stringify(BILL_LINES)};
 const renderSections = ${renderSections.toString()};
 (() => {
   const app = document.getElementById('app');

@@ -26,7 +26,8 @@ export interface Summary {
   total_dollars: number;
   bill_lines: { usage_type: string; paths: string[]; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number; price_per_gb: number | null }[];
   categories: { category: string; direction: string; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number }[];
-  remotes: { remote: string; port: string; category: string; remote_az: string; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number }[];
+  /** dollars: the sum of the bill lines of each remote's bytes; `path` says what they include */
+  remotes: { remote: string; port: string; category: string; path: string; remote_az: string; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number }[];
   /** per workload (pods, processes): empty until attribution exists */
   workloads: { workload: string; namespace: string; kind: string; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number }[];
   chart: { title: string; unit: 'dollars_per_hour' | 'bytes_per_second'; step_seconds: number; series: string[]; points: { t: number; values: number[] }[] };
@@ -192,7 +193,7 @@ function rows(r: Report, before: Report | undefined, seconds: number | null): Pi
     const was = catBefore.get(key(x.category, x.direction));
     return { category: x.category, direction: x.direction, dollars_per_hour: rate(x.cost_dollars, was?.cost_dollars), bytes_per_second: perSecond(x.bytes, was?.bytes), gb: x.gb };
   });
-  const remBefore = new Map(before?.remotes.map((x) => [key(x.remote, x.port, x.category, x.remote_az), x]));
+  const remBefore = new Map(before?.remotes.map((x) => [key(x.remote, x.port, x.category, x.remote_az, x.path), x]));
   // remotes and workloads: both directions' bytes and their cost, as rates
   type Counted = { egress_bytes: number; ingress_bytes: number; cost_dollars: number | null };
   const rates = (x: Counted, was: Counted | undefined): { dollars_per_hour: number | null; bytes_per_second: number | null; gb: number } => {
@@ -203,8 +204,9 @@ function rows(r: Report, before: Report | undefined, seconds: number | null): Pi
     remote: x.remote,
     port: x.port,
     category: x.category,
+    path: x.path,
     remote_az: x.remote_az,
-    ...rates(x, remBefore.get(key(x.remote, x.port, x.category, x.remote_az))),
+    ...rates(x, remBefore.get(key(x.remote, x.port, x.category, x.remote_az, x.path))),
   }));
   const wlBefore = new Map(before?.workloads?.map((x) => [key(x.namespace, x.workload, x.workload_kind), x]));
   const workloads = (r.workloads ?? []).map((x) => ({

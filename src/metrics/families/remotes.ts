@@ -1,34 +1,39 @@
-// aztraffic_remote_bytes_total: bytes by remote (the DNS name the host resolved, else the IP) and
-// service port, bounded to the top K by cost then bytes, the rest as remote="other". Live: chosen at
-// every flush; analyze: over the whole capture (RankedCounter).
+// aztraffic_remote_bytes_total and aztraffic_remote_dollars_total: bytes by remote (the DNS name the
+// host resolved, else the IP), service port and network path, and what they cost on their bill lines;
+// bounded to the top K by cost then bytes, the rest as remote="other". Live: chosen at every flush;
+// analyze: over the whole capture (RankedCounter).
 import client from 'prom-client';
+import { PATH_NAMES } from '../../classify/bill.js';
+import { DOLLARS_PER_COST_UNIT } from '../../classify/prices.js';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
 import { decodeSpillSlot } from '../../engine/counter-layout.js';
 import type { RemoteTable } from '../../engine/remote-table.js';
 import type { NameCache } from '../../decode/dns.js';
 import { ipv4ToString, ipv6WordsToString } from '../../net/ip.js';
 import type { Folded } from '../heavy-hitters.js';
-import { RankedCounter } from '../ranked-counter.js';
-import { OTHER_REMOTE, REMOTE_SHAPE, seriesKey, type RemoteLabels } from '../top-k.js';
+import { pricedCategory, RankedCounter } from '../ranked-counter.js';
+import { OTHER_REMOTE, REMOTE_SHAPE, seriesKey, type Delta, type RemoteLabels } from '../top-k.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { MetricFamily } from './family.js';
 
 export class RemotesFamily implements MetricFamily {
   private readonly ranked: RankedCounter<RemoteLabels>;
 
-  constructor(
-    registers: client.Registry[],
-    k: number,
-    /** Dollars of bytes of a remote series (0 when free or unpriced): what top-K ranks by first. */
-    costOf: (labels: RemoteLabels, bytes: number) => number,
-  ) {
+  constructor(registers: client.Registry[], k: number) {
+    const labelNames = ['direction', 'category', 'remote_az', 'remote', 'port', 'path'] as const;
     const counter = new client.Counter({
       name: 'aztraffic_remote_bytes_total',
-      help: `IP-layer bytes by remote (DNS name seen on the wire, else IP) and service port; top ${k} remotes by cost, the rest as remote="other".`,
-      labelNames: ['direction', 'category', 'remote_az', 'remote', 'port'],
+      help: `IP-layer bytes by remote (DNS name seen on the wire, else IP), service port and network path; top ${k} remotes by cost, the rest as remote="other".`,
+      labelNames,
       registers,
     });
-    this.ranked = new RankedCounter(counter, k, costOf, REMOTE_SHAPE);
+    const dollars = new client.Counter({
+      name: 'aztraffic_remote_dollars_total',
+      help: 'USD of the bytes of aztraffic_remote_bytes_total (same series): each byte at the sum of its bill lines\' prices in force when it was counted (NAT gateway, endpoint and Transit Gateway processing included).',
+      labelNames,
+      registers,
+    });
+    this.ranked = new RankedCounter(counter, dollars, k, REMOTE_SHAPE, pricedCategory);
   }
 
   /** Rank over the whole run instead of per flush (analyze), in a summary of `capacity` entries. */
@@ -46,11 +51,12 @@ export class RemotesFamily implements MetricFamily {
   }
 
   private takeFrom(remotes: RemoteTable, zones: readonly string[], names: NameCache, now: number): void {
-    const deltas = new Map<string, { labels: RemoteLabels; bytes: number }>();
+    const deltas = new Map<string, Delta<RemoteLabels>>();
     // over a whole capture each entry goes straight to the ranking: a flood of distinct remotes then
     // leaves no interval map of 64k entries behind at every drain
     const direct = this.ranked.accumulating;
-    remotes.forEach((family, addr4, addr6, port, dir, cat, zone, bytes) => {
+    remotes.forEach((family, addr4, addr6, port, dir, cat, path, zone, bytes, cost) => {
+      const dollars = cost * DOLLARS_PER_COST_UNIT;
       let remote: string;
       if (family === 4) {
         remote = names.get4(addr4, now) ?? ipv4ToString(addr4);
@@ -64,21 +70,25 @@ export class RemotesFamily implements MetricFamily {
         remote_az: zones[zone],
         remote,
         port: port < 0 ? '' : String(port),
+        path: PATH_NAMES[path],
       };
       if (direct) {
-        this.ranked.addOne(labels, bytes);
+        this.ranked.addOne(labels, bytes, dollars);
         return;
       }
       const key = seriesKey(labels);
       const d = deltas.get(key);
-      if (d) d.bytes += bytes;
-      else deltas.set(key, { labels, bytes });
+      if (d) {
+        d.bytes += bytes;
+        d.dollars += dollars;
+      } else deltas.set(key, { labels, bytes, dollars });
     });
-    const spilled: { labels: RemoteLabels; bytes: number }[] = [];
+    const spilled: Delta<RemoteLabels>[] = [];
     remotes.overflow.forEach((bytes, slot) => {
       if (bytes === 0) return;
       const { dir, cat, zone } = decodeSpillSlot(slot, zones.length);
-      spilled.push({ labels: { direction: DIRECTION_NAMES[dir], category: CATEGORY_NAMES[cat], remote_az: zones[zone], remote: OTHER_REMOTE, port: '' }, bytes });
+      const labels = { direction: DIRECTION_NAMES[dir], category: CATEGORY_NAMES[cat], remote_az: zones[zone], remote: OTHER_REMOTE, port: '', path: '' };
+      spilled.push({ labels, bytes, dollars: remotes.overflowCost[slot] * DOLLARS_PER_COST_UNIT });
     });
     remotes.clear();
     this.ranked.add(deltas, spilled);

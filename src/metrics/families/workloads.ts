@@ -1,12 +1,13 @@
-// aztraffic_workload_bytes_total: bytes by the local owner of their socket or address (pod, systemd
-// unit, process), bounded to the top K workloads by cost then bytes, the rest as workload="other".
+// aztraffic_workload_bytes_total and aztraffic_workload_dollars_total: bytes by the local owner of their
+// socket or address (pod, systemd unit, process), and what they cost on their bill lines; bounded to the
+// top K workloads by cost then bytes, the rest as workload="other".
 // Live: chosen at every flush; analyze: over the whole capture (RankedCounter).
 import client from 'prom-client';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
 import type { KernelLookup, LookupMethod } from '../../attribution/attribution.js';
 import type { Workloads } from '../../attribution/workloads.js';
-import { RankedCounter } from '../ranked-counter.js';
-import { keyPrefix, type SeriesShape } from '../top-k.js';
+import { pricedCategory, RankedCounter } from '../ranked-counter.js';
+import { keyPrefix, type Delta, type SeriesShape } from '../top-k.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { MetricFamily } from './family.js';
 import { Totals } from './totals.js';
@@ -47,16 +48,22 @@ export class WorkloadsFamily implements MetricFamily {
   constructor(
     registers: client.Registry[],
     k: number,
-    costOf: (labels: WorkloadLabels, bytes: number) => number,
     /** The table that names the engine's workload numbers. */
     private readonly workloads: Workloads,
     /** The numbers something still holds (serve): the rest are forgotten after each drain. */
     private readonly held?: () => ReadonlySet<number>,
   ) {
+    const labelNames = ['direction', 'category', 'namespace', 'workload', 'workload_kind'] as const;
     const counter = new client.Counter({
       name: 'aztraffic_workload_bytes_total',
       help: `IP-layer bytes by the local owner of their socket or address (pod's top owner, systemd unit or process); top ${k} workloads by cost, the rest as workload="other".`,
-      labelNames: ['direction', 'category', 'namespace', 'workload', 'workload_kind'],
+      labelNames,
+      registers,
+    });
+    const dollars = new client.Counter({
+      name: 'aztraffic_workload_dollars_total',
+      help: 'USD of the bytes of aztraffic_workload_bytes_total (same series): each byte at the sum of its bill lines\' prices in force when it was counted (NAT gateway, endpoint and Transit Gateway processing included).',
+      labelNames,
       registers,
     });
     this.lookups = new client.Counter({
@@ -121,7 +128,7 @@ export class WorkloadsFamily implements MetricFamily {
       help: 'Workloads forgotten at a flush because nothing held them any more (no pod of theirs on the node, no tracked flow): deleted pods, exited processes.',
       registers,
     });
-    this.ranked = new RankedCounter(counter, k, costOf, WORKLOAD_SHAPE);
+    this.ranked = new RankedCounter(counter, dollars, k, WORKLOAD_SHAPE, pricedCategory);
   }
 
   /** Rank over the whole run instead of per flush (analyze). */
@@ -147,8 +154,8 @@ export class WorkloadsFamily implements MetricFamily {
   }
 
   take(p: Pipeline): void {
-    const deltas = new Map<string, { labels: WorkloadLabels; bytes: number }>();
-    p.engine.drainWorkloads((w, dir, cat, bytes) => {
+    const deltas = new Map<string, Delta<WorkloadLabels>>();
+    p.engine.drainWorkloads((w, dir, cat, bytes, dollars) => {
       const wl = this.workloads.get(w);
       const labels: WorkloadLabels = {
         direction: DIRECTION_NAMES[dir],
@@ -159,8 +166,10 @@ export class WorkloadsFamily implements MetricFamily {
       };
       const key = WORKLOAD_SHAPE.key(labels);
       const d = deltas.get(key);
-      if (d) d.bytes += bytes;
-      else deltas.set(key, { labels, bytes });
+      if (d) {
+        d.bytes += bytes;
+        d.dollars += dollars;
+      } else deltas.set(key, { labels, bytes, dollars });
     });
     // bytes of the workload table's own "other" (past its capacity) are already the rest
     const spilled = [...deltas.entries()].filter(([, d]) => WORKLOAD_SHAPE.isOther(d.labels));

@@ -17,6 +17,8 @@ export interface CountJob {
   bounds: number[];
   compiled: CompiledTopology;
   localIps: string[];
+  /** $/GB of every usage type the topology's combinations name, as priced in this thread: the worker counts the same cost. */
+  usagePrices: Record<string, number>;
   remoteTableSize: number;
   /**
    * Most bytes of results (DNS frames, remote entries) the worker holds for the reading thread; a part

@@ -49,8 +49,8 @@ function partEnd(r: ReturnType<typeof readPartRange>, to: number): string | unde
   return undefined;
 }
 
-/** Bytes a part's remote entries take in its result (RemoteTable.exportEntries). */
-const ENTRY_BYTES = 32;
+/** Bytes a part's remote entries take in its result (RemoteTable.exportEntries: address, key, zone, bytes, cost). */
+const ENTRY_BYTES = 40;
 
 /** One pipeline for every part: its tables are made once, and emptied between parts. */
 class PartCounter {
@@ -62,6 +62,7 @@ class PartCounter {
   constructor(private readonly job: CountJob) {
     this.pipeline = new Pipeline(new Topology(job.compiled), { remoteTableSize: job.remoteTableSize });
     this.pipeline.setLocalIps(job.localIps);
+    this.pipeline.engine.setUsagePrices((usageType) => job.usagePrices[usageType]);
     this.pipeline.deferDns = (linkType, buf, off, capLen, wireLen, now) => this.dns.keep(linkType, buf, off, capLen, wireLen, now);
     // one table would have been drained here, its names as known at this point: only one thread can do that
     this.pipeline.engine.drainRemotesWhenFull(() => {
@@ -115,7 +116,7 @@ export function countParts(job: CountJob, port: MessagePort): void {
       const { dns } = result;
       const { remotes } = result.counts;
       held += dns.data.byteLength + dns.meta.byteLength + remotes.count * ENTRY_BYTES;
-      moved = [dns.data, dns.meta, remotes.words, remotes.keys, remotes.zones, remotes.bytes].map((a) => a.buffer as ArrayBuffer);
+      moved = [dns.data, dns.meta, remotes.words, remotes.keys, remotes.zones, remotes.bytes, remotes.cost].map((a) => a.buffer as ArrayBuffer);
     }
     port.postMessage(result, moved);
     if (!result.ok) break;

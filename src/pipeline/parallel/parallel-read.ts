@@ -125,6 +125,7 @@ export class ParallelReader {
       bounds,
       compiled: pipeline.topology.compiled(),
       localIps: [...pipeline.localIps],
+      usagePrices: pipeline.engine.usagePrices(),
       remoteTableSize: pipeline.remotes.capacity,
       resultBytes: RESULT_BYTES,
       control: control.buffer as SharedArrayBuffer,
