@@ -110,7 +110,7 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('the first boot: sources that a
     });
     expect(sum(m, 'aztraffic_bytes_total{', 'category="internet"')).toBe(0);
     expect(sum(m, 'aztraffic_bytes_total{', 'category="unclassified"')).toBe(0);
-    expect(m.get('aztraffic_remote_bytes_total{direction="ingress",category="regional_public",remote_az="",remote="54.144.10.20",port="80"}')).toBeGreaterThanOrEqual(BEFORE + AFTER);
+    expect(m.get('aztraffic_remote_bytes_total{direction="ingress",category="regional_public",remote_az="",remote="54.144.10.20",port="80",path="direct"}')).toBeGreaterThanOrEqual(BEFORE + AFTER);
     expect(m.get('aztraffic_held_bytes_total{outcome="unclassified"}')).toBe(0);
     expect(e.log.join('')).toMatch(/using the package's own copy of 2026-08-22-21-17-05/);
     e.c.kill('SIGTERM');

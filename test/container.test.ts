@@ -158,7 +158,7 @@ describe.skipIf(missingOutsideCi(dockerAvailable()))('container image', () => {
       return (x.get(key) ?? 0) >= 100 * 1028 ? x : undefined;
     });
     expect(m.get(key)).toBe(100 * 1028);
-    expect(m.get(`aztraffic_remote_bytes_total{direction="egress",category="unclassified",remote_az="",remote="10.79.${octet}.2",port="7777"}`)).toBe(100 * 1028);
+    expect(m.get(`aztraffic_remote_bytes_total{direction="egress",category="unclassified",remote_az="",remote="10.79.${octet}.2",port="7777",path="direct"}`)).toBe(100 * 1028);
     expect(m.get(`aztraffic_capture_up{interface="${HOST_LINK}"}`)).toBe(1);
   });
 

@@ -76,7 +76,7 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('flag effects on a live exporte
     await until('capture up', async () => ((await metrics(e.base)).get('aztraffic_capture_up{interface="h0"}') === 1 ? true : undefined));
     await sendUdp(20, 100, 7001);
     await sendUdp(30, 100, 7002);
-    const key = (port: number): string => `aztraffic_remote_bytes_total{direction="egress",category="same_az",remote_az="us-east-1a",remote="${PEER}",port="${port}"}`;
+    const key = (port: number): string => `aztraffic_remote_bytes_total{direction="egress",category="same_az",remote_az="us-east-1a",remote="${PEER}",port="${port}",path="direct"}`;
     const m = await until('7001 counted', async () => {
       const x = await metrics(e.base);
       return x.get(key(7001)) === 20 * 128 ? x : undefined;
@@ -95,8 +95,8 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('flag effects on a live exporte
     const long = await exporter(9103, ['--web.shutdown-grace', '0']);
     for (const e of [short, long]) await until('capture up', async () => ((await metrics(e.base)).get('aztraffic_capture_up{interface="h0"}') === 1 ? true : undefined));
     await sendUdp(10, 100, 7003, true);
-    const withPort = `aztraffic_remote_bytes_total{direction="egress",category="same_az",remote_az="us-east-1a",remote="${PEER}",port="7003"}`;
-    const noPort = `aztraffic_remote_bytes_total{direction="egress",category="same_az",remote_az="us-east-1a",remote="${PEER}",port=""}`;
+    const withPort = `aztraffic_remote_bytes_total{direction="egress",category="same_az",remote_az="us-east-1a",remote="${PEER}",port="7003",path="direct"}`;
+    const noPort = `aztraffic_remote_bytes_total{direction="egress",category="same_az",remote_az="us-east-1a",remote="${PEER}",port="",path="direct"}`;
     // 100 payload + 8 UDP + 60 IP (20 + 40 options)
     await until('192: with its port', async () => ((await metrics(long.base)).get(withPort) === 10 * 168 ? true : undefined));
     const m = await until('64: without', async () => {

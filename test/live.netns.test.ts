@@ -131,8 +131,8 @@ setTimeout(()=>{console.log('timeout');process.exit(1)},20000);`,
     // A's ACKs come back: ingress, same zone
     expect(m.get('aztraffic_bytes_total{direction="ingress",category="same_az",local_az="us-east-1a",remote_az="us-east-1a"}')).toBeGreaterThan(0);
     // per remote, with the service port
-    expect(m.get('aztraffic_remote_bytes_total{direction="egress",category="same_az",remote_az="us-east-1a",remote="10.77.1.20",port="5001"}')).toBe(same);
-    expect(m.get('aztraffic_remote_bytes_total{direction="egress",category="cross_az",remote_az="us-east-1b",remote="10.77.2.20",port="9999"}')).toBe(UDP_COUNT * (UDP_SIZE + 28));
+    expect(m.get('aztraffic_remote_bytes_total{direction="egress",category="same_az",remote_az="us-east-1a",remote="10.77.1.20",port="5001",path="direct"}')).toBe(same);
+    expect(m.get('aztraffic_remote_bytes_total{direction="egress",category="cross_az",remote_az="us-east-1b",remote="10.77.2.20",port="9999",path="direct"}')).toBe(UDP_COUNT * (UDP_SIZE + 28));
     expect(m.get('aztraffic_capture_up{interface="h0"}')).toBe(1);
     expect(m.get('aztraffic_interface_packets_total{interface="h0",direction="egress"}')).toBeGreaterThanOrEqual(UDP_COUNT);
   });
@@ -205,7 +205,7 @@ setTimeout(()=>{console.log('timeout');process.exit(1)},20000);`,
       `const u=require('dgram').createSocket('udp4');const b=Buffer.alloc(500,3);(async()=>{for(let i=0;i<50;i++){await new Promise(r=>u.send(b,9999,'10.77.2.20',r));}u.close();console.log('sent')})()`,
     );
     await waitForOutput(sender, /sent/);
-    const key = 'aztraffic_remote_bytes_total{direction="egress",category="cross_az",remote_az="us-east-1b",remote="10.77.2.20",port="9999"}';
+    const key = 'aztraffic_remote_bytes_total{direction="egress",category="cross_az",remote_az="us-east-1b",remote="10.77.2.20",port="9999",path="direct"}';
     const m = await until('burst counted', async () => {
       const x = scrape();
       return (x.get(key) ?? 0) >= 50 * 528 ? x : undefined;
