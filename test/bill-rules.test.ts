@@ -21,6 +21,13 @@ const ranges: IpRanges = {
     { ip_prefix: '52.80.0.0/16', region: 'cn-north-1', service: 'EC2', network_border_group: 'cn-north-1' },
     { ip_prefix: '3.30.0.0/15', region: 'us-gov-west-1', service: 'EC2', network_border_group: 'us-gov-west-1' },
     { ip_prefix: '3.12.0.0/16', region: 'us-east-2', service: 'EC2', network_border_group: 'us-east-2' },
+    // CloudFront's regional edge caches and Global Accelerator's regional ranges carry a region (listed
+    // under AMAZON too, as AWS lists them)
+    { ip_prefix: '13.113.196.64/26', region: 'ap-northeast-1', service: 'AMAZON', network_border_group: 'ap-northeast-1' },
+    { ip_prefix: '13.113.196.64/26', region: 'ap-northeast-1', service: 'CLOUDFRONT', network_border_group: 'ap-northeast-1' },
+    { ip_prefix: '15.197.34.0/23', region: 'us-east-1', service: 'AMAZON', network_border_group: 'us-east-1' },
+    { ip_prefix: '15.197.34.0/23', region: 'us-east-1', service: 'GLOBALACCELERATOR', network_border_group: 'us-east-1' },
+    { ip_prefix: '3.33.128.0/17', region: 'eu-west-1', service: 'GLOBALACCELERATOR', network_border_group: 'eu-west-1' },
   ],
   ipv6_prefixes: [{ ipv6_prefix: '2600:1f18::/33', region: 'us-east-1', service: 'EC2', network_border_group: 'us-east-1' }],
 };
@@ -50,6 +57,12 @@ describe('categories, refined', () => {
     expect(cat('205.251.249.7')).toBe('aws_service');
     expect(cat('205.251.193.1')).toBe('aws_service');
     expect(cat('13.248.96.9')).toBe('internet');
+  });
+
+  it("CloudFront's ranges that name a region are CloudFront (an origin fetch is free), not inter_region; Global Accelerator's are internet in any region", () => {
+    expect(cat('13.113.196.70')).toBe('aws_service');
+    expect(cat('15.197.34.9')).toBe('internet');
+    expect(cat('3.33.130.1')).toBe('internet');
   });
 
   it('other partitions (China, GovCloud) are internet, not inter_region; a commercial region is inter_region', () => {

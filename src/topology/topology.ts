@@ -420,11 +420,23 @@ export class Topology {
     const EC2_IN_REGION = 2;
     const GLOBAL_FREE = 4; // CloudFront, Route 53: free to reach
     const OTHER_REGION = 8;
+    const ACCELERATOR = 16; // Global Accelerator: internet, unless the prefix is also another service's
     const byPrefix = new Map<string, number>();
     const regionOf = new Map<string, string>();
     const localZoneOf = new Map<string, string>();
     const note = (prefix: string, region: string, service: string, nbg: string | undefined): void => {
       let f = byPrefix.get(prefix) ?? 0;
+      // CloudFront's ranges tagged with a region are its regional edge caches, not that region's hosts:
+      // an origin fetch to them is free, never inter-region. Global Accelerator's are its edge, reached as
+      // the internet is, whatever region they name.
+      if (service.startsWith('CLOUDFRONT') && !otherPartition(region)) {
+        byPrefix.set(prefix, f | GLOBAL_FREE);
+        return;
+      }
+      if (service === 'GLOBALACCELERATOR') {
+        byPrefix.set(prefix, f | ACCELERATOR);
+        return;
+      }
       if (region === this.region) {
         f |= service === 'EC2' ? IN_REGION | EC2_IN_REGION : IN_REGION;
         // a network border group unlike its region (Local Zone, Wavelength) is its own location
@@ -444,7 +456,9 @@ export class Topology {
       // other partitions (GovCloud, China) and GLOBAL ranges other than CloudFront and Route 53
       // (Global Accelerator…) are billed as internet
       let cls = 0;
-      if (f & IN_REGION) {
+      if (f & ACCELERATOR) {
+        // internet (class 0)
+      } else if (f & IN_REGION) {
         cls = this.classOf(f & EC2_IN_REGION ? AddressKind.EC2_REGION : AddressKind.AWS_SERVICE, localZoneOf.get(prefix) ?? '', '');
       } else if (f & GLOBAL_FREE) {
         cls = this.classOf(AddressKind.AWS_SERVICE, '', '');
