@@ -6,7 +6,7 @@ import { defaultPrices, usagePriceOf } from '../src/classify/prices.js';
 import { Topology } from '../src/topology/topology.js';
 import { topologyFile } from './helpers.js';
 
-const direct = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: false, remoteRegion: '' };
+const direct = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: false, remoteRegion: '', directConnect: false };
 
 /** The usage types (egress, ingress) the topology gives traffic between a local and a remote address. */
 function lines(t: Topology, local: string, remote: string): string[][] {
@@ -61,5 +61,43 @@ describe('bill lines: bugs that were planted and must be caught', () => {
     expect(lines(topology(undefined), '10.0.1.5', '8.8.8.8')[0]).toEqual(['NatGateway-Bytes', 'DataTransfer-Out-Bytes']);
     expect(lines(topology('us-east-1a'), '10.0.1.5', '8.8.8.8')[0]).toEqual(['NatGateway-Bytes', 'DataTransfer-Out-Bytes']);
     expect(lines(topology('us-east-1b'), '10.0.1.5', '8.8.8.8')[0]).toEqual(['NatGateway-Bytes', 'DataTransfer-Regional-Bytes', 'DataTransfer-Out-Bytes']);
+  });
+});
+
+describe('bill lines of the paths discovery now tells apart', () => {
+  const topology = (extra: Partial<Parameters<typeof topologyFile>[0]>, target: string): Topology =>
+    new Topology({
+      region: 'us-east-1',
+      file: topologyFile({
+        region: 'us-east-1',
+        subnets: [{ cidr: '10.0.1.0/24', zone: 'us-east-1a', zone_id: 'use1-az6', id: 'subnet-1', vpc: 'vpc-a' }],
+        route_tables: [{ id: 'rtb-1', vpc: 'vpc-a', main: true, subnets: ['subnet-1'], routes: [{ destination: '0.0.0.0/0', target }] }],
+        ...extra,
+      }),
+    });
+
+  it('a NAT instance (route to its ENI or its instance) in another zone adds the cross-zone leg; in ours, or of unknown zone, none', () => {
+    for (const target of ['eni-0a1', 'i-0b2']) {
+      const at = (zone: string | undefined) => topology({ interfaces: [{ id: 'eni-0a1', instance: 'i-0b2', ...(zone ? { zone } : {}) }] }, target);
+      expect(lines(at('us-east-1b'), '10.0.1.5', '8.8.8.8'), target).toEqual([['DataTransfer-Regional-Bytes', 'DataTransfer-Out-Bytes'], ['DataTransfer-Regional-Bytes', 'DataTransfer-In-Bytes']]);
+      expect(lines(at('us-east-1a'), '10.0.1.5', '8.8.8.8'), target).toEqual([['DataTransfer-Out-Bytes'], ['DataTransfer-In-Bytes']]);
+      expect(lines(at(undefined), '10.0.1.5', '8.8.8.8'), target).toEqual([['DataTransfer-Out-Bytes'], ['DataTransfer-In-Bytes']]);
+    }
+  });
+
+  it('a virtual private gateway without a VPN connection is Direct Connect: its own lines, not internet-out', () => {
+    expect(lines(topology({ vpn_gateways: [{ id: 'vgw-1', direct_connect: false }] }, 'vgw-1'), '10.0.1.5', '192.168.7.7')).toEqual([['DataTransfer-Out-Bytes'], ['DataTransfer-In-Bytes']]);
+    expect(lines(topology({ vpn_gateways: [{ id: 'vgw-1', direct_connect: true }] }, 'vgw-1'), '10.0.1.5', '192.168.7.7')).toEqual([['DataXfer-Out'], ['DataXfer-In']]);
+    // priced only by a prices file: its rate depends on the Direct Connect location
+    expect(builtInUsagePrice('DataXfer-Out', 'us-east-1')).toBeUndefined();
+    expect(builtInUsagePrice('DataXfer-In', 'us-east-1')).toBe(0);
+  });
+
+  it("a Classic Load Balancer's processing is on its own line, both ways; an ALB's is not a host's", () => {
+    const withLb = (kind: 'clb' | 'alb') => topology({ load_balancers: [{ ip: '10.0.1.200', kind, zone: 'us-east-1b' }] }, 'local');
+    expect(lines(withLb('clb'), '10.0.1.5', '10.0.1.200')).toEqual([['DataProcessing-Bytes'], ['DataProcessing-Bytes']]);
+    expect(lines(withLb('alb'), '10.0.1.5', '10.0.1.200')).toEqual([[], []]);
+    expect(builtInUsagePrice('DataProcessing-Bytes', 'us-east-1')).toBe(0.008);
+    expect(builtInUsagePrice('USE2-DataProcessing-Bytes', 'us-east-2')).toBe(0.008);
   });
 });

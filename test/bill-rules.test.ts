@@ -92,7 +92,7 @@ describe('categories, refined', () => {
 });
 
 describe('usage types and their prices', () => {
-  const direct = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: false, remoteRegion: '' };
+  const direct = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: false, remoteRegion: '', directConnect: false };
 
   it("names usage types as the CUR does: the region's billing code, but none for us-east-1's own lines; pairs keep both", () => {
     expect(usageTypes('us-east-1', Direction.EGRESS, Category.INTERNET, direct)).toEqual(['DataTransfer-Out-Bytes']);

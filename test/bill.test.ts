@@ -45,6 +45,9 @@ const EC2: Ec2Data = {
     { id: 'eni-alb', zone: 'us-east-1b', vpc: 'vpc-a', description: 'ELB app/web/50dc6c495c0c9188', privateIps: ['10.0.3.30'], requesterManaged: true },
     { id: 'eni-nlb', zone: 'us-east-1b', vpc: 'vpc-a', description: 'ELB net/tcp/a1b2c3d4e5f6a7b8', privateIps: ['10.0.3.31'], requesterManaged: true },
     { id: 'eni-app', zone: 'us-east-1b', vpc: 'vpc-a', privateIps: ['10.0.3.40'] },
+    // a NAT instance and a firewall appliance that an edge subnet's routes lead to
+    { id: 'eni-natinst', zone: 'us-east-1b', vpc: 'vpc-a', privateIps: ['10.0.4.10'], instance: 'i-0natinst' },
+    { id: 'eni-fw', zone: 'us-east-1a', vpc: 'vpc-a', privateIps: ['10.0.4.20'], instance: 'i-0fw' },
   ],
   addresses: [{ publicIp: '3.80.9.9', eni: 'eni-nat' }],
   routeTables: [
@@ -75,7 +78,20 @@ const EC2: Ec2Data = {
         { dest: '10.1.0.0/16', target: 'pcx-1' },
       ],
     },
+    {
+      id: 'rtb-edge',
+      vpc: 'vpc-a',
+      subnets: ['subnet-edge'],
+      routes: [
+        { dest: '10.0.0.0/16', target: 'local' },
+        { dest: '0.0.0.0/0', target: 'eni-natinst' },
+        { dest: '10.70.0.0/16', target: 'i-0fw' },
+        { dest: '192.168.0.0/16', target: 'vgw-vpn' },
+        { dest: '172.20.0.0/16', target: 'vgw-dx' },
+      ],
+    },
   ],
+  vpnConnections: [{ id: 'vpn-1', vgw: 'vgw-vpn' }],
   natGateways: [{ id: 'nat-0b', vpc: 'vpc-a', subnet: 'subnet-pub', privateIp: '10.0.2.9', publicIp: '3.80.9.9' }],
   vpcEndpoints: [
     { id: 'vpce-s3', vpc: 'vpc-a', type: 'Gateway', service: 'com.amazonaws.us-east-1.s3' },
@@ -289,10 +305,23 @@ describe('bill lines', () => {
     ]);
     // pagination (a page holds one item) was followed to the end of every list
     expect(ec2.count('GetManagedPrefixListEntries')).toBe(3);
-    expect(ec2.count('DescribeRouteTables')).toBe(2);
+    expect(ec2.count('DescribeRouteTables')).toBe(3);
     expect(ec2.count('DescribeVpcEndpoints')).toBe(3);
     expect(ec2.count('DescribePrefixLists')).toBe(1); // asked for the one AWS list the routes name
     expect(ec2.count('DescribeNatGateways')).toBe(1);
+    // what the other routes lead to: the NAT instance and the appliance with their zones; the gateway
+    // without a VPN connection is Direct Connect's
+    expect(t.interfaces).toEqual(
+      expect.arrayContaining([
+        { id: 'eni-natinst', instance: 'i-0natinst', zone: 'us-east-1b', zone_id: 'use1-az1' },
+        { id: 'eni-fw', instance: 'i-0fw', zone: 'us-east-1a', zone_id: 'use1-az6' },
+      ]),
+    );
+    expect(t.interfaces).toHaveLength(2);
+    expect(t.vpn_gateways).toEqual([
+      { id: 'vgw-vpn', direct_connect: false },
+      { id: 'vgw-dx', direct_connect: true },
+    ]);
   });
 
   it('private subnet, NAT gateway in another zone: every usage type and path exact against tshark', async () => {

@@ -247,6 +247,8 @@ spec:
       ...(YAML.parse(readFileSync(join(ROOT, 'demo', 'topology.yaml'), 'utf8')) as Record<string, unknown>),
       local_macs: ['0a:1b:2c:3d:4e:5f'],
       load_balancers: [{ ip: '172.31.50.10', kind: 'nlb', name: 'net/web/0123456789abcdef', zone: 'us-east-1d', zone_id: 'use1-az4' }],
+      interfaces: [{ id: 'eni-0natinst', instance: 'i-0natinst', zone: 'us-east-1d', zone_id: 'use1-az4' }],
+      vpn_gateways: [{ id: 'vgw-0dx', direct_connect: true }],
     };
     expect(Object.keys(topology).sort()).toEqual(Object.keys(TopologyFileSchema.shape).sort());
     const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));

@@ -21,7 +21,7 @@ export function tempDir(): string {
 }
 
 export function topologyFile(partial: Partial<TopologyFile>): TopologyFile {
-  return { subnets: [], public_ips: [], local_ips: [], route_tables: [], prefix_lists: [], nat_gateways: [], endpoints: [], load_balancers: [], ...partial };
+  return { subnets: [], public_ips: [], local_ips: [], route_tables: [], prefix_lists: [], nat_gateways: [], endpoints: [], load_balancers: [], interfaces: [], vpn_gateways: [], ...partial };
 }
 
 export function ipRanges(entries: [string, string, string][]): IpRanges {

@@ -90,6 +90,8 @@ const PAIR_PRICES: Readonly<Record<string, number>> = {
 
 const REGIONAL_PER_GB = 0.01;
 const PEERING_PER_GB = 0.01;
+/** A Classic Load Balancer's processing, $/GB (us-east-1's; most regions' within a tenth of a cent: check yours). */
+const CLB_PROCESSING_PER_GB = 0.008;
 
 /** Regions of AWS's other partitions: reaching them is internet traffic, not inter-region. */
 export function otherPartition(region: string): boolean {
@@ -148,6 +150,10 @@ export function builtInUsagePrice(usageType: string, region: string): number | u
       return own.tgw;
     case 'VpcEndpoint-GWLBE-Bytes':
       return own.gwlbe;
+    case 'DataProcessing-Bytes':
+      return CLB_PROCESSING_PER_GB;
+    case 'DataXfer-In':
+      return 0;
     case 'VpcPeering-Out-Bytes':
     case 'VpcPeering-In-Bytes':
       return PEERING_PER_GB;
@@ -168,6 +174,8 @@ export interface PathFacts {
   remoteInKnownVpc: boolean;
   /** The remote's region, for inter_region. */
   remoteRegion: string;
+  /** A vpn_gateway path that is Direct Connect's (no VPN connection on the gateway). */
+  directConnect: boolean;
 }
 
 /** The usage types, as CUR names them, that `dir`-bound bytes of category `cat` add to, from `region`. */
@@ -208,6 +216,8 @@ export function usageTypes(region: string, dir: number, cat: number, f: PathFact
       break;
     case Path.LOAD_BALANCER:
       if (f.lb === 'nlb') categoryLeg(true);
+      // a Classic Load Balancer bills each GB it processes, both ways
+      else if (f.lb === 'clb') out.push(line('DataProcessing-Bytes'));
       break;
     case Path.TRANSIT_GATEWAY:
       // the sending attachment pays: this host's bytes into the TGW; what arrives from it is the sender's
@@ -228,8 +238,9 @@ export function usageTypes(region: string, dir: number, cat: number, f: PathFact
       if (!f.remoteInKnownVpc) categoryLeg(false);
       break;
     case Path.VPN_GATEWAY:
-      // a site-to-site VPN: egress at the region's internet-out rate, ingress free
-      out.push(line(`DataTransfer-${egress ? 'Out' : 'In'}-Bytes`));
+      // a site-to-site VPN: egress at the region's internet-out rate, ingress free; Direct Connect: its
+      // own lines (named by location in the CUR, which a host cannot see: priced from a prices file)
+      out.push(f.directConnect ? line(`DataXfer-${egress ? 'Out' : 'In'}`) : line(`DataTransfer-${egress ? 'Out' : 'In'}-Bytes`));
       break;
     case Path.VPC_PEERING:
       if (cat === Category.INTER_REGION) categoryLeg(false);

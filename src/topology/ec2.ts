@@ -5,6 +5,7 @@ import { resolveRegion } from './region.js';
 import {
   DescribeAddressesCommand,
   DescribeAvailabilityZonesCommand,
+  DescribeVpnConnectionsCommand,
   EC2Client,
   paginateDescribeNatGateways,
   paginateDescribeNetworkInterfaces,
@@ -19,7 +20,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { lbKindOf } from '../classify/bill.js';
 import { Ec2UnauthorizedError } from './aws-errors.js';
-import type { Endpoint, LoadBalancer, NatGateway, PrefixList, PublicIp, RouteTable, Subnet } from './model.js';
+import type { Endpoint, LoadBalancer, NatGateway, NetworkInterface, PrefixList, PublicIp, RouteTable, Subnet, VpnGateway } from './model.js';
 
 /** The network path: route tables and what their routes and managed ENIs lead to. */
 export interface PathInfo {
@@ -28,6 +29,8 @@ export interface PathInfo {
   nat_gateways: NatGateway[];
   endpoints: Endpoint[];
   load_balancers: LoadBalancer[];
+  interfaces: NetworkInterface[];
+  vpn_gateways: VpnGateway[];
 }
 
 export interface Ec2Info {
@@ -247,7 +250,46 @@ async function discoverPath(client: EC2Client, vpcId: string, subnets: Subnet[],
       prefix_lists.push({ id, cidrs });
     }
   }
-  return { route_tables, prefix_lists, nat_gateways, endpoints, load_balancers };
+  const { interfaces, vpn_gateways } = await discoverRouteDevices(client, route_tables, zoneIds);
+  return { route_tables, prefix_lists, nat_gateways, endpoints, load_balancers, interfaces, vpn_gateways };
+}
+
+/**
+ * What routes lead to beyond NAT gateways and endpoints: the ENIs and instances (NAT instances,
+ * appliances) with their zones, and whether each virtual private gateway carries a site-to-site VPN
+ * (a gateway with no VPN connection is Direct Connect's).
+ */
+async function discoverRouteDevices(client: EC2Client, tables: RouteTable[], zoneIds: Map<string, string>): Promise<{ interfaces: NetworkInterface[]; vpn_gateways: VpnGateway[] }> {
+  const targets = new Set(tables.flatMap((t) => t.routes.map((r) => r.target)));
+  const enis = [...targets].filter((t) => t.startsWith('eni-'));
+  const instances = [...targets].filter((t) => t.startsWith('i-'));
+  const vgws = [...targets].filter((t) => t.startsWith('vgw-'));
+  const found = new Map<string, NetworkInterface>();
+  for (const [name, values] of [
+    ['network-interface-id', enis],
+    ['attachment.instance-id', instances],
+  ] as const) {
+    if (values.length === 0) continue;
+    await guarded('DescribeNetworkInterfaces', async () => {
+      for await (const page of paginateDescribeNetworkInterfaces({ client }, { Filters: [{ Name: name, Values: values }] })) {
+        for (const n of page.NetworkInterfaces ?? []) {
+          if (!n.NetworkInterfaceId) continue;
+          const zone = n.AvailabilityZone;
+          found.set(n.NetworkInterfaceId, clean({ id: n.NetworkInterfaceId, instance: n.Attachment?.InstanceId, zone, zone_id: zone ? zoneIds.get(zone) : undefined }));
+        }
+      }
+    });
+  }
+  const vpn_gateways: VpnGateway[] = [];
+  if (vgws.length > 0) {
+    const withVpn = new Set<string>();
+    await guarded('DescribeVpnConnections', async () => {
+      const r = await client.send(new DescribeVpnConnectionsCommand({ Filters: [{ Name: 'vpn-gateway-id', Values: vgws }] }));
+      for (const c of r.VpnConnections ?? []) if (c.VpnGatewayId && c.State !== 'deleted' && c.State !== 'deleting') withVpn.add(c.VpnGatewayId);
+    });
+    for (const id of vgws) vpn_gateways.push({ id, direct_connect: !withVpn.has(id) });
+  }
+  return { interfaces: [...found.values()], vpn_gateways };
 }
 
 /** NAT gateway and VPC endpoint interfaces are kept apart for the NAT processing counter to come. */

@@ -61,6 +61,12 @@ export const EndpointSchema = z.object({
   ips: z.array(ManagedIpSchema).default([]),
 }).strict();
 
+/** An ENI a route leads to (NAT instance, appliance): its zone decides the cross-zone leg to it. */
+export const InterfaceSchema = z.object({ id: z.string().regex(/^eni-[0-9a-z]+$/, 'id must look like eni-0a1b2c'), instance: z.string().regex(/^i-[0-9a-z]+$/, 'instance must look like i-0a1b2c').optional(), ...zoned }).strict();
+
+/** A virtual private gateway: a site-to-site VPN's (billed at the internet-out rate) or Direct Connect's (its own lines). */
+export const VpnGatewaySchema = z.object({ id: z.string().regex(/^vgw-[0-9a-z]+$/, 'id must look like vgw-0a1b2c'), direct_connect: z.boolean().default(false) }).strict();
+
 export const LoadBalancerSchema = z.object({ ip, kind: z.enum(['alb', 'nlb', 'clb']), name: z.string().optional(), ...zoned }).strict();
 
 export const TopologyFileSchema = z.object({
@@ -74,6 +80,8 @@ export const TopologyFileSchema = z.object({
   nat_gateways: z.array(NatGatewaySchema).default([]),
   endpoints: z.array(EndpointSchema).default([]),
   load_balancers: z.array(LoadBalancerSchema).default([]),
+  interfaces: z.array(InterfaceSchema).default([]),
+  vpn_gateways: z.array(VpnGatewaySchema).default([]),
 }).strict();
 
 export type Subnet = z.infer<typeof SubnetSchema>;
@@ -84,6 +92,8 @@ export type PrefixList = z.infer<typeof PrefixListSchema>;
 export type NatGateway = z.infer<typeof NatGatewaySchema>;
 export type Endpoint = z.infer<typeof EndpointSchema>;
 export type LoadBalancer = z.infer<typeof LoadBalancerSchema>;
+export type NetworkInterface = z.infer<typeof InterfaceSchema>;
+export type VpnGateway = z.infer<typeof VpnGatewaySchema>;
 
 // Prefixes are checked while the lookup tables are built (Topology), which parses each once anyway:
 // parsing 17,000 of them twice costs more start-up time than the rest of the validation.

@@ -203,5 +203,7 @@ export function mergeParts(parts: readonly TopologyPart[], env: NodeJS.ProcessEn
     nat_gateways: keyed((p) => p.nat_gateways, (n) => n.id),
     endpoints: keyed((p) => p.endpoints, (e) => e.id),
     load_balancers: keyed((p) => p.load_balancers, (l) => l.ip),
+    interfaces: keyed((p) => p.interfaces, (i) => i.id),
+    vpn_gateways: keyed((p) => p.vpn_gateways, (g) => g.id),
   };
 }

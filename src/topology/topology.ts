@@ -67,8 +67,9 @@ export interface CompiledTopology {
     zoneIds: [string, string][];
     idOfName: [string, string][];
     routeTargets: string[][];
-    natZones: [string, AddressClass][];
+    deviceZones: [string, AddressClass][];
     inspectionEndpoints: string[];
+    directConnect: string[];
     routeTableCount: number;
     subnetCount: number;
     publicIpCount: number;
@@ -116,13 +117,15 @@ export class Topology {
   readonly inboundCombo: number[] = [-1];
   /** Route-table facts: per table, the route target of each cell ('' where no route covers it). */
   private readonly routeTargets: string[][] = [];
-  private readonly natZones = new Map<string, AddressClass>();
+  private readonly deviceZones = new Map<string, AddressClass>();
   /**
    * vpce- route targets that are Gateway Load Balancer endpoints (firewalls, inspection appliances):
    * typed so by DescribeVpcEndpoints, or the target of a route to a CIDR (a gateway endpoint's routes
    * are always its service's prefix list). Any other vpce- target is an S3 or DynamoDB gateway endpoint.
    */
   private readonly inspectionEndpoints = new Set<string>();
+  /** vgw- route targets with no VPN connection: Direct Connect's virtual private gateways. */
+  private readonly directConnect = new Set<string>();
   readonly routeTableCount: number;
   /** remote_az label index per class */
   readonly classZone: Int32Array;
@@ -150,8 +153,9 @@ export class Topology {
       for (const [z, id] of f.zoneIds) this.zoneIds.set(z, id);
       for (const [z, id] of f.idOfName) this.idOfName.set(z, id);
       this.routeTargets = f.routeTargets;
-      for (const [id, c] of f.natZones) this.natZones.set(id, c);
+      for (const [id, c] of f.deviceZones) this.deviceZones.set(id, c);
       for (const id of f.inspectionEndpoints) this.inspectionEndpoints.add(id);
+      for (const id of f.directConnect) this.directConnect.add(id);
       ({ routeTableCount: this.routeTableCount, subnetCount: this.subnetCount, publicIpCount: this.publicIpCount } = f);
       ({ ipRangePrefixCount: this.ipRangePrefixCount, localIps: this.localIps, localMacs: this.localMacs } = f);
       this.classes.forEach((c, i) => this.classIndex.set(classKey(c), i));
@@ -212,7 +216,14 @@ export class Topology {
       for (const m of e.type === 'interface' ? e.ips : []) add(m.ip, PRIORITY_SUBNET, this.classOf(AddressKind.SUBNET, m.zone ?? '', m.zone_id ?? '', { managed: 'interface_endpoint' }));
     }
     for (const lb of file?.load_balancers ?? []) add(lb.ip, PRIORITY_SUBNET, this.classOf(AddressKind.SUBNET, lb.zone ?? '', lb.zone_id ?? '', { managed: lb.kind }));
-    for (const n of file?.nat_gateways ?? []) this.natZones.set(n.id, { kind: AddressKind.SUBNET, zone: n.zone ?? '', zoneId: n.zone_id ?? '', ...NO_CLASS });
+    for (const n of file?.nat_gateways ?? []) this.deviceZones.set(n.id, { kind: AddressKind.SUBNET, zone: n.zone ?? '', zoneId: n.zone_id ?? '', ...NO_CLASS });
+    // ENIs routes lead to (NAT instances, appliances), by their id and their instance's
+    for (const i of file?.interfaces ?? []) {
+      const at: AddressClass = { kind: AddressKind.SUBNET, zone: i.zone ?? '', zoneId: i.zone_id ?? '', ...NO_CLASS };
+      this.deviceZones.set(i.id, at);
+      if (i.instance !== undefined) this.deviceZones.set(i.instance, at);
+    }
+    for (const g of file?.vpn_gateways ?? []) if (g.direct_connect) this.directConnect.add(g.id);
     for (const e of file?.endpoints ?? []) if (e.type === 'gateway_load_balancer') this.inspectionEndpoints.add(e.id);
     for (const t of tables) for (const r of t.routes) if (r.target.startsWith('vpce-') && r.destination !== undefined) this.inspectionEndpoints.add(r.target);
     const cells = this.routeCells(tables, file?.prefix_lists ?? []);
@@ -244,8 +255,9 @@ export class Topology {
         zoneIds: [...this.zoneIds],
         idOfName: [...this.idOfName],
         routeTargets: this.routeTargets,
-        natZones: [...this.natZones],
+        deviceZones: [...this.deviceZones],
         inspectionEndpoints: [...this.inspectionEndpoints],
+        directConnect: [...this.directConnect],
         routeTableCount: this.routeTableCount,
         subnetCount: this.subnetCount,
         publicIpCount: this.publicIpCount,
@@ -290,7 +302,7 @@ export class Topology {
 
   /** The path facts of traffic between a local and a remote class. */
   private pathOf(local: AddressClass, remote: AddressClass, cat: number): PathFacts {
-    const facts: PathFacts = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: remote.kind === AddressKind.SUBNET, remoteRegion: remote.region };
+    const facts: PathFacts = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: remote.kind === AddressKind.SUBNET, remoteRegion: remote.region, directConnect: false };
     // link-local and loopback (the instance metadata service, the time server, the DNS resolver's
     // 169.254 address) never leave the host or its ENI: no route, whatever covers 0.0.0.0/0
     if (cat === Category.INTERNAL) return facts;
@@ -302,14 +314,20 @@ export class Topology {
       const target = this.routeTargets[local.routeTable][remote.cell] ?? '';
       if (target.startsWith('nat-')) {
         facts.path = Path.NAT_GATEWAY;
-        const nat = this.natZones.get(target);
+        const nat = this.deviceZones.get(target);
         // a NAT gateway of unknown zone: the cross-zone leg cannot be told, and is not invented
         facts.otherZone = nat !== undefined && (nat.zone !== '' || nat.zoneId !== '') && !sameZone(local, nat);
       } else if (target.startsWith('vpce-')) facts.path = this.inspectionEndpoints.has(target) ? Path.GATEWAY_LOAD_BALANCER_ENDPOINT : Path.GATEWAY_ENDPOINT;
       else if (target.startsWith('tgw-')) facts.path = Path.TRANSIT_GATEWAY;
-      else if (target.startsWith('vgw-')) facts.path = Path.VPN_GATEWAY;
-      // the zone of an instance or ENI target is not in the topology: no cross-zone leg is invented
-      else if (target.startsWith('eni-') || target.startsWith('i-')) facts.path = Path.INSTANCE;
+      else if (target.startsWith('vgw-')) {
+        facts.path = Path.VPN_GATEWAY;
+        facts.directConnect = this.directConnect.has(target);
+      } else if (target.startsWith('eni-') || target.startsWith('i-')) {
+        // a NAT instance or appliance: the leg to it crosses zones when its zone is known to differ
+        facts.path = Path.INSTANCE;
+        const dev = this.deviceZones.get(target);
+        facts.otherZone = dev !== undefined && (dev.zone !== '' || dev.zoneId !== '') && !sameZone(local, dev);
+      }
       else if (target.startsWith('pcx-')) {
         facts.path = Path.VPC_PEERING;
         facts.peerOtherZone = cat === Category.CROSS_AZ;

@@ -152,6 +152,8 @@ export interface Ec2Eni {
   description?: string;
   privateIps?: string[];
   requesterManaged?: boolean;
+  /** the instance it is attached to */
+  instance?: string;
 }
 
 export interface Ec2Data {
@@ -167,6 +169,8 @@ export interface Ec2Data {
   prefixLists?: { id: string; name: string; cidrs: string[] }[];
   /** customer-managed prefix lists (GetManagedPrefixListEntries) */
   managedPrefixLists?: { id: string; cidrs: string[] }[];
+  /** site-to-site VPN connections (DescribeVpnConnections) */
+  vpnConnections?: { id: string; vgw: string; state?: string }[];
 }
 
 const xmlEscape = (s: string): string => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
@@ -284,8 +288,15 @@ export class FakeEc2 extends FakeServer {
         const wantPublic = f.get('association.public-ip');
         const vpcs = f.get('vpc-id');
         const managed = f.get('requester-managed');
+        const ids = f.get('network-interface-id');
+        const instances = f.get('attachment.instance-id');
         const all = this.data.enis.filter(
-          (n) => (!wantPublic || n.publicIp) && (!vpcs || (n.vpc !== undefined && vpcs.includes(n.vpc))) && (!managed || managed.includes(String(n.requesterManaged ?? false))),
+          (n) =>
+            (!wantPublic || n.publicIp) &&
+            (!vpcs || (n.vpc !== undefined && vpcs.includes(n.vpc))) &&
+            (!managed || managed.includes(String(n.requesterManaged ?? false))) &&
+            (!ids || ids.includes(n.id)) &&
+            (!instances || (n.instance !== undefined && instances.includes(n.instance))),
         );
         const pg = this.page(all, p);
         next = pg.next;
@@ -301,7 +312,8 @@ export class FakeEc2 extends FakeServer {
               el('interfaceType', n.type ?? 'interface') +
               set('privateIpAddressesSet', (n.privateIps ?? []).filter((ip) => !ip.includes(':')).map((ip, i) => el('privateIpAddress', ip) + el('primary', String(i === 0)))) +
               set('ipv6AddressesSet', (n.privateIps ?? []).filter((ip) => ip.includes(':')).map((ip) => el('ipv6Address', ip))) +
-              (n.publicIp ? `<association>${el('publicIp', n.publicIp)}</association>` : ''),
+              (n.publicIp ? `<association>${el('publicIp', n.publicIp)}</association>` : '') +
+              (n.instance ? `<attachment>${el('instanceId', n.instance)}${el('status', 'attached')}</attachment>` : ''),
           ),
         );
         break;
@@ -312,7 +324,7 @@ export class FakeEc2 extends FakeServer {
         const route = (r: Ec2Route): string => {
           const dest = r.dest.startsWith('pl-') ? el('destinationPrefixListId', r.dest) : r.dest.includes(':') ? el('destinationIpv6CidrBlock', r.dest) : el('destinationCidrBlock', r.dest);
           const t = r.target;
-          const target = t.startsWith('nat-') ? el('natGatewayId', t) : t.startsWith('tgw-') ? el('transitGatewayId', t) : t.startsWith('pcx-') ? el('vpcPeeringConnectionId', t) : t.startsWith('eni-') ? el('networkInterfaceId', t) : el('gatewayId', t);
+          const target = t.startsWith('nat-') ? el('natGatewayId', t) : t.startsWith('tgw-') ? el('transitGatewayId', t) : t.startsWith('pcx-') ? el('vpcPeeringConnectionId', t) : t.startsWith('eni-') ? el('networkInterfaceId', t) : t.startsWith('i-') ? el('instanceId', t) : el('gatewayId', t);
           return dest + target + el('state', 'active') + el('origin', t === 'local' ? 'CreateRouteTable' : 'CreateRoute');
         };
         inner = set(
@@ -377,6 +389,14 @@ export class FakeEc2 extends FakeServer {
         const pg = this.page(list.cidrs, p);
         next = pg.next;
         inner = set('entrySet', pg.items.map((c) => el('cidr', c)));
+        break;
+      }
+      case 'DescribeVpnConnections': {
+        const vgws = f.get('vpn-gateway-id');
+        inner = set(
+          'vpnConnectionSet',
+          (this.data.vpnConnections ?? []).filter((c) => !vgws || vgws.includes(c.vgw)).map((c) => el('vpnConnectionId', c.id) + el('state', c.state ?? 'available') + el('type', 'ipsec.1') + el('vpnGatewayId', c.vgw)),
+        );
         break;
       }
       case 'DescribeAddresses':
