@@ -51,7 +51,7 @@ export function renderSections(s: Summary): string {
   const out: string[] = [];
   out.push(`<section class="headline">
 <div class="figure"><div class="label">Dollars per hour${live ? ' now' : ''}</div><div class="value" id="dollars-per-hour" data-value="${s.dollars_per_hour ?? ''}">${money(s.dollars_per_hour)}</div><div class="unit">per hour</div></div>
-<div class="figure"><div class="label">a month (730 h) at this rate</div><div class="value" id="projection" data-value="${s.projected_dollars_per_month ?? ''}">${money(s.projected_dollars_per_month)}</div><div class="unit">per month</div></div>
+<div class="figure"><div class="label">a month (730 h) at this rate</div><div class="value" id="projection" data-value="${s.projected_dollars_per_month ?? ''}">${money(s.projected_dollars_per_month)}</div><div class="unit">${s.mode === 'capture' && s.window_seconds !== null && s.window_seconds < 3600 ? `per month, from ${s.window_seconds < 120 ? `${s.window_seconds.toFixed(1)} s` : `${(s.window_seconds / 60).toFixed(1)} min`} of traffic` : 'per month'}</div></div>
 <p class="note">${esc(windowText)} · data transfer by category alone: ${money(s.category_dollars_per_hour)}/hour; the rest is NAT gateway, endpoint and Transit Gateway processing and the legs to reach them · ${live ? 'since start' : 'in the capture'}: ${money(s.total_dollars)}</p>
 <p class="note" id="not-seen">Not in these figures (no byte of this host shows them): NAT gateway and public IPv4 address hours, load balancer hours and capacity units, a load balancer's own egress to the internet, and what other hosts send through the same NAT gateway or endpoint.</p>
 </section>`);
