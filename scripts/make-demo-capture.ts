@@ -169,6 +169,8 @@ const topology = {
   prefix_lists: [{ id: 'pl-63a5400a', name: 'com.amazonaws.us-east-1.s3', cidrs: ['52.216.0.0/15'] }],
   nat_gateways: [{ id: 'nat-0demo', zone: 'us-east-1a', zone_id: 'use1-az6', private_ips: ['172.31.5.9'], public_ips: ['3.80.9.9'] }],
   endpoints: [{ id: 'vpce-0s3', type: 'gateway', service: 'com.amazonaws.us-east-1.s3' }],
+  // the host as the bill names it (IMDS says so on EC2): reconcile matches its lines by these
+  host: { instance_id: 'i-0demo0000000001', account_id: '111122223333', interfaces: ['eni-0demo0000000001'] },
 };
 writeFileSync(
   join(OUT, 'topology.yaml'),

@@ -26,8 +26,10 @@ const IMDS: ImdsData = {
   zone: 'us-east-1d',
   zoneId: 'use1-az4',
   instanceId: 'i-0123456789abcdef0',
+  accountId: '111122223333',
   interfaces: [
     {
+      interfaceId: 'eni-0own',
       mac: '0e:11:22:33:44:55',
       vpcId: 'vpc-own',
       subnetId: 'subnet-d',
@@ -229,6 +231,8 @@ describe('discovery', () => {
     // one name per zone ID: the peer's "us-east-1d" (use1-az5) is this account's us-east-1f
     expect(fromFile.zoneIds.get('us-east-1f')).toBe('use1-az5');
     expect(fromFile.zoneIds.get('us-east-1d')).toBe('use1-az4');
+    // the host as the bill names it (its lines' account and resource ids), from IMDS
+    expect(fromFile.host).toEqual({ instance_id: 'i-0123456789abcdef0', account_id: '111122223333', interfaces: ['eni-0own'] });
     manager.stop();
   });
 

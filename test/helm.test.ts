@@ -249,6 +249,7 @@ spec:
       load_balancers: [{ ip: '172.31.50.10', kind: 'nlb', name: 'net/web/0123456789abcdef', zone: 'us-east-1d', zone_id: 'use1-az4' }],
       interfaces: [{ id: 'eni-0natinst', instance: 'i-0natinst', zone: 'us-east-1d', zone_id: 'use1-az4' }],
       vpn_gateways: [{ id: 'vgw-0dx', direct_connect: true }],
+      host: { instance_id: 'i-0demo0000000001', account_id: '111122223333', interfaces: ['eni-0demo0000000001'] },
     };
     expect(Object.keys(topology).sort()).toEqual(Object.keys(TopologyFileSchema.shape).sort());
     const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));

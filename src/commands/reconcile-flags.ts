@@ -6,8 +6,8 @@ import { configureLog, duration, fileList, logFlags, opt, type LogOptions } from
 export function defineReconcile(program: Command, out: (s: string) => void): Command {
   const c = program
     .command('reconcile')
-    .description('the bill (a Cost and Usage Report export) beside what the exporters measured (Prometheus), usage type by usage type')
-    .addOption(opt('--cur <file>', 'CUR export: CUR 2.0 Parquet or legacy CSV/CSV.gz (repeatable; comma-separated in the env var)').argParser(fileList))
+    .description('the bill (a CUR or FOCUS export) beside what the exporters measured (Prometheus), per account, usage type and resource')
+    .addOption(opt('--cur <file>', 'bill export: CUR 2.0 Parquet, legacy CUR CSV/CSV.gz, or FOCUS 1.0 (repeatable; comma-separated in the env var)').argParser(fileList))
     .addOption(opt('--prometheus <url>', 'Prometheus (or compatible) base URL holding aztraffic_usage_bytes_total').makeOptionMandatory())
     .addOption(duration('--range <duration>', 'the range compared, ending at --end', 30 * 86_400_000, '30d'))
     .addOption(opt('--end <time>', 'end of the range: RFC 3339 or seconds since the epoch (default: now)'))

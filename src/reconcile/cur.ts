@@ -1,5 +1,6 @@
-// Reading AWS Cost and Usage Report exports: CUR 2.0 (Data Exports) Parquet, and the legacy CUR's
-// CSV or CSV.gz (column names `lineItem/UsageType`) or Parquet (Athena names `line_item_usage_type`).
+// Reading AWS Cost and Usage Report exports: CUR 2.0 (Data Exports) Parquet, the legacy CUR's CSV or
+// CSV.gz (column names `lineItem/UsageType`) or Parquet (Athena names `line_item_usage_type`), and Data
+// Exports' FOCUS 1.0 (`x_UsageType`, `ConsumedQuantity`, `BilledCost`, `ChargeCategory`, …), any of them.
 // Only the columns reconciliation needs are read; Parquet in slices of rows, within bounded memory.
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream';
@@ -23,18 +24,34 @@ export interface CurLine {
   itemType: string;
   /** line_item_product_code (AmazonEC2, AmazonCloudFront, …); '' where not given */
   product: string;
+  /** the usage account (12 digits); '' where not given */
+  account: string;
+  /** the region code (us-east-1); '' where not given or global */
+  region: string;
+  /** line_item_resource_id: an instance, ENI, NAT gateway (id or ARN), bucket…; '' where none */
+  resource: string;
+  /** the public on-demand (list) cost, before any discount; NaN where not given */
+  listCost: number;
 }
 
 // the same field under CUR 2.0 / Athena names and the legacy CSV names
+// (and FOCUS 1.0's, last)
 const COLUMNS = {
-  usageType: ['line_item_usage_type', 'lineItem/UsageType'],
-  amount: ['line_item_usage_amount', 'lineItem/UsageAmount'],
-  start: ['line_item_usage_start_date', 'lineItem/UsageStartDate'],
-  cost: ['line_item_unblended_cost', 'lineItem/UnblendedCost'],
-  unit: ['pricing_unit', 'pricing/unit'],
-  itemType: ['line_item_line_item_type', 'lineItem/LineItemType'],
-  product: ['line_item_product_code', 'lineItem/ProductCode'],
+  usageType: ['line_item_usage_type', 'lineItem/UsageType', 'x_UsageType'],
+  amount: ['line_item_usage_amount', 'lineItem/UsageAmount', 'ConsumedQuantity'],
+  start: ['line_item_usage_start_date', 'lineItem/UsageStartDate', 'ChargePeriodStart'],
+  cost: ['line_item_unblended_cost', 'lineItem/UnblendedCost', 'BilledCost'],
+  unit: ['pricing_unit', 'pricing/unit', 'ConsumedUnit'],
+  itemType: ['line_item_line_item_type', 'lineItem/LineItemType', 'ChargeCategory'],
+  product: ['line_item_product_code', 'lineItem/ProductCode', 'x_ServiceCode'],
+  account: ['line_item_usage_account_id', 'lineItem/UsageAccountId', 'SubAccountId'],
+  region: ['product_region_code', 'product/regionCode', 'RegionId'],
+  resource: ['line_item_resource_id', 'lineItem/ResourceId', 'ResourceId'],
+  listCost: ['pricing_public_on_demand_cost', 'pricing/publicOnDemandCost', 'ListCost'],
 } as const;
+
+/** FOCUS's ChargeCategory in the CUR's line item types: what is usage, what is tax or a credit. */
+const FOCUS_CATEGORY: Record<string, string> = { Usage: 'Usage', Tax: 'Tax', Credit: 'Credit', Adjustment: 'Adjustment', Purchase: 'Purchase' };
 
 type Field = keyof typeof COLUMNS;
 
@@ -42,7 +59,7 @@ function pick(names: readonly string[], file: string): Record<Field, string | un
   const have = new Set(names);
   const out = Object.fromEntries(Object.entries(COLUMNS).map(([field, candidates]) => [field, candidates.find((c) => have.has(c))])) as Record<Field, string | undefined>;
   if (!out.usageType || !out.amount) {
-    throw new ConfigError(`--cur ${file}: no line_item_usage_type / line_item_usage_amount columns: not a Cost and Usage Report export`);
+    throw new ConfigError(`--cur ${file}: no line_item_usage_type / line_item_usage_amount (or FOCUS x_UsageType / ConsumedQuantity) columns: not a Cost and Usage Report or FOCUS export`);
   }
   return out;
 }
@@ -71,14 +88,23 @@ function toNumber(v: unknown): number {
 
 function line(row: Record<string, unknown>, cols: Record<Field, string | undefined>): CurLine {
   const get = (f: Field): unknown => (cols[f] === undefined ? undefined : row[cols[f]]);
+  const text = (f: Field): string => {
+    const v = get(f);
+    return v === undefined || v === null ? '' : String(v);
+  };
+  const itemType = text('itemType');
   return {
-    usageType: String(get('usageType') ?? ''),
+    usageType: text('usageType'),
     amount: toNumber(get('amount')),
     start: toTime(get('start')),
     cost: toNumber(get('cost')),
-    unit: String(get('unit') ?? ''),
-    itemType: String(get('itemType') ?? ''),
-    product: String(get('product') ?? ''),
+    unit: text('unit'),
+    itemType: cols.itemType === 'ChargeCategory' ? (FOCUS_CATEGORY[itemType] ?? itemType) : itemType,
+    product: text('product'),
+    account: text('account'),
+    region: text('region'),
+    resource: text('resource'),
+    listCost: toNumber(get('listCost')),
   };
 }
 

@@ -12,6 +12,8 @@ export interface ImdsInterface {
   /** Every address of the interface: primary and secondary IPv4, IPv6, and delegated prefixes (EKS). */
   localIps: string[];
   publicIps: string[];
+  /** The ENI's id (eni-…), '' where IMDS does not say. */
+  interfaceId: string;
 }
 
 export interface ImdsInfo {
@@ -19,6 +21,8 @@ export interface ImdsInfo {
   zone: string;
   zoneId: string;
   instanceId: string;
+  /** The instance's account, '' where IMDS does not say (identity-credentials/ec2/info). */
+  accountId: string;
   interfaces: ImdsInterface[];
 }
 
@@ -80,11 +84,18 @@ export async function discoverImds(o: ImdsOptions = {}): Promise<ImdsInfo> {
   const zone = await get('placement/availability-zone');
   const zoneId = await optional('placement/availability-zone-id');
   const instanceId = await optional('instance-id');
+  let accountId = '';
+  try {
+    const info = JSON.parse((await optional('identity-credentials/ec2/info')) || '{}') as { AccountId?: unknown };
+    if (typeof info.AccountId === 'string' && /^\d{12}$/.test(info.AccountId)) accountId = info.AccountId;
+  } catch {
+    // not JSON: the account stays unknown
+  }
   const interfaces: ImdsInterface[] = [];
   for (const entry of lines(await get('network/interfaces/macs/'))) {
     const mac = entry.replace(/\/$/, '');
     const base = `network/interfaces/macs/${mac}/`;
-    const [vpcId, subnetId, subnet4, subnet6, vpc4, vpc6, local4, local6, public4, prefix4, prefix6] = await Promise.all([
+    const [vpcId, subnetId, subnet4, subnet6, vpc4, vpc6, local4, local6, public4, prefix4, prefix6, interfaceId] = await Promise.all([
       optional(`${base}vpc-id`),
       optional(`${base}subnet-id`),
       optional(`${base}subnet-ipv4-cidr-block`),
@@ -96,6 +107,7 @@ export async function discoverImds(o: ImdsOptions = {}): Promise<ImdsInfo> {
       optional(`${base}public-ipv4s`),
       optional(`${base}ipv4-prefix`),
       optional(`${base}ipv6-prefix`),
+      optional(`${base}interface-id`),
     ]);
     interfaces.push({
       mac,
@@ -105,7 +117,8 @@ export async function discoverImds(o: ImdsOptions = {}): Promise<ImdsInfo> {
       vpcCidrs: [...lines(vpc4), ...lines(vpc6)],
       localIps: [...lines(local4), ...lines(local6), ...lines(prefix4), ...lines(prefix6)],
       publicIps: lines(public4),
+      interfaceId,
     });
   }
-  return { region, zone, zoneId, instanceId, interfaces };
+  return { region, zone, zoneId, instanceId, accountId, interfaces };
 }

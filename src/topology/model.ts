@@ -69,6 +69,13 @@ export const VpnGatewaySchema = z.object({ id: z.string().regex(/^vgw-[0-9a-z]+$
 
 export const LoadBalancerSchema = z.object({ ip, kind: z.enum(['alb', 'nlb', 'clb']), name: z.string().optional(), ...zoned }).strict();
 
+/** The host itself (IMDS, or the file): what the bill's resource IDs and accounts name it by. */
+export const HostSchema = z.object({
+  instance_id: z.string().regex(/^i-[0-9a-z]+$/, 'instance_id must look like i-0a1b2c').optional(),
+  account_id: z.string().regex(/^\d{12}$/, 'account_id is 12 digits').optional(),
+  interfaces: z.array(z.string().regex(/^eni-[0-9a-z]+$/, 'an interface id looks like eni-0a1b2c')).default([]),
+}).strict();
+
 export const TopologyFileSchema = z.object({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'region must look like us-east-1').optional(),
   subnets: z.array(SubnetSchema).default([]),
@@ -82,6 +89,7 @@ export const TopologyFileSchema = z.object({
   load_balancers: z.array(LoadBalancerSchema).default([]),
   interfaces: z.array(InterfaceSchema).default([]),
   vpn_gateways: z.array(VpnGatewaySchema).default([]),
+  host: HostSchema.optional(),
 }).strict();
 
 export type Subnet = z.infer<typeof SubnetSchema>;
@@ -94,6 +102,7 @@ export type Endpoint = z.infer<typeof EndpointSchema>;
 export type LoadBalancer = z.infer<typeof LoadBalancerSchema>;
 export type NetworkInterface = z.infer<typeof InterfaceSchema>;
 export type VpnGateway = z.infer<typeof VpnGatewaySchema>;
+export type Host = z.infer<typeof HostSchema>;
 
 // Prefixes are checked while the lookup tables are built (Topology), which parses each once anyway:
 // parsing 17,000 of them twice costs more start-up time than the rest of the validation.

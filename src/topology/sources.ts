@@ -80,6 +80,11 @@ export class ImdsSource implements TopologySource<ImdsInfo> {
       public_ips: imds.interfaces.flatMap((i) => i.publicIps.map((ip): PublicIp => ({ ip, ...zone }))),
       local_ips: imds.interfaces.flatMap((i) => i.localIps),
       local_macs: imds.interfaces.map((i) => i.mac),
+      host: {
+        ...(imds.instanceId ? { instance_id: imds.instanceId } : {}),
+        ...(imds.accountId ? { account_id: imds.accountId } : {}),
+        interfaces: imds.interfaces.map((i) => i.interfaceId).filter((id) => id !== ''),
+      },
     };
   }
 }
@@ -205,5 +210,7 @@ export function mergeParts(parts: readonly TopologyPart[], env: NodeJS.ProcessEn
     load_balancers: keyed((p) => p.load_balancers, (l) => l.ip),
     interfaces: keyed((p) => p.interfaces, (i) => i.id),
     vpn_gateways: keyed((p) => p.vpn_gateways, (g) => g.id),
+    // the host: what the file says of it over what IMDS said
+    host: parts.reduce<TopologyFile['host']>((h, p) => (p.host ? { ...h, ...p.host, interfaces: p.host.interfaces.length > 0 ? p.host.interfaces : (h?.interfaces ?? []) } : h), undefined),
   };
 }

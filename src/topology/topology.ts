@@ -9,7 +9,7 @@ import { ConfigError } from '../config/errors.js';
 
 export { AddressKind, type AddressClass };
 import { ipv6BigIntToWords, parseCidr, type Cidr } from '../net/ip.js';
-import type { IpRanges, RouteTable, TopologyFile } from './model.js';
+import type { Host, IpRanges, RouteTable, TopologyFile } from './model.js';
 import { PrefixTable4, PrefixTable6, type RankedPrefix, type Segments } from './prefix-table.js';
 import { longestRoutes } from './route-cells.js';
 
@@ -76,6 +76,7 @@ export interface CompiledTopology {
     ipRangePrefixCount: number;
     localIps: string[];
     localMacs: string[];
+    host: Host | undefined;
   };
   table4: Segments;
   table6: Segments;
@@ -135,6 +136,8 @@ export class Topology {
   readonly localIps: string[];
   /** MACs of this host's ENIs (IMDS): live capture covers the interfaces that carry them. */
   readonly localMacs: string[];
+  /** The host itself: its instance, account and ENIs (IMDS or the file), for the bill's resource IDs. */
+  readonly host: Host | undefined;
 
   private readonly classIndex = new Map<string, number>();
   private readonly zoneIndex = new Map<string, number>([['', 0]]);
@@ -157,7 +160,7 @@ export class Topology {
       for (const id of f.inspectionEndpoints) this.inspectionEndpoints.add(id);
       for (const id of f.directConnect) this.directConnect.add(id);
       ({ routeTableCount: this.routeTableCount, subnetCount: this.subnetCount, publicIpCount: this.publicIpCount } = f);
-      ({ ipRangePrefixCount: this.ipRangePrefixCount, localIps: this.localIps, localMacs: this.localMacs } = f);
+      ({ ipRangePrefixCount: this.ipRangePrefixCount, localIps: this.localIps, localMacs: this.localMacs, host: this.host } = f);
       this.classes.forEach((c, i) => this.classIndex.set(classKey(c), i));
       this.zones.forEach((z, i) => this.zoneIndex.set(z, i));
       this.table4 = new PrefixTable4(src.table4);
@@ -236,6 +239,7 @@ export class Topology {
     this.ipRangePrefixCount = ipRangePrefixes.length;
     this.localIps = file?.local_ips ?? [];
     this.localMacs = file?.local_macs ?? [];
+    this.host = file?.host;
     // one lookup gives both the rule's class and the route cell: their pairs are classes of their own
     const overlay = cells.length === 0 ? undefined : { prefixes: cells, combine: (cls: number, cell: number) => (cell === 0 ? cls : this.withCell(cls, cell)) };
     this.table4 = new PrefixTable4(prefixes, overlay);
@@ -264,6 +268,7 @@ export class Topology {
         ipRangePrefixCount: this.ipRangePrefixCount,
         localIps: this.localIps,
         localMacs: this.localMacs,
+        host: this.host,
       },
       table4: { starts: this.table4.starts, values: this.table4.values },
       table6: { starts: this.table6.starts, values: this.table6.values },

@@ -46,7 +46,9 @@ export interface ImdsData {
   zone: string;
   zoneId: string;
   instanceId: string;
-  interfaces: { mac: string; vpcId: string; subnetId: string; subnet4: string; subnet6?: string; vpc4: string; local4: string[]; local6?: string[]; public4?: string[]; prefix4?: string[]; prefix6?: string[] }[];
+  /** identity-credentials/ec2/info's AccountId, where given */
+  accountId?: string;
+  interfaces: { interfaceId?: string; mac: string; vpcId: string; subnetId: string; subnet4: string; subnet6?: string; vpc4: string; local4: string[]; local6?: string[]; public4?: string[]; prefix4?: string[]; prefix6?: string[] }[];
 }
 
 export class FakeImds extends FakeServer {
@@ -68,9 +70,11 @@ export class FakeImds extends FakeServer {
       ['instance-id', d.instanceId],
       ['network/interfaces/macs/', d.interfaces.map((i) => `${i.mac}/`).join('\n')],
     ]);
+    if (d.accountId) t.set('identity-credentials/ec2/info', JSON.stringify({ Code: 'Success', LastUpdated: '2026-12-06T00:00:00Z', AccountId: d.accountId }));
     for (const i of d.interfaces) {
       const b = `network/interfaces/macs/${i.mac}/`;
       t.set(`${b}vpc-id`, i.vpcId);
+      if (i.interfaceId) t.set(`${b}interface-id`, i.interfaceId);
       t.set(`${b}subnet-id`, i.subnetId);
       t.set(`${b}subnet-ipv4-cidr-block`, i.subnet4);
       if (i.subnet6) t.set(`${b}subnet-ipv6-cidr-blocks`, i.subnet6);

@@ -7,6 +7,7 @@ import type { Topology } from '../../topology/topology.js';
 
 export class TopologyFamily implements MetricFamily {
   private readonly zoneInfo: client.Gauge<'zone' | 'zone_id'>;
+  private readonly hostInfo: client.Gauge<'account_id' | 'region' | 'instance_id' | 'interfaces'>;
 
   constructor(registers: client.Registry[], status: TopologyStatus) {
     new client.Gauge({
@@ -62,10 +63,21 @@ export class TopologyFamily implements MetricFamily {
       labelNames: ['zone', 'zone_id'],
       registers,
     });
+    this.hostInfo = new client.Gauge({
+      name: 'aztraffic_host_info',
+      help: "The host the counts are of, as the bill's line items name it (account, region, instance, its ENIs comma-separated); always 1. reconcile joins on it.",
+      labelNames: ['account_id', 'region', 'instance_id', 'interfaces'],
+      registers,
+    });
   }
 
   describe(t: Topology): void {
     this.zoneInfo.reset();
     for (const [zone, zoneId] of t.zoneIds) this.zoneInfo.set({ zone, zone_id: zoneId }, 1);
+    this.hostInfo.reset();
+    const h = t.host;
+    if (h && (h.instance_id !== undefined || h.account_id !== undefined || h.interfaces.length > 0)) {
+      this.hostInfo.set({ account_id: h.account_id ?? '', region: t.region, instance_id: h.instance_id ?? '', interfaces: h.interfaces.join(',') }, 1);
+    }
   }
 }
