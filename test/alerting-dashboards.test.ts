@@ -175,6 +175,13 @@ describe('dollars per remote and workload are the sum of their bill lines', () =
     expect(Math.abs(rules.workloads / rules.bill - 1)).toBeLessThan(1e-3);
     // NAT processing is a large part of the demo's bill: a category price alone would leave it out
     expect(rules.nat / rules.bill).toBeGreaterThan(0.3);
+    // the page: its remote and workload rows (all of the demo's priced ones are in its top ten) add up to
+    // its headline, the bill lines' dollars per hour
+    const page = (await (await fetch(`http://${demoTarget}/api/v1/summary`)).json()) as { dollars_per_hour: number; remotes: { dollars_per_hour: number | null }[]; workloads: { dollars_per_hour: number | null }[] };
+    const rows = (list: { dollars_per_hour: number | null }[]): number => list.reduce((x, r) => x + (r.dollars_per_hour ?? 0), 0);
+    expect(page.dollars_per_hour).toBeGreaterThan(0);
+    expect(Math.abs(rows(page.remotes) / page.dollars_per_hour - 1)).toBeLessThan(1e-9);
+    expect(Math.abs(rows(page.workloads) / page.dollars_per_hour - 1)).toBeLessThan(1e-9);
   }, 130_000);
 });
 
