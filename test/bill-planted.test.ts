@@ -1,6 +1,6 @@
 // Billing bugs once planted on purpose that every bill test let through: each case here fails on its bug.
 import { describe, expect, it } from 'vitest';
-import { builtInUsagePrice, Path, usageTypes } from '../src/classify/bill.js';
+import { builtInUsagePrice, localZoneCode, Path, usageTypes } from '../src/classify/bill.js';
 import { Category, Direction } from '../src/classify/categories.js';
 import { defaultPrices, usagePriceOf } from '../src/classify/prices.js';
 import { Topology } from '../src/topology/topology.js';
@@ -99,5 +99,25 @@ describe('bill lines of the paths discovery now tells apart', () => {
     expect(lines(withLb('alb'), '10.0.1.5', '10.0.1.200')).toEqual([[], []]);
     expect(builtInUsagePrice('DataProcessing-Bytes', 'us-east-1')).toBe(0.008);
     expect(builtInUsagePrice('USE2-DataProcessing-Bytes', 'us-east-2')).toBe(0.008);
+  });
+
+  it("a host in a Local Zone: its lines under the zone's code (USE1-MIA1-…), priced as its region's unless a prices file says", () => {
+    const t = new Topology({
+      region: 'us-east-1',
+      file: topologyFile({
+        region: 'us-east-1',
+        subnets: [
+          { cidr: '10.0.9.0/24', zone: 'us-east-1-mia-1a', zone_id: 'use1-mia1-az1', id: 'subnet-lz', vpc: 'vpc-a' },
+          { cidr: '10.0.1.0/24', zone: 'us-east-1a', zone_id: 'use1-az6', id: 'subnet-1', vpc: 'vpc-a' },
+        ],
+      }),
+    });
+    expect(lines(t, '10.0.9.5', '8.8.8.8')).toEqual([['USE1-MIA1-DataTransfer-Out-Bytes'], ['USE1-MIA1-DataTransfer-In-Bytes']]);
+    expect(lines(t, '10.0.9.5', '10.0.1.7')).toEqual([['USE1-MIA1-DataTransfer-Regional-Bytes'], ['USE1-MIA1-DataTransfer-Regional-Bytes']]);
+    // a host of the region itself keeps its region's names
+    expect(lines(t, '10.0.1.7', '8.8.8.8')).toEqual([['DataTransfer-Out-Bytes'], ['DataTransfer-In-Bytes']]);
+    expect(localZoneCode('us-west-2', 'us-west-2-lax-1a')).toBe('USW2-LAX1');
+    expect(localZoneCode('us-east-1', 'us-east-1a')).toBeUndefined();
+    expect(builtInUsagePrice('USE1-MIA1-DataTransfer-Out-Bytes', 'us-east-1')).toBe(0.09);
   });
 });

@@ -79,6 +79,9 @@ export const REGIONS: Readonly<Record<string, RegionBilling>> = {
   'ap-northeast-3': r('APN3', 0.114, 0.09, 0.062),
 };
 
+/** Regions launched after 2024: their billing codes and prices are best knowledge (the nearest region's figures). */
+export const BEST_KNOWLEDGE: ReadonlySet<string> = new Set(['us-south-1', 'mx-central-1', 'sa-west-1', 'me-west-1', 'ap-east-2', 'ap-southeast-5', 'ap-southeast-6', 'ap-southeast-7']);
+
 /** Region by billing code (USE1 → us-east-1): once, not per usage type looked up. */
 const REGION_OF_CODE = new Map(Object.entries(REGIONS).map(([region, b]) => [b.code, region]));
 
@@ -113,6 +116,15 @@ export function regionLine(region: string): (rest: string) => string {
   return region === 'us-east-1' ? (rest) => rest : (rest) => `${code}-${rest}`;
 }
 
+/**
+ * The billing code of a Local Zone a host is in (us-east-1-mia-1a → USE1-MIA1), its lines' prefix in the
+ * CUR (best knowledge: AWS documents Local Zone usage types by example); undefined for a zone of the region.
+ */
+export function localZoneCode(region: string, zone: string): string | undefined {
+  const m = /^(.+)-([a-z]{3})-(\d+)[a-z]$/.exec(zone);
+  return m && m[1] === region ? `${billingCode(region)}-${m[2].toUpperCase()}${m[3]}` : undefined;
+}
+
 /** A usage type without its leading region codes (us-east-1's own lines are written so). */
 export function stripRegionCodes(usageType: string): string {
   const parts = usageType.split('-');
@@ -134,7 +146,9 @@ export function builtInUsagePrice(usageType: string, region: string): number | u
     const dest = REGION_OF_CODE.get(interRegion[2]);
     return (dest !== undefined ? PAIR_PRICES[`${region}>${dest}`] : undefined) ?? own.interRegion;
   }
-  const rest = usageType.startsWith(`${own.code}-`) ? usageType.slice(own.code.length + 1) : usageType;
+  let rest = usageType.startsWith(`${own.code}-`) ? usageType.slice(own.code.length + 1) : usageType;
+  // a Local Zone's lines (USE1-MIA1-…): the region's prices, best knowledge (a prices file can name them)
+  rest = rest.replace(/^[A-Z]{3}\d+-(?=[A-Z])/, '');
   switch (rest) {
     case 'DataTransfer-Regional-Bytes':
       return REGIONAL_PER_GB;
@@ -176,12 +190,14 @@ export interface PathFacts {
   remoteRegion: string;
   /** A vpn_gateway path that is Direct Connect's (no VPN connection on the gateway). */
   directConnect: boolean;
+  /** The host is in a Local Zone: its lines carry the zone's code (USE1-MIA1), not the region's. */
+  localZoneCode?: string;
 }
 
 /** The usage types, as CUR names them, that `dir`-bound bytes of category `cat` add to, from `region`. */
 export function usageTypes(region: string, dir: number, cat: number, f: PathFacts): string[] {
   const code = billingCode(region);
-  const line = regionLine(region);
+  const line = f.localZoneCode !== undefined ? (rest: string): string => `${f.localZoneCode}-${rest}` : regionLine(region);
   const egress = dir === Direction.EGRESS;
   const out: string[] = [];
   const regional = line('DataTransfer-Regional-Bytes');

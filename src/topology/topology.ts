@@ -2,7 +2,7 @@
 // values are small "address classes" (kind + zone). Category is then a function of the local address's
 // class and the remote's, precomputed into one row per local class, so the hot path does two lookups
 // and one index.
-import { otherPartition, Path, usageTypes, type LbKind, type PathFacts } from '../classify/bill.js';
+import { localZoneCode, otherPartition, Path, usageTypes, type LbKind, type PathFacts } from '../classify/bill.js';
 import { Category } from '../classify/categories.js';
 import { AddressKind, categorize, sameZone, type AddressClass } from '../classify/rules.js';
 import { ConfigError } from '../config/errors.js';
@@ -308,6 +308,8 @@ export class Topology {
   /** The path facts of traffic between a local and a remote class. */
   private pathOf(local: AddressClass, remote: AddressClass, cat: number): PathFacts {
     const facts: PathFacts = { path: Path.DIRECT, otherZone: false, peerOtherZone: false, lb: undefined, remoteInKnownVpc: remote.kind === AddressKind.SUBNET, remoteRegion: remote.region, directConnect: false };
+    const lz = localZoneCode(this.region, local.zone);
+    if (lz !== undefined) facts.localZoneCode = lz;
     // link-local and loopback (the instance metadata service, the time server, the DNS resolver's
     // 169.254 address) never leave the host or its ENI: no route, whatever covers 0.0.0.0/0
     if (cat === Category.INTERNAL) return facts;
