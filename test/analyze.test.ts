@@ -68,11 +68,11 @@ describe('analyze', () => {
     const r = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^CAPTURE\n30\.0 s, .*\ncost: \$0\.000443 in the capture = \$0\.0531\/hour = \$38\.77 per month \(730 h\) at this rate \(bill lines; data transfer by category alone: \$0\.0101\/hour\)\nprojection: [^\n]*\n\nBILL LINES .*\nUSAGE TYPE +PATH +GB +\$\/GB +COST \$ +\$\/HOUR\nNatGateway-Bytes +nat_gateway +0\.006 +0\.045 /,
+      /^CAPTURE\n30\.0 s, .*\ncost: \$0\.000443 in the capture = \$0\.0531\/hour = \$38\.77 per month \(730 h\) at this rate \(bill lines; data transfer by category alone: \$0\.0101\/hour\)\n\nBILL LINES .*\nUSAGE TYPE +PATH +GB +\$\/GB +COST \$ +\$\/HOUR\nNatGateway-Bytes +nat_gateway +0\.006 +0\.045 /,
     );
     expect(r.stdout.indexOf('BILL LINES')).toBeLessThan(r.stdout.indexOf('COST BY CATEGORY'));
-    // a month's projection from 30 s of traffic says so, and by how much it multiplies
-    expect(r.stdout).toMatch(/^projection: from 30\.0 s of traffic, multiplied by 87,600 for a month/m);
+    // a month's projection from 30 s of traffic says so, and by how much it multiplies, in the output and beside the page's figure
+    expect(r.stdout).toMatch(/^CAVEAT: the capture spans only 30\.0 s: its dollars per hour and per month are that window's rate, multiplied 87,600 times for a month/m);
     const html = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS, '--format', 'html']).stdout;
     expect(html).toMatch(/per month, from 30\.0 s of traffic/);
     const top = r.stdout.split('TOP REMOTES BY COST')[1].split('\n')[2];

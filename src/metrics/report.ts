@@ -312,14 +312,7 @@ export function fmtRate(n: number): string {
   return n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3);
 }
 
-/** Below an hour, a month's projection multiplies a short window: say how short, and by how much. */
-export function shortWindow(seconds: number | null): string | undefined {
-  if (seconds === null || seconds <= 0 || seconds >= 3600) return undefined;
-  const factor = (HOURS_PER_MONTH * 3600) / seconds;
-  return `projection: from ${fmtDuration(seconds)} of traffic, multiplied by ${Math.round(factor).toLocaleString('en-US')} for a month: as typical as that window (a boot, a backup or a deploy in it is a month of them)`;
-}
-
-export function fmtDuration(s: number): string {
+function fmtDuration(s: number): string {
   if (s < 120) return `${s.toFixed(1)} s`;
   if (s < 7200) return `${(s / 60).toFixed(1)} min`;
   return `${(s / 3600).toFixed(1)} h`;
@@ -340,8 +333,6 @@ export function renderTable(r: Report, topRemotes = 15): string {
         `cost: $${fmtDollars(billed ? r.bill_cost_dollars : r.priced_cost_dollars)} in the capture = $${fmtRate(c.dollars_per_hour!)}/hour = $${fmtRate(c.projected_dollars_per_month!)} per month (730 h) at this rate` +
           (billed ? ` (bill lines; data transfer by category alone: $${fmtRate(c.category_dollars_per_hour!)}/hour)` : ''),
       );
-      const short = shortWindow(c.duration_seconds);
-      if (short) out.push(short);
     }
     out.push('');
   }
