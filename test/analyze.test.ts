@@ -81,6 +81,17 @@ describe('analyze', () => {
     expect(r.stdout).toMatch(/decode errors: truncated_ip_header=1/);
   });
 
+  it('--max-dollars-per-hour: the report, then exit 1 above the limit (one line saying by how much), 0 under it; a bad amount exits 2', () => {
+    const over = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS, '--format', 'json', '--max-dollars-per-hour', '0.05']);
+    expect(over.status).toBe(1);
+    expect(JSON.parse(over.stdout).bill_cost_dollars).toBeGreaterThan(0);
+    expect(over.stderr).toMatch(/--max-dollars-per-hour 0\.05: the capture's bill lines cost \$0\.0531 per hour, more than allowed/);
+    expect(analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS, '--format', 'json', '--max-dollars-per-hour', '0.06']).status).toBe(0);
+    const bad = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS, '--max-dollars-per-hour', '-1']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   it("json: each remote's dollars are the sum of its bytes' bill lines: over all remotes, the host's bill lines to the cent and beyond", () => {
     const r = analyze([join(DEMO, 'demo.pcapng'), ...DEMO_ARGS, '--format', 'json']);
     expect(r.status, r.stderr).toBe(0);

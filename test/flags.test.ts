@@ -69,6 +69,7 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--pods': ['/pods.json,/later.json', ['/pods.json', '/later.json']],
   '--cache.dir': ['/var/cache/azt', '/var/cache/azt'],
   '--read.parallel': ['off', 'off'],
+  '--max-dollars-per-hour': ['0.05', 0.05],
 };
 // --config.file is read before the command runs: it is tested with a real file in cli.test.ts
 const NOT_PARSED_HERE = new Set(['--config.file']);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { AnalyzeOptions } from './analyze.js';
 import { FORMAT_NAMES } from './analyze-formats.js';
-import { configureLog, countingFlags, fileList, ipRangesDownloadFlags, localIpFlag, opt, type LogOptions } from './flags.js';
+import { configureLog, countingFlags, dollarsArg, fileList, ipRangesDownloadFlags, localIpFlag, opt, type LogOptions } from './flags.js';
 
 export function defineAnalyze(program: Command, out: (s: string) => void): Command {
   const c = program
@@ -15,6 +15,7 @@ export function defineAnalyze(program: Command, out: (s: string) => void): Comma
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )
+    .addOption(opt('--max-dollars-per-hour <dollars>', "a guard for CI: exit 1 when the capture's bill lines cost more than this per hour (the report is printed first)").argParser(dollarsArg))
     .addOption(opt('--pods <file>', "pods of the cluster (kubectl get pods -A -o json; repeatable, comma-separated in the env var: snapshots over the capture's time): bytes of the capturing host's pods are attributed to the pod that held the address then").argParser(fileList))
     .addOption(
       opt(

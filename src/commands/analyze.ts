@@ -7,7 +7,7 @@ import { Decoded } from '../decode/packet.js';
 import { log } from '../config/log.js';
 import { BUNDLED_IP_RANGES } from '../config/version.js';
 import type { PodTimes } from '../attribution/pod-times.js';
-import type { CaptureSummary } from '../metrics/report.js';
+import { buildReport, fmtRate, type CaptureSummary } from '../metrics/report.js';
 import type { FrameSink } from '../sources/frame-sink.js';
 import { Timeline } from '../metrics/timeline.js';
 import { HOURS_PER_MONTH } from '../classify/prices.js';
@@ -28,6 +28,8 @@ export interface AnalyzeOptions extends CommonOptions {
   'cache.dir'?: string;
   /** Read pcap and pcapng files in two threads: auto (large files, given two cores), on, off. */
   'read.parallel'?: ParallelMode;
+  /** A guard for CI: exit 1 when the bill lines' dollars per hour exceed this. */
+  maxDollarsPerHour?: number;
 }
 
 /**
@@ -181,5 +183,14 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     problems,
   };
   out(await format.render({ files, local, topology: loaded.topology, metrics, capture, chart: timeline?.chart() }));
+  const limit = o.maxDollarsPerHour;
+  if (limit !== undefined) {
+    const rate = (await buildReport(metrics, capture)).capture?.dollars_per_hour ?? null;
+    if (rate === null) throw new ConfigError(`--max-dollars-per-hour: ${files.join(' ')} carries no packet times: no rate per hour to compare`);
+    if (rate > limit) {
+      log.error(`--max-dollars-per-hour ${limit}: the capture's bill lines cost $${fmtRate(rate)} per hour, more than allowed`, { dollars_per_hour: rate, limit });
+      return Math.max(exitCode, 1);
+    }
+  }
   return exitCode;
 }

@@ -35,6 +35,13 @@ export function intIn(min: number, max: number): (v: string) => number {
   };
 }
 
+/** A sum of money in dollars: a non-negative decimal number. */
+export function dollarsArg(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError('expected dollars as a non-negative number, e.g. 0.50');
+  return n;
+}
+
 export function fileList(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 }
