@@ -4,8 +4,8 @@
 // (flow records) share it. Nothing here allocates per call. Beside bytes it counts their cost: each byte
 // at the sum of the prices of its usage combination's bill lines, so that a remote's or workload's
 // dollars are the sum of the bill lines its bytes are on (a NAT gateway's processing included). Cost is
-// counted in cost units (prices.ts: bytes × micro-dollars per GB): whole numbers, whose sums are exact in any order,
-// so that parts counted apart and merged give the one-thread figures to the last digit.
+// counted in cost units (prices.ts: bytes × micro-dollars per GB): whole numbers, whose sums are exact in
+// any order, so that parts counted apart and merged give the one-thread figures to the last digit.
 import { Category, Direction } from '../classify/categories.js';
 import { costUnitsPerByte, DOLLARS_PER_COST_UNIT } from '../classify/prices.js';
 import type { Topology } from '../topology/topology.js';
@@ -167,7 +167,7 @@ export class Engine {
 
   /**
    * The prices bytes are counted at from now on: `perGb` gives a usage type's $/GB (undefined: unpriced,
-   * it adds nothing). Cost already counted keep the prices they were counted at, as the bill does.
+   * it adds nothing). What was counted already keeps the prices it was counted at, as the bill does.
    */
   setUsagePrices(perGb: (usageType: string) => number | undefined): void {
     this.usagePrice = perGb;
