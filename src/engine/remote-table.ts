@@ -1,7 +1,8 @@
 // Per-remote byte counts and their cost (the sum of the bill lines of each byte's usage combination, in
-// cost units: prices.ts) between two flushes, in an open-addressing hash table over typed arrays: adding a packet allocates
+// cost units: prices.ts; handed over in dollars) between two flushes, in an open-addressing hash table over typed arrays: adding a packet allocates
 // nothing. Keys are (address, service port, direction, category, network path); IPv6 addresses are
 // first interned to a small id. Full table → bytes go to the "other" bucket, never lost.
+import { DOLLARS_PER_COST_UNIT } from '../classify/prices.js';
 import { EMPTY_KEY, LAYOUT, type CounterLayout } from './counter-layout.js';
 
 /** A table's entries, exported in insertion order (RemoteTable.exportEntries). */
@@ -34,7 +35,7 @@ export class RemoteTable {
 
   /** Bytes that found no slot, by [dir][cat][remote zone], and their cost. */
   readonly overflow: Float64Array;
-  readonly overflowCost: Float64Array;
+  private readonly overflowCost: Float64Array;
   overflowed = 0;
 
   constructor(
@@ -216,7 +217,7 @@ export class RemoteTable {
     }
   }
 
-  /** Visit every entry (flush time), then the caller clears. */
+  /** Visit every entry (flush time): its bytes and their dollars; then the caller clears. */
   forEach(
     visit: (
       family: 4 | 6,
@@ -228,7 +229,7 @@ export class RemoteTable {
       path: number,
       zone: number,
       bytes: number,
-      cost: number,
+      dollars: number,
     ) => void,
   ): void {
     // the slots in use, not the whole table: a flush costs what was seen since the last one
@@ -238,11 +239,16 @@ export class RemoteTable {
       const { v6, port, dir, cat, path } = this.layout.decodeRemoteKey(k);
       if (v6) {
         const id = this.k0[h] << 2;
-        visit(6, 0, this.v6Words.subarray(id, id + 4), port, dir, cat, path, this.zoneOf[h], this.bytes[h], this.cost[h]);
+        visit(6, 0, this.v6Words.subarray(id, id + 4), port, dir, cat, path, this.zoneOf[h], this.bytes[h], this.cost[h] * DOLLARS_PER_COST_UNIT);
       } else {
-        visit(4, this.k0[h], undefined, port, dir, cat, path, this.zoneOf[h], this.bytes[h], this.cost[h]);
+        visit(4, this.k0[h], undefined, port, dir, cat, path, this.zoneOf[h], this.bytes[h], this.cost[h] * DOLLARS_PER_COST_UNIT);
       }
     }
+  }
+
+  /** The dollars of the bytes of a spill slot (overflow's index). */
+  spilledDollars(slot: number): number {
+    return this.overflowCost[slot] * DOLLARS_PER_COST_UNIT;
   }
 
   clear(): void {

@@ -59,18 +59,17 @@ export class HeavyHitters<L> {
       return;
     }
     const key = this.shape.key(labels);
-    const cost = dollars;
     let e = this.byKey.get(key);
     if (e) {
       e.bytes += bytes;
       e.dollars += dollars;
-      e.rankCost += cost;
+      e.rankCost += dollars;
       e.rankBytes += bytes;
       this.down(e.heap);
       return;
     }
     if (this.byKey.size < this.capacity) {
-      e = { key, bytes, dollars, rankCost: cost, rankBytes: bytes, heap: this.heap.length };
+      e = { key, bytes, dollars, rankCost: dollars, rankBytes: bytes, heap: this.heap.length };
       this.heap.push(e);
       this.byKey.set(key, e);
       this.up(e.heap);
@@ -78,7 +77,7 @@ export class HeavyHitters<L> {
     }
     // full: the newcomer's bucket gathers its rank; until it outranks the lightest, its bytes are "other"
     const b = hashOf(key) % this.bucketCost.length;
-    const bucketCost = (this.bucketCost[b] += cost);
+    const bucketCost = (this.bucketCost[b] += dollars);
     const bucketBytes = (this.bucketBytes[b] += bytes);
     const min = this.heap[0];
     if (bucketCost < min.rankCost || (bucketCost === min.rankCost && bucketBytes <= min.rankBytes)) {

@@ -321,9 +321,7 @@ export class Topology {
       const target = this.routeTargets[local.routeTable][remote.cell] ?? '';
       if (target.startsWith('nat-')) {
         facts.path = Path.NAT_GATEWAY;
-        const nat = this.deviceZones.get(target);
-        // a NAT gateway of unknown zone: the cross-zone leg cannot be told, and is not invented
-        facts.otherZone = nat !== undefined && (nat.zone !== '' || nat.zoneId !== '') && !sameZone(local, nat);
+        facts.otherZone = this.inOtherZone(local, target);
       } else if (target.startsWith('vpce-')) facts.path = this.inspectionEndpoints.has(target) ? Path.GATEWAY_LOAD_BALANCER_ENDPOINT : Path.GATEWAY_ENDPOINT;
       else if (target.startsWith('tgw-')) facts.path = Path.TRANSIT_GATEWAY;
       else if (target.startsWith('vgw-')) {
@@ -332,8 +330,7 @@ export class Topology {
       } else if (target.startsWith('eni-') || target.startsWith('i-')) {
         // a NAT instance or appliance: the leg to it crosses zones when its zone is known to differ
         facts.path = Path.INSTANCE;
-        const dev = this.deviceZones.get(target);
-        facts.otherZone = dev !== undefined && (dev.zone !== '' || dev.zoneId !== '') && !sameZone(local, dev);
+        facts.otherZone = this.inOtherZone(local, target);
       }
       else if (target.startsWith('pcx-')) {
         facts.path = Path.VPC_PEERING;
@@ -341,6 +338,15 @@ export class Topology {
       }
     }
     return facts;
+  }
+
+  /**
+   * Whether a route's device (a NAT gateway, an instance's ENI) is in another zone than the local side:
+   * one of unknown zone is not, so that no cross-zone leg is invented.
+   */
+  private inOtherZone(local: AddressClass, target: string): boolean {
+    const dev = this.deviceZones.get(target);
+    return dev !== undefined && (dev.zone !== '' || dev.zoneId !== '') && !sameZone(local, dev);
   }
 
   /** A usage combination's key, the same in every Topology built from the same facts. */

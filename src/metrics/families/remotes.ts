@@ -4,7 +4,6 @@
 // analyze: over the whole capture (RankedCounter).
 import client from 'prom-client';
 import { PATH_NAMES } from '../../classify/bill.js';
-import { DOLLARS_PER_COST_UNIT } from '../../classify/prices.js';
 import { CATEGORY_NAMES, DIRECTION_NAMES } from '../../classify/categories.js';
 import { decodeSpillSlot } from '../../engine/counter-layout.js';
 import type { RemoteTable } from '../../engine/remote-table.js';
@@ -55,8 +54,7 @@ export class RemotesFamily implements MetricFamily {
     // over a whole capture each entry goes straight to the ranking: a flood of distinct remotes then
     // leaves no interval map of 64k entries behind at every drain
     const direct = this.ranked.accumulating;
-    remotes.forEach((family, addr4, addr6, port, dir, cat, path, zone, bytes, cost) => {
-      const dollars = cost * DOLLARS_PER_COST_UNIT;
+    remotes.forEach((family, addr4, addr6, port, dir, cat, path, zone, bytes, dollars) => {
       let remote: string;
       if (family === 4) {
         remote = names.get4(addr4, now) ?? ipv4ToString(addr4);
@@ -88,7 +86,7 @@ export class RemotesFamily implements MetricFamily {
       if (bytes === 0) return;
       const { dir, cat, zone } = decodeSpillSlot(slot, zones.length);
       const labels = { direction: DIRECTION_NAMES[dir], category: CATEGORY_NAMES[cat], remote_az: zones[zone], remote: OTHER_REMOTE, port: '', path: '' };
-      spilled.push({ labels, bytes, dollars: remotes.overflowCost[slot] * DOLLARS_PER_COST_UNIT });
+      spilled.push({ labels, bytes, dollars: remotes.spilledDollars(slot) });
     });
     remotes.clear();
     this.ranked.add(deltas, spilled);
