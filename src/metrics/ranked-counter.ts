@@ -3,13 +3,13 @@
 // series has its bytes and, in a twin counter of the same labels, their dollars (the sum of their bill
 // lines). The remote and workload families differ in their labels and where their bytes come from, not here.
 import type client from 'prom-client';
-import { CATEGORIES } from '../classify/categories.js';
+import type { CategoryName } from '../classify/categories.js';
+import { DEFAULT_PRICES } from '../classify/prices.js';
 import { HeavyHitters, type Folded } from './heavy-hitters.js';
 import { TopK, type Delta, type SeriesShape } from './top-k.js';
 
 /** A series of a category with prices (every one but unclassified): its dollars series exists from its first bytes. */
-const PRICED = new Set<string>(CATEGORIES.flatMap((c) => ('prices' in c ? [c.name] : [])));
-export const pricedCategory = (l: { category: string }): boolean => PRICED.has(l.category);
+export const pricedCategory = (l: { category: string }): boolean => DEFAULT_PRICES.perGb[l.category as CategoryName] !== undefined;
 
 export class RankedCounter<L extends { [K in keyof L]: string }> {
   private readonly topK: TopK<L>;
