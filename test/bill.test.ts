@@ -3,6 +3,8 @@
 // byte adds to — checked against sums computed independently from tshark's reading of the capture.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -40,11 +42,13 @@ const EC2: Ec2Data = {
   ],
   peerings: [{ id: 'pcx-1', requester: { vpc: 'vpc-a', cidrs: ['10.0.0.0/16'], owner: '111122223333' }, accepter: { vpc: 'vpc-peer', cidrs: ['10.1.0.0/16'], owner: '111122223333' } }],
   enis: [
-    { id: 'eni-nat', zone: 'us-east-1b', vpc: 'vpc-a', publicIp: '3.80.9.9', type: 'nat_gateway', description: 'Interface for NAT Gateway nat-0b', privateIps: ['10.0.2.9'], requesterManaged: true },
+    { id: 'eni-nat', zone: 'us-east-1b', vpc: 'vpc-a', publicIp: '3.80.9.9', type: 'natGateway', description: 'Interface for NAT Gateway nat-0b', privateIps: ['10.0.2.9'], requesterManaged: true },
     { id: 'eni-sqs', zone: 'us-east-1b', vpc: 'vpc-a', type: 'vpc_endpoint', description: 'VPC Endpoint Interface vpce-sqs', privateIps: ['10.0.3.20'], requesterManaged: true },
     { id: 'eni-alb', zone: 'us-east-1b', vpc: 'vpc-a', description: 'ELB app/web/50dc6c495c0c9188', privateIps: ['10.0.3.30'], requesterManaged: true },
     { id: 'eni-nlb', zone: 'us-east-1b', vpc: 'vpc-a', description: 'ELB net/tcp/a1b2c3d4e5f6a7b8', privateIps: ['10.0.3.31'], requesterManaged: true },
-    { id: 'eni-app', zone: 'us-east-1b', vpc: 'vpc-a', privateIps: ['10.0.3.40'] },
+    { id: 'eni-app', zone: 'us-east-1b', vpc: 'vpc-a', subnet: 'subnet-app', privateIps: ['10.0.3.40'], instance: 'i-0app' },
+    // this host's own interface (flow logs name it)
+    { id: 'eni-host', zone: 'us-east-1a', vpc: 'vpc-a', subnet: 'subnet-priv', privateIps: [HOST], instance: 'i-0b111111111111111' },
     // a NAT instance and a firewall appliance that an edge subnet's routes lead to
     { id: 'eni-natinst', zone: 'us-east-1b', vpc: 'vpc-a', privateIps: ['10.0.4.10'], instance: 'i-0natinst' },
     { id: 'eni-fw', zone: 'us-east-1a', vpc: 'vpc-a', privateIps: ['10.0.4.20'], instance: 'i-0fw' },
@@ -92,6 +96,10 @@ const EC2: Ec2Data = {
     },
   ],
   vpnConnections: [{ id: 'vpn-1', vgw: 'vgw-vpn' }],
+  instances: [
+    { id: 'i-0b111111111111111', name: 'web-1' },
+    { id: 'i-0app', name: 'app-1' },
+  ],
   natGateways: [{ id: 'nat-0b', vpc: 'vpc-a', subnet: 'subnet-pub', privateIp: '10.0.2.9', publicIp: '3.80.9.9' }],
   vpcEndpoints: [
     { id: 'vpce-s3', vpc: 'vpc-a', type: 'Gateway', service: 'com.amazonaws.us-east-1.s3' },
@@ -201,13 +209,14 @@ function writeCapture(): void {
   w.close();
 }
 
-/** Bytes per (usage type, path) from tshark's reading of the capture and a table of expectations. */
-function expectedUsage(table: Record<string, [string[], string[], string]>): Map<string, number> {
+/** Bytes per (usage type, path) from tshark's reading of the capture and a table of expectations (`only`: these remotes). */
+function expectedUsage(table: Record<string, [string[], string[], string]>, only?: readonly string[]): Map<string, number> {
   const out = execFileSync('tshark', ['-r', CAPTURE, '-T', 'fields', '-E', 'separator=,', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const sums = new Map<string, number>();
   for (const line of out.trim().split('\n')) {
     const [src, dst, len] = line.split(',');
     const egress = src === HOST;
+    if (only && !only.includes(egress ? dst : src)) continue;
     const [e, i, path] = table[egress ? dst : src];
     for (const t of egress ? e : i) {
       const key = `${fullName(t)}|${path}`;
@@ -272,10 +281,88 @@ function variant(name: string, edit: (t: DiscoveredFile) => void): string {
   return file;
 }
 
-async function analyze(topology: string): Promise<Bill> {
-  const r = await runCli(['analyze', CAPTURE, '--topology.file', topology, '--ip-ranges.file', IP_RANGES, '--format', 'json'], { ...process.env, AZTRAFFIC_IP_RANGES_URL: 'none' });
+async function analyze(topology: string, inputs: string[] = [CAPTURE], more: string[] = []): Promise<Bill> {
+  const r = await runCli(['analyze', ...inputs, '--topology.file', topology, '--ip-ranges.file', IP_RANGES, '--format', 'json', ...more], { ...process.env, AZTRAFFIC_IP_RANGES_URL: 'none' });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Bill;
+}
+
+// VPC Flow Logs of the same traffic, as AWS would log it on each interface it crosses.
+
+interface Flow {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  packets: number;
+  bytes: number;
+  start: number;
+  end: number;
+}
+
+/** The capture's packets summed per (addresses, ports), from tshark's reading: the flows a log aggregates. */
+function flowsOfCapture(): Flow[] {
+  const out = execFileSync('tshark', ['-r', CAPTURE, '-T', 'fields', '-E', 'separator=,', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'ip.len', '-e', 'frame.time_epoch'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const flows = new Map<string, Flow>();
+  for (const line of out.trim().split('\n')) {
+    const [src, dst, sport, dport, len, time] = line.split(',');
+    const key = `${src} ${dst} ${sport} ${dport}`;
+    const f = flows.get(key) ?? { src, dst, sport: +sport, dport: +dport, packets: 0, bytes: 0, start: Math.floor(+time), end: Math.ceil(+time) };
+    f.packets++;
+    f.bytes += +len;
+    f.end = Math.max(f.end, Math.ceil(+time));
+    flows.set(key, f);
+  }
+  return [...flows.values()];
+}
+
+const V5_FIELDS = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction pkt-srcaddr pkt-dstaddr traffic-path az-id';
+const V2_FIELDS = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
+
+/** One record of a flow on an interface: `src`/`dst` as the interface saw them, pkt-* the packet's own. */
+function v5(eni: string, f: Flow, src: string, dst: string, egress: boolean, az: string): string {
+  return `5 111122223333 ${eni} ${src} ${dst} ${f.sport} ${f.dport} 6 ${f.packets} ${f.bytes} ${f.start} ${f.end} ACCEPT OK ${egress ? 'egress' : 'ingress'} ${f.src} ${f.dst} ${egress ? 1 : '-'} ${az}`;
+}
+
+const NAT_REMOTES = ['54.144.10.20', '140.82.112.6', '52.48.1.9'];
+const NAT_IP = '10.0.2.9';
+const APP = '10.0.3.40';
+
+/** The records of each interface: the host's, the other side of the in-VPC flow, the NAT gateway's two legs, the endpoint's, the ALB's. */
+function interfaceRecords(): Record<'host' | 'app' | 'nat' | 'endpoint' | 'alb', string[]> {
+  const out = { host: [] as string[], app: [] as string[], nat: [] as string[], endpoint: [] as string[], alb: [] as string[] };
+  for (const f of flowsOfCapture()) {
+    const out_ = f.src === HOST;
+    const remote = out_ ? f.dst : f.src;
+    out.host.push(v5('eni-host', f, f.src, f.dst, out_, 'use1-az6'));
+    if (remote === APP) out.app.push(v5('eni-app', f, f.src, f.dst, !out_, 'use1-az1'));
+    if (remote === '10.0.3.20') out.endpoint.push(v5('eni-sqs', f, f.src, f.dst, !out_, 'use1-az1'));
+    if (remote === '10.0.3.30') out.alb.push(v5('eni-alb', f, f.src, f.dst, !out_, 'use1-az1'));
+    if (NAT_REMOTES.includes(remote)) {
+      // the leg between host and gateway, and the gateway's leg to the remote (its own address for the host's)
+      if (out_) out.nat.push(v5('eni-nat', f, HOST, NAT_IP, false, 'use1-az1'), v5('eni-nat', f, NAT_IP, remote, true, 'use1-az1'));
+      else out.nat.push(v5('eni-nat', f, remote, NAT_IP, false, 'use1-az1'), v5('eni-nat', f, NAT_IP, HOST, true, 'use1-az1'));
+    }
+  }
+  return out;
+}
+
+/** A flow-log file: a header and records, gzip'd as AWS delivers them where the name ends in .gz. */
+function flowLog(name: string, header: string, records: string[]): string {
+  const file = join(dir, name);
+  const text = `${header}\n${records.join('\n')}\n`;
+  writeFileSync(file, name.endsWith('.gz') ? gzipSync(text) : text);
+  return file;
+}
+
+/** A record of the v5 format cut to the default (v2) fields. */
+const asV2 = (line: string): string => line.split(' ').slice(0, 14).join(' ');
+
+/** The sum of two sets of bill lines. */
+function added(a: Map<string, number>, b: Map<string, number>): Map<string, number> {
+  const out = new Map(a);
+  for (const [k, v] of b) out.set(k, (out.get(k) ?? 0) + v);
+  return out;
 }
 
 describe('bill lines', () => {
@@ -313,11 +400,16 @@ describe('bill lines', () => {
     // without a VPN connection is Direct Connect's
     expect(t.interfaces).toEqual(
       expect.arrayContaining([
-        { id: 'eni-natinst', instance: 'i-0natinst', zone: 'us-east-1b', zone_id: 'use1-az1' },
-        { id: 'eni-fw', instance: 'i-0fw', zone: 'us-east-1a', zone_id: 'use1-az6' },
+        { id: 'eni-natinst', instance: 'i-0natinst', zone: 'us-east-1b', zone_id: 'use1-az1', ips: ['10.0.4.10'], kind: 'Instance', owner: 'i-0natinst' },
+        { id: 'eni-fw', instance: 'i-0fw', zone: 'us-east-1a', zone_id: 'use1-az6', ips: ['10.0.4.20'], kind: 'Instance', owner: 'i-0fw' },
       ]),
     );
-    expect(t.interfaces).toHaveLength(2);
+    // every ENI of the VPC with its owner, for flow-log records: instances by their Name tag
+    expect(t.interfaces).toHaveLength(EC2.enis.length);
+    expect(t.interfaces).toContainEqual({ id: 'eni-host', instance: 'i-0b111111111111111', zone: 'us-east-1a', zone_id: 'use1-az6', subnet: 'subnet-priv', ips: [HOST], kind: 'Instance', owner: 'i-0b111111111111111', name: 'web-1' });
+    expect(t.interfaces).toContainEqual({ id: 'eni-nat', zone: 'us-east-1b', zone_id: 'use1-az1', ips: ['10.0.2.9'], kind: 'NatGateway', owner: 'nat-0b' });
+    expect(t.interfaces).toContainEqual({ id: 'eni-alb', zone: 'us-east-1b', zone_id: 'use1-az1', ips: ['10.0.3.30'], kind: 'LoadBalancer', owner: 'app/web/50dc6c495c0c9188', name: 'web' });
+    expect(t.interfaces).toContainEqual({ id: 'eni-sqs', zone: 'us-east-1b', zone_id: 'use1-az1', ips: ['10.0.3.20'], kind: 'VpcEndpoint', owner: 'vpce-sqs' });
     expect(t.vpn_gateways).toEqual([
       { id: 'vgw-vpn', direct_connect: false },
       { id: 'vgw-dx', direct_connect: true },
@@ -393,5 +485,64 @@ describe('bill lines', () => {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);
     }
+  });
+});
+
+describe('bill lines from VPC Flow Logs of the same traffic', () => {
+  interface WithWorkloads extends Bill {
+    workloads: { workload: string; workload_kind: string; egress_bytes: number; ingress_bytes: number }[];
+  }
+
+  it("the host's own interface (a custom v5 format): every usage type and path equal to the capture's, its bytes the instance's", async () => {
+    const fromCapture = ours(await analyze(discovered));
+    const file = flowLog('host-v5.log.gz', V5_FIELDS, interfaceRecords().host);
+    const bill = (await analyze(discovered, [file])) as WithWorkloads;
+    expect(ours(bill)).toEqual(fromCapture);
+    // the record's workload is its interface's owner: the instance, by its Name tag
+    const web = bill.workloads.filter((w) => w.workload === 'web-1');
+    expect(web.length).toBeGreaterThan(0);
+    expect(web.every((w) => w.workload_kind === 'Instance')).toBe(true);
+  });
+
+  it("the default v2 format, the host's interface alone: the side from the interface's addresses, equal too (and as Parquet)", async () => {
+    const fromCapture = ours(await analyze(discovered));
+    const records = interfaceRecords().host.map(asV2);
+    expect(ours(await analyze(discovered, [flowLog('host-v2.log', V2_FIELDS, records)]))).toEqual(fromCapture);
+    // the Parquet delivery: the same fields as columns
+    const cols = V2_FIELDS.split(' ');
+    const rows = records.map((r) => r.split(' '));
+    const numeric = new Set(['version', 'srcport', 'dstport', 'protocol', 'packets', 'bytes', 'start', 'end']);
+    const parquet = join(dir, 'host-v2.parquet');
+    writeFileSync(
+      parquet,
+      Buffer.from(
+        parquetWriteBuffer({
+          columnData: cols.map((c, k) => (numeric.has(c) ? { name: c.replace(/-/g, '_'), data: rows.map((r) => BigInt(r[k])), type: 'INT64' as const } : { name: c.replace(/-/g, '_'), data: rows.map((r) => r[k]), type: 'STRING' as const })),
+        }),
+      ),
+    );
+    expect(ours(await analyze(discovered, [parquet]))).toEqual(fromCapture);
+  });
+
+  it('every interface of the VPC: paths add nothing the host carries; the other side of the cross-zone flow is billed on its own side', async () => {
+    const r = interfaceRecords();
+    expect(r.nat.length * r.endpoint.length * r.alb.length * r.app.length).toBeGreaterThan(0);
+    const files = [flowLog('host.log.gz', V5_FIELDS, r.host), flowLog('app.log.gz', V5_FIELDS, r.app), flowLog('paths.log.gz', V5_FIELDS, [...r.nat, ...r.endpoint, ...r.alb])];
+    // what captures on each logged host give: this host's, and the app host's (10.0.3.40, us-east-1b)
+    const host = ours(await analyze(discovered));
+    const app = ours(await analyze(discovered, [CAPTURE], ['--local-ip', APP]));
+    expect(app.get('DataTransfer-Regional-Bytes|direct')).toBeGreaterThan(0);
+    const bill = (await analyze(discovered, files)) as WithWorkloads;
+    expect(ours(bill)).toEqual(added(host, app));
+    expect(bill.workloads.some((w) => w.workload === 'app-1' && w.workload_kind === 'Instance')).toBe(true);
+    // no bytes were counted for the paths themselves
+    expect(bill.workloads.filter((w) => ['NatGateway', 'LoadBalancer', 'VpcEndpoint'].includes(w.workload_kind))).toEqual([]);
+  });
+
+  it("the NAT gateway's interface alone: pkt-srcaddr names the host behind it, and its NAT lines are the capture's", async () => {
+    const bill = (await analyze(discovered, [flowLog('nat-only.log', V5_FIELDS, interfaceRecords().nat)])) as WithWorkloads;
+    expect(ours(bill)).toEqual(expectedUsage(NAT_OTHER_ZONE, NAT_REMOTES));
+    // the host is named by its address's interface in the topology
+    expect(bill.workloads.every((w) => w.workload === 'web-1')).toBe(true);
   });
 });

@@ -71,7 +71,7 @@ const EC2: Ec2Data = {
   ],
   enis: [
     { id: 'eni-1', zone: 'us-east-1b', publicIp: '3.80.1.1' },
-    { id: 'eni-2', zone: 'us-east-1a', publicIp: '3.80.2.2', type: 'nat_gateway' },
+    { id: 'eni-2', zone: 'us-east-1a', publicIp: '3.80.2.2', type: 'natGateway' },
     { id: 'eni-3', zone: 'us-east-1c' },
     { id: 'eni-4', zone: 'us-east-1c', publicIp: '3.80.4.4' },
   ],

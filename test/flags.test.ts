@@ -70,6 +70,8 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--cache.dir': ['/var/cache/azt', '/var/cache/azt'],
   '--read.parallel': ['off', 'off'],
   '--max-dollars-per-hour': ['0.05', 0.05],
+  '--flow-logs.since': ['2026-12-06T08:00:00Z', Date.UTC(2026, 11, 6, 8) / 1000],
+  '--flow-logs.until': ['2026-12-07', Date.UTC(2026, 11, 7) / 1000],
 };
 // --config.file is read before the command runs: it is tested with a real file in cli.test.ts
 const NOT_PARSED_HERE = new Set(['--config.file']);

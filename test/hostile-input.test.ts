@@ -108,7 +108,7 @@ describe('configuration faults: exit 2, one line naming the flag or file', () =>
   it('a directory where a capture or a topology file should be', () => {
     const d = join(dir, 'a-directory');
     mkdirSync(d);
-    oneLineError(cli(['analyze', d]), /a-directory: is a directory, not a capture file/);
+    oneLineError(cli(['analyze', d]), /a-directory: no capture or flow-log file in it/);
     oneLineError(cli(['analyze', PCAP, '--topology.file', d]), /--topology.file .*a-directory: is a directory, not a file/);
   });
 

@@ -9,7 +9,9 @@ import { OTHER_WORKLOAD, UNKNOWN_WORKLOAD } from '../engine/owners.js';
 /** What a pod's bytes are attributed to: its top owner's kind, else the pod. */
 export const POD_OWNER_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod'] as const;
 export type PodOwnerKind = (typeof POD_OWNER_KINDS)[number];
-export type WorkloadKind = PodOwnerKind | 'systemd_unit' | 'process' | 'unknown' | 'other';
+/** A flow log's interface owners (EniOwnerKind), and 'Address' for a host known only by its address. */
+export type FlowLogOwnerKind = 'NatGateway' | 'LoadBalancer' | 'VpcEndpoint' | 'TransitGateway' | 'GatewayLoadBalancer' | 'Instance' | 'Lambda' | 'RDS' | 'ECS' | 'EFS' | 'NetworkInterface' | 'Address';
+export type WorkloadKind = PodOwnerKind | FlowLogOwnerKind | 'systemd_unit' | 'process' | 'unknown' | 'other';
 
 export interface Workload {
   kind: WorkloadKind;

@@ -1,4 +1,4 @@
-// `analyze FILE...`: the offline pipeline over pcap/pcapng files.
+// `analyze FILE...`: the offline pipeline over captures (pcap, pcapng) and VPC flow logs (text, gzip, Parquet, S3).
 import { readCaptureFile } from '../sources/file-reader.js';
 import { ParallelReader, type ParallelMode } from '../pipeline/parallel/parallel-read.js';
 import { guessLocalIp } from '../sources/local-guess.js';
@@ -16,6 +16,7 @@ import { loadTopologyCached } from '../topology/load-cached.js';
 import type { IpRanges } from '../topology/model.js';
 import { FORMATS, type FormatName, type OutputFormat } from './analyze-formats.js';
 import { assemble, priceBookOf, type CommonOptions, type Setup } from './assemble.js';
+import { countFlowLogs } from './analyze-flow-logs.js';
 
 export interface AnalyzeOptions extends CommonOptions {
   localIp?: string[];
@@ -30,6 +31,9 @@ export interface AnalyzeOptions extends CommonOptions {
   'read.parallel'?: ParallelMode;
   /** A guard for CI: exit 1 when the bill lines' dollars per hour exceed this. */
   maxDollarsPerHour?: number;
+  /** Flow-log objects and files whose key time is in this window (seconds since the epoch). */
+  'flowLogs.since'?: number;
+  'flowLogs.until'?: number;
 }
 
 /**
@@ -104,22 +108,34 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   // the second thread starts while the topology loads; the HTML report's timeline takes every frame in
   // file order, and bytes attributed to pods are counted in one thread
   const format: OutputFormat = FORMATS[o.format];
-  const reader = new ParallelReader(files, format.timeline || o.pods ? 'off' : (o['read.parallel'] ?? 'auto'));
+  // what each file is, by its content: captures, flow logs (text, gzip, Parquet), folders of them, S3
+  const { expandInputs } = await import('../sources/flow-logs/inputs.js');
+  const skipped: string[] = [];
+  const given = expandInputs(files, (path, why) => {
+    skipped.push(`${path}: ${why}`);
+    log.warn(`${path}: skipped: ${why}`, { file: path });
+  });
+  const captures = given.flatMap((i) => (i.kind === 'capture' ? [i.path] : []));
+  const flowLogs = given.filter((i) => i.kind !== 'capture');
+  if (captures.length === 0 && flowLogs.length === 0) throw new ConfigError(`${files.join(' ')}: no capture or flow-log file in it`);
+  if (flowLogs.length > 0 && o.pods) throw new ConfigError('--pods: pods are named by address for captures only; a flow-log record is its interface owner\'s');
+  const reader = new ParallelReader(captures, format.timeline || o.pods ? 'off' : (o['read.parallel'] ?? 'auto'));
   // every named file is checked before anything is downloaded or said
   const inputs = { topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] };
   const cacheDir = o['cache.dir'] === 'none' ? undefined : o['cache.dir'] || defaultCacheDir();
   const loadedFromFiles = await loadTopologyCached(inputs, cacheDir);
   const priceBook = await priceBookOf(o['prices.file']);
   let setup = assemble(loadedFromFiles, priceBook, o, false);
-  for (const file of files) readCaptureFile(file, setup.pipeline, 0);
+  for (const file of captures) readCaptureFile(file, setup.pipeline, 0);
   const caveats: string[] = [];
   const ipRanges = await obtainIpRanges(o, caveats);
   if (ipRanges) setup = assemble((await import('../topology/load.js')).loadTopology({ ...inputs, ipRanges }), priceBook, o, false);
   const { loaded, pipeline, metrics } = setup;
   let local = o.localIp ?? [];
-  if (local.length === 0) local = loaded.topology.localIps;
-  if (local.length === 0) {
-    const guess = guessLocalIp(files);
+  // a flow log's records say which interface logged them: the host's own addresses are a capture's question
+  if (local.length === 0 && captures.length > 0) local = loaded.topology.localIps;
+  if (local.length === 0 && captures.length > 0) {
+    const guess = guessLocalIp(captures);
     if (!guess) throw new ConfigError(`${files.join(' ')}: no IP packets found to tell which host captured them; pass --local-ip`);
     const share = ((100 * guess.packets) / guess.sampled).toFixed(1);
     caveats.push(`no --local-ip and no local_ips in the topology: this host is taken to be ${guess.ip} (in ${share}% of the first ${guess.sampled} IP packets); pass --local-ip to override`);
@@ -142,7 +158,7 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   const problems: CaptureSummary['problems'] = [];
   // a format that charts bytes over the capture's time: a sink in front of the pipeline marks them
   const timeline = format.timeline ? new Timeline(sink, (out) => pipeline.engine.categoryBytes(out)) : undefined;
-  for (const file of files) {
+  for (const file of captures) {
     const res = timeline || podTimes ? readCaptureFile(file, timeline ?? sink) : reader.read(file, pipeline);
     frames += res.frames;
     if (res.corruptRecords > 0) {
@@ -163,6 +179,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     }
   }
   reader.close();
+  if (flowLogs.length > 0) exitCode = Math.max(exitCode, await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window: { since: o['flowLogs.since'], until: o['flowLogs.until'] } }, timeline, caveats, problems));
+  if (skipped.length > 0) caveats.push(`${skipped.length} file(s) in the folders given are neither captures nor flow logs, and were skipped: ${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''}`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   log.debug(`read and counted ${frames} frames in ${seconds.toFixed(3)} s`, { frames, seconds, frames_per_second: Math.round(frames / seconds) });
   if (pipeline.decode.renamesMerged > 0) {

@@ -35,6 +35,22 @@ export function intIn(min: number, max: number): (v: string) => number {
   };
 }
 
+/**
+ * A moment: an RFC 3339 time or date (2026-12-06T08:00:00Z, 2026-12-06), or a duration before now (24h).
+ * Returns seconds since the epoch.
+ */
+export function momentArg(v: string): number {
+  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) {
+    const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : /(Z|[+-]\d{2}:?\d{2})$/.test(v) ? v : `${v}Z`);
+    if (Number.isFinite(t)) return t / 1000;
+  }
+  try {
+    return (Date.now() - parseDuration(v)) / 1000;
+  } catch {
+    throw new InvalidArgumentError(`"${v}" is neither a time (2026-12-06T08:00:00Z, 2026-12-06) nor a duration before now (24h)`);
+  }
+}
+
 /** A sum of money in dollars: a non-negative decimal number. */
 export function dollarsArg(v: string): number {
   const n = Number(v);

@@ -17,6 +17,7 @@ import { PENDING, UNKNOWN_WORKLOAD, type FlowOwners } from './owners.js';
 
 export type { FlowView };
 import { RemoteTable } from './remote-table.js';
+import { parseCidr } from '../net/ip.js';
 
 const EPHEMERAL_MIN = 32768;
 
@@ -71,6 +72,17 @@ export interface PairTotals {
   packets: number;
 }
 
+/** `a` with `v` at `i` (a new local entry's), grown when full. */
+function grown(a: Int32Array<ArrayBuffer>, i: number, v: number): Int32Array<ArrayBuffer> {
+  let out = a;
+  if (i >= a.length) {
+    out = new Int32Array(Math.max(16, 2 * i));
+    out.set(a);
+  }
+  out[i] = v;
+  return out;
+}
+
 export class Engine {
   private t!: Topology;
   private pairs!: ZonePairs;
@@ -113,6 +125,8 @@ export class Engine {
   private flows: FlowOwners | undefined;
   /** The workload of each local address that belongs to one (pods), keyed by addressKey(). */
   private addressWorkloads: ReadonlyMap<string, number> = new Map();
+  /** The workloads of addresses made local one at a time (addLocal). */
+  private readonly addedWorkloads = new Map<string, number>();
   /** The workload of every other local address: -1, the flows' processes (or a sidecar's one pod). */
   private fallbackWorkload = -1;
   /** Bytes per workload, direction and category: index workSlot(workload, dir, cat); their cost beside. */
@@ -220,7 +234,8 @@ export class Engine {
       for (const e of list) {
         const cls = t.classIndexOf(e.text.replace(/\/.*$/, ''));
         const zone = t.classZone[cls];
-        const w = this.attributing ? (this.addressWorkloads.get(addressKey(e.cidr)) ?? this.fallbackWorkload) : -1;
+        const key = addressKey(e.cidr);
+        const w = this.attributing ? (this.addressWorkloads.get(key) ?? this.addedWorkloads.get(key) ?? this.fallbackWorkload) : -1;
         if (w >= 0) this.ensureWork(w);
         rows.push(t.countRow(cls, packClassWord));
         // a pod's address counts for its workload in its zone pair's counters
@@ -234,8 +249,12 @@ export class Engine {
     const v6 = entries(this.locals.v6);
     [this.local4Rows, this.local4Pairs, this.local4Zone, this.local4Work] = [v4.rows, v4.pairs, v4.zones, v4.work];
     [this.local6Rows, this.local6Pairs, this.local6Zone, this.local6Work] = [v6.rows, v6.pairs, v6.zones, v6.work];
-    // usage rows number combinations as they meet them: make room for every one
-    const need = usageSlot(t.usageCombos.length, 0);
+    this.growUsage();
+  }
+
+  /** Usage rows number combinations as local addresses meet them: make room for every one, priced. */
+  private growUsage(): void {
+    const need = usageSlot(this.t.usageCombos.length, 0);
     if (need > this.usage.length) {
       const u = new Float64Array(need);
       u.set(this.usage.subarray(0, Math.min(this.usage.length, need)));
@@ -301,6 +320,49 @@ export class Engine {
       this.hold.outcomes.table_full += f.ipBytes;
       forced = Category.UNCLASSIFIED;
     }
+    this.countLocal(f, v4, local, dir, forced);
+    return true;
+  }
+
+  /**
+   * count(), with the side that is local given (a flow-log record says which side its interface is on,
+   * and both may be local addresses: two logged hosts of one VPC). Returns false where that side is no
+   * local address (addLocal it first).
+   */
+  countFrom(f: FlowView, localIsSource: boolean): boolean {
+    const v4 = f.family === 4;
+    const local = v4 ? this.localIndex4(localIsSource ? f.src4 : f.dst4) : this.localIndex6(localIsSource ? f.src6 : f.dst6);
+    if (local < 0) return false;
+    this.countLocal(f, v4, local, localIsSource ? Direction.EGRESS : Direction.INGRESS, -1);
+    return true;
+  }
+
+  /**
+   * Make one address local from now on, its bytes counted for `workload` (-1: none): a flow log's
+   * interface address met for the first time. Only the new address's rows are built.
+   */
+  addLocal(text: string, workload: number): void {
+    const cidr = parseCidr(text);
+    if (workload >= 0) this.addedWorkloads.set(addressKey(cidr), workload);
+    // IPv6 tables are per prefix length: built anew (a flow log's IPv6 interfaces are few)
+    if (cidr.family === 6) return this.setLocalIps([...this.localTexts, text]);
+    const before = this.locals.v4.length;
+    const index = this.locals.add4(text, cidr);
+    if (index < before) return;
+    this.localTexts.push(text);
+    const t = this.t;
+    const cls = t.classIndexOf(text);
+    const zone = t.classZone[cls];
+    if (workload >= 0 && this.attributing) this.ensureWork(workload);
+    else workload = -1;
+    this.local4Rows.push(t.countRow(cls, packClassWord));
+    this.local4Pairs.push(this.pairs.row(zone, workload));
+    this.local4Zone = grown(this.local4Zone, index, zone);
+    this.local4Work = grown(this.local4Work, index, workload);
+    this.growUsage();
+  }
+
+  private countLocal(f: FlowView, v4: boolean, local: number, dir: number, forced: number): void {
     const egress = dir === Direction.EGRESS;
     const t = this.t;
     const cls = v4 ? t.table4.lookup(egress ? f.dst4 : f.src4) : t.table6.lookup(egress ? f.dst6 : f.src6);
@@ -332,7 +394,6 @@ export class Engine {
     else this.remoteTable.add6(egress ? f.dst6 : f.src6, port, dir, cat, path, zone, f.ipBytes, cost);
     // a pod's bytes counted for it with the zone pair's (its workload is the pair's); the host's own per flow
     if (this.attributing && this.pairs.workload[pair] < 0) this.attributeHost(f, egress, dir, cat, cost);
-    return true;
   }
 
   /** Hold what is counted from now on until releaseHold (the topology is known) or expireHold. */

@@ -101,6 +101,28 @@ export class LocalAddresses {
       });
   }
 
+  /**
+   * Add one IPv4 address (a flow log's interface address met for the first time); returns its entry.
+   * The hash doubles when half full, so n additions cost O(n) in all.
+   */
+  add4(text: string, cidr: Cidr): number {
+    const known = this.index4(Number(cidr.start));
+    if (known >= 0) return known;
+    const index = this.v4.push({ text, cidr }) - 1;
+    if (2 * (this.v4.length + 1) > this.keys4.length) {
+      let bits = Math.max(4, 32 - this.shift4 + 1);
+      while (1 << bits < this.v4.length * 4) bits++;
+      this.shift4 = 32 - bits;
+      this.keys4 = new Int32Array(1 << bits);
+      this.vals4 = new Int32Array(1 << bits).fill(-1);
+      // in entry order: the constructor's exact addresses before its prefixes, as it built them
+      this.v4.forEach((e, i) => {
+        for (let a = Number(e.cidr.start); a <= Number(e.cidr.end); a++) if (this.index4(a) < 0) this.insert4(a, i);
+      });
+    } else this.insert4(Number(cidr.start), index);
+    return index;
+  }
+
   /** Entry of an IPv4 address (a host-order 32-bit number), or -1. */
   index4(a: number): number {
     const vals = this.vals4;

@@ -35,8 +35,13 @@ export class Timeline implements FrameSink {
   }
 
   frame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number, iface: number): void {
-    if (ts >= this.next || this.next === Infinity) this.cross(ts);
+    this.tick(ts);
     this.inner.frame(linkType, buf, off, capLen, wireLen, ts, iface);
+  }
+
+  /** Time moves to `ts` (before what happens at ts is counted): a frame's, or a flow-log record's end. */
+  tick(ts: number): void {
+    if (ts >= this.next || this.next === Infinity) this.cross(ts);
     if (ts > this.last || this.last !== this.last) this.last = ts;
   }
 

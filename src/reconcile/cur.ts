@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import { ConfigError } from '../config/errors.js';
 import { controlsShown } from '../net/text.js';
-import type { AsyncBuffer, ColumnMetaData } from 'hyparquet';
+import { forEachParquetRow, openParquet } from '../sources/parquet-rows.js';
 
 /** One line item, as far as reconciliation goes. */
 export interface CurLine {
@@ -150,99 +150,19 @@ function printable(message: string): string {
 }
 
 async function readParquet(path: string, visit: (l: CurLine) => void): Promise<void> {
-  const { asyncBufferFromFile, parquetMetadataAsync, parquetRead } = await import('hyparquet');
-  const { compressors } = await import('hyparquet-compressors');
-  let file;
-  let meta;
-  try {
-    file = await asyncBufferFromFile(path);
-    meta = await parquetMetadataAsync(file);
-  } catch (e) {
-    throw new ConfigError(`--cur ${path}: not a readable Parquet file (${(e as Error).message})`);
-  }
-  const cols = pick(
-    meta.schema.map((s) => s.name),
-    path,
-  );
-  const columns = Object.values(cols).filter((c): c is string => c !== undefined);
-  // a row group in slices of rows, visited from the decoded columns (no object per row): a month's CUR
-  // can hold millions of rows in one group, and the reader decodes only the pages a slice touches. A
-  // page is decoded whole, so a page of more values than any writer of bills makes is refused (25 M
-  // identical rows in a 32 KB file took 4.7 GB), and a slice is at least as long as the largest page
-  // (each slice would decode it again)
+  const p = await openParquet(path, `--cur ${path}`);
+  const cols = pick(p.columns, path);
+  const names = Object.values(cols).filter((c): c is string => c !== undefined);
   const record: Record<string, unknown> = {};
-  let groupStart = 0;
-  for (const [gi, g] of meta.row_groups.entries()) {
-    let largest = 0;
-    for (const c of g.columns) {
-      const name = c.meta_data?.path_in_schema[0];
-      if (!c.meta_data || name === undefined || !columns.includes(name)) continue;
-      const pageValues = await largestPage(file, c.meta_data);
-      if (pageValues > MAX_PAGE_VALUES) {
-        throw new ConfigError(`--cur ${path}: row group ${gi}, column ${name}: a page of ${pageValues.toLocaleString('en-US')} values (at most ${MAX_PAGE_VALUES.toLocaleString('en-US')} are read): not a Cost and Usage Report export`);
-      }
-      largest = Math.max(largest, pageValues);
+  await forEachParquetRow(p, names, `--cur ${path}`, 'a Cost and Usage Report export', (row) => {
+    for (let k = 0; k < names.length; k++) record[names[k]] = row[k];
+    // usage types are names: a column of numbers is no bill's (every line would be dropped unseen)
+    const ut = record[cols.usageType!];
+    if (ut !== undefined && ut !== null && typeof ut !== 'string') {
+      throw new ConfigError(`--cur ${path}: ${cols.usageType} holds ${typeof ut === 'bigint' ? 'integer' : typeof ut}s, not usage type names: not a Cost and Usage Report export`);
     }
-    const groupEnd = groupStart + Number(g.num_rows);
-    const sliceRows = Math.max(ROWS_AT_ONCE, largest);
-    for (let sliceStart = groupStart; sliceStart < groupEnd; sliceStart += sliceRows) {
-      const sliceEnd = Math.min(sliceStart + sliceRows, groupEnd);
-      // each column's decoded pages (whole pages: they may begin before the slice and end after it)
-      const chunks = new Map<string, { rowStart: number; rowEnd: number; data: ArrayLike<unknown> }[]>();
-      await parquetRead({
-        file,
-        metadata: meta,
-        columns,
-        rowStart: sliceStart,
-        rowEnd: sliceEnd,
-        compressors,
-        onChunk: (c) => {
-          let list = chunks.get(c.columnName);
-          if (!list) chunks.set(c.columnName, (list = []));
-          list.push({ rowStart: c.rowStart, rowEnd: c.rowEnd, data: c.columnData });
-        },
-      });
-      const cursors = columns.map((name) => ({ name, list: (chunks.get(name) ?? []).sort((a, b) => a.rowStart - b.rowStart), i: 0 }));
-      for (let row = sliceStart; row < sliceEnd; row++) {
-        for (const cur of cursors) {
-          while (cur.i < cur.list.length && cur.list[cur.i].rowEnd <= row) cur.i++;
-          const chunk = cur.list[cur.i];
-          record[cur.name] = chunk !== undefined && chunk.rowStart <= row ? chunk.data[row - chunk.rowStart] : undefined;
-        }
-        // usage types are names: a column of numbers is no bill's (every line would be dropped unseen)
-        const ut = record[cols.usageType!];
-        if (ut !== undefined && ut !== null && typeof ut !== 'string') {
-          throw new ConfigError(`--cur ${path}: ${cols.usageType} holds ${typeof ut === 'bigint' ? 'integer' : typeof ut}s, not usage type names: not a Cost and Usage Report export`);
-        }
-        visit(line(record, cols));
-      }
-    }
-    groupStart = groupEnd;
-  }
-}
-
-/** Rows of a slice, at least: its pages' decoded values are what reading holds. */
-const ROWS_AT_ONCE = 65_536;
-/**
- * Values of one page, at most: a page is decoded whole, and a slice may hold two of each column's
- * (7 columns of 2 × 2 M values of 8 bytes: ~220 MB at most). Writers of bills page by ~1 MB or 20,000 rows.
- */
-const MAX_PAGE_VALUES = 2_000_000;
-
-/** The most values any page of a column chunk holds, from its page headers alone (nothing decoded). */
-async function largestPage(file: AsyncBuffer, chunk: ColumnMetaData): Promise<number> {
-  const { parquetHeader } = await import('hyparquet/src/column.js');
-  const start = Number(chunk.dictionary_page_offset ?? chunk.data_page_offset);
-  const bytes = await file.slice(start, start + Number(chunk.total_compressed_size));
-  const reader = { view: new DataView(bytes), offset: 0 };
-  let largest = 0;
-  while (reader.offset < bytes.byteLength - 1) {
-    const h = parquetHeader(reader);
-    const values = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values ?? 0;
-    if (values > largest) largest = values;
-    reader.offset += h.compressed_page_size;
-  }
-  return largest;
+    visit(line(record, cols));
+  });
 }
 
 const MAX_CSV_RECORD = 1 << 20;

@@ -19,6 +19,8 @@ import {
   type Route,
 } from '@aws-sdk/client-ec2';
 import { lbKindOf } from '../classify/bill.js';
+import { log } from '../config/log.js';
+import { clean, discoverInterfaces } from './eni-owners.js';
 import { Ec2UnauthorizedError } from './aws-errors.js';
 import type { Endpoint, LoadBalancer, NatGateway, NetworkInterface, PrefixList, PublicIp, RouteTable, Subnet, VpnGateway } from './model.js';
 
@@ -250,8 +252,17 @@ async function discoverPath(client: EC2Client, vpcId: string, subnets: Subnet[],
       prefix_lists.push({ id, cidrs });
     }
   }
-  const { interfaces, vpn_gateways } = await discoverRouteDevices(client, route_tables, zoneIds);
-  return { route_tables, prefix_lists, nat_gateways, endpoints, load_balancers, interfaces, vpn_gateways };
+  const { interfaces: routed, vpn_gateways } = await discoverRouteDevices(client, route_tables, zoneIds);
+  // every ENI of the VPC with its owner (flow-log records name them); without it routes still work
+  let owned: NetworkInterface[] = [];
+  try {
+    owned = await guarded('DescribeNetworkInterfaces', () => discoverInterfaces(client, vpcId, zoneIds));
+  } catch (e) {
+    log.warn(`the VPC's network interfaces and their owners were not described (${(e as Error).message}): flow-log records name their interfaces by id`, {});
+  }
+  const byId = new Map(routed.map((i) => [i.id, i]));
+  for (const i of owned) byId.set(i.id, { ...byId.get(i.id), ...i });
+  return { route_tables, prefix_lists, nat_gateways, endpoints, load_balancers, interfaces: [...byId.values()], vpn_gateways };
 }
 
 /**
@@ -292,11 +303,8 @@ async function discoverRouteDevices(client: EC2Client, tables: RouteTable[], zon
   return { interfaces: [...found.values()], vpn_gateways };
 }
 
-/** NAT gateway and VPC endpoint interfaces are kept apart for the NAT processing counter to come. */
+/** NAT gateway and VPC endpoint interfaces are kept apart (the API's interface type natGateway is written nat_gateway). */
 function markKind(t: string | undefined): string | undefined {
-  return t === 'nat_gateway' || t === 'vpc_endpoint' || t === 'gateway_load_balancer_endpoint' ? t : undefined;
-}
-
-function clean<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
+  if (t === 'natGateway') return 'nat_gateway';
+  return t === 'vpc_endpoint' || t === 'gateway_load_balancer_endpoint' ? t : undefined;
 }

@@ -61,8 +61,29 @@ export const EndpointSchema = z.object({
   ips: z.array(ManagedIpSchema).default([]),
 }).strict();
 
-/** An ENI a route leads to (NAT instance, appliance): its zone decides the cross-zone leg to it. */
-export const InterfaceSchema = z.object({ id: z.string().regex(/^eni-[0-9a-z]+$/, 'id must look like eni-0a1b2c'), instance: z.string().regex(/^i-[0-9a-z]+$/, 'instance must look like i-0a1b2c').optional(), ...zoned }).strict();
+/**
+ * Who owns an ENI (DescribeNetworkInterfaces): a flow-log record's workload kind. The first five are
+ * paths, not hosts: their records only fill in for hosts whose own interface is not logged.
+ */
+export const ENI_OWNER_KINDS = ['NatGateway', 'LoadBalancer', 'VpcEndpoint', 'TransitGateway', 'GatewayLoadBalancer', 'Instance', 'Lambda', 'RDS', 'ECS', 'EFS', 'NetworkInterface'] as const;
+export type EniOwnerKind = (typeof ENI_OWNER_KINDS)[number];
+export const PATH_OWNER_KINDS: ReadonlySet<EniOwnerKind> = new Set(['NatGateway', 'LoadBalancer', 'VpcEndpoint', 'TransitGateway', 'GatewayLoadBalancer']);
+
+/**
+ * An ENI of the VPC: where a route leads to it (NAT instance, appliance) its zone decides the cross-zone
+ * leg; for flow logs its addresses and owner name the records it logged.
+ */
+export const InterfaceSchema = z.object({
+  id: z.string().regex(/^eni-[0-9a-z]+$/, 'id must look like eni-0a1b2c'),
+  instance: z.string().regex(/^i-[0-9a-z]+$/, 'instance must look like i-0a1b2c').optional(),
+  ...zoned,
+  subnet: z.string().optional(),
+  ips: z.array(ip).optional(),
+  /** The owner's kind (Instance, NatGateway, LoadBalancer, ...), its id, and its Name tag where it has one. */
+  kind: z.enum(ENI_OWNER_KINDS).optional(),
+  owner: z.string().optional(),
+  name: z.string().optional(),
+}).strict();
 
 /** A virtual private gateway: a site-to-site VPN's (billed at the internet-out rate) or Direct Connect's (its own lines). */
 export const VpnGatewaySchema = z.object({ id: z.string().regex(/^vgw-[0-9a-z]+$/, 'id must look like vgw-0a1b2c'), direct_connect: z.boolean().default(false) }).strict();

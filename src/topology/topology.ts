@@ -9,7 +9,7 @@ import { ConfigError } from '../config/errors.js';
 
 export { AddressKind, type AddressClass };
 import { ipv6BigIntToWords, parseCidr, type Cidr } from '../net/ip.js';
-import type { Host, IpRanges, RouteTable, TopologyFile } from './model.js';
+import type { Host, IpRanges, NetworkInterface, RouteTable, TopologyFile } from './model.js';
 import { PrefixTable4, PrefixTable6, type RankedPrefix, type Segments } from './prefix-table.js';
 import { longestRoutes } from './route-cells.js';
 
@@ -77,6 +77,8 @@ export interface CompiledTopology {
     localIps: string[];
     localMacs: string[];
     host: Host | undefined;
+    interfaces: NetworkInterface[];
+    natIps: string[];
   };
   table4: Segments;
   table6: Segments;
@@ -138,6 +140,10 @@ export class Topology {
   readonly localMacs: string[];
   /** The host itself: its instance, account and ENIs (IMDS or the file), for the bill's resource IDs. */
   readonly host: Host | undefined;
+  /** The VPC's ENIs with their addresses and owners (flow-log records name them). */
+  readonly interfaces: NetworkInterface[];
+  /** NAT gateways' private addresses: a flow log's interface with one is a path, not a host. */
+  readonly natIps: string[];
 
   private readonly classIndex = new Map<string, number>();
   private readonly zoneIndex = new Map<string, number>([['', 0]]);
@@ -161,6 +167,8 @@ export class Topology {
       for (const id of f.directConnect) this.directConnect.add(id);
       ({ routeTableCount: this.routeTableCount, subnetCount: this.subnetCount, publicIpCount: this.publicIpCount } = f);
       ({ ipRangePrefixCount: this.ipRangePrefixCount, localIps: this.localIps, localMacs: this.localMacs, host: this.host } = f);
+      this.interfaces = f.interfaces;
+      this.natIps = f.natIps;
       this.classes.forEach((c, i) => this.classIndex.set(classKey(c), i));
       this.zones.forEach((z, i) => this.zoneIndex.set(z, i));
       this.table4 = new PrefixTable4(src.table4);
@@ -240,6 +248,8 @@ export class Topology {
     this.localIps = file?.local_ips ?? [];
     this.localMacs = file?.local_macs ?? [];
     this.host = file?.host;
+    this.interfaces = file?.interfaces ?? [];
+    this.natIps = (file?.nat_gateways ?? []).flatMap((n) => n.private_ips);
     // one lookup gives both the rule's class and the route cell: their pairs are classes of their own
     const overlay = cells.length === 0 ? undefined : { prefixes: cells, combine: (cls: number, cell: number) => (cell === 0 ? cls : this.withCell(cls, cell)) };
     this.table4 = new PrefixTable4(prefixes, overlay);
@@ -269,6 +279,8 @@ export class Topology {
         localIps: this.localIps,
         localMacs: this.localMacs,
         host: this.host,
+        interfaces: this.interfaces,
+        natIps: this.natIps,
       },
       table4: { starts: this.table4.starts, values: this.table4.values },
       table6: { starts: this.table6.starts, values: this.table6.values },

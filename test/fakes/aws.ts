@@ -158,6 +158,7 @@ export interface Ec2Eni {
   requesterManaged?: boolean;
   /** the instance it is attached to */
   instance?: string;
+  subnet?: string;
 }
 
 export interface Ec2Data {
@@ -175,6 +176,8 @@ export interface Ec2Data {
   managedPrefixLists?: { id: string; cidrs: string[] }[];
   /** site-to-site VPN connections (DescribeVpnConnections) */
   vpnConnections?: { id: string; vgw: string; state?: string }[];
+  /** instances with their Name tags (DescribeInstances) */
+  instances?: { id: string; name?: string }[];
 }
 
 const xmlEscape = (s: string): string => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
@@ -311,6 +314,7 @@ export class FakeEc2 extends FakeServer {
               el('networkInterfaceId', n.id) +
               el('availabilityZone', n.zone) +
               el('vpcId', n.vpc) +
+              el('subnetId', n.subnet) +
               el('description', n.description ?? '') +
               el('requesterManaged', String(n.requesterManaged ?? false)) +
               el('interfaceType', n.type ?? 'interface') +
@@ -400,6 +404,16 @@ export class FakeEc2 extends FakeServer {
         inner = set(
           'vpnConnectionSet',
           (this.data.vpnConnections ?? []).filter((c) => !vgws || vgws.includes(c.vgw)).map((c) => el('vpnConnectionId', c.id) + el('state', c.state ?? 'available') + el('type', 'ipsec.1') + el('vpnGatewayId', c.vgw)),
+        );
+        break;
+      }
+      case 'DescribeInstances': {
+        const ids = f.get('instance-id');
+        const pg = this.page((this.data.instances ?? []).filter((i) => !ids || ids.includes(i.id)), p);
+        next = pg.next;
+        inner = set(
+          'reservationSet',
+          pg.items.map((i) => el('reservationId', `r-${i.id.slice(2)}`) + set('instancesSet', [el('instanceId', i.id) + set('tagSet', i.name ? [el('key', 'Name') + el('value', i.name)] : [])])),
         );
         break;
       }

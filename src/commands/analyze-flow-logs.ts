@@ -1,0 +1,68 @@
+// analyze's flow-log inputs: read into the engine through the record counter, each object's troubles
+// named in the report, and what the records could not say said beside the figures.
+import { Workloads } from '../attribution/workloads.js';
+import { log } from '../config/log.js';
+import type { CaptureSummary } from '../metrics/report.js';
+import type { Timeline } from '../metrics/timeline.js';
+import { FlowRecordCounter } from '../pipeline/flow-records.js';
+import type { Input } from '../sources/flow-logs/inputs.js';
+import type { FlowLogRead } from '../sources/flow-logs/read.js';
+import type { FlowRecord } from '../sources/flow-logs/record.js';
+import type { FlowLogWindow } from '../sources/flow-logs/read-all.js';
+import type { Setup } from './assemble.js';
+
+const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(bytes < 1e7 ? 6 : 3)} GB`;
+
+/** Count the flow logs; resolves to the exit code (1: an object or file could not be read to its end). */
+export interface FlowLogOptions {
+  /** Workload series kept. */
+  topK: number;
+  window: FlowLogWindow;
+}
+
+export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions, timeline: Timeline | undefined, caveats: string[], problems: CaptureSummary['problems']): Promise<number> {
+  const { readFlowLogs } = await import('../sources/flow-logs/read-all.js');
+  const workloads = new Workloads();
+  s.metrics.attributeWorkloads(workloads, o.topK);
+  s.pipeline.engine.attribute(new Map());
+  const counter = new FlowRecordCounter(s.pipeline, workloads);
+  const sink = timeline
+    ? (r: FlowRecord): void => {
+        timeline.tick(r.end);
+        counter.count(r);
+      }
+    : counter.count;
+  let exitCode = 0;
+  const all = { objects: 0, records: 0, nodata: 0, skipdata: 0, rejected: 0, rejectedBytes: 0, malformed: 0 };
+  await readFlowLogs(inputs, sink, counter.ids, o.window, (r: FlowLogRead) => {
+    all.objects++;
+    all.records += r.records;
+    all.nodata += r.nodata;
+    all.skipdata += r.skipdata;
+    all.rejected += r.rejected;
+    all.rejectedBytes += r.rejectedBytes;
+    all.malformed += r.malformed;
+    if (r.malformed > 0) {
+      problems.push({ file: r.name, skipped_records: r.malformed, reason: `malformed: ${r.examples.join('; ')}` });
+      log.warn(`${r.name}: ${r.malformed} malformed line(s) not counted (${r.examples.join('; ')}); the rest were counted`, { file: r.name, malformed: r.malformed });
+    }
+    if (r.stopped) {
+      exitCode = 1;
+      const where = r.stopped.line > 0 ? `read ${r.records} records, then stopped at line ${r.stopped.line}` : 'not read';
+      problems.push({ file: r.name, reason: `${where}: ${r.stopped.reason}` });
+      log.error(`${r.name}: ${where}: ${r.stopped.reason}`, { file: r.name });
+    }
+  });
+  counter.finish();
+  const st = counter.stats;
+  log.info(`flow logs: ${all.records} records of ${all.objects} object(s) counted`, { records: all.records, objects: all.objects, interfaces: counter.ids.size });
+  if (all.nodata + all.skipdata > 0) caveats.push(`${all.nodata} NODATA and ${all.skipdata} SKIPDATA record(s)${all.skipdata > 0 ? ': SKIPDATA means AWS could not log some flows of those intervals, so their bytes are missing here' : ' (intervals without traffic)'}`);
+  if (all.rejected > 0) caveats.push(`${all.rejected} REJECT record(s), ${gb(all.rejectedBytes)}: dropped by a security group or network ACL at the interface, not counted (a capture on the host would not see them either)`);
+  if (st.filledInBytes > 0) caveats.push(`${gb(st.filledInBytes)} counted from NAT gateway, endpoint or load balancer interfaces for hosts whose own interface is not in the logs`);
+  if (st.seenOnHostBytes > 0) caveats.push(`${gb(st.seenOnHostBytes)} seen on NAT gateway, endpoint or load balancer interfaces were counted once, on their host's own interface`);
+  if (st.outerLegBytes > 0) caveats.push(`${gb(st.outerLegBytes)} on the far side of NAT gateways, endpoints and load balancers (the same bytes as their side to a host, or a load balancer's to its clients) are not counted: no host carries them`);
+  if (st.natWithoutPktBytes > 0) caveats.push(`${gb(st.natWithoutPktBytes)} of NAT gateway records were not counted: the log format lacks pkt-srcaddr and pkt-dstaddr, so the remote behind the gateway is unknown (add them to the format)`);
+  if (st.directionUnknownBytes > 0) caveats.push(`${st.directionUnknown} record(s), ${gb(st.directionUnknownBytes)}, not counted: without flow-direction, neither address was their interface's (add flow-direction to the format, or the interfaces to the topology with discover)`);
+  if (st.fillInsFullBytes > 0) caveats.push(`${gb(st.fillInsFullBytes)} of path-interface records were not summed: more than a million host and remote pairs`);
+  return exitCode;
+}

@@ -1,0 +1,69 @@
+// Every flow-log input in turn (files, folders' files, S3 objects), each read into the sink; what each
+// gave (FlowLogRead) is handed to `done` as it ends. The time window picks objects and files by the time
+// their keys carry (AWS's layout); records themselves are all counted.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ConfigError } from '../../config/errors.js';
+import type { Input } from './inputs.js';
+import { isFlowLogParquet, openFlowLogParquet, readFlowLogParquet } from './parquet.js';
+import type { InterfaceIds } from './record.js';
+import { FlowLogRead, type RecordSink } from './read.js';
+import { getObject, inWindow, listObjects, s3Client, s3Error } from './s3.js';
+import { fileTextStream, readFlowLogText, textStream } from './text.js';
+
+export interface FlowLogWindow {
+  /** Seconds since the epoch; objects whose key time ends before are not read. */
+  since?: number;
+  until?: number;
+}
+
+/** Whether an input is a flow log's (not a capture). */
+export const isFlowLogInput = (i: Input): boolean => i.kind !== 'capture';
+
+export async function readFlowLogs(inputs: readonly Input[], sink: RecordSink, ids: InterfaceIds, window: FlowLogWindow, done: (r: FlowLogRead) => void): Promise<void> {
+  let client: S3Client | undefined;
+  for (const input of inputs) {
+    if (input.kind === 'capture') continue;
+    if (input.kind === 's3') {
+      client ??= await s3Client();
+      let objects;
+      try {
+        objects = await listObjects(client, input.bucket, input.prefix);
+      } catch (e) {
+        throw new Error(`${input.url}: the objects could not be listed: ${s3Error(e)}`);
+      }
+      const picked = objects.filter((o) => inWindow(o.key, window.since, window.until));
+      if (picked.length === 0) throw new ConfigError(`${input.url}: no object${objects.length > 0 ? ` of the ${objects.length} under it` : ''} in the time window asked for`);
+      for (const o of picked) done(await readObject(client, input.bucket, o.key, sink, ids));
+      continue;
+    }
+    if (!inWindow(input.path, window.since, window.until)) continue;
+    if (input.kind === 'text') done(await readFlowLogText(input.path, fileTextStream(input.path, input.gzip), sink, ids));
+    else {
+      const p = await openFlowLogParquet(input.path, input.path);
+      if (!isFlowLogParquet(p.columns)) throw new ConfigError(`${input.path}: a Parquet file without the columns of a VPC flow log (srcaddr, dstaddr, bytes)`);
+      done(await readFlowLogParquet(p, input.path, sink, ids));
+    }
+  }
+}
+
+async function readObject(client: S3Client, bucket: string, key: string, sink: RecordSink, ids: InterfaceIds): Promise<FlowLogRead> {
+  const name = `s3://${bucket}/${key}`;
+  try {
+    const body = await getObject(client, bucket, key);
+    if (key.endsWith('.parquet')) {
+      const bytes = await (body as unknown as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+      const p = await openFlowLogParquet(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, name);
+      if (!isFlowLogParquet(p.columns)) return unread(name, 'a Parquet object without the columns of a VPC flow log');
+      return await readFlowLogParquet(p, name, sink, ids);
+    }
+    return await readFlowLogText(name, textStream(body, key.endsWith('.gz')), sink, ids);
+  } catch (e) {
+    return unread(name, s3Error(e));
+  }
+}
+
+function unread(name: string, reason: string): FlowLogRead {
+  const r = new FlowLogRead(name);
+  r.stopped = { line: 0, reason };
+  return r;
+}

@@ -1,0 +1,129 @@
+// One VPC Flow Logs record as the readers hand it on: the fields the engine counts (the shape of its
+// FlowView) and the ones that say from which side and through what it was logged. One object, refilled
+// for every record: readers allocate nothing per record.
+
+/** log-status */
+export const LogStatus = { OK: 0, NODATA: 1, SKIPDATA: 2 } as const;
+/** action */
+export const Action = { NONE: 0, ACCEPT: 1, REJECT: 2 } as const;
+/** flow-direction: which side is the interface's */
+export const FlowDirection = { UNKNOWN: -1, INGRESS: 0, EGRESS: 1 } as const;
+
+export class FlowRecord {
+  family = 4;
+  src4 = 0;
+  dst4 = 0;
+  readonly src6 = new Uint32Array(4);
+  readonly dst6 = new Uint32Array(4);
+  /** The record's bytes (IP layer, as the counting rule bills). */
+  ipBytes = 0;
+  packets = 0;
+  proto = -1;
+  srcPort = -1;
+  dstPort = -1;
+  /** The logging interface's number (InterfaceIds), -1 where the format has none. */
+  eni = -1;
+  /** Seconds since the epoch; 0 where absent. */
+  start = 0;
+  end = 0;
+  action: number = Action.NONE;
+  status: number = LogStatus.OK;
+  direction: number = FlowDirection.UNKNOWN;
+  /** pkt-srcaddr/pkt-dstaddr: the packet's own addresses (behind a NAT gateway: the host that used it). */
+  pktFamily = 0;
+  pktSrc4 = 0;
+  pktDst4 = 0;
+  readonly pktSrc6 = new Uint32Array(4);
+  readonly pktDst6 = new Uint32Array(4);
+  /** traffic-path (1–8), -1 where absent. */
+  trafficPath = -1;
+
+  reset(): void {
+    this.family = 4;
+    this.ipBytes = 0;
+    this.packets = 0;
+    this.proto = -1;
+    this.srcPort = -1;
+    this.dstPort = -1;
+    this.eni = -1;
+    this.start = 0;
+    this.end = 0;
+    this.action = Action.NONE;
+    this.status = LogStatus.OK;
+    this.direction = FlowDirection.UNKNOWN;
+    this.pktFamily = 0;
+    this.trafficPath = -1;
+  }
+}
+
+/**
+ * Interface ids (eni-…) as small numbers: a record's id is looked up from its bytes, so that a known
+ * interface costs no string. A new one is copied once.
+ */
+export class InterfaceIds {
+  private readonly names: string[] = [];
+  private keys = new Int32Array(1024).fill(-1);
+  private hashes = new Int32Array(1024);
+
+  get size(): number {
+    return this.names.length;
+  }
+
+  name(i: number): string {
+    return this.names[i];
+  }
+
+  /** The number of the id in buf[start, end). */
+  ofBytes(buf: Uint8Array, start: number, end: number): number {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    const mask = this.keys.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const k = this.keys[s];
+      if (k < 0) return this.add(String.fromCharCode(...buf.subarray(start, end)), h, s);
+      if (this.hashes[s] === h && same(this.names[k], buf, start, end)) return k;
+    }
+  }
+
+  /** The number of an id given as text (Parquet columns are strings already). */
+  of(text: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    const mask = this.keys.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const k = this.keys[s];
+      if (k < 0) return this.add(text, h, s);
+      if (this.hashes[s] === h && this.names[k] === text) return k;
+    }
+  }
+
+  private add(name: string, h: number, slot: number): number {
+    const i = this.names.push(name) - 1;
+    this.keys[slot] = i;
+    this.hashes[slot] = h;
+    if (2 * this.names.length > this.keys.length) this.grow();
+    return i;
+  }
+
+  private grow(): void {
+    const keys = new Int32Array(this.keys.length * 2).fill(-1);
+    const hashes = new Int32Array(keys.length);
+    const mask = keys.length - 1;
+    for (let s = 0; s < this.keys.length; s++) {
+      const k = this.keys[s];
+      if (k < 0) continue;
+      let t = this.hashes[s] & mask;
+      while (keys[t] >= 0) t = (t + 1) & mask;
+      keys[t] = k;
+      hashes[t] = this.hashes[s];
+    }
+    this.keys = keys;
+    this.hashes = hashes;
+  }
+}
+
+function same(name: string, buf: Uint8Array, start: number, end: number): boolean {
+  if (name.length !== end - start) return false;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
