@@ -13,14 +13,15 @@ import type { Setup } from './assemble.js';
 
 const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(bytes < 1e7 ? 6 : 3)} GB`;
 
-/** Count the flow logs; resolves to the exit code (1: an object or file could not be read to its end). */
+/** Count the flow logs into the summary; resolves to the exit code (1: an object or file could not be read to its end) and what was read. */
 export interface FlowLogOptions {
   /** Workload series kept. */
   topK: number;
   window: FlowLogWindow;
 }
 
-export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions, timeline: Timeline | undefined, caveats: string[], problems: CaptureSummary['problems']): Promise<number> {
+export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions, timeline: Timeline | undefined, summary: Pick<CaptureSummary, 'caveats' | 'problems'>): Promise<{ exitCode: number; read: NonNullable<CaptureSummary['flow_logs']> }> {
+  const { caveats, problems } = summary;
   const { readFlowLogs } = await import('../sources/flow-logs/read-all.js');
   const workloads = new Workloads();
   s.metrics.attributeWorkloads(workloads, o.topK);
@@ -43,7 +44,7 @@ export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions
     all.rejectedBytes += r.rejectedBytes;
     all.malformed += r.malformed;
     if (r.malformed > 0) {
-      problems.push({ file: r.name, skipped_records: r.malformed, reason: `malformed: ${r.examples.join('; ')}` });
+      problems.push({ file: r.name, malformed_lines: r.malformed, reason: r.examples.join('; ') });
       log.warn(`${r.name}: ${r.malformed} malformed line(s) not counted (${r.examples.join('; ')}); the rest were counted`, { file: r.name, malformed: r.malformed });
     }
     if (r.stopped) {
@@ -64,5 +65,5 @@ export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions
   if (st.natWithoutPktBytes > 0) caveats.push(`${gb(st.natWithoutPktBytes)} of NAT gateway records were not counted: the log format lacks pkt-srcaddr and pkt-dstaddr, so the remote behind the gateway is unknown (add them to the format)`);
   if (st.directionUnknownBytes > 0) caveats.push(`${st.directionUnknown} record(s), ${gb(st.directionUnknownBytes)}, not counted: without flow-direction, neither address was their interface's (add flow-direction to the format, or the interfaces to the topology with discover)`);
   if (st.fillInsFullBytes > 0) caveats.push(`${gb(st.fillInsFullBytes)} of path-interface records were not summed: more than a million host and remote pairs`);
-  return exitCode;
+  return { exitCode, read: { objects: all.objects, records: all.records } };
 }

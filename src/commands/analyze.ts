@@ -179,7 +179,13 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     }
   }
   reader.close();
-  if (flowLogs.length > 0) exitCode = Math.max(exitCode, await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window: { since: o['flowLogs.since'], until: o['flowLogs.until'] } }, timeline, caveats, problems));
+  let flowLogsRead: CaptureSummary['flow_logs'];
+  if (flowLogs.length > 0) {
+    const window = { since: o['flowLogs.since'], until: o['flowLogs.until'] };
+    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window }, timeline, { caveats, problems });
+    exitCode = Math.max(exitCode, got.exitCode);
+    flowLogsRead = got.read;
+  }
   if (skipped.length > 0) caveats.push(`${skipped.length} file(s) in the folders given are neither captures nor flow logs, and were skipped: ${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''}`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   log.debug(`read and counted ${frames} frames in ${seconds.toFixed(3)} s`, { frames, seconds, frames_per_second: Math.round(frames / seconds) });
@@ -199,6 +205,7 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     duration_seconds: Number.isFinite(pipeline.first) && pipeline.now > pipeline.first ? pipeline.now - pipeline.first : null,
     caveats,
     problems,
+    ...(flowLogsRead ? { flow_logs: flowLogsRead } : {}),
   };
   out(await format.render({ files, local, topology: loaded.topology, metrics, capture, chart: timeline?.chart() }));
   const limit = o.maxDollarsPerHour;

@@ -80,8 +80,12 @@ export interface CaptureSummary {
   duration_seconds: number | null;
   /** What the answer stands on that is assumed or missing (ip-ranges.json, the region, the local address). */
   caveats: string[];
+  /** Flow logs read, where there were any: objects (files, S3 objects) and records counted. */
+  flow_logs?: { objects: number; records: number };
   problems: {
     file: string;
+    /** Flow-log lines (or Parquet rows) that were no record: not counted. */
+    malformed_lines?: number;
     skipped_records?: number;
     skipped_bytes?: number;
     stopped_at_offset?: number;
@@ -323,7 +327,9 @@ export function renderTable(r: Report, topRemotes = 15): string {
   const out: string[] = [];
   if (r.capture) {
     const c = r.capture;
-    out.push('CAPTURE');
+    const flowLogsOnly = c.flow_logs !== undefined && Object.keys(r.capture_packets).length === 0;
+    out.push(c.flow_logs === undefined ? 'CAPTURE' : flowLogsOnly ? 'FLOW LOGS' : 'CAPTURE AND FLOW LOGS');
+    if (c.flow_logs !== undefined) out.push(`${fmtInt(c.flow_logs.records)} records of ${fmtInt(c.flow_logs.objects)} flow-log object(s), each counted from the side of the interface that logged it`);
     if (c.duration_seconds === null) {
       out.push(`duration unknown (no packet timestamps): no rate per hour; $${fmtDollars(r.priced_cost_dollars)} for the whole capture`);
     } else {
@@ -430,19 +436,21 @@ export function renderTable(r: Report, topRemotes = 15): string {
   }
   const errors = Object.entries(r.decode_errors).filter(([, n]) => n > 0);
   out.push('');
-  out.push(
+  if (r.capture?.flow_logs === undefined || Object.keys(r.capture_packets).length > 0) out.push(
     `frames: ${Object.entries(r.capture_packets)
       .map(([i, n]) => `${i}=${fmtInt(n)}`)
       .join(' ')}; not IP: ${fmtInt(r.non_ip_packets)}; transit (no local side): ${fmtInt(r.transit_packets)}; decode errors: ` +
       (errors.length === 0 ? '0' : errors.map(([k, n]) => `${k}=${fmtInt(n)}`).join(' ')),
   );
   for (const c of r.capture?.caveats ?? []) out.push(`CAVEAT: ${c}`);
-  for (const p of r.capture?.problems ?? []) {
-    if (p.stopped_at_offset !== undefined) {
-      out.push(`INCOMPLETE: ${p.file}: reading stopped at byte ${fmtInt(p.stopped_at_offset)} (${p.reason}); ${fmtInt(p.unread_bytes ?? 0)} bytes not read`);
-    } else {
-      out.push(`skipped: ${p.file}: ${fmtInt(p.skipped_records ?? 0)} corrupt records (${fmtInt(p.skipped_bytes ?? 0)} bytes)`);
-    }
-  }
+  for (const p of r.capture?.problems ?? []) out.push(problemText(p));
   return out.join('\n') + '\n';
+}
+
+/** One problem of reading a file, in one line: INCOMPLETE (not read to its end) or skipped (parts of it). */
+export function problemText(p: CaptureSummary['problems'][number]): string {
+  if (p.stopped_at_offset !== undefined) return `INCOMPLETE: ${p.file}: reading stopped at byte ${fmtInt(p.stopped_at_offset)} (${p.reason}); ${fmtInt(p.unread_bytes ?? 0)} bytes not read`;
+  if (p.malformed_lines !== undefined) return `skipped: ${p.file}: ${fmtInt(p.malformed_lines)} malformed line(s): ${p.reason}`;
+  if (p.skipped_records === undefined) return `INCOMPLETE: ${p.file}: ${p.reason}`;
+  return `skipped: ${p.file}: ${fmtInt(p.skipped_records)} corrupt records (${fmtInt(p.skipped_bytes ?? 0)} bytes)`;
 }

@@ -163,8 +163,11 @@ export function renderSections(s: Summary): string {
   ]);
   const errors = Object.entries(h.decode_errors).filter(([, n]) => n > 0);
   out.push(
-    `<section id="health"><h2>Health</h2><h3>Capture</h3>` +
-      table('capture', ['interface', 'state', 'packets', 'coverage', 'dropped'], capRows, 'No capture yet.') +
+    `<section id="health"><h2>Health</h2>` +
+      (h.flow_logs === undefined || capRows.length > 0 ? `<h3>Capture</h3>` + table('capture', ['interface', 'state', 'packets', 'coverage', 'dropped'], capRows, 'No capture yet.') : '') +
+      (h.flow_logs === undefined
+        ? ''
+        : `<h3>Flow logs</h3><p class="hint" id="flow-logs">${h.flow_logs.records.toLocaleString('en-US')} records of ${h.flow_logs.objects.toLocaleString('en-US')} object(s), each counted from the side of the interface that logged it; workloads are the interfaces' owners, remotes are addresses (flow logs carry no names).</p>`) +
       `<h3>Topology sources</h3>` +
       table('topology', ['source', 'entries', 'last success (UTC)', 'errors', 'last error'], topoRows, 'No topology source.') +
       `<p class="hint">Region <b>${esc(s.region)}</b>; zones: ${h.zones.length === 0 ? 'none known' : h.zones.map((z) => `${esc(z.zone)}${z.zone_id && !z.zone.endsWith(`(${z.zone_id})`) ? ` <small>(${esc(z.zone_id)})</small>` : ''}`).join(', ')}.</p>` +
@@ -217,7 +220,7 @@ const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '
 function shell(s: Summary, head: string, links: string, body: string, script: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(s.mode === 'live' ? 'az-traffic-exporter: data transfer cost now' : 'az-traffic-exporter: capture report')}</title><link rel="icon" href="data:,">${head}
+<title>${escapeHtml(s.mode === 'live' ? 'az-traffic-exporter: data transfer cost now' : s.health.flow_logs && s.health.capture.length === 0 ? 'az-traffic-exporter: flow-log report' : 'az-traffic-exporter: capture report')}</title><link rel="icon" href="data:,">${head}
 <style>${STYLE}</style></head><body data-refreshes="0">
 <header><h1>az-traffic-exporter ${escapeHtml(s.version)}</h1><p>${escapeHtml(s.title)} · region ${escapeHtml(s.region)}${links}</p></header>
 <main id="app">${body}</main>

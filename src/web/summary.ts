@@ -4,7 +4,7 @@
 // hour (bounded); the same Summary is made from an analyze Report for `analyze --format html`.
 import { BYTES_PER_GB, HOURS_PER_MONTH } from '../classify/prices.js';
 import type { ExporterMetrics } from '../metrics/registry.js';
-import { buildReport, sumByLabel, type CaptureSummary, type Report } from '../metrics/report.js';
+import { buildReport, problemText, sumByLabel, type CaptureSummary, type Report } from '../metrics/report.js';
 import type { Topology } from '../topology/topology.js';
 import { VERSION } from '../config/version.js';
 
@@ -39,6 +39,8 @@ export interface Summary {
     remotes_folded: { remotes: number; bytes: number };
     decode_errors: Record<string, number>;
     problems: string[];
+    /** Flow logs read (analyze of flow logs): objects and records. */
+    flow_logs?: { objects: number; records: number };
   };
 }
 
@@ -289,11 +291,7 @@ function topologyHealth(r: Report): Summary['health']['topology'] {
 /** The same sections for a capture file: rates over its span, a chart of bytes over its time. */
 export function captureSummary(r: Report & { capture: NonNullable<Report['capture']> }, t: Topology, chart: Summary['chart'], files: string[]): Summary {
   const c: CaptureSummary & { dollars_per_hour: number | null; category_dollars_per_hour: number | null; projected_dollars_per_month: number | null } = r.capture;
-  const problems = c.caveats.concat(c.problems.map((p) =>
-    p.stopped_at_offset !== undefined
-      ? `${p.file}: reading stopped at byte ${p.stopped_at_offset.toLocaleString('en-US')} (${p.reason}); ${(p.unread_bytes ?? 0).toLocaleString('en-US')} bytes not read`
-      : `${p.file}: ${(p.skipped_records ?? 0).toLocaleString('en-US')} corrupt records skipped`,
-  ));
+  const problems = c.caveats.concat(c.problems.map(problemText));
   return {
     version: VERSION,
     mode: 'capture',
@@ -313,6 +311,7 @@ export function captureSummary(r: Report & { capture: NonNullable<Report['captur
       zones: zonesOf(t),
       remotes_folded: r.remotes_folded,
       decode_errors: r.decode_errors,
+      ...(c.flow_logs ? { flow_logs: c.flow_logs } : {}),
       problems,
     },
   };

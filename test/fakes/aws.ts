@@ -19,7 +19,7 @@ function body(req: IncomingMessage): Promise<string> {
 }
 
 /** An HTTP server on a free loopback port, answering with `handle`. */
-abstract class FakeServer {
+export abstract class FakeServer {
   url = '';
   /** As before the network is up: every connection is reset, nothing answered. */
   asleep = false;

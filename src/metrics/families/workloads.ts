@@ -56,7 +56,7 @@ export class WorkloadsFamily implements MetricFamily {
     const labelNames = ['direction', 'category', 'namespace', 'workload', 'workload_kind'] as const;
     const counter = new client.Counter({
       name: 'aztraffic_workload_bytes_total',
-      help: `IP-layer bytes by the local owner of their socket or address (pod's top owner, systemd unit or process); top ${k} workloads by cost, the rest as workload="other".`,
+      help: `IP-layer bytes by the local owner of their socket or address (pod's top owner, systemd unit or process; for flow logs, the logging interface's owner); top ${k} workloads by cost, the rest as workload="other".`,
       labelNames,
       registers,
     });

@@ -1,0 +1,195 @@
+// VPC Flow Logs as the story's team read them: a corpus shaped like the story (15 instances in one zone
+// pulling 100 MB each from the in-region mirror's four addresses at boot), from a folder in AWS's key
+// layout and from S3 (a fake with the real REST API: ListObjectsV2 pages, GetObject, a 403, throttling);
+// and bad input: malformed lines named, a gzip cut short, a file that is no flow log.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { FakeS3 } from './fakes/s3.js';
+import { runCli, SHARED_IP_RANGES, tempDir } from './helpers.js';
+
+const dir = tempDir();
+const ACCOUNT = '111122223333';
+const BOOT = Date.UTC(2026, 11, 1, 8, 0) / 1000;
+const INSTANCES = 15;
+const MB = 1_000_000;
+const RESOLVER = '10.1.0.2';
+const host = (i: number): string => `10.1.0.${10 + i}`;
+const eni = (i: number): string => `eni-0${(0xa000 + i).toString(16)}`;
+
+/** Four addresses of EC2's own us-east-1 ranges (AWS's real ip-ranges.json): the in-region mirror. */
+function mirrorAddresses(): string[] {
+  const ranges = JSON.parse(readFileSync(SHARED_IP_RANGES, 'utf8')) as { prefixes: { ip_prefix: string; region: string; service: string; network_border_group: string }[] };
+  const ec2 = ranges.prefixes.filter((p) => p.service === 'EC2' && p.region === 'us-east-1' && p.network_border_group === 'us-east-1').map((p) => p.ip_prefix);
+  return ec2.slice(0, 4).map((p) => p.replace(/\.\d+\/\d+$/, '.7'));
+}
+const MIRROR = mirrorAddresses();
+
+const TOPOLOGY = {
+  region: 'us-east-1',
+  subnets: [{ cidr: '10.1.0.0/20', zone: 'us-east-1a', zone_id: 'use1-az6', vpc: 'vpc-story', id: 'subnet-a' }],
+  route_tables: [{ id: 'rtb-public', vpc: 'vpc-story', main: true, routes: [{ destination: '10.1.0.0/16', target: 'local' }, { destination: '0.0.0.0/0', target: 'igw-1' }] }],
+  interfaces: Array.from({ length: INSTANCES }, (_x, i) => ({ id: eni(i), instance: `i-0${i.toString(16).padStart(16, '0')}`, zone: 'us-east-1a', zone_id: 'use1-az6', subnet: 'subnet-a', ips: [host(i)], kind: 'Instance', owner: `i-0${i.toString(16).padStart(16, '0')}`, name: `worker-${i + 1}` })),
+};
+
+const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
+
+/** A record of the default format on instance i's interface. */
+const rec = (i: number, src: string, dst: string, sport: number, dport: number, proto: number, packets: number, bytes: number, start: number, action = 'ACCEPT'): string =>
+  `2 ${ACCOUNT} ${eni(i)} ${src} ${dst} ${sport} ${dport} ${proto} ${packets} ${bytes} ${start} ${start + 60} ${action} OK`;
+
+/**
+ * The story's boot, as three 5-minute files of AWS's layout: each instance pulls 25 MB from each mirror
+ * address (five records of 5 MB: HTTP, port 80), sends its requests, asks the resolver, and chats with
+ * its neighbour in the same zone (both interfaces log it). Returns the files' keys and contents.
+ */
+function storyCorpus(): { key: string; body: Buffer }[] {
+  const windows: string[][] = [[], [], []];
+  for (let i = 0; i < INSTANCES; i++) {
+    for (const [m, mirror] of MIRROR.entries()) {
+      const port = 40000 + m;
+      for (let k = 0; k < 5; k++) {
+        const t = BOOT + 60 * k;
+        windows[k < 3 ? 0 : 1].push(rec(i, mirror, host(i), 80, port, 6, 3500, 5 * MB, t), rec(i, host(i), mirror, port, 80, 6, 1700, 90_000, t));
+      }
+    }
+    windows[0].push(rec(i, host(i), RESOLVER, 53000, 53, 17, 20, 1600, BOOT), rec(i, RESOLVER, host(i), 53, 53000, 17, 20, 4000, BOOT));
+    const peer = (i + 1) % INSTANCES;
+    windows[2].push(rec(i, host(i), host(peer), 50000, 7000, 6, 100, 70_000, BOOT + 600), rec(peer, host(i), host(peer), 50000, 7000, 6, 100, 70_000, BOOT + 600));
+    windows[2].push(rec(i, host(i), host(peer), 50000, 7000, 6, 0, 0, BOOT + 600).replace(' OK', ' OK').replace(/ 0 0 (\d+) (\d+) ACCEPT OK$/, ' - - $1 $2 - NODATA').replace(/^(2 \d+ eni-\w+) .*? (\d+ \d+ - NODATA)$/, '$1 - - - - - - - $2'));
+  }
+  return windows.map((lines, w) => {
+    const stamp = new Date((BOOT + 300 * (w + 1)) * 1000).toISOString().replace(/[-:]/g, '').slice(0, 13) + 'Z';
+    const key = `AWSLogs/${ACCOUNT}/vpcflowlogs/us-east-1/2026/12/01/${ACCOUNT}_vpcflowlogs_us-east-1_fl-0story_${stamp}_${w}a1b2c3.log.gz`;
+    return { key, body: gzipSync(`${HEADER}\n${lines.join('\n')}\n`) };
+  });
+}
+
+interface Report {
+  capture: { duration_seconds: number; caveats: string[]; problems: { file: string; reason?: string; skipped_records?: number }[] };
+  bill: { usage_type: string; bytes: number; paths: Record<string, number> }[];
+  categories: { direction: string; category: string; bytes: number }[];
+  remotes: { remote: string; category: string; ingress_bytes: number; egress_bytes: number; cost_dollars: number }[];
+  workloads: { workload: string; workload_kind: string; ingress_bytes: number; categories: Record<string, number> }[];
+}
+
+const TOPO = join(dir, 'story.yaml');
+const LOGS = join(dir, 'logs');
+const env = { ...process.env, AZTRAFFIC_IP_RANGES_URL: 'none' };
+const common = ['--topology.file', TOPO, '--ip-ranges.file', SHARED_IP_RANGES];
+let corpus: { key: string; body: Buffer }[] = [];
+let s3: FakeS3;
+
+async function analyzeJson(args: string[], extraEnv: NodeJS.ProcessEnv = {}, status = 0): Promise<{ r: Report; stderr: string }> {
+  const out = await runCli(['analyze', ...args, ...common, '--format', 'json'], { ...env, ...extraEnv });
+  expect(out.status, out.stderr).toBe(status);
+  return { r: JSON.parse(out.stdout) as Report, stderr: out.stderr };
+}
+
+beforeAll(async () => {
+  writeFileSync(TOPO, YAML.stringify(TOPOLOGY));
+  corpus = storyCorpus();
+  for (const o of corpus) {
+    const f = join(LOGS, o.key);
+    mkdirSync(dirname(f), { recursive: true });
+    writeFileSync(f, o.body);
+  }
+  s3 = await new FakeS3().start();
+  s3.pageSize = 2;
+  for (const o of corpus) s3.put('flow-logs', o.key, o.body);
+});
+
+afterAll(async () => {
+  await s3.stop();
+});
+
+const ingress = (r: Report, category: string): number => r.categories.filter((c) => c.direction === 'ingress' && c.category === category).reduce((s, c) => s + c.bytes, 0);
+
+describe("the story's question, answered from its flow logs", () => {
+  it('1.5 GB of regional_public from the mirror at boot, the four mirror addresses on top, each instance its own workload', async () => {
+    const { r } = await analyzeJson([LOGS]);
+    // what the team's script summed: 15 machines × 100 MB
+    expect(ingress(r, 'regional_public')).toBe(INSTANCES * 100 * MB);
+    expect(r.bill.find((b) => b.usage_type === 'DataTransfer-Regional-Bytes')!.bytes).toBe(INSTANCES * (100 * MB + 4 * 5 * 90_000));
+    expect(r.remotes.slice(0, 4).map((x) => x.remote).sort()).toEqual([...MIRROR].sort());
+    expect(r.remotes.slice(0, 4).every((x) => x.category === 'regional_public' && x.ingress_bytes === INSTANCES * 25 * MB)).toBe(true);
+    const workers = r.workloads.filter((w) => w.workload_kind === 'Instance');
+    expect(workers.map((w) => w.workload).sort()).toEqual(Array.from({ length: INSTANCES }, (_x, i) => `worker-${i + 1}`).sort());
+    expect(workers.every((w) => w.categories.regional_public === 100 * MB + 4 * 5 * 90_000)).toBe(true);
+    // same-zone chatter is logged on both sides and free; the resolver is never billed
+    expect(r.bill.map((b) => b.usage_type).sort()).toEqual(['DataTransfer-Regional-Bytes']);
+    expect(r.capture.caveats.join('\n')).toMatch(/15 NODATA and 0 SKIPDATA/);
+    expect(r.capture.duration_seconds).toBe(660);
+  });
+
+  it('--flow-logs.since picks the files by the time in their keys', async () => {
+    const { r } = await analyzeJson([LOGS, '--flow-logs.since', '2026-12-01T08:12:00Z']);
+    expect(ingress(r, 'regional_public')).toBe(0);
+    expect(r.workloads.length).toBeGreaterThan(0);
+  });
+
+  it('the same from s3:// (ListObjectsV2 in pages, GetObject): equal output; a throttled object is retried, a denied one named and the exit 1', async () => {
+    const { r: fromFolder } = await analyzeJson([LOGS]);
+    const s3env = { AWS_ENDPOINT_URL_S3: s3.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
+    s3.throttled.set(corpus[1].key, 2);
+    const { r } = await analyzeJson([`s3://flow-logs/AWSLogs/${ACCOUNT}/vpcflowlogs/`], s3env);
+    expect(r.bill).toEqual(fromFolder.bill);
+    expect(r.remotes).toEqual(fromFolder.remotes);
+    expect(r.workloads).toEqual(fromFolder.workloads);
+    expect(s3.count('ListObjectsV2')).toBe(2); // three keys, two a page
+    expect(s3.count('GetObject', 503)).toBe(2);
+    s3.denied.add(corpus[2].key);
+    const { r: partial, stderr } = await analyzeJson([`s3://flow-logs/AWSLogs/${ACCOUNT}/`], s3env, 1);
+    expect(stderr).toContain(`s3://flow-logs/${corpus[2].key}: not read: AccessDenied (HTTP 403)`);
+    expect(partial.capture.problems).toContainEqual({ file: `s3://flow-logs/${corpus[2].key}`, reason: expect.stringMatching(/AccessDenied/) as string });
+    expect(ingress(partial, 'regional_public')).toBe(INSTANCES * 100 * MB);
+    s3.denied.clear();
+  });
+
+  it('every format: the page (html, self-contained), the exposition with the workloads, the table', async () => {
+    const html = await runCli(['analyze', LOGS, ...common, '--format', 'html'], env);
+    expect(html.status, html.stderr).toBe(0);
+    expect(html.stdout).toContain(MIRROR[0]);
+    expect(html.stdout).toContain('worker-1');
+    expect(html.stdout).toContain('<title>az-traffic-exporter: flow-log report</title>');
+    expect(html.stdout).toMatch(/<p class="hint" id="flow-logs">660 records of 3 object\(s\)/);
+    expect(html.stdout).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
+    const prom = await runCli(['analyze', LOGS, ...common, '--format', 'prometheus'], env);
+    expect(prom.stdout).toMatch(/aztraffic_workload_bytes_total\{direction="ingress",category="regional_public",namespace="",workload="worker-3",workload_kind="Instance"\} 100000000/);
+    const table = await runCli(['analyze', LOGS, ...common], env);
+    expect(table.stdout).toMatch(/FLOW LOGS\n/);
+    expect(table.stdout).toContain(MIRROR[1]);
+  });
+});
+
+describe('bad flow-log input: counted and named, never a crash', () => {
+  it('malformed lines are named by file and line and the rest counted; a gzip cut short counts what it held and says where it stopped', async () => {
+    const good = rec(0, MIRROR[0], host(0), 80, 40000, 6, 10, 1000, BOOT);
+    const bad = join(dir, 'bad.log');
+    writeFileSync(bad, [HEADER, good, rec(0, '10.1.0.300', host(0), 80, 40000, 6, 10, 1000, BOOT), good, `${good} extra`, rec(0, MIRROR[0], host(0), 80, 40000, 6, 10, 1000, BOOT, 'MAYBE'), good].join('\n') + '\n');
+    const { r, stderr } = await analyzeJson([bad]);
+    expect(ingress(r, 'regional_public')).toBe(3000);
+    expect(stderr).toContain('bad.log: 3 malformed line(s) not counted (line 3: an address that is none; line 5: wrong number of fields; line 6: an action that is neither ACCEPT nor REJECT)');
+    // cut in its middle: the lines before the cut are counted, the exit code says the file was not read to its end
+    const lines = [HEADER, ...Array.from({ length: 20_000 }, (_x, k) => rec(k % INSTANCES, MIRROR[k % 4], host(k % INSTANCES), 80, 40000, 6, 1, 100, BOOT))].join('\n');
+    const whole = gzipSync(lines);
+    const cut = join(dir, 'cut.log.gz');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const { r: part, stderr: said } = await analyzeJson([cut], {}, 1);
+    const counted = ingress(part, 'regional_public');
+    expect(counted).toBeGreaterThan(0);
+    expect(counted).toBeLessThan(20_000 * 100);
+    expect(said).toMatch(new RegExp(`cut\\.log\\.gz: read ${counted / 100} records, then stopped at line \\d+: unexpected end of file`));
+  });
+
+  it('a file that is neither a capture nor a flow log: one line, exit 2', async () => {
+    const f = join(dir, 'notes.txt');
+    writeFileSync(f, 'hello world\nthis is not a flow log\n');
+    const r = await runCli(['analyze', f, ...common], env);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('notes.txt: neither a pcap/pcapng capture nor a VPC flow log (its first line, "hello world", is no header of flow-log fields nor a default-format record)');
+  });
+});
