@@ -19,6 +19,8 @@ await build({
     { in: join(import.meta.dirname, '..', 'src', 'topology', 'aws-worker.ts'), out: 'aws-worker' },
     // a large capture file's read-ahead thread (sources/read-ahead.ts looks for it beside its chunk)
     { in: join(import.meta.dirname, '..', 'src', 'sources', 'read-ahead-thread.ts'), out: 'read-ahead-thread' },
+    // analyze's flow-log reading thread (sources/flow-logs/threaded.ts looks for it beside its chunk)
+    { in: join(import.meta.dirname, '..', 'src', 'sources', 'flow-logs', 'flow-log-thread.ts'), out: 'flow-log-thread' },
     // bcrypt comparisons' thread (web/password-check.ts looks for it beside its chunk)
     { in: join(import.meta.dirname, '..', 'src', 'web', 'password-worker.ts'), out: 'password-worker' },
   ],

@@ -320,21 +320,24 @@ const V5_FIELDS = 'version account-id interface-id srcaddr dstaddr srcport dstpo
 const V2_FIELDS = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
 
 /** One record of a flow on an interface: `src`/`dst` as the interface saw them, pkt-* the packet's own. */
-function v5(eni: string, f: Flow, src: string, dst: string, egress: boolean, az: string): string {
-  return `5 111122223333 ${eni} ${src} ${dst} ${f.sport} ${f.dport} 6 ${f.packets} ${f.bytes} ${f.start} ${f.end} ACCEPT OK ${egress ? 'egress' : 'ingress'} ${f.src} ${f.dst} ${egress ? 1 : '-'} ${az}`;
+function v5(eni: string, f: Flow, src: string, dst: string, egress: boolean, az: string, trafficPath = 1): string {
+  return `5 111122223333 ${eni} ${src} ${dst} ${f.sport} ${f.dport} 6 ${f.packets} ${f.bytes} ${f.start} ${f.end} ACCEPT OK ${egress ? 'egress' : 'ingress'} ${f.src} ${f.dst} ${egress ? trafficPath : '-'} ${az}`;
 }
+
+/** The traffic-path AWS logs on a host's egress to a remote: S3 through its gateway endpoint 7, the peer VPC 4, the rest through a resource of the VPC (NAT gateway, endpoint, TGW attachment) or within it, 1. */
+const trafficPathTo = (remote: string): number => (remote === '52.216.8.40' ? 7 : remote === '10.1.1.5' ? 4 : 1);
 
 const NAT_REMOTES = ['54.144.10.20', '140.82.112.6', '52.48.1.9'];
 const NAT_IP = '10.0.2.9';
 const APP = '10.0.3.40';
 
 /** The records of each interface: the host's, the other side of the in-VPC flow, the NAT gateway's two legs, the endpoint's, the ALB's. */
-function interfaceRecords(): Record<'host' | 'app' | 'nat' | 'endpoint' | 'alb', string[]> {
+function interfaceRecords(pathTo = trafficPathTo): Record<'host' | 'app' | 'nat' | 'endpoint' | 'alb', string[]> {
   const out = { host: [] as string[], app: [] as string[], nat: [] as string[], endpoint: [] as string[], alb: [] as string[] };
   for (const f of flowsOfCapture()) {
     const out_ = f.src === HOST;
     const remote = out_ ? f.dst : f.src;
-    out.host.push(v5('eni-host', f, f.src, f.dst, out_, 'use1-az6'));
+    out.host.push(v5('eni-host', f, f.src, f.dst, out_, 'use1-az6', pathTo(remote)));
     if (remote === APP) out.app.push(v5('eni-app', f, f.src, f.dst, !out_, 'use1-az1'));
     if (remote === '10.0.3.20') out.endpoint.push(v5('eni-sqs', f, f.src, f.dst, !out_, 'use1-az1'));
     if (remote === '10.0.3.30') out.alb.push(v5('eni-alb', f, f.src, f.dst, !out_, 'use1-az1'));
@@ -537,6 +540,17 @@ describe('bill lines from VPC Flow Logs of the same traffic', () => {
     expect(bill.workloads.some((w) => w.workload === 'app-1' && w.workload_kind === 'Instance')).toBe(true);
     // no bytes were counted for the paths themselves
     expect(bill.workloads.filter((w) => ['NatGateway', 'LoadBalancer', 'VpcEndpoint'].includes(w.workload_kind))).toEqual([]);
+  });
+
+  it("traffic-path is checked against the route tables: agreeing, nothing said; the NAT's remotes logged as through an internet gateway, said", async () => {
+    const caveats = async (name: string, records: string[]): Promise<string> => {
+      const r = await runCli(['analyze', flowLog(name, V5_FIELDS, records), '--topology.file', discovered, '--ip-ranges.file', IP_RANGES, '--format', 'json'], { ...process.env, AZTRAFFIC_IP_RANGES_URL: 'none' });
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { capture: { caveats: string[] } }).capture.caveats.join('\n');
+    };
+    expect(await caveats('paths-agree.log', interfaceRecords().host)).not.toMatch(/traffic-path/);
+    const stale = await caveats('paths-stale.log', interfaceRecords((remote) => (NAT_REMOTES.includes(remote) ? 8 : trafficPathTo(remote))).host);
+    expect(stale).toMatch(/\d+ egress record\(s\), [\d.]+ GB, logged with traffic-path 8 \(internet gateway\) are on path nat_gateway by the topology's route tables/);
   });
 
   it("the NAT gateway's interface alone: pkt-srcaddr names the host behind it, and its NAT lines are the capture's", async () => {

@@ -124,6 +124,15 @@ describe("the story's question, answered from its flow logs", () => {
     expect(r.capture.duration_seconds).toBe(660);
   });
 
+  it('parsed in a second thread while this one counts, or in one: the same output to the byte', async () => {
+    const one = await runCli(['analyze', LOGS, ...common, '--format', 'prometheus', '--read.parallel', 'off'], env);
+    const two = await runCli(['analyze', LOGS, ...common, '--format', 'prometheus', '--read.parallel', 'on'], env);
+    expect(two.status, two.stderr).toBe(0);
+    const counters = (t: string): string => t.replace(/^aztraffic_topology_last_success_timestamp_seconds.*$/gm, '');
+    expect(counters(two.stdout)).toEqual(counters(one.stdout));
+    expect(two.stdout).toContain('aztraffic_workload_bytes_total');
+  });
+
   it('--flow-logs.since picks the files by the time in their keys', async () => {
     const { r } = await analyzeJson([LOGS, '--flow-logs.since', '2026-12-01T08:12:00Z']);
     expect(ingress(r, 'regional_public')).toBe(0);
@@ -161,6 +170,22 @@ describe("the story's question, answered from its flow logs", () => {
     const table = await runCli(['analyze', LOGS, ...common], env);
     expect(table.stdout).toMatch(/FLOW LOGS\n/);
     expect(table.stdout).toContain(MIRROR[1]);
+  });
+});
+
+describe('pods in flow logs', () => {
+  it("--pods: a pod's address on a node's interface names its pod's owner, the node's own address its instance", async () => {
+    const pod = host(100); // a secondary address of worker-1's interface, the VPC CNI's way
+    const records = [rec(0, MIRROR[0], pod, 80, 40000, 6, 10, 7000, BOOT), rec(0, MIRROR[0], host(0), 80, 40001, 6, 10, 3000, BOOT)];
+    const f = join(dir, 'pods.log');
+    writeFileSync(f, [HEADER.replace('log-status', 'log-status flow-direction'), ...records.map((x) => `${x} ingress`)].join('\n') + '\n');
+    const pods = join(dir, 'pods.json');
+    const item = { metadata: { name: 'web-5d4f8b9c7d-x2x9q', namespace: 'shop', uid: 'u1', labels: { 'pod-template-hash': '5d4f8b9c7d' }, creationTimestamp: '2026-12-01T07:00:00Z', ownerReferences: [{ kind: 'ReplicaSet', name: 'web-5d4f8b9c7d', controller: true }] }, spec: { nodeName: 'ip-10-1-0-10' }, status: { phase: 'Running', hostIP: host(0), podIP: pod, podIPs: [{ ip: pod }], startTime: '2026-12-01T07:00:00Z' } };
+    writeFileSync(pods, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [item] }));
+    const { r } = await analyzeJson([f, '--pods', pods]);
+    const by = new Map(r.workloads.map((w) => [`${w.workload_kind}/${w.workload}`, w.ingress_bytes]));
+    expect(by.get('Deployment/web')).toBe(7000);
+    expect(by.get('Instance/worker-1')).toBe(3000);
   });
 });
 

@@ -34,6 +34,14 @@ describe('README commands', () => {
     expect(r.stdout).toMatch(/\| baseline \| [\d.]+; [\d.]+ \| [\d,]+; [\d,]+ \| [\d.]+; [\d.]+ \| [\d,]+ \|\n\| this \|/);
   }, 240_000);
 
+  it('npm run bench:flow-logs runs and prints its table, the story\'s script beside analyze (20,000 records)', () => {
+    const r = npm(['run', 'bench:flow-logs'], { BENCH_RECORDS: '20000', BENCH_ROUNDS: '1', BENCH_OUT: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\| the story's script: zcat, awk \| [\d.]+ \| [\d,]+ \|/);
+    expect(r.stdout).toMatch(/\| analyze, \.gz text \| [\d.]+ \| [\d,]+ \| \d+ \|\n\| analyze, Parquet \| [\d.]+ \| [\d,]+ \| \d+ \|/);
+    expect(r.stdout).toMatch(/1 M records, each a distinct address pair|20,000 records, each a distinct address pair/);
+  }, 240_000);
+
   it('npm run bench:scrape runs and reports scrapes without errors (1 s, 5 scrapers)', () => {
     const r = npm(['run', 'bench:scrape'], { SECONDS: '1', CONNECTIONS: '5' });
     expect(r.status, r.stderr).toBe(0);

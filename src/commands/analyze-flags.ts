@@ -11,14 +11,14 @@ export function defineAnalyze(program: Command, out: (s: string) => void): Comma
     .argument('<file...>', 'capture files, flow-log files, folders of them, or s3://BUCKET/PREFIX (told apart by content)')
     .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(FORMAT_NAMES).default('table'))
     .addOption(
-      opt('--read.parallel <mode>', 'read a pcap or pcapng file in two threads (auto: files of 256 MiB or more, given a second core; the counts are always those of one thread)')
+      opt('--read.parallel <mode>', 'read a pcap or pcapng file in two threads (auto: files of 256 MiB or more, given a second core), and parse flow logs in a second thread (auto: given a second core); the counts are always those of one thread')
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )
     .addOption(opt('--flow-logs.since <time>', 'flow-log objects and files whose key time (AWS layout: …/YYYY/MM/DD/…_YYYYMMDDTHHMMZ_…) is at or after this: 2026-12-06T08:00:00Z, 2026-12-06, or a duration before now (24h)').argParser(momentArg))
     .addOption(opt('--flow-logs.until <time>', 'flow-log objects and files whose key time is before this (same forms as --flow-logs.since)').argParser(momentArg))
     .addOption(opt('--max-dollars-per-hour <dollars>', "a guard for CI: exit 1 when the capture's bill lines cost more than this per hour (the report is printed first)").argParser(dollarsArg))
-    .addOption(opt('--pods <file>', "pods of the cluster (kubectl get pods -A -o json; repeatable, comma-separated in the env var: snapshots over the capture's time): bytes of the capturing host's pods are attributed to the pod that held the address then").argParser(fileList))
+    .addOption(opt('--pods <file>', "pods of the cluster (kubectl get pods -A -o json; repeatable, comma-separated in the env var: snapshots over the capture's time): bytes of the capturing host's pods are attributed to the pod that held the address then; in flow logs, a pod's address on a logged interface names its pod").argParser(fileList))
     .addOption(
       opt(
         '--cache.dir <dir>',

@@ -1,10 +1,13 @@
 // analyze's flow-log inputs: read into the engine through the record counter, each object's troubles
 // named in the report, and what the records could not say said beside the figures.
+import type { PodInfo } from '../attribution/pods.js';
+import { availableParallelism } from 'node:os';
 import { Workloads } from '../attribution/workloads.js';
 import { log } from '../config/log.js';
 import type { CaptureSummary } from '../metrics/report.js';
 import type { Timeline } from '../metrics/timeline.js';
-import { FlowRecordCounter } from '../pipeline/flow-records.js';
+import { PATH_NAMES } from '../classify/bill.js';
+import { FlowRecordCounter, TRAFFIC_PATH_NAMES } from '../pipeline/flow-records.js';
 import type { Input } from '../sources/flow-logs/inputs.js';
 import type { FlowLogRead } from '../sources/flow-logs/read.js';
 import type { FlowRecord } from '../sources/flow-logs/record.js';
@@ -18,15 +21,23 @@ export interface FlowLogOptions {
   /** Workload series kept. */
   topK: number;
   window: FlowLogWindow;
+  /** Pods of the cluster (--pods files): their addresses name them. */
+  pods: readonly PodInfo[];
+  /** Read and parse in a second thread while this one counts: auto (given two cores), on, off. */
+  parallel: 'auto' | 'on' | 'off';
 }
 
 export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions, timeline: Timeline | undefined, summary: Pick<CaptureSummary, 'caveats' | 'problems'>): Promise<{ exitCode: number; read: NonNullable<CaptureSummary['flow_logs']> }> {
   const { caveats, problems } = summary;
   const { readFlowLogs } = await import('../sources/flow-logs/read-all.js');
+  const { readFlowLogsThreaded, threadAvailable } = await import('../sources/flow-logs/threaded.js');
+  // the same records in the same order either way: a second thread parses while this one counts
+  const threaded = o.parallel !== 'off' && threadAvailable() && (o.parallel === 'on' || availableParallelism() >= 2);
+  const read = threaded ? readFlowLogsThreaded : readFlowLogs;
   const workloads = new Workloads();
   s.metrics.attributeWorkloads(workloads, o.topK);
   s.pipeline.engine.attribute(new Map());
-  const counter = new FlowRecordCounter(s.pipeline, workloads);
+  const counter = new FlowRecordCounter(s.pipeline, workloads, o.pods);
   const sink = timeline
     ? (r: FlowRecord): void => {
         timeline.tick(r.end);
@@ -35,7 +46,7 @@ export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions
     : counter.count;
   let exitCode = 0;
   const all = { objects: 0, records: 0, nodata: 0, skipdata: 0, rejected: 0, rejectedBytes: 0, malformed: 0 };
-  await readFlowLogs(inputs, sink, counter.ids, o.window, (r: FlowLogRead) => {
+  await read(inputs, sink, counter.ids, o.window, (r: FlowLogRead) => {
     all.objects++;
     all.records += r.records;
     all.nodata += r.nodata;
@@ -64,6 +75,9 @@ export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions
   if (st.outerLegBytes > 0) caveats.push(`${gb(st.outerLegBytes)} on the far side of NAT gateways, endpoints and load balancers (the same bytes as their side to a host, or a load balancer's to its clients) are not counted: no host carries them`);
   if (st.natWithoutPktBytes > 0) caveats.push(`${gb(st.natWithoutPktBytes)} of NAT gateway records were not counted: the log format lacks pkt-srcaddr and pkt-dstaddr, so the remote behind the gateway is unknown (add them to the format)`);
   if (st.directionUnknownBytes > 0) caveats.push(`${st.directionUnknown} record(s), ${gb(st.directionUnknownBytes)}, not counted: without flow-direction, neither address was their interface's (add flow-direction to the format, or the interfaces to the topology with discover)`);
+  for (const d of [...counter.disagreements.values()].sort((a, b) => b.bytes - a.bytes).slice(0, 3)) {
+    caveats.push(`${d.records} egress record(s), ${gb(d.bytes)}, logged with traffic-path ${d.trafficPath} (${TRAFFIC_PATH_NAMES[d.trafficPath]}) are on path ${PATH_NAMES[d.path]} by the topology's route tables: is the topology file older than the routes? (discover writes the current one)`);
+  }
   if (st.fillInsFullBytes > 0) caveats.push(`${gb(st.fillInsFullBytes)} of path-interface records were not summed: more than a million host and remote pairs`);
   return { exitCode, read: { objects: all.objects, records: all.records } };
 }

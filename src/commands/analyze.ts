@@ -36,6 +36,9 @@ export interface AnalyzeOptions extends CommonOptions {
   'flowLogs.until'?: number;
 }
 
+/** Remote table entries for flow logs, at least. */
+const FLOW_LOG_REMOTES = 262_144;
+
 /**
  * Without ip-ranges.json, S3, SQS and the EC2 public IPs of the region would be billed as internet: get
  * it as serve does (download, else the cache, else the package's own copy), and say which in the report.
@@ -118,18 +121,20 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   const captures = given.flatMap((i) => (i.kind === 'capture' ? [i.path] : []));
   const flowLogs = given.filter((i) => i.kind !== 'capture');
   if (captures.length === 0 && flowLogs.length === 0) throw new ConfigError(`${files.join(' ')}: no capture or flow-log file in it`);
-  if (flowLogs.length > 0 && o.pods) throw new ConfigError('--pods: pods are named by address for captures only; a flow-log record is its interface owner\'s');
   const reader = new ParallelReader(captures, format.timeline || o.pods ? 'off' : (o['read.parallel'] ?? 'auto'));
   // every named file is checked before anything is downloaded or said
   const inputs = { topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] };
   const cacheDir = o['cache.dir'] === 'none' ? undefined : o['cache.dir'] || defaultCacheDir();
   const loadedFromFiles = await loadTopologyCached(inputs, cacheDir);
   const priceBook = await priceBookOf(o['prices.file']);
-  let setup = assemble(loadedFromFiles, priceBook, o, false);
+  // a VPC's flow logs name far more remotes than one host's capture: a table that holds them all between
+  // drains (each drain ranks every entry it holds; 262,144 entries take ~25 MB)
+  const counting = flowLogs.length > 0 ? { ...o, 'remote.tableSize': Math.max(o['remote.tableSize'], FLOW_LOG_REMOTES) } : o;
+  let setup = assemble(loadedFromFiles, priceBook, counting, false);
   for (const file of captures) readCaptureFile(file, setup.pipeline, 0);
   const caveats: string[] = [];
   const ipRanges = await obtainIpRanges(o, caveats);
-  if (ipRanges) setup = assemble((await import('../topology/load.js')).loadTopology({ ...inputs, ipRanges }), priceBook, o, false);
+  if (ipRanges) setup = assemble((await import('../topology/load.js')).loadTopology({ ...inputs, ipRanges }), priceBook, counting, false);
   const { loaded, pipeline, metrics } = setup;
   let local = o.localIp ?? [];
   // a flow log's records say which interface logged them: the host's own addresses are a capture's question
@@ -143,7 +148,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     local = [guess.ip];
   }
   let podTimes: PodTimes | undefined;
-  if (o.pods) ({ local, times: podTimes } = await attributePods(o.pods, local, setup, o['workload.topK'] ?? 100));
+  // with flow logs, pods are named by their addresses on the logged interfaces (countFlowLogs)
+  if (o.pods && flowLogs.length === 0) ({ local, times: podTimes } = await attributePods(o.pods, local, setup, o['workload.topK'] ?? 100));
   pipeline.setLocalIps(local);
   // with addresses that change hands, frames pass through the pods' times on their way in
   const sink: FrameSink = podTimes ?? pipeline;
@@ -182,7 +188,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   let flowLogsRead: CaptureSummary['flow_logs'];
   if (flowLogs.length > 0) {
     const window = { since: o['flowLogs.since'], until: o['flowLogs.until'] };
-    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window }, timeline, { caveats, problems });
+    const pods = o.pods ? await (await import('../attribution/pods-file.js')).loadPodsFiles(o.pods) : [];
+    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window, pods, parallel: o['read.parallel'] ?? 'auto' }, timeline, { caveats, problems });
     exitCode = Math.max(exitCode, got.exitCode);
     flowLogsRead = got.read;
   }

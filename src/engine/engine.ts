@@ -338,6 +338,23 @@ export class Engine {
   }
 
   /**
+   * The network path (Path) a flow is counted on, its local side given: what countFrom would count it
+   * on (a flow log's traffic-path is checked against it). -1 where that side is no local address.
+   */
+  pathOf(f: FlowView, localIsSource: boolean): number {
+    const v4 = f.family === 4;
+    const local = v4 ? this.localIndex4(localIsSource ? f.src4 : f.dst4) : this.localIndex6(localIsSource ? f.src6 : f.dst6);
+    if (local < 0) return -1;
+    const t = this.t;
+    const cls = v4 ? t.table4.lookup(localIsSource ? f.dst4 : f.src4) : t.table6.lookup(localIsSource ? f.dst6 : f.src6);
+    let combo = (v4 ? this.local4Rows : this.local6Rows)[local][cls] >>> CLASS_COMBO_SHIFT;
+    const inbound = t.inboundCombo[combo];
+    const port = servicePort(f.srcPort, f.dstPort);
+    if (inbound >= 0 && port >= 0 && port === (localIsSource ? f.srcPort : f.dstPort) && f.srcPort !== f.dstPort) combo = inbound;
+    return this.comboPath[combo];
+  }
+
+  /**
    * Make one address local from now on, its bytes counted for `workload` (-1: none): a flow log's
    * interface address met for the first time. Only the new address's rows are built.
    */

@@ -4,14 +4,33 @@
 // attachments) never add to what a logged host carries: their records are kept aside, summed per host
 // and remote, and fill in at the end only for hosts whose own interface was never logged — the NAT
 // gateway's pkt-srcaddr/pkt-dstaddr name the host and the remote behind the translation.
+import { Path } from '../classify/bill.js';
 import { AddressKind } from '../classify/rules.js';
 import type { Engine } from '../engine/engine.js';
 import { ipv4ToString, ipv6WordsToString } from '../net/ip.js';
+import type { PodInfo } from '../attribution/pods.js';
 import type { Workloads } from '../attribution/workloads.js';
 import { FlowDirection, FlowRecord, InterfaceIds } from '../sources/flow-logs/record.js';
 import { PATH_OWNER_KINDS, type NetworkInterface } from '../topology/model.js';
 import type { Topology } from '../topology/topology.js';
 import type { Pipeline } from './pipeline.js';
+
+/**
+ * What a flow log's traffic-path (egress records) allows of our paths: 2 internet gateway or gateway
+ * endpoint, 3 virtual private gateway, 4 and 5 VPC peering, 7 gateway endpoint, 8 internet gateway. 1
+ * (another resource of the VPC: NAT gateway, endpoint, TGW attachment, …) and 6 (local gateway) say too
+ * little to check.
+ */
+export const TRAFFIC_PATHS: Record<number, readonly number[]> = {
+  2: [Path.DIRECT, Path.GATEWAY_ENDPOINT],
+  3: [Path.VPN_GATEWAY],
+  4: [Path.VPC_PEERING],
+  5: [Path.VPC_PEERING],
+  7: [Path.GATEWAY_ENDPOINT],
+  8: [Path.DIRECT],
+};
+
+export const TRAFFIC_PATH_NAMES: Record<number, string> = { 2: 'internet gateway or gateway endpoint', 3: 'virtual private gateway', 4: 'VPC peering', 5: 'inter-region VPC peering', 7: 'gateway endpoint', 8: 'internet gateway' };
 
 const ROLE_UNSEEN = 0;
 const ROLE_HOST = 1;
@@ -58,16 +77,32 @@ export class FlowRecordCounter {
   private readonly logged4 = new Set<number>();
   private readonly logged6 = new Set<string>();
   private readonly fills = new FillIns();
+  /** Records whose traffic-path the route tables disagree with, by (traffic-path, our path). */
+  readonly disagreements = new Map<number, { trafficPath: number; path: number; records: number; bytes: number }>();
+  /** The topology has route tables to check traffic-path against. */
+  private readonly checkPaths: boolean;
   private readonly view = new FlowRecord();
+
+  /** Pods by address (a --pods file): a pod's address names it rather than its node's interface. */
+  private readonly pods = new Map<string, PodInfo[]>();
 
   constructor(
     private readonly pipeline: Pipeline,
     private readonly workloads: Workloads,
+    pods: readonly PodInfo[] = [],
   ) {
+    for (const p of pods) {
+      for (const ip of p.hostNetwork ? [] : p.ips) {
+        const list = this.pods.get(ip) ?? [];
+        list.push(p);
+        this.pods.set(ip, list);
+      }
+    }
     const t = this.topology;
     this.interfaces = new Map(t.interfaces.map((i) => [i.id, i]));
     for (const i of t.interfaces) for (const ip of i.ips ?? []) this.byAddress.set(ip, i);
     this.natIps = new Set(t.natIps);
+    this.checkPaths = t.routeTableCount > 0;
   }
 
   private get topology(): Topology {
@@ -104,7 +139,22 @@ export class FlowRecordCounter {
       this.makeLocal(eni, r, localIsSource);
       this.engine.countFrom(r, localIsSource);
     }
+    if (r.trafficPath > 0 && localIsSource && this.checkPaths) this.checkPath(r);
   };
+
+  /** An egress record's traffic-path against the path the route tables give it: disagreements are counted. */
+  private checkPath(r: FlowRecord): void {
+    const expected = TRAFFIC_PATHS[r.trafficPath];
+    if (expected === undefined) return;
+    const path = this.engine.pathOf(r, true);
+    if (path < 0 || expected.includes(path)) return;
+    const key = r.trafficPath * 64 + path;
+    const d = this.disagreements.get(key);
+    if (d) {
+      d.records++;
+      d.bytes += r.ipBytes;
+    } else this.disagreements.set(key, { trafficPath: r.trafficPath, path, records: 1, bytes: r.ipBytes });
+  }
 
   /** The interface's first record: host or path, and its workload. */
   private meet(eni: number, r: FlowRecord): number {
@@ -127,6 +177,18 @@ export class FlowRecordCounter {
     if (i === undefined || i.kind === undefined) return this.workloads.id('NetworkInterface', '', eniName);
     const name = i.kind === 'Instance' ? (i.name ?? i.instance ?? i.owner ?? eniName) : (i.owner ?? i.name ?? eniName);
     return this.workloads.id(i.kind, '', name);
+  }
+
+  /**
+   * The workload of the pod that held an address at time `t` (seconds), else the last that held it
+   * before; undefined: no pod's. An address is the one workload's for the whole of the logs (the engine
+   * counts per address): the pod holding it when it was first met.
+   */
+  private podWorkload(ip: string, t: number): number | undefined {
+    const list = this.pods.get(ip);
+    if (list === undefined) return undefined;
+    const holding = list.find((p) => (p.from ?? -Infinity) <= t && t < (p.until ?? Infinity)) ?? list[list.length - 1];
+    return this.workloads.id(holding.owner.kind, holding.owner.namespace, holding.owner.name);
   }
 
   private managedAddress(ip: string): boolean {
@@ -183,8 +245,9 @@ export class FlowRecordCounter {
   private makeLocal(eni: number, r: FlowRecord, source: boolean): void {
     const text = addressText(r, source);
     const owner = this.byAddress.get(text);
-    // the address's own interface names it where the topology lists it (a record without its interface id)
-    const w = eni >= 0 ? this.workload[eni] : owner ? this.workloadOf(owner, owner.id) : this.workloads.id('Address', '', text);
+    // a pod's address names its pod (the one holding it at the record's time); else the interface's
+    // owner, or the address's own interface where the topology lists it (a record without its interface id)
+    const w = this.podWorkload(text, r.start) ?? (eni >= 0 ? this.workload[eni] : owner ? this.workloadOf(owner, owner.id) : this.workloads.id('Address', '', text));
     this.engine.addLocal(text, w);
     if (r.family === 4) {
       this.logged4.add(source ? r.src4 : r.dst4);
@@ -255,7 +318,7 @@ export class FlowRecordCounter {
       this.engine.now = f.end;
       if (!this.engine.countFrom(v, f.hostIsSource)) {
         const owner = this.byAddress.get(hostText);
-        this.engine.addLocal(hostText, owner ? this.workloadOf(owner, owner.id) : this.workloads.id('Address', '', hostText));
+        this.engine.addLocal(hostText, this.podWorkload(hostText, f.end) ?? (owner ? this.workloadOf(owner, owner.id) : this.workloads.id('Address', '', hostText)));
         this.engine.countFrom(v, f.hostIsSource);
       }
       this.stats.filledInBytes += f.bytes;

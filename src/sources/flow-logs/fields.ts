@@ -222,25 +222,88 @@ const eq = (b: Uint8Array, s: number, e: number, word: string): boolean => {
 
 /**
  * One record's fields (b[s, e) split at single spaces, `kinds` per column) into `r`: 0, or the code of
- * what is wrong (MALFORMED). Allocates nothing, once its interface is known.
+ * what is wrong (MALFORMED). Each byte is looked at once (numbers, IPv4 addresses and interface ids are
+ * parsed while the field's end is sought); allocates nothing once its interface is known.
  */
 export function parseFields(b: Uint8Array, s: number, e: number, kinds: Uint8Array, r: FlowRecord, ids: InterfaceIds): number {
   r.reset();
-  let col = 0;
-  let fs = s;
+  let pos = s;
   const n = kinds.length;
-  for (let i = s; i <= e; i++) {
-    if (i < e && b[i] !== 32) continue;
-    if (col === n) return BAD_FIELDS;
-    const k = kinds[col++];
-    const fe = i;
-    if (k !== Field.IGNORED) {
-      const bad = field(b, fs, fe, k, r, ids);
+  for (let col = 0; col < n; col++) {
+    if (pos > e) return BAD_FIELDS;
+    const k = kinds[col];
+    let end = pos;
+    if (k === Field.IGNORED) {
+      while (end < e && b[end] !== 32) end++;
+    } else if (k >= Field.SRCPORT && k <= Field.END) {
+      if (b[end] === 45 && (end + 1 === e || b[end + 1] === 32)) end++;
+      else {
+        let v = 0;
+        for (; end < e; end++) {
+          const d = b[end] - 48;
+          if (d === -16) break; // a space
+          if (d < 0 || d > 9) return BAD_NUMBER;
+          v = v * 10 + d;
+        }
+        if (end === pos || end - pos > 20) return BAD_NUMBER;
+        numberField(r, k, v);
+      }
+    } else if (k === Field.SRCADDR || k === Field.DSTADDR) {
+      end = address4At(b, pos, e, r, k === Field.SRCADDR);
+      if (end < 0) {
+        // IPv6, absent, or none: the whole field
+        end = pos;
+        while (end < e && b[end] !== 32) end++;
+        const bad = address(b, pos, end, r, k === Field.SRCADDR, false);
+        if (bad !== 0) return bad;
+      }
+    } else if (k === Field.INTERFACE_ID) {
+      let h = 0x811c9dc5;
+      for (; end < e; end++) {
+        const c = b[end];
+        if (c === 32) break;
+        h = Math.imul(h ^ c, 0x01000193);
+      }
+      if (!(end - pos === 1 && b[pos] === 45)) r.eni = ids.ofHashed(b, pos, end, h);
+    } else {
+      while (end < e && b[end] !== 32) end++;
+      const bad = field(b, pos, end, k, r, ids);
       if (bad !== 0) return bad;
     }
-    fs = i + 1;
+    pos = end + 1;
   }
-  return col === n ? 0 : BAD_FIELDS;
+  return pos === e + 1 ? 0 : BAD_FIELDS;
+}
+
+/** An IPv4 address from b[s] to the next space into the record: the field's end, or -1 where it is no IPv4 address. */
+function address4At(b: Uint8Array, s: number, e: number, r: FlowRecord, source: boolean): number {
+  let a = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  let i = s;
+  for (; i < e; i++) {
+    const c = b[i];
+    if (c === 32) break;
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      a = a * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9 || digits === 3) return -1;
+    octet = octet * 10 + d;
+    if (octet > 255) return -1;
+    digits++;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  r.family = 4;
+  if (source) r.src4 = a * 256 + octet;
+  else r.dst4 = a * 256 + octet;
+  return i;
 }
 
 function field(b: Uint8Array, s: number, e: number, k: number, r: FlowRecord, ids: InterfaceIds): number {

@@ -77,6 +77,11 @@ export class InterfaceIds {
   ofBytes(buf: Uint8Array, start: number, end: number): number {
     let h = 0x811c9dc5;
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    return this.ofHashed(buf, start, end, h);
+  }
+
+  /** ofBytes, its FNV-1a hash of the bytes already taken (while the field's end was sought). */
+  ofHashed(buf: Uint8Array, start: number, end: number, h: number): number {
     const mask = this.keys.length - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const k = this.keys[s];

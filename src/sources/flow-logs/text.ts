@@ -14,7 +14,7 @@ const MAX_LINE = 64 * 1024;
 /** The stream of a text flow log's bytes, gunzipped where it is gzip (by its magic, not its name). */
 export function textStream(source: Readable, gzipped: boolean): Readable {
   // a gzip cut short hands on what it held, then fails with "unexpected end of file"
-  return gzipped ? source.pipe(createGunzip()) : source;
+  return gzipped ? source.pipe(createGunzip({ chunkSize: 256 * 1024 })) : source;
 }
 
 /**
