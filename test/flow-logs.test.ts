@@ -2,70 +2,17 @@
 // pulling 100 MB each from the in-region mirror's four addresses at boot), from a folder in AWS's key
 // layout and from S3 (a fake with the real REST API: ListObjectsV2 pages, GetObject, a 403, throttling);
 // and bad input: malformed lines named, a gzip cut short, a file that is no flow log.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { ACCOUNT, BOOT, HEADER, host, INSTANCES, MB, mirrorAddresses, rec, STORY_TOPOLOGY, storyCorpus } from '../scripts/lib/story-flow-logs.js';
 import { FakeS3 } from './fakes/s3.js';
 import { runCli, SHARED_IP_RANGES, tempDir } from './helpers.js';
 
 const dir = tempDir();
-const ACCOUNT = '111122223333';
-const BOOT = Date.UTC(2026, 11, 1, 8, 0) / 1000;
-const INSTANCES = 15;
-const MB = 1_000_000;
-const RESOLVER = '10.1.0.2';
-const host = (i: number): string => `10.1.0.${10 + i}`;
-const eni = (i: number): string => `eni-0${(0xa000 + i).toString(16)}`;
-
-/** Four addresses of EC2's own us-east-1 ranges (AWS's real ip-ranges.json): the in-region mirror. */
-function mirrorAddresses(): string[] {
-  const ranges = JSON.parse(readFileSync(SHARED_IP_RANGES, 'utf8')) as { prefixes: { ip_prefix: string; region: string; service: string; network_border_group: string }[] };
-  const ec2 = ranges.prefixes.filter((p) => p.service === 'EC2' && p.region === 'us-east-1' && p.network_border_group === 'us-east-1').map((p) => p.ip_prefix);
-  return ec2.slice(0, 4).map((p) => p.replace(/\.\d+\/\d+$/, '.7'));
-}
-const MIRROR = mirrorAddresses();
-
-const TOPOLOGY = {
-  region: 'us-east-1',
-  subnets: [{ cidr: '10.1.0.0/20', zone: 'us-east-1a', zone_id: 'use1-az6', vpc: 'vpc-story', id: 'subnet-a' }],
-  route_tables: [{ id: 'rtb-public', vpc: 'vpc-story', main: true, routes: [{ destination: '10.1.0.0/16', target: 'local' }, { destination: '0.0.0.0/0', target: 'igw-1' }] }],
-  interfaces: Array.from({ length: INSTANCES }, (_x, i) => ({ id: eni(i), instance: `i-0${i.toString(16).padStart(16, '0')}`, zone: 'us-east-1a', zone_id: 'use1-az6', subnet: 'subnet-a', ips: [host(i)], kind: 'Instance', owner: `i-0${i.toString(16).padStart(16, '0')}`, name: `worker-${i + 1}` })),
-};
-
-const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
-
-/** A record of the default format on instance i's interface. */
-const rec = (i: number, src: string, dst: string, sport: number, dport: number, proto: number, packets: number, bytes: number, start: number, action = 'ACCEPT'): string =>
-  `2 ${ACCOUNT} ${eni(i)} ${src} ${dst} ${sport} ${dport} ${proto} ${packets} ${bytes} ${start} ${start + 60} ${action} OK`;
-
-/**
- * The story's boot, as three 5-minute files of AWS's layout: each instance pulls 25 MB from each mirror
- * address (five records of 5 MB: HTTP, port 80), sends its requests, asks the resolver, and chats with
- * its neighbour in the same zone (both interfaces log it). Returns the files' keys and contents.
- */
-function storyCorpus(): { key: string; body: Buffer }[] {
-  const windows: string[][] = [[], [], []];
-  for (let i = 0; i < INSTANCES; i++) {
-    for (const [m, mirror] of MIRROR.entries()) {
-      const port = 40000 + m;
-      for (let k = 0; k < 5; k++) {
-        const t = BOOT + 60 * k;
-        windows[k < 3 ? 0 : 1].push(rec(i, mirror, host(i), 80, port, 6, 3500, 5 * MB, t), rec(i, host(i), mirror, port, 80, 6, 1700, 90_000, t));
-      }
-    }
-    windows[0].push(rec(i, host(i), RESOLVER, 53000, 53, 17, 20, 1600, BOOT), rec(i, RESOLVER, host(i), 53, 53000, 17, 20, 4000, BOOT));
-    const peer = (i + 1) % INSTANCES;
-    windows[2].push(rec(i, host(i), host(peer), 50000, 7000, 6, 100, 70_000, BOOT + 600), rec(peer, host(i), host(peer), 50000, 7000, 6, 100, 70_000, BOOT + 600));
-    windows[2].push(rec(i, host(i), host(peer), 50000, 7000, 6, 0, 0, BOOT + 600).replace(' OK', ' OK').replace(/ 0 0 (\d+) (\d+) ACCEPT OK$/, ' - - $1 $2 - NODATA').replace(/^(2 \d+ eni-\w+) .*? (\d+ \d+ - NODATA)$/, '$1 - - - - - - - $2'));
-  }
-  return windows.map((lines, w) => {
-    const stamp = new Date((BOOT + 300 * (w + 1)) * 1000).toISOString().replace(/[-:]/g, '').slice(0, 13) + 'Z';
-    const key = `AWSLogs/${ACCOUNT}/vpcflowlogs/us-east-1/2026/12/01/${ACCOUNT}_vpcflowlogs_us-east-1_fl-0story_${stamp}_${w}a1b2c3.log.gz`;
-    return { key, body: gzipSync(`${HEADER}\n${lines.join('\n')}\n`) };
-  });
-}
+const MIRROR = mirrorAddresses(SHARED_IP_RANGES);
 
 interface Report {
   capture: { duration_seconds: number; caveats: string[]; problems: { file: string; reason?: string; skipped_records?: number }[] };
@@ -89,8 +36,8 @@ async function analyzeJson(args: string[], extraEnv: NodeJS.ProcessEnv = {}, sta
 }
 
 beforeAll(async () => {
-  writeFileSync(TOPO, YAML.stringify(TOPOLOGY));
-  corpus = storyCorpus();
+  writeFileSync(TOPO, YAML.stringify(STORY_TOPOLOGY));
+  corpus = storyCorpus(MIRROR);
   for (const o of corpus) {
     const f = join(LOGS, o.key);
     mkdirSync(dirname(f), { recursive: true });

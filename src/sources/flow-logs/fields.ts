@@ -267,8 +267,13 @@ export function parseFields(b: Uint8Array, s: number, e: number, kinds: Uint8Arr
       if (!(end - pos === 1 && b[pos] === 45)) r.eni = ids.ofHashed(b, pos, end, h);
     } else {
       while (end < e && b[end] !== 32) end++;
-      const bad = field(b, pos, end, k, r, ids);
-      if (bad !== 0) return bad;
+      // the common words (ACCEPT, OK) compared in line, byte by byte
+      if (k === Field.ACTION && end - pos === 6 && b[pos] === 65 && b[pos + 1] === 67 && b[pos + 2] === 67 && b[pos + 3] === 69 && b[pos + 4] === 80 && b[pos + 5] === 84) r.action = Action.ACCEPT;
+      else if (k === Field.LOG_STATUS && end - pos === 2 && b[pos] === 79 && b[pos + 1] === 75) r.status = LogStatus.OK;
+      else {
+        const bad = field(b, pos, end, k, r, ids);
+        if (bad !== 0) return bad;
+      }
     }
     pos = end + 1;
   }

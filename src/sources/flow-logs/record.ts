@@ -64,6 +64,9 @@ export class InterfaceIds {
   private readonly names: string[] = [];
   private keys = new Int32Array(1024).fill(-1);
   private hashes = new Int32Array(1024);
+  /** Each name's bytes, one after another (compared with a record's bytes: no string read per record). */
+  private bytes = new Uint8Array(32 * 1024);
+  private offsets = new Int32Array(1025);
 
   get size(): number {
     return this.names.length;
@@ -86,7 +89,7 @@ export class InterfaceIds {
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const k = this.keys[s];
       if (k < 0) return this.add(String.fromCharCode(...buf.subarray(start, end)), h, s);
-      if (this.hashes[s] === h && same(this.names[k], buf, start, end)) return k;
+      if (this.hashes[s] === h && this.same(k, buf, start, end)) return k;
     }
   }
 
@@ -102,8 +105,29 @@ export class InterfaceIds {
     }
   }
 
+  private same(k: number, buf: Uint8Array, start: number, end: number): boolean {
+    const o = this.offsets[k];
+    if (this.offsets[k + 1] - o !== end - start) return false;
+    const b = this.bytes;
+    for (let i = start; i < end; i++) if (b[o + i - start] !== buf[i]) return false;
+    return true;
+  }
+
   private add(name: string, h: number, slot: number): number {
     const i = this.names.push(name) - 1;
+    const o = this.offsets[i];
+    if (o + name.length > this.bytes.length) {
+      const g = new Uint8Array(Math.max(2 * this.bytes.length, o + name.length));
+      g.set(this.bytes);
+      this.bytes = g;
+    }
+    for (let c = 0; c < name.length; c++) this.bytes[o + c] = name.charCodeAt(c) & 0xff;
+    if (i + 2 > this.offsets.length) {
+      const g = new Int32Array(2 * this.offsets.length);
+      g.set(this.offsets);
+      this.offsets = g;
+    }
+    this.offsets[i + 1] = o + name.length;
     this.keys[slot] = i;
     this.hashes[slot] = h;
     if (2 * this.names.length > this.keys.length) this.grow();
@@ -125,10 +149,4 @@ export class InterfaceIds {
     this.keys = keys;
     this.hashes = hashes;
   }
-}
-
-function same(name: string, buf: Uint8Array, start: number, end: number): boolean {
-  if (name.length !== end - start) return false;
-  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) !== buf[start + i]) return false;
-  return true;
 }
