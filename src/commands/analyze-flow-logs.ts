@@ -9,8 +9,9 @@ import type { Timeline } from '../metrics/timeline.js';
 import { PATH_NAMES } from '../classify/bill.js';
 import { FlowRecordCounter, TRAFFIC_PATH_NAMES } from '../pipeline/flow-records.js';
 import type { Input } from '../sources/flow-logs/inputs.js';
-import type { FlowLogRead } from '../sources/flow-logs/read.js';
-import type { FlowRecord } from '../sources/flow-logs/record.js';
+import type { FlowLogRead, RecordSink } from '../sources/flow-logs/read.js';
+import type { FlowLogThread } from '../sources/flow-logs/threaded.js';
+import type { FlowRecord, InterfaceIds } from '../sources/flow-logs/record.js';
 import type { FlowLogWindow } from '../sources/flow-logs/read-all.js';
 import type { Setup } from './assemble.js';
 
@@ -23,17 +24,24 @@ export interface FlowLogOptions {
   window: FlowLogWindow;
   /** Pods of the cluster (--pods files): their addresses name them. */
   pods: readonly PodInfo[];
-  /** Read and parse in a second thread while this one counts: auto (given two cores), on, off. */
-  parallel: 'auto' | 'on' | 'off';
+  /** The thread reading and parsing them while this one counts (started early); none: read here. */
+  thread?: FlowLogThread;
+}
+
+/** Read and parse flow logs in a second thread (parallel: auto, given two cores; on; off), started now: it parses while the topology loads. */
+export async function startReading(inputs: readonly Input[], window: FlowLogWindow, parallel: 'auto' | 'on' | 'off'): Promise<FlowLogThread | undefined> {
+  if (inputs.length === 0 || parallel === 'off') return undefined;
+  const { startFlowLogThread, threadAvailable } = await import('../sources/flow-logs/threaded.js');
+  if (!threadAvailable() || (parallel === 'auto' && availableParallelism() < 2)) return undefined;
+  return startFlowLogThread(inputs, window);
 }
 
 export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions, timeline: Timeline | undefined, summary: Pick<CaptureSummary, 'caveats' | 'problems'>): Promise<{ exitCode: number; read: NonNullable<CaptureSummary['flow_logs']> }> {
   const { caveats, problems } = summary;
   const { readFlowLogs } = await import('../sources/flow-logs/read-all.js');
-  const { readFlowLogsThreaded, threadAvailable } = await import('../sources/flow-logs/threaded.js');
   // the same records in the same order either way: a second thread parses while this one counts
-  const threaded = o.parallel !== 'off' && threadAvailable() && (o.parallel === 'on' || availableParallelism() >= 2);
-  const read = threaded ? readFlowLogsThreaded : readFlowLogs;
+  const thread = o.thread;
+  const read = thread ? (_i: Input[], sink: RecordSink, ids: InterfaceIds, _w: FlowLogWindow, done: (r: FlowLogRead) => void) => thread.consume(sink, ids, done) : readFlowLogs;
   const workloads = new Workloads();
   s.metrics.attributeWorkloads(workloads, o.topK);
   s.pipeline.engine.attribute(new Map());

@@ -16,7 +16,7 @@ import { loadTopologyCached } from '../topology/load-cached.js';
 import type { IpRanges } from '../topology/model.js';
 import { FORMATS, type FormatName, type OutputFormat } from './analyze-formats.js';
 import { assemble, priceBookOf, type CommonOptions, type Setup } from './assemble.js';
-import { countFlowLogs } from './analyze-flow-logs.js';
+import { countFlowLogs, startReading } from './analyze-flow-logs.js';
 
 export interface AnalyzeOptions extends CommonOptions {
   localIp?: string[];
@@ -122,6 +122,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   const flowLogs = given.filter((i) => i.kind !== 'capture');
   if (captures.length === 0 && flowLogs.length === 0) throw new ConfigError(`${files.join(' ')}: no capture or flow-log file in it`);
   const reader = new ParallelReader(captures, format.timeline || o.pods ? 'off' : (o['read.parallel'] ?? 'auto'));
+  const window = { since: o['flowLogs.since'], until: o['flowLogs.until'] };
+  const thread = await startReading(flowLogs, window, o['read.parallel'] ?? 'auto');
   // every named file is checked before anything is downloaded or said
   const inputs = { topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] };
   const cacheDir = o['cache.dir'] === 'none' ? undefined : o['cache.dir'] || defaultCacheDir();
@@ -187,9 +189,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   reader.close();
   let flowLogsRead: CaptureSummary['flow_logs'];
   if (flowLogs.length > 0) {
-    const window = { since: o['flowLogs.since'], until: o['flowLogs.until'] };
     const pods = o.pods ? await (await import('../attribution/pods-file.js')).loadPodsFiles(o.pods) : [];
-    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window, pods, parallel: o['read.parallel'] ?? 'auto' }, timeline, { caveats, problems });
+    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window, pods, thread }, timeline, { caveats, problems });
     exitCode = Math.max(exitCode, got.exitCode);
     flowLogsRead = got.read;
   }
@@ -203,7 +204,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   const span = pipeline.now - pipeline.first;
   if (span > 0 && span < 3600) {
     const times = Math.round((HOURS_PER_MONTH * 3600) / span);
-    caveats.push(`the capture spans only ${span < 60 ? `${span.toFixed(1)} s` : `${(span / 60).toFixed(1)} min`}: its dollars per hour and per month are that window's rate, multiplied ${times.toLocaleString('en-US')} times for a month; capture an hour or more (or use serve) before budgeting from it`);
+    const what = captures.length > 0 ? 'the capture spans' : 'the flow logs span';
+    caveats.push(`${what} only ${span < 60 ? `${span.toFixed(1)} s` : `${(span / 60).toFixed(1)} min`}: its dollars per hour and per month are that window's rate, multiplied ${times.toLocaleString('en-US')} times for a month; ${captures.length > 0 ? 'capture' : 'read'} an hour or more (or use serve) before budgeting from it`);
   }
   if (loaded.regionSource === 'default') caveats.push(`no region in a topology file and no AWS_REGION: ${loaded.topology.region} assumed, for its prices and for what is "in the region"`);
   const capture: CaptureSummary = {

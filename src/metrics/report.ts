@@ -336,7 +336,7 @@ export function renderTable(r: Report, topRemotes = 15): string {
       out.push(`${fmtDuration(c.duration_seconds)}, ${c.first_packet_time} to ${c.last_packet_time}`);
       const billed = r.bill.length > 0;
       out.push(
-        `cost: $${fmtDollars(billed ? r.bill_cost_dollars : r.priced_cost_dollars)} in the capture = $${fmtRate(c.dollars_per_hour!)}/hour = $${fmtRate(c.projected_dollars_per_month!)} per month (730 h) at this rate` +
+        `cost: $${fmtDollars(billed ? r.bill_cost_dollars : r.priced_cost_dollars)} in the ${flowLogsOnly ? 'logs' : 'capture'} = $${fmtRate(c.dollars_per_hour!)}/hour = $${fmtRate(c.projected_dollars_per_month!)} per month (730 h) at this rate` +
           (billed ? ` (bill lines; data transfer by category alone: $${fmtRate(c.category_dollars_per_hour!)}/hour)` : ''),
       );
     }
