@@ -230,7 +230,7 @@ describe('analyze --read.parallel', () => {
     const text = join(dir, 'notes.txt');
     writeFileSync(text, 'not a capture\n');
     const r = analyze([text], 'on', 'json');
-    expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/notes\.txt: not a pcap or pcapng capture/)]);
+    expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/notes\.txt: neither a pcap\/pcapng capture nor a VPC flow log/)]);
     const html = analyze([a], 'on', 'html');
     expect(html.status, html.stderr).toBe(0);
     expect(html.stderr).not.toMatch(/two threads/);
