@@ -19,7 +19,7 @@ function newest(path) {
 
 const sources = ['src', 'scripts/bundle.mjs', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'].map((p) => join(root, p)).filter(existsSync);
 if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newest))) {
-  console.error('dist/ is newer than its sources: not built again');
+  process.stderr.write('dist/ is newer than its sources: not built again\n');
   process.exit(0);
 }
 const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
