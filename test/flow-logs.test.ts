@@ -156,6 +156,32 @@ describe('bad flow-log input: counted and named, never a crash', () => {
     expect(said).toMatch(new RegExp(`cut\\.log\\.gz: read ${counted / 100} records, then stopped at line \\d+: unexpected end of file`));
   });
 
+  it('IPv6 records, REJECT and SKIPDATA: the IPv6 host counted for its interface (in both threads alike); rejected and skipped records counted apart and said', async () => {
+    const v6Host = '2600:1f18:1234:5600::15';
+    const google = '2a00:1450:4001:81b::200e';
+    const lines = [
+      `${HEADER} flow-direction`,
+      `${rec(0, v6Host, google, 40000, 443, 6, 10, 1000, BOOT)} egress`,
+      `${rec(0, google, v6Host, 443, 40000, 6, 10, 250, BOOT)} ingress`,
+      `${rec(0, '198.51.100.7', host(0), 5000, 22, 6, 5, 5000, BOOT, 'REJECT')} ingress`,
+      `2 ${ACCOUNT} eni-0a000 - - - - - - - ${BOOT} ${BOOT + 60} - SKIPDATA -`,
+    ];
+    const f = join(dir, 'v6.log');
+    writeFileSync(f, lines.join('\n') + '\n');
+    for (const parallel of ['on', 'off']) {
+      const { r } = await analyzeJson([f, '--read.parallel', parallel]);
+      expect(r.categories.filter((c) => c.category === 'internet').map((c) => [c.direction, c.bytes]).sort()).toEqual([
+        ['egress', 1000],
+        ['ingress', 250],
+      ]);
+      expect(r.remotes.map((x) => x.remote)).toEqual([google]);
+      expect(r.workloads.map((w) => [w.workload, w.workload_kind, w.ingress_bytes])).toEqual([['worker-1', 'Instance', 250]]);
+      const said = r.capture.caveats.join('\n');
+      expect(said).toMatch(/0 NODATA and 1 SKIPDATA record\(s\): SKIPDATA means AWS could not log some flows/);
+      expect(said).toMatch(/1 REJECT record\(s\), 0\.000005 GB: dropped by a security group or network ACL at the interface, not counted/);
+    }
+  });
+
   it('a file that is neither a capture nor a flow log: one line, exit 2', async () => {
     const f = join(dir, 'notes.txt');
     writeFileSync(f, 'hello world\nthis is not a flow log\n');
