@@ -10,7 +10,7 @@ import { Category, Direction } from '../classify/categories.js';
 import { costUnitsPerByte, DOLLARS_PER_COST_UNIT } from '../classify/prices.js';
 import type { Topology } from '../topology/topology.js';
 import { decodePairSlot, decodeUsageSlot, decodeWorkSlot, LAYOUT, packClassWord, pairSlot, SLOTS_PER_PAIR, usageSlot, workSlot, ZonePairs } from './counter-layout.js';
-import { LocalAddresses } from './local-addresses.js';
+import { LocalAddresses, type LocalEntry } from './local-addresses.js';
 import type { FlowView } from './flow-view.js';
 import { Hold } from './hold.js';
 import { PENDING, UNKNOWN_WORKLOAD, type FlowOwners } from './owners.js';
@@ -224,26 +224,10 @@ export class Engine {
 
   setLocalIps(ips: readonly string[]): void {
     this.localTexts = [...ips];
-    const t = this.t;
     this.locals = new LocalAddresses(ips);
-    const entries = (list: readonly { text: string; cidr: { start: bigint; family: number } }[]) => {
-      const rows: Uint32Array[] = [];
-      const pairs: Int32Array[] = [];
-      const zones: number[] = [];
-      const work: number[] = [];
-      for (const e of list) {
-        const cls = t.classIndexOf(e.text.replace(/\/.*$/, ''));
-        const zone = t.classZone[cls];
-        const key = addressKey(e.cidr);
-        const w = this.attributing ? (this.addressWorkloads.get(key) ?? this.addedWorkloads.get(key) ?? this.fallbackWorkload) : -1;
-        if (w >= 0) this.ensureWork(w);
-        rows.push(t.countRow(cls, packClassWord));
-        // a pod's address counts for its workload in its zone pair's counters
-        pairs.push(this.pairs.row(zone, w));
-        zones.push(zone);
-        work.push(w);
-      }
-      return { rows, pairs, zones: Int32Array.from(zones), work: Int32Array.from(work) };
+    const entries = (list: readonly LocalEntry[]) => {
+      const made = list.map((e) => this.localEntry(e));
+      return { rows: made.map((e) => e.row), pairs: made.map((e) => e.pair), zones: Int32Array.from(made, (e) => e.zone), work: Int32Array.from(made, (e) => e.work) };
     };
     const v4 = entries(this.locals.v4);
     const v6 = entries(this.locals.v6);
@@ -347,11 +331,18 @@ export class Engine {
     if (local < 0) return -1;
     const t = this.t;
     const cls = v4 ? t.table4.lookup(localIsSource ? f.dst4 : f.src4) : t.table6.lookup(localIsSource ? f.dst6 : f.src6);
-    let combo = (v4 ? this.local4Rows : this.local6Rows)[local][cls] >>> CLASS_COMBO_SHIFT;
-    const inbound = t.inboundCombo[combo];
-    const port = servicePort(f.srcPort, f.dstPort);
-    if (inbound >= 0 && port >= 0 && port === (localIsSource ? f.srcPort : f.dstPort) && f.srcPort !== f.dstPort) combo = inbound;
+    const combo = this.usageCombo((v4 ? this.local4Rows : this.local6Rows)[local][cls] >>> CLASS_COMBO_SHIFT, f, localIsSource, servicePort(f.srcPort, f.dstPort));
     return this.comboPath[combo];
+  }
+
+  /**
+   * The usage combination a flow is counted on, from its class word's: through a NAT route, a
+   * connection whose service port is this host's was opened from outside: it came through a load
+   * balancer or accelerator, never the NAT gateway.
+   */
+  private usageCombo(combo: number, f: FlowView, egress: boolean, port: number): number {
+    const inbound = this.t.inboundCombo[combo];
+    return inbound >= 0 && port >= 0 && port === (egress ? f.srcPort : f.dstPort) && f.srcPort !== f.dstPort ? inbound : combo;
   }
 
   /**
@@ -367,16 +358,24 @@ export class Engine {
     const index = this.locals.add4(text, cidr);
     if (index < before) return;
     this.localTexts.push(text);
-    const t = this.t;
-    const cls = t.classIndexOf(text);
-    const zone = t.classZone[cls];
-    if (workload >= 0 && this.attributing) this.ensureWork(workload);
-    else workload = -1;
-    this.local4Rows.push(t.countRow(cls, packClassWord));
-    this.local4Pairs.push(this.pairs.row(zone, workload));
-    this.local4Zone = grown(this.local4Zone, index, zone);
-    this.local4Work = grown(this.local4Work, index, workload);
+    const e = this.localEntry({ text, cidr });
+    this.local4Rows.push(e.row);
+    this.local4Pairs.push(e.pair);
+    this.local4Zone = grown(this.local4Zone, index, e.zone);
+    this.local4Work = grown(this.local4Work, index, e.work);
     this.growUsage();
+  }
+
+  /** A local address's count row, its zone's pair row, its zone and its workload (-1: the host's own, counted per flow). */
+  private localEntry(e: LocalEntry): { row: Uint32Array; pair: Int32Array; zone: number; work: number } {
+    const t = this.t;
+    const cls = t.classIndexOf(e.text.replace(/\/.*$/, ''));
+    const zone = t.classZone[cls];
+    const key = addressKey(e.cidr);
+    const w = this.attributing ? (this.addressWorkloads.get(key) ?? this.addedWorkloads.get(key) ?? this.fallbackWorkload) : -1;
+    if (w >= 0) this.ensureWork(w);
+    // a pod's address counts for its workload in its zone pair's counters
+    return { row: t.countRow(cls, packClassWord), pair: this.pairs.row(zone, w), zone, work: w };
   }
 
   private countLocal(f: FlowView, v4: boolean, local: number, dir: number, forced: number): void {
@@ -394,11 +393,7 @@ export class Engine {
     let cost = 0;
     let path = 0;
     if (forced < 0) {
-      let combo = cu >>> CLASS_COMBO_SHIFT;
-      // through a NAT route, a connection whose service port is this host's was opened from outside:
-      // it came through a load balancer or accelerator, never the NAT gateway
-      const inbound = t.inboundCombo[combo];
-      if (inbound >= 0 && port >= 0 && port === (egress ? f.srcPort : f.dstPort) && f.srcPort !== f.dstPort) combo = inbound;
+      const combo = this.usageCombo(cu >>> CLASS_COMBO_SHIFT, f, egress, port);
       const us = usageSlot(combo, dir);
       this.usage[us] += f.ipBytes;
       cost = f.ipBytes * this.comboPrice[us];

@@ -7,7 +7,7 @@
 import { Path } from '../classify/bill.js';
 import { AddressKind } from '../classify/rules.js';
 import type { Engine } from '../engine/engine.js';
-import { ipv4ToString, ipv6WordsToString } from '../net/ip.js';
+import { ipv4ToString, ipv6BigIntToWords, ipv6WordsToString, parseCidr } from '../net/ip.js';
 import type { PodInfo } from '../attribution/pods.js';
 import type { Workloads } from '../attribution/workloads.js';
 import { FlowDirection, FlowRecord, InterfaceIds } from '../sources/flow-logs/record.js';
@@ -41,10 +41,6 @@ const MAX_FILL_INS = 1 << 20;
 
 /** What the records were, beyond what the engine counted. */
 export interface FlowRecordStats {
-  /** Records of host interfaces, counted. */
-  hostRecords: number;
-  /** Records of path interfaces (NAT gateway, endpoint, load balancer, TGW attachment). */
-  pathRecords: number;
   /** Bytes of path interfaces counted for hosts whose own interface was not logged. */
   filledInBytes: number;
   /** Bytes of path interfaces left out: their host's own interface was logged (counted there). */
@@ -62,7 +58,7 @@ export interface FlowRecordStats {
 
 export class FlowRecordCounter {
   readonly ids = new InterfaceIds();
-  readonly stats: FlowRecordStats = { hostRecords: 0, pathRecords: 0, filledInBytes: 0, seenOnHostBytes: 0, outerLegBytes: 0, directionUnknown: 0, directionUnknownBytes: 0, fillInsFullBytes: 0, natWithoutPktBytes: 0 };
+  readonly stats: FlowRecordStats = { filledInBytes: 0, seenOnHostBytes: 0, outerLegBytes: 0, directionUnknown: 0, directionUnknownBytes: 0, fillInsFullBytes: 0, natWithoutPktBytes: 0 };
   private role = new Uint8Array(256);
   private workload = new Int32Array(256);
   /** Each interface's first IPv4 address (0: none known), the rest in `more4`. */
@@ -72,7 +68,9 @@ export class FlowRecordCounter {
   private readonly interfaces: Map<string, NetworkInterface>;
   /** The interface owning each address the topology lists. */
   private readonly byAddress = new Map<string, NetworkInterface>();
-  private readonly natIps: Set<string>;
+  /** NAT gateways' private addresses (IPv4 as numbers, IPv6 as text): an interface with one is a path. */
+  private readonly nat4 = new Set<number>();
+  private readonly nat6 = new Set<string>();
   /** Addresses of logged host interfaces (IPv4 as numbers, IPv6 as text). */
   private readonly logged4 = new Set<number>();
   private readonly logged6 = new Set<string>();
@@ -101,7 +99,11 @@ export class FlowRecordCounter {
     const t = this.topology;
     this.interfaces = new Map(t.interfaces.map((i) => [i.id, i]));
     for (const i of t.interfaces) for (const ip of i.ips ?? []) this.byAddress.set(ip, i);
-    this.natIps = new Set(t.natIps);
+    for (const ip of t.natIps) {
+      const c = parseCidr(ip);
+      if (c.family === 4) this.nat4.add(Number(c.start));
+      else this.nat6.add(ipv6WordsToString(ipv6BigIntToWords(c.start)));
+    }
     this.checkPaths = t.routeTableCount > 0;
   }
 
@@ -123,7 +125,6 @@ export class FlowRecordCounter {
     let role = eni < 0 ? ROLE_HOST : this.role[eni];
     if (role === ROLE_UNSEEN) role = this.meet(eni, r);
     if (role === ROLE_PATH) return this.pathRecord(eni, r);
-    this.stats.hostRecords++;
     let localIsSource: boolean;
     if (r.direction !== FlowDirection.UNKNOWN) localIsSource = r.direction === FlowDirection.EGRESS;
     else {
@@ -164,8 +165,7 @@ export class FlowRecordCounter {
     if (known?.kind !== undefined) role = PATH_OWNER_KINDS.has(known.kind) ? ROLE_PATH : ROLE_HOST;
     else if (r.direction !== FlowDirection.UNKNOWN) {
       // an interface the topology does not list: a path if its own address is a NAT gateway's or a managed one
-      const own = r.direction === FlowDirection.EGRESS ? addressText(r, true) : addressText(r, false);
-      if (this.natIps.has(own) || this.managedAddress(own)) role = ROLE_PATH;
+      if (this.pathAddress(r, r.direction === FlowDirection.EGRESS)) role = ROLE_PATH;
     }
     this.role[eni] = role;
     for (const ip of known?.ips ?? []) this.noteOwn(eni, ip);
@@ -191,19 +191,36 @@ export class FlowRecordCounter {
     return this.workloads.id(holding.owner.kind, holding.owner.namespace, holding.owner.name);
   }
 
-  private managedAddress(ip: string): boolean {
-    if (ip === '') return false;
-    return this.topology.classify(ip).managed !== '';
+  /** Whether a side's address is a NAT gateway's (its private address). */
+  private natAddress(r: FlowRecord, source: boolean): boolean {
+    return r.family === 4 ? this.nat4.has(source ? r.src4 : r.dst4) : this.nat6.has(addressText(r, source));
+  }
+
+  /** Whether a side's address is a path's own: a NAT gateway's, or a managed one (an endpoint's, a load balancer node's). */
+  private pathAddress(r: FlowRecord, source: boolean): boolean {
+    const t = this.topology;
+    const cls = r.family === 4 ? t.table4.lookup(source ? r.src4 : r.dst4) : t.table6.lookup(source ? r.src6 : r.dst6);
+    return t.classes[cls].managed !== '' || this.natAddress(r, source);
+  }
+
+  /**
+   * The workload of an address met without its interface's owner (a record without an interface id, a
+   * host filled in from a path): a pod's, else its interface's where the topology lists it, else its own.
+   */
+  private addressWorkload(ip: string, t: number): number {
+    const owner = this.byAddress.get(ip);
+    return this.podWorkload(ip, t) ?? (owner ? this.workloadOf(owner, owner.id) : this.workloads.id('Address', '', ip));
   }
 
   private noteOwn(eni: number, ip: string): void {
-    if (ip.includes(':')) {
-      let s = this.own6.get(eni);
-      if (!s) this.own6.set(eni, (s = new Set()));
-      s.add(ip);
-      return;
-    }
-    const a = ipv4Number(ip);
+    const c = parseCidr(ip);
+    if (c.family === 4) return this.noteOwn4(eni, Number(c.start));
+    let s = this.own6.get(eni);
+    if (!s) this.own6.set(eni, (s = new Set()));
+    s.add(ipv6WordsToString(ipv6BigIntToWords(c.start)));
+  }
+
+  private noteOwn4(eni: number, a: number): void {
     if (this.addr4[eni] === 0) this.addr4[eni] = a;
     else if (this.addr4[eni] !== a) {
       let s = this.more4.get(eni);
@@ -244,14 +261,13 @@ export class FlowRecordCounter {
   /** The local side's address becomes a local address of the engine, counted for the interface's workload. */
   private makeLocal(eni: number, r: FlowRecord, source: boolean): void {
     const text = addressText(r, source);
-    const owner = this.byAddress.get(text);
-    // a pod's address names its pod (the one holding it at the record's time); else the interface's
-    // owner, or the address's own interface where the topology lists it (a record without its interface id)
-    const w = this.podWorkload(text, r.start) ?? (eni >= 0 ? this.workload[eni] : owner ? this.workloadOf(owner, owner.id) : this.workloads.id('Address', '', text));
+    // a pod's address names its pod (the one holding it at the record's time); else the interface's owner
+    const w = eni >= 0 ? (this.podWorkload(text, r.start) ?? this.workload[eni]) : this.addressWorkload(text, r.start);
     this.engine.addLocal(text, w);
     if (r.family === 4) {
-      this.logged4.add(source ? r.src4 : r.dst4);
-      if (eni >= 0) this.noteOwn(eni, text);
+      const a = source ? r.src4 : r.dst4;
+      this.logged4.add(a);
+      if (eni >= 0) this.noteOwn4(eni, a);
     } else this.logged6.add(text);
   }
 
@@ -261,7 +277,6 @@ export class FlowRecordCounter {
    * same bytes, or no host's.
    */
   private pathRecord(eni: number, r: FlowRecord): void {
-    this.stats.pathRecords++;
     const srcOwn = this.isPathOwn(eni, r, true);
     const dstOwn = this.isPathOwn(eni, r, false);
     let hostIsSource: boolean;
@@ -274,7 +289,7 @@ export class FlowRecordCounter {
     if (!this.vpcHost(r, hostIsSource)) return this.outer(r);
     const pkt = r.pktFamily === r.family;
     // without pkt-srcaddr/pkt-dstaddr a NAT gateway's record names only itself: its remote is unknown
-    if (!pkt && this.natIps.has(addressText(r, !hostIsSource))) {
+    if (!pkt && this.natAddress(r, !hostIsSource)) {
       this.stats.natWithoutPktBytes += r.ipBytes;
       return;
     }
@@ -286,13 +301,15 @@ export class FlowRecordCounter {
   }
 
   private isPathOwn(eni: number, r: FlowRecord, source: boolean): boolean {
-    if (r.family === 4 && this.isOwn4(eni, source ? r.src4 : r.dst4)) return true;
-    const text = addressText(r, source);
-    if (this.natIps.has(text) || this.managedAddress(text)) {
-      this.noteOwn(eni, text);
+    if (r.family === 4) {
+      const a = source ? r.src4 : r.dst4;
+      if (this.isOwn4(eni, a)) return true;
+      // an own address found is remembered: the next record's check is the one above
+      if (!this.pathAddress(r, source)) return false;
+      this.noteOwn4(eni, a);
       return true;
     }
-    return this.own6.get(eni)?.has(text) ?? false;
+    return this.pathAddress(r, source) || (this.own6.get(eni)?.has(addressText(r, source)) ?? false);
   }
 
   /** The path records' sums, for the hosts whose own interface was never logged: counted now. */
@@ -317,8 +334,7 @@ export class FlowRecordCounter {
       v.dstPort = f.dstPort;
       this.engine.now = f.end;
       if (!this.engine.countFrom(v, f.hostIsSource)) {
-        const owner = this.byAddress.get(hostText);
-        this.engine.addLocal(hostText, this.podWorkload(hostText, f.end) ?? (owner ? this.workloadOf(owner, owner.id) : this.workloads.id('Address', '', hostText)));
+        this.engine.addLocal(hostText, this.addressWorkload(hostText, f.end));
         this.engine.countFrom(v, f.hostIsSource);
       }
       this.stats.filledInBytes += f.bytes;
@@ -345,10 +361,6 @@ function addressText(r: FlowRecord, source: boolean): string {
   return r.family === 4 ? ipv4ToString(source ? r.src4 : r.dst4) : ipv6WordsToString(source ? r.src6 : r.dst6);
 }
 
-function ipv4Number(ip: string): number {
-  const p = ip.split('.');
-  return ((+p[0] << 24) | (+p[1] << 16) | (+p[2] << 8) | +p[3]) >>> 0;
-}
 
 /** One summed fill-in: the path record's addresses as the host's capture would have seen them. */
 interface FillIn {

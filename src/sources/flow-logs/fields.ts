@@ -90,14 +90,22 @@ export function parseNumber(b: Uint8Array, s: number, e: number): number {
   return v;
 }
 
-/** An IPv4 address in b[s, e) as an unsigned 32-bit number, or -1. */
+/** Where parse4 stopped: e, or the space that ended the address. */
+let parsedTo = 0;
+
+/**
+ * An IPv4 address from b[s], up to e or a space (where it stopped: parsedTo), as an unsigned 32-bit
+ * number, or -1.
+ */
 export function parse4(b: Uint8Array, s: number, e: number): number {
   let a = 0;
   let octet = 0;
   let digits = 0;
   let dots = 0;
-  for (let i = s; i < e; i++) {
+  let i = s;
+  for (; i < e; i++) {
     const c = b[i];
+    if (c === 32) break;
     if (c === 46) {
       if (digits === 0 || dots === 3) return -1;
       a = a * 256 + octet;
@@ -113,6 +121,7 @@ export function parse4(b: Uint8Array, s: number, e: number): number {
     }
   }
   if (dots !== 3 || digits === 0) return -1;
+  parsedTo = i;
   return a * 256 + octet;
 }
 
@@ -146,7 +155,7 @@ export function parse6(b: Uint8Array, s: number, e: number, out: Uint32Array): b
     if (i < e && b[i] === 46) {
       // an embedded IPv4 address ends it (::ffff:1.2.3.4)
       const a = parse4(b, gs, e);
-      if (a < 0 || n > 6) return false;
+      if (a < 0 || parsedTo !== e || n > 6) return false;
       groups[n++] = a >>> 16;
       groups[n++] = a & 0xffff;
       i = e;
@@ -195,7 +204,7 @@ function address(b: Uint8Array, s: number, e: number, r: FlowRecord, source: boo
   for (let i = s; i < e; i++) if (b[i] === 58) six = true;
   if (!six) {
     const a = parse4(b, s, e);
-    if (a < 0) return BAD_ADDRESS;
+    if (a < 0 || parsedTo !== e) return BAD_ADDRESS;
     if (pkt) {
       r.pktFamily = 4;
       if (source) r.pktSrc4 = a;
@@ -282,33 +291,12 @@ export function parseFields(b: Uint8Array, s: number, e: number, kinds: Uint8Arr
 
 /** An IPv4 address from b[s] to the next space into the record: the field's end, or -1 where it is no IPv4 address. */
 function address4At(b: Uint8Array, s: number, e: number, r: FlowRecord, source: boolean): number {
-  let a = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  let i = s;
-  for (; i < e; i++) {
-    const c = b[i];
-    if (c === 32) break;
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      a = a * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-      continue;
-    }
-    const d = c - 48;
-    if (d < 0 || d > 9 || digits === 3) return -1;
-    octet = octet * 10 + d;
-    if (octet > 255) return -1;
-    digits++;
-  }
-  if (dots !== 3 || digits === 0) return -1;
+  const a = parse4(b, s, e);
+  if (a < 0) return -1;
   r.family = 4;
-  if (source) r.src4 = a * 256 + octet;
-  else r.dst4 = a * 256 + octet;
-  return i;
+  if (source) r.src4 = a;
+  else r.dst4 = a;
+  return parsedTo;
 }
 
 function field(b: Uint8Array, s: number, e: number, k: number, r: FlowRecord, ids: InterfaceIds): number {
