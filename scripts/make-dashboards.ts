@@ -95,6 +95,24 @@ function workloads(sel: string, inZone: string, y: number): (Panel | RowPanel)[]
   ];
 }
 
+/** What to do about it: each host's cheaper paths, a month's saving net of their fixed fees. */
+function cheaperPaths(sel: string, inZone: string, y: number): (Panel | RowPanel)[] {
+  return [
+    row('Cheaper paths', y),
+    table(
+      'Cheaper paths, dollars a month',
+      "What each change would save a month at the last hour's rate, net of the new path's fixed fees (endpoint hours × zones, a NAT gateway's hours); negative: not worth it at this rate. gateway_endpoint: S3/DynamoDB through a NAT gateway; interface_endpoint: another AWS service through a NAT gateway; nat_same_zone: a NAT gateway in the hosts' zone; private_address: a public or Elastic IP of this VPC or a peer; zone_cache: an in-region public service pulled (a mirror); zone_local: cross-zone traffic that could stay in a zone. The page at / says what to do for each.",
+      `sort_desc(730 * sum by (instance, suggestion, remote) (aztraffic_savings_dollars_per_hour{${sel}} ${inZone}))`,
+      'currencyUSD',
+      0,
+      y + 1,
+      24,
+      [{ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { Value: 'dollars a month' } } }],
+      true,
+    ),
+  ];
+}
+
 function q(expr: string, legendFormat = '', extra: Partial<PromQuery> = {}): PromQuery {
   return { refId: 'A', datasource: DS, expr, legendFormat, range: true, ...extra };
 }
@@ -277,6 +295,7 @@ export function overview(): Dashboard {
       timeseries('Decode errors by reason', 'Frames that could not be decoded; not counted as traffic.', [q(`sum by (reason) (rate(aztraffic_decode_errors_total{${SEL}}[$__rate_interval]) ${IN_ZONE})`, '{{reason}}')], 'pps', 0, 29, 24, false),
       ...billLines(SEL, IN_ZONE, 37),
       ...workloads(SEL, IN_ZONE, 46),
+      ...cheaperPaths(SEL, IN_ZONE, 55),
     ],
     { title: 'Host drill-down', uid: HOST_UID },
   );

@@ -179,8 +179,8 @@ describe('usage types and their prices', () => {
 describe('the docs', () => {
   it("prices table is the built-in table, region by region", () => {
     const readme = readFileSync(join(import.meta.dirname, '..', 'docs', 'billing.md'), 'utf8');
-    const rows = [...readme.matchAll(/^\| ([a-z]+-[a-z]+-\d)( †)? \| `([A-Z0-9]+)` \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$/gm)];
-    expect(Object.fromEntries(rows.map((m) => [m[1], { code: m[3], internet: +m[4], interRegion: +m[5], nat: +m[6], endpoint: +m[7], tgw: +m[8], gwlbe: +m[9] }]))).toEqual(REGIONS);
+    const rows = [...readme.matchAll(/^\| ([a-z]+-[a-z]+-\d)( †)? \| `([A-Z0-9]+)` \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$/gm)];
+    expect(Object.fromEntries(rows.map((m) => [m[1], { code: m[3], internet: +m[4], interRegion: +m[5], nat: +m[6], endpoint: +m[7], tgw: +m[8], gwlbe: +m[9], endpointHour: +m[10] }]))).toEqual(REGIONS);
     // the regions whose codes and prices are best knowledge are marked so
     expect(new Set(rows.filter((m) => m[2] !== undefined).map((m) => m[1]))).toEqual(BEST_KNOWLEDGE);
   });

@@ -121,6 +121,8 @@ const RANGES = {
     { ip_prefix: '52.216.0.0/15', region: 'us-east-1', service: 'AMAZON', network_border_group: 'us-east-1' },
     { ip_prefix: '52.216.0.0/15', region: 'us-east-1', service: 'S3', network_border_group: 'us-east-1' },
     { ip_prefix: '54.144.0.0/14', region: 'us-east-1', service: 'EC2', network_border_group: 'us-east-1' },
+    // another AWS service of the region (SQS, STS…: AMAZON alone, no gateway endpoint reaches it)
+    { ip_prefix: '44.192.0.0/11', region: 'us-east-1', service: 'AMAZON', network_border_group: 'us-east-1' },
     { ip_prefix: '52.48.0.0/14', region: 'eu-west-1', service: 'EC2', network_border_group: 'eu-west-1' },
   ],
   ipv6_prefixes: [],
@@ -558,5 +560,133 @@ describe('bill lines from VPC Flow Logs of the same traffic', () => {
     expect(ours(bill)).toEqual(expectedUsage(NAT_OTHER_ZONE, NAT_REMOTES));
     // the host is named by its address's interface in the topology
     expect(bill.workloads.every((w) => w.workload === 'web-1')).toBe(true);
+  });
+});
+
+describe('cheaper paths: what each change would save a month, net of its fixed fees, to the cent', () => {
+  const SAVINGS = join(dir, 'savings.pcap');
+  const SPAN = 36; // seconds: a month is 73,000 of them
+  const MONTH = (730 * 3600) / SPAN;
+  const GB = 2 ** 30;
+  // remote → packets each way and their payload: enough through the SQS address that an interface
+  // endpoint pays its hours, too little through the other service's for it to
+  const FLOWS: Record<string, { packets: number; payload: number }> = {
+    '52.216.8.40': { packets: 30, payload: 60_000 }, // S3
+    '44.192.5.5': { packets: 40, payload: 60_000 }, // another AWS service (SQS)
+    '44.192.9.9': { packets: 2, payload: 1_000 }, // another, hardly used
+    '54.144.10.20': { packets: 20, payload: 50_000 }, // the apt mirror (pulled: the replies are larger)
+    '3.80.9.9': { packets: 5, payload: 10_000 }, // an Elastic IP of this VPC
+    '10.0.3.40': { packets: 10, payload: 30_000 }, // the app in us-east-1b
+  };
+  /** IP-layer bytes per remote, both directions, as written */
+  const bytes = new Map<string, number>();
+
+  beforeAll(() => {
+    const w = new PcapWriter(SAVINGS, 1);
+    const t0 = 1_780_100_000;
+    const frames: { src: string; dst: string; sport: number; dport: number; payload: number }[] = [];
+    let port = 41000;
+    for (const [remote, f] of Object.entries(FLOWS)) {
+      const eph = port++;
+      for (let i = 0; i < f.packets; i++) {
+        frames.push({ src: HOST, dst: remote, sport: eph, dport: 443, payload: remote === '54.144.10.20' ? 200 : f.payload });
+        frames.push({ src: remote, dst: HOST, sport: 443, dport: eph, payload: f.payload });
+      }
+    }
+    frames.forEach((f, i) => {
+      const remote = f.src === HOST ? f.dst : f.src;
+      bytes.set(remote, (bytes.get(remote) ?? 0) + 40 + f.payload);
+      // the first packet at t0, the last at t0 + SPAN
+      w.write({ ts: t0 + (SPAN * i) / (frames.length - 1), frame: ethernet(ipv4({ src: f.src, dst: f.dst, l4: { proto: 6, sport: f.sport, dport: f.dport, payloadLen: f.payload } })) });
+    });
+    w.close();
+  });
+
+  interface Saving {
+    suggestion: string;
+    remote: string;
+    current_path: string;
+    gross_monthly_dollars: number;
+    fixed_monthly_dollars: number | null;
+    monthly_savings_dollars: number;
+    break_even_gb_per_month: number | null;
+    worth_it: boolean;
+    action: string;
+  }
+  const savingsOf = async (topology: string): Promise<Saving[]> => ((await analyze(topology, [SAVINGS])) as Bill & { savings: Saving[] }).savings;
+  /** a remote's bytes a month at `perGb` dollars */
+  const monthly = (perGb: number, ...remotes: string[]): number => (remotes.reduce((a, r) => a + bytes.get(r)!, 0) / GB) * perGb * MONTH;
+  const bySuggestion = (rows: Saving[]): Record<string, Saving> => Object.fromEntries(rows.map((r) => [`${r.suggestion} ${r.remote}`, r]));
+  const cents = (got: Saving, gross: number, fixed: number | null): void => {
+    expect(got.gross_monthly_dollars).toBeCloseTo(gross, 2);
+    expect(got.fixed_monthly_dollars === null ? null : Number(got.fixed_monthly_dollars.toFixed(2))).toBe(fixed);
+    expect(got.monthly_savings_dollars).toBeCloseTo(gross - (fixed ?? 0), 2);
+    expect(got.worth_it).toBe(gross - (fixed ?? 0) > 0);
+  };
+  const NAT_REMOTES_HERE = ['44.192.5.5', '44.192.9.9', '54.144.10.20', '3.80.9.9'];
+
+  it("the bill capture's topology (NAT gateway in another zone, S3 through its gateway endpoint): each suggestion, hand-computed", async () => {
+    const rows = await savingsOf(discovered);
+    const s = bySuggestion(rows);
+    // S3 already takes its gateway endpoint: nothing to suggest for it
+    expect(Object.keys(s).sort()).toEqual(
+      ['interface_endpoint 44.192.5.5', 'interface_endpoint 44.192.9.9', 'nat_same_zone nat-0b from us-east-1a', 'private_address 3.80.9.9', 'zone_cache 54.144.10.20', 'zone_local 10.0.3.40'].sort(),
+    );
+    // NAT processing $0.045 and the cross-zone leg $0.01 off, the endpoint's $0.01 on; its hour in one zone
+    cents(s['interface_endpoint 44.192.5.5'], monthly(0.045, '44.192.5.5'), 7.3);
+    expect(s['interface_endpoint 44.192.5.5'].break_even_gb_per_month).toBeCloseTo(7.3 / 0.045, 6);
+    expect(s['interface_endpoint 44.192.5.5'].action).toBe('add an interface endpoint for 44.192.5.5 in us-east-1a (1 zone), with private DNS on');
+    // the same change for a service hardly used: its hours are more than it saves
+    cents(s['interface_endpoint 44.192.9.9'], monthly(0.045, '44.192.9.9'), 7.3);
+    expect(s['interface_endpoint 44.192.9.9'].worth_it).toBe(false);
+    // a NAT gateway in us-east-1a: the cross-zone leg of every byte through the NAT, for its hours ($0.045 × 730)
+    cents(s['nat_same_zone nat-0b from us-east-1a'], monthly(0.01, ...NAT_REMOTES_HERE), 32.85);
+    expect(s['nat_same_zone nat-0b from us-east-1a'].worth_it).toBe(false);
+    // the mirror through the NAT in another zone: NAT processing, the leg to it and the regional leg
+    cents(s['zone_cache 54.144.10.20'], monthly(0.065, '54.144.10.20'), null);
+    // its own Elastic IP (us-east-1b): by the private address, only a cross-zone leg remains
+    cents(s['private_address 3.80.9.9'], monthly(0.065 - 0.01, '3.80.9.9'), 0);
+    cents(s['zone_local 10.0.3.40'], monthly(0.01, '10.0.3.40'), 0);
+    // largest net saving first; never more than what those bytes cost
+    expect(rows.map((r) => r.monthly_savings_dollars)).toEqual([...rows.map((r) => r.monthly_savings_dollars)].sort((a, b) => b - a));
+  });
+
+  it('without the S3 gateway endpoint: S3 through the NAT gateway, a gateway endpoint saves all its lines for $0', async () => {
+    const noEndpoint = variant('no-s3-endpoint', (t) => {
+      const priv = t.route_tables.find((r) => r.id === 'rtb-priv')!;
+      priv.routes = priv.routes.filter((r) => r.target !== 'vpce-s3');
+    });
+    const s = bySuggestion(await savingsOf(noEndpoint));
+    cents(s['gateway_endpoint 52.216.8.40'], monthly(0.055, '52.216.8.40'), 0);
+    expect(s['gateway_endpoint 52.216.8.40']).toMatchObject({ current_path: 'nat_gateway', worth_it: true, break_even_gb_per_month: null });
+    expect(s['gateway_endpoint 52.216.8.40'].action).toMatch(/^add an S3 gateway endpoint/);
+    // and the S3 bytes now cross zones to the NAT gateway too
+    cents(s['nat_same_zone nat-0b from us-east-1a'], monthly(0.01, '52.216.8.40', ...NAT_REMOTES_HERE), 32.85);
+  });
+
+  it("with the NAT gateway in the host's zone: no NAT suggestion, and the others without the cross-zone leg", async () => {
+    const sameZone = variant('nat-same-zone', (t) => {
+      const nat = (t as unknown as { nat_gateways: { zone: string; zone_id: string }[] }).nat_gateways[0];
+      nat.zone = 'us-east-1a';
+      nat.zone_id = 'use1-az6';
+    });
+    const rows = await savingsOf(sameZone);
+    const s = bySuggestion(rows);
+    expect(rows.some((r) => r.suggestion === 'nat_same_zone')).toBe(false);
+    cents(s['interface_endpoint 44.192.5.5'], monthly(0.035, '44.192.5.5'), 7.3);
+    cents(s['zone_cache 54.144.10.20'], monthly(0.055, '54.144.10.20'), null);
+    cents(s['private_address 3.80.9.9'], monthly(0.045, '3.80.9.9'), 0);
+  });
+
+  it('every format says the same: the table, and the exposition (net dollars an hour, top K)', async () => {
+    const rows = await savingsOf(discovered);
+    const env = { ...process.env, AZTRAFFIC_IP_RANGES_URL: 'none' };
+    const args = ['analyze', SAVINGS, '--topology.file', discovered, '--ip-ranges.file', IP_RANGES];
+    const [table, prom] = await Promise.all([runCli(args, env), runCli([...args, '--format', 'prometheus'], env)]);
+    expect(table.stdout).toMatch(/^CHEAPER PATHS \(6 of 6; a month at this rate, net of the new path's fixed fees\)$/m);
+    expect(table.stdout).toMatch(/interface_endpoint\s+44\.192\.9\.9\s+nat_gateway\s.*\(not worth it\)\s+162$/m);
+    const gauge = new Map([...prom.stdout.matchAll(/^aztraffic_savings_dollars_per_hour\{suggestion="([^"]+)",remote="([^"]+)"\} (\S+)$/gm)].map((m) => [`${m[1]} ${m[2]}`, Number(m[3])]));
+    expect(gauge.size).toBe(rows.length);
+    for (const r of rows) expect(gauge.get(`${r.suggestion} ${r.remote}`)).toBeCloseTo(r.monthly_savings_dollars / 730, 9);
   });
 });

@@ -72,7 +72,7 @@ describe.skipIf(skip)('the live page in a real browser', () => {
       const context = await browser.newContext({ viewport: { width, height: 900 } });
       const page = await context.newPage();
       const seen = watch(page);
-      let last: { dollars_per_hour: number; projected_dollars_per_month: number; remotes: { remote: string }[] } | undefined;
+      let last: { dollars_per_hour: number; projected_dollars_per_month: number; remotes: { remote: string }[]; savings: { suggestion: string; remote: string; worth_it: boolean }[] } | undefined;
       page.on('response', async (r) => {
         if (r.url().endsWith('/api/v1/summary')) last = (await r.json()) as typeof last;
       });
@@ -91,6 +91,13 @@ describe.skipIf(skip)('the live page in a real browser', () => {
       expect(firstRemote).toBe('us-east-1.ec2.archive.ubuntu.com');
       expect(last!.remotes[0].remote).toBe('us-east-1.ec2.archive.ubuntu.com');
       expect(await page.locator('#bill tbody tr').first().innerText()).toMatch(/^NatGateway-Bytes\t\$0\.0\d+\t[\d.]+ kB\/s\tnat_gateway\t0\.045$/);
+      // what to do about it, under the bill lines: the JSON's cheaper paths, the story's mirror first
+      expect(await page.evaluate("[...document.querySelectorAll('section')].map((e) => e.id).join(' ')")).toMatch(/\bbill savings\b/);
+      expect(last!.savings[0]).toMatchObject({ suggestion: 'zone_cache', remote: 'us-east-1.ec2.archive.ubuntu.com', worth_it: true });
+      const cheaper = await page.locator('#savings tbody tr').allInnerTexts();
+      expect(cheaper.length).toBe(Math.min(10, last!.savings.length));
+      expect(cheaper[0]).toMatch(/^serve what the hosts pull from us-east-1\.ec2\.archive\.ubuntu\.com from a cache or mirror in us-east-1d/);
+      expect(cheaper.filter((t) => /not worth it at this rate/.test(t)).length).toBe(last!.savings.filter((x) => !x.worth_it).length);
       expect(await page.locator('#health').innerText()).toMatch(/ens5\s+replay/);
       expect(await page.locator('#health').innerText()).toMatch(/us-east-1d \(use1-az5\)|us-east-1d/);
       // nothing wider than the screen: wide tables scroll inside their section
@@ -134,6 +141,10 @@ describe.skipIf(skip)('analyze --format html in a real browser, offline', () => 
       expect((await page.locator('#projection').innerText()).trim()).toBe('$38.77');
       expect((await page.locator('#remotes tbody tr').first().innerText()).split('\t')[0].trim()).toBe('us-east-1.ec2.archive.ubuntu.com');
       expect(await page.locator('#bill tbody tr').first().innerText()).toMatch(/^NatGateway-Bytes\t\$0\.0351\t233 kB\/s\tnat_gateway\t0\.045$/);
+      // the demo's cheaper paths at the capture's rate: its mirror's bill lines a month, a NAT gateway in the zone not worth its hours
+      const cheaper = await page.locator('#savings tbody tr').allInnerTexts();
+      expect(cheaper[0]).toMatch(/us-east-1\.ec2\.archive\.ubuntu\.com\s+nat_gateway\s+\$30\.63\s+unknown\s+\$30\.63\s+–$/);
+      expect(cheaper.find((t) => t.includes('nat-0demo from us-east-1d'))).toMatch(/\$5\.69\s+\$32\.85\s+−\$27\.16 not worth it at this rate\s+3,285 GB\/month$/);
       expect(await page.locator('#chart svg polygon').count()).toBeGreaterThan(3);
       expect(await page.locator('#health').innerText()).toMatch(/ens5\s+file/);
       expect(await page.locator('#health').innerText()).toMatch(/truncated_ip_header 1/);

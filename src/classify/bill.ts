@@ -35,9 +35,21 @@ export interface RegionBilling {
   tgw: number;
   /** Gateway Load Balancer endpoint processing. */
   gwlbe: number;
+  /** An interface endpoint's hour in one zone ($/hour; us-east-1's where the region's is not known: a prices file's `VpcEndpoint-Hours` names it). */
+  endpointHour: number;
 }
 
-const r = (code: string, internet: number, interRegion: number, nat: number, endpoint = 0.01, tgw = 0.02, gwlbe = 0.0035): RegionBilling => ({ code, internet, interRegion, nat, endpoint, tgw, gwlbe });
+// a NAT gateway's hour costs what it charges per GB processed, in every region ($/hour = $/GB)
+const r = (code: string, internet: number, interRegion: number, nat: number, endpoint = 0.01, tgw = 0.02, gwlbe = 0.0035, endpointHour = 0.01): RegionBilling => ({
+  code,
+  internet,
+  interRegion,
+  nat,
+  endpoint,
+  tgw,
+  gwlbe,
+  endpointHour,
+});
 
 export const REGIONS: Readonly<Record<string, RegionBilling>> = {
   'us-east-1': r('USE1', 0.09, 0.02, 0.045),
@@ -158,6 +170,11 @@ export function builtInUsagePrice(usageType: string, region: string): number | u
       return 0;
     case 'NatGateway-Bytes':
       return own.nat;
+    // the fixed fees of a cheaper path ($ per hour, not per GB): what its saving is net of
+    case 'NatGateway-Hours':
+      return own.nat;
+    case 'VpcEndpoint-Hours':
+      return own.endpointHour;
     case 'VpcEndpoint-Bytes':
       return own.endpoint;
     case 'TransitGateway-Bytes':
@@ -192,6 +209,14 @@ export interface PathFacts {
   directConnect: boolean;
   /** The host is in a Local Zone: its lines carry the zone's code (USE1-MIA1), not the region's. */
   localZoneCode?: string;
+  /** A NAT gateway in another zone: its id, and the host's zone. */
+  via?: string;
+  zone?: string;
+}
+
+/** The line a leg between two zones adds to, from a host with these facts (`DataTransfer-Regional-Bytes`). */
+export function crossZoneLine(region: string, f: PathFacts): string {
+  return f.localZoneCode !== undefined ? `${f.localZoneCode}-DataTransfer-Regional-Bytes` : regionLine(region)('DataTransfer-Regional-Bytes');
 }
 
 /** The usage types, as CUR names them, that `dir`-bound bytes of category `cat` add to, from `region`. */
@@ -200,7 +225,7 @@ export function usageTypes(region: string, dir: number, cat: number, f: PathFact
   const line = f.localZoneCode !== undefined ? (rest: string): string => `${f.localZoneCode}-${rest}` : regionLine(region);
   const egress = dir === Direction.EGRESS;
   const out: string[] = [];
-  const regional = line('DataTransfer-Regional-Bytes');
+  const regional = crossZoneLine(region, f);
   // the leg that leaves the VPC (or reaches another zone) as the category says
   const categoryLeg = (withCrossAz: boolean): void => {
     switch (categoryRow(cat).leg) {

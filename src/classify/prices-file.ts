@@ -16,7 +16,7 @@ export const PricesFileSchema = z
       .record(z.string(), price)
       .superRefine((r, ctx) => {
         for (const k of Object.keys(r)) {
-          if (!/^[A-Za-z0-9-]+-Bytes$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'usage types look like NatGateway-Bytes or USE2-NatGateway-Bytes' });
+          if (!/^[A-Za-z0-9-]+-(Bytes|Hours)$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'usage types look like NatGateway-Bytes or USE2-NatGateway-Bytes ($/GB), NatGateway-Hours or VpcEndpoint-Hours ($/hour)' });
         }
       })
       .default({}),

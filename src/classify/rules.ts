@@ -27,6 +27,8 @@ export interface AddressClass {
   cell: number;
   /** A managed ENI: 'interface_endpoint', 'alb', 'nlb', 'clb'; '' for the rest. */
   managed: string;
+  /** An AWS service reached through a gateway endpoint ('s3', 'dynamodb' of this region), 'global' (CloudFront, Route 53: no endpoint), '' for the rest. */
+  service: string;
 }
 
 /** Zone comparison by zone ID whenever both sides have one: names differ between accounts. */

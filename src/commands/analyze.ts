@@ -216,6 +216,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
     problems,
     ...(flowLogsRead ? { flow_logs: flowLogsRead } : {}),
   };
+  // cheaper paths at the capture's own rate, as its dollars per hour are
+  metrics.savings.over(capture.duration_seconds);
   out(await format.render({ files, local, topology: loaded.topology, metrics, capture, chart: timeline?.chart() }));
   const limit = o.maxDollarsPerHour;
   if (limit !== undefined) {

@@ -236,6 +236,14 @@ export class Engine {
     this.growUsage();
   }
 
+  /** The zones (label indexes; 0: none known) of the local addresses counted for. */
+  localZones(): Set<number> {
+    const out = new Set<number>();
+    for (let i = 0; i < this.locals.v4.length; i++) out.add(this.local4Zone[i]);
+    for (let i = 0; i < this.locals.v6.length; i++) out.add(this.local6Zone[i]);
+    return out;
+  }
+
   /** Usage rows number combinations as local addresses meet them: make room for every one, priced. */
   private growUsage(): void {
     const need = usageSlot(this.t.usageCombos.length, 0);

@@ -12,6 +12,7 @@ import { DecodeFamily } from './families/decode.js';
 import type { MetricFamily } from './families/family.js';
 import { PriceFamily } from './families/prices.js';
 import { RemotesFamily } from './families/remotes.js';
+import { SavingsFamily } from './families/savings.js';
 import { TopologyFamily } from './families/topology.js';
 import { TrafficFamily } from './families/traffic.js';
 import { UsageFamily } from './families/usage.js';
@@ -36,6 +37,8 @@ export class ExporterMetrics {
   /** Every family, in the order of the exposition; each moment (flush, a topology, prices, a render) goes to all. */
   private readonly families: MetricFamily[];
   private readonly remotes: RemotesFamily;
+  /** The cheaper paths of what was counted (savings.ts). */
+  readonly savings: SavingsFamily;
   private readonly capture: CaptureFamily;
   private readonly k: number;
   private pricesNow: Prices;
@@ -49,12 +52,22 @@ export class ExporterMetrics {
     this.k = opts.topK;
     this.pricesNow = opts.prices;
     this.status = opts.status ?? new TopologyStatus();
-    this.remotes = new RemotesFamily(registers, opts.topK);
+    this.savings = new SavingsFamily(
+      registers,
+      {
+        prices: () => this.pricesNow,
+        region: () => this.pipeline.topology.region,
+        localZones: () => [...this.pipeline.engine.localZones()].map((z) => this.pipeline.topology.zones[z]),
+      },
+      opts.topK,
+    );
+    this.remotes = new RemotesFamily(registers, opts.topK, this.savings.ledger);
     this.capture = new CaptureFamily(registers);
     this.families = [
       new TrafficFamily(registers),
-      new UsageFamily(registers, opts.prices),
+      new UsageFamily(registers, opts.prices, this.savings.ledger),
       this.remotes,
+      this.savings,
       new PriceFamily(registers),
       new DecodeFamily(registers),
       this.capture,

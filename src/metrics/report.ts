@@ -5,6 +5,7 @@ import { CATEGORY_NAMES, type CategoryName, type DirectionName } from '../classi
 import { BYTES_PER_GB as GB, costOf, HOURS_PER_MONTH, priceOf, usagePriceOf, type Prices } from '../classify/prices.js';
 import type { SourceStatus } from '../topology/status.js';
 import type { ExporterMetrics } from './registry.js';
+import type { SavingRow } from './savings.js';
 
 
 export interface CategoryRow {
@@ -114,6 +115,8 @@ export interface Report {
   remotes: RemoteRow[];
   /** Bytes by workload (attribution on: serve, analyze --pods), by cost; absent when off. */
   workloads?: WorkloadRow[];
+  /** Cheaper paths for what was counted, largest monthly saving first (savings.ts). */
+  savings: SavingRow[];
   total_bytes: number;
   priced_cost_dollars: number;
   unpriced_bytes: number;
@@ -273,6 +276,7 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     zones,
     remotes: remoteRows,
     ...(m.attributing ? { workloads: workloadRows } : {}),
+    savings: m.savings.rows(),
     total_bytes: total,
     priced_cost_dollars: priced,
     unpriced_bytes: unpriced,
@@ -367,6 +371,10 @@ export function renderTable(r: Report, topRemotes = 15): string {
     );
     out.push('');
   }
+  if (r.savings.length > 0) {
+    out.push(...savingsTable(r.savings, topRemotes));
+    out.push('');
+  }
   out.push('COST BY CATEGORY');
   out.push(
     table(
@@ -445,6 +453,35 @@ export function renderTable(r: Report, topRemotes = 15): string {
   for (const c of r.capture?.caveats ?? []) out.push(`CAVEAT: ${c}`);
   for (const p of r.capture?.problems ?? []) out.push(problemText(p));
   return out.join('\n') + '\n';
+}
+
+/** The cheaper paths, a row each and then what to do for each, numbered alike. */
+export function savingsTable(rows: SavingRow[], top: number): string[] {
+  const shown = rows.slice(0, top);
+  // a month's figures to the cent (more digits where that would show a small amount as 0)
+  const month = (n: number): string => (n === 0 || Math.abs(n) >= 0.01 ? n.toFixed(2) : n.toPrecision(2));
+  const out = [`CHEAPER PATHS (${shown.length} of ${rows.length}; a month at this rate, net of the new path's fixed fees)`];
+  out.push(
+    table(
+      ['#', 'SUGGESTION', 'REMOTE', 'NOW VIA', 'GB/MONTH', 'COSTS $/MONTH', 'SAVES $/MONTH', 'FIXED $/MONTH', 'NET $/MONTH', 'BREAK-EVEN GB/MONTH'],
+      shown.map((x, i) => [
+        String(i + 1),
+        x.suggestion,
+        x.remote,
+        x.current_path,
+        x.gb_per_month.toFixed(3),
+        month(x.current_monthly_dollars),
+        month(x.gross_monthly_dollars),
+        x.fixed_monthly_dollars === null ? 'unknown' : month(x.fixed_monthly_dollars),
+        month(x.monthly_savings_dollars) + (x.worth_it ? '' : ' (not worth it)'),
+        x.break_even_gb_per_month === null ? '-' : fmtInt(x.break_even_gb_per_month),
+      ]),
+      new Set([0, 4, 5, 6, 7, 8, 9]),
+    ),
+  );
+  shown.forEach((x, i) => out.push(`${i + 1}: ${x.action}${x.assumes ? ` (${x.assumes})` : ''}`));
+  out.push('suggestions may overlap (S3 through a NAT gateway in another zone is in two): each is what that change saves alone');
+  return out;
 }
 
 /** One problem of reading a file, in one line: INCOMPLETE (not read to its end) or skipped (parts of it). */

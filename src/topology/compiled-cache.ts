@@ -12,7 +12,7 @@ import type { RegionSource } from './region.js';
 import type { CompiledTopology } from './topology.js';
 
 const MAGIC = 'AZTC';
-const FORMAT = 2;
+const FORMAT = 3;
 /** Entries kept: a few topologies (files, regions, builds) in turn, not one per run forever. */
 export const CACHE_ENTRIES = 8;
 

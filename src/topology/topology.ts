@@ -2,7 +2,7 @@
 // values are small "address classes" (kind + zone). Category is then a function of the local address's
 // class and the remote's, precomputed into one row per local class, so the hot path does two lookups
 // and one index.
-import { localZoneCode, otherPartition, Path, usageTypes, type LbKind, type PathFacts } from '../classify/bill.js';
+import { crossZoneLine, localZoneCode, otherPartition, Path, usageTypes, type LbKind, type PathFacts } from '../classify/bill.js';
 import { Category } from '../classify/categories.js';
 import { AddressKind, categorize, sameZone, type AddressClass } from '../classify/rules.js';
 import { ConfigError } from '../config/errors.js';
@@ -18,6 +18,11 @@ export interface UsageCombo {
   path: number;
   /** Usage types by direction index (egress, ingress); a type may repeat (two legs of one line). */
   types: [string[], string[]];
+  /**
+   * A NAT gateway in another zone than the host: the gateway, the host's zone and the line of the leg
+   * between them (what a NAT gateway in the host's zone would save).
+   */
+  cross?: { via: string; zone: string; line: string };
 }
 
 
@@ -84,7 +89,7 @@ export interface CompiledTopology {
   table6: Segments;
 }
 
-const NO_CLASS: Omit<AddressClass, 'kind' | 'zone' | 'zoneId'> = { region: '', routeTable: -1, cell: 0, managed: '' };
+const NO_CLASS: Omit<AddressClass, 'kind' | 'zone' | 'zoneId'> = { region: '', routeTable: -1, cell: 0, managed: '', service: '' };
 
 /** A subnet's route table: its explicit association, else its VPC's main table; -1 where none is known. */
 function routeTableOf(tables: RouteTable[], subnetId: string | undefined, vpc: string | undefined): number {
@@ -96,7 +101,7 @@ function routeTableOf(tables: RouteTable[], subnetId: string | undefined, vpc: s
   return tables.findIndex((t) => t.main && (vpc === undefined || t.vpc === undefined || t.vpc === vpc));
 }
 
-const classKey = (c: AddressClass): string => `${c.kind}|${c.zone}|${c.zoneId}|${c.region}|${c.routeTable}|${c.cell}|${c.managed}`;
+const classKey = (c: AddressClass): string => `${c.kind}|${c.zone}|${c.zoneId}|${c.region}|${c.routeTable}|${c.cell}|${c.managed}|${c.service}`;
 
 /** A usage combination's key: equal combinations, equal keys (within a Topology and across threads). */
 const comboKey = (c: UsageCombo): string => JSON.stringify(c);
@@ -334,6 +339,10 @@ export class Topology {
       if (target.startsWith('nat-')) {
         facts.path = Path.NAT_GATEWAY;
         facts.otherZone = this.inOtherZone(local, target);
+        if (facts.otherZone) {
+          facts.via = target;
+          facts.zone = local.zone;
+        }
       } else if (target.startsWith('vpce-')) facts.path = this.inspectionEndpoints.has(target) ? Path.GATEWAY_LOAD_BALANCER_ENDPOINT : Path.GATEWAY_ENDPOINT;
       else if (target.startsWith('tgw-')) facts.path = Path.TRANSIT_GATEWAY;
       else if (target.startsWith('vgw-')) {
@@ -382,6 +391,7 @@ export class Topology {
 
   private comboOf(facts: PathFacts, cat: number): number {
     const combo: UsageCombo = { path: facts.path, types: [usageTypes(this.region, 0, cat, facts), usageTypes(this.region, 1, cat, facts)] };
+    if (facts.via !== undefined && facts.path === Path.NAT_GATEWAY) combo.cross = { via: facts.via, zone: facts.zone ?? '', line: crossZoneLine(this.region, facts) };
     const key = comboKey(combo);
     let i = this.usageComboIndex.get(key);
     if (i === undefined) {
@@ -423,7 +433,7 @@ export class Topology {
 
   private withCell(cls: number, cell: number): number {
     const c = this.classes[cls];
-    return this.classOf(c.kind, c.zone, c.zoneId, { region: c.region, routeTable: c.routeTable, managed: c.managed, cell });
+    return this.classOf(c.kind, c.zone, c.zoneId, { region: c.region, routeTable: c.routeTable, managed: c.managed, service: c.service, cell });
   }
 
   private classOf(kind: number, zone: string, zoneId: string, more: Partial<typeof NO_CLASS> = {}): number {
@@ -464,6 +474,9 @@ export class Topology {
     const GLOBAL_FREE = 4; // CloudFront, Route 53: free to reach
     const OTHER_REGION = 8;
     const ACCELERATOR = 16; // Global Accelerator: internet, unless the prefix is also another service's
+    // the region's services a gateway endpoint reaches: what a cheaper path for them needs to know
+    const S3 = 32;
+    const DYNAMODB = 64;
     const byPrefix = new Map<string, number>();
     const regionOf = new Map<string, string>();
     const localZoneOf = new Map<string, string>();
@@ -481,7 +494,7 @@ export class Topology {
         return;
       }
       if (region === this.region) {
-        f |= service === 'EC2' ? IN_REGION | EC2_IN_REGION : IN_REGION;
+        f |= service === 'EC2' ? IN_REGION | EC2_IN_REGION : service === 'S3' ? IN_REGION | S3 : service === 'DYNAMODB' ? IN_REGION | DYNAMODB : IN_REGION;
         // a network border group unlike its region (Local Zone, Wavelength) is its own location
         if (nbg !== undefined && nbg !== region) localZoneOf.set(prefix, nbg);
       } else if (region === 'GLOBAL') {
@@ -502,9 +515,11 @@ export class Topology {
       if (f & ACCELERATOR) {
         // internet (class 0)
       } else if (f & IN_REGION) {
-        cls = this.classOf(f & EC2_IN_REGION ? AddressKind.EC2_REGION : AddressKind.AWS_SERVICE, localZoneOf.get(prefix) ?? '', '');
+        const service = f & EC2_IN_REGION ? '' : f & S3 ? 's3' : f & DYNAMODB ? 'dynamodb' : '';
+        cls = this.classOf(f & EC2_IN_REGION ? AddressKind.EC2_REGION : AddressKind.AWS_SERVICE, localZoneOf.get(prefix) ?? '', '', { service });
       } else if (f & GLOBAL_FREE) {
-        cls = this.classOf(AddressKind.AWS_SERVICE, '', '');
+        // CloudFront, Route 53: no endpoint in a VPC reaches them
+        cls = this.classOf(AddressKind.AWS_SERVICE, '', '', { service: 'global' });
       } else if (f & OTHER_REGION) {
         cls = this.classOf(AddressKind.AWS_OTHER_REGION, '', '', { region: regionOf.get(prefix)! });
       }

@@ -21,6 +21,7 @@ export function renderSections(s: Summary): string {
   const money = (n: number | null | undefined): string => {
     if (n === null || n === undefined) return 'unpriced';
     if (n === 0) return '$0';
+    if (n < 0) return '−' + money(-n);
     if (n >= 100) return '$' + Math.round(n).toLocaleString('en-US');
     if (n >= 1) return '$' + n.toFixed(2);
     return '$' + n.toPrecision(3);
@@ -63,6 +64,26 @@ export function renderSections(s: Summary): string {
         ['usage type', rateUnit, 'rate', 'path', '$/GB'],
         s.bill_lines.map((b) => [`<code>${esc(b.usage_type)}</code>`, money(b.dollars_per_hour), rate(b.bytes_per_second), esc(b.paths.join(', ')), b.price_per_gb === null ? '–' : esc(b.price_per_gb)]),
         'No bill line counted yet.',
+      ) +
+      `</section>`,
+  );
+  // what to do about it: the cheaper path for what costs, a month at this rate, net of its fixed fees
+  const savings = s.savings ?? [];
+  out.push(
+    `<section id="savings"><h2>Cheaper paths</h2><p class="hint">What each change would save a month at ${live ? 'the last hour’s' : 'the capture’s'} rate, from the same bill lines as above, net of the new path’s fixed fees (endpoint hours × zones, a NAT gateway’s hours). Suggestions may overlap: each is what that change saves alone.</p>` +
+      table(
+        'savings',
+        ['what to do', 'remote', 'now via', 'saves a month', 'fixed a month', 'net a month', 'break-even'],
+        savings.slice(0, 10).map((x) => [
+          esc(x.action) + (x.assumes ? `<br><span class="hint">${esc(x.assumes)}</span>` : ''),
+          `<span class="name">${esc(x.remote)}</span>`,
+          esc(x.current_path),
+          money(x.gross_monthly_dollars),
+          x.fixed_monthly_dollars === null ? 'unknown' : money(x.fixed_monthly_dollars),
+          x.worth_it ? `<strong>${money(x.monthly_savings_dollars)}</strong>` : `${money(x.monthly_savings_dollars)} <span class="not-worth">not worth it at this rate</span>`,
+          x.break_even_gb_per_month === null ? '–' : `${gb(x.break_even_gb_per_month)} GB/month`,
+        ]),
+        s.window_seconds === null ? 'No rate: no cheaper path can be priced.' : 'No cheaper path for what was counted: every costly byte already takes the cheapest path this VPC offers.',
       ) +
       `</section>`,
   );
@@ -195,6 +216,8 @@ h3{font-size:.95rem;margin:.8rem 0 .4rem;color:var(--muted)}
 .figure .value{font-size:2.4rem;font-weight:650;color:var(--accent);line-height:1.1}
 .figure .unit{color:var(--muted);font-size:.8rem}
 .note,.hint{color:var(--muted);font-size:.85rem;margin:.4rem 0 0;flex-basis:100%}
+.not-worth{color:var(--muted);font-size:.8rem;white-space:nowrap}
+.savings td:first-child{white-space:normal;min-width:18rem}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid var(--line);white-space:nowrap}

@@ -5,6 +5,7 @@
 import { BYTES_PER_GB, HOURS_PER_MONTH } from '../classify/prices.js';
 import type { ExporterMetrics } from '../metrics/registry.js';
 import { buildReport, problemText, sumByLabel, type CaptureSummary, type Report } from '../metrics/report.js';
+import type { SavingRow } from '../metrics/savings.js';
 import type { Topology } from '../topology/topology.js';
 import { VERSION } from '../config/version.js';
 
@@ -30,6 +31,8 @@ export interface Summary {
   remotes: { remote: string; port: string; category: string; path: string; remote_az: string; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number }[];
   /** per workload (pods, processes): empty until attribution exists */
   workloads: { workload: string; namespace: string; kind: string; dollars_per_hour: number | null; bytes_per_second: number | null; gb: number }[];
+  /** cheaper paths for what was counted (live: over the last hour), largest monthly saving first */
+  savings: SavingRow[];
   chart: { title: string; unit: 'dollars_per_hour' | 'bytes_per_second'; step_seconds: number; series: string[]; points: { t: number; values: number[] }[] };
   health: {
     /** coverage: captured ÷ the kernel's count of the interface; null where it says nothing (a filter chooses what is captured, a file, a replay) */
@@ -265,6 +268,7 @@ function liveSummary(now: Snapshot, base: Snapshot, dt: number, chart: Summary['
     projected_dollars_per_month: dollars === null ? null : dollars * HOURS_PER_MONTH,
     total_dollars: now.billCost,
     ...rows(r, base.detail!.report, dt),
+    savings: r.savings,
     chart,
     health: { capture, topology: topologyHealth(r), zones: zonesOf(t), remotes_folded: r.remotes_folded, decode_errors: r.decode_errors, problems: [] },
   };
@@ -304,6 +308,7 @@ export function captureSummary(r: Report & { capture: NonNullable<Report['captur
     projected_dollars_per_month: c.projected_dollars_per_month,
     total_dollars: r.bill.length > 0 ? r.bill_cost_dollars : r.priced_cost_dollars,
     ...rows(r, undefined, c.duration_seconds),
+    savings: r.savings,
     chart,
     health: {
       capture: Object.entries(r.capture_packets).map(([iface, n]) => ({ interface: iface, state: 'file' as const, captured_packets: n, kernel_packets: null, coverage: null, filtered: false, dropped_packets: r.capture_dropped[iface] ?? 0 })),

@@ -13,12 +13,19 @@ import type { Folded } from '../heavy-hitters.js';
 import { pricedCategory, RankedCounter } from '../ranked-counter.js';
 import { OTHER_REMOTE, REMOTE_SHAPE, seriesKey, type Delta, type RemoteLabels } from '../top-k.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { Topology } from '../../topology/topology.js';
+import type { SavingsLedger } from '../savings.js';
 import type { MetricFamily } from './family.js';
 
 export class RemotesFamily implements MetricFamily {
   private readonly ranked: RankedCounter<RemoteLabels>;
 
-  constructor(registers: client.Registry[], k: number) {
+  constructor(
+    registers: client.Registry[],
+    k: number,
+    /** where each entry's bytes are noted for the cheaper path they could take (before any folding) */
+    private readonly savings?: SavingsLedger,
+  ) {
     const labelNames = ['direction', 'category', 'remote_az', 'remote', 'port', 'path'] as const;
     const counter = new client.Counter({
       name: 'aztraffic_remote_bytes_total',
@@ -46,22 +53,28 @@ export class RemotesFamily implements MetricFamily {
 
   /** Move the remote table's entries (and spills) into the series; the table is cleared. */
   take(p: Pipeline): void {
-    this.takeFrom(p.remotes, p.topology.zones, p.names, p.now);
+    this.takeFrom(p.remotes, p.topology, p.names, p.now);
   }
 
-  private takeFrom(remotes: RemoteTable, zones: readonly string[], names: NameCache, now: number): void {
+  private takeFrom(remotes: RemoteTable, t: Topology, names: NameCache, now: number): void {
+    const zones = t.zones;
+    const savings = this.savings;
     const deltas = new Map<string, Delta<RemoteLabels>>();
     // over a whole capture each entry goes straight to the ranking: a flood of distinct remotes then
     // leaves no interval map of 64k entries behind at every drain
     const direct = this.ranked.accumulating;
     remotes.forEach((family, addr4, addr6, port, dir, cat, path, zone, bytes, dollars) => {
       let remote: string;
+      let cls: number;
       if (family === 4) {
         remote = names.get4(addr4, now) ?? ipv4ToString(addr4);
+        cls = savings === undefined ? 0 : t.table4.lookup(addr4);
       } else {
         const ip = ipv6WordsToString(addr6!);
         remote = names.get(ip, now) ?? ip;
+        cls = savings === undefined ? 0 : t.table6.lookup(addr6!);
       }
+      savings?.noteRemote(remote, t.classes[cls], zones[zone], dir, cat, path, bytes, dollars);
       const labels: RemoteLabels = {
         direction: DIRECTION_NAMES[dir],
         category: CATEGORY_NAMES[cat],

@@ -4,6 +4,7 @@ import client from 'prom-client';
 import { PATH_NAMES } from '../../classify/bill.js';
 import { BYTES_PER_GB, usagePriceOf, type Prices } from '../../classify/prices.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { SavingsLedger } from '../savings.js';
 import type { MetricFamily } from './family.js';
 
 export class UsageFamily implements MetricFamily {
@@ -13,7 +14,12 @@ export class UsageFamily implements MetricFamily {
   private readonly seen = new Set<string>();
   private prices: Prices;
 
-  constructor(registers: client.Registry[], prices: Prices) {
+  constructor(
+    registers: client.Registry[],
+    prices: Prices,
+    /** where bytes that cross zones to a NAT gateway are noted (what one in the host's zone would save) */
+    private readonly savings?: SavingsLedger,
+  ) {
     this.prices = prices;
     this.bytes = new client.Counter({
       name: 'aztraffic_usage_bytes_total',
@@ -40,6 +46,7 @@ export class UsageFamily implements MetricFamily {
     p.engine.drainUsage((combo, dir, bytes) => {
       const c = t.usageCombos[combo];
       const path = PATH_NAMES[c.path];
+      if (c.cross !== undefined) this.savings?.noteCrossZone(c.cross.via, c.cross.zone, c.cross.line, dir, bytes);
       for (const usageType of c.types[dir]) {
         this.bytes.inc({ usage_type: usageType, path }, bytes);
         if (!this.seen.has(usageType)) {
