@@ -334,6 +334,11 @@ describe('analyze --pods', () => {
     expect(by['Deployment/shop/web'].categories).toEqual({ regional_public: 2080 });
     expect(by['StatefulSet/shop/db'].categories).toEqual({ cross_az: 540 });
     expect(by['unknown//'].egress_bytes).toBe(240);
+    // the cross-zone pair, named: the pod that carries it here, and the remote in the other zone
+    const savings = (JSON.parse(r.stdout) as { savings: { suggestion: string; remote: string; action: string; local_workloads?: string[] }[] }).savings;
+    const pair = savings.find((x) => x.suggestion === 'zone_local')!;
+    expect(pair).toMatchObject({ remote: '10.0.2.9', local_workloads: ['shop/db'] });
+    expect(pair.action).toMatch(/^keep traffic between shop\/db \(the workloads here with cross-zone bytes\) and 10\.0\.2\.9 \(us-east-1b\) in one zone/);
     expect(r.stderr).toMatch(/3 of 4 pods run on this host/);
     expect(r.stderr).toMatch(/1 host-network pod\(s\) \(shop\/agent-x\) share the host's addresses/);
     // the table says the unattributed share

@@ -5,7 +5,7 @@ import { CATEGORY_NAMES, type CategoryName, type DirectionName } from '../classi
 import { BYTES_PER_GB as GB, costOf, HOURS_PER_MONTH, priceOf, usagePriceOf, type Prices } from '../classify/prices.js';
 import type { SourceStatus } from '../topology/status.js';
 import type { ExporterMetrics } from './registry.js';
-import type { SavingRow } from './savings.js';
+import { nameLocalSide, type SavingRow } from './savings.js';
 
 
 export interface CategoryRow {
@@ -261,6 +261,13 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
   }
   const billRows = [...bill.values()].sort((a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.bytes - a.bytes || a.usage_type.localeCompare(b.usage_type));
 
+  const savings = m.savings.rows();
+  if (m.attributing) {
+    nameLocalSide(
+      savings,
+      workloadRows.filter((w) => (w.categories.cross_az ?? 0) > 0 && w.workload_kind !== 'other' && w.workload_kind !== 'unknown').map((w) => (w.namespace ? `${w.namespace}/${w.workload}` : w.workload)),
+    );
+  }
   const byLabel = (name: string, label: string): Promise<Record<string, number>> => sumByLabel(m, name, label);
   const single = async (name: string): Promise<number> => (await metricValues(m, name))[0]?.value ?? 0;
   const rate = (dollars: number): number | null => (capture?.duration_seconds ? (dollars / capture.duration_seconds) * 3600 : null);
@@ -276,7 +283,7 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     zones,
     remotes: remoteRows,
     ...(m.attributing ? { workloads: workloadRows } : {}),
-    savings: m.savings.rows(),
+    savings,
     total_bytes: total,
     priced_cost_dollars: priced,
     unpriced_bytes: unpriced,

@@ -38,6 +38,8 @@ export interface SavingRow {
   suggestion: Suggestion;
   /** the remote (DNS name seen on the wire, else the IP); for nat_same_zone the NAT gateway and the hosts' zone */
   remote: string;
+  /** the remote's zone, where it has one */
+  remote_az: string;
   current_path: string;
   /** what to do, in one sentence */
   action: string;
@@ -56,6 +58,23 @@ export interface SavingRow {
   /** the traffic a month at which the fixed fees are paid back; null without fixed fees */
   break_even_gb_per_month: number | null;
   worth_it: boolean;
+  /** zone_local with attribution on: the local workloads that carry cross-zone bytes (the pair's near side) */
+  local_workloads?: string[];
+}
+
+/**
+ * The near side of each zone-local pair: the workloads here that carry cross-zone bytes, biggest first
+ * (the remote series have no local owner; where one workload carries them all, the pair is exact).
+ */
+export function nameLocalSide(rows: SavingRow[], crossZoneWorkloads: string[]): void {
+  if (crossZoneWorkloads.length === 0) return;
+  const named = crossZoneWorkloads.slice(0, 3);
+  const who = named.join(', ') + (crossZoneWorkloads.length > named.length ? ` and ${crossZoneWorkloads.length - named.length} more` : '');
+  for (const r of rows) {
+    if (r.suggestion !== 'zone_local') continue;
+    r.local_workloads = named;
+    r.action = zoneLocalAction(`${who} (the workloads here with cross-zone bytes)`, r.remote, r.remote_az);
+  }
 }
 
 export interface LedgerContext {
@@ -147,6 +166,7 @@ export class SavingsLedger {
       out.push({
         suggestion: e.suggestion,
         remote: e.remote,
+        remote_az: e.remote_az,
         current_path: e.current_path,
         action: plan.action,
         assumes: plan.assumes,
@@ -179,6 +199,9 @@ function suggestionFor(cls: AddressClass, cat: number, path: number, dollars: nu
   if (cat === Category.CROSS_AZ && (path === Path.DIRECT || path === Path.LOAD_BALANCER || path === Path.VPC_PEERING)) return 'zone_local';
   return undefined;
 }
+
+const zoneLocalAction = (near: string, remote: string, remoteZone: string): string =>
+  `keep traffic between ${near} and ${remote}${remoteZone ? ` (${remoteZone})` : ''} in one zone: zone-aware routing (a Kubernetes Service's trafficDistribution: PreferClose, a client that prefers its zone's replica), or a replica in each zone`;
 
 interface Plan {
   action: string;
@@ -237,7 +260,7 @@ function planOf(e: Entry, zones: string[], prices: Prices, line: (rest: string) 
       };
     case 'zone_local':
       return {
-        action: `keep traffic between the hosts in ${zones.join(', ') || 'their zone'} and ${e.remote}${e.remote_az ? ` (${e.remote_az})` : ''} in one zone: zone-aware routing (a Kubernetes Service's trafficDistribution: PreferClose, a client that prefers its zone's replica), or a replica in each zone`,
+        action: zoneLocalAction(`the hosts in ${zones.join(', ') || 'their zone'}`, e.remote, e.remote_az),
         assumes: 'estimate: every request can be served by a replica in the caller\'s zone',
         newPerGb: 0,
         fixedPerHour: 0,
