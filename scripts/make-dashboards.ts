@@ -101,7 +101,7 @@ function cheaperPaths(sel: string, inZone: string, y: number): (Panel | RowPanel
     row('Cheaper paths', y),
     table(
       'Cheaper paths, dollars a month',
-      "What each change would save a month at the last hour's rate, net of the new path's fixed fees (endpoint hours × zones, a NAT gateway's hours); negative: not worth it at this rate. gateway_endpoint: S3/DynamoDB through a NAT gateway; interface_endpoint: another AWS service through a NAT gateway; nat_same_zone: a NAT gateway in the hosts' zone; private_address: a public or Elastic IP of this VPC or a peer; zone_cache: an in-region public service pulled (a mirror); zone_local: cross-zone traffic that could stay in a zone. The page at / says what to do for each.",
+      "What each change would save a month at the last hour's rate, net of the new path's fixed fees (endpoint hours × zones, a NAT gateway's hours); only changes worth their fees at this rate are here (the page at / lists the others, with their break-even). gateway_endpoint: S3/DynamoDB through a NAT gateway; interface_endpoint: another AWS service through a NAT gateway; nat_same_zone: a NAT gateway in the hosts' zone; private_address: a public or Elastic IP of this VPC or a peer; zone_cache: an in-region public service pulled (a mirror); zone_local: cross-zone traffic that could stay in a zone. The page at / says what to do for each.",
       `sort_desc(730 * sum by (instance, suggestion, remote) (aztraffic_savings_dollars_per_hour{${sel}} ${inZone}))`,
       'currencyUSD',
       0,

@@ -79,7 +79,7 @@ describe('at fleet scale', () => {
     const total = [...by.values()].reduce((a, b) => a + b, 0);
     const readme = readFileSync(join(ROOT, 'docs', 'metrics.md'), 'utf8');
     const row = (family: string): number => Number(new RegExp(`^\\| \`${family}\` \\| ([\\d,]+) \\|`, 'm').exec(readme)?.[1].replace(/,/g, '') ?? NaN);
-    for (const family of ['aztraffic_bytes_total', 'aztraffic_packets_total', 'aztraffic_remote_bytes_total', 'aztraffic_remote_dollars_total', 'aztraffic_usage_bytes_total']) {
+    for (const family of ['aztraffic_bytes_total', 'aztraffic_packets_total', 'aztraffic_remote_bytes_total', 'aztraffic_remote_dollars_total', 'aztraffic_usage_bytes_total', 'aztraffic_savings_dollars_per_hour']) {
       expect(by.get(family), `docs/metrics.md "At fleet scale" row of ${family}`).toBe(row(family));
     }
     expect(total, 'README "At fleet scale": all aztraffic_ series').toBe(Number(/^\| all aztraffic_ series \| ([\d,]+) \|/m.exec(readme)?.[1].replace(/,/g, '')));

@@ -29,7 +29,7 @@ export class SavingsFamily implements MetricFamily {
     this.ledger = new SavingsLedger(ctx, Math.max(4096, 4 * k));
     this.gauge = new client.Gauge({
       name: 'aztraffic_savings_dollars_per_hour',
-      help: 'USD per hour a cheaper path would save at the observed rate (last hour live; the capture in analyze), net of its fixed fees (endpoint hours × zones, a NAT gateway\'s hours); negative: not worth it at this rate. suggestion: gateway_endpoint, interface_endpoint, nat_same_zone, private_address, zone_cache, zone_local; top K by saving.',
+      help: 'USD per hour a cheaper path would save at the observed rate (last hour live; the capture in analyze), net of its fixed fees (endpoint hours × zones, a NAT gateway\'s hours); only changes worth their fees at this rate. suggestion: gateway_endpoint, interface_endpoint, nat_same_zone, private_address, zone_cache, zone_local; top K by saving.',
       labelNames: ['suggestion', 'remote'],
       registers,
     });
@@ -61,6 +61,8 @@ export class SavingsFamily implements MetricFamily {
 
   settle(): void {
     this.gauge.reset();
-    for (const r of this.rows().slice(0, this.k)) this.gauge.set({ suggestion: r.suggestion, remote: r.remote }, r.monthly_savings_dollars / HOURS_PER_MONTH);
+    // a saving is what a change would take off the bill: one not worth its fixed fees has no series
+    // (the page and analyze show it, with its break-even)
+    for (const r of this.rows().filter((x) => x.worth_it).slice(0, this.k)) this.gauge.set({ suggestion: r.suggestion, remote: r.remote }, r.monthly_savings_dollars / HOURS_PER_MONTH);
   }
 }
