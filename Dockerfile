@@ -19,6 +19,8 @@ RUN apt-get update \
  && node -e "require('./native/build/Release/aztraffic_netlink.node')" \
  && npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
+ # DuckDB (an optional engine of analyze, 70 MB of native code) is no part of the exporter the image runs
+ && rm -rf node_modules/@duckdb \
  && mkdir -p /app/native/build/Release && cp native/build/Release/aztraffic_netlink.node /app/native/build/Release/ \
  && cp -r node_modules dist demo data package.json /app/
 

@@ -33,7 +33,8 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   // native, or large and needed only by serve's discovery and attribution: resolved from node_modules
-  external: ['cap', '@aws-sdk/*', '@smithy/*', '@kubernetes/client-node', 'express'],
+  // DuckDB loads its platform's native binding by name: it stays a package, loaded when the engine is asked for
+  external: ['cap', '@aws-sdk/*', '@smithy/*', '@kubernetes/client-node', 'express', '@duckdb/*'],
   // CommonJS dependencies (prom-client, commander) call require(): give the ESM chunks one
   banner: { js: "import { createRequire as __azCreateRequire } from 'node:module'; const require = __azCreateRequire(import.meta.url);" },
 });

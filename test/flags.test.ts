@@ -71,6 +71,7 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--read.parallel': ['off', 'off'],
   '--max-dollars-per-hour': ['0.05', 0.05],
   '--flow-logs.since': ['2026-12-06T08:00:00Z', Date.UTC(2026, 11, 6, 8) / 1000],
+  '--flow-logs.engine': ['duckdb', 'duckdb'],
   '--flow-logs.until': ['2026-12-07', Date.UTC(2026, 11, 7) / 1000],
 };
 // --config.file is read before the command runs: it is tested with a real file in cli.test.ts

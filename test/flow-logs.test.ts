@@ -104,6 +104,21 @@ describe("the story's question, answered from its flow logs", () => {
     s3.denied.clear();
   });
 
+  it('summed by embedded DuckDB first, from the folder and from s3://: the report of the stream engine, to the byte', async () => {
+    const s3env = { AWS_ENDPOINT_URL_S3: s3.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
+    const json = async (args: string[]): Promise<unknown> => {
+      const out = await runCli(['analyze', ...args, ...common, '--format', 'json'], { ...env, ...s3env });
+      expect(out.status, out.stderr).toBe(0);
+      return JSON.parse(out.stdout.replace(/"lastSuccess":\s*[\d.]+/g, '"lastSuccess":0')) as unknown;
+    };
+    const [stream, duck, duckS3] = await Promise.all([json([LOGS]), json([LOGS, '--flow-logs.engine', 'duckdb']), json([`s3://flow-logs/AWSLogs/${ACCOUNT}/`, '--flow-logs.engine', 'duckdb'])]);
+    expect(duck).toEqual(stream);
+    // the same objects fetched through the SDK first (their names are the S3 keys' in the stream's report)
+    expect((duckS3 as Report).bill).toEqual((stream as Report).bill);
+    expect((duckS3 as Report).remotes).toEqual((stream as Report).remotes);
+    expect((duckS3 as Report).workloads).toEqual((stream as Report).workloads);
+  });
+
   it('every format: the page (html, self-contained), the exposition with the workloads, the table', async () => {
     const html = await runCli(['analyze', LOGS, ...common, '--format', 'html'], env);
     expect(html.status, html.stderr).toBe(0);

@@ -17,6 +17,11 @@ export function defineAnalyze(program: Command, out: (s: string) => void): Comma
     )
     .addOption(opt('--flow-logs.since <time>', 'flow-log objects and files whose key time (AWS layout: …/YYYY/MM/DD/…_YYYYMMDDTHHMMZ_…) is at or after this: 2026-12-06T08:00:00Z, 2026-12-06, or a duration before now (24h)').argParser(momentArg))
     .addOption(opt('--flow-logs.until <time>', 'flow-log objects and files whose key time is before this (same forms as --flow-logs.since)').argParser(momentArg))
+    .addOption(
+      opt('--flow-logs.engine <engine>', 'what reads flow logs: stream (this program\'s own parser, record by record, a second thread parsing) or duckdb (embedded DuckDB sums them per interface, addresses, service port, direction, path and hour first; the same figures)')
+        .choices(['stream', 'duckdb'])
+        .default('stream'),
+    )
     .addOption(opt('--max-dollars-per-hour <dollars>', "a guard for CI: exit 1 when the capture's bill lines cost more than this per hour (the report is printed first)").argParser(dollarsArg))
     .addOption(opt('--pods <file>', "pods of the cluster (kubectl get pods -A -o json; repeatable, comma-separated in the env var: snapshots over the capture's time): bytes of the capturing host's pods are attributed to the pod that held the address then; in flow logs, a pod's address on a logged interface names its pod").argParser(fileList))
     .addOption(

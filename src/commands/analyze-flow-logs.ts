@@ -26,6 +26,8 @@ export interface FlowLogOptions {
   pods: readonly PodInfo[];
   /** The thread reading and parsing them while this one counts (started early); none: read here. */
   thread?: FlowLogThread;
+  /** stream: record by record; duckdb: summed by embedded DuckDB first. */
+  engine?: 'stream' | 'duckdb';
 }
 
 /** Read and parse flow logs in a second thread (parallel: auto, given two cores; on; off), started now: it parses while the topology loads. */
@@ -41,7 +43,13 @@ export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions
   const { readFlowLogs } = await import('../sources/flow-logs/read-all.js');
   // the same records in the same order either way: a second thread parses while this one counts
   const thread = o.thread;
-  const read = thread ? (_i: Input[], sink: RecordSink, ids: InterfaceIds, _w: FlowLogWindow, done: (r: FlowLogRead) => void) => thread.consume(sink, ids, done) : readFlowLogs;
+  type Read = (i: Input[], sink: RecordSink, ids: InterfaceIds, w: FlowLogWindow, done: (r: FlowLogRead) => void) => Promise<unknown>;
+  let read: Read = thread ? (_i, sink, ids, _w, done) => thread.consume(sink, ids, done) : readFlowLogs;
+  if (o.engine === 'duckdb') {
+    const { readWithDuckdb, localInputs } = await import('../sources/flow-logs/duckdb.js');
+    // a chart over time needs the sums per hour
+    read = async (i, sink, ids, w, done) => readWithDuckdb(await localInputs(i, w), sink, ids, done, { hourly: timeline !== undefined });
+  }
   const workloads = new Workloads();
   s.metrics.attributeWorkloads(workloads, o.topK);
   s.pipeline.engine.attribute(new Map());

@@ -34,6 +34,8 @@ export interface AnalyzeOptions extends CommonOptions {
   /** Flow-log objects and files whose key time is in this window (seconds since the epoch). */
   'flowLogs.since'?: number;
   'flowLogs.until'?: number;
+  /** What reads flow logs: this program's parser, or embedded DuckDB summing them first. */
+  'flowLogs.engine'?: 'stream' | 'duckdb';
 }
 
 /** Remote table entries for flow logs, at least. */
@@ -123,7 +125,8 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   if (captures.length === 0 && flowLogs.length === 0) throw new ConfigError(`${files.join(' ')}: no capture or flow-log file in it`);
   const reader = new ParallelReader(captures, format.timeline || o.pods ? 'off' : (o['read.parallel'] ?? 'auto'));
   const window = { since: o['flowLogs.since'], until: o['flowLogs.until'] };
-  const thread = await startReading(flowLogs, window, o['read.parallel'] ?? 'auto');
+  const engine = o['flowLogs.engine'] ?? 'stream';
+  const thread = engine === 'stream' ? await startReading(flowLogs, window, o['read.parallel'] ?? 'auto') : undefined;
   // every named file is checked before anything is downloaded or said
   const inputs = { topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] };
   const cacheDir = o['cache.dir'] === 'none' ? undefined : o['cache.dir'] || defaultCacheDir();
@@ -190,7 +193,7 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   let flowLogsRead: CaptureSummary['flow_logs'];
   if (flowLogs.length > 0) {
     const pods = o.pods ? await (await import('../attribution/pods-file.js')).loadPodsFiles(o.pods) : [];
-    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window, pods, thread }, timeline, { caveats, problems });
+    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window, pods, thread, engine }, timeline, { caveats, problems });
     exitCode = Math.max(exitCode, got.exitCode);
     flowLogsRead = got.read;
   }

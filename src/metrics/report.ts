@@ -176,7 +176,9 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
   let total = 0;
   let priced = 0;
   let unpriced = 0;
-  for (const row of byCat.values()) {
+  // in one order (direction, category), whatever order the traffic came in: the float sum is the same
+  const catRows = [...byCat.values()].sort((a, b) => a.direction.localeCompare(b.direction) || CATEGORY_NAMES.indexOf(a.category) - CATEGORY_NAMES.indexOf(b.category));
+  for (const row of catRows) {
     row.gb = row.bytes / GB;
     row.cost_dollars = cost(prices, row.category, row.direction, row.bytes);
     total += row.bytes;
@@ -184,6 +186,8 @@ export async function buildReport(m: ExporterMetrics, capture?: CaptureSummary):
     else priced += row.cost_dollars;
   }
   const catOrder = (c: CategoryName): number => CATEGORY_NAMES.indexOf(c);
+  // zone pairs in one order whatever order the traffic came in (threads, engines, record order)
+  zones.sort((a, b) => a.local_az.localeCompare(b.local_az) || a.remote_az.localeCompare(b.remote_az) || a.direction.localeCompare(b.direction) || catOrder(a.category) - catOrder(b.category));
   const categories = [...byCat.values()].sort(
     (a, b) => (b.cost_dollars ?? -1) - (a.cost_dollars ?? -1) || b.bytes - a.bytes || catOrder(a.category) - catOrder(b.category),
   );

@@ -39,6 +39,27 @@ const ROLE_PATH = 2;
 /** Fill-in sums kept, at most (host, remote, ports, direction): past it, path records are counted apart as untaken. */
 const MAX_FILL_INS = 1 << 20;
 
+/** Records whose side was not yet known, kept to be decided at the end: at most this many (interface, addresses, ports). */
+const MAX_UNDECIDED = 1 << 17;
+
+/** Records of one interface, addresses, protocol and ports whose side was not known when they came. */
+interface Undecided {
+  eni: number;
+  family: number;
+  src4: number;
+  dst4: number;
+  src6: Uint32Array;
+  dst6: Uint32Array;
+  proto: number;
+  srcPort: number;
+  dstPort: number;
+  bytes: number;
+  packets: number;
+  records: number;
+  start: number;
+  end: number;
+}
+
 /** What the records were, beyond what the engine counted. */
 export interface FlowRecordStats {
   /** Bytes of path interfaces counted for hosts whose own interface was not logged. */
@@ -75,6 +96,12 @@ export class FlowRecordCounter {
   private readonly logged4 = new Set<number>();
   private readonly logged6 = new Set<string>();
   private readonly fills = new FillIns();
+  /**
+   * Records without flow-direction met before their interface's own address was known: decided at the
+   * end, once every address the logs teach is known, so that what counts does not hang on record order
+   * (the stream's, or a SQL engine's groups).
+   */
+  private readonly undecided = new Map<string, Undecided>();
   /** Records whose traffic-path the route tables disagree with, by (traffic-path, our path). */
   readonly disagreements = new Map<number, { trafficPath: number; path: number; records: number; bytes: number }>();
   /** The topology has route tables to check traffic-path against. */
@@ -130,8 +157,10 @@ export class FlowRecordCounter {
     else {
       const side = this.ownSide(eni, r);
       if (side === 0) {
-        this.stats.directionUnknown++;
-        this.stats.directionUnknownBytes += r.ipBytes;
+        if (eni < 0 || !this.defer(eni, r)) {
+          this.stats.directionUnknown += r.records;
+          this.stats.directionUnknownBytes += r.ipBytes;
+        }
         return;
       }
       localIsSource = side > 0;
@@ -152,9 +181,9 @@ export class FlowRecordCounter {
     const key = r.trafficPath * 64 + path;
     const d = this.disagreements.get(key);
     if (d) {
-      d.records++;
+      d.records += r.records;
       d.bytes += r.ipBytes;
-    } else this.disagreements.set(key, { trafficPath: r.trafficPath, path, records: 1, bytes: r.ipBytes });
+    } else this.disagreements.set(key, { trafficPath: r.trafficPath, path, records: r.records, bytes: r.ipBytes });
   }
 
   /** The interface's first record: host or path, and its workload. */
@@ -312,8 +341,65 @@ export class FlowRecordCounter {
     return this.pathAddress(r, source) || (this.own6.get(eni)?.has(addressText(r, source)) ?? false);
   }
 
+  /** Keep a record whose side is not known yet, summed with its like; false: the table is full. */
+  private defer(eni: number, r: FlowRecord): boolean {
+    const key = `${eni} ${addressText(r, true)} ${addressText(r, false)} ${r.proto} ${r.srcPort} ${r.dstPort}`;
+    let u = this.undecided.get(key);
+    if (u === undefined) {
+      if (this.undecided.size >= MAX_UNDECIDED) return false;
+      u = { eni, family: r.family, src4: r.src4, dst4: r.dst4, src6: Uint32Array.from(r.src6), dst6: Uint32Array.from(r.dst6), proto: r.proto, srcPort: r.srcPort, dstPort: r.dstPort, bytes: 0, packets: 0, records: 0, start: r.start, end: 0 };
+      this.undecided.set(key, u);
+    }
+    u.bytes += r.ipBytes;
+    u.packets += r.packets;
+    u.records += r.records;
+    if (r.start > 0 && (u.start <= 0 || r.start < u.start)) u.start = r.start;
+    if (r.end > u.end) u.end = r.end;
+    return true;
+  }
+
+  /** The kept records, with every address the logs taught: counted where their side is now known (until no more is learned), the rest said. */
+  private decide(): void {
+    const r = this.view;
+    for (let progress = true; progress && this.undecided.size > 0; ) {
+      progress = false;
+      for (const [key, u] of this.undecided) {
+        r.reset();
+        r.family = u.family;
+        r.src4 = u.src4;
+        r.dst4 = u.dst4;
+        r.src6.set(u.src6);
+        r.dst6.set(u.dst6);
+        r.proto = u.proto;
+        r.srcPort = u.srcPort;
+        r.dstPort = u.dstPort;
+        r.ipBytes = u.bytes;
+        r.packets = u.packets;
+        r.records = u.records;
+        r.start = u.start;
+        r.end = u.end;
+        const side = this.ownSide(u.eni, r);
+        if (side === 0) continue;
+        this.undecided.delete(key);
+        progress = true;
+        this.engine.now = u.end;
+        if (!this.engine.countFrom(r, side > 0)) {
+          this.makeLocal(u.eni, r, side > 0);
+          this.engine.countFrom(r, side > 0);
+        }
+      }
+    }
+    for (const u of this.undecided.values()) {
+      this.stats.directionUnknown += u.records;
+      this.stats.directionUnknownBytes += u.bytes;
+    }
+    this.undecided.clear();
+    this.engine.now = this.pipeline.now;
+  }
+
   /** The path records' sums, for the hosts whose own interface was never logged: counted now. */
   finish(): void {
+    this.decide();
     const v = this.view;
     this.fills.forEach((f) => {
       const host = f.family === 4 ? (f.hostIsSource ? f.src4 : f.dst4) : -1;

@@ -37,8 +37,11 @@ export class FlowRecord {
   readonly pktDst6 = new Uint32Array(4);
   /** traffic-path (1–8), -1 where absent. */
   trafficPath = -1;
+  /** How many log records this one stands for: 1, or a group's count where records were summed first (the SQL engines). */
+  records = 1;
 
   reset(): void {
+    this.records = 1;
     this.family = 4;
     this.ipBytes = 0;
     this.packets = 0;

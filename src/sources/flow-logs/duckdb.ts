@@ -1,0 +1,312 @@
+// Flow logs summed by embedded DuckDB before they reach the engine (`--flow-logs.engine duckdb`): the
+// files become a relation `flow_logs` with the columns of AWS's Athena table, the one aggregate SQL
+// (aggregate-sql.ts) sums them per interface, addresses, service port, direction, path and hour, and its
+// rows are streamed back in chunks, each handed on as one record standing for its group. Text (gzip or
+// plain, any header; the default format without one) through read_csv, Parquet natively.
+import { closeSync, createWriteStream, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { gunzipSync, constants } from 'node:zlib';
+import { ConfigError } from '../../config/errors.js';
+import { ipv6BigIntToWords, parseCidr } from '../../net/ip.js';
+import { AGGREGATE_COLUMNS, aggregateSql } from './aggregate-sql.js';
+import { DEFAULT_FIELDS, headerFields } from './fields.js';
+import { detect, type Input } from './inputs.js';
+import type { FlowLogWindow } from './read-all.js';
+import { getObject, inWindow, listObjects, s3Client, s3Error } from './s3.js';
+import { FlowDirection, FlowRecord, LogStatus, Action, type InterfaceIds } from './record.js';
+import { FlowLogRead, type RecordSink } from './read.js';
+
+/** The columns of AWS's Athena table that the aggregate reads, their flow-log field, and whether numeric. */
+const COLUMNS: readonly (readonly [column: string, field: string, numeric: boolean])[] = [
+  ['interface_id', 'interface-id', false],
+  ['srcaddr', 'srcaddr', false],
+  ['dstaddr', 'dstaddr', false],
+  ['srcport', 'srcport', true],
+  ['dstport', 'dstport', true],
+  ['protocol', 'protocol', true],
+  ['packets', 'packets', true],
+  ['bytes', 'bytes', true],
+  ['start', 'start', true],
+  ['end', 'end', true],
+  ['action', 'action', false],
+  ['log_status', 'log-status', false],
+  ['flow_direction', 'flow-direction', false],
+  ['pkt_srcaddr', 'pkt-srcaddr', false],
+  ['pkt_dstaddr', 'pkt-dstaddr', false],
+  ['traffic_path', 'traffic-path', true],
+];
+
+const quoteString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+const quoteName = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+
+/** A text file's fields: its header's, else the default format's (no header line). */
+function textFields(path: string, gzip: boolean): { fields: string[]; header: boolean } {
+  const head = Buffer.alloc(64 * 1024);
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const text = gzip ? gunzipSync(head.subarray(0, n), { finishFlush: constants.Z_SYNC_FLUSH }) : head.subarray(0, n);
+  let end = text.indexOf(10);
+  if (end < 0) end = text.length;
+  const fields = headerFields(text.toString('latin1', 0, end).replace(/\r$/, ''));
+  return fields ? { fields, header: true } : { fields: DEFAULT_FIELDS, header: false };
+}
+
+/** One SELECT with the Athena table's columns over files of one format. */
+function selectOf(from: string, present: (field: string) => string | undefined): string {
+  const cols = COLUMNS.map(([column, field, numeric]) => {
+    const name = present(field);
+    if (name === undefined) return `CAST(NULL AS ${numeric ? 'BIGINT' : 'VARCHAR'}) AS ${quoteName(column)}`;
+    const v = `NULLIF(CAST(${quoteName(name)} AS VARCHAR), '-')`;
+    return numeric ? `TRY_CAST(${v} AS BIGINT) AS ${quoteName(column)}` : `${v} AS ${quoteName(column)}`;
+  });
+  return `SELECT ${cols.join(', ')} FROM ${from}`;
+}
+
+/** The relation `flow_logs` over the inputs: one SELECT per group of files alike, their union. */
+async function flowLogsRelation(inputs: readonly Input[], describe: (sql: string) => Promise<string[]>): Promise<string> {
+  const groups = new Map<string, { files: string[]; fields: string[]; header: boolean; gzip: boolean }>();
+  const parquet: string[] = [];
+  for (const i of inputs) {
+    if (i.kind === 'parquet') parquet.push(i.path);
+    else if (i.kind === 'text') {
+      const f = textFields(i.path, i.gzip);
+      const key = `${i.gzip}|${f.header}|${f.fields.join(' ')}`;
+      const g = groups.get(key);
+      if (g) g.files.push(i.path);
+      else groups.set(key, { files: [i.path], ...f, gzip: i.gzip });
+    }
+  }
+  const parts: string[] = [];
+  for (const g of groups.values()) {
+    const list = `[${g.files.map(quoteString).join(', ')}]`;
+    // every value as text, as the log writes it ('-': absent); a line of the wrong width is no record
+    const from = `read_csv(${list}, delim=' ', quote='', escape='', header=${g.header}, all_varchar=true, compression=${quoteString(g.gzip ? 'gzip' : 'none')}, ignore_errors=true, null_padding=false, auto_detect=false, columns={${g.fields.map((f) => `${quoteString(f)}: 'VARCHAR'`).join(', ')}})`;
+    parts.push(selectOf(from, (field) => (g.fields.includes(field) ? field : undefined)));
+  }
+  if (parquet.length > 0) {
+    const from = `read_parquet([${parquet.map(quoteString).join(', ')}], union_by_name=true)`;
+    const have = new Set(await describe(`SELECT * FROM ${from}`));
+    parts.push(selectOf(from, (field) => (have.has(field.replace(/-/g, '_')) ? field.replace(/-/g, '_') : undefined)));
+  }
+  return parts.join('\nUNION ALL\n');
+}
+
+/**
+ * The inputs as local files, those of the time window: S3 objects are fetched (through the SDK, as the
+ * stream reads them) into a folder removed when the process ends.
+ */
+export async function localInputs(inputs: readonly Input[], window: FlowLogWindow): Promise<Input[]> {
+  const out: Input[] = [];
+  let dir: string | undefined;
+  for (const i of inputs) {
+    if (i.kind === 'capture') continue;
+    if (i.kind !== 's3') {
+      if (inWindow(i.path, window.since, window.until)) out.push(i);
+      continue;
+    }
+    const client = await s3Client();
+    let objects;
+    try {
+      objects = (await listObjects(client, i.bucket, i.prefix)).filter((o) => inWindow(o.key, window.since, window.until));
+    } catch (e) {
+      throw new Error(`${i.url}: the objects could not be listed: ${s3Error(e)}`);
+    }
+    if (objects.length === 0) throw new ConfigError(`${i.url}: no object in the time window asked for`);
+    if (dir === undefined) {
+      const made = mkdtempSync(join(tmpdir(), 'aztraffic-flow-logs-'));
+      process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+      dir = made;
+    }
+    for (const [n, o] of objects.entries()) {
+      const file = join(dir, `${String(n).padStart(8, '0')}-${o.key.replace(/[^A-Za-z0-9._-]/g, '_').slice(-150)}`);
+      try {
+        await pipeline(await getObject(client, i.bucket, o.key), createWriteStream(file));
+      } catch (e) {
+        throw new Error(`s3://${i.bucket}/${o.key}: could not be read: ${s3Error(e)}`);
+      }
+      const d = detect(file);
+      if (d.kind === 'none' || d.kind === 'capture') throw new ConfigError(`s3://${i.bucket}/${o.key}: ${d.kind === 'none' ? d.why : 'a capture, not a flow log'}`);
+      out.push(d);
+    }
+  }
+  return out;
+}
+
+/** A dotted-quad IPv4 address as a number; -1 where the text is none (IPv6, or no address). */
+function ipv4Of(t: string): number {
+  let a = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      a = a * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      part = part * 10 + c - 48;
+      if (part > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  return dots === 3 && digits > 0 ? a * 256 + part : -1;
+}
+
+/** An address as the engine reads it; false where the text is none. */
+function setAddress(text: string, r: FlowRecord, source: boolean): boolean {
+  const v4 = ipv4Of(text);
+  if (v4 >= 0) {
+    if (source) r.src4 = v4;
+    else r.dst4 = v4;
+    r.family = 4;
+    return true;
+  }
+  let c;
+  try {
+    c = parseCidr(text);
+  } catch {
+    return false;
+  }
+  if (c.family === 4) {
+    if (source) r.src4 = Number(c.start);
+    else r.dst4 = Number(c.start);
+    r.family = 4;
+  } else {
+    (source ? r.src6 : r.dst6).set(ipv6BigIntToWords(c.start));
+    r.family = 6;
+  }
+  return true;
+}
+
+/** The packet's own addresses (pkt-srcaddr, pkt-dstaddr) where the log has both. */
+function setPacketAddresses(src: string, dst: string, r: FlowRecord): void {
+  const a4 = ipv4Of(src);
+  const b4 = ipv4Of(dst);
+  if (a4 >= 0 && b4 >= 0) {
+    r.pktFamily = 4;
+    r.pktSrc4 = a4;
+    r.pktDst4 = b4;
+    return;
+  }
+  let a, b;
+  try {
+    a = parseCidr(src);
+    b = parseCidr(dst);
+  } catch {
+    return;
+  }
+  if (a.family !== b.family) return;
+  r.pktFamily = a.family;
+  if (a.family === 4) {
+    r.pktSrc4 = Number(a.start);
+    r.pktDst4 = Number(b.start);
+  } else {
+    r.pktSrc6.set(ipv6BigIntToWords(a.start));
+    r.pktDst6.set(ipv6BigIntToWords(b.start));
+  }
+}
+
+/**
+ * The other side's port of a group whose ports differ: one the engine's servicePort never prefers to the
+ * service port (above every well-known and non-ephemeral port, and above every ephemeral one but itself,
+ * which as a service port would mean both ports were 65535: a group of equal ports).
+ */
+const OTHER_PORT = 65535;
+
+/** The aggregate's text columns; the rest are numbers, read back as doubles. */
+const TEXT_COLUMNS = new Set(['interface_id', 'srcaddr', 'dstaddr', 'flow_direction', 'pkt_srcaddr', 'pkt_dstaddr', 'action', 'log_status']);
+
+/**
+ * Sum the inputs (local files; S3 objects are fetched first) in DuckDB and hand each group on as one
+ * record; `done` gets one FlowLogRead for all of them (their records, NODATA, SKIPDATA, REJECT).
+ */
+export async function readWithDuckdb(inputs: readonly Input[], sink: RecordSink, ids: InterfaceIds, done: (r: FlowLogRead) => void, o: { hourly?: boolean } = {}): Promise<{ sql: string }> {
+  let duckdb: typeof import('@duckdb/node-api');
+  try {
+    duckdb = await import('@duckdb/node-api');
+  } catch {
+    throw new ConfigError('--flow-logs.engine duckdb: @duckdb/node-api is not installed here (npm install @duckdb/node-api; the container image leaves it out)');
+  }
+  const instance = await duckdb.DuckDBInstance.create(':memory:');
+  const con = await instance.connect();
+  const files = inputs.filter((i) => i.kind === 'text' || i.kind === 'parquet');
+  // the sums are over every file at once: the first file's read carries them, the others are counted as read
+  const read = new FlowLogRead(files.length === 0 ? 'no file' : (files[0] as { path: string }).path);
+  const sql = aggregateSql({ hourly: o.hourly });
+  try {
+    const relation = await flowLogsRelation(files, async (q) => {
+      const r = await con.runAndReadAll(`DESCRIBE ${q}`);
+      return r.getRowObjects().map((row) => String(row.column_name));
+    });
+    await con.run(`CREATE TEMP VIEW flow_logs AS ${relation}`);
+    // numbers come back as doubles (no BigInt per value); rows as DuckDB makes them, chunk by chunk
+    const result = await con.stream(`SELECT ${AGGREGATE_COLUMNS.map((c) => (TEXT_COLUMNS.has(c) ? quoteName(c) : `CAST(${quoteName(c)} AS DOUBLE) AS ${quoteName(c)}`)).join(', ')} FROM (${sql}) AS a`);
+    const r = new FlowRecord();
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      const col = (i: number) => chunk.getColumnVector(i);
+      const [eni, src, dst, proto, sp, side, dir, psrc, pdst, tpath, action, status, records, packets, bytes, first, last] = AGGREGATE_COLUMNS.map((_c, i) => col(i));
+      for (let k = 0; k < chunk.rowCount; k++) {
+        r.reset();
+        const n = Number(records.getItem(k));
+        r.records = n;
+        const st = status.getItem(k) as string | null;
+        if (st === 'NODATA' || st === 'SKIPDATA') {
+          if (st === 'NODATA') read.nodata += n;
+          else read.skipdata += n;
+          continue;
+        }
+        const b = bytes.getItem(k) as number | null;
+        if (action.getItem(k) === 'REJECT') {
+          read.rejected += n;
+          read.rejectedBytes += b ?? 0;
+          continue;
+        }
+        const s = src.getItem(k) as string | null;
+        const d = dst.getItem(k) as string | null;
+        if (s === null || d === null || b === null || !setAddress(s, r, true) || !setAddress(d, r, false)) {
+          read.malformed += n;
+          continue;
+        }
+        r.status = LogStatus.OK;
+        r.action = action.getItem(k) === 'ACCEPT' ? Action.ACCEPT : Action.NONE;
+        r.ipBytes = b;
+        r.packets = (packets.getItem(k) as number | null) ?? 0;
+        r.proto = (proto.getItem(k) as number | null) ?? -1;
+        const port = sp.getItem(k) as number;
+        const which = side.getItem(k) as number;
+        // ports that give the engine the same service port and the same side holding it
+        r.srcPort = which === 1 ? OTHER_PORT : port;
+        r.dstPort = which === 0 ? OTHER_PORT : port;
+        const id = eni.getItem(k) as string | null;
+        r.eni = id === null ? -1 : ids.of(id);
+        r.start = (first.getItem(k) as number | null) ?? 0;
+        r.end = (last.getItem(k) as number | null) ?? 0;
+        const fd = dir.getItem(k) as string | null;
+        r.direction = fd === 'ingress' ? FlowDirection.INGRESS : fd === 'egress' ? FlowDirection.EGRESS : FlowDirection.UNKNOWN;
+        const ps = psrc.getItem(k) as string | null;
+        const pd = pdst.getItem(k) as string | null;
+        if (ps !== null && pd !== null) setPacketAddresses(ps, pd, r);
+        r.trafficPath = (tpath.getItem(k) as number | null) ?? -1;
+        read.records += n;
+        sink(r);
+      }
+    }
+  } finally {
+    con.closeSync();
+    instance.closeSync();
+  }
+  done(read);
+  for (const f of files.slice(1)) done(new FlowLogRead((f as { path: string }).path));
+  return { sql };
+}
