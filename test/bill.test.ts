@@ -14,6 +14,8 @@ import { followTopology, setUp } from '../src/commands/setup.js';
 import { Logger } from '../src/config/log.js';
 import { TopologyManager } from '../src/topology/manager.js';
 import { FakeEc2, FakeImds, type Ec2Data, type ImdsData } from './fakes/aws.js';
+import { FakeAthena } from './fakes/athena.js';
+import { expandInputs } from '../src/sources/flow-logs/inputs.js';
 import { runCli, tempDir } from './helpers.js';
 
 const dir = tempDir();
@@ -561,7 +563,7 @@ describe('bill lines from VPC Flow Logs of the same traffic', () => {
     // the host is named by its address's interface in the topology
     expect(bill.workloads.every((w) => w.workload === 'web-1')).toBe(true);
   });
-  it('summed by embedded DuckDB first (--flow-logs.engine duckdb): every report above, the same to the byte', async () => {
+  it('summed first by embedded DuckDB, or by Athena (the same SQL, over a table of the same files): every report above, the same to the byte', async () => {
     const r = interfaceRecords();
     const records = r.host.map(asV2);
     const cols = V2_FIELDS.split(' ');
@@ -583,9 +585,26 @@ describe('bill lines from VPC Flow Logs of the same traffic', () => {
       // when the topology was read is the only difference two runs may show
       return JSON.parse(out.stdout.replace(/"lastSuccess":\s*[\d.]+/g, '"lastSuccess":0')) as unknown;
     };
-    for (const files of corpora) {
-      const [stream, duck] = await Promise.all([report(files, 'stream'), report(files, 'duckdb')]);
-      expect(duck, files.join(' ')).toEqual(stream);
+    const athena = await new FakeAthena().start();
+    try {
+      const athenaEnv = { ...env, AWS_ENDPOINT_URL_ATHENA: athena.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
+      const viaAthena = async (): Promise<unknown> => {
+        const out = await runCli(['analyze', '--topology.file', discovered, '--ip-ranges.file', IP_RANGES, '--format', 'json', '--flow-logs.engine', 'athena', '--athena.table', 'flow_logs'], athenaEnv);
+        expect(out.status, out.stderr).toBe(0);
+        const r = JSON.parse(out.stdout.replace(/"lastSuccess":\s*[\d.]+/g, '"lastSuccess":0')) as { capture: { caveats: string[]; flow_logs: unknown }; files: unknown };
+        // what differs is where they were read: the query, not files
+        r.capture.caveats = r.capture.caveats.filter((c) => !c.startsWith('summed by Athena'));
+        return r;
+      };
+      for (const files of corpora) {
+        await athena.table('default', 'flow_logs', expandInputs(files, () => undefined));
+        const [stream, duck, fromAthena] = await Promise.all([report(files, 'stream'), report(files, 'duckdb'), viaAthena()]);
+        expect(duck, files.join(' ')).toEqual(stream);
+        const s = stream as { capture: { flow_logs: unknown }; files: unknown };
+        expect(fromAthena, files.join(' ')).toEqual({ ...s, files: [], capture: { ...s.capture, flow_logs: { objects: 1, records: (s.capture.flow_logs as { records: number }).records } } });
+      }
+    } finally {
+      await athena.stop();
     }
   });
 

@@ -29,7 +29,7 @@ describe('command line errors: exit 2, one line naming the fault', () => {
     ['bad IP', ['analyze', PCAP, '--local-ip', '300.1.1.1'], /"300.1.1.1" is not an IP address/],
     ['missing capture', ['analyze', join(dir, 'nope.pcap')], /nope\.pcap: no such file/],
     ['missing topology', ['analyze', PCAP, '--topology.file', join(dir, 'nope.yaml')], /--topology.file .*nope\.yaml: no such file/],
-    ['no file argument', ['analyze'], /missing required argument 'file'/],
+    ['no file argument', ['analyze'], /^az-traffic-exporter: analyze: give capture or flow-log files, folders or s3:\/\/BUCKET\/PREFIX \(or --flow-logs.engine athena\)/],
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     // a mistyped command is named with the one meant, not taken for serve's argument
     ['mistyped command', ['analyz', PCAP], /unknown command 'analyz' \(Did you mean analyze\?\)/],

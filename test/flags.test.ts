@@ -72,6 +72,11 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--max-dollars-per-hour': ['0.05', 0.05],
   '--flow-logs.since': ['2026-12-06T08:00:00Z', Date.UTC(2026, 11, 6, 8) / 1000],
   '--flow-logs.engine': ['duckdb', 'duckdb'],
+  '--athena.workgroup': ['finops', 'finops'],
+  '--athena.database': ['flowdb', 'flowdb'],
+  '--athena.table': ['vpc_flow_logs', 'vpc_flow_logs'],
+  '--athena.output': ['s3://athena-results/flow-logs/', 's3://athena-results/flow-logs/'],
+  '--athena.day-column': ['dt', 'dt'],
   '--flow-logs.until': ['2026-12-07', Date.UTC(2026, 11, 7) / 1000],
 };
 // --config.file is read before the command runs: it is tested with a real file in cli.test.ts

@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { ACCOUNT, BOOT, HEADER, host, INSTANCES, MB, mirrorAddresses, rec, STORY_TOPOLOGY, storyCorpus } from '../scripts/lib/story-flow-logs.js';
 import { FakeS3 } from './fakes/s3.js';
+import { FakeAthena } from './fakes/athena.js';
+import { aggregateSql } from '../src/sources/flow-logs/aggregate-sql.js';
+import { expandInputs } from '../src/sources/flow-logs/inputs.js';
 import { runCli, SHARED_IP_RANGES, tempDir } from './helpers.js';
 
 const dir = tempDir();
@@ -117,6 +120,44 @@ describe("the story's question, answered from its flow logs", () => {
     expect((duckS3 as Report).bill).toEqual((stream as Report).bill);
     expect((duckS3 as Report).remotes).toEqual((stream as Report).remotes);
     expect((duckS3 as Report).workloads).toEqual((stream as Report).workloads);
+  });
+
+  it('summed by Athena over the table of the bucket: the one SQL text run where the logs lie, its results in pages, the same figures; a failed and a cancelled query named', async () => {
+    const athena = await new FakeAthena().start();
+    try {
+      await athena.table('flowdb', 'vpc_flow_logs', expandInputs([LOGS], () => undefined));
+      athena.pageSize = 7;
+      const athenaEnv = { AWS_ENDPOINT_URL_ATHENA: athena.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
+      const args = ['--flow-logs.engine', 'athena', '--athena.database', 'flowdb', '--athena.table', 'vpc_flow_logs', '--athena.output', 's3://athena-results/flow-logs/', '--athena.workgroup', 'finops'];
+      const [{ r: stream }, { r, stderr }] = await Promise.all([analyzeJson([LOGS]), analyzeJson(args, athenaEnv)]);
+      for (const k of ['bill', 'categories', 'remotes', 'workloads'] as const) expect(r[k], k).toEqual(stream[k]);
+      expect(r.capture.caveats.join('\n')).toMatch(/summed by Athena \(query q-1\), which scanned 0\.123 GB/);
+      expect(stderr).toMatch(/athena: query q-1 scanned 123456789 bytes/);
+      // the statement sent is the aggregate the DuckDB engine runs, over the named table
+      expect(athena.statements[0]).toEqual({ sql: aggregateSql({ from: '"flowdb"."vpc_flow_logs"' }), workgroup: 'finops', database: 'flowdb', output: 's3://athena-results/flow-logs/' });
+      // polled until it ended, its rows read in pages of 7
+      expect(athena.count('GetQueryExecution')).toBe(2);
+      expect(athena.count('GetQueryResults')).toBeGreaterThan(3);
+      // a time window reads only its days' partitions
+      const { r: later } = await analyzeJson([...args, '--flow-logs.since', '2026-12-03T00:00:00Z'], athenaEnv);
+      expect(athena.statements[1].sql).toContain(`WHERE "day" >= '2026/12/02'`);
+      expect(ingress(later, 'regional_public')).toBe(0);
+      // a query that fails, one that is cancelled: one line each, naming it and why
+      athena.failNext = 'HIVE_BAD_DATA: Error parsing field value';
+      const failed = await runCli(['analyze', ...args, ...common], { ...env, ...athenaEnv });
+      expect(failed.status).not.toBe(0);
+      expect(failed.stderr.trim()).toMatch(/athena:\/\/finops\/flowdb\.vpc_flow_logs: query q-3 failed: HIVE_BAD_DATA: Error parsing field value$/);
+      athena.cancelNext = true;
+      const cancelled = await runCli(['analyze', ...args, ...common], { ...env, ...athenaEnv });
+      expect(cancelled.status).not.toBe(0);
+      expect(cancelled.stderr.trim()).toMatch(/query q-4 was cancelled: Query cancelled by user$/);
+      // files and Athena together: refused in one line
+      const both = await runCli(['analyze', LOGS, ...args, ...common], { ...env, ...athenaEnv });
+      expect(both.status).toBe(2);
+      expect(both.stderr.trim()).toBe('az-traffic-exporter: --flow-logs.engine athena reads the table --athena.table names, not files: give no flow-log file with it');
+    } finally {
+      await athena.stop();
+    }
   });
 
   it('every format: the page (html, self-contained), the exposition with the workloads, the table', async () => {

@@ -8,7 +8,7 @@ export function defineAnalyze(program: Command, out: (s: string) => void): Comma
   const c = program
     .command('analyze')
     .description('analyse captures (pcap, pcapng) and VPC flow logs (text, .gz, Parquet; files, folders, s3://BUCKET/PREFIX) offline')
-    .argument('<file...>', 'capture files, flow-log files, folders of them, or s3://BUCKET/PREFIX (told apart by content)')
+    .argument('[file...]', 'capture files, flow-log files, folders of them, or s3://BUCKET/PREFIX (told apart by content); none with --flow-logs.engine athena')
     .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(FORMAT_NAMES).default('table'))
     .addOption(
       opt('--read.parallel <mode>', 'read a pcap or pcapng file in two threads (auto: files of 256 MiB or more, given a second core), and parse flow logs in a second thread (auto: given a second core); the counts are always those of one thread')
@@ -18,10 +18,15 @@ export function defineAnalyze(program: Command, out: (s: string) => void): Comma
     .addOption(opt('--flow-logs.since <time>', 'flow-log objects and files whose key time (AWS layout: …/YYYY/MM/DD/…_YYYYMMDDTHHMMZ_…) is at or after this: 2026-12-06T08:00:00Z, 2026-12-06, or a duration before now (24h)').argParser(momentArg))
     .addOption(opt('--flow-logs.until <time>', 'flow-log objects and files whose key time is before this (same forms as --flow-logs.since)').argParser(momentArg))
     .addOption(
-      opt('--flow-logs.engine <engine>', 'what reads flow logs: stream (this program\'s own parser, record by record, a second thread parsing) or duckdb (embedded DuckDB sums them per interface, addresses, service port, direction, path and hour first; the same figures)')
-        .choices(['stream', 'duckdb'])
+      opt('--flow-logs.engine <engine>', 'what reads flow logs: stream (this program\'s own parser, record by record, a second thread parsing), duckdb (embedded DuckDB sums them per interface, addresses, service port, direction and path first; the same figures) or athena (Athena sums the table --athena.table names, with the same SQL)')
+        .choices(['stream', 'duckdb', 'athena'])
         .default('stream'),
     )
+    .addOption(opt('--athena.workgroup <name>', 'the Athena workgroup of the query (--flow-logs.engine athena)').default('primary'))
+    .addOption(opt('--athena.database <name>', 'the Glue database of the flow-log table').default('default'))
+    .addOption(opt('--athena.table <name>', 'the table over the flow-log bucket (its CREATE EXTERNAL TABLE: docs/flow-logs.md)'))
+    .addOption(opt('--athena.output <s3url>', "where Athena writes the query's results (s3://BUCKET/PREFIX/); default: the workgroup's"))
+    .addOption(opt('--athena.day-column <name>', 'the table\'s partition column of days (partition projection, yyyy/MM/dd): --flow-logs.since/until read only those days ("": no partition filter)').default('day'))
     .addOption(opt('--max-dollars-per-hour <dollars>', "a guard for CI: exit 1 when the capture's bill lines cost more than this per hour (the report is printed first)").argParser(dollarsArg))
     .addOption(opt('--pods <file>', "pods of the cluster (kubectl get pods -A -o json; repeatable, comma-separated in the env var: snapshots over the capture's time): bytes of the capturing host's pods are attributed to the pod that held the address then; in flow logs, a pod's address on a logged interface names its pod").argParser(fileList))
     .addOption(

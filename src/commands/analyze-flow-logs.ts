@@ -11,6 +11,7 @@ import { FlowRecordCounter, TRAFFIC_PATH_NAMES } from '../pipeline/flow-records.
 import type { Input } from '../sources/flow-logs/inputs.js';
 import type { FlowLogRead, RecordSink } from '../sources/flow-logs/read.js';
 import type { FlowLogThread } from '../sources/flow-logs/threaded.js';
+import type { AthenaOptions } from '../sources/flow-logs/athena.js';
 import type { FlowRecord, InterfaceIds } from '../sources/flow-logs/record.js';
 import type { FlowLogWindow } from '../sources/flow-logs/read-all.js';
 import type { Setup } from './assemble.js';
@@ -26,8 +27,9 @@ export interface FlowLogOptions {
   pods: readonly PodInfo[];
   /** The thread reading and parsing them while this one counts (started early); none: read here. */
   thread?: FlowLogThread;
-  /** stream: record by record; duckdb: summed by embedded DuckDB first. */
-  engine?: 'stream' | 'duckdb';
+  /** stream: record by record; duckdb: summed by embedded DuckDB first; athena: summed by Athena over the table. */
+  engine?: 'stream' | 'duckdb' | 'athena';
+  athena?: AthenaOptions;
 }
 
 /** Read and parse flow logs in a second thread (parallel: auto, given two cores; on; off), started now: it parses while the topology loads. */
@@ -49,6 +51,14 @@ export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions
     const { readWithDuckdb, localInputs } = await import('../sources/flow-logs/duckdb.js');
     // a chart over time needs the sums per hour
     read = async (i, sink, ids, w, done) => readWithDuckdb(await localInputs(i, w), sink, ids, done, { hourly: timeline !== undefined });
+  }
+  if (o.engine === 'athena') {
+    const { readWithAthena } = await import('../sources/flow-logs/athena.js');
+    read = async (_i, sink, ids, w, done) => {
+      const q = await readWithAthena(o.athena!, w, sink, ids, done, timeline !== undefined);
+      log.info(`athena: query ${q.id} scanned ${q.scannedBytes} bytes`, { query: q.id, scanned_bytes: q.scannedBytes });
+      caveats.push(`summed by Athena (query ${q.id}), which scanned ${gb(q.scannedBytes)} ($${((q.scannedBytes / 1e12) * 5).toFixed(4)} at $5 per TB scanned)`);
+    };
   }
   const workloads = new Workloads();
   s.metrics.attributeWorkloads(workloads, o.topK);

@@ -17,6 +17,7 @@ import type { IpRanges } from '../topology/model.js';
 import { FORMATS, type FormatName, type OutputFormat } from './analyze-formats.js';
 import { assemble, priceBookOf, type CommonOptions, type Setup } from './assemble.js';
 import { countFlowLogs, startReading } from './analyze-flow-logs.js';
+import type { AthenaOptions } from '../sources/flow-logs/athena.js';
 
 export interface AnalyzeOptions extends CommonOptions {
   localIp?: string[];
@@ -34,8 +35,20 @@ export interface AnalyzeOptions extends CommonOptions {
   /** Flow-log objects and files whose key time is in this window (seconds since the epoch). */
   'flowLogs.since'?: number;
   'flowLogs.until'?: number;
-  /** What reads flow logs: this program's parser, or embedded DuckDB summing them first. */
-  'flowLogs.engine'?: 'stream' | 'duckdb';
+  /** What reads flow logs: this program's parser, embedded DuckDB summing them first, or Athena summing the table. */
+  'flowLogs.engine'?: 'stream' | 'duckdb' | 'athena';
+  'athena.workgroup'?: string;
+  'athena.database'?: string;
+  'athena.table'?: string;
+  'athena.output'?: string;
+  'athena.dayColumn'?: string;
+}
+
+/** The Athena query's settings, from the flags. */
+function athenaOptions(o: AnalyzeOptions): AthenaOptions | undefined {
+  if (o['flowLogs.engine'] !== 'athena') return undefined;
+  const day = o['athena.dayColumn'] ?? 'day';
+  return { workgroup: o['athena.workgroup'] ?? 'primary', database: o['athena.database'] ?? 'default', table: o['athena.table']!, ...(o['athena.output'] ? { output: o['athena.output'] } : {}), ...(day ? { dayColumn: day } : {}) };
 }
 
 /** Remote table entries for flow logs, at least. */
@@ -122,10 +135,16 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   });
   const captures = given.flatMap((i) => (i.kind === 'capture' ? [i.path] : []));
   const flowLogs = given.filter((i) => i.kind !== 'capture');
-  if (captures.length === 0 && flowLogs.length === 0) throw new ConfigError(`${files.join(' ')}: no capture or flow-log file in it`);
+  const engine = o['flowLogs.engine'] ?? 'stream';
+  // Athena reads the table of the flow-log bucket: the flow logs are there, not in files
+  const fromAthena = engine === 'athena';
+  if (fromAthena && flowLogs.length > 0) throw new ConfigError('--flow-logs.engine athena reads the table --athena.table names, not files: give no flow-log file with it');
+  if (fromAthena && !o['athena.table']) throw new ConfigError('--flow-logs.engine athena: --athena.table names the table of the flow logs (see docs/flow-logs.md for its CREATE EXTERNAL TABLE)');
+  if (files.length === 0 && !fromAthena) throw new ConfigError('analyze: give capture or flow-log files, folders or s3://BUCKET/PREFIX (or --flow-logs.engine athena)');
+  if (captures.length === 0 && flowLogs.length === 0 && !fromAthena) throw new ConfigError(`${files.join(' ')}: no capture or flow-log file in it`);
+  const readsFlowLogs = flowLogs.length > 0 || fromAthena;
   const reader = new ParallelReader(captures, format.timeline || o.pods ? 'off' : (o['read.parallel'] ?? 'auto'));
   const window = { since: o['flowLogs.since'], until: o['flowLogs.until'] };
-  const engine = o['flowLogs.engine'] ?? 'stream';
   const thread = engine === 'stream' ? await startReading(flowLogs, window, o['read.parallel'] ?? 'auto') : undefined;
   // every named file is checked before anything is downloaded or said
   const inputs = { topologyFile: o['topology.file'], ipRangesFile: o['ipRanges.file'] };
@@ -134,7 +153,7 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   const priceBook = await priceBookOf(o['prices.file']);
   // a VPC's flow logs name far more remotes than one host's capture: a table that holds them all between
   // drains (each drain ranks every entry it holds; 262,144 entries take ~25 MB)
-  const counting = flowLogs.length > 0 ? { ...o, 'remote.tableSize': Math.max(o['remote.tableSize'], FLOW_LOG_REMOTES) } : o;
+  const counting = readsFlowLogs ? { ...o, 'remote.tableSize': Math.max(o['remote.tableSize'], FLOW_LOG_REMOTES) } : o;
   let setup = assemble(loadedFromFiles, priceBook, counting, false);
   for (const file of captures) readCaptureFile(file, setup.pipeline, 0);
   const caveats: string[] = [];
@@ -154,7 +173,7 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   }
   let podTimes: PodTimes | undefined;
   // with flow logs, pods are named by their addresses on the logged interfaces (countFlowLogs)
-  if (o.pods && flowLogs.length === 0) ({ local, times: podTimes } = await attributePods(o.pods, local, setup, o['workload.topK'] ?? 100));
+  if (o.pods && !readsFlowLogs) ({ local, times: podTimes } = await attributePods(o.pods, local, setup, o['workload.topK'] ?? 100));
   pipeline.setLocalIps(local);
   // with addresses that change hands, frames pass through the pods' times on their way in
   const sink: FrameSink = podTimes ?? pipeline;
@@ -191,9 +210,9 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   }
   reader.close();
   let flowLogsRead: CaptureSummary['flow_logs'];
-  if (flowLogs.length > 0) {
+  if (readsFlowLogs) {
     const pods = o.pods ? await (await import('../attribution/pods-file.js')).loadPodsFiles(o.pods) : [];
-    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window, pods, thread, engine }, timeline, { caveats, problems });
+    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window, pods, thread, engine, athena: athenaOptions(o) }, timeline, { caveats, problems });
     exitCode = Math.max(exitCode, got.exitCode);
     flowLogsRead = got.read;
   }

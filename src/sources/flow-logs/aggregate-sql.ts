@@ -48,12 +48,12 @@ const SERVICE_SIDE = `CASE
     END`;
 
 /**
- * The aggregate over `flow_logs` (restricted by `where`, e.g. a partition's dates in Athena): a row per
+ * The aggregate over `flow_logs` (or `from`: Athena's table; restricted by `where`, e.g. its partitions' dates): a row per
  * group, the earliest start first; `hourly`: a group per hour too (a row for each hour a group is seen,
  * for a chart over time). NODATA, SKIPDATA and REJECT records are groups of their own (the reader counts them
  * apart, as the stream does).
  */
-export function aggregateSql(o: { where?: string; hourly?: boolean } = {}): string {
+export function aggregateSql(o: { from?: string; where?: string; hourly?: boolean } = {}): string {
   const keys = 'interface_id, srcaddr, dstaddr, protocol, service_port, service_side, flow_direction, pkt_srcaddr, pkt_dstaddr, traffic_path, action, log_status';
   const hour = o.hourly ? ', hour' : '';
   return `SELECT ${keys},
@@ -63,7 +63,7 @@ FROM (
     packets, bytes, start, "end",
     ${SERVICE_PORT} AS service_port,
     ${SERVICE_SIDE} AS service_side${o.hourly ? ',\n    CAST(floor(coalesce(start, 0) / 3600) AS BIGINT) AS hour' : ''}
-  FROM flow_logs${o.where ? `\n  WHERE ${o.where}` : ''}
+  FROM ${o.from ?? 'flow_logs'}${o.where ? `\n  WHERE ${o.where}` : ''}
 ) AS r
 GROUP BY ${keys}${hour}
 ORDER BY first_start, ${keys}${hour}`;

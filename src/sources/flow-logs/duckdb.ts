@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync, constants } from 'node:zlib';
 import { ConfigError } from '../../config/errors.js';
-import { ipv6BigIntToWords, parseCidr } from '../../net/ip.js';
 import { AGGREGATE_COLUMNS, aggregateSql } from './aggregate-sql.js';
 import { DEFAULT_FIELDS, headerFields } from './fields.js';
 import { detect, type Input } from './inputs.js';
 import type { FlowLogWindow } from './read-all.js';
 import { getObject, inWindow, listObjects, s3Client, s3Error } from './s3.js';
-import { FlowDirection, FlowRecord, LogStatus, Action, type InterfaceIds } from './record.js';
+import type { InterfaceIds } from './record.js';
+import { GroupCounter } from './groups.js';
 import { FlowLogRead, type RecordSink } from './read.js';
 
 /** The columns of AWS's Athena table that the aggregate reads, their flow-log field, and whether numeric. */
@@ -70,7 +70,7 @@ function selectOf(from: string, present: (field: string) => string | undefined):
 }
 
 /** The relation `flow_logs` over the inputs: one SELECT per group of files alike, their union. */
-async function flowLogsRelation(inputs: readonly Input[], describe: (sql: string) => Promise<string[]>): Promise<string> {
+export async function flowLogsRelation(inputs: readonly Input[], describe: (sql: string) => Promise<string[]>): Promise<string> {
   const groups = new Map<string, { files: string[]; fields: string[]; header: boolean; gzip: boolean }>();
   const parquet: string[] = [];
   for (const i of inputs) {
@@ -139,89 +139,6 @@ export async function localInputs(inputs: readonly Input[], window: FlowLogWindo
   return out;
 }
 
-/** A dotted-quad IPv4 address as a number; -1 where the text is none (IPv6, or no address). */
-function ipv4Of(t: string): number {
-  let a = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      a = a * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      part = part * 10 + c - 48;
-      if (part > 255) return -1;
-      digits++;
-    } else return -1;
-  }
-  return dots === 3 && digits > 0 ? a * 256 + part : -1;
-}
-
-/** An address as the engine reads it; false where the text is none. */
-function setAddress(text: string, r: FlowRecord, source: boolean): boolean {
-  const v4 = ipv4Of(text);
-  if (v4 >= 0) {
-    if (source) r.src4 = v4;
-    else r.dst4 = v4;
-    r.family = 4;
-    return true;
-  }
-  let c;
-  try {
-    c = parseCidr(text);
-  } catch {
-    return false;
-  }
-  if (c.family === 4) {
-    if (source) r.src4 = Number(c.start);
-    else r.dst4 = Number(c.start);
-    r.family = 4;
-  } else {
-    (source ? r.src6 : r.dst6).set(ipv6BigIntToWords(c.start));
-    r.family = 6;
-  }
-  return true;
-}
-
-/** The packet's own addresses (pkt-srcaddr, pkt-dstaddr) where the log has both. */
-function setPacketAddresses(src: string, dst: string, r: FlowRecord): void {
-  const a4 = ipv4Of(src);
-  const b4 = ipv4Of(dst);
-  if (a4 >= 0 && b4 >= 0) {
-    r.pktFamily = 4;
-    r.pktSrc4 = a4;
-    r.pktDst4 = b4;
-    return;
-  }
-  let a, b;
-  try {
-    a = parseCidr(src);
-    b = parseCidr(dst);
-  } catch {
-    return;
-  }
-  if (a.family !== b.family) return;
-  r.pktFamily = a.family;
-  if (a.family === 4) {
-    r.pktSrc4 = Number(a.start);
-    r.pktDst4 = Number(b.start);
-  } else {
-    r.pktSrc6.set(ipv6BigIntToWords(a.start));
-    r.pktDst6.set(ipv6BigIntToWords(b.start));
-  }
-}
-
-/**
- * The other side's port of a group whose ports differ: one the engine's servicePort never prefers to the
- * service port (above every well-known and non-ephemeral port, and above every ephemeral one but itself,
- * which as a service port would mean both ports were 65535: a group of equal ports).
- */
-const OTHER_PORT = 65535;
-
 /** The aggregate's text columns; the rest are numbers, read back as doubles. */
 const TEXT_COLUMNS = new Set(['interface_id', 'srcaddr', 'dstaddr', 'flow_direction', 'pkt_srcaddr', 'pkt_dstaddr', 'action', 'log_status']);
 
@@ -250,57 +167,12 @@ export async function readWithDuckdb(inputs: readonly Input[], sink: RecordSink,
     await con.run(`CREATE TEMP VIEW flow_logs AS ${relation}`);
     // numbers come back as doubles (no BigInt per value); rows as DuckDB makes them, chunk by chunk
     const result = await con.stream(`SELECT ${AGGREGATE_COLUMNS.map((c) => (TEXT_COLUMNS.has(c) ? quoteName(c) : `CAST(${quoteName(c)} AS DOUBLE) AS ${quoteName(c)}`)).join(', ')} FROM (${sql}) AS a`);
-    const r = new FlowRecord();
+    const groups = new GroupCounter(sink, ids, read);
     for (;;) {
       const chunk = await result.fetchChunk();
       if (chunk === null || chunk.rowCount === 0) break;
-      const col = (i: number) => chunk.getColumnVector(i);
-      const [eni, src, dst, proto, sp, side, dir, psrc, pdst, tpath, action, status, records, packets, bytes, first, last] = AGGREGATE_COLUMNS.map((_c, i) => col(i));
-      for (let k = 0; k < chunk.rowCount; k++) {
-        r.reset();
-        const n = Number(records.getItem(k));
-        r.records = n;
-        const st = status.getItem(k) as string | null;
-        if (st === 'NODATA' || st === 'SKIPDATA') {
-          if (st === 'NODATA') read.nodata += n;
-          else read.skipdata += n;
-          continue;
-        }
-        const b = bytes.getItem(k) as number | null;
-        if (action.getItem(k) === 'REJECT') {
-          read.rejected += n;
-          read.rejectedBytes += b ?? 0;
-          continue;
-        }
-        const s = src.getItem(k) as string | null;
-        const d = dst.getItem(k) as string | null;
-        if (s === null || d === null || b === null || !setAddress(s, r, true) || !setAddress(d, r, false)) {
-          read.malformed += n;
-          continue;
-        }
-        r.status = LogStatus.OK;
-        r.action = action.getItem(k) === 'ACCEPT' ? Action.ACCEPT : Action.NONE;
-        r.ipBytes = b;
-        r.packets = (packets.getItem(k) as number | null) ?? 0;
-        r.proto = (proto.getItem(k) as number | null) ?? -1;
-        const port = sp.getItem(k) as number;
-        const which = side.getItem(k) as number;
-        // ports that give the engine the same service port and the same side holding it
-        r.srcPort = which === 1 ? OTHER_PORT : port;
-        r.dstPort = which === 0 ? OTHER_PORT : port;
-        const id = eni.getItem(k) as string | null;
-        r.eni = id === null ? -1 : ids.of(id);
-        r.start = (first.getItem(k) as number | null) ?? 0;
-        r.end = (last.getItem(k) as number | null) ?? 0;
-        const fd = dir.getItem(k) as string | null;
-        r.direction = fd === 'ingress' ? FlowDirection.INGRESS : fd === 'egress' ? FlowDirection.EGRESS : FlowDirection.UNKNOWN;
-        const ps = psrc.getItem(k) as string | null;
-        const pd = pdst.getItem(k) as string | null;
-        if (ps !== null && pd !== null) setPacketAddresses(ps, pd, r);
-        r.trafficPath = (tpath.getItem(k) as number | null) ?? -1;
-        read.records += n;
-        sink(r);
-      }
+      const cols = AGGREGATE_COLUMNS.map((_c, i) => chunk.getColumnVector(i));
+      for (let k = 0; k < chunk.rowCount; k++) groups.count((i) => cols[i].getItem(k) as string | number | null);
     }
   } finally {
     con.closeSync();
