@@ -34,11 +34,12 @@ describe('README commands', () => {
     expect(r.stdout).toMatch(/\| baseline \| [\d.]+; [\d.]+ \| [\d,]+; [\d,]+ \| [\d.]+; [\d.]+ \| [\d,]+ \|\n\| this \|/);
   }, 240_000);
 
-  it('npm run bench:flow-logs runs and prints its table, the story\'s script beside analyze (20,000 records)', () => {
+  it('npm run bench:flow-logs runs and prints its table, the story\'s script beside analyze and its engines (20,000 records)', () => {
     const r = npm(['run', 'bench:flow-logs'], { BENCH_RECORDS: '20000', BENCH_ROUNDS: '1', BENCH_OUT: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\| the story's script: zcat, awk \| [\d.]+ \| [\d,]+ \|/);
     expect(r.stdout).toMatch(/\| analyze, \.gz text \| [\d.]+ \| [\d,]+ \| \d+ \|\n\| analyze, Parquet \| [\d.]+ \| [\d,]+ \| \d+ \|/);
+    expect(r.stdout).toMatch(/\| analyze --flow-logs.engine duckdb, \.gz text \| [\d.]+ \| [\d,]+ \| \d+ \|\n\| analyze --flow-logs.engine duckdb, Parquet \| [\d.]+ \| [\d,]+ \| \d+ \|/);
     expect(r.stdout).toMatch(/1 M records, each a distinct address pair|20,000 records, each a distinct address pair/);
   }, 240_000);
 
