@@ -200,6 +200,10 @@ describe('bad flow-log input: counted and named, never a crash', () => {
     const { r, stderr } = await analyzeJson([bad]);
     expect(ingress(r, 'regional_public')).toBe(3000);
     expect(stderr).toContain('bad.log: 3 malformed line(s) not counted (line 3: an address that is none; line 5: wrong number of fields; line 6: an action that is neither ACCEPT nor REJECT)');
+    // summed by DuckDB: the same records counted, the same lines left out and named (bad values by reason)
+    const { r: duck, stderr: duckSaid } = await analyzeJson([bad, '--flow-logs.engine', 'duckdb']);
+    expect(ingress(duck, 'regional_public')).toBe(3000);
+    expect(duckSaid).toContain('bad.log: 3 malformed line(s) not counted (1 line(s): an action that is neither ACCEPT nor REJECT; 1 line(s): an address that is none; line 5: wrong number of fields)');
     // cut in its middle: the lines before the cut are counted, the exit code says the file was not read to its end
     const lines = [HEADER, ...Array.from({ length: 20_000 }, (_x, k) => rec(k % INSTANCES, MIRROR[k % 4], host(k % INSTANCES), 80, 40000, 6, 1, 100, BOOT))].join('\n');
     const whole = gzipSync(lines);
@@ -210,6 +214,11 @@ describe('bad flow-log input: counted and named, never a crash', () => {
     expect(counted).toBeGreaterThan(0);
     expect(counted).toBeLessThan(20_000 * 100);
     expect(said).toMatch(new RegExp(`cut\\.log\\.gz: read ${counted / 100} records, then stopped at line \\d+: unexpected end of file`));
+    // DuckDB reads a cut gzip as far as it goes without a word: unpacked beside it, the cut is said alike
+    const { r: duckPart, stderr: duckSaid2 } = await analyzeJson([cut, '--flow-logs.engine', 'duckdb'], {}, 1);
+    expect(ingress(duckPart, 'regional_public')).toBe(counted);
+    expect(duckSaid2).toMatch(new RegExp(`cut\\.log\\.gz: read ${counted / 100} records, then stopped at line \\d+: unexpected end of file \\(the lines before it were counted\\)`));
+    expect(duckPart.capture.problems).toEqual(part.capture.problems.map((p) => ({ ...p, reason: `${p.reason} (the lines before it were counted)` })));
   });
 
   it('IPv6 records, REJECT and SKIPDATA: the IPv6 host counted for its interface (in both threads alike); rejected and skipped records counted apart and said', async () => {

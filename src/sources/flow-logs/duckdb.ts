@@ -3,11 +3,11 @@
 // (aggregate-sql.ts) sums them per interface, addresses, service port, direction, path and hour, and its
 // rows are streamed back in chunks, each handed on as one record standing for its group. Text (gzip or
 // plain, any header; the default format without one) through read_csv, Parquet natively.
-import { closeSync, createWriteStream, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { gunzipSync, constants } from 'node:zlib';
+import { constants, createGunzip, gunzipSync } from 'node:zlib';
 import { ConfigError } from '../../config/errors.js';
 import { AGGREGATE_COLUMNS, aggregateSql } from './aggregate-sql.js';
 import { DEFAULT_FIELDS, headerFields } from './fields.js';
@@ -58,18 +58,56 @@ function textFields(path: string, gzip: boolean): { fields: string[]; header: bo
   return fields ? { fields, header: true } : { fields: DEFAULT_FIELDS, header: false };
 }
 
-/** One SELECT with the Athena table's columns over files of one format. */
+/** The log_status of a group of lines that are no record (selectOf). */
+const MALFORMED = 'MALFORMED';
+
+/** An IPv4 address of four octets, or text with a colon (IPv6, checked when read). */
+const ADDRESS = "'^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$|:'";
+
+/**
+ * One SELECT with the Athena table's columns over files of one format, and two of its own: the file
+ * (`_file`) and why a line is no record (`_malformed`, the stream reader's words; NULL for a record).
+ */
 function selectOf(from: string, present: (field: string) => string | undefined): string {
-  const cols = COLUMNS.map(([column, field, numeric]) => {
+  const raw = (field: string): string | undefined => {
     const name = present(field);
-    if (name === undefined) return `CAST(NULL AS ${numeric ? 'BIGINT' : 'VARCHAR'}) AS ${quoteName(column)}`;
-    const v = `NULLIF(CAST(${quoteName(name)} AS VARCHAR), '-')`;
+    return name === undefined ? undefined : `CAST(${quoteName(name)} AS VARCHAR)`;
+  };
+  const cols = COLUMNS.map(([column, field, numeric]) => {
+    const r = raw(field);
+    if (r === undefined) return `CAST(NULL AS ${numeric ? 'BIGINT' : 'VARCHAR'}) AS ${quoteName(column)}`;
+    const v = `NULLIF(${r}, '-')`;
     return numeric ? `TRY_CAST(${v} AS BIGINT) AS ${quoteName(column)}` : `${v} AS ${quoteName(column)}`;
   });
-  return `SELECT ${cols.join(', ')} FROM ${from}`;
+  const checks: string[] = [];
+  const oneOf = (field: string, values: string[], why: string): void => {
+    const r = raw(field);
+    if (r !== undefined) checks.push(`WHEN ${r} NOT IN (${[...values, '-'].map(quoteString).join(', ')}) THEN ${quoteString(why)}`);
+  };
+  for (const field of ['srcaddr', 'dstaddr']) {
+    const r = raw(field);
+    if (r !== undefined) checks.push(`WHEN ${r} <> '-' AND NOT regexp_matches(${r}, ${ADDRESS}) THEN 'an address that is none'`);
+  }
+  for (const [, field, numeric] of COLUMNS) {
+    const r = raw(field);
+    if (numeric && r !== undefined) checks.push(`WHEN ${r} <> '-' AND TRY_CAST(${r} AS BIGINT) IS NULL THEN 'a number that is none'`);
+  }
+  oneOf('action', ['ACCEPT', 'REJECT'], 'an action that is neither ACCEPT nor REJECT');
+  oneOf('log-status', ['OK', 'NODATA', 'SKIPDATA'], 'a log-status that is none of OK, NODATA, SKIPDATA');
+  oneOf('flow-direction', ['ingress', 'egress'], 'a flow-direction that is neither ingress nor egress');
+  const malformed = checks.length === 0 ? 'CAST(NULL AS VARCHAR)' : `CASE ${checks.join(' ')} ELSE NULL END`;
+  // a line that is no record becomes a group of its own, in the one scan: log_status MALFORMED, its
+  // reason as interface_id, its file as srcaddr (the reader counts and names them; Athena's table has none)
+  const keep = (column: string): string => {
+    if (column === 'interface_id') return `CASE WHEN _malformed IS NULL THEN interface_id ELSE _malformed END AS interface_id`;
+    if (column === 'srcaddr') return `CASE WHEN _malformed IS NULL THEN srcaddr ELSE _file END AS srcaddr`;
+    if (column === 'log_status') return `CASE WHEN _malformed IS NULL THEN log_status ELSE '${MALFORMED}' END AS log_status`;
+    return `CASE WHEN _malformed IS NULL THEN ${quoteName(column)} END AS ${quoteName(column)}`;
+  };
+  return `SELECT ${COLUMNS.map(([column]) => keep(column)).join(', ')} FROM (SELECT ${cols.join(', ')}, filename AS _file, ${malformed} AS _malformed FROM ${from}) AS rows`;
 }
 
-/** The relation `flow_logs` over the inputs: one SELECT per group of files alike, their union. */
+/** The relation `flow_logs` over the inputs (lines that are no record as groups of their own: selectOf): one SELECT per group of files alike, their union. */
 export async function flowLogsRelation(inputs: readonly Input[], describe: (sql: string) => Promise<string[]>): Promise<string> {
   const groups = new Map<string, { files: string[]; fields: string[]; header: boolean; gzip: boolean }>();
   const parquet: string[] = [];
@@ -86,13 +124,14 @@ export async function flowLogsRelation(inputs: readonly Input[], describe: (sql:
   const parts: string[] = [];
   for (const g of groups.values()) {
     const list = `[${g.files.map(quoteString).join(', ')}]`;
-    // every value as text, as the log writes it ('-': absent); a line of the wrong width is no record
-    const from = `read_csv(${list}, delim=' ', quote='', escape='', header=${g.header}, all_varchar=true, compression=${quoteString(g.gzip ? 'gzip' : 'none')}, ignore_errors=true, null_padding=false, auto_detect=false, columns={${g.fields.map((f) => `${quoteString(f)}: 'VARCHAR'`).join(', ')}})`;
+    // every value as text, as the log writes it ('-': absent); a line of the wrong width is no record:
+    // kept aside (store_rejects) and named
+    const from = `read_csv(${list}, delim=' ', quote='', escape='', header=${g.header}, all_varchar=true, compression=${quoteString(g.gzip ? 'gzip' : 'none')}, store_rejects=true, null_padding=false, auto_detect=false, filename=true, columns={${g.fields.map((f) => `${quoteString(f)}: 'VARCHAR'`).join(', ')}})`;
     parts.push(selectOf(from, (field) => (g.fields.includes(field) ? field : undefined)));
   }
   if (parquet.length > 0) {
-    const from = `read_parquet([${parquet.map(quoteString).join(', ')}], union_by_name=true)`;
-    const have = new Set(await describe(`SELECT * FROM ${from}`));
+    const from = `read_parquet([${parquet.map(quoteString).join(', ')}], union_by_name=true, filename=true)`;
+    const have = new Set(await describe(`SELECT * EXCLUDE (filename) FROM ${from}`));
     parts.push(selectOf(from, (field) => (have.has(field.replace(/-/g, '_')) ? field.replace(/-/g, '_') : undefined)));
   }
   return parts.join('\nUNION ALL\n');
@@ -139,6 +178,19 @@ export async function localInputs(inputs: readonly Input[], window: FlowLogWindo
   return out;
 }
 
+/** Where a gzip file ends early (the line and why), unpacking it to its end; undefined: whole. */
+async function gzipCut(path: string): Promise<{ line: number; reason: string } | undefined> {
+  let lines = 0;
+  try {
+    await pipeline(createReadStream(path), createGunzip(), async function (chunks: AsyncIterable<Buffer>) {
+      for await (const c of chunks) for (let i = c.indexOf(10); i >= 0; i = c.indexOf(10, i + 1)) lines++;
+    });
+    return undefined;
+  } catch (e) {
+    return { line: lines + 1, reason: `${(e as Error).message} (the lines before it were counted)` };
+  }
+}
+
 /** The aggregate's text columns; the rest are numbers, read back as doubles. */
 const TEXT_COLUMNS = new Set(['interface_id', 'srcaddr', 'dstaddr', 'flow_direction', 'pkt_srcaddr', 'pkt_dstaddr', 'action', 'log_status']);
 
@@ -155,10 +207,15 @@ export async function readWithDuckdb(inputs: readonly Input[], sink: RecordSink,
   }
   const instance = await duckdb.DuckDBInstance.create(':memory:');
   const con = await instance.connect();
-  const files = inputs.filter((i) => i.kind === 'text' || i.kind === 'parquet');
-  // the sums are over every file at once: the first file's read carries them, the others are counted as read
-  const read = new FlowLogRead(files.length === 0 ? 'no file' : (files[0] as { path: string }).path);
+  const files = inputs.filter((i): i is Input & { path: string } => i.kind === 'text' || i.kind === 'parquet');
+  // a FlowLogRead per file, as the stream gives: the sums are over every file at once, so the first
+  // file's carries them; each its own malformed lines
+  const reads = new Map(files.map((f) => [f.path, new FlowLogRead(f.path)]));
+  const read = reads.get(files[0]?.path) ?? new FlowLogRead('no file');
   const sql = aggregateSql({ hourly: o.hourly });
+  // DuckDB reads a gzip cut short as far as it goes, unsaid: each is unpacked here too (libuv's threads,
+  // beside the query) and one that ends early is said where, as the stream reader says it
+  const cuts = files.filter((f) => f.kind === 'text' && f.gzip).map(async (f) => ({ path: f.path, cut: await gzipCut(f.path) }));
   try {
     const relation = await flowLogsRelation(files, async (q) => {
       const r = await con.runAndReadAll(`DESCRIBE ${q}`);
@@ -167,18 +224,41 @@ export async function readWithDuckdb(inputs: readonly Input[], sink: RecordSink,
     await con.run(`CREATE TEMP VIEW flow_logs AS ${relation}`);
     // numbers come back as doubles (no BigInt per value); rows as DuckDB makes them, chunk by chunk
     const result = await con.stream(`SELECT ${AGGREGATE_COLUMNS.map((c) => (TEXT_COLUMNS.has(c) ? quoteName(c) : `CAST(${quoteName(c)} AS DOUBLE) AS ${quoteName(c)}`)).join(', ')} FROM (${sql}) AS a`);
-    const groups = new GroupCounter(sink, ids, read);
+    const groups = new GroupCounter(sink, ids, read, (file, why, n) => {
+      const r = reads.get(file);
+      if (r === undefined) return;
+      r.malformed += n;
+      if (r.examples.length < 5) r.examples.push(`${n} line(s): ${why}`);
+    });
     for (;;) {
       const chunk = await result.fetchChunk();
       if (chunk === null || chunk.rowCount === 0) break;
       const cols = AGGREGATE_COLUMNS.map((_c, i) => chunk.getColumnVector(i));
       for (let k = 0; k < chunk.rowCount; k++) groups.count((i) => cols[i].getItem(k) as string | number | null);
     }
+    // what is no record, named per file: lines of the wrong width by number, bad values by reason
+    if (files.some((f) => f.kind === 'text')) {
+      const widths = await con.runAndReadAll(
+        'SELECT DISTINCT s.file_path AS file, e.line AS line FROM reject_errors e JOIN reject_scans s ON e.scan_id = s.scan_id AND e.file_id = s.file_id ORDER BY file, line',
+      );
+      for (const row of widths.getRowObjects()) reads.get(String(row.file))?.malformedLine(Number(row.line), 'wrong number of fields');
+    }
+    for (const { path, cut } of await Promise.all(cuts)) {
+      if (!cut) continue;
+      const r = reads.get(path)!;
+      r.stopped = cut;
+      // the line the cut went through is no malformed line: the file stops there
+      const k = r.examples.indexOf(`line ${cut.line}: wrong number of fields`);
+      if (k >= 0) {
+        r.examples.splice(k, 1);
+        r.malformed--;
+      }
+    }
   } finally {
     con.closeSync();
     instance.closeSync();
   }
-  done(read);
-  for (const f of files.slice(1)) done(new FlowLogRead((f as { path: string }).path));
+  if (files.length === 0) done(read);
+  for (const r of reads.values()) done(r);
   return { sql };
 }

@@ -101,6 +101,8 @@ export class GroupCounter {
     private readonly sink: RecordSink,
     private readonly ids: InterfaceIds,
     private readonly read: FlowLogRead,
+    /** Lines that were no record, as DuckDB's relation marks them (log_status MALFORMED): their file, why, how many. */
+    private readonly malformed?: (file: string, why: string, lines: number) => void,
   ) {}
 
   count(v: GroupValue): void {
@@ -110,6 +112,7 @@ export class GroupCounter {
     const n = num(v(C.records)) ?? 0;
     r.records = n;
     const st = v(C.log_status);
+    if (st === 'MALFORMED' && this.malformed) return this.malformed(String(v(C.srcaddr)), String(v(C.interface_id)), n);
     if (st === 'NODATA' || st === 'SKIPDATA') {
       if (st === 'NODATA') read.nodata += n;
       else read.skipdata += n;
