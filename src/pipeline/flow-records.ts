@@ -60,6 +60,23 @@ interface Undecided {
   end: number;
 }
 
+/** Records summed per addresses, protocol and ports (fill-ins, undecided records). */
+type SummedFlow = Pick<Undecided, 'family' | 'src4' | 'dst4' | 'src6' | 'dst6' | 'proto' | 'srcPort' | 'dstPort' | 'bytes' | 'packets'>;
+
+/** A sum as one record the engine counts. */
+function asRecord(f: SummedFlow, v: FlowRecord): void {
+  v.family = f.family;
+  v.src4 = f.src4;
+  v.dst4 = f.dst4;
+  v.src6.set(f.src6);
+  v.dst6.set(f.dst6);
+  v.ipBytes = f.bytes;
+  v.packets = f.packets;
+  v.proto = f.proto;
+  v.srcPort = f.srcPort;
+  v.dstPort = f.dstPort;
+}
+
 /** What the records were, beyond what the engine counted. */
 export interface FlowRecordStats {
   /** Bytes of path interfaces counted for hosts whose own interface was not logged. */
@@ -365,16 +382,7 @@ export class FlowRecordCounter {
       progress = false;
       for (const [key, u] of this.undecided) {
         r.reset();
-        r.family = u.family;
-        r.src4 = u.src4;
-        r.dst4 = u.dst4;
-        r.src6.set(u.src6);
-        r.dst6.set(u.dst6);
-        r.proto = u.proto;
-        r.srcPort = u.srcPort;
-        r.dstPort = u.dstPort;
-        r.ipBytes = u.bytes;
-        r.packets = u.packets;
+        asRecord(u, r);
         r.records = u.records;
         r.start = u.start;
         r.end = u.end;
@@ -408,16 +416,7 @@ export class FlowRecordCounter {
         this.stats.seenOnHostBytes += f.bytes;
         return;
       }
-      v.family = f.family;
-      v.src4 = f.src4;
-      v.dst4 = f.dst4;
-      v.src6.set(f.src6);
-      v.dst6.set(f.dst6);
-      v.ipBytes = f.bytes;
-      v.packets = f.packets;
-      v.proto = f.proto;
-      v.srcPort = f.srcPort;
-      v.dstPort = f.dstPort;
+      asRecord(f, v);
       this.engine.now = f.end;
       if (!this.engine.countFrom(v, f.hostIsSource)) {
         this.engine.addLocal(hostText, this.addressWorkload(hostText, f.end));
