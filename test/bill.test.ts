@@ -596,10 +596,13 @@ describe('bill lines from VPC Flow Logs of the same traffic', () => {
         r.capture.caveats = r.capture.caveats.filter((c) => !c.startsWith('summed by Athena'));
         return r;
       };
-      for (const files of corpora) {
-        await athena.table('default', 'flow_logs', expandInputs(files, () => undefined));
-        const [stream, duck, fromAthena] = await Promise.all([report(files, 'stream'), report(files, 'duckdb'), viaAthena()]);
+      for (const [k, files] of corpora.entries()) {
+        // Athena over the custom format, the default one and every interface (the rest differ only in what DuckDB showed the same)
+        const athenaToo = k === 0 || k === 1 || k === 3;
+        if (athenaToo) await athena.table('default', 'flow_logs', expandInputs(files, () => undefined));
+        const [stream, duck, fromAthena] = await Promise.all([report(files, 'stream'), report(files, 'duckdb'), athenaToo ? viaAthena() : undefined]);
         expect(duck, files.join(' ')).toEqual(stream);
+        if (!athenaToo) continue;
         const s = stream as { capture: { flow_logs: unknown }; files: unknown };
         expect(fromAthena, files.join(' ')).toEqual({ ...s, files: [], capture: { ...s.capture, flow_logs: { objects: 1, records: (s.capture.flow_logs as { records: number }).records } } });
       }
