@@ -87,7 +87,7 @@ export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions
     if (r.stopped) {
       exitCode = 1;
       // a SQL engine's sums are on the first file's read: another's says only where it stopped
-      const where = r.stopped.line <= 0 ? 'not read' : r.records > 0 || o.engine === undefined || o.engine === 'stream' ? `read ${r.records} records, then stopped at line ${r.stopped.line}` : `stopped at line ${r.stopped.line}`;
+      const where = r.stopped.line <= 0 ? 'not read' : r.records > 0 || (o.engine ?? 'stream') === 'stream' ? `read ${r.records} records, then stopped at line ${r.stopped.line}` : `stopped at line ${r.stopped.line}`;
       problems.push({ file: r.name, reason: `${where}: ${r.stopped.reason}` });
       log.error(`${r.name}: ${where}: ${r.stopped.reason}`, { file: r.name });
     }

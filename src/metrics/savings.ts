@@ -22,8 +22,8 @@ interface Entry {
   remote_az: string;
   /** s3 / dynamodb for a gateway endpoint */
   service: string;
-  /** the line the saving is on (nat_same_zone: the cross-zone leg's usage type) */
-  line: string;
+  /** nat_same_zone: the NAT gateway and the hosts' zone ('' where unknown) */
+  nat?: { via: string; zone: string };
   egress_bytes: number;
   ingress_bytes: number;
   /** what these bytes cost on their bill lines (nat_same_zone: on the cross-zone leg alone) */
@@ -102,17 +102,17 @@ export class SavingsLedger {
   noteRemote(remote: string, cls: AddressClass, remoteZone: string, dir: number, cat: number, path: number, bytes: number, dollars: number): void {
     const s = suggestionFor(cls, cat, path, dollars);
     if (s === undefined) return;
-    this.add(s, remote, PATH_NAMES[path], remoteZone, cls.service, '', dir, bytes, dollars);
+    this.add(s, remote, PATH_NAMES[path], remoteZone, cls.service, undefined, dir, bytes, dollars);
   }
 
   /** Bytes of a usage combination that crossed zones to a NAT gateway (`via`) from hosts in `zone`. */
   noteCrossZone(via: string, zone: string, line: string, dir: number, bytes: number): void {
     const perGb = usagePriceOf(this.ctx.prices(), line);
     if (perGb === undefined || bytes === 0) return;
-    this.add('nat_same_zone', `${via} from ${zone || 'an unknown zone'}`, 'nat_gateway', '', '', line, dir, bytes, (bytes / BYTES_PER_GB) * perGb);
+    this.add('nat_same_zone', `${via} from ${zone || 'an unknown zone'}`, 'nat_gateway', '', '', { via, zone }, dir, bytes, (bytes / BYTES_PER_GB) * perGb);
   }
 
-  private add(s: Suggestion, remote: string, path: string, remoteZone: string, service: string, line: string, dir: number, bytes: number, dollars: number): void {
+  private add(s: Suggestion, remote: string, path: string, remoteZone: string, service: string, nat: Entry['nat'], dir: number, bytes: number, dollars: number): void {
     let key = `${s}\u0000${remote}`;
     let e = this.entries.get(key);
     if (e === undefined) {
@@ -122,7 +122,7 @@ export class SavingsLedger {
       }
       if (e === undefined) {
         const other = key.endsWith(`\u0000${OTHER_SAVING}`);
-        e = { suggestion: s, remote: other ? OTHER_SAVING : remote, current_path: path, remote_az: remoteZone, service, line, egress_bytes: 0, ingress_bytes: 0, dollars: 0 };
+        e = { suggestion: s, remote: other ? OTHER_SAVING : remote, current_path: path, remote_az: remoteZone, service, ...(nat && !other ? { nat } : {}), egress_bytes: 0, ingress_bytes: 0, dollars: 0 };
         this.entries.set(key, e);
       }
     }
@@ -233,9 +233,10 @@ function planOf(e: Entry, zones: string[], prices: Prices, line: (rest: string) 
       };
     }
     case 'nat_same_zone': {
-      const [nat, , zone] = e.remote.split(' ');
+      // remote="other" (past the ledger's bound) stands for several gateways and zones
+      const zone = e.nat?.zone || "the hosts' zone";
       return {
-        action: `add a NAT gateway in ${zone} and point the default route of that zone's subnets at it (now ${nat}, in another zone)`,
+        action: `add a NAT gateway in ${zone} and point the default route of that zone's subnets at it (now ${e.nat?.via ?? 'NAT gateways'}, in another zone)`,
         assumes: '',
         newPerGb: 0,
         fixedPerHour: price(line('NatGateway-Hours')),

@@ -16,7 +16,8 @@ export class SavingsFamily implements MetricFamily {
   private readonly gauge: client.Gauge<'suggestion' | 'remote'>;
   /** analyze: the capture's span, over which every count is taken */
   private spanSeconds: number | null | undefined;
-  private readonly started = Date.now();
+  /** when counting began, by the family's clock (rates since then until an hour has passed) */
+  private readonly started: number;
   /** live: the ledger's counts once a step, an hour's worth */
   private readonly marks: { t: number; counts: LedgerCounts }[] = [];
 
@@ -26,6 +27,7 @@ export class SavingsFamily implements MetricFamily {
     private readonly k: number,
     private readonly now: () => number = Date.now,
   ) {
+    this.started = now();
     this.ledger = new SavingsLedger(ctx, Math.max(4096, 4 * k));
     this.gauge = new client.Gauge({
       name: 'aztraffic_savings_dollars_per_hour',

@@ -10,32 +10,32 @@ import { pipeline } from 'node:stream/promises';
 import { constants, createGunzip, gunzipSync } from 'node:zlib';
 import { ConfigError } from '../../config/errors.js';
 import { AGGREGATE_COLUMNS, aggregateSql } from './aggregate-sql.js';
-import { DEFAULT_FIELDS, headerFields } from './fields.js';
+import { DEFAULT_FIELDS, fieldOfColumn, headerFields } from './fields.js';
 import { detect, type Input } from './inputs.js';
 import type { FlowLogWindow } from './read-all.js';
-import { getObject, inWindow, listObjects, s3Client, s3Error } from './s3.js';
+import { getObject, inWindow, objectsInWindow, s3Client, s3Error } from './s3.js';
 import type { InterfaceIds } from './record.js';
 import { GroupCounter } from './groups.js';
 import { FlowLogRead, type RecordSink } from './read.js';
 
-/** The columns of AWS's Athena table that the aggregate reads, their flow-log field, and whether numeric. */
-const COLUMNS: readonly (readonly [column: string, field: string, numeric: boolean])[] = [
-  ['interface_id', 'interface-id', false],
-  ['srcaddr', 'srcaddr', false],
-  ['dstaddr', 'dstaddr', false],
-  ['srcport', 'srcport', true],
-  ['dstport', 'dstport', true],
-  ['protocol', 'protocol', true],
-  ['packets', 'packets', true],
-  ['bytes', 'bytes', true],
-  ['start', 'start', true],
-  ['end', 'end', true],
-  ['action', 'action', false],
-  ['log_status', 'log-status', false],
-  ['flow_direction', 'flow-direction', false],
-  ['pkt_srcaddr', 'pkt-srcaddr', false],
-  ['pkt_dstaddr', 'pkt-dstaddr', false],
-  ['traffic_path', 'traffic-path', true],
+/** The columns of AWS's Athena table that the aggregate reads (each a flow-log field: fieldOfColumn), and whether numeric. */
+const COLUMNS: readonly (readonly [column: string, numeric: boolean])[] = [
+  ['interface_id', false],
+  ['srcaddr', false],
+  ['dstaddr', false],
+  ['srcport', true],
+  ['dstport', true],
+  ['protocol', true],
+  ['packets', true],
+  ['bytes', true],
+  ['start', true],
+  ['end', true],
+  ['action', false],
+  ['log_status', false],
+  ['flow_direction', false],
+  ['pkt_srcaddr', false],
+  ['pkt_dstaddr', false],
+  ['traffic_path', true],
 ];
 
 const quoteString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
@@ -68,33 +68,33 @@ const ADDRESS = "'^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]
  * One SELECT with the Athena table's columns over files of one format, and two of its own: the file
  * (`_file`) and why a line is no record (`_malformed`, the stream reader's words; NULL for a record).
  */
-function selectOf(from: string, present: (field: string) => string | undefined): string {
-  const raw = (field: string): string | undefined => {
-    const name = present(field);
+function selectOf(from: string, present: (column: string) => string | undefined): string {
+  const raw = (column: string): string | undefined => {
+    const name = present(column);
     return name === undefined ? undefined : `CAST(${quoteName(name)} AS VARCHAR)`;
   };
-  const cols = COLUMNS.map(([column, field, numeric]) => {
-    const r = raw(field);
+  const cols = COLUMNS.map(([column, numeric]) => {
+    const r = raw(column);
     if (r === undefined) return `CAST(NULL AS ${numeric ? 'BIGINT' : 'VARCHAR'}) AS ${quoteName(column)}`;
     const v = `NULLIF(${r}, '-')`;
     return numeric ? `TRY_CAST(${v} AS BIGINT) AS ${quoteName(column)}` : `${v} AS ${quoteName(column)}`;
   });
   const checks: string[] = [];
-  const oneOf = (field: string, values: string[], why: string): void => {
-    const r = raw(field);
+  const oneOf = (column: string, values: string[], why: string): void => {
+    const r = raw(column);
     if (r !== undefined) checks.push(`WHEN ${r} NOT IN (${[...values, '-'].map(quoteString).join(', ')}) THEN ${quoteString(why)}`);
   };
-  for (const field of ['srcaddr', 'dstaddr']) {
-    const r = raw(field);
+  for (const column of ['srcaddr', 'dstaddr']) {
+    const r = raw(column);
     if (r !== undefined) checks.push(`WHEN ${r} <> '-' AND NOT regexp_matches(${r}, ${ADDRESS}) THEN 'an address that is none'`);
   }
-  for (const [, field, numeric] of COLUMNS) {
-    const r = raw(field);
+  for (const [column, numeric] of COLUMNS) {
+    const r = raw(column);
     if (numeric && r !== undefined) checks.push(`WHEN ${r} <> '-' AND TRY_CAST(${r} AS BIGINT) IS NULL THEN 'a number that is none'`);
   }
   oneOf('action', ['ACCEPT', 'REJECT'], 'an action that is neither ACCEPT nor REJECT');
-  oneOf('log-status', ['OK', 'NODATA', 'SKIPDATA'], 'a log-status that is none of OK, NODATA, SKIPDATA');
-  oneOf('flow-direction', ['ingress', 'egress'], 'a flow-direction that is neither ingress nor egress');
+  oneOf('log_status', ['OK', 'NODATA', 'SKIPDATA'], 'a log-status that is none of OK, NODATA, SKIPDATA');
+  oneOf('flow_direction', ['ingress', 'egress'], 'a flow-direction that is neither ingress nor egress');
   const malformed = checks.length === 0 ? 'CAST(NULL AS VARCHAR)' : `CASE ${checks.join(' ')} ELSE NULL END`;
   // a line that is no record becomes a group of its own, in the one scan: log_status MALFORMED, its
   // reason as interface_id, its file as srcaddr (the reader counts and names them; Athena's table has none)
@@ -127,12 +127,12 @@ export async function flowLogsRelation(inputs: readonly Input[], describe: (sql:
     // every value as text, as the log writes it ('-': absent); a line of the wrong width is no record:
     // kept aside (store_rejects) and named
     const from = `read_csv(${list}, delim=' ', quote='', escape='', header=${g.header}, all_varchar=true, compression=${quoteString(g.gzip ? 'gzip' : 'none')}, store_rejects=true, null_padding=false, auto_detect=false, filename=true, columns={${g.fields.map((f) => `${quoteString(f)}: 'VARCHAR'`).join(', ')}})`;
-    parts.push(selectOf(from, (field) => (g.fields.includes(field) ? field : undefined)));
+    parts.push(selectOf(from, (column) => (g.fields.includes(fieldOfColumn(column)) ? fieldOfColumn(column) : undefined)));
   }
   if (parquet.length > 0) {
     const from = `read_parquet([${parquet.map(quoteString).join(', ')}], union_by_name=true, filename=true)`;
     const have = new Set(await describe(`SELECT * EXCLUDE (filename) FROM ${from}`));
-    parts.push(selectOf(from, (field) => (have.has(field.replace(/-/g, '_')) ? field.replace(/-/g, '_') : undefined)));
+    parts.push(selectOf(from, (column) => (have.has(column) ? column : undefined)));
   }
   return parts.join('\nUNION ALL\n');
 }
@@ -151,13 +151,7 @@ export async function localInputs(inputs: readonly Input[], window: FlowLogWindo
       continue;
     }
     const client = await s3Client();
-    let objects;
-    try {
-      objects = (await listObjects(client, i.bucket, i.prefix)).filter((o) => inWindow(o.key, window.since, window.until));
-    } catch (e) {
-      throw new Error(`${i.url}: the objects could not be listed: ${s3Error(e)}`);
-    }
-    if (objects.length === 0) throw new ConfigError(`${i.url}: no object in the time window asked for`);
+    const objects = await objectsInWindow(client, i, window.since, window.until);
     if (dir === undefined) {
       const made = mkdtempSync(join(tmpdir(), 'aztraffic-flow-logs-'));
       process.once('exit', () => rmSync(made, { recursive: true, force: true }));
@@ -192,7 +186,7 @@ async function gzipCut(path: string): Promise<{ line: number; reason: string } |
 }
 
 /** The aggregate's text columns; the rest are numbers, read back as doubles. */
-const TEXT_COLUMNS = new Set(['interface_id', 'srcaddr', 'dstaddr', 'flow_direction', 'pkt_srcaddr', 'pkt_dstaddr', 'action', 'log_status']);
+const TEXT_COLUMNS = new Set(COLUMNS.filter(([, numeric]) => !numeric).map(([column]) => column));
 
 /**
  * Sum the inputs (local files; S3 objects are fetched first) in DuckDB and hand each group on as one

@@ -7,7 +7,7 @@ import type { Input } from './inputs.js';
 import { isFlowLogParquet, openFlowLogParquet, readFlowLogParquet } from './parquet.js';
 import type { InterfaceIds } from './record.js';
 import { FlowLogRead, type RecordSink } from './read.js';
-import { getObject, inWindow, listObjects, s3Client, s3Error } from './s3.js';
+import { getObject, inWindow, objectsInWindow, s3Client, s3Error } from './s3.js';
 import { fileTextStream, readFlowLogText, textStream } from './text.js';
 
 export interface FlowLogWindow {
@@ -25,15 +25,7 @@ export async function readFlowLogs(inputs: readonly Input[], sink: RecordSink, i
     if (input.kind === 'capture') continue;
     if (input.kind === 's3') {
       client ??= await s3Client();
-      let objects;
-      try {
-        objects = await listObjects(client, input.bucket, input.prefix);
-      } catch (e) {
-        throw new Error(`${input.url}: the objects could not be listed: ${s3Error(e)}`);
-      }
-      const picked = objects.filter((o) => inWindow(o.key, window.since, window.until));
-      if (picked.length === 0) throw new ConfigError(`${input.url}: no object${objects.length > 0 ? ` of the ${objects.length} under it` : ''} in the time window asked for`);
-      for (const o of picked) done(await readObject(client, input.bucket, o.key, sink, ids));
+      for (const o of await objectsInWindow(client, input, window.since, window.until)) done(await readObject(client, input.bucket, o.key, sink, ids));
       continue;
     }
     if (!inWindow(input.path, window.since, window.until)) continue;

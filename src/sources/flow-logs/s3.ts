@@ -4,6 +4,7 @@
 // The SDK retries throttling and server errors; what still fails is named, never skipped unsaid.
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { ConfigError } from '../../config/errors.js';
 
 export interface S3Object {
   key: string;
@@ -64,4 +65,20 @@ export function s3Error(e: unknown): string {
   const status = err.$metadata?.httpStatusCode;
   const attempts = err.$metadata?.attempts;
   return `${err.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${err.message ?? String(e)}${attempts && attempts > 1 ? ` after ${attempts} attempts` : ''}`;
+}
+
+/**
+ * The objects under an s3:// input whose key time is in the window, in key order; a listing that fails
+ * or finds none in the window is one error naming the location.
+ */
+export async function objectsInWindow(client: S3Client, input: { url: string; bucket: string; prefix: string }, since: number | undefined, until: number | undefined): Promise<S3Object[]> {
+  let objects: S3Object[];
+  try {
+    objects = await listObjects(client, input.bucket, input.prefix);
+  } catch (e) {
+    throw new Error(`${input.url}: the objects could not be listed: ${s3Error(e)}`);
+  }
+  const picked = objects.filter((o) => inWindow(o.key, since, until));
+  if (picked.length === 0) throw new ConfigError(`${input.url}: no object${objects.length > 0 ? ` of the ${objects.length} under it` : ''} in the time window asked for`);
+  return picked;
 }
