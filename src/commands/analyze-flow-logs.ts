@@ -30,6 +30,8 @@ export interface FlowLogOptions {
   /** stream: record by record; duckdb: summed by embedded DuckDB first; athena: summed by Athena over the table. */
   engine?: 'stream' | 'duckdb' | 'athena';
   athena?: AthenaOptions;
+  /** Captures were read too: aztraffic_build_info keeps source="capture". */
+  alsoCaptures?: boolean;
 }
 
 /** Read and parse flow logs in a second thread (parallel: auto, given two cores; on; off), started now: it parses while the topology loads. */
@@ -71,6 +73,7 @@ export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions
       }
     : counter.count;
   let exitCode = 0;
+  const family = s.metrics.flowLogs(false, o.alsoCaptures);
   const all = { objects: 0, records: 0, nodata: 0, skipdata: 0, rejected: 0, rejectedBytes: 0, malformed: 0 };
   await read(inputs, sink, counter.ids, o.window, (r: FlowLogRead) => {
     all.objects++;
@@ -80,6 +83,9 @@ export async function countFlowLogs(inputs: Input[], s: Setup, o: FlowLogOptions
     all.rejected += r.rejected;
     all.rejectedBytes += r.rejectedBytes;
     all.malformed += r.malformed;
+    // an object not read at all failed; one that stopped part way was counted up to there
+    if (r.stopped !== undefined && r.stopped.line <= 0 && r.records === 0) family.failed();
+    else family.note({ ...r, stopped: r.stopped !== undefined });
     if (r.malformed > 0) {
       problems.push({ file: r.name, malformed_lines: r.malformed, reason: r.examples.join('; ') });
       log.warn(`${r.name}: ${r.malformed} malformed line(s) not counted (${r.examples.join('; ')}); the rest were counted`, { file: r.name, malformed: r.malformed });

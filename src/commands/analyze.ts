@@ -212,7 +212,7 @@ export async function analyze(files: string[], o: AnalyzeOptions, out: (s: strin
   let flowLogsRead: CaptureSummary['flow_logs'];
   if (readsFlowLogs) {
     const pods = o.pods ? await (await import('../attribution/pods-file.js')).loadPodsFiles(o.pods) : [];
-    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window, pods, thread, engine, athena: athenaOptions(o) }, timeline, { caveats, problems });
+    const got = await countFlowLogs(flowLogs, setup, { topK: o['workload.topK'] ?? 100, window, pods, thread, engine, athena: athenaOptions(o), alsoCaptures: captures.length > 0 }, timeline, { caveats, problems });
     exitCode = Math.max(exitCode, got.exitCode);
     flowLogsRead = got.read;
   }

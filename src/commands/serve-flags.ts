@@ -3,7 +3,12 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { POD_OWNER_KINDS, type PodOwnerKind } from '../attribution/workloads.js';
 import type { Running } from './running.js';
 import type { ServeOptions } from './serve.js';
-import { bool, configureLog, countingFlags, duration, intIn, ipRangesDownloadFlags, localIpFlag, opt, webFlags, type LogOptions } from './flags.js';
+import type { FlowLogServeOptions } from './serve-flow-logs.js';
+import { bool, configureLog, countingFlags, duration, intIn, ipRangesDownloadFlags, localIpFlag, momentArg, opt, webFlags, type LogOptions } from './flags.js';
+import { ConfigError } from '../config/errors.js';
+
+/** Flags of a live capture, which an exporter of flow logs does not take. */
+const CAPTURE_FLAGS = ['interface', 'localIp', 'workload.fixed', 'kubernetes.nodeName'] as const;
 
 function fixedWorkload(v: string): { namespace: string; kind: PodOwnerKind; name: string } {
   const m = /^([^/]*)\/([^/]+)\/([^/]+)$/.exec(v);
@@ -31,12 +36,24 @@ export function defineServe(program: Command, onStop: (running: Running) => void
     .addOption(bool('--workload.processes <bool>', "attribute the host's own addresses to the processes of their sockets through /proc (needs the host's PID namespace)", true))
     .addOption(opt('--workload.flow-table-size <n>', "flows of the host's own addresses tracked for attribution; beyond, new flows are workload_kind=\"unknown\"").argParser(intIn(1024, 16_777_216)).default(65536))
     .addOption(opt('--workload.fixed <namespace/kind/name>', 'sidecar: every byte belongs to this workload (e.g. shop/Deployment/checkout)').argParser(fixedWorkload))
-    .addOption(opt('--kubernetes.node-name <name>', "watch this node's pods (in-cluster service account, else KUBECONFIG) and attribute their bytes"));
+    .addOption(opt('--kubernetes.node-name <name>', "watch this node's pods (in-cluster service account, else KUBECONFIG) and attribute their bytes"))
+    .addOption(opt('--flow-logs.url <url>', 'agentless: count VPC Flow Logs as they arrive in s3://BUCKET/PREFIX (or file:///DIR), capturing nothing'))
+    .addOption(opt('--flow-logs.state <file>', 'with --flow-logs.url: where the cursor and the counters are kept, written after every object (a restart neither loses nor counts twice)'))
+    .addOption(duration('--flow-logs.poll-interval <duration>', 'with --flow-logs.url: how often to look for new objects', 60_000, '1m'))
+    .addOption(opt('--flow-logs.since <time>', 'with --flow-logs.url, at a first start (no state yet): count objects from this time on (2026-12-06T08:00:00Z, 2026-12-06, or a duration before now)').argParser(momentArg).default(undefined, '1h ago'));
   localIpFlag(c, "more addresses of this host (repeatable; the interface's own are always local)");
   ipRangesDownloadFlags(c);
   countingFlags(webFlags(c));
-  return c.action(async (o: ServeOptions & LogOptions) => {
+  return c.action(async (o: ServeOptions & Partial<FlowLogServeOptions> & LogOptions) => {
     configureLog(o);
+    if (o['flowLogs.url'] !== undefined) {
+      const given = CAPTURE_FLAGS.find((f) => o[f] !== undefined);
+      if (given) throw new ConfigError(`--${given.replace(/[A-Z]/g, (x) => `-${x.toLowerCase()}`)} is a live capture's: serve --flow-logs.url captures nothing`);
+      const { serveFlowLogs } = await import('./serve-flow-logs.js');
+      onStop(await serveFlowLogs({ ...o, 'flowLogs.url': o['flowLogs.url'], 'flowLogs.since': o['flowLogs.since'] ?? Date.now() / 1000 - 3600, 'flowLogs.pollInterval': o['flowLogs.pollInterval'] ?? 60_000 }));
+      return;
+    }
+    for (const f of ['flowLogs.state', 'flowLogs.since'] as const) if (o[f] !== undefined) throw new ConfigError(`--${f.replace('flowLogs.', 'flow-logs.')} is of serve --flow-logs.url, which is not given`);
     // commands load what they need when they run: the AWS SDK alone takes longer to import than analyze needs to start
     const { serve } = await import('./serve.js');
     onStop(await serve(o));

@@ -9,6 +9,7 @@ import type { Topology } from '../topology/topology.js';
 import { BuildFamily } from './families/build.js';
 import { CaptureFamily } from './families/capture.js';
 import { DecodeFamily } from './families/decode.js';
+import { FlowLogsFamily } from './families/flow-logs.js';
 import type { MetricFamily } from './families/family.js';
 import { PriceFamily } from './families/prices.js';
 import { RemotesFamily } from './families/remotes.js';
@@ -40,6 +41,8 @@ export class ExporterMetrics {
   /** The cheaper paths of what was counted (savings.ts). */
   readonly savings: SavingsFamily;
   private readonly capture: CaptureFamily;
+  private readonly build: BuildFamily;
+  private flowLogFamily: FlowLogsFamily | undefined;
   private readonly k: number;
   private pricesNow: Prices;
   private workloadFamily: WorkloadsFamily | undefined;
@@ -72,8 +75,9 @@ export class ExporterMetrics {
       new DecodeFamily(registers),
       this.capture,
       new TopologyFamily(registers, this.status),
-      new BuildFamily(registers),
     ];
+    // last in the exposition, as ever
+    this.build = new BuildFamily(registers);
     if (opts.processMetrics) {
       this.processRegistry = new client.Registry();
       client.collectDefaultMetrics({ register: this.processRegistry });
@@ -81,7 +85,7 @@ export class ExporterMetrics {
     this.setPrices(this.pricesNow);
     this.describe(pipeline.topology);
     // a topology swap replaces the engine's counters: take what they hold first
-    pipeline.engine.onBeforeSwap(() => this.flush());
+    pipeline.engine.onBeforeSwap(() => this.flush(true));
   }
 
   /** The topology snapshot the pipeline counts with. */
@@ -137,6 +141,18 @@ export class ExporterMetrics {
 
   private accumulating = 0;
 
+  /**
+   * The flow-log families (records and objects read; with `serving`, the lag and poll errors of a running
+   * exporter); aztraffic_build_info then says source="flow_logs" unless `alsoCaptures`.
+   */
+  flowLogs(serving: boolean, alsoCaptures = false): FlowLogsFamily {
+    if (!this.flowLogFamily) {
+      this.flowLogFamily = new FlowLogsFamily([this.registry], serving);
+      if (!alsoCaptures) this.build.source('flow_logs');
+    }
+    return this.flowLogFamily;
+  }
+
   /** Whether bytes are attributed to workloads (aztraffic_workload_bytes_total is exported). */
   get attributing(): boolean {
     return this.workloadFamily !== undefined;
@@ -157,8 +173,19 @@ export class ExporterMetrics {
     this.remotes.take(this.pipeline);
   }
 
-  /** Move everything counted since the last flush into the prom-client counters. */
-  flush(): void {
+  private flushesPaused = false;
+
+  /**
+   * While paused, a flush (a scrape's, a timer's) leaves what the engine counted where it is: a running
+   * exporter of flow logs shows whole objects only, the counts it keeps in its state file.
+   */
+  pauseFlushes(paused: boolean): void {
+    this.flushesPaused = paused;
+  }
+
+  /** Move everything counted since the last flush into the prom-client counters (`force`: even while paused; a topology swap must). */
+  flush(force = false): void {
+    if (this.flushesPaused && !force) return;
     for (const f of this.families) f.take?.(this.pipeline);
   }
 

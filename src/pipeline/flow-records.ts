@@ -94,6 +94,13 @@ export interface FlowRecordStats {
   natWithoutPktBytes: number;
 }
 
+/** Hosts whose own interface is in the logs: path interfaces' records are not counted for them. */
+export interface LoggedHosts {
+  /** IPv4 addresses as numbers. */
+  v4: Set<number>;
+  v6: Set<string>;
+}
+
 export class FlowRecordCounter {
   readonly ids = new InterfaceIds();
   readonly stats: FlowRecordStats = { filledInBytes: 0, seenOnHostBytes: 0, outerLegBytes: 0, directionUnknown: 0, directionUnknownBytes: 0, fillInsFullBytes: 0, natWithoutPktBytes: 0 };
@@ -110,8 +117,8 @@ export class FlowRecordCounter {
   private readonly nat4 = new Set<number>();
   private readonly nat6 = new Set<string>();
   /** Addresses of logged host interfaces (IPv4 as numbers, IPv6 as text). */
-  private readonly logged4 = new Set<number>();
-  private readonly logged6 = new Set<string>();
+  private readonly logged4: Set<number>;
+  private readonly logged6: Set<string>;
   private readonly fills = new FillIns();
   /**
    * Records without flow-direction met before their interface's own address was known: decided at the
@@ -132,7 +139,11 @@ export class FlowRecordCounter {
     private readonly pipeline: Pipeline,
     private readonly workloads: Workloads,
     pods: readonly PodInfo[] = [],
+    /** Hosts whose own interface was logged (kept by a running exporter from object to object). */
+    logged: LoggedHosts = { v4: new Set(), v6: new Set() },
   ) {
+    this.logged4 = logged.v4;
+    this.logged6 = logged.v6;
     for (const p of pods) {
       for (const ip of p.hostNetwork ? [] : p.ips) {
         const list = this.pods.get(ip) ?? [];

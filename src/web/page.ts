@@ -188,7 +188,10 @@ export function renderSections(s: Summary): string {
       (h.flow_logs === undefined || capRows.length > 0 ? `<h3>Capture</h3>` + table('capture', ['interface', 'state', 'packets', 'coverage', 'dropped'], capRows, 'No capture yet.') : '') +
       (h.flow_logs === undefined
         ? ''
-        : `<h3>Flow logs</h3><p class="hint" id="flow-logs">${h.flow_logs.records.toLocaleString('en-US')} records of ${h.flow_logs.objects.toLocaleString('en-US')} object(s), each counted from the side of the interface that logged it; workloads are the interfaces' owners, remotes are addresses (flow logs carry no names).</p>`) +
+        : `<h3>Flow logs</h3><p class="hint" id="flow-logs">${h.flow_logs.records.toLocaleString('en-US')} records of ${h.flow_logs.objects.toLocaleString('en-US')} object(s)${h.flow_logs.url ? ` from ${esc(h.flow_logs.url)}` : ''}, each counted from the side of the interface that logged it; workloads are the interfaces' owners, remotes are addresses (flow logs carry no names).</p>` +
+          (h.flow_logs.lag_seconds === undefined
+            ? ''
+            : `<p class="hint" id="flow-logs-lag">${h.flow_logs.lag_seconds === null ? 'No record counted yet.' : `The newest record ended <b>${seconds(h.flow_logs.lag_seconds)}</b> ago (${esc(h.flow_logs.newest_record!.replace('T', ' ').replace(/\.\d+Z$/, 'Z'))}).`} AWS delivers records 5–10 minutes after their interval: the rates above are of what arrived in the last ${seconds(s.window_seconds ?? 0)}, not of this minute's traffic.</p>`)) +
       `<h3>Topology sources</h3>` +
       table('topology', ['source', 'entries', 'last success (UTC)', 'errors', 'last error'], topoRows, 'No topology source.') +
       `<p class="hint">Region <b>${esc(s.region)}</b>; zones: ${h.zones.length === 0 ? 'none known' : h.zones.map((z) => `${esc(z.zone)}${z.zone_id && !z.zone.endsWith(`(${z.zone_id})`) ? ` <small>(${esc(z.zone_id)})</small>` : ''}`).join(', ')}.</p>` +

@@ -42,8 +42,8 @@ export interface Summary {
     remotes_folded: { remotes: number; bytes: number };
     decode_errors: Record<string, number>;
     problems: string[];
-    /** Flow logs read (analyze of flow logs): objects and records. */
-    flow_logs?: { objects: number; records: number };
+    /** Flow logs read (analyze of flow logs, or serve --flow-logs.url): objects and records; a running exporter says how late the newest record is. */
+    flow_logs?: { objects: number; records: number; url?: string; newest_record?: string | null; lag_seconds?: number | null };
   };
 }
 
@@ -94,6 +94,10 @@ export interface LiveOptions {
   topology: () => Topology;
   stepMs?: number;
   windowMs?: number;
+  /** What "now" is measured over (default a minute; flow logs, which arrive every 5–10 minutes, longer). */
+  nowMs?: number;
+  /** A running exporter of flow logs: what it read, and the end of its newest record (seconds). */
+  flowLogs?: () => { objects: number; records: number; newest_record_end: number; url: string };
 }
 
 /** Snapshots every step for an hour; summaries of the last minute on demand. */
@@ -101,6 +105,7 @@ export class CostHistory {
   private readonly snaps: Snapshot[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly stepMs: number;
+  private readonly nowMs: number;
   private readonly max: number;
   private pending: Promise<void> | undefined;
 
@@ -109,6 +114,7 @@ export class CostHistory {
     private readonly o: LiveOptions,
   ) {
     this.stepMs = o.stepMs ?? 10_000;
+    this.nowMs = o.nowMs ?? 60_000;
     this.max = Math.ceil((o.windowMs ?? 3_600_000) / this.stepMs) + 1;
   }
 
@@ -132,7 +138,7 @@ export class CostHistory {
       this.snaps.push(s);
       if (this.snaps.length > this.max) this.snaps.shift();
       // the detail is needed only within the last minute (and a step): drop it from older snapshots
-      for (const old of this.snaps) if (old.detail && s.t - old.t > 60_000 + 2 * this.stepMs) old.detail = undefined;
+      for (const old of this.snaps) if (old.detail && s.t - old.t > this.nowMs + 2 * this.stepMs) old.detail = undefined;
     })().finally(() => (this.pending = undefined));
     return this.pending;
   }
@@ -140,9 +146,9 @@ export class CostHistory {
   async summary(): Promise<Summary> {
     const now = await snapshot(this.m);
     if (this.snaps.length === 0) this.snaps.push(now);
-    // the newest snapshot at least a minute old, else the oldest: "now" is the last minute
+    // the newest snapshot at least a minute (nowMs) old, else the oldest: "now" is the last minute
     let base = this.snaps[0];
-    for (const s of this.snaps) if (now.t - s.t >= 60_000 && s.detail) base = s;
+    for (const s of this.snaps) if (now.t - s.t >= this.nowMs && s.detail) base = s;
     if (!base.detail) base = this.snaps.find((s) => s.detail) ?? now;
     const dt = (now.t - base.t) / 1000;
     const t = this.o.topology();
@@ -270,8 +276,15 @@ function liveSummary(now: Snapshot, base: Snapshot, dt: number, chart: Summary['
     ...rows(r, base.detail!.report, dt),
     savings: r.savings,
     chart,
-    health: { capture, topology: topologyHealth(r), zones: zonesOf(t), remotes_folded: r.remotes_folded, decode_errors: r.decode_errors, problems: [] },
+    health: { capture, topology: topologyHealth(r), zones: zonesOf(t), remotes_folded: r.remotes_folded, decode_errors: r.decode_errors, problems: [], ...flowLogHealth(o, now.t) },
   };
+}
+
+function flowLogHealth(o: LiveOptions, t: number): Pick<Summary['health'], 'flow_logs'> {
+  const f = o.flowLogs?.();
+  if (f === undefined) return {};
+  const newest = f.newest_record_end > 0 ? f.newest_record_end : null;
+  return { flow_logs: { objects: f.objects, records: f.records, url: f.url, newest_record: newest === null ? null : new Date(newest * 1000).toISOString(), lag_seconds: newest === null ? null : Math.max(0, t / 1000 - newest) } };
 }
 
 function byCostThenBytes(a: { dollars_per_hour: number | null; bytes_per_second: number | null }, b: { dollars_per_hour: number | null; bytes_per_second: number | null }): number {

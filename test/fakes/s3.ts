@@ -1,5 +1,6 @@
 // A local fake S3 that speaks the REST API the SDK uses for reading flow logs, path-style:
-// ListObjectsV2 (list-type=2, prefix, continuation-token, max-keys; XML in the S3 namespace) and
+// ListObjectsV2 (list-type=2, prefix, start-after, delimiter, continuation-token, max-keys; XML in the S3
+// namespace) and
 // GetObject, with the errors that matter: 403 AccessDenied, 404 NoSuchKey, 503 SlowDown (throttling).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FakeServer } from './aws.js';
@@ -15,7 +16,7 @@ export class FakeS3 extends FakeServer {
   readonly throttled = new Map<string, number>();
   /** Keys listed per page at most (the client may ask for fewer). */
   pageSize = 1000;
-  readonly calls: { action: 'ListObjectsV2' | 'GetObject'; key?: string; status: number }[] = [];
+  readonly calls: { action: 'ListObjectsV2' | 'GetObject'; key?: string; status: number; startAfter?: string }[] = [];
 
   put(bucket: string, key: string, body: Buffer | string): void {
     let b = this.buckets.get(bucket);
@@ -42,15 +43,26 @@ export class FakeS3 extends FakeServer {
       const prefix = url.searchParams.get('prefix') ?? '';
       const max = Math.min(this.pageSize, Number(url.searchParams.get('max-keys') ?? 1000));
       const after = url.searchParams.get('continuation-token') ?? url.searchParams.get('start-after') ?? '';
-      const keys = [...bucket.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
-      const page = keys.slice(0, max);
-      const truncated = keys.length > page.length;
-      this.calls.push({ action: 'ListObjectsV2', status: 200 });
+      const delimiter = url.searchParams.get('delimiter') ?? '';
+      // with a delimiter, the keys below the next one after the prefix are rolled up into one CommonPrefix
+      const rolled = (k: string): string => {
+        const i = delimiter === '' ? -1 : k.indexOf(delimiter, prefix.length);
+        return i < 0 ? k : k.slice(0, i + delimiter.length);
+      };
+      const entries = [...new Set([...bucket.keys()].filter((k) => k.startsWith(prefix)).map(rolled))].filter((k) => k > after).sort();
+      const page = entries.slice(0, max);
+      const truncated = entries.length > page.length;
+      this.calls.push({ action: 'ListObjectsV2', status: 200, ...(url.searchParams.has('start-after') ? { startAfter: url.searchParams.get('start-after')! } : {}) });
       const contents = page
+        .filter((k) => bucket.has(k))
         .map((k) => `<Contents><Key>${xmlEscape(k)}</Key><LastModified>2026-12-06T00:00:00.000Z</LastModified><ETag>"fake"</ETag><Size>${bucket.get(k)!.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`)
         .join('');
+      const common = page
+        .filter((k) => !bucket.has(k))
+        .map((k) => `<CommonPrefixes><Prefix>${xmlEscape(k)}</Prefix></CommonPrefixes>`)
+        .join('');
       res.writeHead(200, { 'content-type': 'application/xml' }).end(
-        `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucketName}</Name><Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${truncated ? `<NextContinuationToken>${xmlEscape(page[page.length - 1])}</NextContinuationToken>` : ''}</ListBucketResult>`,
+        `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucketName}</Name><Prefix>${xmlEscape(prefix)}</Prefix>${delimiter ? `<Delimiter>${xmlEscape(delimiter)}</Delimiter>` : ''}<KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${common}${truncated ? `<NextContinuationToken>${xmlEscape(page[page.length - 1])}</NextContinuationToken>` : ''}</ListBucketResult>`,
       );
       return;
     }

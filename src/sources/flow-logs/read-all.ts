@@ -8,6 +8,7 @@ import { isFlowLogParquet, openFlowLogParquet, readFlowLogParquet } from './parq
 import type { InterfaceIds } from './record.js';
 import { FlowLogRead, type RecordSink } from './read.js';
 import { getObject, inWindow, objectsInWindow, s3Client, s3Error } from './s3.js';
+import { Readable } from 'node:stream';
 import { fileTextStream, readFlowLogText, textStream } from './text.js';
 
 export interface FlowLogWindow {
@@ -54,7 +55,17 @@ async function readObject(client: S3Client, bucket: string, key: string, sink: R
   }
 }
 
-function unread(name: string, reason: string): FlowLogRead {
+/** One object's whole body (a running exporter's: fetched before counting, so a failed fetch counts nothing), told apart by its content. */
+export async function readFlowLogBytes(name: string, bytes: Buffer, sink: RecordSink, ids: InterfaceIds): Promise<FlowLogRead> {
+  if (bytes.length >= 4 && bytes.toString('latin1', 0, 4) === 'PAR1') {
+    const p = await openFlowLogParquet(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, name);
+    if (!isFlowLogParquet(p.columns)) return unread(name, 'a Parquet object without the columns of a VPC flow log');
+    return readFlowLogParquet(p, name, sink, ids);
+  }
+  return readFlowLogText(name, textStream(Readable.from([bytes]), bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b), sink, ids);
+}
+
+export function unread(name: string, reason: string): FlowLogRead {
   const r = new FlowLogRead(name);
   r.stopped = { line: 0, reason };
   return r;
