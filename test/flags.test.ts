@@ -78,6 +78,9 @@ const EXAMPLES: Record<string, [string, unknown]> = {
   '--athena.output': ['s3://athena-results/flow-logs/', 's3://athena-results/flow-logs/'],
   '--athena.day-column': ['dt', 'dt'],
   '--flow-logs.until': ['2026-12-07', Date.UTC(2026, 11, 7) / 1000],
+  '--flow-logs.url': ['s3://central-logs/AWSLogs/', 's3://central-logs/AWSLogs/'],
+  '--flow-logs.state': ['/var/lib/aztraffic/state.json', '/var/lib/aztraffic/state.json'],
+  '--flow-logs.poll-interval': ['30s', 30_000],
 };
 // --config.file is read before the command runs: it is tested with a real file in cli.test.ts
 const NOT_PARSED_HERE = new Set(['--config.file']);

@@ -7,9 +7,9 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { PodMonitor, PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { DaemonSet } from 'kubernetes-models/apps/v1';
+import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, PersistentVolumeClaim, Service, ServiceAccount } from 'kubernetes-models/v1';
 import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHART_SCHEMA, chartSchema, renderSchema } from '../scripts/make-chart-schema.js';
@@ -25,6 +25,8 @@ type Manifest = { apiVersion: string; kind: string; metadata: { name: string; na
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'apps/v1/DaemonSet': DaemonSet,
+  'apps/v1/Deployment': Deployment,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   'v1/Service': Service,
   'v1/ServiceAccount': ServiceAccount,
   'v1/ConfigMap': ConfigMap,
@@ -208,6 +210,42 @@ spec:
     // the job the alert rules select, whatever the watched pods' labels
     const pm = manifests.find((m) => m.kind === 'PodMonitor') as unknown as { spec: { podMetricsEndpoints: { relabelings: object[] }[] } };
     expect(pm.spec.podMetricsEndpoints[0].relabelings).toContainEqual({ targetLabel: 'job', replacement: 'az-traffic-exporter' });
+  });
+
+  it('flowlogs mode: one Deployment replica (Recreate) reading S3 with IRSA, no host network and no capability, its state on a PersistentVolumeClaim, scraped through its Service', () => {
+    const { manifests, notes } = render({
+      mode: 'flowlogs',
+      flowLogs: { url: 's3://central-logs/AWSLogs/', pollInterval: '30s' },
+      serviceAccount: { irsaRoleArn: 'arn:aws:iam::123456789012:role/aztraffic-flow-logs' },
+      serviceMonitor: { enabled: true },
+    });
+    expect(kinds(manifests)).toEqual(['Deployment', 'PersistentVolumeClaim', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    validate(manifests);
+    const d = manifests.find((m) => m.kind === 'Deployment') as unknown as {
+      spec: { replicas: number; strategy: { type: string }; template: { spec: { hostNetwork?: boolean; hostPID?: boolean; containers: { args: string[]; env?: unknown[]; securityContext: { capabilities: { add?: string[]; drop: string[] }; allowPrivilegeEscalation: boolean }; volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] } } };
+    };
+    expect(d.spec.replicas).toBe(1);
+    expect(d.spec.strategy.type).toBe('Recreate');
+    const pod = d.spec.template.spec;
+    expect(pod.hostNetwork).toBeUndefined();
+    expect(pod.hostPID).toBeUndefined();
+    const c = pod.containers[0];
+    expect(c.args).toEqual(expect.arrayContaining(['serve', '--flow-logs.url=s3://central-logs/AWSLogs/', '--flow-logs.state=/var/lib/az-traffic-exporter/state.json', '--flow-logs.poll-interval=30s', '--flow-logs.since=1h']));
+    // nothing of a capture: no pod watch, no interface, no capability
+    expect(c.args.filter((a) => /--kubernetes|--interface|--workload\.fixed/.test(a))).toEqual([]);
+    expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'] });
+    expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+    expect(c.volumeMounts).toContainEqual({ name: 'state', mountPath: '/var/lib/az-traffic-exporter' });
+    expect(pod.volumes).toContainEqual({ name: 'state', persistentVolumeClaim: { claimName: 'rel-az-traffic-exporter-state' } });
+    const sa = manifests.find((m) => m.kind === 'ServiceAccount')!;
+    expect(sa.metadata.annotations?.['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::123456789012:role/aztraffic-flow-logs');
+    expect(notes).toMatch(/counts the VPC Flow Logs of s3:\/\/central-logs\/AWSLogs\//);
+    // no URL: the render fails saying what is missing
+    expect(() => render({ mode: 'flowlogs' })).toThrow();
+    expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toMatch(/flowLogs.url \(s3:\/\/BUCKET\/PREFIX\) is required in flowlogs mode/);
+    // without persistence the state is the pod's
+    const ephemeral = render({ mode: 'flowlogs', flowLogs: { url: 's3://b/p/', persistence: { enabled: false } } }).manifests;
+    expect(kinds(ephemeral)).toEqual(['Deployment', 'Service', 'ServiceAccount']);
   });
 
   it('everything on: ServiceMonitor, PrometheusRule and dashboards equal to the repository files, topology and prices files mounted', () => {

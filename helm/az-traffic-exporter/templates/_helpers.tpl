@@ -46,13 +46,19 @@ app.kubernetes.io/part-of: az-traffic-exporter
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
-{{/* The exporter's container: the DaemonSet runs it, sidecar mode renders it for pasting. */}}
+{{/* The exporter's container: the DaemonSet (or flowlogs mode's Deployment) runs it, sidecar mode renders it for pasting. */}}
 {{- define "az-traffic-exporter.container" -}}
 name: az-traffic-exporter
 image: {{ include "az-traffic-exporter.image" . }}
 imagePullPolicy: {{ .Values.image.pullPolicy }}
 args:
   - serve
+  {{- if eq .Values.mode "flowlogs" }}
+  - --flow-logs.url={{ required "flowLogs.url (s3://BUCKET/PREFIX) is required in flowlogs mode" .Values.flowLogs.url }}
+  - --flow-logs.state=/var/lib/az-traffic-exporter/state.json
+  - --flow-logs.poll-interval={{ .Values.flowLogs.pollInterval }}
+  - --flow-logs.since={{ .Values.flowLogs.since }}
+  {{- end }}
   {{- with .Values.interface }}
   - --interface={{ . }}
   {{- end }}
@@ -67,6 +73,8 @@ args:
   {{- if eq .Values.mode "sidecar" }}
   - --workload.fixed=$(POD_NAMESPACE)/Pod/$(POD_NAME)
   - --workload.processes=false
+  {{- else if eq .Values.mode "flowlogs" }}
+  {{- /* flow logs name their interfaces' owners: no pod watch, no processes */}}
   {{- else if .Values.attribution.enabled }}
   - --kubernetes.node-name=$(NODE_NAME)
   - --workload.processes={{ .Values.attribution.processes }}
@@ -86,7 +94,7 @@ env:
     valueFrom:
       fieldRef:
         fieldPath: metadata.name
-  {{- else }}
+  {{- else if ne .Values.mode "flowlogs" }}
   - name: NODE_NAME
     valueFrom:
       fieldRef:
@@ -111,17 +119,21 @@ readinessProbe:
     path: {{ if eq .Values.mode "sidecar" }}/-/healthy{{ else }}/-/ready{{ end }}
     port: metrics
   periodSeconds: 10
-{{- with .Values.resources }}
+{{- with (eq .Values.mode "flowlogs" | ternary .Values.flowLogs.resources .Values.resources) }}
 resources:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with (and (eq .Values.mode "daemonset") .Values.attribution.enabled .Values.attribution.processes | ternary .Values.attribution.securityContext .Values.securityContext) }}
+{{- with (eq .Values.mode "flowlogs" | ternary .Values.flowLogs.securityContext (and (eq .Values.mode "daemonset") .Values.attribution.enabled .Values.attribution.processes | ternary .Values.attribution.securityContext .Values.securityContext)) }}
 securityContext:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 volumeMounts:
   - name: cache
     mountPath: /var/cache/az-traffic-exporter
+  {{- if eq .Values.mode "flowlogs" }}
+  - name: state
+    mountPath: /var/lib/az-traffic-exporter
+  {{- end }}
   {{- if or .Values.topology .Values.prices }}
   - name: config
     mountPath: /etc/az-traffic-exporter
@@ -132,6 +144,15 @@ volumeMounts:
 {{- define "az-traffic-exporter.volumes" -}}
 - name: cache
   emptyDir: {}
+{{- if eq .Values.mode "flowlogs" }}
+- name: state
+  {{- if .Values.flowLogs.persistence.enabled }}
+  persistentVolumeClaim:
+    claimName: {{ include "az-traffic-exporter.fullname" . }}-state
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- end }}
 {{- if or .Values.topology .Values.prices }}
 - name: config
   configMap:
