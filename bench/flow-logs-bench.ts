@@ -1,11 +1,12 @@
 // `npm run bench:flow-logs`: analyze of VPC flow logs against the story's own script on the same files:
 // records per second of `analyze` (every record classified and counted) and of
 // `zcat FILES | awk '{s+=$10} END {print s}'` (summing bytes, at its fastest), in interleaved rounds;
-// text .gz and Parquet; peak RSS over 1 M distinct address pairs.
+// text .gz and Parquet; peak RSS over 1 M distinct address pairs; and the agentless exporter (serve
+// --flow-logs.url file:///…) counting the same folders from its first poll to its last object.
 //   npm run bench:flow-logs                 # 10 M records (10 files of 1 M), and the 1 M-pair memory run
 //   BENCH_RECORDS=1000000 npm run bench:flow-logs   # a quicker run
-import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
@@ -147,6 +148,32 @@ function timed(cmd: string): { seconds: number; rssMb: number; out: string } {
 const analyzeCmd = (target: string, engine = 'stream'): string =>
   `${process.execPath} ${CLI} analyze ${target} --topology.file ${TOPOLOGY} --ip-ranges.file ${IP_RANGES} --cache.dir ${join(OUT, 'cache')} --format json --log.level error --flow-logs.engine ${engine} > /dev/null`;
 
+/**
+ * The agentless exporter over a folder: seconds from its start until every object is counted (its
+ * metrics say so), and its peak RSS (the kernel's high-water mark), state file written after each object.
+ */
+async function served(dir: string, objects: number): Promise<{ seconds: number; rssMb: number }> {
+  const state = join(OUT, 'serve-state.json');
+  rmSync(state, { force: true });
+  const port = 19990;
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [CLI, 'serve', '--flow-logs.url', `file://${dir}`, '--flow-logs.state', state, '--flow-logs.since', '2026-11-30', '--flow-logs.poll-interval', '200ms', '--topology.file', TOPOLOGY, '--ip-ranges.file', IP_RANGES, '--aws.discovery', 'false', '--ip-ranges.url', 'none', '--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace', '0', '--log.level', 'error'], { stdio: 'ignore' });
+  try {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 100));
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+      const m = /^aztraffic_flow_logs_objects_total\{result="counted"\} (\d+)$/m.exec(text);
+      if (m && Number(m[1]) >= objects) break;
+      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+    return { seconds, rssMb: Number(hwm?.[1] ?? 0) / 1024 };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 async function main(): Promise<void> {
   const gz = await corpus('flow-logs-gz', RECORDS, 'gz');
   const gzFiles = files(gz, '.log.gz').join(' ');
@@ -161,6 +188,7 @@ async function main(): Promise<void> {
     'analyze, Parquet': [],
     'analyze --flow-logs.engine duckdb, .gz text': [],
     'analyze --flow-logs.engine duckdb, Parquet': [],
+    'serve --flow-logs.url (agentless), .gz text': [],
   };
   for (let k = 0; k < ROUNDS; k++) {
     runs["the story's script: zcat, awk"].push(timed(`zcat ${gzFiles} | awk '{s+=$10} END {print s}'`));
@@ -169,6 +197,7 @@ async function main(): Promise<void> {
     runs['analyze, Parquet'].push(timed(analyzeCmd(pq)));
     runs['analyze --flow-logs.engine duckdb, .gz text'].push(timed(analyzeCmd(gz, 'duckdb')));
     runs['analyze --flow-logs.engine duckdb, Parquet'].push(timed(analyzeCmd(pq, 'duckdb')));
+    runs['serve --flow-logs.url (agentless), .gz text'].push(await served(gz, files(gz, '.log.gz').length));
   }
   console.log(`\n${RECORDS.toLocaleString('en-US')} records (~100k distinct pairs: 200 interfaces, 5,000 remotes), ${ROUNDS} interleaved rounds:\n`);
   console.log('| run | wall s (each round) | records/s (best) | peak RSS MB |');
@@ -180,7 +209,8 @@ async function main(): Promise<void> {
   const mem = timed(analyzeCmd(distinct));
   const memDuck = timed(analyzeCmd(distinct, 'duckdb'));
   const n = Math.min(RECORDS, 1_000_000);
-  console.log(`\n${n === 1_000_000 ? '1 M' : n.toLocaleString('en-US')} records, each a distinct address pair (the SQL engines' worst case: a group per record): stream ${mem.seconds.toFixed(2)} s, peak RSS ${mem.rssMb.toFixed(0)} MB; duckdb ${memDuck.seconds.toFixed(2)} s, ${memDuck.rssMb.toFixed(0)} MB`);
+  const memServe = await served(distinct, files(distinct, '.log.gz').length);
+  console.log(`\n${n === 1_000_000 ? '1 M' : n.toLocaleString('en-US')} records, each a distinct address pair (the SQL engines' worst case: a group per record): stream ${mem.seconds.toFixed(2)} s, peak RSS ${mem.rssMb.toFixed(0)} MB; duckdb ${memDuck.seconds.toFixed(2)} s, ${memDuck.rssMb.toFixed(0)} MB; the agentless exporter ${memServe.seconds.toFixed(2)} s, ${memServe.rssMb.toFixed(0)} MB`);
 }
 
 await main();

@@ -96,9 +96,20 @@ class Exporter {
   }
 }
 
-/** Some more traffic, different in every object: instance i pulls `mb` MB from a mirror address over port 443 (20 remote series in all). */
+/** An interface the topology does not list, whose own address the logs teach (the default format has no flow-direction). */
+const UNLISTED = 'eni-0ffff';
+
+/**
+ * Some more traffic, different in every object: instance i pulls `mb` MB from a mirror address over
+ * port 443 (20 remote series in all); an unlisted interface's host pulls from a mirror in the first
+ * such objects only, and talks to worker-1 in every one (a record whose side only what an earlier
+ * object taught can tell, across a restart too).
+ */
 function extraObject(n: number, mb: number): Buffer {
   const lines = Array.from({ length: INSTANCES }, (_x, i) => rec(i, MIRROR[n % 4], host(i), 443, 41000 + (n % 20), 6, 100, mb * 1_000_000 + i, BOOT + 1200 + 60 * n));
+  const t = BOOT + 1200 + 60 * n;
+  if (n <= 1) lines.push(`2 ${ACCOUNT} ${UNLISTED} ${MIRROR[0]} 10.1.0.99 443 42000 6 10 500000 ${t} ${t + 60} ACCEPT OK`);
+  lines.push(`2 ${ACCOUNT} ${UNLISTED} 10.1.0.99 ${host(0)} 43000 8080 6 10 ${20_000 + n} ${t} ${t + 60} ACCEPT OK`);
   return gzipSync(`${HEADER}\n${lines.join('\n')}\n`);
 }
 
@@ -170,7 +181,9 @@ describe('serve --flow-logs.url file:///DIR', () => {
     const served = counters(await c.objects(7), SERVE_ONLY);
     expect(c.log).toMatch(/resuming from .* 5 object\(s\)/);
     expectSameCounters(served, await analyzeCounters(root));
-    expect(served.get('aztraffic_flow_logs_records_total{result="counted"}')).toBe(660 + 3 * INSTANCES + 500_000);
+    expect(served.get('aztraffic_flow_logs_records_total{result="counted"}')).toBe(660 + 3 * (INSTANCES + 1) + 1 + 500_000);
+    // the unlisted interface's talk with worker-1 counted in every object, from its side
+    expect(served.get('aztraffic_workload_bytes_total{direction="egress",category="same_az",namespace="",workload="eni-0ffff",workload_kind="NetworkInterface"}')).toBe(3 * 20_000 + 1 + 2 + 3);
     // the page says how late the newest record is
     const summary = (await (await fetch(`http://127.0.0.1:${c.port}/api/v1/summary`)).json()) as { health: { flow_logs: { objects: number; lag_seconds: number; url: string } } };
     expect(summary.health.flow_logs.objects).toBe(7);

@@ -9,6 +9,7 @@ import { Workloads } from '../attribution/workloads.js';
 import { ConfigError } from '../config/errors.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../config/log.js';
+import { releaseStartUpMemory } from '../config/settle.js';
 import { BUNDLED_IP_RANGES, VERSION } from '../config/version.js';
 import type { FlowLogsFamily } from '../metrics/families/flow-logs.js';
 import { counterValues, restoreCounters, type CounterValues } from '../metrics/persist.js';
@@ -33,8 +34,6 @@ export interface FlowLogServeOptions {
   'flowLogs.since': number;
 }
 
-/** A VPC's logs name far more remotes than one host: a table that holds one object's between flushes. */
-const FLOW_LOG_REMOTES = 262_144;
 /** The page's "now": three deliveries (records arrive every 5–10 minutes). */
 const NOW_MS = 15 * 60_000;
 
@@ -48,6 +47,8 @@ interface State {
   counters: CounterValues;
   /** Hosts whose own interface was logged: records of path interfaces are never counted for them. */
   logged: { v4: string[]; v6: string[] };
+  /** Each interface's own addresses as the logs taught them: later records without flow-direction find their side. */
+  own: Record<string, string[]>;
   newest_record_end: number;
   objects: number;
   records: number;
@@ -113,7 +114,9 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
   const { WebSecurity, serveApp } = await import('../web/app.js');
   const { CostHistory } = await import('../web/summary.js');
   const security = await WebSecurity.load(o['web.config.file'], log);
-  const s = await setUpBeforeFiles({ ...o, 'remote.tableSize': Math.max(o['remote.tableSize'], FLOW_LOG_REMOTES) }, true);
+  // one object's remotes between two flushes, as a capture's between two: --remote.table-size (65,536)
+  // pairs, the rest under remote="other"; a bigger table costs ~300 bytes a pair at each flush
+  const s = await setUpBeforeFiles(o, true);
   const { pipeline, metrics } = s;
   const family: FlowLogsFamily = metrics.flowLogs(true);
   const workloads = new Workloads();
@@ -123,11 +126,13 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
   metrics.pauseFlushes(true);
 
   const logged: LoggedHosts = { v4: new Set(), v6: new Set() };
+  let own: Record<string, string[]> = {};
   const totals = { objects: 0, records: 0 };
   if (state) {
     const r = restoreCounters(metrics.registry, state.counters);
     for (const ip of state.logged?.v4 ?? []) logged.v4.add(Number(parseCidr(ip).start));
     for (const ip of state.logged?.v6 ?? []) logged.v6.add(ip);
+    own = state.own ?? {};
     family.newestEnd = state.newest_record_end ?? 0;
     totals.objects = state.objects ?? 0;
     totals.records = state.records ?? 0;
@@ -177,6 +182,10 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
   log.info(`serving metrics on ${web.url}${o['web.telemetryPath']}; flow logs from ${url}`, { url: web.url, flow_logs: url });
   // counting waits for the first answer of every topology source: records are classified once, with it
   await topology.start();
+  // start-up's garbage given back once the first topology is in force, before the first object: the
+  // peak is then start-up's or an object's, not both
+  const released = releaseStartUpMemory();
+  if (released !== undefined) log.debug(`start-up memory released in ${released.toFixed(1)} ms`, {});
 
   const save = async (): Promise<void> => {
     if (!statePath) return;
@@ -189,6 +198,7 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
       follow: follower.state(),
       counters: await counterValues(metrics.registry),
       logged: { v4: [...logged.v4].map(ipv4ToString), v6: [...logged.v6] },
+      own,
       newest_record_end: family.newestEnd,
       ...totals,
     };
@@ -198,7 +208,7 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
   /** One object: fetched whole (a failed fetch counts nothing), counted, flushed, and written down. */
   const countObject = async (p: Pending): Promise<void> => {
     const name = url.startsWith('s3://') ? `s3://${(store as { bucket?: string }).bucket}/${p.key}` : `${url.replace(/\/$/, '')}/${p.key}`;
-    let body: Buffer;
+    let body: Buffer | undefined;
     log.debug(`${name}: reading`, { object: name });
     try {
       body = await store.get(p.key);
@@ -216,7 +226,9 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
       await save();
       return;
     }
+    // a counter per object (it reads the topology in force), taught what the objects before taught
     const counter = new FlowRecordCounter(pipeline, workloads, [], logged);
+    counter.teach(own);
     const sink = (r: FlowRecord): void => {
       family.seen(r.end);
       counter.count(r);
@@ -227,7 +239,10 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
     } catch (e) {
       read = unread(name, (e as Error).message);
     }
+    // the object's bytes are garbage before the flush makes its own (the peak is one or the other)
+    body = undefined;
     counter.finish();
+    own = counter.ownAddresses();
     noteObject(read, counter);
     totals.objects++;
     totals.records += read.records;
@@ -243,7 +258,8 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
     const st = counter.stats;
     if (st.directionUnknownBytes > 0) log.warn(`${r.name}: ${st.directionUnknown} record(s), ${st.directionUnknownBytes} bytes, not counted: without flow-direction, neither address was their interface's (add flow-direction to the format, or the interfaces to the topology with discover)`, { object: r.name });
     if (st.natWithoutPktBytes > 0) log.warn(`${r.name}: ${st.natWithoutPktBytes} bytes of NAT gateway records not counted: the log format lacks pkt-srcaddr and pkt-dstaddr`, { object: r.name });
-    log.debug(`${r.name}: ${r.records} records counted`, { object: r.name, records: r.records, nodata: r.nodata, rejected: r.rejected });
+    const mem = process.memoryUsage();
+    log.debug(`${r.name}: ${r.records} records counted`, { object: r.name, records: r.records, nodata: r.nodata, rejected: r.rejected, rss_mb: Math.round(mem.rss / 1e6), heap_mb: Math.round(mem.heapUsed / 1e6), buffers_mb: Math.round(mem.arrayBuffers / 1e6) });
   };
 
   let timer: NodeJS.Timeout | undefined;

@@ -196,9 +196,44 @@ export class FlowRecordCounter {
     if (!this.engine.countFrom(r, localIsSource)) {
       this.makeLocal(eni, r, localIsSource);
       this.engine.countFrom(r, localIsSource);
-    }
+    } else if (eni >= 0) this.learnOwn(eni, r, localIsSource);
     if (r.trafficPath > 0 && localIsSource && this.checkPaths) this.checkPath(r);
   };
+
+  /** Each interface's own addresses as the logs taught them (by interface id): what a running exporter keeps from object to object. */
+  ownAddresses(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (let eni = 0; eni < this.ids.size && eni < this.addr4.length; eni++) {
+      const list: string[] = [];
+      if (this.addr4[eni] !== 0) list.push(ipv4ToString(this.addr4[eni]));
+      for (const a of this.more4.get(eni) ?? []) list.push(ipv4ToString(a));
+      for (const a of this.own6.get(eni) ?? []) list.push(a);
+      if (list.length > 0) out[this.ids.name(eni)] = list;
+    }
+    return out;
+  }
+
+  /** Addresses an earlier counter learnt (ownAddresses), known before the first record. */
+  teach(own: Readonly<Record<string, readonly string[]>>): void {
+    for (const [name, ips] of Object.entries(own)) {
+      const b = Buffer.from(name, 'latin1');
+      const eni = this.ids.ofBytes(b, 0, b.length);
+      if (eni >= this.role.length) this.grow(eni);
+      for (const ip of ips) this.noteOwn(eni, ip);
+    }
+  }
+
+  /**
+   * An address the engine already counts for (an earlier object's, in a running exporter) is still
+   * this interface's own: learnt here too, so that its records without flow-direction find their side.
+   */
+  private learnOwn(eni: number, r: FlowRecord, source: boolean): void {
+    if (r.family === 4) {
+      if (this.addr4[eni] === 0) this.noteOwn4(eni, source ? r.src4 : r.dst4);
+      return;
+    }
+    if (!this.own6.has(eni)) this.own6.set(eni, new Set([addressText(r, source)]));
+  }
 
   /** An egress record's traffic-path against the path the route tables give it: disagreements are counted. */
   private checkPath(r: FlowRecord): void {
