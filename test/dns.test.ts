@@ -1,4 +1,6 @@
 import dnsPacket from 'dns-packet';
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DnsBudget, NameCache, parseDnsAnswers, sanitizeName, trimOldest } from '../src/decode/dns.js';
@@ -304,3 +306,74 @@ describe('only answers to questions this host asked name remotes', () => {
     expect(r.remotes.has('other')).toBe(false);
   });
 });
+
+describe('the DNS reader, against the dns-packet library it replaced', () => {
+  /** What the library's decode gave: A and AAAA answers named by the name asked (CNAMEs followed back), sanitized. */
+  function libraryAnswers(msg: Buffer): { ip: string; name: string; ttl: number }[] {
+    const pkt = dnsPacket.decode(msg);
+    if (pkt.type !== 'response' || !pkt.answers) return [];
+    const owner = new Map<string, string>();
+    for (const a of pkt.answers) if (a.type === 'CNAME') owner.set(String(a.data).toLowerCase(), a.name.toLowerCase());
+    const out: { ip: string; name: string; ttl: number }[] = [];
+    for (const a of pkt.answers) {
+      if (a.type !== 'A' && a.type !== 'AAAA') continue;
+      let name = a.name.toLowerCase();
+      for (let hops = 0; hops < 16 && owner.has(name) && owner.get(name) !== name; hops++) name = owner.get(name)!;
+      const clean = sanitizeName(name);
+      if (clean !== '') out.push({ ip: ipaddr.parse(String(a.data)).toString(), name: clean, ttl: a.ttl ?? 0 });
+    }
+    return out;
+  }
+  const label = fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/);
+  const name = fc.array(label, { minLength: 1, maxLength: 5 }).map((ls) => ls.join('.'));
+  const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
+  const v6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((w) => w.map((x) => x.toString(16)).join(':'));
+  const response = fc.record({
+    asked: name,
+    chain: fc.array(name, { maxLength: 3 }),
+    addresses: fc.array(fc.oneof(v4.map((ip) => ({ type: 'A' as const, ip })), v6.map((ip) => ({ type: 'AAAA' as const, ip }))), { minLength: 1, maxLength: 4 }),
+    ttl: fc.nat(86_400),
+    id: fc.nat(0xffff),
+  });
+
+  it('reads the same answers from 2,000 generated responses (CNAME chains, A and AAAA, compressed names)', () => {
+    fc.assert(
+      fc.property(response, (r) => {
+        const names = [r.asked, ...r.chain];
+        const answers: dnsPacket.Answer[] = [];
+        for (let i = 1; i < names.length; i++) answers.push({ type: 'CNAME', name: names[i - 1], ttl: r.ttl, data: names[i] });
+        for (const a of r.addresses) answers.push({ type: a.type, name: names[names.length - 1], ttl: r.ttl, data: a.ip } as dnsPacket.Answer);
+        const msg = dnsPacket.encode({ type: 'response', id: r.id, questions: [{ type: 'A', name: r.asked }], answers });
+        expect(parseDnsAnswers(msg)).toEqual(libraryAnswers(msg));
+      }),
+      { numRuns: 2000, seed: 20261207 },
+    );
+  });
+
+  it('on 5,000 damaged responses it throws, or reads what the library reads (never more answers than it)', () => {
+    fc.assert(
+      fc.property(response, fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 4 }), fc.nat(), (r, flips, cut) => {
+        const msg = Buffer.from(dnsPacket.encode({ type: 'response', id: r.id, questions: [{ type: 'A', name: r.asked }], answers: r.addresses.map((a) => ({ type: a.type, name: r.asked, ttl: r.ttl, data: a.ip }) as dnsPacket.Answer) }));
+        for (const [at, v] of flips) msg[at % msg.length] = v;
+        const bad = msg.subarray(0, Math.max(12, msg.length - (cut % 8)));
+        let ours: unknown;
+        try {
+          ours = parseDnsAnswers(bad);
+        } catch {
+          return;
+        }
+        let theirs: unknown;
+        try {
+          theirs = libraryAnswers(bad);
+        } catch {
+          // the library also decodes the sections that name nothing (authority, additional): it may refuse what is read here
+          return;
+        }
+        // an address record whose length says otherwise is not read here (the library reads its bytes anyway)
+        for (const a of ours as object[]) expect(theirs).toContainEqual(a);
+      }),
+      { numRuns: 5000, seed: 20261207 },
+    );
+  });
+});
+

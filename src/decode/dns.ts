@@ -1,7 +1,6 @@
 // DNS answers seen on the wire name the remotes: "which component" is usually clearer from the name
 // the host asked for (us-east-1.ec2.archive.ubuntu.com) than from an IP. Runs only for DNS responses,
 // so it may allocate.
-import dnsPacket from 'dns-packet';
 import ipaddr from 'ipaddr.js';
 
 export interface DnsAnswer {
@@ -27,44 +26,126 @@ export function sanitizeName(raw: string): string {
   return s;
 }
 
-export function canonicalIp(text: string): string | undefined {
-  try {
-    return ipaddr.parse(text).toString();
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Parse a DNS message; returns the A/AAAA answers of a response, each named by the question
  * (CNAME chains followed back). Throws on a malformed message.
  */
 export function parseDnsAnswers(msg: Buffer): DnsAnswer[] {
-  return answersOf(dnsPacket.decode(msg));
+  const head = readHead(msg);
+  return head.response ? readAnswers(msg, head) : [];
 }
 
-function answersOf(pkt: dnsPacket.Packet): DnsAnswer[] {
-  if (pkt.type !== 'response' || !pkt.answers || pkt.answers.length === 0) return [];
+// A DNS message read straight from its bytes, as RFC 1035 lays it out: a library's whole decode made
+// every question this host sent (a sixth of a Kubernetes node's packets) cost several times an
+// ordinary packet in objects; here a question is one string, and only the answers to this host's
+// questions are read further. Malformed messages throw, as the library's decode did.
+
+/** The header and first question of a message (the scratch of readHead: nothing else made). */
+interface Head {
+  response: boolean;
+  /** The first question's name, lower case; undefined without a question. */
+  question: string | undefined;
+  answers: number;
+  /** Where the answer section starts. */
+  answersAt: number;
+}
+
+const head: Head = { response: false, question: undefined, answers: 0, answersAt: 0 };
+/** A name's bytes, lower-cased, dots between labels (names are 255 bytes at most). */
+const nameBytes = Buffer.alloc(256);
+let nameEnd = 0;
+
+/** The name at `off` (compression pointers followed, backwards only), lower case; returns the offset after it where it is written. */
+function readName(msg: Buffer, off: number): number {
+  let n = 0;
+  let after = -1;
+  let earliest = off;
+  let total = 0;
+  let wide = false;
+  for (;;) {
+    if (off >= msg.length) throw new Error('Cannot decode name (buffer overflow)');
+    const len = msg[off++];
+    if (len === 0) break;
+    if ((len & 0xc0) === 0) {
+      if (off + len > msg.length) throw new Error('Cannot decode name (buffer overflow)');
+      total += len + 1;
+      if (total > 254) throw new Error('Cannot decode name (name too long)');
+      if (n > 0) nameBytes[n++] = 46;
+      for (let i = 0; i < len; i++) {
+        const c = msg[off + i];
+        if (c >= 0x80) wide = true;
+        nameBytes[n++] = c >= 65 && c <= 90 ? c + 32 : c;
+      }
+      off += len;
+    } else if ((len & 0xc0) === 0xc0) {
+      if (off >= msg.length) throw new Error('Cannot decode name (buffer overflow)');
+      const jump = ((len & 0x3f) << 8) | msg[off];
+      // only pointers to what came before (RFC 1035 4.1.4): no loop can be made of them
+      if (jump >= earliest) throw new Error('Cannot decode name (bad pointer)');
+      if (after < 0) after = off + 1;
+      off = earliest = jump;
+    } else throw new Error('Cannot decode name (bad label)');
+  }
+  nameEnd = wide ? -n : n;
+  return after < 0 ? off : after;
+}
+
+/** The name readName read, as text (UTF-8 where a label holds such bytes). */
+function nameText(): string {
+  if (nameEnd === 0) return '.';
+  return nameEnd > 0 ? nameBytes.toString('latin1', 0, nameEnd) : nameBytes.toString('utf8', 0, -nameEnd).toLowerCase();
+}
+
+function readHead(msg: Buffer): Head {
+  if (msg.length < 12) throw new Error('DNS message shorter than its header');
+  head.response = (msg[2] & 0x80) !== 0;
+  const questions = (msg[4] << 8) | msg[5];
+  head.answers = (msg[6] << 8) | msg[7];
+  head.question = undefined;
+  let off = 12;
+  for (let q = 0; q < questions; q++) {
+    off = readName(msg, off);
+    if (q === 0) head.question = nameText();
+    off += 4;
+    if (off > msg.length) throw new Error('Cannot decode question (buffer overflow)');
+  }
+  head.answersAt = off;
+  return head;
+}
+
+/** The A and AAAA answers, each named by the name asked (CNAME chains followed back). */
+function readAnswers(msg: Buffer, h: Head): DnsAnswer[] {
+  const found: { ip: string; name: string; ttl: number }[] = [];
   // target → owner, to walk a chain backwards
-  const cnameOwner = new Map<string, string>();
-  for (const a of pkt.answers) {
-    if (a.type === 'CNAME' && typeof a.data === 'string') {
-      cnameOwner.set(a.data.toLowerCase(), a.name.toLowerCase());
+  let cnameOwner: Map<string, string> | undefined;
+  let off = h.answersAt;
+  for (let a = 0; a < h.answers; a++) {
+    off = readName(msg, off);
+    if (off + 10 > msg.length) throw new Error('Cannot decode answer (buffer overflow)');
+    const type = (msg[off] << 8) | msg[off + 1];
+    const ttl = msg.readUInt32BE(off + 4);
+    const len = (msg[off + 8] << 8) | msg[off + 9];
+    const data = off + 10;
+    if (data + len > msg.length) throw new Error('Cannot decode answer (buffer overflow)');
+    if (type === 1 && len === 4) found.push({ ip: `${msg[data]}.${msg[data + 1]}.${msg[data + 2]}.${msg[data + 3]}`, name: nameText(), ttl });
+    else if (type === 28 && len === 16) found.push({ ip: ipaddr.fromByteArray([...msg.subarray(data, data + 16)]).toString(), name: nameText(), ttl });
+    else if (type === 5) {
+      const owner = nameText();
+      readName(msg, data);
+      (cnameOwner ??= new Map()).set(nameText(), owner);
     }
+    off = data + len;
   }
   const out: DnsAnswer[] = [];
-  for (const a of pkt.answers) {
-    if ((a.type !== 'A' && a.type !== 'AAAA') || typeof a.data !== 'string') continue;
-    const ip = canonicalIp(a.data);
-    if (!ip) continue;
-    let name = a.name.toLowerCase();
-    for (let hops = 0; hops < 16; hops++) {
+  for (const f of found) {
+    let name = f.name;
+    for (let hops = 0; cnameOwner !== undefined && hops < 16; hops++) {
       const owner = cnameOwner.get(name);
       if (owner === undefined || owner === name) break;
       name = owner;
     }
     const clean = sanitizeName(name);
-    if (clean !== '') out.push({ ip, name: clean, ttl: a.ttl ?? 0 });
+    if (clean !== '') out.push({ ip: f.ip, name: clean, ttl: f.ttl });
   }
   return out;
 }
@@ -275,12 +356,11 @@ export class DnsQueries {
       if ((msg[2] & 0x80) === 0) return { kind: 'ignored' }; // a query from port 53, not an answer
       if (!this.pending.has(key)) return { kind: 'unsolicited' };
     }
-    const pkt = dnsPacket.decode(msg);
-    const q = pkt.questions?.[0];
-    if (!q) return { kind: 'ignored' };
-    const name = q.name.toLowerCase();
+    const h = readHead(msg);
+    if (h.question === undefined) return { kind: 'ignored' };
+    const name = h.question;
     if (fromClient) {
-      if (pkt.type !== 'query') return { kind: 'ignored' };
+      if (h.response) return { kind: 'ignored' };
       this.forget(key);
       const portId = portIdOf(localPort, id);
       this.pending.set(key, { name, server, at: now, portId });
@@ -288,10 +368,9 @@ export class DnsQueries {
       trimOldest(this.pending, MAX_PENDING, (k) => this.forget(k));
       return { kind: 'query' };
     }
-    if (pkt.type !== 'response') return { kind: 'ignored' };
     const p = this.pending.get(key);
     if (p === undefined || p.name !== name || p.server !== server || now - p.at > PENDING_SECONDS) return { kind: 'unsolicited' };
     // a server may send several answers to one id (truncation, retries): keep the entry until it expires
-    return { kind: 'answers', answers: answersOf(pkt) };
+    return { kind: 'answers', answers: readAnswers(msg, h) };
   }
 }
