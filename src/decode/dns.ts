@@ -308,69 +308,85 @@ export class DnsBudget {
 }
 const PENDING_SECONDS = 30;
 
+/** A question this host asked, waiting for its answer; others with the same client port and id chained behind it. */
+interface Pending {
+  /** The client's address: an IPv4 address as a number, an IPv6 one as text (so are the server's). */
+  local: number | string;
+  server: number | string;
+  name: string;
+  at: number;
+  next: Pending | undefined;
+}
+
 /**
  * DNS queries this host sent, so that only answers to them name remotes: an unsolicited "response"
  * (any UDP packet from port 53) must not rename a heavy remote. Matched on the client's address and
  * port, the message id, the question and the server asked. Bounded; entries expire by packet time.
+ * Keyed by client port and id as one number (no text made per message; a Kubernetes node asks
+ * thousands of questions a second), the rare questions sharing them chained.
  */
 export class DnsQueries {
-  private readonly pending = new Map<string, { name: string; server: string; at: number; portId: number }>();
-  /** Pending questions by client port and message id alone: the early check of an answer, no text made. */
-  private readonly portIds = new Map<number, number>();
+  private readonly pending = new Map<number, Pending>();
+  private count = 0;
 
   get size(): number {
-    return this.pending.size;
+    return this.count;
   }
 
   /**
    * Whether a message to `localPort` with this id can answer a pending question. From the header's
-   * bytes alone (a few map reads, nothing made): what is not is unsolicited without more work, so a
+   * bytes alone (one map read, nothing made): what is not is unsolicited without more work, so a
    * flood of garbage from port 53 costs about what an ordinary packet does.
    */
   mayAnswer(localPort: number, id: number): boolean {
-    return this.portIds.has(portIdOf(localPort, id));
-  }
-
-  private forget(key: string): void {
-    const p = this.pending.get(key);
-    if (p === undefined) return;
-    this.pending.delete(key);
-    const n = this.portIds.get(p.portId)! - 1;
-    if (n === 0) this.portIds.delete(p.portId);
-    else this.portIds.set(p.portId, n);
+    return this.pending.has(portIdOf(localPort, id));
   }
 
   /**
    * A DNS message between this host (local) and a server. `fromClient`: local sent it to port 53.
    * Throws on a malformed message.
    */
-  see(msg: Buffer, fromClient: boolean, local: string, localPort: number, server: string, now: number): DnsSeen {
+  see(msg: Buffer, fromClient: boolean, local: number | string, localPort: number, server: number | string, now: number): DnsSeen {
     if (msg.length < 12) throw new Error('DNS message shorter than its header');
     // the message's id is its first two bytes
-    const id = (msg[0] << 8) | msg[1];
-    const key = `${local}|${localPort}|${id}`;
+    const portId = portIdOf(localPort, (msg[0] << 8) | msg[1]);
     if (!fromClient) {
       // an answer is decoded only if it can answer a question this host asked: a flood of garbage
       // "answers" from port 53 then costs a lookup, not a parse (hundreds of microseconds each, on the
       // thread that also counts)
       if ((msg[2] & 0x80) === 0) return { kind: 'ignored' }; // a query from port 53, not an answer
-      if (!this.pending.has(key)) return { kind: 'unsolicited' };
+      if (!this.pending.has(portId)) return { kind: 'unsolicited' };
     }
     const h = readHead(msg);
     if (h.question === undefined) return { kind: 'ignored' };
     const name = h.question;
+    let p = this.pending.get(portId);
+    while (p !== undefined && p.local !== local) p = p.next;
     if (fromClient) {
       if (h.response) return { kind: 'ignored' };
-      this.forget(key);
-      const portId = portIdOf(localPort, id);
-      this.pending.set(key, { name, server, at: now, portId });
-      this.portIds.set(portId, (this.portIds.get(portId) ?? 0) + 1);
-      trimOldest(this.pending, MAX_PENDING, (k) => this.forget(k));
+      if (p !== undefined) {
+        // the same client, port and id asking again (a retry): the newer question stands
+        p.name = name;
+        p.server = server;
+        p.at = now;
+        return { kind: 'query' };
+      }
+      this.pending.set(portId, { local, server, name, at: now, next: this.pending.get(portId) });
+      if (++this.count > MAX_PENDING) this.trim();
       return { kind: 'query' };
     }
-    const p = this.pending.get(key);
     if (p === undefined || p.name !== name || p.server !== server || now - p.at > PENDING_SECONDS) return { kind: 'unsolicited' };
     // a server may send several answers to one id (truncation, retries): keep the entry until it expires
     return { kind: 'answers', answers: readAnswers(msg, h) };
+  }
+
+  /** The oldest sixteenth dropped at once (a Map keeps insertion order; trimOldest says why not one at a time). */
+  private trim(): void {
+    const keep = MAX_PENDING - (MAX_PENDING >> 4);
+    for (const k of this.pending.keys()) {
+      for (let p = this.pending.get(k); p !== undefined; p = p.next) this.count--;
+      this.pending.delete(k);
+      if (this.count <= keep) break;
+    }
   }
 }

@@ -358,8 +358,9 @@ export class Pipeline implements LiveSink {
       this.decode.dnsOverBudget++;
       return;
     }
-    const src = m.family === 4 ? ipv4ToString(m.src4) : ipv6WordsToString(m.src6);
-    const dst = m.family === 4 ? ipv4ToString(m.dst4) : ipv6WordsToString(m.dst6);
+    // IPv4 addresses as numbers: no text made for a question
+    const src = m.family === 4 ? m.src4 : ipv6WordsToString(m.src6);
+    const dst = m.family === 4 ? m.dst4 : ipv6WordsToString(m.dst6);
     try {
       const seen = fromClient
         ? this.dnsQueries.see(buf.subarray(start, start + len), true, src, m.srcPort, dst, this.now)
