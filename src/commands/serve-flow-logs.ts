@@ -10,7 +10,7 @@ import { ConfigError } from '../config/errors.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../config/log.js';
 import { releaseStartUpMemory } from '../config/settle.js';
-import { BUNDLED_IP_RANGES, VERSION } from '../config/version.js';
+import { VERSION } from '../config/version.js';
 import type { FlowLogsFamily } from '../metrics/families/flow-logs.js';
 import { counterValues, restoreCounters, type CounterValues } from '../metrics/persist.js';
 import { FlowRecordCounter, type LoggedHosts } from '../pipeline/flow-records.js';
@@ -20,11 +20,11 @@ import type { FlowLogRead } from '../sources/flow-logs/read.js';
 import type { FlowRecord } from '../sources/flow-logs/record.js';
 import { s3Error } from '../sources/flow-logs/s3.js';
 import { objectStore } from '../sources/flow-logs/store.js';
-import { TopologyManager } from '../topology/manager.js';
+import type { TopologyManager } from '../topology/manager.js';
 import { ipv4ToString, parseCidr } from '../net/ip.js';
 import type { Running } from './serve.js';
 import type { ServeOptions } from './serve.js';
-import { followTopology, readFiles, setUpBeforeFiles } from './setup.js';
+import { readFiles, setUpBeforeFiles, topologyManager } from './setup.js';
 
 export interface FlowLogServeOptions {
   'flowLogs.url': string;
@@ -164,21 +164,7 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
     await web.close();
     throw e;
   }
-  const topology = (manager = new TopologyManager(
-    {
-      file: s.loaded.file,
-      ipRangesFromFile: s.loaded.ipRanges,
-      ipRangesUrl: s.loaded.ipRanges || o['ipRanges.url'] === 'none' ? undefined : o['ipRanges.url'],
-      ipRangesCache: o['ipRanges.cache'],
-      ipRangesBundled: BUNDLED_IP_RANGES,
-      discoverAws: o['aws.discovery'],
-      refreshIntervalMs: o['topology.refreshInterval'],
-      ipRangesRefreshMs: o['ipRanges.refreshInterval'],
-    },
-    metrics.status,
-    log,
-  ));
-  followTopology(topology, s);
+  const topology = (manager = topologyManager(o, s));
   log.info(`serving metrics on ${web.url}${o['web.telemetryPath']}; flow logs from ${url}`, { url: web.url, flow_logs: url });
   // counting waits for the first answer of every topology source: records are classified once, with it
   await topology.start();

@@ -6,16 +6,15 @@ import { DnsBudget } from '../decode/dns.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { log } from '../config/log.js';
 import { releaseStartUpMemory } from '../config/settle.js';
-import { BUNDLED_IP_RANGES } from '../config/version.js';
 import { registerHoldFamily } from '../metrics/families/hold.js';
 import { registerInterfaceCounters } from '../metrics/interface-counters.js';
-import { TopologyManager } from '../topology/manager.js';
+import type { TopologyManager } from '../topology/manager.js';
 import type { Attribution } from '../attribution/attribution.js';
 import type { PodWatcher } from '../attribution/kube-pods.js';
 import type { Owner } from '../attribution/sockets.js';
 import type { WorkloadsFamily } from '../metrics/families/workloads.js';
 import type { Running as RunningCommand } from './running.js';
-import { followTopology, readFiles, setUpBeforeFiles, type CommonOptions, type Setup } from './setup.js';
+import { readFiles, setUpBeforeFiles, topologyManager, type CommonOptions, type Setup } from './setup.js';
 
 export interface ServeOptions extends CommonOptions {
   interface?: string;
@@ -226,23 +225,8 @@ export async function serve(o: ServeOptions): Promise<Running> {
   flushTimer.unref();
 
   // discovery once the captures run: /-/ready says 503 until the first attempt is over
-  const topology = (manager = new TopologyManager(
-    {
-      file: s.loaded.file,
-      ipRangesFromFile: s.loaded.ipRanges,
-      ipRangesUrl: s.loaded.ipRanges || o['ipRanges.url'] === 'none' ? undefined : o['ipRanges.url'],
-      ipRangesCache: o['ipRanges.cache'],
-      ipRangesBundled: BUNDLED_IP_RANGES,
-      discoverAws: o['aws.discovery'],
-      refreshIntervalMs: o['topology.refreshInterval'],
-      ipRangesRefreshMs: o['ipRanges.refreshInterval'],
-    },
-    metrics.status,
-    log,
-  ));
+  const topology = (manager = topologyManager(o, s));
   log.info(`serving metrics on ${web.url}${o['web.telemetryPath']}`, { url: web.url });
-
-  followTopology(topology, s);
   topology.onSnapshot((t) => {
     // every ENI of the instance (EKS: pods on a secondary ENI leave through it)
     if (o.interface === undefined) {

@@ -1,7 +1,8 @@
 // What every command builds first: topology (from its files), prices, the pipeline and its metrics.
 import { log } from '../config/log.js';
 import { loadTopologyCached } from '../topology/load-cached.js';
-import type { TopologyManager } from '../topology/manager.js';
+import { TopologyManager } from '../topology/manager.js';
+import { BUNDLED_IP_RANGES } from '../config/version.js';
 import type { IpRanges } from '../topology/model.js';
 import { compileTopology } from '../topology/loaded.js';
 import { assemble, noteLoaded, priceBookOf, pricesOf, type CommonOptions, type Setup } from './assemble.js';
@@ -48,4 +49,36 @@ export function followTopology(manager: TopologyManager, s: Setup): void {
       log.info(`prices follow the region ${region}`, { region });
     }
   });
+}
+
+/** The flags of serve's topology sources. */
+export interface TopologyFlags {
+  'aws.discovery': boolean;
+  'topology.refreshInterval': number;
+  'ipRanges.url': string;
+  'ipRanges.cache'?: string;
+  'ipRanges.refreshInterval': number;
+}
+
+/**
+ * serve's topology sources (the files read, ip-ranges.json downloaded and refreshed, EC2 discovery),
+ * reporting to the metrics' status, each snapshot followed (followTopology); started by the caller.
+ */
+export function topologyManager(o: TopologyFlags, s: Setup): TopologyManager {
+  const manager = new TopologyManager(
+    {
+      file: s.loaded.file,
+      ipRangesFromFile: s.loaded.ipRanges,
+      ipRangesUrl: s.loaded.ipRanges || o['ipRanges.url'] === 'none' ? undefined : o['ipRanges.url'],
+      ipRangesCache: o['ipRanges.cache'],
+      ipRangesBundled: BUNDLED_IP_RANGES,
+      discoverAws: o['aws.discovery'],
+      refreshIntervalMs: o['topology.refreshInterval'],
+      ipRangesRefreshMs: o['ipRanges.refreshInterval'],
+    },
+    s.metrics.status,
+    log,
+  );
+  followTopology(manager, s);
+  return manager;
 }

@@ -7,7 +7,7 @@ import { RecentPackets } from '../engine/duplicates.js';
 import { Engine, type EngineCounts } from '../engine/engine.js';
 import type { RemoteEntries, RemoteTable } from '../engine/remote-table.js';
 import type { LiveSink } from '../sources/frame-sink.js';
-import { ipv4ToString, ipv6WordsToString } from '../net/ip.js';
+import { ipv6WordsToString } from '../net/ip.js';
 import type { Topology } from '../topology/topology.js';
 
 
