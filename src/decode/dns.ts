@@ -16,7 +16,11 @@ const MAX_LABEL_LENGTH = 128;
  * would read as the bucket of the remotes without a series ("other") keeps a trailing dot, so that it
  * cannot merge with it; an empty name is '' and is never learned.
  */
+const CLEAN_NAME = /^[a-z0-9_-][a-z0-9._-]{0,127}$/;
+
 export function sanitizeName(raw: string): string {
+  // most names already are: nothing made for them
+  if (CLEAN_NAME.test(raw) && !raw.endsWith('.') && raw !== 'other') return raw;
   let s = raw.toLowerCase();
   if (s.endsWith('.')) s = s.slice(0, -1);
   s = s.replace(/[^a-z0-9._-]/g, '_');
