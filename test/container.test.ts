@@ -1,20 +1,17 @@
-// The Docker image: built from the Dockerfile on a base made here with debootstrap (no image can be
-// pulled), run with testcontainers on the host network with NET_RAW only, counting traffic sent into a
-// test namespace, as a non-root user.
-import { execFileSync, execSync, spawn } from 'node:child_process';
+// The Docker image: built from the Dockerfile on a base made here with debootstrap (test/image.ts; no
+// image can be pulled), run with testcontainers on the host network with NET_RAW only, counting traffic
+// sent into a test namespace, as a non-root user.
+import { execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { cpSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { BASE, BUILD_BASE, builtImage, dockerAvailable, IMAGE, imageIds } from './image.js';
 import { missingOutsideCi } from './helpers.js';
 import { Lab, ip, parseMetrics, until, waitForOutput } from './netns.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const BASE = 'aztraffic-base:test';
-const BUILD_BASE = 'aztraffic-build-base:test';
-const IMAGE = 'aztraffic:test';
 const id = String(process.pid % 10000);
 const octet = (process.pid % 200) + 20;
 const lab = new Lab(id);
@@ -22,89 +19,13 @@ const HOST_LINK = `aztdk${id}`;
 const PORT = 19900 + (process.pid % 90);
 let container: StartedTestContainer | undefined;
 
-function dockerAvailable(): boolean {
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The headers of the running Node.js: npm's nodedir (CI points it at the Node it installs), then beside
- * the binary (Debian: /usr/bin/node, /usr/include/node) or in the npm `node` package's platform package;
- * the one whose node_version.h is this version.
- */
-function nodeHeaders(nodeBin: string): string {
-  const [major, minor, patch] = process.versions.node.split('.');
-  const candidates = [
-    process.env.npm_config_nodedir,
-    join(dirname(nodeBin), '..'),
-    join(dirname(nodeBin), '..', 'node_modules', `node-linux-${process.arch}`),
-    '/usr',
-  ].filter((d): d is string => d !== undefined && d !== '');
-  for (const d of candidates) {
-    const header = join(d, 'include', 'node', 'node_version.h');
-    if (!existsSync(header)) continue;
-    const h = readFileSync(header, 'utf8');
-    const v = (name: string): string | undefined => new RegExp(`#define NODE_${name}_VERSION (\\d+)`).exec(h)?.[1];
-    if (v('MAJOR') === major && v('MINOR') === minor && v('PATCH') === patch) return join(d, 'include', 'node');
-  }
-  throw new Error(`no headers of Node.js ${process.version} in ${candidates.join(', ')}`);
-}
-
-/**
- * A Debian bookworm base with this machine's Node.js, standing in for node:*-slim (no image can be
- * pulled here). This machine's registries sit behind a TLS proxy: its CA bundle goes in too, Node's
- * headers, which node-gyp would otherwise download, and the npm cache (the build then runs in minutes).
- */
-function buildBase(): void {
-  const rootfs = join(tmpdir(), 'aztraffic-debootstrap-bookworm');
-  if (!existsSync(join(rootfs, 'usr', 'bin', 'apt-get'))) {
-    rmSync(rootfs, { recursive: true, force: true });
-    execFileSync('debootstrap', ['--variant=minbase', 'bookworm', rootfs, 'http://deb.debian.org/debian'], { stdio: 'ignore' });
-  }
-  // the Node.js that runs the tests (CI installs the supported floor from the npm registry's `node`)
-  const nodeBin = realpathSync(process.execPath);
-  cpSync(nodeBin, join(rootfs, 'usr', 'bin', 'node'));
-  const npmDir = join(rootfs, 'usr', 'lib', 'node_modules', 'npm');
-  rmSync(npmDir, { recursive: true, force: true });
-  cpSync('/usr/lib/node_modules/npm', npmDir, { recursive: true });
-  for (const [bin, target] of [
-    ['npm', '../lib/node_modules/npm/bin/npm-cli.js'],
-    ['npx', '../lib/node_modules/npm/bin/npx-cli.js'],
-  ]) {
-    rmSync(join(rootfs, 'usr', 'bin', bin), { force: true });
-    symlinkSync(target, join(rootfs, 'usr', 'bin', bin));
-  }
-  cpSync('/etc/ssl/certs/ca-certificates.crt', join(rootfs, 'etc', 'ssl', 'certs', 'ca-certificates.crt'));
-  // that Node's headers for native addons (node-gyp cannot download them here)
-  cpSync(nodeHeaders(nodeBin), join(rootfs, 'usr', 'include', 'node'), { recursive: true });
-  mkdirSync(join(rootfs, 'usr', 'etc'), { recursive: true });
-  writeFileSync(join(rootfs, 'usr', 'etc', 'npmrc'), 'cafile=/etc/ssl/certs/ca-certificates.crt\nnodedir=/usr\nprefer-offline=true\n');
-  // and this machine's npm cache, so that the image build's npm ci does not download what is here
-  const cache = join(homedir(), '.npm', '_cacache');
-  const cacheCopy = join(rootfs, 'root', '.npm', '_cacache');
-  rmSync(cacheCopy, { recursive: true, force: true });
-  if (existsSync(cache)) cpSync(cache, cacheCopy, { recursive: true });
-  execSync(`tar -C '${rootfs}' -c . | docker import - ${BUILD_BASE}`, { stdio: 'ignore' });
-  // the runtime base: the same system and Node.js, without npm, headers, caches, apt lists or docs
-  const lean = ['./root/.npm', './usr/include/node', './usr/lib/node_modules', './var/lib/apt/lists', './usr/share/doc', './usr/share/man', './usr/share/locale'];
-  execSync(`tar -C '${rootfs}' ${lean.map((x) => `--exclude='${x}'`).join(' ')} -c . | docker import - ${BASE}`, { stdio: 'ignore' });
-}
-
-const imageIds = (...filters: string[]): string[] =>
-  execFileSync('docker', ['images', '-qa', '--no-trunc', ...filters.flatMap((f) => ['--filter', f])], { encoding: 'utf8' }).split('\n').filter(Boolean);
-
 describe.skipIf(missingOutsideCi(dockerAvailable()))('container image', () => {
   /** Images there before the test: the clean-up leaves them alone. */
   let before = new Set<string>();
 
   beforeAll(async () => {
-    before = new Set(imageIds());
-    buildBase();
-    execFileSync('docker', ['build', '--network', 'host', '--build-arg', `BASE_IMAGE=${BASE}`, '--build-arg', `BUILD_IMAGE=${BUILD_BASE}`, '-t', IMAGE, ROOT], { stdio: 'ignore' });
+    // CI starts the build when the suite starts (test/global-setup.ts), beside the other files' tests
+    before = await builtImage(inject('imageBuild'));
 
     // a test namespace behind a veth: the exporter captures the host side
     const ns = lab.ns('dk');
