@@ -3,7 +3,7 @@
 // file systems: CI starts it when the suite starts (global-setup.ts runs this file as a program) so that
 // it overlaps the other files' tests; run alone, the container test builds it itself.
 import { execFileSync, execSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -129,5 +129,5 @@ if (process.argv[1] === import.meta.filename && process.argv[2] !== undefined) {
     status = { before: [], error: [lines[0], ...lines.slice(1).slice(-3)].join(' / ') };
   }
   writeFileSync(`${out}.tmp`, JSON.stringify(status));
-  execFileSync('mv', [`${out}.tmp`, out]);
+  renameSync(`${out}.tmp`, out);
 }

@@ -3,7 +3,7 @@
 // metric families and page. After each object its cursor and its counters' values are written to the
 // state file at once (atomically): a restart, or a kill in the middle of an object, goes on from the last
 // object written, and the exposition only ever shows whole objects, so Prometheus sees no reset.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Workloads } from '../attribution/workloads.js';
 import { ConfigError } from '../config/errors.js';
@@ -18,7 +18,6 @@ import { Follower, type FollowState, type Pending } from '../sources/flow-logs/f
 import { readFlowLogBytes, unread } from '../sources/flow-logs/read-all.js';
 import type { FlowLogRead } from '../sources/flow-logs/read.js';
 import type { FlowRecord } from '../sources/flow-logs/record.js';
-import { s3Error } from '../sources/flow-logs/s3.js';
 import { objectStore } from '../sources/flow-logs/store.js';
 import type { TopologyManager } from '../topology/manager.js';
 import { ipv4ToString, parseCidr } from '../net/ip.js';
@@ -106,7 +105,7 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
     // a state file that cannot be written would lose the cursor at the first restart: said now
     try {
       writeAtomically(`${statePath}.check`, '');
-      (await import('node:fs')).unlinkSync(`${statePath}.check`);
+      unlinkSync(`${statePath}.check`);
     } catch (e) {
       throw new ConfigError(`--flow-logs.state ${statePath}: cannot be written (${(e as Error).message})`);
     }
@@ -193,7 +192,7 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
 
   /** One object: fetched whole (a failed fetch counts nothing), counted, flushed, and written down. */
   const countObject = async (p: Pending): Promise<void> => {
-    const name = url.startsWith('s3://') ? `s3://${(store as { bucket?: string }).bucket}/${p.key}` : `${url.replace(/\/$/, '')}/${p.key}`;
+    const name = store.name(p.key);
     let body: Buffer | undefined;
     log.debug(`${name}: reading`, { object: name });
     try {
@@ -201,7 +200,7 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
     } catch (e) {
       family.pollFailed();
       follower.failed(p.key);
-      const why = url.startsWith('s3://') ? s3Error(e) : (e as Error).message;
+      const why = store.why(e);
       if (!p.lastAttempt) {
         log.warn(`${name}: could not be read (${why}); trying again at the next poll`, { object: name });
         return;
@@ -257,7 +256,7 @@ export async function serveFlowLogs(o: ServeOptions & FlowLogServeOptions): Prom
       pending = await follower.pending();
     } catch (e) {
       family.pollFailed();
-      log.error(`${url}: the objects could not be listed (${url.startsWith('s3://') ? s3Error(e) : (e as Error).message}); trying again in ${o['flowLogs.pollInterval'] / 1000} s`, { url });
+      log.error(`${url}: the objects could not be listed (${store.why(e)}); trying again in ${o['flowLogs.pollInterval'] / 1000} s`, { url });
       return;
     }
     if (!polled) log.info(`${url}: ${follower.streamCount} log folder(s), ${pending.length} object(s) to count`, { streams: follower.streamCount, objects: pending.length });

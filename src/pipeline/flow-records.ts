@@ -196,7 +196,7 @@ export class FlowRecordCounter {
     if (!this.engine.countFrom(r, localIsSource)) {
       this.makeLocal(eni, r, localIsSource);
       this.engine.countFrom(r, localIsSource);
-    } else if (eni >= 0) this.learnOwn(eni, r, localIsSource);
+    }
     if (r.trafficPath > 0 && localIsSource && this.checkPaths) this.checkPath(r);
   };
 
@@ -221,18 +221,6 @@ export class FlowRecordCounter {
       if (eni >= this.role.length) this.grow(eni);
       for (const ip of ips) this.noteOwn(eni, ip);
     }
-  }
-
-  /**
-   * An address the engine already counts for (an earlier object's, in a running exporter) is still
-   * this interface's own: learnt here too, so that its records without flow-direction find their side.
-   */
-  private learnOwn(eni: number, r: FlowRecord, source: boolean): void {
-    if (r.family === 4) {
-      if (this.addr4[eni] === 0) this.noteOwn4(eni, source ? r.src4 : r.dst4);
-      return;
-    }
-    if (!this.own6.has(eni)) this.own6.set(eni, new Set([addressText(r, source)]));
   }
 
   /** An egress record's traffic-path against the path the route tables give it: disagreements are counted. */

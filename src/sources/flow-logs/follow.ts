@@ -4,7 +4,7 @@
 // before keys already counted until the folder is over: each stream's cursor (the StartAfter of its
 // listing) moves only past folders closed for an hour, and the keys counted beyond it are remembered.
 // Streams are found by listing folders with a delimiter (a few requests, not a listing of the bucket).
-import { keyTime } from './s3.js';
+import { folderTime, keyTime } from './s3.js';
 import type { ObjectStore } from './store.js';
 
 /** After its folder's time is over, AWS delivers nothing more into it after this many seconds (it delivers every 5–10 minutes). */
@@ -36,8 +36,7 @@ const DATE_FOLDER = /^(?:\d{4}|year=\d{4})\/$/;
 
 /** The end (seconds) of the time the folders of a key cover (day, or hour), or undefined where its folders carry no date. */
 export function folderEnd(key: string): number | undefined {
-  const t = keyTime(key.slice(0, key.lastIndexOf('/') + 1) + 'x');
-  return t === undefined || t.start === t.end ? undefined : t.end;
+  return folderTime(key)?.end;
 }
 
 /** Where a stream's listing starts for a first start at `since`: just before that day's folder. */

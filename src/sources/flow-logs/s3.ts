@@ -18,6 +18,11 @@ export function keyTime(key: string): { start: number; end: number } | undefined
     const t = Date.UTC(+stamp[1], +stamp[2] - 1, +stamp[3], +stamp[4], +stamp[5]) / 1000;
     return { start: t, end: t };
   }
+  return folderTime(key);
+}
+
+/** The time (seconds) the day or hour folders of a key cover (AWS's layout or Hive's), undefined where it has none. */
+export function folderTime(key: string): { start: number; end: number } | undefined {
   const plain = /\/(\d{4})\/(\d{2})\/(\d{2})\/(?:(\d{2})\/)?/.exec(key);
   const hive = /year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/(?:hour=(\d{2})\/)?/.exec(key);
   const m = plain ?? hive;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '../../config/errors.js';
 import { parseS3Url } from './inputs.js';
-import { s3Client, type S3Object } from './s3.js';
+import { s3Client, s3Error, type S3Object } from './s3.js';
 
 export interface Listing {
   objects: S3Object[];
@@ -23,6 +23,10 @@ export interface ObjectStore {
   list(prefix: string, startAfter?: string, delimiter?: string): Promise<Listing>;
   /** An object's whole body. */
   get(key: string): Promise<Buffer>;
+  /** An object as logs name it (s3://BUCKET/KEY, file:///DIR/KEY). */
+  name(key: string): string;
+  /** What a failed listing or read says, in one line. */
+  why(e: unknown): string;
 }
 
 /** S3's key order: by UTF-8 bytes, which for the keys of AWS's layout is JavaScript's order too. */
@@ -57,6 +61,14 @@ export class S3Store implements ObjectStore {
     if (body === undefined) return Buffer.alloc(0);
     const bytes = await body.transformToByteArray();
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  name(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  why(e: unknown): string {
+    return s3Error(e);
   }
 }
 
@@ -105,6 +117,14 @@ export class FolderStore implements ObjectStore {
 
   async get(key: string): Promise<Buffer> {
     return readFileSync(join(this.dir, key));
+  }
+
+  name(key: string): string {
+    return `${this.url.replace(/\/$/, '')}/${key}`;
+  }
+
+  why(e: unknown): string {
+    return (e as Error).message;
   }
 }
 
