@@ -104,6 +104,30 @@ describe('remote table', () => {
       expect(left).toBe(0);
     }
   });
+
+  it('grows its slots with its entries (few remotes lie in few pages): every sum, zone and order kept through each growth, full at its capacity', () => {
+    const t = new RemoteTable(20_000, 4);
+    const text = (r: number): string => `10.${r >> 16}.${(r >> 8) & 255}.${r & 255}`;
+    const want = new Map<string, [number, number, number]>();
+    for (let i = 0; i < 20_000; i++) {
+      // the repeats come after later remotes were added (and the table grew in between)
+      for (const r of [i, i >> 1, i >> 2]) {
+        t.add4(v4(text(r)), 443, 0, 5, 0, r & 3, 10, 0);
+        const w = want.get(text(r)) ?? [r & 3, 0, 0];
+        w[1] += 10;
+        want.set(text(r), w);
+      }
+    }
+    const got = new Map<string, [number, number, number]>();
+    t.forEach((_f, addr4, _a6, _port, _dir, _cat, _path, zone, bytes) => got.set(`${addr4 >>> 24}.${(addr4 >>> 16) & 255}.${(addr4 >>> 8) & 255}.${addr4 & 255}`, [zone, bytes, 0]));
+    expect([...got.keys()]).toEqual([...want.keys()]);
+    expect(got).toEqual(want);
+    // full: a new remote spills, one already there is still summed
+    t.add4(v4('192.0.2.1'), 443, 0, 5, 0, 0, 7, 0);
+    expect(t.overflowed).toBe(1);
+    t.add4(v4('10.0.0.0'), 443, 0, 5, 0, 0, 1, 0);
+    expect(t.size).toBe(20_000);
+  });
 });
 
 /** A topology of `n` zones: subnet 10.(i>>8).(i&255).0/24 in zone z-i (ID zid-i). */

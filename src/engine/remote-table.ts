@@ -15,14 +15,27 @@ export interface RemoteEntries {
   cost: Float64Array;
 }
 
+// A slot's fields side by side (32 bytes: one cache line holds two slots), so that a packet's probe and
+// sum touch one line, not one per field: words 0 the IPv4 address or IPv6 intern id, 1 the packed key
+// (remoteKey(v6, path, cat, dir, port)), 2 the remote zone; doubles 2 the bytes, 3 their cost.
+const SLOT_WORDS = 8;
+const K0 = 0;
+const K1 = 1;
+const ZONE = 2;
+const SLOT_DOUBLES = 4;
+/** Slots of a new table (64 KiB). */
+const INITIAL_SLOTS = 2048;
+const BYTES = 2;
+const COST = 3;
+
 export class RemoteTable {
   readonly capacity: number;
-  private readonly mask: number;
-  private readonly k0: Uint32Array; // IPv4 address or IPv6 intern id
-  private readonly k1: Uint32Array; // remoteKey(v6, path, cat, dir, port)
-  private readonly zoneOf: Int32Array;
-  readonly bytes: Float64Array;
-  readonly cost: Float64Array;
+  /** Slots now: grown with the entries (twice as many, up to twice the capacity), so that a few thousand remotes lie in few pages. */
+  private mask: number;
+  private readonly maxSlots: number;
+  /** The slots as words and as doubles (one buffer). */
+  private w: Uint32Array;
+  private f: Float64Array;
   private used = 0;
   /** Slots in use, in insertion order: a flush visits and clears these, not the whole table. */
   private readonly usedSlots: Int32Array;
@@ -55,12 +68,11 @@ export class RemoteTable {
     this.v6Bit = 1 << k.v6;
     let slots = 16;
     while (slots < capacity * 2) slots *= 2;
-    this.mask = slots - 1;
-    this.k0 = new Uint32Array(slots);
-    this.k1 = new Uint32Array(slots);
-    this.zoneOf = new Int32Array(slots);
-    this.bytes = new Float64Array(slots);
-    this.cost = new Float64Array(slots);
+    this.maxSlots = slots;
+    this.mask = Math.min(slots, INITIAL_SLOTS) - 1;
+    const buffer = new ArrayBuffer((this.mask + 1) * SLOT_WORDS * 4);
+    this.w = new Uint32Array(buffer);
+    this.f = new Float64Array(buffer);
     this.v6Mask = slots - 1;
     this.v6Words = new Uint32Array(slots * 4);
     this.v6Used = new Uint8Array(slots);
@@ -100,20 +112,27 @@ export class RemoteTable {
   private add(key0: number, key1: number, dir: number, cat: number, zone: number, ipBytes: number, cost: number): void {
     const found = this.probe(key0, key1);
     if (found >= 0) {
-      this.bytes[found] += ipBytes;
-      this.cost[found] += cost;
+      const d = found * SLOT_DOUBLES;
+      this.f[d + BYTES] += ipBytes;
+      this.f[d + COST] += cost;
       return;
     }
     if (this.used >= this.capacity) {
       this.spill(dir, cat, zone, ipBytes, cost);
       return;
     }
-    const h = ~found;
-    this.k0[h] = key0;
-    this.k1[h] = key1;
-    this.zoneOf[h] = zone;
-    this.bytes[h] = ipBytes;
-    this.cost[h] = cost;
+    let h = ~found;
+    if (2 * (this.used + 1) > this.mask + 1 && this.mask + 1 < this.maxSlots) {
+      this.grow();
+      h = ~this.probe(key0, key1);
+    }
+    const o = h * SLOT_WORDS;
+    this.w[o + K0] = key0;
+    this.w[o + K1] = key1;
+    this.w[o + ZONE] = zone;
+    const d = h * SLOT_DOUBLES;
+    this.f[d + BYTES] = ipBytes;
+    this.f[d + COST] = cost;
     this.usedSlots[this.used++] = h;
   }
 
@@ -122,11 +141,30 @@ export class RemoteTable {
     const mask = this.mask;
     let h = (Math.imul(key0, 0x9e3779b1) ^ Math.imul(key1, 0x85ebca6b)) >>> 0;
     h = (h ^ (h >>> 15)) & mask;
+    const w = this.w;
     for (;;) {
-      const k = this.k1[h];
+      const o = h * SLOT_WORDS;
+      const k = w[o + K1];
       if (k === EMPTY_KEY) return ~h;
-      if (k === key1 && this.k0[h] === key0) return h;
+      if (k === key1 && w[o + K0] === key0) return h;
       h = (h + 1) & mask;
+    }
+  }
+
+  /** Twice the slots: every entry placed again, insertion order kept. */
+  private grow(): void {
+    // a slot's words hold its doubles too: copying them moves the whole slot
+    const w = this.w;
+    const slots = 2 * (this.mask + 1);
+    const buffer = new ArrayBuffer(slots * SLOT_WORDS * 4);
+    this.w = new Uint32Array(buffer);
+    this.f = new Float64Array(buffer);
+    this.mask = slots - 1;
+    for (let i = 0; i < this.used; i++) {
+      const old = this.usedSlots[i];
+      const h = ~this.probe(w[old * SLOT_WORDS + K0], w[old * SLOT_WORDS + K1]);
+      this.w.set(w.subarray(old * SLOT_WORDS, (old + 1) * SLOT_WORDS), h * SLOT_WORDS);
+      this.usedSlots[i] = h;
     }
   }
 
@@ -174,13 +212,15 @@ export class RemoteTable {
     const out: RemoteEntries = { count: n, words: new Uint32Array(n * 4), keys: new Uint32Array(n), zones: new Int32Array(n), bytes: new Float64Array(n), cost: new Float64Array(n) };
     for (let i = 0; i < n; i++) {
       const h = this.usedSlots[i];
-      const k = this.k1[h];
-      if (k & this.v6Bit) out.words.set(this.v6Words.subarray(this.k0[h] << 2, (this.k0[h] << 2) + 4), i * 4);
-      else out.words[i * 4] = this.k0[h];
+      const o = h * SLOT_WORDS;
+      const k = this.w[o + K1];
+      const k0 = this.w[o + K0];
+      if (k & this.v6Bit) out.words.set(this.v6Words.subarray(k0 << 2, (k0 << 2) + 4), i * 4);
+      else out.words[i * 4] = k0;
       out.keys[i] = k;
-      out.zones[i] = this.zoneOf[h];
-      out.bytes[i] = this.bytes[h];
-      out.cost[i] = this.cost[h];
+      out.zones[i] = this.w[o + ZONE] | 0;
+      out.bytes[i] = this.f[h * SLOT_DOUBLES + BYTES];
+      out.cost[i] = this.f[h * SLOT_DOUBLES + COST];
     }
     return out;
   }
@@ -235,13 +275,16 @@ export class RemoteTable {
     // the slots in use, not the whole table: a flush costs what was seen since the last one
     for (let i = 0; i < this.used; i++) {
       const h = this.usedSlots[i];
-      const k = this.k1[h];
-      const { v6, port, dir, cat, path } = this.layout.decodeRemoteKey(k);
+      const o = h * SLOT_WORDS;
+      const { v6, port, dir, cat, path } = this.layout.decodeRemoteKey(this.w[o + K1]);
+      const zone = this.w[o + ZONE] | 0;
+      const bytes = this.f[h * SLOT_DOUBLES + BYTES];
+      const dollars = this.f[h * SLOT_DOUBLES + COST] * DOLLARS_PER_COST_UNIT;
       if (v6) {
-        const id = this.k0[h] << 2;
-        visit(6, 0, this.v6Words.subarray(id, id + 4), port, dir, cat, path, this.zoneOf[h], this.bytes[h], this.cost[h] * DOLLARS_PER_COST_UNIT);
+        const id = this.w[o + K0] << 2;
+        visit(6, 0, this.v6Words.subarray(id, id + 4), port, dir, cat, path, zone, bytes, dollars);
       } else {
-        visit(4, this.k0[h], undefined, port, dir, cat, path, this.zoneOf[h], this.bytes[h], this.cost[h] * DOLLARS_PER_COST_UNIT);
+        visit(4, this.w[o + K0], undefined, port, dir, cat, path, zone, bytes, dollars);
       }
     }
   }
@@ -252,7 +295,7 @@ export class RemoteTable {
   }
 
   clear(): void {
-    for (let i = 0; i < this.used; i++) this.k1[this.usedSlots[i]] = EMPTY_KEY;
+    for (let i = 0; i < this.used; i++) this.w[this.usedSlots[i] * SLOT_WORDS + K1] = EMPTY_KEY;
     this.used = 0;
     for (let i = 0; i < this.v6Count; i++) this.v6Used[this.v6UsedSlots[i]] = 0;
     this.v6Count = 0;
