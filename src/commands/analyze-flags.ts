@@ -11,7 +11,7 @@ export function defineAnalyze(program: Command, out: (s: string) => void): Comma
     .argument('[file...]', 'capture files, flow-log files, folders of them, or s3://BUCKET/PREFIX (told apart by content); none with --flow-logs.engine athena')
     .addOption(opt('--format <format>', 'output format (html: one self-contained page)').choices(FORMAT_NAMES).default('table'))
     .addOption(
-      opt('--read.parallel <mode>', 'read a pcap or pcapng file in two threads (auto: files of 256 MiB or more, given a second core), and parse flow logs in a second thread (auto: given a second core); the counts are always those of one thread')
+      opt('--read.parallel <mode>', 'read a pcap or pcapng file in two threads (auto: files of 256 MiB or more, given a second core), and read flow-log files in one thread per core, up to 4, beside the counting one (auto: given a second core); bytes and packets are always those of one thread (flow logs\' dollars may differ in the 16th digit: sums in another order)')
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )

@@ -1,16 +1,17 @@
-// analyze's flow-log reading thread: reads every flow-log input in turn (files, S3 objects; gunzip on
-// libuv's threads), parses the records and hands them over in batches (batch.ts), in reading order, so
-// that the counting thread counts exactly what one thread would, while this one parses what comes next.
+// analyze's flow-log reading threads: thread k of n reads the flow-log inputs k, k + n, … (a file, or an
+// S3 prefix's objects; gunzip on libuv's threads), parses the records and hands them over in batches
+// (batch.ts). The counting thread takes the threads' batches in turn, so that what it counts, and in what
+// order, hangs only on the inputs, never on which thread was faster.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConfigError } from '../../config/errors.js';
-import { Batch, BATCH, BATCHES } from './batch.js';
+import { Batch, BATCH } from './batch.js';
 import type { Input } from './inputs.js';
 import { readFlowLogs, type FlowLogWindow } from './read-all.js';
 import type { FlowLogRead } from './read.js';
 import { InterfaceIds, type FlowRecord } from './record.js';
-import type { ThreadMessage } from './threaded.js';
+import type { ThreadData, ThreadMessage } from './threaded.js';
 
-const { inputs, window, buffers, control } = workerData as { inputs: Input[]; window: FlowLogWindow; buffers: SharedArrayBuffer[]; control: SharedArrayBuffer };
+const { inputs, window, buffers, control, index, threads } = workerData as ThreadData & { inputs: Input[]; window: FlowLogWindow };
 const port = parentPort!;
 // per batch: 0 free (this thread may fill it), 1 full (the counting thread holds it)
 const state = new Int32Array(control);
@@ -29,7 +30,7 @@ function flush(): void {
   for (; named < ids.size; named++) names.push(ids.name(named));
   Atomics.store(state, current, 1);
   post({ type: 'batch', index: current, count: filled, names });
-  current = (current + 1) % BATCHES;
+  current = (current + 1) % batches.length;
   filled = 0;
   Atomics.wait(state, current, 1);
 }
@@ -40,10 +41,13 @@ const sink = (r: FlowRecord): void => {
 };
 
 try {
-  await readFlowLogs(inputs, sink, ids, window, (r: FlowLogRead) => {
-    flush();
-    post({ type: 'read', read: { ...r } });
-  });
+  for (let unit = index; unit < inputs.length; unit += threads) {
+    await readFlowLogs([inputs[unit]], sink, ids, window, (r: FlowLogRead) => {
+      // an object's records all go before what was read of it
+      flush();
+      post({ type: 'read', read: { ...r } });
+    });
+  }
   flush();
   post({ type: 'done' });
 } catch (e) {

@@ -1,5 +1,6 @@
-// Flow logs read and parsed in a second thread (flow-log-thread.ts) while this one counts: the records
-// come back in batches, in reading order, and go to the sink as one thread would hand them over.
+// Flow logs read and parsed in other threads (flow-log-thread.ts) while this one counts: thread k of n
+// reads inputs k, k + n, …, and their batches are taken in turn, one from each thread — what is counted,
+// and in what order, hangs only on the inputs and the number of threads, never on which was faster.
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../../config/errors.js';
 import { moduleFileExists } from '../../config/module-file.js';
@@ -15,6 +16,16 @@ export type ThreadMessage =
   | { type: 'done' }
   | { type: 'error'; message: string; config: boolean };
 
+/** What a reading thread is given besides its inputs and window. */
+export interface ThreadData {
+  /** Its batches' buffers, and their states (0 free, 1 full) */
+  buffers: SharedArrayBuffer[];
+  control: SharedArrayBuffer;
+  /** This thread's number (k of n): it reads inputs k, k + n, … */
+  index: number;
+  threads: number;
+}
+
 // beside this module: dist/flow-log-thread.js (the bundle), dist/sources/flow-logs/flow-log-thread.js (tsc's)
 const THREAD = new URL('./flow-log-thread.js', import.meta.url);
 
@@ -22,77 +33,124 @@ const THREAD = new URL('./flow-log-thread.js', import.meta.url);
 export const threadAvailable = (): boolean => moduleFileExists(THREAD);
 
 /**
- * The thread, started now (while the topology loads it parses the first batches); `consume` then hands
- * every record to the sink in reading order.
+ * The threads, started now (while the topology loads they parse the first batches); `consume` then hands
+ * every record to the sink, a batch from each thread in turn.
  */
 export interface FlowLogThread {
   consume(sink: RecordSink, ids: InterfaceIds, done: (r: FlowLogRead) => void): Promise<void>;
 }
 
-export function startFlowLogThread(inputs: readonly Input[], window: FlowLogWindow): FlowLogThread {
-  const buffers = Array.from({ length: BATCHES }, () => new SharedArrayBuffer(Batch.bytes()));
-  const batches = buffers.map((b) => new Batch(b));
-  const control = new SharedArrayBuffer(4 * BATCHES);
-  const state = new Int32Array(control);
-  const worker = new Worker(THREAD, { workerData: { inputs, window, buffers, control } });
-  // a command that fails before it counts must not be kept alive by a thread nobody will consume
-  worker.unref();
-  // what arrives before the sink is there waits (its batches stay full: the thread stops at the last free one)
-  const early: ThreadMessage[] = [];
-  let handle: ((m: ThreadMessage) => void) | undefined;
+/** One reading thread as the counting thread sees it: its batches, its messages not yet taken, its interface numbers. */
+interface Reader {
+  worker: Worker;
+  batches: Batch[];
+  state: Int32Array;
+  queue: ThreadMessage[];
+  /** the thread's interface numbers → this thread's */
+  eni: Int32Array;
+  known: number;
+  done: boolean;
+}
+
+/** Start `threads` reading threads (at most one per input). */
+export function startFlowLogThread(inputs: readonly Input[], window: FlowLogWindow, threads: number): FlowLogThread {
+  const units = inputs.filter((i) => i.kind !== 'capture');
+  const n = Math.max(1, Math.min(threads, units.length));
+  // the batches shared out: each thread fills its own in turn
+  const per = Math.max(4, Math.floor(BATCHES / n));
   let failed: Error | undefined;
   let exited: number | undefined;
-  worker.on('message', (m: ThreadMessage) => (handle ? handle(m) : early.push(m)));
-  worker.on('error', (e) => (failed = e));
-  worker.on('exit', (code) => (exited = code));
+  let wake: (() => void) | undefined;
+  const readers: Reader[] = Array.from({ length: n }, (_x, index) => {
+    const buffers = Array.from({ length: per }, () => new SharedArrayBuffer(Batch.bytes()));
+    const control = new SharedArrayBuffer(4 * per);
+    const data: ThreadData & { inputs: Input[]; window: FlowLogWindow } = { inputs: units, window, buffers, control, index, threads: n };
+    const worker = new Worker(THREAD, { workerData: data });
+    // a command that fails before it counts must not be kept alive by threads nobody will consume
+    worker.unref();
+    const r: Reader = { worker, batches: buffers.map((b) => new Batch(b)), state: new Int32Array(control), queue: [], eni: new Int32Array(1024), known: 0, done: false };
+    worker.on('message', (m: ThreadMessage) => {
+      if (m.type === 'error') failed ??= m.config ? new ConfigError(m.message) : new Error(m.message);
+      // a thread's exit comes after its messages (Node delivers them first): known done, it may end
+      else if (m.type === 'done') r.done = true;
+      else r.queue.push(m);
+      wake?.();
+    });
+    worker.on('error', (e) => {
+      failed ??= e;
+      wake?.();
+    });
+    worker.on('exit', (code) => {
+      if (!r.done) exited ??= code;
+      wake?.();
+    });
+    return r;
+  });
+  const stop = (): void => {
+    for (const r of readers) void r.worker.terminate();
+  };
   return {
     consume(sink, ids, done) {
-      worker.ref();
+      for (const r of readers) r.worker.ref();
       const rec = new FlowRecord();
-      // the thread's interface numbers → this thread's
-      let eni = new Int32Array(1024);
-      let known = 0;
+      // the thread whose batch is next; threads done with every batch leave the turn
+      let turn = 0;
+      const active = [...readers];
+      /** Take every message that can be taken now, in turn. */
+      const take = (): void => {
+        while (active.length > 0) {
+          const r = active[turn];
+          const m = r.queue.shift();
+          if (m === undefined) {
+            if (!r.done) return;
+            active.splice(turn, 1);
+            if (turn === active.length) turn = 0;
+          } else if (m.type === 'batch') {
+            batch(r, m.index, m.count, m.names);
+            turn = (turn + 1) % active.length;
+          } else if (m.type === 'read') done(Object.assign(new FlowLogRead(m.read.name), m.read));
+        }
+      };
+      const batch = (r: Reader, index: number, count: number, names: string[]): void => {
+        for (const name of names) {
+          if (r.known === r.eni.length) {
+            const g = new Int32Array(r.eni.length * 2);
+            g.set(r.eni);
+            r.eni = g;
+          }
+          r.eni[r.known++] = ids.of(name);
+        }
+        const b = r.batches[index];
+        for (let k = 0; k < count; k++) {
+          b.get(k, rec, r.eni);
+          sink(rec);
+        }
+        Atomics.store(r.state, index, 0);
+        Atomics.notify(r.state, index);
+      };
       return new Promise<void>((resolve, reject) => {
-        let settled = false;
-        const end = (e?: Error): void => {
-          if (settled) return;
-          settled = true;
-          void worker.terminate();
-          if (e) reject(e);
-          else resolve();
-        };
-        handle = (m) => {
+        const step = (): void => {
           try {
-            if (m.type === 'batch') {
-              for (const name of m.names) {
-                if (known === eni.length) {
-                  const g = new Int32Array(eni.length * 2);
-                  g.set(eni);
-                  eni = g;
-                }
-                eni[known++] = ids.of(name);
-              }
-              const b = batches[m.index];
-              for (let k = 0; k < m.count; k++) {
-                b.get(k, rec, eni);
-                sink(rec);
-              }
-              Atomics.store(state, m.index, 0);
-              Atomics.notify(state, m.index);
-            } else if (m.type === 'read') done(Object.assign(new FlowLogRead(m.read.name), m.read));
-            else if (m.type === 'done') end();
-            else end(m.config ? new ConfigError(m.message) : new Error(m.message));
+            take();
           } catch (e) {
-            end(e as Error);
+            failed ??= e as Error;
+          }
+          if (failed) {
+            wake = undefined;
+            stop();
+            reject(failed);
+          } else if (active.length === 0) {
+            wake = undefined;
+            stop();
+            resolve();
+          } else if (exited !== undefined) {
+            wake = undefined;
+            stop();
+            reject(new Error(`a flow-log reading thread ended (exit ${exited}) before its last record`));
           }
         };
-        for (const m of early.splice(0)) handle(m);
-        const gone = (code: number): void => end(new Error(`the flow-log reading thread ended (exit ${code}) before its last record`));
-        if (failed) end(failed);
-        else if (exited !== undefined) gone(exited);
-        worker.removeAllListeners('error').removeAllListeners('exit');
-        worker.on('error', (e) => end(e));
-        worker.on('exit', (code) => gone(code));
+        wake = step;
+        step();
       });
     },
   };
