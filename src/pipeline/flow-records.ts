@@ -310,7 +310,8 @@ export class FlowRecordCounter {
   }
 
   private isOwn4(eni: number, a: number): boolean {
-    return this.addr4[eni] === a || (this.more4.get(eni)?.has(a) ?? false);
+    // an interface of one address (nearly all): no map looked up per record
+    return this.addr4[eni] === a || (this.more4.size > 0 && (this.more4.get(eni)?.has(a) ?? false));
   }
 
   /** Without flow-direction: 1 where the source is the interface's own address, -1 the destination, 0 neither. */

