@@ -33,7 +33,7 @@ export class FakeAthena extends FakeServer {
   async table(database: string, table: string, inputs: Input[]): Promise<void> {
     const instance = await DuckDBInstance.create(':memory:');
     this.con = await instance.connect();
-    const relation = await flowLogsRelation(inputs, async (q) => (await this.con!.runAndReadAll(`DESCRIBE ${q}`)).getRowObjects().map((r) => String(r.column_name)));
+    const relation = await flowLogsRelation(inputs, async (q) => (await this.con!.runAndReadAll(`DESCRIBE ${q}`)).getRowObjects().map((r) => ({ name: String(r.column_name), type: String(r.column_type) })));
     await this.con.run(`CREATE SCHEMA "${database}"`);
     await this.con.run(`CREATE VIEW "${database}"."${table}" AS SELECT *, strftime(to_timestamp("start"), '%Y/%m/%d') AS day FROM (${relation})`);
   }
