@@ -52,6 +52,22 @@ describe('DNS answers', () => {
     expect(() => parseDnsAnswers(Buffer.from([1, 2, 3]))).toThrow();
   });
 
+  it('a compressed name read where the packet holds the message: pointers count from its start, nothing past its end', () => {
+    const label = (t: string): number[] => [t.length, ...Buffer.from(t)];
+    const msg = Buffer.from([
+      ...[0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0],
+      ...label('www'), ...label('example'), ...label('com'), 0, 0, 1, 0, 1,
+      // the answer's owner: a pointer to the question's name at offset 12
+      0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 93, 184, 216, 34,
+    ]);
+    const want = [{ ip: '93.184.216.34', name: 'www.example.com', ttl: 60 }];
+    expect(parseDnsAnswers(msg)).toEqual(want);
+    const framed = Buffer.concat([Buffer.from([3, 0x62, 0x61, 0x64, 0]), msg, Buffer.from([1, 2, 3, 4])]);
+    expect(parseDnsAnswers(framed, 5, msg.length)).toEqual(want);
+    // its last byte outside the message: the address is cut, though the buffer goes on
+    expect(() => parseDnsAnswers(framed, 5, msg.length - 1)).toThrow(/overflow/);
+  });
+
   it('names from the wire are sanitised and bounded', () => {
     expect(sanitizeName('Evil"Name}\n{x="1".Example.COM.')).toBe('evil_name___x__1_.example.com');
     const long = 'a'.repeat(300) + '.example.com';
@@ -345,6 +361,9 @@ describe('the DNS reader, against the dns-packet library it replaced', () => {
         for (const a of r.addresses) answers.push({ type: a.type, name: names[names.length - 1], ttl: r.ttl, data: a.ip } as dnsPacket.Answer);
         const msg = dnsPacket.encode({ type: 'response', id: r.id, questions: [{ type: 'A', name: r.asked }], answers });
         expect(parseDnsAnswers(msg)).toEqual(libraryAnswers(msg));
+        // read where a packet holds it, between other bytes: compression pointers count from the message's start
+        const framed = Buffer.concat([Buffer.alloc(r.id % 61, 0xc0), msg, Buffer.alloc(16, 0xc0)]);
+        expect(parseDnsAnswers(framed, r.id % 61, msg.length)).toEqual(libraryAnswers(msg));
       }),
       { numRuns: 2000, seed: 20261207 },
     );
@@ -356,12 +375,22 @@ describe('the DNS reader, against the dns-packet library it replaced', () => {
         const msg = Buffer.from(dnsPacket.encode({ type: 'response', id: r.id, questions: [{ type: 'A', name: r.asked }], answers: r.addresses.map((a) => ({ type: a.type, name: r.asked, ttl: r.ttl, data: a.ip }) as dnsPacket.Answer) }));
         for (const [at, v] of flips) msg[at % msg.length] = v;
         const bad = msg.subarray(0, Math.max(12, msg.length - (cut % 8)));
+        // the same bytes between others: the same verdict, never a byte read past the message's end
+        const framed = Buffer.concat([Buffer.alloc(7, 0), bad, Buffer.from(msg.subarray(bad.length))]);
         let ours: unknown;
+        let framedOurs: unknown;
+        try {
+          framedOurs = parseDnsAnswers(framed, 7, bad.length);
+        } catch {
+          framedOurs = 'throws';
+        }
         try {
           ours = parseDnsAnswers(bad);
         } catch {
+          expect(framedOurs).toBe('throws');
           return;
         }
+        expect(framedOurs).toEqual(ours);
         let theirs: unknown;
         try {
           theirs = libraryAnswers(bad);

@@ -31,12 +31,13 @@ export function sanitizeName(raw: string): string {
 }
 
 /**
- * Parse a DNS message; returns the A/AAAA answers of a response, each named by the question
- * (CNAME chains followed back). Throws on a malformed message.
+ * Parse a DNS message (msg[start, start + len)); returns the A/AAAA answers of a response, each named
+ * by the question (CNAME chains followed back). Throws on a malformed message.
  */
-export function parseDnsAnswers(msg: Buffer): DnsAnswer[] {
-  const head = readHead(msg);
-  return head.response ? readAnswers(msg, head) : [];
+export function parseDnsAnswers(msg: Buffer, start = 0, len = msg.length - start): DnsAnswer[] {
+  const end = Math.min(start + len, msg.length);
+  const head = readHead(msg, start, end);
+  return head.response ? readAnswers(msg, start, end, head) : [];
 }
 
 // A DNS message read straight from its bytes, as RFC 1035 lays it out: a library's whole decode made
@@ -59,19 +60,22 @@ const head: Head = { response: false, question: undefined, answers: 0, answersAt
 const nameBytes = Buffer.alloc(256);
 let nameEnd = 0;
 
+// A message is msg[base, end): read where the packet holds it, no view made per message. Offsets are
+// the buffer's; compression pointers count from the message's start.
+
 /** The name at `off` (compression pointers followed, backwards only), lower case; returns the offset after it where it is written. */
-function readName(msg: Buffer, off: number): number {
+function readName(msg: Buffer, base: number, end: number, off: number): number {
   let n = 0;
   let after = -1;
   let earliest = off;
   let total = 0;
   let wide = false;
   for (;;) {
-    if (off >= msg.length) throw new Error('Cannot decode name (buffer overflow)');
+    if (off >= end) throw new Error('Cannot decode name (buffer overflow)');
     const len = msg[off++];
     if (len === 0) break;
     if ((len & 0xc0) === 0) {
-      if (off + len > msg.length) throw new Error('Cannot decode name (buffer overflow)');
+      if (off + len > end) throw new Error('Cannot decode name (buffer overflow)');
       total += len + 1;
       if (total > 254) throw new Error('Cannot decode name (name too long)');
       if (n > 0) nameBytes[n++] = 46;
@@ -82,8 +86,8 @@ function readName(msg: Buffer, off: number): number {
       }
       off += len;
     } else if ((len & 0xc0) === 0xc0) {
-      if (off >= msg.length) throw new Error('Cannot decode name (buffer overflow)');
-      const jump = ((len & 0x3f) << 8) | msg[off];
+      if (off >= end) throw new Error('Cannot decode name (buffer overflow)');
+      const jump = base + (((len & 0x3f) << 8) | msg[off]);
       // only pointers to what came before (RFC 1035 4.1.4): no loop can be made of them
       if (jump >= earliest) throw new Error('Cannot decode name (bad pointer)');
       if (after < 0) after = off + 1;
@@ -100,42 +104,42 @@ function nameText(): string {
   return nameEnd > 0 ? nameBytes.toString('latin1', 0, nameEnd) : nameBytes.toString('utf8', 0, -nameEnd).toLowerCase();
 }
 
-function readHead(msg: Buffer): Head {
-  if (msg.length < 12) throw new Error('DNS message shorter than its header');
-  head.response = (msg[2] & 0x80) !== 0;
-  const questions = (msg[4] << 8) | msg[5];
-  head.answers = (msg[6] << 8) | msg[7];
+function readHead(msg: Buffer, base: number, end: number): Head {
+  if (end - base < 12) throw new Error('DNS message shorter than its header');
+  head.response = (msg[base + 2] & 0x80) !== 0;
+  const questions = (msg[base + 4] << 8) | msg[base + 5];
+  head.answers = (msg[base + 6] << 8) | msg[base + 7];
   head.question = undefined;
-  let off = 12;
+  let off = base + 12;
   for (let q = 0; q < questions; q++) {
-    off = readName(msg, off);
+    off = readName(msg, base, end, off);
     if (q === 0) head.question = nameText();
     off += 4;
-    if (off > msg.length) throw new Error('Cannot decode question (buffer overflow)');
+    if (off > end) throw new Error('Cannot decode question (buffer overflow)');
   }
   head.answersAt = off;
   return head;
 }
 
 /** The A and AAAA answers, each named by the name asked (CNAME chains followed back). */
-function readAnswers(msg: Buffer, h: Head): DnsAnswer[] {
+function readAnswers(msg: Buffer, base: number, end: number, h: Head): DnsAnswer[] {
   const found: { ip: string; name: string; ttl: number }[] = [];
   // target → owner, to walk a chain backwards
   let cnameOwner: Map<string, string> | undefined;
   let off = h.answersAt;
   for (let a = 0; a < h.answers; a++) {
-    off = readName(msg, off);
-    if (off + 10 > msg.length) throw new Error('Cannot decode answer (buffer overflow)');
+    off = readName(msg, base, end, off);
+    if (off + 10 > end) throw new Error('Cannot decode answer (buffer overflow)');
     const type = (msg[off] << 8) | msg[off + 1];
     const ttl = msg.readUInt32BE(off + 4);
     const len = (msg[off + 8] << 8) | msg[off + 9];
     const data = off + 10;
-    if (data + len > msg.length) throw new Error('Cannot decode answer (buffer overflow)');
+    if (data + len > end) throw new Error('Cannot decode answer (buffer overflow)');
     if (type === 1 && len === 4) found.push({ ip: `${msg[data]}.${msg[data + 1]}.${msg[data + 2]}.${msg[data + 3]}`, name: nameText(), ttl });
     else if (type === 28 && len === 16) found.push({ ip: ipaddr.fromByteArray([...msg.subarray(data, data + 16)]).toString(), name: nameText(), ttl });
     else if (type === 5) {
       const owner = nameText();
-      readName(msg, data);
+      readName(msg, base, end, data);
       (cnameOwner ??= new Map()).set(nameText(), owner);
     }
     off = data + len;
@@ -285,6 +289,10 @@ export type DnsSeen =
   | { kind: 'ignored' };
 
 const MAX_PENDING = 4096;
+// what a question, or a message that names nothing, was: one object each, none made per message
+const QUERY: DnsSeen = Object.freeze({ kind: 'query' });
+const IGNORED: DnsSeen = Object.freeze({ kind: 'ignored' });
+const UNSOLICITED: DnsSeen = Object.freeze({ kind: 'unsolicited' });
 const portIdOf = (port: number, id: number): number => port * 65536 + id;
 
 /**
@@ -350,38 +358,39 @@ export class DnsQueries {
    * A DNS message between this host (local) and a server. `fromClient`: local sent it to port 53.
    * Throws on a malformed message.
    */
-  see(msg: Buffer, fromClient: boolean, local: number | string, localPort: number, server: number | string, now: number): DnsSeen {
-    if (msg.length < 12) throw new Error('DNS message shorter than its header');
+  see(msg: Buffer, start: number, len: number, fromClient: boolean, local: number | string, localPort: number, server: number | string, now: number): DnsSeen {
+    if (len < 12) throw new Error('DNS message shorter than its header');
     // the message's id is its first two bytes
-    const portId = portIdOf(localPort, (msg[0] << 8) | msg[1]);
+    const portId = portIdOf(localPort, (msg[start] << 8) | msg[start + 1]);
     if (!fromClient) {
       // an answer is decoded only if it can answer a question this host asked: a flood of garbage
       // "answers" from port 53 then costs a lookup, not a parse (hundreds of microseconds each, on the
       // thread that also counts)
-      if ((msg[2] & 0x80) === 0) return { kind: 'ignored' }; // a query from port 53, not an answer
-      if (!this.pending.has(portId)) return { kind: 'unsolicited' };
+      if ((msg[start + 2] & 0x80) === 0) return IGNORED; // a query from port 53, not an answer
+      if (!this.pending.has(portId)) return UNSOLICITED;
     }
-    const h = readHead(msg);
-    if (h.question === undefined) return { kind: 'ignored' };
+    const end = Math.min(start + len, msg.length);
+    const h = readHead(msg, start, end);
+    if (h.question === undefined) return IGNORED;
     const name = h.question;
     let p = this.pending.get(portId);
     while (p !== undefined && p.local !== local) p = p.next;
     if (fromClient) {
-      if (h.response) return { kind: 'ignored' };
+      if (h.response) return IGNORED;
       if (p !== undefined) {
         // the same client, port and id asking again (a retry): the newer question stands
         p.name = name;
         p.server = server;
         p.at = now;
-        return { kind: 'query' };
+        return QUERY;
       }
       this.pending.set(portId, { local, server, name, at: now, next: this.pending.get(portId) });
       if (++this.count > MAX_PENDING) this.trim();
-      return { kind: 'query' };
+      return QUERY;
     }
-    if (p === undefined || p.name !== name || p.server !== server || now - p.at > PENDING_SECONDS) return { kind: 'unsolicited' };
+    if (p === undefined || p.name !== name || p.server !== server || now - p.at > PENDING_SECONDS) return UNSOLICITED;
     // a server may send several answers to one id (truncation, retries): keep the entry until it expires
-    return { kind: 'answers', answers: readAnswers(msg, h) };
+    return { kind: 'answers', answers: readAnswers(msg, start, end, h) };
   }
 
   /** The oldest sixteenth dropped at once (a Map keeps insertion order; trimOldest says why not one at a time). */

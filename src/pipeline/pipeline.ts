@@ -363,8 +363,8 @@ export class Pipeline implements LiveSink {
     const dst = m.family === 4 ? m.dst4 : ipv6WordsToString(m.dst6);
     try {
       const seen = fromClient
-        ? this.dnsQueries.see(buf.subarray(start, start + len), true, src, m.srcPort, dst, this.now)
-        : this.dnsQueries.see(buf.subarray(start, start + len), false, dst, m.dstPort, src, this.now);
+        ? this.dnsQueries.see(buf, start, len, true, src, m.srcPort, dst, this.now)
+        : this.dnsQueries.see(buf, start, len, false, dst, m.dstPort, src, this.now);
       if (seen.kind === 'answers') {
         // an address that had another name (CloudFront, S3 and load balancers share addresses): what was
         // counted until now is handed over under the old one first
