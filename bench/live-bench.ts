@@ -2,7 +2,8 @@
 // far end, in another, the exporter captures. For 64- and 1500-byte frames at increasing rates (and at
 // the generator's top speed, with one generator process per core), it prints per rate: packets offered,
 // received by the kernel (the interface's rx counter), counted by the exporter, lost, and the exporter's
-// CPU, also per 100k packets/s; then /metrics latency under 50 concurrent scrapers while it captures
+// CPU, also per 100k packets/s; then the same for the realistic mix of bench/mix.ts (DNS learned) and for
+// DNS alone (MIX_RATES); then /metrics latency under 50 concurrent scrapers while it captures
 // 100k packets/s with every series family at its cap; then its memory under a flood of distinct remotes
 // and DNS names; then a flood of garbage DNS answers beside ordinary traffic (coverage, health probes). Needs root, trafgen, iproute2. Namespaces are removed afterwards.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -10,6 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { mixFrames, type MixOptions } from './mix.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench-out');
@@ -20,7 +22,7 @@ const DEV_SRC = 'aztb-s0';
 const DEV_DST = 'aztb-d0';
 const HOST = '172.31.51.15';
 const RATES = (process.env.RATES ?? '50000,100000,200000,400000').split(',').map(Number);
-const SIZES = (process.env.SIZES ?? '64,1500').split(',').map(Number);
+const SIZES = (process.env.SIZES ?? '64,1500').split(',').filter(Boolean).map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const SETTLE_MS = 300;
 
@@ -356,7 +358,76 @@ async function flood(pid: number, port: number): Promise<void> {
 }
 
 /** Workload attribution during the run: on (the default: every packet of the host's address finds its flow) and off. */
-const ATTRIBUTION = (process.env.ATTRIBUTION ?? 'on,off').split(',');
+const ATTRIBUTION = (process.env.ATTRIBUTION ?? 'on,off').split(',').filter(Boolean);
+
+/** Rates of the realistic mix (packets/s; MIX_RATES='' leaves it out), and the frames trafgen cycles through. */
+const MIX_RATES = (process.env.MIX_RATES ?? '50000,100000,200000').split(',').filter(Boolean).map(Number);
+const MIX_FRAMES = 20_000;
+
+/**
+ * A trafgen configuration of the mix's first `n` frames, whole and in order (a question before its
+ * answer): each frame's bytes, its zero payload as fill().
+ */
+function mixConfig(n: number, o: MixOptions = {}): string {
+  const out: string[] = [];
+  mixFrames(n, o, (_ts, f) => {
+    let end = f.length;
+    while (end > 0 && f[end - 1] === 0) end--;
+    const bytes = Array.from(f.subarray(0, end), (b) => `0x${b.toString(16).padStart(2, '0')}`);
+    if (end < f.length) bytes.push(`fill(0x00, ${f.length - end})`);
+    out.push(`{ ${bytes.join(', ')} }`);
+  });
+  return out.join('\n') + '\n';
+}
+
+/**
+ * The realistic mix (bench/mix.ts: IPv4 and IPv6, TCP and UDP, ~2,900 remotes, 17% DNS — this host's
+ * questions and their answers — new connections, 64…1,500-byte frames) sent by trafgen, the exporter as
+ * it runs by default (DNS names learned, attribution on) with the demo topology, whose host is the mix's;
+ * then DNS alone, questions and their answers, half each. Per rate: packets lost, CPU per 100k packets/s,
+ * and at the end the names learned and the peak RSS.
+ */
+async function mixLive(): Promise<void> {
+  const port = 19985;
+  const exporter = startExporter(port, ['--topology.file', join(ROOT, 'demo', 'topology.yaml'), '--ip-ranges.file', join(ROOT, 'demo', 'ip-ranges.json'), ...(process.env.MIX_FLAGS ?? '').split(' ').filter(Boolean)]);
+  try {
+    await waitFor(exporter, /serving metrics/);
+    console.log(`\nthe realistic mix (bench/mix.ts, ${fmt(MIX_FRAMES)} frames cycled), DNS names learned, attribution on (the defaults):`);
+    console.log('| traffic | target packets/s | achieved packets/s | offered | kernel received | counted | lost | exporter CPU % | CPU % per 100k packets/s |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const [name, o] of [
+      ['realistic mix', {}],
+      ['DNS alone (questions and answers)', { dnsShare: 1, connectionsPerSecond: 0 }],
+    ] as [string, MixOptions][]) {
+      const cfg = join(OUT, `trafgen-mix-${o.dnsShare ?? 'mix'}.cfg`);
+      writeFileSync(cfg, mixConfig(MIX_FRAMES, o));
+      send(cfg, 100_000, 50_000); // the JIT warmed up, as a long-running exporter's is; not reported
+      await new Promise((r) => setTimeout(r, 500));
+      for (const rate of [...MIX_RATES, 0]) {
+        const n = (rate || Math.max(...MIX_RATES) * 2) * SECONDS;
+        const rx0 = kernelRx();
+        const c0 = await counted(port);
+        const cpu0 = cpuSeconds(exporter.pid!);
+        const wall = send(cfg, n, rate);
+        await new Promise((r) => setTimeout(r, SETTLE_MS));
+        const cpu = cpuSeconds(exporter.pid!) - cpu0;
+        const rx = kernelRx() - rx0;
+        const got = (await counted(port)) - c0;
+        const achieved = n / wall;
+        const cpuPercent = (100 * cpu) / (wall + SETTLE_MS / 1000);
+        console.log(`| ${name} | ${rate ? fmt(rate) : 'top speed'} | ${fmt(achieved)} | ${fmt(n)} | ${fmt(rx)} | ${fmt(got)} | ${fmt(rx - got)} | ${cpuPercent.toFixed(0)} | ${((cpuPercent * 100_000) / achieved).toFixed(1)} |`);
+      }
+    }
+    const body = metricsText(port);
+    const named = new Set([...body.matchAll(/^aztraffic_remote_bytes_total\{[^}]*remote="([^"]*\.(?:local|com|net|org))"/gm)].map((m) => m[1])).size;
+    const reasons = [...body.matchAll(/^aztraffic_decode_errors_total\{reason="([a-z_]*dns[a-z_]*)"\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`).join(', ');
+    const mem = rssOf(exporter.pid!);
+    console.log(`\nremote series named from DNS answers: ${named}; ${reasons}; peak RSS ${mem.peak.toFixed(0)} MB (of which capture rings ${mem.rings.toFixed(0)} MB)`);
+  } finally {
+    exporter.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
@@ -401,6 +472,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+    if (MIX_RATES.length > 0) await mixLive();
     if (process.env.SCRAPE_SECONDS !== '0') await scrapeAtCaps();
     if (FLOOD_ROUNDS > 0) {
       // DNS names learned (the default), attribution on: every table that a flood fills

@@ -20,7 +20,15 @@ const LOCAL4 = '172.31.51.15';
 const LOCAL6 = '2600:1f18:1234:5600::15';
 const RESOLVER = '172.31.0.2';
 
+/** The mix as a capture file (snaplen 128, as a node's capture of it would be). */
 export function makeMix(path: string, packets: number, o: MixOptions = {}): void {
+  const w = new PcapWriter(path, 1, 128);
+  mixFrames(packets, o, (ts, frame) => w.write({ ts, frame }));
+  w.close();
+}
+
+/** The mix's whole frames in order, each with its capture time (what bench:live sends through trafgen). */
+export function mixFrames(packets: number, o: MixOptions, out: (ts: number, frame: Buffer) => void): void {
   let seed = 20261207;
   const rand = (): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -53,7 +61,6 @@ export function makeMix(path: string, packets: number, o: MixOptions = {}): void
 
   const tcp = remotes.filter((x) => x.proto === 6);
   const sizes = o.frameSize !== undefined ? [o.frameSize] : [64, 64, 64, 512, 1500, 1500, 1500, 1500];
-  const w = new PcapWriter(path, 1, 128);
   const start = 1_767_225_600;
   let t = start;
   let dnsId = 1;
@@ -73,7 +80,7 @@ export function makeMix(path: string, packets: number, o: MixOptions = {}): void
   let written = 0;
   const put = (b: Buffer): void => {
     if (written >= packets) return;
-    w.write({ ts: t, frame: b });
+    out(t, b);
     written++;
     t += 1 / pps;
   };
@@ -105,5 +112,4 @@ export function makeMix(path: string, packets: number, o: MixOptions = {}): void
       put(frame(r, true, 66, eph, 0x11, 6));
     } else put(data[Math.floor(rand() * data.length)]);
   }
-  w.close();
 }
