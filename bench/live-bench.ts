@@ -360,9 +360,33 @@ async function flood(pid: number, port: number): Promise<void> {
 /** Workload attribution during the run: on (the default: every packet of the host's address finds its flow) and off. */
 const ATTRIBUTION = (process.env.ATTRIBUTION ?? 'on,off').split(',').filter(Boolean);
 
+/**
+ * trafgen sends `cfg` at each rate (then at top speed) for SECONDS, after a warm-up that is not reported
+ * (the exporter's JIT warmed up, as a long-running exporter's is): a table row per rate.
+ */
+async function rates(label: string, cfg: string, list: number[], port: number, pid: number): Promise<void> {
+  send(cfg, Math.min(2, SECONDS) * 50_000, 50_000);
+  await new Promise((r) => setTimeout(r, 500));
+  for (const rate of [...list, 0]) {
+    const n = (rate || Math.max(...list) * 2) * SECONDS;
+    const rx0 = kernelRx();
+    const c0 = await counted(port);
+    const cpu0 = cpuSeconds(pid);
+    const wall = send(cfg, n, rate);
+    // what is still in the ring is counted within a few ms; the CPU of that tail is the rate's
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const cpu = cpuSeconds(pid) - cpu0;
+    const rx = kernelRx() - rx0;
+    const got = (await counted(port)) - c0;
+    const achieved = n / wall;
+    const cpuPercent = (100 * cpu) / (wall + SETTLE_MS / 1000);
+    console.log(`| ${label} | ${rate ? fmt(rate) : 'top speed'} | ${fmt(achieved)} | ${fmt(n)} | ${fmt(rx)} | ${fmt(got)} | ${fmt(rx - got)} | ${cpuPercent.toFixed(0)} | ${((cpuPercent * 100_000) / achieved).toFixed(1)} |`);
+  }
+}
+
 /** Rates of the realistic mix (packets/s; MIX_RATES='' leaves it out), and the frames trafgen cycles through. */
 const MIX_RATES = (process.env.MIX_RATES ?? '50000,100000,200000').split(',').filter(Boolean).map(Number);
-const MIX_FRAMES = 20_000;
+const MIX_FRAMES = Number(process.env.MIX_FRAMES ?? 20_000);
 
 /**
  * A trafgen configuration of the mix's first `n` frames, whole and in order (a question before its
@@ -401,22 +425,7 @@ async function mixLive(): Promise<void> {
     ] as [string, MixOptions][]) {
       const cfg = join(OUT, `trafgen-mix-${o.dnsShare ?? 'mix'}.cfg`);
       writeFileSync(cfg, mixConfig(MIX_FRAMES, o));
-      send(cfg, 100_000, 50_000); // the JIT warmed up, as a long-running exporter's is; not reported
-      await new Promise((r) => setTimeout(r, 500));
-      for (const rate of [...MIX_RATES, 0]) {
-        const n = (rate || Math.max(...MIX_RATES) * 2) * SECONDS;
-        const rx0 = kernelRx();
-        const c0 = await counted(port);
-        const cpu0 = cpuSeconds(exporter.pid!);
-        const wall = send(cfg, n, rate);
-        await new Promise((r) => setTimeout(r, SETTLE_MS));
-        const cpu = cpuSeconds(exporter.pid!) - cpu0;
-        const rx = kernelRx() - rx0;
-        const got = (await counted(port)) - c0;
-        const achieved = n / wall;
-        const cpuPercent = (100 * cpu) / (wall + SETTLE_MS / 1000);
-        console.log(`| ${name} | ${rate ? fmt(rate) : 'top speed'} | ${fmt(achieved)} | ${fmt(n)} | ${fmt(rx)} | ${fmt(got)} | ${fmt(rx - got)} | ${cpuPercent.toFixed(0)} | ${((cpuPercent * 100_000) / achieved).toFixed(1)} |`);
-      }
+      await rates(name, cfg, MIX_RATES, port, exporter.pid!);
     }
     const body = metricsText(port);
     const named = new Set([...body.matchAll(/^aztraffic_remote_bytes_total\{[^}]*remote="([^"]*\.(?:local|com|net|org))"/gm)].map((m) => m[1])).size;
@@ -446,26 +455,7 @@ async function main(): Promise<void> {
         for (const size of SIZES) {
           const cfg = join(OUT, `trafgen-${size}.cfg`);
           writeFileSync(cfg, trafgenConfig(size));
-          // warm the exporter's JIT up first, as a long-running exporter is; not reported
-          send(cfg, 100_000, 50_000);
-          await new Promise((r) => setTimeout(r, 500));
-          for (const rate of [...RATES, 0]) {
-            const n = (rate || Math.max(...RATES) * 2) * SECONDS;
-            const rx0 = kernelRx();
-            const c0 = await counted(port);
-            const cpu0 = cpuSeconds(exporter.pid!);
-            const wall = send(cfg, n, rate);
-            // what is still in the ring is counted within a few ms; the CPU of that tail is the rate's
-            await new Promise((r) => setTimeout(r, SETTLE_MS));
-            const cpu = cpuSeconds(exporter.pid!) - cpu0;
-            const rx = kernelRx() - rx0;
-            const got = (await counted(port)) - c0;
-            const achieved = n / wall;
-            const cpuPercent = (100 * cpu) / (wall + SETTLE_MS / 1000);
-            console.log(
-              `| ${size} | ${rate ? fmt(rate) : 'top speed'} | ${fmt(achieved)} | ${fmt(n)} | ${fmt(rx)} | ${fmt(got)} | ${fmt(rx - got)} | ${cpuPercent.toFixed(0)} | ${((cpuPercent * 100_000) / achieved).toFixed(1)} |`,
-            );
-          }
+          await rates(String(size), cfg, RATES, port, exporter.pid!);
         }
       } finally {
         exporter.kill('SIGTERM');

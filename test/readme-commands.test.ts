@@ -60,8 +60,13 @@ describe('README commands', () => {
   // root (network namespaces) and trafgen (Debian netsniff-ng), which .ci/run installs
   const live = process.getuid?.() === 0 && existsSync('/usr/sbin/trafgen');
   it.skipIf(missingOutsideCi(live))('npm run bench:live runs (one small rate, 64-byte frames, a second of scrapes): nothing lost, every column printed', () => {
-    const r = npm(['run', 'bench:live'], { RATES: '20000', SIZES: '64', SECONDS: '1', SCRAPE_SECONDS: '1', SCRAPERS: '5', FLOOD_ROUNDS: '5000', DNS_FLOOD_RATE: '20000', DNS_FLOOD_SECONDS: '1' });
+    const r = npm(['run', 'bench:live'], { RATES: '20000', SIZES: '64', MIX_RATES: '20000', MIX_FRAMES: '2000', SECONDS: '1', SCRAPE_SECONDS: '1', SCRAPERS: '5', FLOOD_ROUNDS: '5000', DNS_FLOOD_RATE: '20000', DNS_FLOOD_SECONDS: '1' });
     expect(r.status, r.stderr).toBe(0);
+    // the realistic mix and DNS alone, whole frames through trafgen: nothing lost, names learned from the answers
+    const mix = [...r.stdout.matchAll(/^\| (realistic mix|DNS alone \(questions and answers\)) \| ([\w ,]+) \| [\d,]+ \| [\d,]+ \| ([\d,]+) \| ([\d,]+) \| -?[\d,]+ \| \d+ \| [\d.]+ \|$/gm)];
+    expect(mix.map((m) => `${m[1]} ${m[2]}`), r.stdout).toEqual(['realistic mix 20,000', 'realistic mix top speed', 'DNS alone (questions and answers) 20,000', 'DNS alone (questions and answers) top speed']);
+    for (const m of mix) expect(Math.abs(Number(m[3].replace(/,/g, '')) - Number(m[4].replace(/,/g, ''))), m[0]).toBeLessThanOrEqual(3);
+    expect(Number(/remote series named from DNS answers: (\d+)/.exec(r.stdout)?.[1]), r.stdout).toBeGreaterThan(0);
     const rows = [...r.stdout.matchAll(/^\| 64 \| ([\w ,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| (-?[\d,]+) \| (\d+) \| ([\d.]+) \|$/gm)];
     // attribution on (the default), then off
     expect(rows.map((m) => m[1]), r.stdout).toEqual(['20,000', 'top speed', '20,000', 'top speed']);
