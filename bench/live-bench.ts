@@ -430,8 +430,9 @@ async function mixLive(): Promise<void> {
     const body = metricsText(port);
     const named = new Set([...body.matchAll(/^aztraffic_remote_bytes_total\{[^}]*remote="([^"]*\.(?:local|com|net|org))"/gm)].map((m) => m[1])).size;
     const reasons = [...body.matchAll(/^aztraffic_decode_errors_total\{reason="([a-z_]*dns[a-z_]*)"\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`).join(', ');
+    const renames = [...body.matchAll(/^aztraffic_remote_renames_total\{outcome="(\w+)"\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`).join(', ');
     const mem = rssOf(exporter.pid!);
-    console.log(`\nremote series named from DNS answers: ${named}; ${reasons}; peak RSS ${mem.peak.toFixed(0)} MB (of which capture rings ${mem.rings.toFixed(0)} MB)`);
+    console.log(`\nremote series named from DNS answers: ${named}; ${reasons}; renames ${renames}; peak RSS ${mem.peak.toFixed(0)} MB (of which capture rings ${mem.rings.toFixed(0)} MB)`);
   } finally {
     exporter.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));

@@ -184,6 +184,39 @@ describe('only answers to questions this host asked name remotes', () => {
     expect(r.unsolicited).toBe(0);
   });
 
+  it('live, the DNS handle takes only what the counting handle cuts: its answer, come before its question, is read in the question\'s place', () => {
+    const loaded = loadTopology({ topologyFile: join(DEMO, 'topology.yaml'), ipRangesFile: join(DEMO, 'ip-ranges.json') });
+    const p = new Pipeline(loaded.topology);
+    p.setLocalIps([HOST]);
+    p.longDnsElsewhere = true;
+    const iface = p.addInterface('eth0');
+    const t = 1_700_000_000;
+    // the answer through the DNS handle first (the counting handle's block with the question comes later)
+    const long = udp(RESOLVER, HOST, 53, 5353, answer(9, 'mirror.example', HEAVY));
+    p.dnsFrame(1, long, 0, long.length, long.length, t);
+    expect(p.names.get(HEAVY, t)).toBeUndefined();
+    const q = udp(HOST, RESOLVER, 5353, 53, query(9, 'mirror.example'));
+    p.frame(1, q, 0, q.length, q.length, t, iface);
+    expect(p.names.get(HEAVY, t)).toBe('mirror.example');
+    // the same answer cut in the counting handle: the DNS handle has it, nothing said to be cut
+    p.frame(1, long, 0, 60, long.length, t, iface);
+    expect(p.decode.dnsCut).toBe(0);
+    // an answer whose question never comes: unsolicited once its time is up (the next one held says so)
+    const stray = udp(RESOLVER, HOST, 53, 6000, answer(10, 'evil.example', '54.144.10.21'));
+    p.dnsFrame(1, stray, 0, stray.length, stray.length, t);
+    expect(p.dnsUnsolicited).toBe(0);
+    const later = udp(RESOLVER, HOST, 53, 6001, answer(11, 'evil.example', '54.144.10.22'));
+    p.dnsFrame(1, later, 0, later.length, later.length, t + 3);
+    expect(p.dnsUnsolicited).toBe(1);
+    const q10 = udp(HOST, RESOLVER, 6000, 53, query(10, 'evil.example'));
+    p.frame(1, q10, 0, q10.length, q10.length, t + 3, iface);
+    expect(p.names.get('54.144.10.21', t + 3)).toBeUndefined();
+    // without the DNS handle's split, a cut message is said to be cut
+    p.longDnsElsewhere = false;
+    p.frame(1, long, 0, 60, long.length, t + 3, iface);
+    expect(p.decode.dnsCut).toBe(1);
+  });
+
   it('garbage "answers" from port 53 that answer no query cost about what an ordinary packet costs, and are counted', () => {
     const loaded = loadTopology({ topologyFile: join(DEMO, 'topology.yaml'), ipRangesFile: join(DEMO, 'ip-ranges.json') });
     const p = new Pipeline(loaded.topology);

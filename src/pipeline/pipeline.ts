@@ -55,6 +55,10 @@ export class CaptureStats {
   }
 }
 
+/** Answers held for their question, at most, and for how long (seconds of the pipeline's clock). */
+const MAX_EARLY = 256;
+const EARLY_SECONDS = 2;
+
 /**
  * Seconds between two splits of the counts at a renaming: an address named anew within this of the
  * last (a CDN's addresses rotating through names) takes the new name for those moments' bytes.
@@ -120,6 +124,12 @@ export class Pipeline implements LiveSink {
   }
   /** Learn names from DNS in counted frames (off when a separate DNS capture does it). */
   learnDnsInline = true;
+  /**
+   * Live capture's second handle takes only the DNS frames the counting handle cuts (longer than its
+   * snapshot): those are not said to be cut here, and an answer of that handle that comes before its
+   * question (the counting handle hands its packets over in blocks, up to 50 ms later) waits for it.
+   */
+  longDnsElsewhere = false;
   /**
    * Hand DNS frames to this instead of learning from them (a worker counting part of a file: names
    * are learned in file order by whoever merges its counts, through dnsFrame).
@@ -248,8 +258,36 @@ export class Pipeline implements LiveSink {
     if (ts > this.now) this.now = ts;
     const m = this.dnsMeta;
     if (decodeFrame(linkType, buf, off, capLen, wireLen, m) === Decoded.OK && (m.srcPort === 53 || m.dstPort === 53) && m.payloadLength > 0) {
-      this.learnNames(buf, m);
+      this.learnNames(buf, m, this.longDnsElsewhere ? (portId) => this.holdEarly(portId, linkType, buf, off, capLen, wireLen) : undefined);
     }
+  }
+
+  /** Answers of the second handle whose question the counting handle has not handed over yet, by client port and id. */
+  private readonly early = new Map<number, { linkType: number; frame: Buffer; wireLen: number; at: number }>();
+  private readonly earlyMeta = new PacketMeta();
+
+  private holdEarly(portId: number, linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number): void {
+    // the oldest go first (a question comes within a block's 50 ms, or it never will): unsolicited
+    for (const [k, e] of this.early) {
+      if (this.early.size < MAX_EARLY && this.now - e.at <= EARLY_SECONDS) break;
+      this.early.delete(k);
+      this.decode.dnsUnsolicited++;
+    }
+    const held = this.early.get(portId);
+    if (held !== undefined) {
+      // another answer to the same port and id: the newer waits, the older answers nothing
+      this.early.delete(portId);
+      this.decode.dnsUnsolicited++;
+    }
+    this.early.set(portId, { linkType, frame: Buffer.from(buf.subarray(off, off + capLen)), wireLen, at: this.now });
+  }
+
+  private releaseEarly(portId: number): void {
+    const e = this.early.get(portId);
+    if (e === undefined) return;
+    this.early.delete(portId);
+    const m = this.earlyMeta;
+    if (decodeFrame(e.linkType, e.frame, 0, e.frame.length, e.wireLen, m) === Decoded.OK) this.learnNames(e.frame, m);
   }
 
   private readonly dnsMeta = new PacketMeta();
@@ -329,9 +367,9 @@ export class Pipeline implements LiveSink {
     return this.engine.localIndex6(source ? m.src6 : m.dst6) >= 0;
   }
 
-  private learnNames(buf: Buffer, m: PacketMeta): void {
+  private learnNames(buf: Buffer, m: PacketMeta, early?: (portId: number) => void): void {
     if (m.cut) {
-      this.decode.dnsCut++;
+      if (!this.longDnsElsewhere) this.decode.dnsCut++;
       return;
     }
     if (!this.dnsMessage(buf, m)) return;
@@ -350,7 +388,8 @@ export class Pipeline implements LiveSink {
       // pending question (port and id) is unsolicited, before any text or view is made
       if ((buf[start + 2] & 0x80) === 0) return;
       if (!this.dnsQueries.mayAnswer(m.dstPort, (buf[start] << 8) | buf[start + 1])) {
-        this.decode.dnsUnsolicited++;
+        if (early !== undefined) early(m.dstPort * 65536 + ((buf[start] << 8) | buf[start + 1]));
+        else this.decode.dnsUnsolicited++;
         return;
       }
     }
@@ -365,6 +404,8 @@ export class Pipeline implements LiveSink {
       const seen = fromClient
         ? this.dnsQueries.see(buf, start, len, true, src, m.srcPort, dst, this.now)
         : this.dnsQueries.see(buf, start, len, false, dst, m.dstPort, src, this.now);
+      // a longer answer that came first (the second handle's) is read now, in its question's place
+      if (seen.kind === 'query' && this.early.size > 0) this.releaseEarly(m.srcPort * 65536 + ((buf[start] << 8) | buf[start + 1]));
       if (seen.kind === 'answers') {
         // an address that had another name (CloudFront, S3 and load balancers share addresses): what was
         // counted until now is handed over under the old one first

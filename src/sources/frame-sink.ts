@@ -15,6 +15,8 @@ export interface LiveSink extends FrameSink {
   dnsFrame(linkType: number, buf: Buffer, off: number, capLen: number, wireLen: number, ts: number): void;
   /** Capture on "any" sees a routed packet on two interfaces: count it once. */
   dedupeAcrossInterfaces(): void;
-  /** False once a DNS handle of its own feeds dnsFrame (counted frames are then not learned from). */
+  /** Whether counted frames are learned from (false where a DNS handle of its own feeds dnsFrame all of port 53). */
   learnDnsInline: boolean;
+  /** The DNS handle feeds dnsFrame only what the counting handle cuts; its answers may come before their questions. */
+  longDnsElsewhere: boolean;
 }
