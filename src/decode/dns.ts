@@ -293,7 +293,8 @@ const MAX_PENDING = 4096;
 const QUERY: DnsSeen = Object.freeze({ kind: 'query' });
 const IGNORED: DnsSeen = Object.freeze({ kind: 'ignored' });
 const UNSOLICITED: DnsSeen = Object.freeze({ kind: 'unsolicited' });
-const portIdOf = (port: number, id: number): number => port * 65536 + id;
+/** A pending question's key: the client's port and the message id as one number. */
+export const portIdOf = (port: number, id: number): number => port * 65536 + id;
 
 /**
  * DNS messages decoded per second of packet time, at most: a burst of DNS (a resolver's own traffic, a

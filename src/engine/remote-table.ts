@@ -23,10 +23,10 @@ const K0 = 0;
 const K1 = 1;
 const ZONE = 2;
 const SLOT_DOUBLES = 4;
-/** Slots of a new table (64 KiB). */
-const INITIAL_SLOTS = 2048;
 const BYTES = 2;
 const COST = 3;
+/** Slots of a new table (64 KiB). */
+const INITIAL_SLOTS = 2048;
 
 export class RemoteTable {
   readonly capacity: number;

@@ -1,7 +1,7 @@
 // decode → count for one frame at a time: sources call frame(); the link, IP and port headers are
 // decoded into one reused PacketMeta, DNS answers (to this host's own questions) name remotes, and the
 // counting engine classifies and counts. Nothing here allocates per packet except for DNS messages.
-import { DnsBudget, DnsQueries, NameCache, parseDnsAnswers, type DnsAnswer } from '../decode/dns.js';
+import { DnsBudget, DnsQueries, NameCache, parseDnsAnswers, portIdOf, type DnsAnswer } from '../decode/dns.js';
 import { Decoded, decodeFrame, DECODE_ERROR_REASONS, PacketMeta } from '../decode/packet.js';
 import { RecentPackets } from '../engine/duplicates.js';
 import { Engine, type EngineCounts } from '../engine/engine.js';
@@ -383,12 +383,15 @@ export class Pipeline implements LiveSink {
       this.decode.dnsMalformed++;
       return;
     }
+    // the message's id is its first two bytes; this host's port is the client's
+    const id = (buf[start] << 8) | buf[start + 1];
+    const clientPort = fromClient ? m.srcPort : m.dstPort;
     if (!fromClient) {
       // from the header's bytes first: a query from port 53 is no answer, and an answer that matches no
       // pending question (port and id) is unsolicited, before any text or view is made
       if ((buf[start + 2] & 0x80) === 0) return;
-      if (!this.dnsQueries.mayAnswer(m.dstPort, (buf[start] << 8) | buf[start + 1])) {
-        if (early !== undefined) early(m.dstPort * 65536 + ((buf[start] << 8) | buf[start + 1]));
+      if (!this.dnsQueries.mayAnswer(clientPort, id)) {
+        if (early !== undefined) early(portIdOf(clientPort, id));
         else this.decode.dnsUnsolicited++;
         return;
       }
@@ -402,10 +405,10 @@ export class Pipeline implements LiveSink {
     const dst = m.family === 4 ? m.dst4 : ipv6WordsToString(m.dst6);
     try {
       const seen = fromClient
-        ? this.dnsQueries.see(buf, start, len, true, src, m.srcPort, dst, this.now)
-        : this.dnsQueries.see(buf, start, len, false, dst, m.dstPort, src, this.now);
+        ? this.dnsQueries.see(buf, start, len, true, src, clientPort, dst, this.now)
+        : this.dnsQueries.see(buf, start, len, false, dst, clientPort, src, this.now);
       // a longer answer that came first (the second handle's) is read now, in its question's place
-      if (seen.kind === 'query' && this.early.size > 0) this.releaseEarly(m.srcPort * 65536 + ((buf[start] << 8) | buf[start + 1]));
+      if (seen.kind === 'query' && this.early.size > 0) this.releaseEarly(portIdOf(clientPort, id));
       if (seen.kind === 'answers') {
         // an address that had another name (CloudFront, S3 and load balancers share addresses): what was
         // counted until now is handed over under the old one first

@@ -5,13 +5,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConfigError } from '../../config/errors.js';
 import { Batch, BATCH } from './batch.js';
-import type { Input } from './inputs.js';
-import { readFlowLogs, type FlowLogWindow } from './read-all.js';
+import { readFlowLogs } from './read-all.js';
 import type { FlowLogRead } from './read.js';
 import { InterfaceIds, type FlowRecord } from './record.js';
 import type { ThreadData, ThreadMessage } from './threaded.js';
 
-const { inputs, window, buffers, control, index, threads } = workerData as ThreadData & { inputs: Input[]; window: FlowLogWindow };
+const { inputs, window, buffers, control, index, threads } = workerData as ThreadData;
 const port = parentPort!;
 // per batch: 0 free (this thread may fill it), 1 full (the counting thread holds it)
 const state = new Int32Array(control);

@@ -16,8 +16,10 @@ export type ThreadMessage =
   | { type: 'done' }
   | { type: 'error'; message: string; config: boolean };
 
-/** What a reading thread is given besides its inputs and window. */
+/** What a reading thread is given. */
 export interface ThreadData {
+  inputs: Input[];
+  window: FlowLogWindow;
   /** Its batches' buffers, and their states (0 free, 1 full) */
   buffers: SharedArrayBuffer[];
   control: SharedArrayBuffer;
@@ -64,7 +66,7 @@ export function startFlowLogThread(inputs: readonly Input[], window: FlowLogWind
   const readers: Reader[] = Array.from({ length: n }, (_x, index) => {
     const buffers = Array.from({ length: per }, () => new SharedArrayBuffer(Batch.bytes()));
     const control = new SharedArrayBuffer(4 * per);
-    const data: ThreadData & { inputs: Input[]; window: FlowLogWindow } = { inputs: units, window, buffers, control, index, threads: n };
+    const data: ThreadData = { inputs: units, window, buffers, control, index, threads: n };
     const worker = new Worker(THREAD, { workerData: data });
     // a command that fails before it counts must not be kept alive by threads nobody will consume
     worker.unref();
@@ -129,25 +131,21 @@ export function startFlowLogThread(inputs: readonly Input[], window: FlowLogWind
         Atomics.notify(r.state, index);
       };
       return new Promise<void>((resolve, reject) => {
+        const settle = (e?: Error): void => {
+          wake = undefined;
+          stop();
+          if (e) reject(e);
+          else resolve();
+        };
         const step = (): void => {
           try {
             take();
           } catch (e) {
             failed ??= e as Error;
           }
-          if (failed) {
-            wake = undefined;
-            stop();
-            reject(failed);
-          } else if (active.length === 0) {
-            wake = undefined;
-            stop();
-            resolve();
-          } else if (exited !== undefined) {
-            wake = undefined;
-            stop();
-            reject(new Error(`a flow-log reading thread ended (exit ${exited}) before its last record`));
-          }
+          if (failed) settle(failed);
+          else if (active.length === 0) settle();
+          else if (exited !== undefined) settle(new Error(`a flow-log reading thread ended (exit ${exited}) before its last record`));
         };
         wake = step;
         step();
