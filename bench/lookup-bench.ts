@@ -130,8 +130,8 @@ async function firstPackets(): Promise<void> {
     client,
     `const a=require(${JSON.stringify(ADDON)});if(a.firstStart()!==0)throw new Error('firstStart');const net=require('net');let n=0;` +
       `const next=()=>{if(n++===${FIRST}){setTimeout(done,300);return}const c=net.connect(80,'10.201.0.2');c.on('error',()=>{});c.on('close',next);c.resume()};` +
-      `const out=new Float64Array(16*${FIRST + 100}),counts=new Float64Array(4);` +
-      `function done(){const k=a.firstTake(out,counts);let held=0;for(let i=0;i<k;i++)if(out[i*16+7]>0)held++;console.log(JSON.stringify({records:k,held,counts:[...counts]}));process.exit(0)}` +
+      `const F=a.firstFields??16,out=new Float64Array(F*${FIRST + 100}),counts=new Float64Array(4);` +
+      `function done(){const k=a.firstTake(out,counts);let held=0,named=0;for(let i=0;i<k;i++){if(out[i*F+7]>0)held++;if(F>16&&out[i*F+16]>0)named++}console.log(JSON.stringify({records:k,held,named,counts:[...counts]}));process.exit(0)}` +
       `const t=process.hrtime.bigint();next();`,
   );
   try {
@@ -146,11 +146,11 @@ async function firstPackets(): Promise<void> {
     await new Promise((r) => srv.stdout!.once('data', r));
     const out = execFileSync('ip', ['netns', 'exec', a, process.execPath, client], { encoding: 'utf8', timeout: 120_000 });
     srv.kill();
-    const r = JSON.parse(out) as { records: number; held: number; counts: number[] };
+    const r = JSON.parse(out) as { records: number; held: number; named: number; counts: number[] };
     const [looked, over, , cpu] = r.counts;
     const perConnection = (cpu * 1e6) / Math.max(1, looked);
     console.log(
-      `the SYN thread: ${perConnection.toFixed(0)} µs of CPU per connection this host opens (${looked} looked up, ${over} past its budget, ${r.held} of ${r.records} answers with their holder); at 10,000 new connections/s: ${perConnection.toFixed(0)}% of a core; its budget of a quarter of a core covers ${Math.floor(250_000 / perConnection).toLocaleString('en-US')} a second`,
+      `the SYN thread: ${perConnection.toFixed(0)} µs of CPU per connection this host opens (${looked} looked up, ${over} past its budget, ${r.held} of ${r.records} answers with their holder, ${r.named} with its name); at 10,000 new connections/s: ${perConnection.toFixed(0)}% of a core; its budget of a quarter of a core covers ${Math.floor(250_000 / perConnection).toLocaleString('en-US')} a second`,
     );
   } finally {
     for (const ns of [a, b]) {

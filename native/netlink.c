@@ -5,9 +5,10 @@
 //   socketHolders: which processes hold given socket inodes, by a walk of /proc/PID/fd (what the
 //   kernel cannot say), newest process first; an order of magnitude faster than from JavaScript.
 //   firstStart/firstTake: a thread of its own that reads each TCP SYN this host sends the moment it
-//   leaves (a packet socket filtered in the kernel) and asks at once for its socket and holder, while
-//   a connection of a millisecond still exists; the main thread takes the answers when it looks the
-//   flow up, however late that is.
+//   leaves (a packet socket filtered in the kernel) and asks at once for its socket, holder and the
+//   holder's name, while a connection of a millisecond still exists; the main thread takes the
+//   answers when it looks the flow up, however late that is (the holder may have exited by then).
+//   firstFields: the numbers in one of its answers.
 // Each thread opens its netlink sockets on first use and keeps them.
 #include <dirent.h>
 #include <errno.h>
@@ -429,8 +430,9 @@ static napi_value socket_holders(napi_env env, napi_callback_info info) {
 // ---- first packets: a thread that looks up each connection this host opens as its SYN leaves ----
 
 /** A record: family, local port, remote port, inode, uid, cgroup id, state, PID (0: not found), the
- * local address's four 32-bit words, the remote's. */
-#define FIRST_FIELDS 16
+ * local address's four 32-bit words, the remote's, and the holder's name (/proc/PID/comm, 6 bytes a
+ * number). */
+#define FIRST_FIELDS 19
 #define FIRST_RING 4096
 /** CPU time (ms) the thread may take per tenth of a second: a quarter of a core (a lookup takes
  * some 60 µs: 4,000 connections a second). */
@@ -482,12 +484,32 @@ static void words_of(const uint8_t *a, int family, double *w) {
   for (int i = 0; i < 4; i++) w[i] = i < (family == 4 ? 1 : 4) ? (double)(((uint32_t)a[i * 4] << 24) | ((uint32_t)a[i * 4 + 1] << 16) | ((uint32_t)a[i * 4 + 2] << 8) | a[i * 4 + 3]) : 0;
 }
 
+/** A process's name, 6 bytes in each of w[0..2] (exact in a double): a holder that exits before its
+ * flow is counted is still named. Zeros when it is gone already. */
+static void comm_of(int pid, double *w) {
+  char path[32];
+  unsigned char c[18] = {0};
+  snprintf(path, sizeof path, "/proc/%d/comm", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? 0 : read(fd, c, 16);
+  if (fd >= 0) close(fd);
+  if (n > 0 && c[n - 1] == '\n') n--;
+  for (int i = 0; i < 3; i++) {
+    double v = 0;
+    for (int j = 0; j < 6; j++) v = v * 256 + (i * 6 + j < n ? c[i * 6 + j] : 0);
+    w[i] = v;
+  }
+}
+
 static void *first_loop(void *arg) {
   struct nl *diag = calloc(1, sizeof *diag);
   if (!diag) return NULL;
   diag->fd = -1;
   unsigned char pkt[128];
   int recent[FIRST_RECENT] = {0};
+  int named_pid = 0;
+  long named_at = 0;
+  double named[3] = {0, 0, 0};
   struct stat self;
   ino_t netns = stat("/proc/self/ns/net", &self) == 0 ? self.st_ino : 0;
   long tick = -1;
@@ -539,6 +561,7 @@ static void *first_loop(void *arg) {
     // no socket here: a pod's connection forwarded by this host (its NAT is asked when counted)
     if (diag_socket(diag, IPPROTO_TCP, family, local, lport, remote, rport, out) != 0 || (out[0] == 0 && out[2] == 0)) continue;
     int32_t pid = 0;
+    double comm[3] = {0, 0, 0};
     if (out[0] > 0) {
       int left = 1;
       // a socket inode is unique across network namespaces: the last holders need no check of theirs
@@ -556,6 +579,14 @@ static void *first_loop(void *arg) {
         memmove(recent + 1, recent, k * sizeof *recent);
         recent[0] = pid;
       }
+      // a process's name read again after a second at most (an exec renames it): one that opens many
+      // connections pays once
+      if (pid && (pid != named_pid || t - named_at >= 10)) {
+        comm_of(pid, named);
+        named_pid = pid;
+        named_at = t;
+      }
+      if (pid) memcpy(comm, named, sizeof comm);
     }
     pthread_mutex_lock(&first_lock);
     if (first_len == FIRST_RING) {
@@ -571,6 +602,7 @@ static void *first_loop(void *arg) {
     r[7] = pid;
     words_of(local, family, r + 8);
     words_of(remote, family, r + 12);
+    memcpy(r + 16, comm, sizeof comm);
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
     first_counts[3] = cpu.tv_sec + cpu.tv_nsec / 1e9;
     pthread_mutex_unlock(&first_lock);
@@ -643,12 +675,14 @@ static napi_value first_take(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  napi_value first_fields = int_value(env, FIRST_FIELDS);
   napi_property_descriptor props[] = {
       {"socketOf", NULL, socket_of, NULL, NULL, NULL, napi_default, NULL},
       {"conntrackOther", NULL, conntrack_other, NULL, NULL, NULL, napi_default, NULL},
       {"socketHolders", NULL, socket_holders, NULL, NULL, NULL, napi_default, NULL},
       {"firstStart", NULL, first_start, NULL, NULL, NULL, napi_default, NULL},
       {"firstTake", NULL, first_take, NULL, NULL, NULL, napi_default, NULL},
+      {"firstFields", NULL, NULL, NULL, NULL, first_fields, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

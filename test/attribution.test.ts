@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FlowTable, PENDING } from '../src/attribution/flows.js';
-import { CgroupPaths, KernelLookups, loadNetlink } from '../src/attribution/kernel.js';
+import { CgroupPaths, commOf, KernelLookups, loadNetlink } from '../src/attribution/kernel.js';
 import { parseSocketList } from '../src/attribution/ss.js';
 import { podInfo, topOwner } from '../src/attribution/pods.js';
-import { cgroupPath, describeCgroup, ownerOf, socketHolders, socketOwnersProblem, SocketTable } from '../src/attribution/sockets.js';
+import { cgroupPath, describeCgroup, ownerOf, processInfo, socketHolders, socketOwnersProblem, SocketTable } from '../src/attribution/sockets.js';
 import { OTHER_WORKLOAD, sanitizeWorkloadName, UNKNOWN_WORKLOAD, Workloads } from '../src/attribution/workloads.js';
 import { LocalAddresses } from '../src/engine/local-addresses.js';
 import { parseCidr } from '../src/net/ip.js';
@@ -55,6 +55,20 @@ describe('cgroups say what a process runs in', () => {
     expect(ownerOf({ comm: 'nginx', containerId: id, unit: 'x.service' }, (c) => (c === id ? pod : undefined))).toEqual(pod);
     expect(ownerOf({ comm: 'nginx', containerId: 'c'.repeat(64), unit: 'containerd.service' }, () => undefined)).toEqual({ kind: 'systemd_unit', namespace: '', name: 'containerd.service' });
     expect(ownerOf({ comm: 'curl' }, () => undefined)).toEqual({ kind: 'process', namespace: '', name: 'curl' });
+  });
+  it("a process's name, what its cgroup says, and its cgroup v2 path (the id of its sockets' cgroup), from /proc", () => {
+    const proc = join(dir, 'proc-info');
+    for (const [pid, cgroup] of [
+      ['300', '9:name=systemd:/system.slice/cloud-final.service\n0::/system.slice/fetch.service\n'],
+      ['301', '9:name=systemd:/system.slice/cloud-final.service\n0::/\n'],
+    ]) {
+      mkdirSync(join(proc, pid), { recursive: true });
+      writeFileSync(join(proc, pid, 'comm'), 'fetch\n');
+      writeFileSync(join(proc, pid, 'cgroup'), cgroup);
+    }
+    expect(processInfo(300, proc)).toEqual({ comm: 'fetch', unit: 'fetch.service', cgroup2: '/system.slice/fetch.service' });
+    expect(processInfo(301, proc)).toEqual({ comm: 'fetch', unit: 'cloud-final.service' });
+    expect(processInfo(302, proc)).toBeUndefined();
   });
 });
 
@@ -481,6 +495,30 @@ describe("the kernel's answers (the netlink addon)", () => {
     mkdirSync(later);
     expect(paths.pathOf(statSync(later).ino, Date.now())).toBeUndefined();
     expect(paths.pathOf(statSync(later).ino, Date.now() + 1500)).toBe('/system.slice/later.service');
+    // a path a live holder's /proc/PID/cgroup gave is kept for its socket's id, without a walk, once
+    // the id is that directory's: its sockets are named after it exits
+    const learned = join(root, 'system.slice', 'learned.service');
+    mkdirSync(learned);
+    const now = Date.now() + 1500;
+    paths.learn(statSync(learned).ino, '/system.slice/apt-daily.service');
+    expect(paths.pathOf(statSync(learned).ino, now)).toBeUndefined();
+    paths.learn(statSync(learned).ino, '/system.slice/learned.service');
+    expect(paths.pathOf(statSync(learned).ino, now)).toBe('/system.slice/learned.service');
+  });
+
+  it("the first-packets thread's holder names, 6 bytes in each of three numbers, read back whole", () => {
+    const pack = (name: string): number[] => {
+      const b = Buffer.alloc(18);
+      b.write(name, 'utf8');
+      return [0, 1, 2].map((i) => b.subarray(i * 6, i * 6 + 6).reduce((v, x) => v * 256 + x, 0));
+    };
+    fc.assert(
+      fc.property(fc.string({ minLength: 0, maxLength: 15 }).filter((n) => !n.includes('\0') && Buffer.byteLength(n) <= 15), (name) => {
+        expect(commOf([7, ...pack(name)], 1)).toBe(name);
+      }),
+    );
+    expect(commOf(pack('quick-exit'), 0)).toBe('quick-exit');
+    expect(commOf([0, 0, 0], 0)).toBe('');
   });
 
   afterAll(() => sockets.forEach((s) => ("close" in s ? s.close() : s.destroy())));

@@ -67,6 +67,8 @@ export class Attribution {
   private timer: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private inodeOwner = new Map<number, number>();
+  /** The holder's name as the socket's SYN left, by inode: names a holder that exited before its flow was counted. */
+  private synHolderName = new Map<number, string>();
   private processes = new Map<number, { info: ProcessInfo | undefined; at: number }>();
   private lastFull = 0;
   /** The pods' workload numbers, and the one of --workload.fixed (-1: none). */
@@ -228,7 +230,10 @@ export class Attribution {
       // the socket as its SYN left, with its holder: a connection of a millisecond is gone by now
       const first = this.first.size > 0 && t.proto === 6 ? this.first.get(connectionKey(t.family, t.local, t.localPort, t.remote, t.remotePort)) : undefined;
       if (!first) return now;
-      if (first.pid > 0 && first.socket.inode > 0) this.inodeOwner.set(first.socket.inode, first.pid);
+      if (first.pid > 0 && first.socket.inode > 0) {
+        this.inodeOwner.set(first.socket.inode, first.pid);
+        if (first.comm) this.synHolderName.set(first.socket.inode, first.comm);
+      }
       return now && now.inode > 0 ? now : first.socket;
     });
     this.sayProblems();
@@ -245,6 +250,7 @@ export class Attribution {
     const now = Date.now();
     if (missing.size > 0) {
       if (this.inodeOwner.size > 65536) this.inodeOwner.clear();
+      if (this.synHolderName.size > 65536) this.synHolderName.clear();
       // reads of descriptors within the budget: the recent holders' first, then (walk) all of /proc
       const allowed = this.budgetWait() === 0;
       const cpu = process.cpuUsage();
@@ -314,15 +320,22 @@ export class Attribution {
     let method: LookupMethod = socket ? 'socket' : 'proc_net';
     if (info) {
       owner = ownerOf(info, (id) => this.containerPods.get(id));
+      if (socket && socket.cgroup > 0 && info.cgroup2) this.cgroups?.learn(socket.cgroup, info.cgroup2);
     } else if (socket && (socket.inode > 0 || socket.cgroup > 0)) {
       // the process went before the walk found it (or the walk waits), or closed the socket (still
-      // closing, held by nobody): its socket's cgroup still says which unit or container it was, but
-      // not which process of a plain session
+      // closing, held by nobody): its socket's cgroup still says which unit or container it was; a
+      // process of a plain session is named as the first-packets thread found it
       const path = this.cgroups?.pathOf(socket.cgroup, now);
       const c = path === undefined ? {} : describeCgroup(`0::${path}`);
       const pod = c.containerId === undefined ? undefined : this.containerPods.get(c.containerId);
       owner = pod ?? (c.unit ? { kind: 'systemd_unit', namespace: '', name: c.unit } : undefined);
       method = 'cgroup';
+      // of a plain session: the name its holder had as the SYN left, before it exited
+      const name = owner || inode === undefined ? undefined : this.synHolderName.get(inode);
+      if (name) {
+        owner = { kind: 'process', namespace: '', name };
+        method = 'socket';
+      }
     } else if (!socket || socket.state !== TCP_NEW_SYN_RECV) {
       const before = this.kernel?.beforeNat(t);
       const id = before === undefined ? undefined : this.podByAddress.get(addressKey({ family: t.family, start: wordsToBigInt(before.words, t.family) }));

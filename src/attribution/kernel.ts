@@ -20,17 +20,36 @@ interface NetlinkAddon {
   firstStart?(): number;
   /** Move the thread's answers into `out` (FIRST_FIELDS each); `counts`: SYNs looked up, past the budget, answers lost, its CPU seconds. */
   firstTake?(out: Float64Array, counts: Float64Array): number;
+  /** The numbers in one of firstTake's answers (an addon built for another layout is not read). */
+  firstFields?: number;
 }
 
-/** A record of the first-packets thread: family, ports, the socket (4), PID, the addresses' words (8). */
-const FIRST_FIELDS = 16;
+/** A record of the first-packets thread: family, ports, the socket (4), PID, the addresses' words (8),
+ * the holder's name (3 numbers of 6 bytes). */
+const FIRST_FIELDS = 19;
 
 /** A socket and its holder, found by the first-packets thread as the connection's SYN left. */
 export interface FirstAnswer {
   socket: FlowSocket;
   /** 0: no holder found among the last holders and the newest processes. */
   pid: number;
+  /** The holder's name as the SYN left ('' without a holder): it names a holder that has exited since. */
+  comm: string;
   at: number;
+}
+
+/** A name of up to 18 bytes, 6 in each of three numbers (as the addon packs it); '' for none. */
+export function commOf(words: ArrayLike<number>, at: number): string {
+  const bytes = Buffer.alloc(18);
+  for (let i = 0; i < 3; i++) {
+    let v = words[at + i];
+    for (let j = 5; j >= 0; j--) {
+      bytes[i * 6 + j] = v % 256;
+      v = Math.floor(v / 256);
+    }
+  }
+  const end = bytes.indexOf(0);
+  return bytes.toString('utf8', 0, end < 0 ? 18 : end);
 }
 
 /** The key of a connection in first-packet answers: what FlowTable.tuple gives, as one string. */
@@ -102,7 +121,7 @@ export class KernelLookups {
    * needs CAP_NET_RAW, as capture does). Undefined when it runs, else why not.
    */
   startFirst(): string | undefined {
-    if (!this.addon.firstStart) return (this.firstProblem = 'the netlink addon is older than this exporter: npm rebuild az-traffic-exporter');
+    if (!this.addon.firstStart || this.addon.firstFields !== FIRST_FIELDS) return (this.firstProblem = 'the netlink addon is older than this exporter: npm rebuild az-traffic-exporter');
     const r = this.addon.firstStart();
     const why = r === -E.EPERM || r === -E.EACCES ? 'no permission (CAP_NET_RAW)' : (permanent(r) ?? `error ${-r}`);
     this.firstProblem = r === 0 ? undefined : `connections' first packets (a packet socket): ${why}`;
@@ -120,7 +139,7 @@ export class KernelLookups {
         const o = i * FIRST_FIELDS;
         const family = out[o] === 4 ? 4 : 6;
         const key = connectionKey(family, out.subarray(o + 8, o + 12), out[o + 1], out.subarray(o + 12, o + 16), out[o + 2]);
-        into.set(key, { socket: { inode: out[o + 3], uid: out[o + 4], cgroup: out[o + 5], state: out[o + 6] }, pid: out[o + 7], at: now });
+        into.set(key, { socket: { inode: out[o + 3], uid: out[o + 4], cgroup: out[o + 5], state: out[o + 6] }, pid: out[o + 7], comm: commOf(out, o + 16), at: now });
       }
       if (n * FIRST_FIELDS < out.length) return;
     }
@@ -245,6 +264,19 @@ export class CgroupPaths {
     this.paths.clear();
     this.walk(this.root, '', 0);
     return this.paths.get(id);
+  }
+
+  /**
+   * What a process's cgroup v2 path says of a socket cgroup id, kept when it is that directory: its
+   * sockets are still named after it exits, without a walk (at most one a second).
+   */
+  learn(id: number, path: string): void {
+    if (!this.root || id === 0 || this.paths.has(id)) return;
+    try {
+      if (statSync(join(this.root, path)).ino === id) this.paths.set(id, path);
+    } catch {
+      // removed since, or not ours to read
+    }
   }
 
   /**

@@ -187,6 +187,8 @@ export interface ProcessInfo {
   comm: string;
   containerId?: string;
   unit?: string;
+  /** Its cgroup v2 path (the `0::` line), when not the root: what a socket cgroup id of it names. */
+  cgroup2?: string;
 }
 
 export function processInfo(pid: number, proc = '/proc'): ProcessInfo | undefined {
@@ -198,7 +200,8 @@ export function processInfo(pid: number, proc = '/proc'): ProcessInfo | undefine
     } catch {
       // no cgroup file: name only
     }
-    return { comm, ...describeCgroup(cgroup) };
+    const v2 = /^0::(\/.+)$/m.exec(cgroup)?.[1];
+    return { comm, ...describeCgroup(cgroup), ...(v2 ? { cgroup2: v2 } : {}) };
   } catch {
     return undefined;
   }
