@@ -226,14 +226,16 @@ export class Attribution {
     const kernel = this.kernel;
     this.takeFirst();
     const sockets = tuples.map((t) => {
-      const now = kernel?.socket(t);
       // the socket as its SYN left, with its holder: a connection of a millisecond is gone by now
       const first = this.first.size > 0 && t.proto === 6 ? this.first.get(connectionKey(t.family, t.local, t.localPort, t.remote, t.remotePort)) : undefined;
-      if (!first) return now;
+      if (!first) return kernel?.socket(t);
       if (first.pid > 0 && first.socket.inode > 0) {
         this.inodeOwner.set(first.socket.inode, first.pid);
         if (first.comm) this.synHolderName.set(first.socket.inode, first.comm);
+        // the same socket as now: no second question
+        return first.socket;
       }
+      const now = kernel?.socket(t);
       return now && now.inode > 0 ? now : first.socket;
     });
     this.sayProblems();
@@ -336,7 +338,8 @@ export class Attribution {
         owner = { kind: 'process', namespace: '', name };
         method = 'socket';
       }
-    } else if (!socket || socket.state !== TCP_NEW_SYN_RECV) {
+    } else if ((!socket || socket.state !== TCP_NEW_SYN_RECV) && this.podByAddress.size > 0) {
+      // only a pod's address can be what conntrack says (no pods: no question, two round trips saved)
       const before = this.kernel?.beforeNat(t);
       const id = before === undefined ? undefined : this.podByAddress.get(addressKey({ family: t.family, start: wordsToBigInt(before.words, t.family) }));
       this.sayProblems();
