@@ -66,9 +66,11 @@ export class Attribution {
   private containerPods = new Map<string, Owner>();
   private timer: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
-  private inodeOwner = new Map<number, number>();
-  /** The holder's name as the socket's SYN left, by inode: names a holder that exited before its flow was counted. */
-  private synHolderName = new Map<number, string>();
+  /**
+   * Each socket's holder, by inode, and the name it had as the socket's SYN left (the first-packets
+   * thread's): that names a holder that exited before its flow was counted.
+   */
+  private inodeHolder = new Map<number, { pid: number; name?: string }>();
   private processes = new Map<number, { info: ProcessInfo | undefined; at: number }>();
   private lastFull = 0;
   /** The pods' workload numbers, and the one of --workload.fixed (-1: none). */
@@ -230,8 +232,7 @@ export class Attribution {
       const first = this.first.size > 0 && t.proto === 6 ? this.first.get(connectionKey(t.family, t.local, t.localPort, t.remote, t.remotePort)) : undefined;
       if (!first) return kernel?.socket(t);
       if (first.pid > 0 && first.socket.inode > 0) {
-        this.inodeOwner.set(first.socket.inode, first.pid);
-        if (first.comm) this.synHolderName.set(first.socket.inode, first.comm);
+        this.hold(first.socket.inode, first.pid, first.comm || undefined);
         // the same socket as now: no second question
         return first.socket;
       }
@@ -248,11 +249,9 @@ export class Attribution {
       scan ??= new SocketTable(this.o.procNet);
       return scan.inodeOf(t);
     });
-    const missing = new Set(inodes.filter((i): i is number => i !== undefined && !this.inodeOwner.has(i)));
+    const missing = new Set(inodes.filter((i): i is number => i !== undefined && !this.inodeHolder.has(i)));
     const now = Date.now();
     if (missing.size > 0) {
-      if (this.inodeOwner.size > 65536) this.inodeOwner.clear();
-      if (this.synHolderName.size > 65536) this.synHolderName.clear();
       // reads of descriptors within the budget: the recent holders' first, then (walk) all of /proc
       const allowed = this.budgetWait() === 0;
       const cpu = process.cpuUsage();
@@ -278,7 +277,7 @@ export class Attribution {
       const full = allowed && walk;
       const holders = this.kernel && this.o.proc === undefined ? this.kernel.holders(missing, first, full) : socketHolders(missing, this.o.proc, first, full);
       for (const [inode, pid] of holders) {
-        this.inodeOwner.set(inode, pid);
+        this.hold(inode, pid);
         if (this.recentHolders[0] !== pid) this.recentHolders = [pid, ...this.recentHolders.filter((p) => p !== pid)].slice(0, RECENT_HOLDERS);
       }
       // what the reads cost this process, not the wall time a busy machine stretches them to
@@ -306,6 +305,12 @@ export class Attribution {
     if (retry) this.schedule(this.kernel ? Math.max(10, this.budgetWait()) : RETRY_DELAY_MS);
   }
 
+  /** Keep a socket's holder; bounded where it grows (first-packet answers alone add entries too). */
+  private hold(inode: number, pid: number, name?: string): void {
+    if (this.inodeHolder.size > 65536) this.inodeHolder.clear();
+    this.inodeHolder.set(inode, name === undefined ? { pid } : { pid, name });
+  }
+
   /** Milliseconds until the walk budget is positive again (0: a walk may run now). */
   private budgetWait(): number {
     const now = Date.now();
@@ -316,7 +321,8 @@ export class Attribution {
 
   /** A flow's workload, from its socket's holder, else the socket's cgroup, else the pod it was before NAT. */
   private ownerOfFlow(t: SocketKey, socket: FlowSocket | undefined, inode: number | undefined, now: number): { id: number; method: LookupMethod } | undefined {
-    const pid = inode === undefined ? undefined : this.inodeOwner.get(inode);
+    const holder = inode === undefined ? undefined : this.inodeHolder.get(inode);
+    const pid = holder?.pid;
     const info = pid === undefined ? undefined : this.process(pid, now);
     let owner: Owner | undefined;
     let method: LookupMethod = socket ? 'socket' : 'proc_net';
@@ -333,7 +339,7 @@ export class Attribution {
       owner = pod ?? (c.unit ? { kind: 'systemd_unit', namespace: '', name: c.unit } : undefined);
       method = 'cgroup';
       // of a plain session: the name its holder had as the SYN left, before it exited
-      const name = owner || inode === undefined ? undefined : this.synHolderName.get(inode);
+      const name = owner ? undefined : holder?.name;
       if (name) {
         owner = { kind: 'process', namespace: '', name };
         method = 'socket';

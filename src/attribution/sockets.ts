@@ -153,14 +153,21 @@ function netnsOf(dir: string): string | undefined {
 
 const CONTAINER_ID = /([0-9a-f]{64})/;
 
+/** The cgroup v2 path of a /proc/PID/cgroup text (its `0::` line), unless it is the root. */
+export function cgroup2Path(text: string): string | undefined {
+  const path = /^0::(.*)$/m.exec(text)?.[1];
+  return path === '/' ? undefined : path;
+}
+
 /** The cgroup path that says what a process runs in: cgroup v2's, else v1's systemd hierarchy. */
 export function cgroupPath(text: string): string {
+  const v2 = cgroup2Path(text);
+  if (v2 !== undefined) return v2;
   let v1 = '';
   let any = '';
   for (const line of text.split('\n')) {
     const m = /^(\d+):([^:]*):(.*)$/.exec(line);
     if (!m) continue;
-    if (m[1] === '0' && m[2] === '' && m[3] !== '/') return m[3];
     if (m[2] === 'name=systemd') v1 = m[3];
     if (m[3] !== '/' && any === '') any = m[3];
   }
@@ -200,7 +207,7 @@ export function processInfo(pid: number, proc = '/proc'): ProcessInfo | undefine
     } catch {
       // no cgroup file: name only
     }
-    const v2 = /^0::(\/.+)$/m.exec(cgroup)?.[1];
+    const v2 = cgroup2Path(cgroup);
     return { comm, ...describeCgroup(cgroup), ...(v2 ? { cgroup2: v2 } : {}) };
   } catch {
     return undefined;
