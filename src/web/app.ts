@@ -38,14 +38,18 @@ export class Exposition {
   private at = -Infinity;
   private pending: Promise<Rendered> | undefined;
 
-  constructor(private readonly render: () => Promise<string>) {}
+  /** `now`: milliseconds of a monotonic clock (a test's own, so its windows do not depend on load). */
+  constructor(
+    private readonly render: () => Promise<string>,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   private rendered(): Promise<Rendered> {
-    if (performance.now() - this.at < Exposition.SHARE_MS) return Promise.resolve(this.last);
+    if (this.now() - this.at < Exposition.SHARE_MS) return Promise.resolve(this.last);
     this.pending ??= this.render()
       .then((t) => {
         this.last = { body: Buffer.from(t, 'utf8') };
-        this.at = performance.now();
+        this.at = this.now();
         return this.last;
       })
       .finally(() => (this.pending = undefined));
