@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -298,13 +299,32 @@ static napi_value conntrack_other(napi_env env, napi_callback_info info) {
   return int_value(env, port);
 }
 
-static int by_pid_desc(const void *a, const void *b) {
+static int by_int_asc(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+static int by_int_desc(const void *a, const void *b) {
   int x = *(const int *)a, y = *(const int *)b;
   return (x < y) - (x > y);
 }
 
-/** Every PID in /proc, newest (highest) first: the process of a new connection is most often a new
- * one, and may exit soon. Freed by the caller; NULL when /proc cannot be read. */
+/** The PID the kernel handed out last (the fifth field of /proc/loadavg); 0 when unreadable. */
+static int last_pid(void) {
+  char buf[128];
+  int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? 0 : read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char *last = strrchr(buf, ' ');
+  return last ? atoi(last + 1) : 0;
+}
+
+/** Every PID in /proc, newest first: the process of a new connection is most often a new one, and may
+ * exit soon. PIDs wrap (at 32,768 by default): the newest are those at or below the last handed out,
+ * highest first, then those above it, highest first; by number alone, a host whose PIDs have wrapped
+ * would look at its oldest processes first. Freed by the caller; NULL when /proc cannot be read. */
 static int *newest_pids(size_t *count) {
   *count = 0;
   DIR *d = opendir("/proc");
@@ -322,7 +342,14 @@ static int *newest_pids(size_t *count) {
     pids[(*count)++] = atoi(e->d_name);
   }
   closedir(d);
-  if (pids) qsort(pids, *count, sizeof *pids, by_pid_desc);
+  if (!pids) return NULL;
+  // read after the listing: every PID listed was handed out at or before it
+  int last = last_pid();
+  if (last <= 0) last = INT_MAX;
+  // as a key that sorts ascending in that order (PIDs are below 2^22, so the two ranges never meet)
+  for (size_t i = 0; i < *count; i++) pids[i] = pids[i] <= last ? last - pids[i] : INT_MAX - pids[i];
+  qsort(pids, *count, sizeof *pids, by_int_asc);
+  for (size_t i = 0; i < *count; i++) pids[i] = pids[i] <= last ? last - pids[i] : INT_MAX - pids[i];
   return pids;
 }
 
@@ -386,7 +413,7 @@ static int look(int pid, ino_t netns, const double *wanted, int n, int32_t *hold
     }
     fds[count++] = atoi(e->d_name);
   }
-  qsort(fds, count, sizeof *fds, by_pid_desc);
+  qsort(fds, count, sizeof *fds, by_int_desc);
   for (size_t f = 0; f < count && !done; f++) {
     snprintf(name, sizeof name, "%d", fds[f]);
     done = match(dfd, name, pid, wanted, n, holders, left);

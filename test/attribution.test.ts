@@ -12,7 +12,7 @@ import { FlowTable, PENDING } from '../src/attribution/flows.js';
 import { CgroupPaths, commOf, KernelLookups, loadNetlink } from '../src/attribution/kernel.js';
 import { parseSocketList } from '../src/attribution/ss.js';
 import { podInfo, topOwner } from '../src/attribution/pods.js';
-import { cgroupPath, describeCgroup, ownerOf, processInfo, socketHolders, socketOwnersProblem, SocketTable } from '../src/attribution/sockets.js';
+import { cgroupPath, describeCgroup, lastPid, newestFirst, ownerOf, processInfo, socketHolders, socketOwnersProblem, SocketTable } from '../src/attribution/sockets.js';
 import { OTHER_WORKLOAD, sanitizeWorkloadName, UNKNOWN_WORKLOAD, Workloads } from '../src/attribution/workloads.js';
 import { LocalAddresses } from '../src/engine/local-addresses.js';
 import { parseCidr } from '../src/net/ip.js';
@@ -127,6 +127,24 @@ describe('/proc/net and /proc/PID/fd, in their own formats', () => {
         [8181, 200],
       ]),
     );
+  });
+  it('newest first, where PIDs have wrapped: those at or below the last handed out, then the rest', () => {
+    expect(newestFirst([5, 32_700, 300, 32_760, 120], 300)).toEqual([300, 120, 5, 32_760, 32_700]);
+    expect(newestFirst([5, 32_700, 300], undefined)).toEqual([32_700, 300, 5]);
+    expect(newestFirst([5, 32_700, 300], 40_000)).toEqual([32_700, 300, 5]);
+  });
+  it('a socket two processes hold (shared across a fork) is the newest holder\'s, after a wrap too', () => {
+    const proc = join(dir, 'proc-wrapped');
+    for (const pid of ['310', '32700']) {
+      mkdirSync(join(proc, pid, 'fd'), { recursive: true });
+      symlinkSync('socket:[5555]', join(proc, pid, 'fd', '3'));
+    }
+    mkdirSync(join(proc, 'self'));
+    // no loadavg: by number
+    expect(socketHolders(new Set([5555]), proc)).toEqual(new Map([[5555, 32700]]));
+    writeFileSync(join(proc, 'loadavg'), '0.27 1.17 1.71 1/92 320\n');
+    expect(lastPid(proc)).toBe(320);
+    expect(socketHolders(new Set([5555]), proc)).toEqual(new Map([[5555, 310]]));
   });
 });
 

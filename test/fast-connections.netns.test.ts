@@ -1,13 +1,13 @@
 // Which process or pod, whatever a connection's length: namespace H is an EC2 host, S an in-region
 // public address (the mirror of the README's story), P a pod on H whose traffic H masquerades out of
-// its ENI (the VPC CNI's SNAT). With a busy loop taking a core, the exporter in H must put ≥ 99% of
-// the bytes of each of these on its process, unit or pod: 3 MB downloads that take a few milliseconds,
-// 200 back-to-back short HTTP requests from a unit on H to S and 200 from S to a server on H (each a
-// connection of its own), 20 small downloads by clients that exit before their packets are counted,
-// bursts of UDP datagrams, and the pod's 1.5 MB download that leaves with H's address. The ports tell
-// the transfers apart.
+// its ENI (the VPC CNI's SNAT). With a busy loop taking a core and PIDs wrapped (40 processes older
+// than every client hold higher PIDs), the exporter in H must put ≥ 99% of the bytes of each of these
+// on its process, unit or pod: 3 MB downloads that take a few milliseconds, 200 back-to-back short
+// HTTP requests from a unit on H to S and 200 from S to a server on H (each a connection of its own),
+// 20 small downloads by clients that exit before their packets are counted, bursts of UDP datagrams,
+// and the pod's 1.5 MB download that leaves with H's address. The ports tell the transfers apart.
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentPod, FakeKube } from './fakes/kube.js';
@@ -140,6 +140,15 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process or pod, at the f
     await new Promise((r) => setTimeout(r, Math.max(0, started + 3000 - Date.now())));
     // a core kept busy the whole time, as on a loaded host
     const busy = lab.spawn(H, 'sh', ['-c', 'while :; do :; done']);
+    // PIDs wrapped, as on a host up for a while (at 32,768 by default): 40 processes hold the highest
+    // PIDs, and every client below starts with a lower one than theirs
+    const elders: ChildProcess[] = [];
+    const wrap = '/proc/sys/kernel/ns_last_pid';
+    if (existsSync(wrap)) {
+      writeFileSync(wrap, String(Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) - 200));
+      for (let i = 0; i < 40; i++) elders.push(lab.spawn(H, 'sleep', ['120']));
+      writeFileSync(wrap, '1000');
+    }
     try {
       copyFileSync('/usr/bin/curl', join(dir, 'fetch-fast'));
       copyFileSync('/usr/bin/curl', join(dir, 'fetch-many'));
@@ -182,6 +191,7 @@ describe.skipIf(missingOutsideCi(canUseNetns()))('which process or pod, at the f
       await output(lab.spawn(P, '/usr/bin/curl', ['-s', '-o', '/dev/null', `http://${MIRROR}:${PORT.pod}/`]));
     } finally {
       busy.kill('SIGKILL');
+      for (const e of elders) e.kill('SIGKILL');
     }
   }, 120_000);
 

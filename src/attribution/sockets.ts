@@ -133,14 +133,33 @@ export function socketHolders(wanted: ReadonlySet<number>, proc = '/proc', first
   try {
     // newest first: the process of a new connection is most often a new one (apt's methods, curl, a
     // job's worker), and a short one may exit while the walk reads the others
-    pids = readdirSync(proc)
-      .filter((d) => /^\d+$/.test(d))
-      .sort((a, b) => Number(b) - Number(a));
+    pids = readdirSync(proc).filter((d) => /^\d+$/.test(d));
   } catch {
     return found;
   }
-  for (const pid of pids) if (look(pid)) return found;
+  // the last PID is read after the listing: every PID listed was handed out at or before it
+  for (const pid of newestFirst(pids.map(Number), lastPid(proc))) if (look(String(pid))) return found;
   return found;
+}
+
+/** The PID the kernel handed out last (the fifth field of loadavg), or undefined. */
+export function lastPid(proc = '/proc'): number | undefined {
+  try {
+    const last = Number(readFileSync(`${proc}/loadavg`, 'latin1').trim().split(' ')[4]);
+    return Number.isInteger(last) && last > 0 ? last : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * PIDs, newest first. PIDs wrap (at 32,768 by default): the newest are those at or below the last one
+ * handed out, highest first, then those above it, highest first. By number alone, a host whose PIDs
+ * have wrapped would be read oldest first. Without the last PID, by number.
+ */
+export function newestFirst(pids: number[], last: number | undefined): number[] {
+  const l = last ?? Infinity;
+  return pids.sort((a, b) => Number(a > l) - Number(b > l) || b - a);
 }
 
 function netnsOf(dir: string): string | undefined {
