@@ -24,7 +24,7 @@ export function defineServe(program: Command, onStop: (running: Running) => void
     .addOption(opt('--interface <name>', 'interface to capture on, or "any" (default: the interface of the default route)'))
     .addOption(opt('--capture.filter <bpf>', 'BPF filter of the counted packets').default(''))
     .addOption(opt('--capture.buffer-bytes <n>', 'kernel capture buffer; below 64 MiB packets drop at ~300k packets/s').argParser(intIn(1 << 20, 2 ** 31 - 1)).default(64 << 20))
-    .addOption(opt('--capture.snaplen <n>', 'bytes of each packet copied for counting (headers)').argParser(intIn(64, 65535)).default(192))
+    .addOption(opt('--capture.snaplen <n>', 'bytes of each packet copied for counting (headers; of port 53, up to 576 while names are learned without a capture filter and this is at least 96)').argParser(intIn(64, 65535)).default(192))
     .addOption(bool('--capture.dns <bool>', 'learn remote names from DNS responses (a second capture handle)', true))
     .addOption(opt('--web.shutdown-grace <seconds>', 'after SIGTERM, keep serving the last counts this long').argParser(intIn(0, 300)).default(5))
     .addOption(opt('--metrics.flush-interval <seconds>', 'move counts into the registry at least this often').argParser(intIn(1, 300)).default(10))

@@ -1,6 +1,7 @@
 // Live capture with `cap` (libpcap). One handle counts: it copies only the first `snaplen` bytes of each
-// packet (headers) into one reused buffer, and names are learned from the DNS messages that fit, in
-// packet order. A second handle copies whole the DNS packets longer than that (`port 53 and greater N`;
+// packet (headers) into one reused buffer — a port 53 packet up to 576 bytes, by the kernel filter's
+// verdict — and names are learned from the DNS messages that fit, in packet order. A second handle
+// copies whole the DNS packets longer than that (`port 53 and greater N`;
 // all of port 53 where a capture filter could leave questions out of the counting handle), one at a
 // time, so that names can be learned from them too. A capture that fails is retried with backoff; the
 // process lives.
@@ -12,10 +13,22 @@ import { interfaceExists, mayCapture } from './interfaces.js';
 
 /** The DNS handle's snapshot: a 9,001-byte jumbo frame and its link header. */
 const DNS_SNAPLEN = 9216;
+/**
+ * What the counting handle keeps of a port 53 packet (when it learns names and has no filter): a DNS
+ * message over UDP of the classic 512 bytes, most answers with CNAME chains among them, whole; the
+ * DNS handle takes only what is longer.
+ */
+const PORT53_SNAPLEN = 512 + 64;
+/**
+ * The least base snapshot that holds what the port 53 test reads: a link header (SLL2's 20 bytes at
+ * most), IPv4's longest header (60) and the ports. libpcap runs that test again in user space on the
+ * ring's first block, against the bytes kept: a packet cut shorter would be dropped there.
+ */
+const PORT53_MIN_BASE = 96;
 
 interface CapHandle {
   /** `batchSnaplen` (this project's patch of cap, patches/): pack packets into `buffer` and emit 'packets'. */
-  open(device: string, filter: string, bufSize: number, buffer: Buffer, batchSnaplen?: number): string;
+  open(device: string, filter: string, bufSize: number, buffer: Buffer, batchSnaplen?: number, port53Snaplen?: number): string;
   close(): void;
   setMinBytes?(n: number): void;
   /** `wireLen` comes from the patch too; unpatched cap passes two arguments. */
@@ -31,6 +44,8 @@ interface CapModule {
   Cap: new () => CapHandle;
   /** This project's patch: the BPF compiler's error for a filter, or undefined when it compiles. */
   checkFilter?(filter: string, linkType: number): string | undefined;
+  /** This project's patch: open() takes a snaplen of its own for port 53 (batch mode, no filter). */
+  port53Snaplen?: boolean;
 }
 
 export class CaptureUnavailableError extends Error {}
@@ -163,7 +178,8 @@ export class LiveCapture {
   }
 
   private open(): void {
-    const { Cap } = loadCap();
+    const cap = loadCap();
+    const { Cap } = cap;
     if (!interfaceExists(this.o.iface)) throw new Error(`No such device exists: ${this.o.iface}`);
     // without CAP_NET_RAW libpcap would fail anyway, and its failed open closes descriptor numbers it
     // no longer owns (by then a scrape's connection): not tried, the same error said
@@ -172,7 +188,10 @@ export class LiveCapture {
     // one JavaScript call per batch of packets, not per packet: cap's per-packet callback costs more
     // than decoding, classifying and counting the packet
     const buf = Buffer.alloc(BATCH_BUFFER);
-    const name = counting.open(this.o.iface, this.o.filter, this.o.bufferBytes, buf, this.o.snaplen);
+    // names learned here: port 53's packets kept longer than the rest (the kernel cuts each by its own
+    // verdict), so that only answers past that wake the DNS handle
+    const port53 = this.pipeline.longDnsElsewhere && cap.port53Snaplen === true && this.o.snaplen >= PORT53_MIN_BASE && PORT53_SNAPLEN > this.o.snaplen ? PORT53_SNAPLEN : 0;
+    const name = counting.open(this.o.iface, this.o.filter, this.o.bufferBytes, buf, this.o.snaplen, port53);
     const linkType = LINK_TYPES[name];
     if (linkType === undefined) {
       counting.close();
@@ -180,7 +199,7 @@ export class LiveCapture {
     }
     counting.setMinBytes?.(0);
     this.handles.push(counting);
-    this.log.debug('counting handle open', { interface: this.o.iface, link_type: name, batch_buffer_bytes: BATCH_BUFFER });
+    this.log.debug('counting handle open', { interface: this.o.iface, link_type: name, batch_buffer_bytes: BATCH_BUFFER, port53_snaplen: port53 || this.o.snaplen });
     counting.on('error', (e: Error) => this.fail(explainCaptureError(this.o.iface, e.message)));
     const p = this.pipeline;
     const clock = this.clock;
@@ -209,7 +228,7 @@ export class LiveCapture {
       // DNS: 24% of a core per 100k packets/s with every DNS packet here, 16–19% with only these; DNS
       // alone 34% → 15%). With a capture filter, all of port 53, questions too: an answer names a remote
       // only when it answers a question this host asked
-      const filter = this.pipeline.longDnsElsewhere ? `port 53 and greater ${this.o.snaplen + 1}` : 'port 53';
+      const filter = this.pipeline.longDnsElsewhere ? `port 53 and greater ${Math.max(port53, this.o.snaplen) + 1}` : 'port 53';
       dns.open(this.o.iface, filter, this.o.dnsBufferBytes, dnsBuf);
       dns.setMinBytes?.(0);
       dns.on('error', (e: Error) => this.fail(explainCaptureError(this.o.iface, e.message)));
