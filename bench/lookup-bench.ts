@@ -1,9 +1,10 @@
 // `npm run bench:lookups`: what finding a new connection's owner costs. A child process holds N open
 // TCP connections on loopback (as a busy proxy holds its sockets); for each, interleaved in rounds:
 // the kernel's exact socket lookup (inet_diag), the same plus the holder found among recent holders
-// (the child's /proc/PID/fd), and the scan of /proc/net/tcp that the lookup replaces (per batch). Then
-// one walk of all of /proc (native and JavaScript), the cost of 10,000 new connections a second in a
-// core's share, and the memory of the boot window's hold at 100,000 address pairs. As root: the thread
+// (the child's /proc/PID/fd), a UDP flow whose socket is gone, and the scan of /proc/net/tcp that the
+// lookup replaces (per batch). Then one walk of all of /proc (native and JavaScript), the cost of 10,000
+// new connections a second in a core's share, and the memory of the boot window's hold at 100,000
+// address pairs. As root: the thread
 // that looks up each connection this host opens as its SYN leaves, in two network namespaces of its
 // own (a client opening FIRST connections one after another to a server beside it): its CPU time per
 // connection, and how many it found the holder of.
@@ -50,13 +51,21 @@ async function main(): Promise<void> {
   if (inodes.some((i) => !(i > 0))) throw new Error('a connection was not found');
   const pid = child.pid!;
 
+  // UDP flows whose socket is gone (a resolver's query, closed before its packets are counted): asked
+  // and not found, at ports nobody holds
+  const goneUdp: SocketKey[] = Array.from({ length: SAMPLE }, (_, i) => ({ family: 4, proto: 17, local: lo, remote: lo, localPort: 20_000 + i, remotePort: 53 }));
+
   const exact: number[] = [];
   const withHolder: number[] = [];
   const scan: number[] = [];
+  const gone: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     let t = performance.now();
     for (const key of keys) k.socket(key);
     exact.push(((performance.now() - t) * 1000) / N);
+    t = performance.now();
+    for (const key of goneUdp) k.socket(key);
+    gone.push(((performance.now() - t) * 1000) / SAMPLE);
     t = performance.now();
     // the holder's descriptors are read once per batch of new connections (the flows that one batch
     // of packets began): here batches of BATCH
@@ -109,6 +118,7 @@ async function main(): Promise<void> {
   console.log(`socket lookup (inet_diag, exact 5-tuple): ${e.toFixed(1)} µs per new connection (rounds: ${exact.map((x) => x.toFixed(1)).join(', ')})`);
   console.log(`  + its holder among recent holders (a process with ${N} descriptors, read once per ${BATCH} new connections): ${h.toFixed(1)} µs (rounds: ${withHolder.map((x) => x.toFixed(1)).join(', ')})`);
   console.log(`  at 10,000 new connections/s: ${((e * 10_000) / 1e4).toFixed(1)}% of a core for the lookups, ${((h * 10_000) / 1e4).toFixed(1)}% with their holder (reads of descriptors are held to a fifth of a core: past it, flows wait)`);
+  console.log(`a UDP flow whose socket is gone (none found): ${median(gone).toFixed(1)} µs (rounds: ${gone.map((x) => x.toFixed(1)).join(', ')}); at 10,000 such flows/s: ${median(gone).toFixed(1)}% of a core`);
   console.log(`the scan it replaces: /proc/net/tcp{,6} read and parsed once per batch: ${median(scan).toFixed(1)} ms (rounds: ${scan.map((x) => x.toFixed(1)).join(', ')})`);
   console.log(`a walk of all of /proc/PID/fd: native ${median(walkNative).toFixed(2)} ms, JavaScript ${median(walkJs).toFixed(2)} ms (rounds: ${walkNative.map((x) => x.toFixed(2)).join(', ')} / ${walkJs.map((x) => x.toFixed(2)).join(', ')}); walks are held to a fifth of a core`);
   console.log(`hold: 100,000 address pairs in ${holdMb.toFixed(1)} MB (typed arrays, made once), ${addNs.toFixed(0)} ns per new pair`);

@@ -141,48 +141,42 @@ static int diag_socket(struct nl *c, int proto, int family, const uint8_t *local
     struct inet_diag_req_v2 r;
   } req;
   size_t alen = family == 4 ? 4 : 16;
-  // UDP's exact lookup reads the pair the other way round (the kernel's "historical reasons"):
-  // ask as a received packet would, then as TCP does
-  int tries = proto == IPPROTO_UDP ? 2 : 1;
-  int result = -ENOENT;
-  for (int t = 0; t < tries && result == -ENOENT; t++) {
-    int swap = proto == IPPROTO_UDP && t == 0;
-    memset(&req, 0, sizeof req);
-    req.h.nlmsg_len = sizeof req;
-    req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    req.h.nlmsg_flags = NLM_F_REQUEST;
-    req.r.sdiag_family = family == 4 ? AF_INET : AF_INET6;
-    req.r.sdiag_protocol = (uint8_t)proto;
-    req.r.idiag_states = ~0u;
-    req.r.id.idiag_sport = htons((uint16_t)(swap ? rport : lport));
-    req.r.id.idiag_dport = htons((uint16_t)(swap ? lport : rport));
-    memcpy(req.r.id.idiag_src, swap ? remote : local, alen);
-    memcpy(req.r.id.idiag_dst, swap ? local : remote, alen);
-    req.r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
-    req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-    struct nlmsghdr *a;
-    result = round_trip(c, NETLINK_SOCK_DIAG, &req.h, &a);
-    if (result != 0) continue;
-    if (a->nlmsg_type != SOCK_DIAG_BY_FAMILY || a->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
-      result = -EPROTO;
-      break;
-    }
-    struct inet_diag_msg *m = NLMSG_DATA(a);
-    out[0] = m->idiag_inode;
-    out[1] = m->idiag_uid;
-    out[2] = 0;
-    out[3] = m->idiag_state;
-    int rest = a->nlmsg_len - NLMSG_LENGTH(sizeof *m);
-    for (struct nlattr *at = (struct nlattr *)((char *)m + NLMSG_ALIGN(sizeof *m)); rest >= (int)sizeof *at && at->nla_len >= sizeof *at && at->nla_len <= rest;
-         rest -= NLA_ALIGN(at->nla_len), at = (struct nlattr *)((char *)at + NLA_ALIGN(at->nla_len))) {
-      if ((at->nla_type & NLA_TYPE_MASK) == INET_DIAG_CGROUP_ID && at->nla_len >= NLA_HDRLEN + 8) {
-        uint64_t id;
-        memcpy(&id, (char *)at + NLA_HDRLEN, 8);
-        out[2] = (double)id;
-      }
+  // UDP's exact lookup reads the pair the other way round (the kernel's "historical reasons", the same
+  // since inet_diag took UDP): asked as a received packet would be, which also finds a socket bound to
+  // the port and connected to nobody, so one question answers what a listener's second one would
+  int swap = proto == IPPROTO_UDP;
+  memset(&req, 0, sizeof req);
+  req.h.nlmsg_len = sizeof req;
+  req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.h.nlmsg_flags = NLM_F_REQUEST;
+  req.r.sdiag_family = family == 4 ? AF_INET : AF_INET6;
+  req.r.sdiag_protocol = (uint8_t)proto;
+  req.r.idiag_states = ~0u;
+  req.r.id.idiag_sport = htons((uint16_t)(swap ? rport : lport));
+  req.r.id.idiag_dport = htons((uint16_t)(swap ? lport : rport));
+  memcpy(req.r.id.idiag_src, swap ? remote : local, alen);
+  memcpy(req.r.id.idiag_dst, swap ? local : remote, alen);
+  req.r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+  req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  struct nlmsghdr *a;
+  int result = round_trip(c, NETLINK_SOCK_DIAG, &req.h, &a);
+  if (result != 0) return result;
+  if (a->nlmsg_type != SOCK_DIAG_BY_FAMILY || a->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) return -EPROTO;
+  struct inet_diag_msg *m = NLMSG_DATA(a);
+  out[0] = m->idiag_inode;
+  out[1] = m->idiag_uid;
+  out[2] = 0;
+  out[3] = m->idiag_state;
+  int rest = a->nlmsg_len - NLMSG_LENGTH(sizeof *m);
+  for (struct nlattr *at = (struct nlattr *)((char *)m + NLMSG_ALIGN(sizeof *m)); rest >= (int)sizeof *at && at->nla_len >= sizeof *at && at->nla_len <= rest;
+       rest -= NLA_ALIGN(at->nla_len), at = (struct nlattr *)((char *)at + NLA_ALIGN(at->nla_len))) {
+    if ((at->nla_type & NLA_TYPE_MASK) == INET_DIAG_CGROUP_ID && at->nla_len >= NLA_HDRLEN + 8) {
+      uint64_t id;
+      memcpy(&id, (char *)at + NLA_HDRLEN, 8);
+      out[2] = (double)id;
     }
   }
-  return result;
+  return 0;
 }
 
 // socketOf(proto, family, local: Uint8Array(16), localPort, remote: Uint8Array(16), remotePort,

@@ -481,6 +481,40 @@ describe("the kernel's answers (the netlink addon)", () => {
     expect(s.inode).toBeGreaterThan(0);
   });
 
+  it.skipIf(!addon)('UDP: one question a flow, as a received packet: a connected socket by its pair, a bound one for any remote', async () => {
+    let calls = 0;
+    const a = addon!;
+    const k = new KernelLookups({ ...a, socketOf: (...args: Parameters<typeof a.socketOf>) => (calls++, a.socketOf(...args)) });
+    const server = createSocket('udp4');
+    const client = createSocket('udp4');
+    const v6 = createSocket('udp6');
+    sockets.push(server, client, v6);
+    await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
+    const port = server.address().port;
+    await new Promise<void>((r) => client.connect(port, '127.0.0.1', () => r()));
+    const inode = (u: typeof client): number => inodeOfFd((u as unknown as { _handle: { fd: number } })._handle.fd);
+    const key = { family: 4 as const, proto: 17, local: loopback(), remote: loopback() };
+    // the client's side, connected: by its exact pair
+    expect(k.socket({ ...key, localPort: client.address().port, remotePort: port })?.inode).toBe(inode(client));
+    // the server's, bound and connected to nobody: for any remote, in the same one question
+    calls = 0;
+    expect(k.socket({ ...key, localPort: port, remotePort: 4242 })?.inode).toBe(inode(server));
+    expect(calls).toBe(1);
+    // a connected socket is not another remote's; a port nobody holds: nothing, after one question
+    calls = 0;
+    expect(k.socket({ ...key, localPort: client.address().port, remotePort: 4242 })).toBeUndefined();
+    expect(k.socket({ ...key, localPort: 1, remotePort: 2 })).toBeUndefined();
+    expect(calls).toBe(2);
+    // IPv6 the same way
+    const v6up = await new Promise<boolean>((r) => {
+      v6.once('error', () => r(false)); // a host without IPv6 loopback: not asked
+      v6.connect(port, '::1', () => r(true));
+    });
+    const v6key = { family: 6 as const, proto: 17, local: new Uint32Array([0, 0, 0, 1]), remote: new Uint32Array([0, 0, 0, 1]) };
+    if (v6up) expect(k.socket({ ...v6key, localPort: v6.address().port, remotePort: port })?.inode).toBe(inode(v6));
+    expect(k.socketProblem).toBeUndefined();
+  });
+
   it('a lookup that fails for good is said once and not tried again; a missing connection is no failure', () => {
     let calls = 0;
     const fake = (code: number) => ({ socketOf: () => (calls++, code), conntrackOther: () => (calls++, code), socketHolders: () => 0 });

@@ -158,8 +158,9 @@ export class KernelLookups {
     if (this.socketProblem) return undefined;
     this.fill(k);
     let r = this.addon.socketOf(k.proto, k.family, this.local, k.localPort, this.remote, k.remotePort, this.out);
-    if ((r === 0 && this.out[0] === 0) || r === -E.ENOENT) {
-      // closed already (or TIME_WAIT, held by nobody): a server's connection is still its listener's
+    // closed already (or TIME_WAIT, held by nobody): a server's connection is still its listener's.
+    // Not UDP's: its one question, asked as a received packet, already takes a socket bound to the port
+    if (k.proto !== 17 && ((r === 0 && this.out[0] === 0) || r === -E.ENOENT)) {
       const closed = r === 0 ? this.read() : undefined;
       this.remote.fill(0);
       r = this.addon.socketOf(k.proto, k.family, this.local, k.localPort, this.remote, 0, this.out);
