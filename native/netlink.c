@@ -315,6 +315,12 @@ static int last_pid(void) {
   return last ? atoi(last + 1) : 0;
 }
 
+/** A PID as a key that sorts ascending newest first, given the last PID handed out; the same map turns
+ * the key back into the PID (PIDs are below 2^22, so its two ranges never meet). */
+static int age_key(int v, int last) {
+  return v <= last ? last - v : INT_MAX - v;
+}
+
 /** Every PID in /proc, newest first: the process of a new connection is most often a new one, and may
  * exit soon. PIDs wrap (at 32,768 by default): the newest are those at or below the last handed out,
  * highest first, then those above it, highest first; by number alone, a host whose PIDs have wrapped
@@ -340,10 +346,9 @@ static int *newest_pids(size_t *count) {
   // read after the listing: every PID listed was handed out at or before it
   int last = last_pid();
   if (last <= 0) last = INT_MAX;
-  // as a key that sorts ascending in that order (PIDs are below 2^22, so the two ranges never meet)
-  for (size_t i = 0; i < *count; i++) pids[i] = pids[i] <= last ? last - pids[i] : INT_MAX - pids[i];
+  for (size_t i = 0; i < *count; i++) pids[i] = age_key(pids[i], last);
   qsort(pids, *count, sizeof *pids, by_int_asc);
-  for (size_t i = 0; i < *count; i++) pids[i] = pids[i] <= last ? last - pids[i] : INT_MAX - pids[i];
+  for (size_t i = 0; i < *count; i++) pids[i] = age_key(pids[i], last);
   return pids;
 }
 

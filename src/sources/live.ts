@@ -179,12 +179,11 @@ export class LiveCapture {
 
   private open(): void {
     const cap = loadCap();
-    const { Cap } = cap;
     if (!interfaceExists(this.o.iface)) throw new Error(`No such device exists: ${this.o.iface}`);
     // without CAP_NET_RAW libpcap would fail anyway, and its failed open closes descriptor numbers it
     // no longer owns (by then a scrape's connection): not tried, the same error said
     if (mayCapture() === false) throw new Error('socket: Operation not permitted');
-    const counting = new Cap();
+    const counting = new cap.Cap();
     // one JavaScript call per batch of packets, not per packet: cap's per-packet callback costs more
     // than decoding, classifying and counting the packet
     const buf = Buffer.alloc(BATCH_BUFFER);
@@ -218,7 +217,7 @@ export class LiveCapture {
       p.frame(linkType, buf, 0, nbytes, wireOf(nbytes, truncated, wireLen), clock.now, iface);
     });
     if (this.o.learnDns) {
-      const dns = new Cap();
+      const dns = new cap.Cap();
       // the buffer's length is the handle's snapshot length (patches/), and with immediate mode on each
       // ring slot is that long: 65,535 gave a 4 MiB ring 64 slots, and a burst of answers overran them.
       // A jumbo frame (9,001 bytes on EC2) holds any DNS message that can be read (unfragmented): ~450 slots
